@@ -1,0 +1,220 @@
+"""Vectorized backend: every rule over a whole DataFrame with NumPy.
+
+Why it is fast (see docs/benchmarks.md for the figures):
+- each distinct test (column, operator, value) is computed once per call and shared by every rule that uses it;
+- numbers are float64 with NaN for missing, so ``x > 38`` is already False for missing values on both rails;
+- a text column is factorized once (each distinct string hashed once) and tests become lookups on small integer
+  codes; a column tested against one or two values only is compared directly, which is cheaper than factorizing;
+- rules are combined in place into one preallocated (rules x rows) boolean block that becomes the result
+  DataFrame without a copy.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import logic as L
+from ..errors import DataError
+from .values import boolean_value, number_value, text_value
+
+
+class _Text:
+    """A text column as codes into its distinct values (None is missing), or as the raw objects."""
+
+    def __init__(self, series: pd.Series, column: str, factorize: bool):
+        self.column = column
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            self.codes = series.cat.codes.to_numpy()
+            self.uniques = [text_value(u, column) for u in series.cat.categories]
+            self.raw = None
+        elif factorize or not _is_plain_text(series):
+            values = series.to_numpy(dtype=object)
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            self.codes = codes
+            self.uniques = [text_value(u, column) for u in uniques]
+            self.raw = None
+        else:
+            self.raw = series.to_numpy(dtype=object)
+            self.known = ~pd.isna(self.raw)
+            self.codes = self.uniques = None
+
+    def lookup(self, accept) -> np.ndarray:
+        """Rows whose value satisfies ``accept`` (missing values never do)."""
+        hits = np.array([u is not None and accept(u) for u in self.uniques] + [False])
+        positions = np.flatnonzero(hits)
+        if len(positions) == 0:
+            return np.zeros(len(self.codes), dtype=bool)
+        if len(positions) == 1:
+            return self.codes == positions[0]
+        return hits[self.codes]
+
+    def missing(self) -> np.ndarray:
+        return ~self.known if self.raw is not None else self.codes < 0
+
+
+def _is_plain_text(series: pd.Series) -> bool:
+    """Only text (and missing values): then comparing the objects directly gives the same answers as the codes."""
+    if not pd.api.types.is_string_dtype(series.dtype):
+        return False
+    return pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+
+
+class VectorizedRules:
+    def __init__(self, rules: Sequence[tuple[str, L.Logic]]):
+        self.rules = list(rules)
+        self.kinds: dict[str, str] = {}
+        values_per_column: dict[str, set] = {}
+        self.needs_codes: set[str] = set()
+        for _, logic in self.rules:
+            for t in L.tests(logic):
+                self.kinds.setdefault(t.column, t.kind)
+                if t.kind in ("category", "text"):
+                    if t.op in ("contains", "not_contains"):
+                        self.needs_codes.add(t.column)
+                    vals = t.value if isinstance(t.value, tuple) else (t.value,)
+                    values_per_column.setdefault(t.column, set()).update(vals)
+        for column, values in values_per_column.items():
+            if len(values) > 2:  # factorizing pays for itself from about three distinct values on
+                self.needs_codes.add(column)
+
+    # ---- columns ---------------------------------------------------------------------------------------------
+    def _prepare(self, frame: pd.DataFrame) -> dict[str, object]:
+        prepared = {}
+        for column, kind in self.kinds.items():
+            series = frame[column]
+            if kind == "number":
+                prepared[column] = _numbers(series, column)
+            elif kind == "boolean":
+                prepared[column] = _booleans(series, column)
+            else:
+                prepared[column] = _Text(series, column, column in self.needs_codes)
+        return prepared
+
+    # ---- evaluation ------------------------------------------------------------------------------------------
+    def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
+        """A (rules x rows) boolean array: True where the rule fires."""
+        n = len(frame)
+        columns = self._prepare(frame)
+        cache: dict[tuple[L.Test, bool], np.ndarray] = {}
+        block = np.empty((len(self.rules), n), dtype=bool)
+
+        def test(t: L.Test, want: bool) -> np.ndarray:
+            key = (t, want)
+            if key not in cache:
+                cache[key] = _test(columns[t.column], t, want)
+            return cache[key]
+
+        def rail(node: L.Logic, want: bool, out: np.ndarray | None) -> np.ndarray:
+            if isinstance(node, L.Test):
+                result = test(node, want)
+                if out is not None:
+                    np.copyto(out, result)
+                    return out
+                return result
+            if isinstance(node, L.Not):
+                return rail(node.item, not want, out)
+            if isinstance(node, L.AtLeast):
+                counts = np.zeros(n, dtype=np.int16)
+                for item in node.items:
+                    np.add(counts, rail(item, want, None), out=counts)
+                if want:
+                    return np.greater_equal(counts, node.count, out=out)
+                return np.greater(counts, len(node.items) - node.count, out=out)
+            combine = np.logical_and if isinstance(node, L.All) == want else np.logical_or
+            items = node.items
+            if len(items) == 1:
+                return rail(items[0], want, out)
+            acc = combine(rail(items[0], want, None), rail(items[1], want, None), out=out)
+            for item in items[2:]:
+                combine(acc, rail(item, want, None), out=acc)
+            return acc
+
+        for j, (_, logic) in enumerate(self.rules):
+            rail(logic, True, block[j])
+        return block
+
+    def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        check_columns(frame.columns, self.rules)
+        block = self.evaluate(frame)
+        return pd.DataFrame(block.T, index=frame.index, columns=[rule_id for rule_id, _ in self.rules], copy=False)
+
+
+def check_columns(available, rules: Sequence[tuple[str, L.Logic]]) -> None:
+    """A clear error naming the missing columns and the rules that need them."""
+    present = set(available)
+    needed: dict[str, list[str]] = {}
+    for rule_id, logic in rules:
+        for t in L.tests(logic):
+            if t.column not in present:
+                needed.setdefault(t.column, [])
+                if rule_id not in needed[t.column]:
+                    needed[t.column].append(rule_id)
+    if needed:
+        parts = [f"'{c}' (needed by {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''})"
+                 for c, ids in needed.items()]
+        raise DataError(f"The data has no column {', '.join(parts)}. Add the column (missing values are allowed "
+                        "as empty cells) or rename it to match the vocabulary.", column=next(iter(needed)))
+
+
+def _numbers(series: pd.Series, column: str) -> np.ndarray:
+    if series.dtype == np.float64:
+        return series.to_numpy()
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.fromiter((number_value(v, column) for v in series.to_numpy(dtype=object)), dtype=np.float64,
+                       count=len(series))
+
+
+def _booleans(series: pd.Series, column: str) -> np.ndarray:
+    """1.0 / 0.0 / NaN, so missing is False on both rails like numbers."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    def one(v):
+        b = boolean_value(v, column)
+        return np.nan if b is None else float(b)
+    return np.fromiter((one(v) for v in series.to_numpy(dtype=object)), dtype=np.float64, count=len(series))
+
+
+_FLIP = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt"}
+_NUMPY = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less, "le": np.less_equal}
+
+
+def _test(column, t: L.Test, want: bool) -> np.ndarray:
+    op, v = t.op, t.value
+    if t.kind in ("number", "boolean"):
+        x = column
+        if t.kind == "boolean" and op == "eq":  # eq True / eq False on 1.0 / 0.0
+            v = float(v)
+        if op in ("missing", "known"):
+            nan = np.isnan(x)
+            return nan if (op == "missing") == want else ~nan
+        if op in ("eq", "ne"):
+            if (op == "eq") == want:
+                return x == v
+            return (x < v) | (x > v)
+        if op in ("in", "not_in"):
+            inside = np.isin(x, np.asarray(v, dtype=np.float64))
+            return inside if (op == "in") == want else ~inside & ~np.isnan(x)
+        return _NUMPY[op if want else _FLIP[op]](x, v)
+    text: _Text = column
+    if op in ("missing", "known"):
+        missing = text.missing()
+        return missing if (op == "missing") == want else ~missing
+    if text.raw is not None:  # compared directly (one or two distinct values on this column)
+        values = v if isinstance(v, tuple) else (v,)
+        hit = text.raw == values[0]
+        for other in values[1:]:
+            hit |= text.raw == other
+        positive = op in ("eq", "in")
+        return hit if positive == want else ~hit & text.known
+    if op in ("eq", "ne"):
+        accept = (lambda u: u == v) if (op == "eq") == want else (lambda u: u != v)
+    elif op in ("in", "not_in"):
+        members = frozenset(v)
+        accept = (lambda u: u in members) if (op == "in") == want else (lambda u: u not in members)
+    else:
+        needle = v.lower()
+        accept = (lambda u: needle in u.lower()) if (op == "contains") == want else (lambda u: needle not in u.lower())
+    return text.lookup(accept)

@@ -1,0 +1,96 @@
+"""Bundles: one version of a rule set (settings, vocabulary, rules) in one JSON file.
+
+A bundle records the language version and a SHA-256 hash of its content. The same inputs give byte-identical
+bundles (sorted keys, rules sorted by id, fixed separators), so a hash names a version's behaviour exactly; loading
+recomputes the hash and refuses a file that was changed after it was made.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from .errors import BundleError, Problem, RuleError
+from .ruleset import RuleSet, compile_rule
+from .vocabulary import Settings, Vocabulary
+
+FORMAT = "rulecraft-bundle"
+FORMAT_VERSION = 1
+LANGUAGE_VERSION = "1"
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+
+
+def _canonical(data: dict) -> bytes:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def content_hash(data: dict) -> str:
+    body = {k: v for k, v in data.items() if k != "hash"}
+    return "sha256:" + hashlib.sha256(_canonical(body)).hexdigest()
+
+
+def bundle_dict(ruleset: RuleSet) -> dict:
+    data = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "language_version": LANGUAGE_VERSION,
+        "ruleset": {"id": ruleset.id, **ruleset.settings.to_dict()},
+        "vocabulary": ruleset.vocabulary.to_dict(),
+        "rules": [{"id": r.id, "text": r.text} for r in sorted(ruleset.rules, key=lambda r: r.id)],
+        "source": {"version": ruleset.version, "release": ruleset.release},
+    }
+    data["hash"] = content_hash(data)
+    return data
+
+
+def to_bundle(ruleset: RuleSet) -> bytes:
+    """The bundle file's bytes."""
+    return json.dumps(bundle_dict(ruleset), sort_keys=True, ensure_ascii=False, indent=1,
+                      allow_nan=False).encode() + b"\n"
+
+
+def bundle_hash(data: bytes) -> str:
+    """The content hash recorded in a bundle's bytes (after checking it)."""
+    return _verified(data)["hash"]
+
+
+def _verified(data: bytes) -> dict:
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise BundleError("The bundle is too large to be a Rulecraft bundle.")
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise BundleError("This file is not a Rulecraft bundle (it is not JSON).") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise BundleError("This file is not a Rulecraft bundle (it has no 'format: rulecraft-bundle').")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"This bundle has format version {document.get('format_version')}; this Rulecraft reads "
+                          f"version {FORMAT_VERSION}. Upgrade Rulecraft or export the bundle again.")
+    if document.get("hash") != content_hash(document):
+        raise BundleError("The bundle's content does not match its hash: it was changed after it was made. "
+                          "Fetch or export it again.")
+    return document
+
+
+def from_bundle(data: bytes) -> RuleSet:
+    """Load a bundle's bytes into a RuleSet; raises BundleError on a foreign or tampered file."""
+    document = _verified(data)
+    try:
+        settings = Settings.from_dict({k: v for k, v in document["ruleset"].items() if k != "id"})
+        vocabulary = Vocabulary.from_dict(document["vocabulary"])
+        rules = [compile_rule(r["text"], vocabulary, settings, r["id"], f"rules/{r['id']}.rule")
+                 for r in document["rules"]]
+    except (KeyError, TypeError):
+        raise BundleError("The bundle is missing parts (ruleset, vocabulary or rules).") from None
+    except RuleError as e:
+        raise RuleError([Problem(p.code, f"In the bundle: {p.message}", p.severity, p.line, p.column, p.end_line,
+                                 p.end_column, p.suggestion, p.field, p.file) for p in e.problems]) from None
+    source = document.get("source") or {}
+    ruleset = RuleSet(settings, vocabulary, rules, id=document["ruleset"].get("id", ""),
+                      version=source.get("version"), release=source.get("release"))
+    ruleset.bundle_hash = document["hash"]
+    return ruleset
+
+
+def read_bundle(path: str | Path) -> RuleSet:
+    return from_bundle(Path(path).read_bytes())

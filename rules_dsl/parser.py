@@ -1,0 +1,387 @@
+"""Text -> syntax tree, with errors a non-programmer can act on.
+
+The grammar lives in ``grammar.lark`` and is loaded once (LALR, contextual lexer). The parse runs through Lark's
+interactive parser so that, when it fails, we know the token before the failure and can say "Expected a number
+after 'is above'" rather than list terminal names. Input is bounded (size, nesting depth, node count) before anything
+recursive touches it.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer_NonRecursive, Tree, v_args
+from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from .errors import Problem, RuleError
+from .syntax import (AllOf, AnyOf, AtLeast, Comparison, Conclusion, Flag, Not, Quantity, Rule, Span, Text,
+                     children)
+
+MAX_RULE_BYTES = 8 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 4000
+MAX_SIGNIFICANT_DIGITS = 15  # what a float64 holds exactly, so JSON and text forms round-trip
+
+
+@lru_cache(maxsize=1)
+def lark_parser() -> Lark:
+    return Lark.open("grammar.lark", rel_to=__file__, parser="lalr", lexer="contextual",
+                     propagate_positions=True, maybe_placeholders=False)
+
+
+def parse_rule(text: str | bytes) -> Rule:
+    """Parse one rule. Raises RuleError (never anything else) when the text is not a rule."""
+    text = _as_text(text)
+    tree = _parse_tree(text)
+    try:
+        rule = _ToSyntax().transform(tree)
+    except VisitError as e:  # a value the grammar lets through but the language refuses (e.g. too many digits)
+        if isinstance(e.orig_exc, RuleError):
+            raise e.orig_exc from None
+        raise
+    check_limits(rule.condition)
+    return rule
+
+
+def _as_text(text: str | bytes) -> str:
+    if isinstance(text, bytes):
+        if len(text) > MAX_RULE_BYTES:
+            raise _too_long(len(text))
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise RuleError(Problem("not-text", f"The rule is not readable text (byte {e.start + 1} is not UTF-8). "
+                                    "Paste it again as plain text.")) from None
+    if not isinstance(text, str):
+        raise RuleError(Problem("not-text", "A rule must be given as text."))
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_RULE_BYTES:
+        raise _too_long(len(text.encode("utf-8", "surrogatepass")))
+    if not text.strip():
+        raise RuleError(Problem("empty", 'The rule is empty. Start with its name, for example: rule "High fever"',
+                                line=1, column=1, end_line=1, end_column=1))
+    return text
+
+
+def _too_long(size: int) -> RuleError:
+    return RuleError(Problem(
+        "too-long", f"The rule is too long ({size:,} bytes; the limit is {MAX_RULE_BYTES:,}). "
+        "Split it into several smaller rules."))
+
+
+def check_limits(condition) -> None:
+    """Refuse trees too deep or too large to handle safely, without recursion."""
+    stack = [(condition, 1)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_DEPTH:
+            raise RuleError(Problem.at(getattr(node, "span", None), "too-deep",
+                                       f"The conditions are nested too deeply (more than {MAX_DEPTH} levels). "
+                                       "Remove some parentheses or split the rule."))
+        if nodes > MAX_NODES:
+            raise RuleError(Problem("too-large", f"The rule has too many conditions (more than {MAX_NODES:,}). "
+                                    "Split it into several smaller rules."))
+        stack.extend((child, depth + 1) for child in children(node))
+
+
+# ---- syntax errors -----------------------------------------------------------------------------------------------
+
+def _parse_tree(text: str) -> Tree:
+    interactive = lark_parser().parse_interactive(text)
+    tokens: list[Token] = []
+    try:
+        for token in interactive.iter_parse():
+            tokens.append(token)
+        return interactive.feed_eof(tokens[-1] if tokens else None)
+    except UnexpectedInput as e:
+        # iter_parse yields a token before feeding it: when the parser refuses one, it is the last one seen.
+        refused = isinstance(e, UnexpectedToken) and tokens and e.token is tokens[-1]
+        accepted = tokens[:-1] if refused else tokens
+        raise RuleError(_syntax_problem(text, e, accepted)) from None
+
+
+def _acceptable_after(tokens: list[Token]) -> set[str]:
+    """The terminals the grammar accepts after these tokens.
+
+    Asked of a fresh parser fed the accepted tokens: the failing parser has already made the reductions that LALR
+    makes before it notices an error, and its own list of expected terminals mixes in merged states.
+    """
+    interactive = lark_parser().parse_interactive("")
+    for token in tokens:
+        interactive.feed_token(token)
+    return set(interactive.accepts())
+
+
+_NUMERIC_OPS = {"ABOVE", "BELOW", "AT_LEAST", "AT_MOST"}
+_OPERATORS = {"IS", "IS_NOT", "ABOVE", "BELOW", "AT_LEAST", "AT_MOST", "BETWEEN", "ONE_OF", "NOT_ONE_OF",
+              "CONTAINS", "NOT_CONTAINS", "MISSING", "KNOWN"}
+_CONDITION_START = {"NAME", "NOT", "LPAR", "AT_LEAST"}
+_EXAMPLE_CONDITION = "temperature is above 38"
+
+
+def _syntax_problem(text: str, e: UnexpectedInput, accepted: list[Token]) -> Problem:
+    expected = _acceptable_after(accepted)
+    if isinstance(e, UnexpectedToken) and e.token.type == "$END" or isinstance(e, UnexpectedEOF):
+        line, column = _end_position(text)
+        found, span = None, Span(line, column, line, column)
+    elif isinstance(e, UnexpectedToken):
+        found, span = e.token.value, Span(e.token.line, e.token.column, e.token.end_line, e.token.end_column)
+    else:
+        word = re.match(r"\S{1,40}", text[e.pos_in_stream:]) or re.match(r".", text[e.pos_in_stream:], re.S)
+        found = word.group(0)
+        span = Span(e.line, e.column, e.line, e.column + len(found))
+    message = _message(expected, accepted, found)
+    return Problem("syntax", message, line=span.line, column=span.column, end_line=span.end_line,
+                   end_column=span.end_column)
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    stripped = text.rstrip()
+    lines = stripped.split("\n")
+    return len(lines), len(lines[-1]) + 1
+
+
+def _said(token: Token | None) -> str:
+    return " ".join(str(token).split()).lower() if token is not None else ""
+
+
+def _message(expected: set[str], accepted: list[Token], found: str | None) -> str:
+    before = accepted[-1] if accepted else None
+    prev = before.type if before is not None else None
+    counting = prev == "AT_LEAST" and (len(accepted) < 2 or accepted[-2].type != "NAME")
+    said = _said(before)
+    at_end = found is None
+    if found is not None and found[:1] and not found[:1].isprintable() and not found[:1].isspace():
+        return "There is an invisible control character here. Delete it (retyping the line is the easiest way)."
+    if prev == "UNIT" and found is not None:
+        if str(before).lower() == "rule":
+            return "Only one rule can be written here. Save this rule first, then add the next one."
+        return (f"'and' or 'or' seems to be missing before '{before}'. "
+                "Join conditions with 'and' or 'or', for example: age is above 65 and smoker is yes")
+    if found is not None and found.startswith(('"', "“")) and "STRING" in expected:
+        return "This text has no closing quote. Add \" at the end of it."
+    if "RULE" in expected and prev is None:
+        return 'A rule starts with the word "rule" and its name in quotes, for example: rule "High fever"'
+    if prev == "RULE":
+        return 'Give the rule a name in quotes after "rule", for example: rule "High fever"'
+    if prev == "PRIORITY":
+        return "Expected a whole number after 'priority', for example: priority 2 (higher numbers are tried first)"
+    if "WHEN" in expected and prev in {"STRING", "NUMBER", "DISABLED"} and "NAME" not in expected:
+        return ("Expected 'when' followed by the conditions, for example: when " + _EXAMPLE_CONDITION)
+    if counting and "NUMBER" in expected:
+        return "Expected how many after 'at least', for example: at least 2 of (fever, cough, fatigue)"
+    if prev in _NUMERIC_OPS and "NUMBER" in expected:
+        return f"Expected a number after '{said}', for example: {said} 38"
+    if prev == "BETWEEN":
+        return f"Expected a number after '{said}', for example: {said} 2 and 5"
+    if "_AND" in expected and not (expected & {"_OR", "THEN"}):
+        return "Expected 'and' and the upper limit, for example: is between 2 and 5"
+    if prev in {"ONE_OF", "NOT_ONE_OF"}:
+        return (f"Expected a list of values after '{said}', separated by commas, for example: "
+                f'{said} "margin", "border"')
+    if prev in {"IS", "IS_NOT"} and {"STRING", "NUMBER"} & expected:
+        if found and re.match(r"[^\W\d]", found):
+            return (f"Put text values in quotes, for example: {said} \"{found.strip(',')}\" "
+                    "(or use yes / no, or a number)")
+        return f'Expected a value after \'{said}\': a number, yes / no, or text in quotes, for example: {said} "dark"'
+    if prev in {"CONTAINS", "NOT_CONTAINS"}:
+        return f'Expected text in quotes after \'{said}\', for example: {said} "biopsy"'
+    if prev == "NAME" and expected == {"IS"}:
+        return f'Expected \'is\' and a label in quotes, for example: then {before} is "high"'
+    if expected & _OPERATORS and prev == "NAME":
+        return (f"After '{before}' I expected a comparison such as 'is', 'is above', 'is below', "
+                "'is between', 'is one of' or 'is missing'"
+                + (f", not '{found}'" if found else "") + ".")
+    if prev == "THEN":
+        return 'Expected the outcome after \'then\', for example: then risk is "high"'
+    if "STRING" in expected and prev == "IS":
+        return 'Put the outcome label in quotes, for example: then risk is "high"'
+    if prev == "WITH":
+        return "Expected 'confidence' after 'with', for example: with confidence 0.8"
+    if prev == "CONFIDENCE":
+        return "Expected a number between 0 and 1 after 'with confidence', for example: with confidence 0.8"
+    if prev == "BECAUSE":
+        return 'Put the reason in quotes after \'because\', for example: because "Guideline 4.2"'
+    if "_OF" in expected:
+        return f"Expected 'of' after '{_said(before)}', for example: at least 2 of (...)"
+    if "LPAR" in expected and prev == "_OF":
+        return "Expected the list of conditions in parentheses, for example: at least 2 of (a is yes, b is yes)"
+    if expected & _CONDITION_START and prev in {"WHEN", "_AND", "_OR", "NOT", "LPAR", "COMMA", None} | {"_OF"}:
+        word = {"WHEN": "when", "_AND": "and", "_OR": "or", "NOT": "not", "LPAR": "(", "COMMA": ","}.get(prev, said)
+        if found and found[:1].isdigit():
+            return (f"A condition starts with a feature name, not a number, for example: {_EXAMPLE_CONDITION}")
+        return f"Expected a condition after '{word}', for example: {_EXAMPLE_CONDITION}"
+    if at_end and "RPAR" in expected:
+        return "A '(' is never closed. Add ')' at the end of the group."
+    if at_end:
+        return f"The rule ends too early after '{said}'. Finish the condition, for example: {_EXAMPLE_CONDITION}"
+    if "RPAR" in expected and found and not (expected & {"THEN", "$END"}):
+        return f"Expected ')' to close the group, or 'and' / 'or' to add a condition, not '{found}'."
+    if expected & {"_AND", "_OR", "THEN", "BECAUSE", "$END"}:
+        if found and found.lower() in {"when", "if"}:
+            return "'when' is written only once; join further conditions with 'and' or 'or'."
+        if found and found.lower() == "rule":
+            return "Only one rule can be written here. Save this rule first, then add the next one."
+        if "THEN" in expected:
+            return (f"Expected 'and' or 'or' to join another condition, or 'then' for the conclusion, not '{found}'.")
+        return f"Unexpected '{found}' after the end of the rule."
+    return f"Unexpected '{found}' here."
+
+
+# ---- tree -> syntax ----------------------------------------------------------------------------------------------
+
+def _span(meta_or_token) -> Span | None:
+    try:
+        return Span(meta_or_token.line, meta_or_token.column, meta_or_token.end_line, meta_or_token.end_column)
+    except AttributeError:
+        return None
+
+
+def _fail(token, code: str, message: str):
+    raise RuleError(Problem.at(_span(token), code, message))
+
+
+def unquote(token: str) -> str:
+    if token.startswith("“"):
+        return token[1:-1]
+    return re.sub(r"\\(.)", r"\1", token[1:-1])
+
+
+def parse_number(token) -> Decimal:
+    """A number as written, refused when it has more digits than the engines can hold exactly."""
+    try:
+        number = Decimal(str(token))
+    except InvalidOperation:  # pragma: no cover - the grammar only lets digits through
+        _fail(token, "bad-number", f"'{token}' is not a number.")
+    digits = number.normalize().as_tuple().digits
+    if len(digits) > MAX_SIGNIFICANT_DIGITS or abs(number) >= Decimal(10) ** MAX_SIGNIFICANT_DIGITS:
+        _fail(token, "bad-number", f"The number {token} has too many digits; use at most "
+                                   f"{MAX_SIGNIFICANT_DIGITS} significant digits.")
+    return number + 0 if number else Decimal(0)  # "+0" drops a sign typed as "+5"; 0 is never "-0"
+
+
+@v_args(meta=True)
+class _ToSyntax(Transformer_NonRecursive):
+    def start(self, meta, items):
+        return items[0]
+
+    def rule(self, meta, items):
+        rule_kw, name, *rest = items
+        priority, enabled, priority_span = 0, True, None
+        conclusion = because = None
+        condition = None
+        for item in rest:
+            if isinstance(item, tuple) and item[0] == "priority":
+                priority, priority_span = item[1], item[2]
+            elif item == ("disabled",):
+                enabled = False
+            elif isinstance(item, Conclusion):
+                conclusion = item
+            elif isinstance(item, tuple) and item[0] == "because":
+                because = item[1]
+            elif isinstance(item, Token) and item.type == "WHEN":
+                continue
+            else:
+                condition = item
+        title = unquote(name)
+        if not title.strip():
+            _fail(name, "empty-name", 'The rule needs a name between the quotes, for example: rule "High fever"')
+        return Rule(name=title, condition=condition, conclusion=conclusion, because=because, priority=priority,
+                    enabled=enabled, span=_span(meta), name_span=_span(name), priority_span=priority_span)
+
+    def priority(self, meta, items):
+        number = parse_number(items[1])
+        if number != number.to_integral_value() or abs(number) > 1_000_000:
+            _fail(items[1], "bad-priority", "The priority must be a whole number, for example: priority 2")
+        return ("priority", int(number), _span(meta))
+
+    def disabled(self, meta, items):
+        return ("disabled",)
+
+    def because(self, meta, items):
+        return ("because", unquote(items[1]))
+
+    def label(self, meta, items):
+        return items[0]
+
+    def conclusion(self, meta, items):
+        outcome, label = items[1], items[3]
+        confidence = confidence_span = None
+        if len(items) > 4:
+            quantity = items[6]
+            confidence, confidence_span = quantity.number, quantity.span
+            if quantity.unit is not None:
+                if quantity.unit != "%":
+                    raise RuleError(Problem.at(quantity.span, "bad-confidence",
+                                               "Confidence is a number between 0 and 1 or a percentage, for "
+                                               "example: with confidence 0.8"))
+                confidence = (confidence / 100).normalize() + 0
+        return Conclusion(outcome=" ".join(outcome.split()), label=unquote(label), confidence=confidence,
+                          span=_span(meta), outcome_span=_span(outcome), label_span=_span(label),
+                          confidence_span=confidence_span)
+
+    # conditions
+    def any_of(self, meta, items):
+        return AnyOf(tuple(items), span=_span(meta))
+
+    def all_of(self, meta, items):
+        return AllOf(tuple(items), span=_span(meta))
+
+    def not_(self, meta, items):
+        return Not(items[1], span=_span(meta))
+
+    def group(self, meta, items):
+        return items[0]
+
+    def at_least(self, meta, items):
+        count_token, conditions = items[1], items[2:]
+        count = parse_number(count_token)
+        if count != count.to_integral_value() or count < 0:
+            _fail(count_token, "bad-count", "'at least' needs a whole number, for example: at least 2 of (...)")
+        return AtLeast(int(count), tuple(conditions), span=_span(meta))
+
+    def _comparison(op):
+        def build(self, meta, items):
+            name, _op, *values = items
+            if values and isinstance(values[0], list):
+                values = values[0]
+            if op == "between" and values[0].unit is None and values[1].unit is not None:
+                # "between 2 and 5 mm" means both ends are in mm
+                values[0] = Quantity(values[0].number, values[1].unit, span=values[0].span)
+            return Comparison(feature=" ".join(name.split()), op=op, values=tuple(values), span=_span(meta),
+                              feature_span=_span(name))
+        return build
+
+    is_ = _comparison("is")
+    is_not = _comparison("is not")
+    above = _comparison("above")
+    below = _comparison("below")
+    at_least_value = _comparison("at least")
+    at_most = _comparison("at most")
+    between = _comparison("between")
+    one_of = _comparison("one of")
+    not_one_of = _comparison("not one of")
+    contains = _comparison("contains")
+    not_contains = _comparison("does not contain")
+    missing = _comparison("is missing")
+    known = _comparison("is known")
+
+    def value_list(self, meta, items):
+        return list(items)
+
+    def quantity(self, meta, items):
+        unit = str(items[1]) if len(items) > 1 else None
+        if unit and unit.lower() == "percent":
+            unit = "%"
+        return Quantity(parse_number(items[0]), unit, span=_span(meta))
+
+    def text(self, meta, items):
+        return Text(unquote(items[0]), span=_span(meta))
+
+    def yes(self, meta, items):
+        return Flag(True, span=_span(meta))
+
+    def no(self, meta, items):
+        return Flag(False, span=_span(meta))

@@ -1,0 +1,281 @@
+"""A rule set: settings (outcome, policy), vocabulary and rules, checked and compiled for every backend.
+
+On disk (the same layout the store keeps in Git, so an auditor can read a clone):
+
+    <rule set>/
+      ruleset.yaml      title, description, outcome (name, labels), policy, default
+      vocabulary.yaml   the features
+      rules/<id>.rule   one rule per file, canonical text
+      examples.csv      optional example cases (one column per feature, by column name)
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pandas as pd
+import yaml
+
+from . import logic as L
+from .backends.row import compile_rules
+from .backends.vectorized import VectorizedRules, check_columns
+from .checker import check
+from .errors import Problem, RuleError, normalize_name
+from .formatter import format_syntax
+from .parser import parse_rule
+from .policy import Decision, Voter, decide, decide_frame
+from .syntax import Rule as RuleSyntax
+from .vocabulary import Settings, Vocabulary
+
+RULE_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+MAX_RULES = 10_000
+
+
+def slugify(name: str, taken: Iterable[str] = (), fallback: str = "rule") -> str:
+    """A file-safe id from a name: lower-case ASCII letters, digits and hyphens; unique among ``taken``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:50].strip("-") or fallback
+    taken = set(taken)
+    candidate, n = slug, 2
+    while candidate in taken:
+        candidate, n = f"{slug}-{n}", n + 1
+    return candidate
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: str
+    syntax: RuleSyntax               # names in the vocabulary's spelling
+    logic: L.Logic
+    text: str                        # canonical text
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.syntax.name
+
+    @property
+    def enabled(self) -> bool:
+        return self.syntax.enabled
+
+    @property
+    def priority(self) -> int:
+        return self.syntax.priority
+
+    @property
+    def conclusion(self):
+        return self.syntax.conclusion
+
+
+def compile_rule(text_or_syntax: str | RuleSyntax, vocabulary: Vocabulary, settings: Settings | None = None,
+                 rule_id: str | None = None, file: str | None = None) -> CompiledRule:
+    """Parse (if text), check and compile one rule; raises RuleError with every problem found."""
+    try:
+        syntax = parse_rule(text_or_syntax) if isinstance(text_or_syntax, (str, bytes)) else text_or_syntax
+        checked = check(syntax, vocabulary, settings.outcome if settings else None)
+        checked.raise_errors()
+    except RuleError as e:
+        if file:
+            raise RuleError([p.in_file(file) for p in e.problems]) from None
+        raise
+    warnings = tuple(p.in_file(file) if file else p for p in checked.warnings)
+    return CompiledRule(rule_id or slugify(checked.rule.name), checked.rule, checked.logic,
+                        format_syntax(checked.rule), warnings)
+
+
+class RuleSet:
+    """Rules ready to run. ``rules`` holds every rule; only enabled ones are evaluated."""
+
+    def __init__(self, settings: Settings, vocabulary: Vocabulary, rules: Iterable[CompiledRule],
+                 id: str = "", version: str | None = None, release: str | None = None,
+                 examples: pd.DataFrame | None = None):
+        self.settings = settings
+        self.vocabulary = vocabulary
+        self.rules: list[CompiledRule] = sorted(rules, key=lambda r: r.id)
+        self.id = id
+        self.version = version
+        self.release = release
+        self.examples = examples
+        _check_unique(self.rules)
+
+    # ---- what is in it ---------------------------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return self.settings.title
+
+    @property
+    def outcome(self):
+        return self.settings.outcome
+
+    @property
+    def policy(self):
+        return self.settings.policy
+
+    @cached_property
+    def active_rules(self) -> list[CompiledRule]:
+        return [r for r in self.rules if r.enabled]
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [r.id for r in self.active_rules]
+
+    def rule(self, rule_id: str) -> CompiledRule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [w for r in self.rules for w in r.warnings]
+
+    @cached_property
+    def columns(self) -> list[str]:
+        """The data columns the enabled rules read."""
+        seen: dict[str, None] = {}
+        for r in self.active_rules:
+            for t in L.tests(r.logic):
+                seen.setdefault(t.column, None)
+        return list(seen)
+
+    @cached_property
+    def voters(self) -> list[Voter]:
+        return [Voter(r.id, r.conclusion.label, float(r.conclusion.confidence or 1), r.priority)
+                for r in self.active_rules if r.conclusion is not None]
+
+    # ---- evaluation ------------------------------------------------------------------------------------------
+    @cached_property
+    def _pairs(self) -> list[tuple[str, L.Logic]]:
+        return [(r.id, r.logic) for r in self.active_rules]
+
+    @cached_property
+    def _row_function(self):
+        return compile_rules(self._pairs)
+
+    @cached_property
+    def _vectorized(self) -> VectorizedRules:
+        return VectorizedRules(self._pairs)
+
+    def matches(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A boolean DataFrame: one column per enabled rule (named by id), True where it fires; index kept."""
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError("matches() takes a pandas DataFrame; use matches_row() for one case.")
+        return self._vectorized.frame(frame)
+
+    def matches_row(self, row: Mapping) -> list[str]:
+        """Ids of the enabled rules that fire for one case (column -> value); absent keys are missing values."""
+        return self._row_function(row)
+
+    def sql_conditions(self, table) -> dict:
+        """{rule id: SQLAlchemy boolean expression over the table's columns}."""
+        from .backends.sql import rule_conditions  # SQLAlchemy only when asked for
+
+        return rule_conditions(self._pairs, table)
+
+    def decide_row(self, row: Mapping) -> Decision:
+        """The prediction for one case under the rule set's policy, with the rules that fired and why."""
+        return decide(self.matches_row(row), self.voters, self.outcome, self.policy)
+
+    def decide(self, frame: pd.DataFrame) -> pd.Series:
+        """The predicted label per row (None where the rules abstain)."""
+        return decide_frame(self.matches(frame), self.voters, self.outcome, self.policy)
+
+    def check_columns(self, columns: Iterable[str]) -> None:
+        check_columns(columns, self._pairs)
+
+    # ---- building ----------------------------------------------------------------------------------------------
+    def with_rule(self, rule: CompiledRule) -> "RuleSet":
+        """A copy with one rule added or replaced (same id)."""
+        others = [r for r in self.rules if r.id != rule.id]
+        return RuleSet(self.settings, self.vocabulary, others + [rule], self.id, None, None, self.examples)
+
+    def __repr__(self) -> str:
+        version = f" @ {self.release or (self.version or '')[:12]}" if (self.release or self.version) else ""
+        return f"<RuleSet {self.id or self.title!r}{version}: {len(self.active_rules)} rules>"
+
+
+def _check_unique(rules: list[CompiledRule]) -> None:
+    problems, names = [], {}
+    for r in rules:
+        key = normalize_name(r.name)
+        if key in names:
+            problems.append(Problem("duplicate-name", f"Two rules are called '{r.name}' ({names[key]} and {r.id}); "
+                                    "give each rule its own name.", field="name", file=f"rules/{r.id}.rule"))
+        names[key] = r.id
+    if len(rules) > MAX_RULES:
+        problems.append(Problem("too-many-rules", f"A rule set holds at most {MAX_RULES:,} rules."))
+    if problems:
+        raise RuleError(problems)
+
+
+# ---- folders -----------------------------------------------------------------------------------------------------
+
+def read_yaml(path: Path, file: str):
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RuleError(Problem("missing-file", f"{file} is missing from the rule set folder.", file=file)) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        raise RuleError(Problem("bad-yaml", f"{file} is not valid YAML: {getattr(e, 'problem', None) or e}.",
+                                line=line, column=column, file=file)) from None
+
+
+def load_folder(path: str | Path) -> RuleSet:
+    """Load a rule-set folder; raises RuleError listing every problem, each naming its file."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise RuleError(Problem("missing-folder", f"'{folder}' is not a rule set folder."))
+    problems: list[Problem] = []
+    settings = vocabulary = None
+    try:
+        settings = Settings.from_dict(read_yaml(folder / "ruleset.yaml", "ruleset.yaml"))
+    except RuleError as e:
+        problems.extend(e.problems)
+    try:
+        vocabulary = Vocabulary.from_dict(read_yaml(folder / "vocabulary.yaml", "vocabulary.yaml"))
+    except RuleError as e:
+        problems.extend(e.problems)
+    if problems:
+        raise RuleError(problems)
+    rules = []
+    rule_files = sorted((folder / "rules").glob("*.rule")) if (folder / "rules").is_dir() else []
+    for file in rule_files:
+        name = f"rules/{file.name}"
+        if file.is_symlink():
+            problems.append(Problem("symlink", "Rule files must be ordinary files, not links.", file=name))
+            continue
+        if not RULE_ID.fullmatch(file.stem):
+            problems.append(Problem("bad-file-name", "A rule file is named with lower-case letters, digits and "
+                                    "hyphens, such as high-fever.rule.", file=name))
+            continue
+        try:
+            rules.append(compile_rule(file.read_bytes(), vocabulary, settings, file.stem, name))
+        except RuleError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise RuleError(problems)
+    examples = None
+    if (folder / "examples.csv").is_file():
+        try:
+            examples = pd.read_csv(folder / "examples.csv")
+        except (ValueError, UnicodeDecodeError) as e:
+            raise RuleError(Problem("bad-examples", f"examples.csv cannot be read: {e}", file="examples.csv")) from None
+    return RuleSet(settings, vocabulary, rules, id=folder.name, examples=examples)
+
+
+def write_folder(ruleset: RuleSet, path: str | Path) -> None:
+    """Write a rule set in the folder layout (used by the demo and by exports)."""
+    folder = Path(path)
+    (folder / "rules").mkdir(parents=True, exist_ok=True)
+    dump = lambda data: yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    (folder / "ruleset.yaml").write_text(dump(ruleset.settings.to_dict()), encoding="utf-8")
+    (folder / "vocabulary.yaml").write_text(dump(ruleset.vocabulary.to_dict()), encoding="utf-8")
+    for r in ruleset.rules:
+        (folder / "rules" / f"{r.id}.rule").write_text(r.text + "\n", encoding="utf-8")

@@ -1,0 +1,295 @@
+"""The vocabulary (data dictionary) of a rule set, its outcome and its policy.
+
+A feature is what rules talk about: a plain name people use ("worst radius"), its synonyms, its type (number,
+category, boolean, text), its unit and range for numbers, its allowed values for categories, the data column it
+reads and a description for the editor. Loading checks everything and reports every problem at once, naming the
+file and the feature, because a vocabulary mistake would otherwise surface as a confusing rule error.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .errors import Problem, RuleError, did_you_mean, normalize_name
+from .units import find_unit
+
+FEATURE_TYPES = ("number", "category", "boolean", "text")
+POLICIES = ("first match", "weighted vote")
+ABSTAIN = "abstain"
+_FEATURE_KEYS = {"type", "unit", "column", "synonyms", "values", "range", "description"}
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    type: str
+    unit: str | None = None
+    column: str = ""
+    synonyms: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    range: tuple[float, float] | None = None
+    description: str = ""
+
+    def __post_init__(self):
+        if not self.column:
+            object.__setattr__(self, "column", self.name)
+
+    def to_dict(self) -> dict:
+        data: dict[str, Any] = {"type": self.type}
+        if self.unit:
+            data["unit"] = self.unit
+        if self.column != self.name:
+            data["column"] = self.column
+        if self.synonyms:
+            data["synonyms"] = list(self.synonyms)
+        if self.values:
+            data["values"] = list(self.values)
+        if self.range is not None:
+            data["range"] = [_plain(x) for x in self.range]
+        if self.description:
+            data["description"] = self.description
+        return data
+
+
+def _plain(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    features: tuple[Feature, ...] = ()
+
+    @cached_property
+    def _index(self) -> dict[str, Feature]:
+        index = {}
+        for f in self.features:
+            for name in (f.name, *f.synonyms):
+                index[normalize_name(name)] = f
+        return index
+
+    def lookup(self, name: str) -> Feature | None:
+        """The feature a name or synonym refers to (case, spacing and Unicode form do not matter)."""
+        return self._index.get(normalize_name(name))
+
+    def suggest(self, name: str) -> str | None:
+        close = did_you_mean(name, [n for f in self.features for n in (f.name, *f.synonyms)])
+        return self.lookup(close[0]).name if close else None
+
+    def by_column(self) -> dict[str, Feature]:
+        return {f.column: f for f in self.features}
+
+    def to_dict(self) -> dict:
+        return {"features": {f.name: f.to_dict() for f in self.features}}
+
+    @classmethod
+    def from_dict(cls, data: Any, file: str = "vocabulary.yaml") -> "Vocabulary":
+        problems: list[Problem] = []
+
+        def fail(message: str, path: str) -> None:
+            problems.append(Problem("vocabulary", message, field=path, file=file))
+
+        if data is None:
+            data = {}
+        if not isinstance(data, dict) or not isinstance(data.get("features", {}), dict):
+            raise RuleError(Problem("vocabulary", "The vocabulary must have a 'features:' section listing each "
+                                    "feature by name.", file=file))
+        features, seen = [], {}
+        columns: dict[str, str] = {}
+        for name, spec in (data.get("features") or {}).items():
+            feature = _read_feature(str(name), spec, fail)
+            if feature is None:
+                continue
+            for spelling in (feature.name, *feature.synonyms):
+                key = normalize_name(spelling)
+                if key in seen and seen[key] != feature.name:
+                    fail(f"'{spelling}' names two features ('{seen[key]}' and '{feature.name}'); "
+                         "each name and synonym must be unique.", f"features.{feature.name}")
+                seen[key] = feature.name
+            if feature.column in columns:
+                fail(f"Features '{columns[feature.column]}' and '{feature.name}' read the same data column "
+                     f"'{feature.column}'.", f"features.{feature.name}.column")
+            columns[feature.column] = feature.name
+            features.append(feature)
+        if problems:
+            raise RuleError(problems)
+        return cls(tuple(features))
+
+
+def is_rule_name(name: str) -> bool:
+    """Whether rules can write this name (the grammar reads it as one feature name)."""
+    from .parser import lark_parser  # local: the vocabulary is usable without building the parser
+
+    pattern = next(t.pattern for t in lark_parser().terminals if t.name == "NAME")
+    return re.fullmatch(pattern.to_regexp(), name) is not None
+
+
+def _read_feature(name: str, spec: Any, fail) -> Feature | None:
+    path = f"features.{name}"
+    where = f"Feature '{name}'"
+    if not is_rule_name(" ".join(name.split())):
+        fail(f"{where} cannot be written in rules: a name is one or more words starting with a letter, and must "
+             "not contain words the rules use such as 'is', 'and', 'or', 'above', 'between' or 'one of'. "
+             "Rename it (the data column can keep its name: set 'column').", path)
+        return None
+    name = " ".join(name.split())
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, dict):
+        fail(f"{where} needs at least a type, for example: {{type: number}}.", path)
+        return None
+    for key in sorted(set(spec) - _FEATURE_KEYS):
+        fail(f"{where}: unknown setting '{key}' (allowed: {', '.join(sorted(_FEATURE_KEYS))}).", f"{path}.{key}")
+    kind = spec.get("type")
+    if kind not in FEATURE_TYPES:
+        fail(f"{where}: type must be one of {', '.join(FEATURE_TYPES)}.", f"{path}.type")
+        return None
+    ok = True
+    unit = spec.get("unit")
+    if unit is not None:
+        unit = str(unit).strip()
+        if kind != "number":
+            fail(f"{where}: only numbers have a unit.", f"{path}.unit")
+            ok = False
+        elif find_unit(unit) is None and not re.fullmatch(r"%|°[CF]?|[^\W\d][\w/·µ^]*", unit):
+            fail(f"{where}: '{unit}' cannot be written after a number in a rule; use letters, '%' or '°C'.",
+                 f"{path}.unit")
+            ok = False
+    synonyms = spec.get("synonyms") or []
+    if isinstance(synonyms, str):
+        synonyms = [synonyms]
+    clean_synonyms = []
+    for s in synonyms:
+        s = " ".join(str(s).split())
+        if not is_rule_name(s):
+            fail(f"{where}: the synonym '{s}' cannot be written in rules (see the rules for names).",
+                 f"{path}.synonyms")
+            ok = False
+        clean_synonyms.append(s)
+    values: list[str] = []
+    if kind == "category":
+        raw = spec.get("values")
+        if not isinstance(raw, list) or not raw:
+            fail(f"{where} is a category, so it needs its allowed values, for example: values: [left, right].",
+                 f"{path}.values")
+            ok = False
+        else:
+            values = [str(v) for v in raw]
+            if len({normalize_name(v) for v in values}) != len(values):
+                fail(f"{where}: the allowed values repeat one another.", f"{path}.values")
+                ok = False
+    elif spec.get("values"):
+        fail(f"{where}: only categories have a list of values.", f"{path}.values")
+        ok = False
+    value_range = spec.get("range")
+    if value_range is not None:
+        if (kind != "number" or not isinstance(value_range, list) or len(value_range) != 2
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                           for x in value_range) or value_range[0] > value_range[1]):
+            fail(f"{where}: range is written [lowest, highest], for example: range: [0, 120], and only numbers "
+                 "have one.", f"{path}.range")
+            ok = False
+        else:
+            value_range = (float(value_range[0]), float(value_range[1]))
+    column = spec.get("column", name)
+    if not isinstance(column, str) or not column.strip():
+        fail(f"{where}: column must be the name of a data column.", f"{path}.column")
+        ok = False
+    description = spec.get("description") or ""
+    if not ok:
+        return None
+    return Feature(name=name, type=kind, unit=unit, column=column, synonyms=tuple(clean_synonyms),
+                   values=tuple(values), range=value_range, description=str(description).strip())
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the rule set decides: a name ("diagnosis") and its labels ("benign", "malignant")."""
+
+    name: str
+    labels: tuple[str, ...]
+    description: str = ""
+
+    def label(self, written: str) -> str | None:
+        for label in self.labels:
+            if normalize_name(label) == normalize_name(written):
+                return label
+        return None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How firing rules become one prediction, and what is answered when none fires (None = abstain)."""
+
+    kind: str = "first match"
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The content of ruleset.yaml."""
+
+    title: str
+    outcome: Outcome
+    policy: Policy = field(default_factory=Policy)
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        data: dict[str, Any] = {"title": self.title}
+        if self.description:
+            data["description"] = self.description
+        data["outcome"] = {"name": self.outcome.name, "labels": list(self.outcome.labels)}
+        if self.outcome.description:
+            data["outcome"]["description"] = self.outcome.description
+        data["policy"] = self.policy.kind
+        data["default"] = self.policy.default if self.policy.default is not None else ABSTAIN
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, file: str = "ruleset.yaml") -> "Settings":
+        problems: list[Problem] = []
+
+        def fail(message: str, path: str) -> None:
+            problems.append(Problem("ruleset", message, field=path, file=file))
+
+        if not isinstance(data, dict):
+            raise RuleError(Problem("ruleset", "ruleset.yaml must hold title, outcome, policy and default.",
+                                    file=file))
+        title = data.get("title")
+        if not isinstance(title, str) or not title.strip():
+            fail("The rule set needs a title, for example: title: Breast mass triage", "title")
+        outcome = data.get("outcome")
+        name = labels = None
+        if not isinstance(outcome, dict):
+            fail("The rule set needs an outcome, for example: outcome: {name: diagnosis, labels: [benign, "
+                 "malignant]}", "outcome")
+        else:
+            name = " ".join(str(outcome.get("name") or "").split())
+            if not name or not is_rule_name(name):
+                fail("The outcome needs a name that rules can write, for example: diagnosis", "outcome.name")
+            labels = outcome.get("labels")
+            if not isinstance(labels, list) or not labels or not all(
+                    isinstance(x, (str, int)) and str(x).strip() for x in labels):
+                fail("The outcome needs its labels, for example: labels: [benign, malignant]", "outcome.labels")
+                labels = None
+            elif len({normalize_name(str(x)) for x in labels}) != len(labels):
+                fail("The outcome's labels repeat one another.", "outcome.labels")
+        kind = " ".join(str(data.get("policy", "first match")).lower().replace("_", " ").split())
+        if kind not in POLICIES:
+            fail(f"policy must be 'first match' or 'weighted vote', not '{data.get('policy')}'.", "policy")
+        default = data.get("default", ABSTAIN)
+        default = None if default is None or str(default).lower() == ABSTAIN else str(default)
+        if problems:
+            raise RuleError(problems)
+        out = Outcome(name, tuple(str(x) for x in labels), str(outcome.get("description") or "").strip())
+        if default is not None:
+            canonical = out.label(default)
+            if canonical is None:
+                raise RuleError(Problem("ruleset", f"The default '{default}' is not one of the outcome's labels "
+                                        f"({', '.join(out.labels)}); use one of them or 'abstain'.",
+                                        field="default", file=file))
+            default = canonical
+        return cls(title=title.strip(), outcome=out, policy=Policy(kind, default),
+                   description=str(data.get("description") or "").strip())
