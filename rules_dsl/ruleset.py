@@ -10,6 +10,7 @@ On disk (the same layout the store keeps in Git, so an auditor can read a clone)
 """
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -214,11 +215,11 @@ def _check_unique(rules: list[CompiledRule]) -> None:
 
 # ---- folders -----------------------------------------------------------------------------------------------------
 
-def read_yaml(path: Path, file: str):
+def parse_yaml(data: bytes | None, file: str):
+    if data is None:
+        raise RuleError(Problem("missing-file", f"{file} is missing from the rule set.", file=file))
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RuleError(Problem("missing-file", f"{file} is missing from the rule set folder.", file=file)) from None
+        return yaml.safe_load(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -227,47 +228,72 @@ def read_yaml(path: Path, file: str):
                                 line=line, column=column, file=file)) from None
 
 
-def load_folder(path: str | Path) -> RuleSet:
-    """Load a rule-set folder; raises RuleError listing every problem, each naming its file."""
-    folder = Path(path)
-    if not folder.is_dir():
-        raise RuleError(Problem("missing-folder", f"'{folder}' is not a rule set folder."))
+def read_yaml(path: Path, file: str):
+    return parse_yaml(path.read_bytes() if path.is_file() else None, file)
+
+
+def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | None = None,
+                       release: str | None = None) -> RuleSet:
+    """A rule set from its files (paths relative to the rule-set folder -> bytes), as the store keeps them.
+
+    Raises RuleError listing every problem, each naming its file.
+    """
     problems: list[Problem] = []
     settings = vocabulary = None
     try:
-        settings = Settings.from_dict(read_yaml(folder / "ruleset.yaml", "ruleset.yaml"))
+        settings = Settings.from_dict(parse_yaml(files.get("ruleset.yaml"), "ruleset.yaml"))
     except RuleError as e:
         problems.extend(e.problems)
     try:
-        vocabulary = Vocabulary.from_dict(read_yaml(folder / "vocabulary.yaml", "vocabulary.yaml"))
+        vocabulary = Vocabulary.from_dict(parse_yaml(files.get("vocabulary.yaml"), "vocabulary.yaml"))
     except RuleError as e:
         problems.extend(e.problems)
     if problems:
         raise RuleError(problems)
     rules = []
-    rule_files = sorted((folder / "rules").glob("*.rule")) if (folder / "rules").is_dir() else []
-    for file in rule_files:
-        name = f"rules/{file.name}"
-        if file.is_symlink():
-            problems.append(Problem("symlink", "Rule files must be ordinary files, not links.", file=name))
+    for name in sorted(files):
+        if not (name.startswith("rules/") and name.endswith(".rule")):
             continue
-        if not RULE_ID.fullmatch(file.stem):
+        stem = name[len("rules/"):-len(".rule")]
+        if not RULE_ID.fullmatch(stem):
             problems.append(Problem("bad-file-name", "A rule file is named with lower-case letters, digits and "
                                     "hyphens, such as high-fever.rule.", file=name))
             continue
         try:
-            rules.append(compile_rule(file.read_bytes(), vocabulary, settings, file.stem, name))
+            rules.append(compile_rule(files[name], vocabulary, settings, stem, name))
         except RuleError as e:
             problems.extend(e.problems)
     if problems:
         raise RuleError(problems)
     examples = None
-    if (folder / "examples.csv").is_file():
+    if files.get("examples.csv"):
         try:
-            examples = pd.read_csv(folder / "examples.csv")
+            examples = pd.read_csv(io.BytesIO(files["examples.csv"]))
         except (ValueError, UnicodeDecodeError) as e:
             raise RuleError(Problem("bad-examples", f"examples.csv cannot be read: {e}", file="examples.csv")) from None
-    return RuleSet(settings, vocabulary, rules, id=folder.name, examples=examples)
+    return RuleSet(settings, vocabulary, rules, id=id, version=version, release=release, examples=examples)
+
+
+def load_folder(path: str | Path) -> RuleSet:
+    """Load a rule-set folder; raises RuleError listing every problem, each naming its file."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise RuleError(Problem("missing-folder", f"'{folder}' is not a rule set folder."))
+    files: dict[str, bytes] = {}
+    problems = []
+    for name in ("ruleset.yaml", "vocabulary.yaml", "examples.csv"):
+        if (folder / name).is_file():
+            files[name] = (folder / name).read_bytes()
+    if (folder / "rules").is_dir():
+        for file in sorted((folder / "rules").glob("*.rule")):
+            if file.is_symlink():
+                problems.append(Problem("symlink", "Rule files must be ordinary files, not links.",
+                                        file=f"rules/{file.name}"))
+                continue
+            files[f"rules/{file.name}"] = file.read_bytes()
+    if problems:
+        raise RuleError(problems)
+    return ruleset_from_files(files, id=folder.name)
 
 
 def write_folder(ruleset: RuleSet, path: str | Path) -> None:

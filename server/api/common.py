@@ -1,0 +1,123 @@
+"""What every API view shares: strict JSON bodies, versions in headers, pagination, the workspace."""
+from __future__ import annotations
+
+import json
+import math
+
+from flask import current_app, request
+
+from ..errors import BadRequest, PreconditionRequired, TooLarge, Unprocessable
+from ..services.workspace import Workspace
+
+
+def workspace() -> Workspace:
+    return current_app.extensions["rulecraft.workspace"]
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _no_duplicates(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Duplicate(key)
+        seen[key] = value
+    return seen
+
+
+def _no_constants(name):
+    raise ValueError(name)
+
+
+def parse_json(data: bytes):
+    """JSON as the API accepts it: UTF-8, no duplicate keys, no NaN/Infinity, bounded size and depth."""
+    if len(data) > current_app.config["MAX_JSON_BYTES"]:
+        raise TooLarge(f"The request body is too large (at most {current_app.config['MAX_JSON_BYTES'] // 1024} KB).")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not UTF-8 text.") from None
+    depth = max_depth(text)
+    if depth > current_app.config["MAX_JSON_DEPTH"]:
+        raise Unprocessable(f"The JSON is nested too deeply ({depth} levels; at most "
+                            f"{current_app.config['MAX_JSON_DEPTH']}).")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except _Duplicate as e:
+        raise Unprocessable(f"The field '{e.args[0]}' appears twice in the same object; send it once.",
+                            field=str(e.args[0]), code="duplicate-key") from None
+    except ValueError as e:
+        if e.args and e.args[0] in ("NaN", "Infinity", "-Infinity"):
+            raise Unprocessable(f"{e.args[0]} is not a number the API accepts; send an ordinary number or null.",
+                                code="not-finite") from None
+        raise BadRequest(f"The request body is not valid JSON ({e}).") from None
+
+
+def max_depth(text: str) -> int:
+    """Nesting depth of a JSON text, counted without parsing (brackets inside strings are skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def json_body(required: bool = True) -> dict:
+    """The request's JSON object (an object, not a list or a number)."""
+    data = request.get_data(cache=True)
+    if not data:
+        if required:
+            raise BadRequest("Send a JSON object in the request body.")
+        return {}
+    if request.mimetype not in ("application/json", "") and not request.mimetype.endswith("+json"):
+        raise BadRequest("Send the request body as JSON (Content-Type: application/json).")
+    body = parse_json(data)
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object ({...}).")
+    return body
+
+
+def if_match() -> str:
+    """The version the change is based on, from If-Match (the ETag a GET returned); 428 when absent."""
+    value = request.headers.get("If-Match")
+    if not value:
+        raise PreconditionRequired("Say which version you edited: send the ETag you got when you opened it, in an "
+                                   "If-Match header. This is how Rulecraft makes sure no one's change is lost.")
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')
+
+
+def etag(version: str) -> str:
+    return f'"{version}"'
+
+
+def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
+    try:
+        page = int(request.args.get("page", 1))
+        size = int(request.args.get("per_page", default_size))
+    except ValueError:
+        raise Unprocessable("page and per_page are whole numbers.") from None
+    if page < 1 or page > 1_000_000 or not 1 <= size <= max_size:
+        raise Unprocessable(f"page starts at 1 and per_page is between 1 and {max_size}.")
+    return page, size
+
+
+def finite(value) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)

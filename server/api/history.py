@@ -1,0 +1,84 @@
+"""History, differences and blame: what changed, when, by whom and why."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from ..auth import requires
+from ..errors import NotFound, Unprocessable
+from ..services import diffs
+from ..services.workspace import rule_path
+from .common import page_args, workspace
+
+bp = Blueprint("api_history", __name__, url_prefix="/api")
+
+
+def version_json(v) -> dict:
+    return {"version": v.id, "author": v.author.name, "time": v.time.isoformat(), "why": v.message,
+            "action": v.trailers.get("Rulecraft-Action"), "rule": v.trailers.get("Rulecraft-Rule")}
+
+
+def _history(path: str):
+    ws = workspace()
+    page, size = page_args()
+    entries = ws.store.log(path, limit=size, offset=(page - 1) * size)
+    total = ws.store.count(path)
+    releases = {t.version: t.name.split("/")[-1] for t in ws.releases(path.split("/")[0])}
+    items = [{**version_json(v), "release": releases.get(v.id)} for v in entries]
+    return jsonify({"page": page, "per_page": size, "total": total, "versions": items})
+
+
+@bp.get("/rulesets/<ruleset>/history")
+@requires("rules.read")
+def ruleset_history(ruleset):
+    """Versions of a rule set, newest first (?page, ?per_page). 404 for an unknown rule set."""
+    ws = workspace()
+    ws.check_id(ruleset)
+    if ws.store.count(ruleset) == 0:
+        raise NotFound(f"There is no rule set called '{ruleset}'.")
+    return _history(ruleset)
+
+
+@bp.get("/rulesets/<ruleset>/rules/<rule>/history")
+@requires("rules.read")
+def rule_history(ruleset, rule):
+    """Versions that changed one rule, newest first. 404 for a rule that never existed."""
+    ws = workspace()
+    ws.check_id(ruleset)
+    _check_rule_id(rule)
+    if ws.store.count(rule_path(ruleset, rule)) == 0:
+        raise NotFound(f"There is no rule '{rule}' in rule set '{ruleset}', now or before.")
+    return _history(rule_path(ruleset, rule))
+
+
+@bp.get("/rulesets/<ruleset>/diff")
+@requires("rules.read")
+def diff(ruleset):
+    """What changed between ?from= and ?to= (release names or version ids; to defaults to the latest)."""
+    ws = workspace()
+    ws.check_id(ruleset)
+    if not request.args.get("from"):
+        raise Unprocessable("Say which version to compare from (?from=v1 or a version id).", field="from")
+    a = ws.resolve(ruleset, request.args.get("from"))
+    b = ws.resolve(ruleset, request.args.get("to"))
+    return jsonify(diffs.diff(ws, ruleset, a, b))
+
+
+@bp.get("/rulesets/<ruleset>/rules/<rule>/blame")
+@requires("rules.read")
+def blame(ruleset, rule):
+    """Each line of a rule with the version, person, date and reason that last changed it."""
+    ws = workspace()
+    version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
+    _check_rule_id(rule)
+    path = rule_path(ruleset, rule)
+    if not ws.store.exists(version, path):
+        raise NotFound(f"There is no rule '{rule}' in that version of '{ruleset}'.")
+    lines = [{"line": b.number, "text": b.text, **version_json(b.version)} for b in ws.store.blame(version, path)]
+    return jsonify({"ruleset": ruleset, "rule": rule, "version": version, "lines": lines})
+
+
+def _check_rule_id(rule: str) -> None:
+    from rules_dsl.ruleset import RULE_ID
+
+    if not RULE_ID.fullmatch(rule):
+        raise NotFound(f"There is no rule called '{rule[:60]}'.")

@@ -1,0 +1,259 @@
+"""People and access: passwords, browser sessions, API tokens, roles, CSRF, sign-in throttling.
+
+- Browser sessions: the cookie holds a random id; the database holds its hash, so signing out (or changing the
+  password) ends the session for good and a copied cookie no longer works. Cookies are HttpOnly, SameSite=Lax,
+  and Secure over HTTPS. Every write made with a cookie needs the session's CSRF token (header X-CSRF-Token or
+  form field csrf_token).
+- Tokens for scripts: ``Authorization: Bearer rc_...``; stored hashed, scoped (read / predict / write), expiring,
+  revocable. A token acts as its person, limited to its scope.
+- Sign-in failures are stored in the database (so the limit holds across workers), per account and per address;
+  unknown and known accounts take the same time to refuse.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from functools import wraps
+
+from flask import current_app, g, request
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from rules_dsl.errors import normalize_name
+
+from .db import begin_write, get_db
+from .errors import BadRequest, Forbidden, TooMany, Unauthorized, Unprocessable
+from .models import ROLES, SCOPES, ApiToken, SignInFailure, SignInSession, User, utcnow
+
+COOKIE = "rulecraft_session"
+TOKEN_PREFIX = "rc_"
+MIN_PASSWORD = 10
+
+ROLE_PERMISSIONS = {
+    "admin": {"rulesets.list", "rules.read", "rules.write", "releases.read", "releases.request", "releases.decide",
+              "audit.read", "bundles.read", "predict", "datasets.write", "users.manage"},
+    "author": {"rulesets.list", "rules.read", "rules.write", "releases.read", "releases.request", "bundles.read",
+               "predict", "datasets.write"},
+    "reviewer": {"rulesets.list", "rules.read", "releases.read", "releases.decide", "bundles.read", "predict"},
+    "auditor": {"rulesets.list", "rules.read", "releases.read", "audit.read", "bundles.read", "predict"},
+    "ml-engineer": {"rulesets.list", "releases.read", "bundles.read", "predict"},
+}
+SCOPE_PERMISSIONS = {
+    "read": {"rulesets.list", "rules.read", "releases.read", "audit.read", "bundles.read"},
+    "predict": {"rulesets.list", "releases.read", "bundles.read", "predict"},
+    "write": set().union(*ROLE_PERMISSIONS.values()),
+}
+_DUMMY_HASH = generate_password_hash("rulecraft-dummy-password")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# ---- people ------------------------------------------------------------------------------------------------------
+
+def check_password_rules(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise Unprocessable(f"Choose a password of at least {MIN_PASSWORD} characters.", field="password")
+    if len(password) > 200:
+        raise Unprocessable("That password is too long (at most 200 characters).", field="password")
+
+
+def check_identity_text(name: str, email: str) -> None:
+    """Names and e-mails end up as commit authors: refuse anything that could break or forge that line."""
+    for field, value, limit in (("name", name, 100), ("email", email, 200)):
+        if not isinstance(value, str) or not value.strip():
+            raise Unprocessable(f"The {field} is required.", field=field)
+        if len(value) > limit or any(c in value for c in "\n\r\0<>") or not value.isprintable():
+            raise Unprocessable(f"The {field} may not contain line breaks, '<', '>' or control characters "
+                                f"(and at most {limit} characters).", field=field)
+    if "@" not in email or " " in email.strip():
+        raise Unprocessable("Give an e-mail address such as ana@example.org.", field="email")
+
+
+def create_user(db: Session, name: str, role: str, password: str, email: str | None = None,
+                must_change_password: bool = False) -> User:
+    name = " ".join(str(name or "").split())
+    email = (email or f"{normalize_name(name).replace(' ', '.')}@rulecraft.invalid").strip()
+    check_identity_text(name, email)
+    if role not in ROLES:
+        raise Unprocessable(f"The role must be one of {', '.join(ROLES)}.", field="role")
+    check_password_rules(password)
+    key = normalize_name(name)
+    if db.scalar(select(User).where(User.name_key == key)) is not None:
+        raise Unprocessable(f"Someone called '{name}' already exists (names that differ only in case are the same).",
+                            field="name")
+    user = User(name=name, name_key=key, email=email, role=role, password_hash=generate_password_hash(password),
+                must_change_password=must_change_password)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def find_user(db: Session, name: str) -> User | None:
+    return db.scalar(select(User).where(User.name_key == normalize_name(name or "")))
+
+
+def change_password(db: Session, user: User, old: str, new: str) -> None:
+    if not check_password_hash(user.password_hash, old or ""):
+        raise Forbidden("The current password is not right.", field="old_password")
+    check_password_rules(new)
+    if new == old:
+        raise Unprocessable("Choose a password different from the current one.", field="password")
+    user.password_hash = generate_password_hash(new)
+    user.must_change_password = False
+    db.execute(update(SignInSession).where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
+               .values(ended_at=utcnow()))
+
+
+# ---- sessions ----------------------------------------------------------------------------------------------------
+
+def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, str, SignInSession]:
+    """Check the password (throttled) and open a session; returns the user, the cookie value and the session."""
+    config = current_app.config
+    since = utcnow() - timedelta(minutes=config["SIGNIN_WINDOW_MINUTES"])
+    key = normalize_name(name or "")[:100]
+    address = (address or "unknown")[:64]
+    by_account = db.scalar(select(func.count()).select_from(SignInFailure)
+                           .where(SignInFailure.account_key == key, SignInFailure.at >= since))
+    by_address = db.scalar(select(func.count()).select_from(SignInFailure)
+                           .where(SignInFailure.address == address, SignInFailure.at >= since))
+    if by_account >= config["SIGNIN_MAX_FAILURES_ACCOUNT"] or by_address >= config["SIGNIN_MAX_FAILURES_ADDRESS"]:
+        raise TooMany(f"Too many failed sign-ins. Wait {config['SIGNIN_WINDOW_MINUTES']} minutes and try again, "
+                      "or ask an administrator to reset your password.")
+    user = find_user(db, name) if key else None
+    # Check a password even for an unknown name, so both take the same time.
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    begin_write(db)
+    if not (ok and user is not None and user.active):
+        db.add(SignInFailure(account_key=key, address=address))
+        db.commit()
+        raise Unauthorized("The name or the password is not right.")
+    db.execute(delete(SignInFailure).where(SignInFailure.account_key == key))
+    cookie = secrets.token_urlsafe(32)
+    session = SignInSession(token_hash=_digest(cookie), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+                            expires_at=utcnow() + timedelta(hours=config["SESSION_HOURS"]))
+    db.add(session)
+    db.commit()
+    return user, cookie, session
+
+
+def sign_out(db: Session, session: SignInSession) -> None:
+    begin_write(db)
+    session.ended_at = utcnow()
+    db.commit()
+
+
+def set_session_cookie(response, cookie: str) -> None:
+    secure = current_app.config["SECURE_COOKIES"] or request.is_secure
+    response.set_cookie(COOKIE, cookie, httponly=True, samesite="Lax", secure=secure,
+                        max_age=current_app.config["SESSION_HOURS"] * 3600, path="/")
+
+
+def clear_session_cookie(response) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax")
+
+
+# ---- tokens ------------------------------------------------------------------------------------------------------
+
+def create_token(db: Session, user: User, scope: str, name: str = "", days: int | None = None) -> tuple[str, ApiToken]:
+    """A new token; the secret is returned once and only its hash is kept."""
+    if scope not in SCOPES:
+        raise Unprocessable(f"The scope must be one of {', '.join(SCOPES)}.", field="scope")
+    days = days or 90
+    if not isinstance(days, int) or not 1 <= days <= 3650:
+        raise Unprocessable("A token lasts between 1 and 3650 days.", field="days")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(token_hash=_digest(secret), prefix=secret[:10], user_id=user.id, scope=scope,
+                     name=str(name or "")[:100], expires_at=utcnow() + timedelta(days=days))
+    db.add(token)
+    db.flush()
+    return secret, token
+
+
+def revoke_token(db: Session, token: ApiToken) -> None:
+    token.revoked_at = token.revoked_at or utcnow()
+
+
+# ---- per request -------------------------------------------------------------------------------------------------
+
+def load_identity() -> None:
+    """Before each request: who is asking (g.user), how (g.auth: "session", "token" or None), what they may do."""
+    g.user = g.session = g.token = None
+    g.auth = None
+    g.permissions = set()
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip().startswith(TOKEN_PREFIX):
+            raise Unauthorized("Send a token as 'Authorization: Bearer rc_...'.")
+        token = get_db().scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret.strip())))
+        now = utcnow()
+        if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
+            raise Unauthorized("This token is not valid (unknown, expired or revoked).")
+        g.user, g.token, g.auth = token.user, token, "token"
+        g.permissions = ROLE_PERMISSIONS[token.user.role] & SCOPE_PERMISSIONS[token.scope]
+        return
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        session = get_db().scalar(select(SignInSession).where(SignInSession.token_hash == _digest(cookie)))
+        if session is not None and session.ended_at is None and session.expires_at > utcnow() \
+                and session.user.active:
+            g.user, g.session, g.auth = session.user, session, "session"
+            g.permissions = set(ROLE_PERMISSIONS[session.user.role])
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                _check_csrf(session)
+
+
+def _check_csrf(session: SignInSession) -> None:
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+    if not sent or not hmac.compare_digest(sent, session.csrf_token):
+        raise Forbidden("This form has expired or did not come from Rulecraft. Reload the page and try again.",
+                        code="csrf")
+    origin = request.headers.get("Origin")
+    if origin and origin != request.host_url.rstrip("/"):
+        raise Forbidden("Requests from other sites are not accepted.", code="csrf")
+
+
+def current_user() -> User:
+    if g.get("user") is None:
+        raise Unauthorized("Please sign in (or send a token).")
+    return g.user
+
+
+def requires(permission: str):
+    """View decorator: 401 without a person, 403 without the permission (or with a password still to change)."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_user()
+            if user.must_change_password and g.auth == "session":
+                raise Forbidden("Please choose a new password first.", code="password-change-required")
+            if permission not in g.permissions:
+                raise Forbidden(_why_not(permission, user))
+            return view(*args, **kwargs)
+        wrapper.permission = permission
+        return wrapper
+    return decorate
+
+
+def _why_not(permission: str, user: User) -> str:
+    if g.auth == "token" and permission in ROLE_PERMISSIONS[user.role]:
+        return f"This token's scope ({g.token.scope}) does not allow this; use a token with a wider scope."
+    what = {"rules.write": "edit rules", "releases.decide": "approve or reject releases",
+            "releases.request": "request releases", "audit.read": "read the audit log",
+            "rules.read": "read rules and their history", "users.manage": "manage people",
+            "datasets.write": "register data sets", "predict": "run predictions",
+            "bundles.read": "download rule bundles"}.get(permission, "do this")
+    return f"Your role ({user.role}) does not allow you to {what}."
+
+
+def has(permission: str) -> bool:
+    return permission in g.get("permissions", set())
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"

@@ -1,0 +1,66 @@
+"""The database: one engine per app, one session per request (``get_db()``), closed on teardown.
+
+SQLite is the embedded default: WAL mode so readers never wait for the writer, a busy timeout so concurrent
+writers (several server workers) queue instead of failing, full sync so an acknowledged save survives a crash,
+foreign keys on. A transaction that will write calls ``begin_write(session)`` first: on SQLite it then starts with
+BEGIN IMMEDIATE, taking the write lock up front, because two deferred transactions that both read and then write
+deadlock and one fails at once with "database is locked". PostgreSQL needs nothing special.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(connection, _record):
+        connection.isolation_level = None  # let the "begin" event below open transactions (SQLAlchemy recipe)
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        immediate = connection.get_execution_options().get("rulecraft_write")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def begin_write(session: Session) -> None:
+    """Call before the first statement of a transaction that writes."""
+    session.connection(execution_options={"rulecraft_write": True})
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["rulecraft.engine"] = engine
+    app.extensions["rulecraft.sessions"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(close_db)
+
+
+def get_db() -> Session:
+    if "db" not in g:
+        g.db = current_app.extensions["rulecraft.sessions"]()
+    return g.db
+
+
+def close_db(_error=None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def session_factory(url: str) -> sessionmaker:
+    """Sessions outside a request (command line, recovery, tests)."""
+    return sessionmaker(make_engine(url), expire_on_commit=False)

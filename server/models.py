@@ -1,0 +1,167 @@
+"""Database tables: people, their sessions and tokens, releases, the audit trail, reference data sets.
+
+The rules themselves live in Git (server/store.py); the database holds who may do what, the audit trail that ties
+every commit to a person (and is reconciled with Git after a crash), and the release workflow. Schema changes go
+through Alembic (migrations/); tests run them on SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+ROLES = ("admin", "author", "reviewer", "auditor", "ml-engineer")
+SCOPES = ("read", "predict", "write")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every database (SQLite drops the zone; this puts it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_key: Mapped[str] = mapped_column(String(100), unique=True)   # NFKC, case-folded: one person, one name
+    email: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignInSession(Base):
+    """A browser session; the cookie holds only a random id whose hash is stored here, so sign-out ends it."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token for scripts: stored hashed, scoped, expiring, revocable."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))   # shown in lists so people can tell tokens apart
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship()
+
+
+class SignInFailure(Base):
+    """One failed sign-in; counted per account and per address to throttle guessing across all workers."""
+
+    __tablename__ = "signin_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(100), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Release(Base):
+    """A request to release a version of a rule set, and its decision. Approved releases are immutable."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("ruleset", "name", name="uq_release_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ruleset: Mapped[str] = mapped_column(String(80), index=True)
+    name: Mapped[str | None] = mapped_column(String(20), nullable=True)   # v1, v2 ... given on approval
+    version: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), default="requested")  # requested | approved | rejected
+    notes: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    requester: Mapped[User] = relationship(foreign_keys=[requested_by])
+    decider: Mapped[User | None] = relationship(foreign_keys=[decided_by])
+
+
+class AuditEvent(Base):
+    """Every change and every decision: who, when, what, why; for saves, the commit it became.
+
+    A save writes a 'pending' row, then the commit (whose trailers carry the row's save id), then marks the row
+    'done'. Recovery on start turns a pending row into 'done' when its commit exists and 'failed' otherwise, and
+    creates the row of a commit that has none, from the commit's trailers.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_ruleset_at", "ruleset", "at"), Index("ix_audit_rule", "ruleset", "rule"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(40))
+    ruleset: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    rule: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    version: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    save_id: Mapped[str | None] = mapped_column(String(36), unique=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="done")      # pending | done | failed
+    message: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User | None] = relationship()
+
+
+class ReferenceDataset(Base):
+    """Labelled cases registered for a rule set ("try it", analysis, impact of a change). The file is kept in the
+    data folder under a name made from the id, never from what the user called it."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("ruleset", "name", name="uq_dataset_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ruleset: Mapped[str] = mapped_column(String(80), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    label_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    group_columns: Mapped[list] = mapped_column(JSON, default=list)
+    rows: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[list] = mapped_column(JSON, default=list)
+    sha256: Mapped[str] = mapped_column(String(64))
+    registered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,286 @@
+"""Editing rule sets: rules, vocabulary, settings, new rule sets, restoring versions.
+
+Every change is checked with the language library against the rule set as it is now (the latest version), saved
+in canonical text, and committed with the person's "why" (services/changes.py). A change based on an old version of
+the same file is refused with both texts (no lost update); a change that renames or creates is compare-and-swapped
+against the exact version it was checked on, and retried when another save slipped in between.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+from sqlalchemy.orm import Session
+
+from rules_dsl import (CompiledRule, RuleError, RuleSet, Settings, Vocabulary, compile_rule, parse_rule,
+                       rule_from_json, slugify)
+from rules_dsl.errors import normalize_name
+from rules_dsl.ruleset import ruleset_from_files
+
+from .. import store as git
+from ..errors import BadRequest, Conflict, NotFound, Unprocessable, rule_error
+from ..models import User
+from .changes import Saved, check_why, commit, translate
+from .workspace import (EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, Workspace, file_path, rule_path)
+
+RETRIES = 8
+
+
+@dataclass
+class RuleSaved:
+    rule: CompiledRule
+    saved: Saved
+
+
+def syntax_from_payload(payload: dict):
+    """A rule sent as text ({"text": ...}) or in the structured form ({"rule": {...}})."""
+    if not isinstance(payload, dict):
+        raise BadRequest("Send the rule as {\"text\": \"rule ...\"} or {\"rule\": {...}}.")
+    has_text, has_rule = "text" in payload, "rule" in payload
+    if has_text == has_rule:
+        raise Unprocessable("Send the rule either as text (\"text\") or in the structured form (\"rule\"), "
+                            "not both.", field="text")
+    try:
+        if has_text:
+            if not isinstance(payload["text"], str):
+                raise Unprocessable("The rule's text must be a string.", field="text")
+            return parse_rule(payload["text"])
+        return rule_from_json(payload["rule"])
+    except RuleError as e:
+        raise rule_error(e) from None
+
+
+def compile_against(ruleset: RuleSet, syntax, rule_id: str) -> CompiledRule:
+    try:
+        return compile_rule(syntax, ruleset.vocabulary, ruleset.settings, rule_id)
+    except RuleError as e:
+        raise rule_error(e) from None
+
+
+def _check_unique_name(ruleset: RuleSet, name: str, rule_id: str | None) -> None:
+    key = normalize_name(name)
+    for other in ruleset.rules:
+        if other.id != rule_id and normalize_name(other.name) == key:
+            raise Unprocessable(f"There is already a rule called '{other.name}' in this rule set; choose another "
+                                "name (names that differ only in capitals or accents count as the same).",
+                                field="name", code="duplicate-name")
+
+
+def _retrying(action):
+    """Run a check-then-commit step again when another save moved the latest version in between."""
+    for _ in range(RETRIES):
+        try:
+            return action()
+        except git.HeadMoved:
+            continue
+    raise translate(git.HeadMoved("busy"))
+
+
+def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: dict, why: str) -> RuleSaved:
+    why = check_why(why)
+    syntax = syntax_from_payload(payload)
+
+    def attempt():
+        head = ws.resolve(ruleset, None)
+        current = ws.ruleset(ruleset, head)
+        _check_unique_name(current, syntax.name, None)
+        rule_id = slugify(syntax.name, taken=[r.id for r in current.rules])
+        compiled = compile_against(current, syntax, rule_id)
+        change = git.Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
+        saved = _commit(ws, db, user, "rule.create", ruleset, rule_id, [change], why, expect_head=head)
+        return RuleSaved(compiled, saved)
+
+    return _retrying(attempt)
+
+
+def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: str, payload: dict, why: str,
+                base: str) -> RuleSaved:
+    why = check_why(why)
+    syntax = syntax_from_payload(payload)
+    base = ws.resolve(ruleset, base)
+    if ws.rule_text(ruleset, rule_id, base) is None:
+        raise NotFound(f"There is no rule '{rule_id}' in the version you edited.")
+
+    def attempt():
+        head = ws.resolve(ruleset, None)
+        current = ws.ruleset(ruleset, head)
+        old = next((r for r in current.rules if r.id == rule_id), None)
+        if old is None:
+            raise Conflict("This rule was deleted since you opened it. Copy your text and create it again if it "
+                           "is still needed.", base_text=ws.rule_text(ruleset, rule_id, base), current_text=None,
+                           current_version=head)
+        renamed = normalize_name(old.name) != normalize_name(syntax.name)
+        if renamed:
+            _check_unique_name(current, syntax.name, rule_id)
+        compiled = compile_against(current, syntax, rule_id)
+        if compiled.text == old.text:
+            raise Unprocessable("Nothing changed: the rule is the same as the saved one.", code="no-change")
+        action = "rule.rename" if renamed else ("rule.disable" if old.enabled and not compiled.enabled else
+                                                "rule.enable" if compiled.enabled and not old.enabled else
+                                                "rule.update")
+        change = git.Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
+        saved = _commit(ws, db, user, action, ruleset, rule_id, [change], why, base=base,
+                        conflict_paths=[change.path], expect_head=head if renamed else None)
+        return RuleSaved(compiled, saved)
+
+    return _retrying(attempt)
+
+
+def delete_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: str, why: str, base: str) -> Saved:
+    why = check_why(why)
+    base = ws.resolve(ruleset, base)
+    if ws.rule_text(ruleset, rule_id, base) is None:
+        raise NotFound(f"There is no rule '{rule_id}' in the version you opened.")
+    path = rule_path(ruleset, rule_id)
+    return _commit(ws, db, user, "rule.delete", ruleset, rule_id, [git.Change(path, None)], why, base=base,
+                   conflict_paths=[path])
+
+
+def _commit(ws: Workspace, db: Session, user: User, action: str, ruleset: str, rule: str | None, changes, why,
+            base=None, conflict_paths=(), expect_head=None, details=None) -> Saved:
+    kwargs = {} if expect_head is None else {"expect_head": expect_head}
+    try:
+        return commit(db, ws.store, user, action=action, ruleset=ruleset, rule=rule, changes=changes, why=why,
+                      base=base, conflict_paths=conflict_paths, details=details, **kwargs)
+    except git.HeadMoved:
+        raise
+    except git.StoreError as e:
+        raise translate(e) from None
+
+
+# ---- vocabulary, settings, rule sets -----------------------------------------------------------------------------
+
+def _dump(data) -> bytes:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).encode()
+
+
+def _recheck(files: dict[str, bytes], ruleset: str) -> RuleSet:
+    """The rule set as it would be after a change; every rule must still check clean."""
+    try:
+        return ruleset_from_files(files, id=ruleset)
+    except RuleError as e:
+        broken = sorted({p.file.split("/")[-1].removesuffix(".rule") for p in e.errors
+                         if p.file and p.file.startswith("rules/")})
+        if broken:
+            raise Unprocessable(f"This change would break {len(broken)} rule(s): {', '.join(broken)}. Change or "
+                                "delete those rules first, then make this change.",
+                                problems=[p.to_dict() for p in e.problems], code="breaks-rules") from None
+        raise rule_error(e) from None
+
+
+def update_vocabulary(ws: Workspace, db: Session, user: User, ruleset: str, data, why: str, base: str) -> Saved:
+    return _update_yaml(ws, db, user, ruleset, VOCABULARY_FILE, "vocabulary.update", why, base,
+                        lambda: Vocabulary.from_dict(data, file=VOCABULARY_FILE).to_dict())
+
+
+def update_settings(ws: Workspace, db: Session, user: User, ruleset: str, data, why: str, base: str) -> Saved:
+    return _update_yaml(ws, db, user, ruleset, SETTINGS_FILE, "settings.update", why, base,
+                        lambda: Settings.from_dict(data, file=SETTINGS_FILE).to_dict())
+
+
+def _update_yaml(ws, db, user, ruleset, name, action, why, base, build) -> Saved:
+    why = check_why(why)
+    base = ws.resolve(ruleset, base)
+    try:
+        content = _dump(build())
+    except RuleError as e:
+        raise rule_error(e) from None
+
+    def attempt():
+        head = ws.resolve(ruleset, None)
+        files = dict(ws.files(ruleset, head))
+        if files.get(name) == content:
+            raise Unprocessable("Nothing changed.", code="no-change")
+        files[name] = content
+        _recheck(files, ruleset)
+        path = file_path(ruleset, name)
+        return _commit(ws, db, user, action, ruleset, None, [git.Change(path, content)], why, base=base,
+                       conflict_paths=[path], expect_head=head)
+
+    return _retrying(attempt)
+
+
+def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabulary_data, why: str,
+                   examples_csv: bytes | None = None) -> tuple[str, Saved]:
+    why = check_why(why)
+    try:
+        settings = Settings.from_dict(settings_data)
+        vocabulary = Vocabulary.from_dict(vocabulary_data or {"features": {}})
+    except RuleError as e:
+        raise rule_error(e) from None
+    files = {SETTINGS_FILE: _dump(settings.to_dict()), VOCABULARY_FILE: _dump(vocabulary.to_dict())}
+    if examples_csv:
+        files[EXAMPLES_FILE] = examples_csv
+    _recheck(files, "new")
+
+    def attempt():
+        head = ws.head()
+        taken = ws.ruleset_ids(head) if head else []
+        if any(normalize_name(ws.ruleset(r, head).title) == normalize_name(settings.title) for r in taken):
+            raise Unprocessable(f"There is already a rule set called '{settings.title}'.", field="title",
+                                code="duplicate-name")
+        ruleset = slugify(settings.title, taken=taken, fallback="ruleset")
+        changes = [git.Change(file_path(ruleset, n), c) for n, c in files.items()]
+        saved = _commit(ws, db, user, "ruleset.create", ruleset, None, changes, why, expect_head=head)
+        return ruleset, saved
+
+    return _retrying(attempt)
+
+
+def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why: str) -> tuple[str, Saved]:
+    """A whole rule set (from a bundle or a folder) as one new version of a new rule set."""
+    why = check_why(why)
+
+    def attempt():
+        head = ws.head()
+        taken = ws.ruleset_ids(head) if head else []
+        ruleset = slugify(source.id or source.title, taken=taken, fallback="ruleset")
+        changes = [git.Change(file_path(ruleset, SETTINGS_FILE), _dump(source.settings.to_dict())),
+                   git.Change(file_path(ruleset, VOCABULARY_FILE), _dump(source.vocabulary.to_dict()))]
+        changes += [git.Change(rule_path(ruleset, r.id), (r.text + "\n").encode()) for r in source.rules]
+        if source.examples is not None:
+            changes.append(git.Change(file_path(ruleset, EXAMPLES_FILE), source.examples.to_csv(index=False).encode()))
+        saved = _commit(ws, db, user, "ruleset.import", ruleset, None, changes, why, expect_head=head)
+        return ruleset, saved
+
+    return _retrying(attempt)
+
+
+def restore(ws: Workspace, db: Session, user: User, ruleset: str, version: str, why: str,
+            rule_id: str | None = None) -> Saved:
+    """Make an earlier version current again, as a new version (history is never rewritten).
+
+    With ``rule_id`` only that rule comes back (checked against today's vocabulary); otherwise the whole rule set.
+    """
+    why = check_why(why)
+    if not isinstance(version, str) or not version:
+        raise Unprocessable("Say which version to bring back (a release name or a version id).", field="version")
+    if rule_id is not None and not isinstance(rule_id, str):
+        raise Unprocessable("'rule' is the id of one rule.", field="rule")
+    old = ws.resolve(ruleset, version)
+
+    def attempt():
+        head = ws.resolve(ruleset, None)
+        now_files = ws.files(ruleset, head)
+        try:
+            then_files = ws.files(ruleset, old)
+        except NotFound:
+            raise NotFound("This rule set did not exist in that version.") from None
+        if rule_id is not None:
+            name = f"rules/{rule_id}.rule"
+            if name not in then_files:
+                raise NotFound(f"The rule '{rule_id}' did not exist in that version.")
+            files = dict(now_files)
+            files[name] = then_files[name]
+            current = _recheck(files, ruleset)
+            _check_unique_name(current, current.rule(rule_id).name, rule_id)
+            changes = [git.Change(file_path(ruleset, name), then_files[name])]
+        else:
+            changes = [git.Change(file_path(ruleset, n), c) for n, c in then_files.items() if now_files.get(n) != c]
+            changes += [git.Change(file_path(ruleset, n), None) for n in now_files if n not in then_files]
+        if not changes:
+            raise Unprocessable("That version is the same as the current one; nothing to restore.", code="no-change")
+        return _commit(ws, db, user, "version.restore", ruleset, rule_id, changes, why, expect_head=head,
+                       details={"restored": old})
+
+    return _retrying(attempt)

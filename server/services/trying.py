@@ -1,0 +1,95 @@
+"""Check a rule without saving it, and try it on concrete cases.
+
+People judge concrete cases better than abstract conditions, so besides errors and warnings the author sees how
+many example and reference cases the rule matches, a few of them, and a few near misses: cases where every
+condition but one holds (with the one that failed), which is where a threshold is usually argued about.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from rules_dsl import RuleError, RuleSet, check, format_syntax, rule_to_json
+from rules_dsl import logic as L
+from rules_dsl.backends.vectorized import VectorizedRules, check_columns
+from rules_dsl.formatter import format_condition
+from rules_dsl.syntax import AllOf
+
+SHOWN = 8
+
+
+def check_rule(ruleset: RuleSet, syntax) -> dict:
+    """Errors, warnings, the canonical text and the structured form of a rule against a rule set."""
+    checked = check(syntax, ruleset.vocabulary, ruleset.outcome)
+    return {
+        "valid": not checked.errors,
+        "errors": [p.to_dict() for p in checked.errors],
+        "warnings": [p.to_dict() for p in checked.warnings],
+        "text": format_syntax(checked.rule),
+        "structured": rule_to_json(checked.rule),
+        "checked": checked,
+    }
+
+
+def try_on(checked, frame: pd.DataFrame, label_column: str | None, id_column: str | None = None) -> dict:
+    """How a checked rule does on a table of cases: matches, and near misses with the condition that failed."""
+    if checked.logic is None or frame is None or len(frame) == 0:
+        return {"total": 0 if frame is None else len(frame), "matched": 0, "matches": [], "near_misses": []}
+    rule = checked.rule
+    parts = list(rule.condition.items) if isinstance(rule.condition, AllOf) else [rule.condition]
+    logics = list(checked.logic.items) if isinstance(checked.logic, L.All) else [checked.logic]
+    pairs = [(f"part{i}", logic) for i, logic in enumerate(logics)]
+    try:
+        check_columns(frame.columns, pairs)
+    except Exception as e:  # DataError: the cases lack a column the rule needs
+        return {"total": len(frame), "matched": None, "error": str(e), "matches": [], "near_misses": []}
+    block = VectorizedRules(pairs).evaluate(frame)
+    holds = block.sum(axis=0)
+    fires = holds == len(pairs)
+    near = holds == len(pairs) - 1 if len(pairs) > 1 else np.zeros(len(frame), dtype=bool)
+    columns = [c for c in dict.fromkeys([t.column for t in L.tests(checked.logic)]) if c in frame.columns]
+    shown = ([id_column] if id_column and id_column in frame.columns else []) + columns
+    if label_column and label_column in frame.columns:
+        shown.append(label_column)
+
+    def rows(mask, with_miss: bool) -> list[dict]:
+        out = []
+        for index in np.flatnonzero(mask)[:SHOWN]:
+            row = {"row": int(index), "values": {c: _plain(frame[c].iat[index]) for c in shown}}
+            if with_miss:
+                failed = [format_condition(parts[i], nested=True) for i in range(len(pairs)) if not block[i, index]]
+                row["missed"] = failed[0] if failed else None
+            out.append(row)
+        return out
+
+    result = {"total": len(frame), "matched": int(fires.sum()), "near_miss_count": int(near.sum()),
+              "columns": shown, "matches": rows(fires, False), "near_misses": rows(near, True)}
+    if label_column and label_column in frame.columns and rule.conclusion is not None and fires.any():
+        truth = frame[label_column].astype(str).to_numpy()
+        result["precision"] = float((truth[fires] == rule.conclusion.label).mean())
+        result["label"] = rule.conclusion.label
+    return result
+
+
+def _plain(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if value is None or value is pd.NA:
+        return None
+    return value if isinstance(value, (str, int, bool)) else str(value)
+
+
+def parse_or_problems(parse):
+    """Run a parse; a RuleError becomes the same answer shape as a failed check."""
+    try:
+        return parse(), None
+    except RuleError as e:
+        return None, {"valid": False, "errors": [p.to_dict() for p in e.errors],
+                      "warnings": [p.to_dict() for p in e.problems if not p.is_error], "text": None,
+                      "structured": None}

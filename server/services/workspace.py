@@ -1,0 +1,133 @@
+"""The workspace: the rule sets kept in the store, read at any version and compiled once per version.
+
+Versions are immutable, so a compiled rule set is cached by (rule set, commit) for the life of the process: a save
+never slows down reads of a pinned version, and reads do not start a Git process once cached.
+Revisions that come from outside are either a release name of the rule set ("v3") or a full commit hash; the
+store verifies both (server/store.py).
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+
+from rules_dsl import RuleError, RuleSet
+from rules_dsl.ruleset import RULE_ID, ruleset_from_files
+
+from .. import store as git
+from ..errors import NotFound, Unprocessable
+
+RULESET_ID = RULE_ID
+RELEASE_NAME = re.compile(r"v[1-9][0-9]{0,5}")
+SETTINGS_FILE = "ruleset.yaml"
+VOCABULARY_FILE = "vocabulary.yaml"
+EXAMPLES_FILE = "examples.csv"
+
+
+def rule_path(ruleset: str, rule_id: str) -> str:
+    return f"{ruleset}/rules/{rule_id}.rule"
+
+
+def file_path(ruleset: str, name: str) -> str:
+    return f"{ruleset}/{name}"
+
+
+class Workspace:
+    def __init__(self, store: git.GitStore, cache_size: int = 64):
+        self.store = store
+        self._cache: OrderedDict[tuple[str, str], RuleSet] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # ---- versions ------------------------------------------------------------------------------------------------
+    def head(self) -> str | None:
+        return self.store.head()
+
+    def resolve(self, ruleset: str, revision: str | None, *, default: str = "head") -> str:
+        """A commit for a revision given by a person or a script: a release name, a full hash, or the default
+        ("head" = the latest saved version, "release" = the latest release)."""
+        if revision in (None, ""):
+            if default == "release":
+                latest = self.latest_release(ruleset)
+                if latest is None:
+                    raise NotFound(f"Rule set '{ruleset}' has no release yet. Ask for a version explicitly "
+                                   "(?version=<full version id>) or have a reviewer approve a release.")
+                return latest.version
+            head = self.head()
+            if head is None:
+                raise NotFound("The workspace is empty: no rule set has been saved yet.")
+            return head
+        try:
+            return self.store.resolve(revision, tag_prefix=ruleset)
+        except git.RevisionError as e:
+            raise Unprocessable(f"'{_short(revision)}' is not a version of this rule set. Give a release name "
+                                f"such as v1, or a full version id (40 characters). {e.message}",
+                                field="version") from None
+
+    def latest_release(self, ruleset: str) -> git.Tag | None:
+        tags = self.releases(ruleset)
+        return tags[-1] if tags else None
+
+    def releases(self, ruleset: str) -> list[git.Tag]:
+        """Released versions of a rule set, oldest first (v1, v2, ...)."""
+        tags = [t for t in self.store.tags(prefix=ruleset) if RELEASE_NAME.fullmatch(t.name.split("/")[-1])]
+        return sorted(tags, key=lambda t: int(t.name.split("/")[-1][1:]))
+
+    def release_name(self, ruleset: str, version: str) -> str | None:
+        for tag in reversed(self.releases(ruleset)):
+            if tag.version == version:
+                return tag.name.split("/")[-1]
+        return None
+
+    # ---- reading -------------------------------------------------------------------------------------------------
+    def ruleset_ids(self, version: str | None = None) -> list[str]:
+        version = version or self.head()
+        if version is None:
+            return []
+        return [f for f in self.store.folders(version) if RULESET_ID.fullmatch(f)]
+
+    def check_id(self, ruleset: str) -> str:
+        if not isinstance(ruleset, str) or not RULESET_ID.fullmatch(ruleset):
+            raise NotFound(f"There is no rule set called '{_short(ruleset)}'.")
+        return ruleset
+
+    def files(self, ruleset: str, version: str) -> dict[str, bytes]:
+        self.check_id(ruleset)
+        try:
+            files = self.store.files(version, ruleset)
+        except git.NotFound:
+            files = {}
+        if not files:
+            raise NotFound(f"There is no rule set called '{ruleset}' in this version.")
+        return files
+
+    def ruleset(self, ruleset: str, version: str) -> RuleSet:
+        key = (ruleset, version)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        files = self.files(ruleset, version)
+        try:
+            compiled = ruleset_from_files(files, id=ruleset, version=version)
+        except RuleError as e:  # only possible if the repository was edited by hand
+            raise Unprocessable(f"This version of '{ruleset}' cannot be read: {e.message}",
+                                problems=[p.to_dict() for p in e.problems]) from None
+        with self._lock:
+            self._cache[key] = compiled
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return compiled
+
+    def rule_text(self, ruleset: str, rule_id: str, version: str | None) -> str | None:
+        if version is None:
+            return None
+        try:
+            return self.store.read(version, rule_path(ruleset, rule_id)).decode("utf-8")
+        except git.NotFound:
+            return None
+
+
+def _short(text) -> str:
+    text = str(text)
+    return text if len(text) <= 60 else text[:57] + "..."
