@@ -154,12 +154,18 @@ def demo() -> None:
     for rule in ruleset.active_rules:
         hits = fired[rule.id]
         label = rule.conclusion.label if rule.conclusion else None
-        precision = (truth[hits] == label).mean() if hits.any() and label else float("nan")
-        click.echo(f"  {rule.name[:40]:<40} {int(hits.sum()):>8} {precision:>9.0%}")
+        if label is None:  # a rule without a conclusion is a feature only: it has no precision
+            shown = "feature"
+        else:
+            shown = f"{(truth[hits] == label).mean():.0%}" if hits.any() else "-"
+        click.echo(f"  {rule.name[:40]:<40} {int(hits.sum()):>8} {shown:>9}")
     decided = predicted.notna()
     accuracy = (predicted[decided] == truth[decided]).mean()
     click.echo(f"\n  Rule set as a predictor ({ruleset.policy.kind}): accuracy {accuracy:.1%} on "
                f"{int(decided.sum())} cases it answered ({decided.mean():.0%} of all).")
+    if not decided.all():
+        click.echo(f"  On all {len(data)} cases, counting the {int((~decided).sum())} it abstained on as wrong: "
+                   f"{(predicted == truth).mean():.1%}.")
 
 
 if __name__ == "__main__":  # pragma: no cover
