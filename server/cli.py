@@ -168,5 +168,214 @@ def demo() -> None:
                    f"{(predicted == truth).mean():.1%}.")
 
 
+# ---- the server and the workspace ------------------------------------------------------------------------------
+
+def workspace_options(command):
+    """--data-dir and --database-url, shared by every command that opens the workspace."""
+    command = click.option("--database-url", envvar="RULECRAFT_DATABASE_URL", default=None,
+                           help="SQLAlchemy URL; default SQLite in the data folder.")(command)
+    command = click.option("--data-dir", envvar="RULECRAFT_DATA_DIR", default="rulecraft-data", show_default=True,
+                           type=click.Path(file_okay=False, path_type=Path),
+                           help="Folder holding the rules repository, the database and data sets.")(command)
+    return command
+
+
+def _overrides(data_dir: Path, database_url: str | None, **more) -> dict:
+    overrides = {"DATA_DIR": data_dir, **more}
+    if database_url:
+        overrides["DATABASE_URL"] = database_url
+    return overrides
+
+
+def _runtime(data_dir: Path, database_url: str | None):
+    from server.operations import open_runtime
+
+    return open_runtime(_overrides(data_dir, database_url))
+
+
+@main.command()
+@workspace_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
+@click.option("--port", envvar="RULECRAFT_PORT", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--secret-key", envvar="RULECRAFT_SECRET_KEY", default=None,
+              help="Signing key; by default one is generated and kept in the data folder.")
+@click.option("--demo", is_flag=True, help="Also seed the demo rule set and demo accounts (one-time passwords).")
+def serve(data_dir: Path, database_url: str | None, host: str, port: int, workers: int, secret_key: str | None,
+          demo: bool) -> None:
+    """Start Rulecraft (creates and migrates the data folder and database when missing)."""
+    from server.operations import open_runtime, seed_demo, serve as run_server, start
+
+    overrides = _overrides(data_dir, database_url)
+    if secret_key:
+        overrides["SECRET_KEY"] = secret_key
+    runtime = open_runtime(overrides)
+    report = start(runtime)
+    if report.actions:
+        click.echo("Recovered after an interruption:\n" + str(report))
+    click.echo(f"Rulecraft: data in {runtime.config['DATA_DIR']}")
+    if demo:
+        people = seed_demo(runtime)
+        click.echo("Demo accounts (sign in, then choose your own password):")
+        for name, role, password in people:
+            shown = password if password else "(already chose a password)"
+            click.echo(f"  {role:<12} {name:<18} one-time password: {shown}")
+    click.echo(f"Open http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/ "
+               f"(stop with Ctrl+C)", err=False)
+    sys.stdout.flush()
+    run_server(overrides, host, port, workers)
+
+
+@main.command(name="create-user")
+@workspace_options
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "author", "reviewer", "auditor", "ml-engineer"]))
+@click.option("--email", default=None, help="Shown as the author of the person's changes.")
+def create_user(data_dir: Path, database_url: str | None, name: str, role: str, email: str | None) -> None:
+    """Add a person; the password is read from standard input."""
+    from server import auth
+    from server.db import begin_write
+    from server.errors import ApiError
+    from server.services.changes import record
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        begin_write(db)
+        try:
+            user = auth.create_user(db, name, role, password, email)
+        except ApiError as e:
+            click.echo(f"Not created: {e.message}", err=True)
+            sys.exit(1)
+        record(db, None, "user.create", message=f"{user.name} ({user.role}) from the command line")
+        db.commit()
+        click.echo(f"Created {user.name} ({user.role}).")
+
+
+@main.command(name="create-token")
+@workspace_options
+@click.argument("user")
+@click.option("--scope", required=True, type=click.Choice(["read", "predict", "write"]))
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--name", "token_name", default="", help="A label to tell tokens apart.")
+def create_token(data_dir: Path, database_url: str | None, user: str, scope: str, days: int, token_name: str):
+    """Make an API token for a person; it is printed once and only its hash is kept."""
+    from server import auth
+    from server.db import begin_write
+    from server.services.changes import record
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = auth.find_user(db, user)
+        if person is None:
+            click.echo(f"There is no one called '{user}'.", err=True)
+            sys.exit(1)
+        begin_write(db)
+        secret, token = auth.create_token(db, person, scope, token_name, days)
+        record(db, person, "token.create", message=f"Token {token.prefix}... ({scope}) from the command line")
+        db.commit()
+    click.echo(secret)
+
+
+@main.command(name="export")
+@workspace_options
+@click.argument("ruleset")
+@click.option("--version", "revision", default=None, help="Release name or full version id (default: latest).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Bundle file to write (default: standard output).")
+def export_command(data_dir: Path, database_url: str | None, ruleset: str, revision: str | None,
+                   out_path: Path | None) -> None:
+    """Write a rule set version as a bundle file."""
+    import copy
+
+    from server.errors import ApiError
+
+    runtime = _runtime(data_dir, database_url)
+    ws = runtime.workspace
+    try:
+        version = ws.resolve(ws.check_id(ruleset), revision)
+        pinned = copy.copy(ws.ruleset(ruleset, version))
+    except ApiError as e:
+        click.echo(e.message, err=True)
+        sys.exit(1)
+    pinned.version, pinned.release = version, ws.release_name(ruleset, version)
+    data = rules_dsl.to_bundle(pinned)
+    if out_path:
+        out_path.write_bytes(data)
+        click.echo(f"Wrote {ruleset} at {pinned.release or version[:12]} to {out_path}")
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@main.command(name="import")
+@workspace_options
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--as", "as_user", required=True, help="The person the new version is saved under.")
+@click.option("--why", required=True, help="Why this rule set is imported (kept with the version).")
+def import_command(data_dir: Path, database_url: str | None, source: Path, as_user: str, why: str) -> None:
+    """Add a rule set from a bundle file or a rule-set folder, as a new rule set."""
+    from server import auth
+    from server.errors import ApiError
+    from server.services.rules import import_ruleset
+
+    try:
+        ruleset = rules_dsl.load(source)
+    except (RuleError, rules_dsl.BundleError) as e:
+        _print_problems(getattr(e, "problems", [e]))
+        sys.exit(1)
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = auth.find_user(db, as_user)
+        if person is None:
+            click.echo(f"There is no one called '{as_user}'.", err=True)
+            sys.exit(1)
+        try:
+            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why)
+        except ApiError as e:
+            click.echo(e.message, err=True)
+            sys.exit(1)
+    click.echo(f"Imported as rule set '{ruleset_id}', version {saved.version.id}")
+
+
+@main.command()
+@workspace_options
+def recover(data_dir: Path, database_url: str | None) -> None:
+    """Repair what an interruption left behind (also done at every start) and say what was done."""
+    from server.operations import start
+
+    click.echo(str(start(_runtime(data_dir, database_url))))
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command()
+@workspace_options
+def upgrade(data_dir: Path, database_url: str | None) -> None:
+    """Bring the database schema up to date."""
+    from server import config as configuration, migrate
+
+    url = configuration.build(_overrides(data_dir, database_url))["DATABASE_URL"]
+    migrate.upgrade(url)
+    click.echo(f"Database is at revision {migrate.head(url)}.")
+
+
+@db.command()
+@workspace_options
+@click.argument("revision")
+def downgrade(data_dir: Path, database_url: str | None, revision: str) -> None:
+    """Take the schema back to REVISION (e.g. base)."""
+    from server import config as configuration, migrate
+
+    url = configuration.build(_overrides(data_dir, database_url))["DATABASE_URL"]
+    migrate.downgrade(url, revision)
+    click.echo(f"Database downgraded to {revision}.")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

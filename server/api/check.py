@@ -1,0 +1,53 @@
+"""Check a rule without saving it, and try it on the rule set's example and reference cases."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from rules_dsl import parse_rule, rule_from_json
+
+from ..auth import requires
+from ..db import get_db
+from ..errors import Unprocessable
+from ..services import datasets, trying
+from .common import json_body, workspace
+
+bp = Blueprint("api_check", __name__, url_prefix="/api")
+
+
+@bp.post("/check")
+@requires("rules.read")
+def check():
+    """{"ruleset", "text" | "rule", "version"?, "dataset"?} -> errors and warnings with positions and form fields,
+    the canonical text and structured form, and the example / reference cases it matches (with near misses).
+    Answers 200 even when the rule has errors (that is the answer); 404 for an unknown rule set."""
+    body = json_body()
+    ws = workspace()
+    ruleset_id = body.get("ruleset")
+    if not isinstance(ruleset_id, str):
+        raise Unprocessable("Say which rule set to check against (\"ruleset\").", field="ruleset")
+    version = ws.resolve(ws.check_id(ruleset_id), body.get("version"))
+    ruleset = ws.ruleset(ruleset_id, version)
+    if ("text" in body) == ("rule" in body):
+        raise Unprocessable("Send the rule either as \"text\" or as \"rule\" (structured), not both.", field="text")
+    if "text" in body and not isinstance(body["text"], str):
+        raise Unprocessable("The rule's text must be a string.", field="text")
+    syntax, failed = trying.parse_or_problems(
+        lambda: parse_rule(body["text"]) if "text" in body else rule_from_json(body["rule"]))
+    if failed is not None:
+        return jsonify({**failed, "version": version, "examples": None, "reference": None})
+    result = trying.check_rule(ruleset, syntax)
+    checked = result.pop("checked")
+    label = ruleset.outcome.name
+    examples = None
+    if ruleset.examples is not None:
+        id_column = "case" if "case" in ruleset.examples.columns else None
+        examples = trying.try_on(checked, ruleset.examples, label, id_column)
+    reference = None
+    db = get_db()
+    chosen = body.get("dataset")
+    dataset = datasets.get(db, ruleset_id, chosen) if chosen is not None else datasets.default_dataset(db, ruleset_id)
+    if dataset is not None:
+        frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)
+        reference = {"dataset": {"id": dataset.id, "name": dataset.name},
+                     **trying.try_on(checked, frame, dataset.label_column)}
+    return jsonify({**result, "version": version, "examples": examples, "reference": reference})

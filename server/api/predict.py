@@ -1,0 +1,154 @@
+"""Released rules at work: bundles for ML engineers, predictions (the backup predictor) and batch evaluation.
+
+The version defaults to the latest release; ``?version=`` takes a release name (v3) or a full version id.
+Cases are checked against the vocabulary: missing features are allowed and reported, unknown keys are reported
+and ignored, a value of the wrong type is a 422 naming the field.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import math
+
+import pandas as pd
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from rules_dsl import RuleSet, to_bundle
+from rules_dsl.errors import normalize_name
+
+from ..auth import requires
+from ..errors import BadRequest, TooLarge, Unprocessable
+from .common import etag, json_body, parse_json, workspace
+
+bp = Blueprint("api_predict", __name__, url_prefix="/api")
+
+
+def pinned(ruleset_id: str) -> tuple[RuleSet, str, str | None]:
+    ws = workspace()
+    version = ws.resolve(ws.check_id(ruleset_id), request.args.get("version"), default="release")
+    return ws.ruleset(ruleset_id, version), version, ws.release_name(ruleset_id, version)
+
+
+@bp.get("/rulesets/<ruleset>/bundle")
+@requires("bundles.read")
+def bundle(ruleset):
+    """The bundle file of a version (default: the latest release), with its content hash as ETag.
+    404 when there is no release yet and no version was given; 422 for a malformed version."""
+    rs, version, release = pinned(ruleset)
+    pinned_copy = copy.copy(rs)
+    pinned_copy.version, pinned_copy.release = version, release
+    data = to_bundle(pinned_copy)
+    response = Response(data, mimetype="application/json")
+    response.headers["ETag"] = etag(_hash_of(data))
+    response.headers["Content-Disposition"] = f'attachment; filename="{ruleset}-{release or version[:12]}.json"'
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable" if request.args.get("version") \
+        else "private, no-cache"
+    return response
+
+
+def _hash_of(data: bytes) -> str:
+    from rules_dsl.bundle import bundle_hash
+
+    return bundle_hash(data)
+
+
+def validate_case(rs: RuleSet, case, where: str) -> tuple[dict, list[str], list[str]]:
+    """(row by data column, missing features, ignored keys); Unprocessable naming the field on a wrong type."""
+    if not isinstance(case, dict):
+        raise Unprocessable(f"{where} must be an object of feature -> value.", field=where)
+    by_column = {f.column: f for f in rs.vocabulary.features}
+    row, ignored = {}, []
+    for key, value in case.items():
+        feature = by_column.get(key) or rs.vocabulary.lookup(key)
+        if feature is None:
+            ignored.append(key)
+            continue
+        field = f"{where}.{key}"
+        if value is None:
+            row[feature.column] = None
+        elif feature.type == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise Unprocessable(f"'{key}' must be a number (or null when unknown).", field=field)
+            row[feature.column] = float(value)
+        elif feature.type == "boolean":
+            if not isinstance(value, bool):
+                raise Unprocessable(f"'{key}' must be true or false (or null when unknown).", field=field)
+            row[feature.column] = value
+        else:
+            if not isinstance(value, str):
+                raise Unprocessable(f"'{key}' must be text (or null when unknown).", field=field)
+            if feature.type == "category":
+                value = next((v for v in feature.values if normalize_name(v) == normalize_name(value)), value)
+            row[feature.column] = value
+    used = set(rs.columns)
+    missing = [f.name for f in rs.vocabulary.features if f.column in used and row.get(f.column) is None]
+    return row, missing, ignored
+
+
+def _decision_json(rs: RuleSet, row: dict, missing, ignored) -> dict:
+    decision = rs.decide_row(row)
+    rules = {r.id: r for r in rs.rules}
+    return {"label": decision.label, "abstained": decision.label is None,
+            "fired": [{"id": i, "name": rules[i].name, "text": rules[i].text} for i in decision.fired],
+            "deciding": list(decision.deciding), "reason": decision.reason, "scores": decision.scores,
+            "missing": missing, "ignored": ignored}
+
+
+@bp.post("/rulesets/<ruleset>/predict")
+@requires("predict")
+def predict(ruleset):
+    """{"case": {...}} or {"cases": [{...}, ...]} -> the predicted label per case, the rules that fired (id, name,
+    text) and the version used. 422 naming the field for a wrong type, NaN/Infinity or a duplicate key."""
+    rs, version, release = pinned(ruleset)
+    body = json_body()
+    if ("case" in body) == ("cases" in body):
+        raise Unprocessable("Send one case as {\"case\": {...}} or several as {\"cases\": [...]}.", field="case")
+    meta = {"ruleset": ruleset, "version": version, "release": release, "outcome": rs.outcome.name}
+    if "case" in body:
+        row, missing, ignored = validate_case(rs, body["case"], "case")
+        return jsonify({**meta, "prediction": _decision_json(rs, row, missing, ignored)})
+    cases = body["cases"]
+    if not isinstance(cases, list):
+        raise Unprocessable("\"cases\" must be a list of objects.", field="cases")
+    limit = current_app.config["PREDICT_MAX_CASES"]
+    if len(cases) > limit:
+        raise TooLarge(f"At most {limit:,} cases per request; split the batch.")
+    predictions = []
+    for i, case in enumerate(cases):
+        row, missing, ignored = validate_case(rs, case, f"cases[{i}]")
+        predictions.append(_decision_json(rs, row, missing, ignored))
+    return jsonify({**meta, "predictions": predictions})
+
+
+@bp.post("/rulesets/<ruleset>/evaluate")
+@requires("predict")
+def evaluate(ruleset):
+    """A batch as CSV (Content-Type: text/csv) or JSON {"cases": [...]} -> which rules fire per row, as JSON
+    {"rules": [...], "fired": [[0, 1, ...], ...]} or, with Accept: text/csv, as CSV."""
+    rs, version, release = pinned(ruleset)
+    if request.mimetype == "text/csv":
+        data = request.get_data()
+        if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
+            raise TooLarge("The CSV file is too large.")
+        try:
+            frame = pd.read_csv(io.BytesIO(data), low_memory=False)
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+            raise BadRequest(f"The CSV could not be read ({e}).") from None
+    else:
+        body = json_body()
+        cases = body.get("cases")
+        if not isinstance(cases, list):
+            raise Unprocessable("Send {\"cases\": [{...}, ...]} or a CSV file (Content-Type: text/csv).",
+                                field="cases")
+        if len(cases) > current_app.config["PREDICT_MAX_CASES"]:
+            raise TooLarge("Too many cases in one request; send a CSV file or split the batch.")
+        rows = [validate_case(rs, c, f"cases[{i}]")[0] for i, c in enumerate(cases)]
+        frame = pd.DataFrame(rows, columns=rs.columns)
+        for feature in rs.vocabulary.features:
+            if feature.column in frame.columns and feature.type == "number":
+                frame[feature.column] = pd.to_numeric(frame[feature.column])
+    fired = rs.matches(frame)
+    if request.accept_mimetypes.best == "text/csv":
+        return Response(fired.astype("int8").to_csv(index=False), mimetype="text/csv")
+    return jsonify({"ruleset": ruleset, "version": version, "release": release, "rules": list(fired.columns),
+                    "fired": fired.astype("int8").to_numpy().tolist()})

@@ -1,0 +1,115 @@
+"""Running a workspace outside a request: start-up (migrate, recover), the demo seed, the production server.
+
+Used by the command line (server/cli.py). The operator's promise: `rulecraft serve` on an empty folder creates
+and migrates what is missing, repairs what a crash left behind, and serves; backing up the data folder (and the
+database, when it is PostgreSQL) backs up everything.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from rules_dsl import load
+from rules_dsl.demo import DEMO_RULESET, demo_path, reference_data
+
+from . import auth, config as configuration, migrate
+from .db import begin_write, session_factory
+from .models import User
+from .services import datasets, recovery, releases
+from .services.rules import import_ruleset
+from .services.workspace import Workspace
+from .store import GitStore
+
+
+@dataclass
+class Runtime:
+    config: dict
+    sessions: sessionmaker
+    store: GitStore
+    workspace: Workspace
+
+
+def open_runtime(overrides: dict | None = None, *, upgrade: bool = True) -> Runtime:
+    config = configuration.build(overrides)
+    if upgrade:
+        migrate.upgrade(config["DATABASE_URL"])
+    store = GitStore(config["REPOSITORY"])
+    return Runtime(config, session_factory(config["DATABASE_URL"]), store, Workspace(store))
+
+
+def start(runtime: Runtime) -> recovery.Report:
+    with runtime.sessions() as db:
+        return recovery.recover(db, runtime.store)
+
+
+DEMO_PEOPLE = [("Ana Author", "author"), ("Rui Reviewer", "reviewer"), ("Alex Auditor", "auditor"),
+               ("Mia ML Engineer", "ml-engineer"), ("Ada Admin", "admin")]
+
+
+def seed_demo(runtime: Runtime) -> list[tuple[str, str, str | None]]:
+    """Demo accounts (one-time passwords) and the demo rule set with its reference data and release v1.
+
+    Returns (name, role, password or None when the person already chose their own) for printing.
+    """
+    people = []
+    with runtime.sessions() as db:
+        begin_write(db)
+        for name, role in DEMO_PEOPLE:
+            user = auth.find_user(db, name)
+            password = None
+            if user is None:
+                password = secrets.token_urlsafe(9)
+                auth.create_user(db, name, role, password, must_change_password=True)
+            elif user.must_change_password:
+                password = secrets.token_urlsafe(9)
+                user.password_hash = auth.generate_password_hash(password)
+            people.append((name, role, password))
+        db.commit()
+        author = auth.find_user(db, "Ana Author")
+        reviewer = auth.find_user(db, "Rui Reviewer")
+        ws = runtime.workspace
+        head = ws.head()
+        if head is None or DEMO_RULESET not in ws.ruleset_ids(head):
+            ruleset_id, saved = import_ruleset(ws, db, author, load(demo_path()),
+                                               "Start from the demo rule set for breast mass triage")
+            frame = reference_data()
+            begin_write(db)
+            datasets.register(db, runtime.config["DATASETS_DIR"], author, ruleset_id,
+                              "Wisconsin diagnostic cases (569)", frame.to_csv(index=False).encode(),
+                              label_column="diagnosis")
+            db.commit()
+            release = releases.request_release(ws, db, author, ruleset_id, saved.version.id,
+                                               "First release of the demo rules.")
+            releases.approve(ws, db, reviewer, ruleset_id, release.id, "Checked against the reference cases.")
+    return people
+
+
+def serve(overrides: dict, host: str, port: int, workers: int, threads: int = 4) -> None:
+    """The production server (gunicorn), each worker building its own app (no state shared across fork)."""
+    from gunicorn.app.base import BaseApplication
+
+    from . import create_app
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
+                               "threads": threads, "timeout": 60, "graceful_timeout": 10, "keepalive": 5,
+                               "accesslog": None, "errorlog": "-", "loglevel": "warning",
+                               "limit_request_line": 8190, "limit_request_fields": 100}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app(overrides)
+
+    Server().run()
+
+
+def user_by_name(db, name: str) -> User | None:
+    return auth.find_user(db, name)
+
+
+def all_users(db) -> list[User]:
+    return list(db.scalars(select(User).order_by(User.id)))

@@ -1,0 +1,107 @@
+"""Make the database and the repository agree again after a crash (run at every start, and by `rulecraft recover`).
+
+- stale lock files and leftover temporary folders are removed, while holding the store's lock;
+- a pending audit row whose commit exists becomes 'done', one without a commit becomes 'failed';
+- a commit with no audit row gets one, built from its trailers (who, what, which rule set and rule, why);
+- a release stuck in 'approving' becomes 'approved' if its tag exists, else goes back to 'requested';
+- a release tag with no approved row (a crash after the tag was written) gets its row back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import store as git
+from ..db import begin_write
+from ..models import AuditEvent, Release, User
+from .workspace import RELEASE_NAME
+
+
+@dataclass
+class Report:
+    actions: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        self.actions.append(text)
+
+    def __str__(self) -> str:
+        return "\n".join(self.actions) if self.actions else "Nothing to repair: the database and the rules agree."
+
+
+def recover(db: Session, store: git.GitStore) -> Report:
+    report = Report()
+    for removed in store.recover():
+        report.add(f"Removed {removed}")
+    begin_write(db)
+    _pending_saves(db, store, report)
+    _commits_without_rows(db, store, report)
+    _releases(db, store, report)
+    db.commit()
+    return report
+
+
+def _pending_saves(db: Session, store: git.GitStore, report: Report) -> None:
+    for event in db.scalars(select(AuditEvent).where(AuditEvent.status == "pending")):
+        version = store.find_by_trailer("Rulecraft-Save", event.save_id) if event.save_id else None
+        if version is not None:
+            event.status, event.version, event.at = "done", version.id, version.time
+            report.add(f"Save {event.save_id} ({event.action}) was committed as {version.id[:12]}: marked done")
+        else:
+            event.status = "failed"
+            event.details = {**(event.details or {}), "reason": "interrupted before the commit"}
+            report.add(f"Save {event.save_id} ({event.action}) never reached the repository: marked failed")
+
+
+def _commits_without_rows(db: Session, store: git.GitStore, report: Report) -> None:
+    known = set(db.scalars(select(AuditEvent.save_id).where(AuditEvent.save_id.is_not(None))))
+    users = {u.id for u in db.scalars(select(User))}
+    for version in store.versions_since(None):
+        save_id = version.trailers.get("Rulecraft-Save")
+        if save_id in known:
+            continue
+        user_id = version.trailers.get("Rulecraft-User", "")
+        user_id = int(user_id) if user_id.isdigit() and int(user_id) in users else None
+        db.add(AuditEvent(at=version.time, user_id=user_id, action=version.trailers.get("Rulecraft-Action", "commit"),
+                          ruleset=version.trailers.get("Rulecraft-Ruleset"), rule=version.trailers.get("Rulecraft-Rule"),
+                          version=version.id, save_id=save_id, status="done", message=version.message,
+                          details={"recovered": True}))
+        if save_id:
+            known.add(save_id)
+        report.add(f"Version {version.id[:12]} had no audit row: rebuilt from the commit")
+
+
+def _releases(db: Session, store: git.GitStore, report: Report) -> None:
+    tags = {t.name: t for t in store.tags()}
+    users = {u.id for u in db.scalars(select(User))}
+    for release in db.scalars(select(Release).where(Release.status == "approving")):
+        if f"{release.ruleset}/{release.name}" in tags:
+            release.status = "approved"
+            report.add(f"Release {release.ruleset} {release.name} was tagged: marked approved")
+        else:
+            release.status, release.name, release.decided_by, release.decided_at = "requested", None, None, None
+            report.add(f"Release request {release.id} of {release.ruleset} was not tagged: back to requested")
+    db.flush()
+    approved = {(r.ruleset, r.name) for r in db.scalars(select(Release).where(Release.status == "approved"))}
+    for name, tag in tags.items():
+        ruleset, _, release_name = name.rpartition("/")
+        if not RELEASE_NAME.fullmatch(release_name):
+            continue
+        if ruleset and (ruleset, release_name) not in approved:
+            trailers = dict(line.split(": ", 1) for line in tag.message.splitlines() if ": " in line
+                            and line.split(": ", 1)[0].startswith("Rulecraft-"))
+            release_id = trailers.get("Rulecraft-Release", "")
+            existing = db.get(Release, int(release_id)) if release_id.isdigit() else None
+            if existing is not None:
+                existing.status, existing.name = "approved", release_name
+            else:
+                requested = trailers.get("Rulecraft-Requested-By", "")
+                approved_by = trailers.get("Rulecraft-Approved-By", "")
+                if not requested.isdigit() or int(requested) not in users:
+                    report.add(f"Tag {name} was not made by Rulecraft: left alone")
+                    continue
+                db.add(Release(ruleset=ruleset, name=release_name, version=tag.version, status="approved",
+                               notes=tag.message, requested_by=int(requested),
+                               decided_by=int(approved_by) if approved_by.isdigit() else None, decided_at=tag.time))
+            report.add(f"Release {ruleset} {release_name} existed only as a tag: recorded")

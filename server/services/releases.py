@@ -1,0 +1,153 @@
+"""Releases: an author asks for a version to be released, a reviewer approves (never their own request, never a
+release holding their own changes) or rejects it with a comment. An approved release is an annotated Git tag
+``<rule set>/vN`` plus its database row; neither is ever changed afterwards.
+
+Approval is crash-safe: the row is marked 'approving' with its name, then the tag is written, then the row becomes
+'approved'. Recovery finishes or rolls back an 'approving' row by looking for the tag (services/recovery.py).
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import store as git
+from ..db import begin_write
+from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..models import Release, User, utcnow
+from ..store import fault_point
+from .changes import identity, record
+from .workspace import Workspace
+
+MAX_TEXT = 5000
+
+
+def _text(value, field: str, required: bool) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise Unprocessable(f"'{field}' must be text.", field=field)
+    value = value.replace("\r\n", "\n").strip()
+    if required and not value:
+        raise Unprocessable("Please add a comment saying why.", field=field)
+    if len(value) > MAX_TEXT:
+        raise Unprocessable(f"'{field}' is too long (at most {MAX_TEXT} characters).", field=field)
+    return value
+
+
+def draft_notes(ws: Workspace, ruleset: str, version: str) -> str:
+    """Release notes drafted from the reasons given for every change since the last release."""
+    latest = ws.latest_release(ruleset)
+    lines = []
+    for v in ws.store.log(ruleset, limit=200, version=version):
+        if latest is not None and v.id == latest.version:
+            break
+        first = v.message.strip().splitlines()[0] if v.message.strip() else ""
+        lines.append(f"- {first} ({v.author.name})")
+    return "\n".join(lines) if lines else "- No changes since the last release."
+
+
+def request_release(ws: Workspace, db: Session, user: User, ruleset: str, version: str | None,
+                    notes) -> Release:
+    version = ws.resolve(ruleset, version)
+    ws.files(ruleset, version)  # 404 if the rule set is not in that version
+    notes = _text(notes, "notes", False) or draft_notes(ws, ruleset, version)
+    if any(t.version == version for t in ws.releases(ruleset)):
+        raise Conflict("This version is already released.")
+    begin_write(db)
+    pending = db.scalar(select(Release).where(Release.ruleset == ruleset, Release.version == version,
+                                              Release.status == "requested"))
+    if pending is not None:
+        raise Conflict("A release of this version has already been requested and is waiting for a reviewer.",
+                       release=pending.id)
+    release = Release(ruleset=ruleset, version=version, status="requested", notes=notes, requested_by=user.id)
+    db.add(release)
+    db.flush()
+    record(db, user, "release.request", ruleset=ruleset, version=version, message=notes,
+           details={"release": release.id})
+    db.commit()
+    return release
+
+
+def _pending(db: Session, ruleset: str, release_id) -> Release:
+    try:
+        release = db.get(Release, int(release_id))
+    except (TypeError, ValueError):
+        release = None
+    if release is None or release.ruleset != ruleset:
+        raise NotFound("There is no such release request for this rule set.")
+    if release.status != "requested":
+        raise Conflict(f"This request was already {release.status}; a decision is never changed.")
+    return release
+
+
+def authors_since_last_release(ws: Workspace, ruleset: str, version: str) -> set[int]:
+    latest = ws.latest_release(ruleset)
+    authors = set()
+    for v in ws.store.log(ruleset, limit=1000, version=version):
+        if latest is not None and v.id == latest.version:
+            break
+        user_id = v.trailers.get("Rulecraft-User", "")
+        if user_id.isdigit():
+            authors.add(int(user_id))
+    return authors
+
+
+def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, comment) -> Release:
+    comment = _text(comment, "comment", False)
+    release = _pending(db, ruleset, release_id)
+    if release.requested_by == user.id:
+        raise Forbidden("You requested this release, so another reviewer must approve it.", code="own-release")
+    if user.id in authors_since_last_release(ws, ruleset, release.version):
+        raise Forbidden("This release contains changes you made, so another reviewer must approve it.",
+                        code="own-changes")
+    begin_write(db)
+    number = 1 + (db.scalar(select(func.count()).select_from(Release).where(
+        Release.ruleset == ruleset, Release.status.in_(("approved", "approving")))) or 0)
+    release.name, release.status = f"v{number}", "approving"
+    release.decided_by, release.decided_at, release.comment = user.id, utcnow(), comment
+    try:
+        db.commit()
+    except IntegrityError:  # another release of this rule set took the same number at the same moment
+        db.rollback()
+        raise Conflict("Another release of this rule set was approved at the same moment; please try again.") \
+            from None
+    fault_point("release.approving")
+    message = (f"Release {release.name} of {ruleset}\n\n{release.notes}\n\n"
+               f"Rulecraft-Release: {release.id}\nRulecraft-Requested-By: {release.requested_by}\n"
+               f"Rulecraft-Approved-By: {user.id}")
+    try:
+        ws.store.create_tag(f"{ruleset}/{release.name}", release.version, message=message, tagger=identity(user))
+    except git.ReleaseExists:
+        pass  # written before a crash; recovery of the row below makes it consistent
+    except git.StoreError as e:
+        db.rollback()
+        begin_write(db)
+        release.name, release.status, release.decided_by, release.decided_at = None, "requested", None, None
+        db.commit()
+        raise Unprocessable(e.message) from None
+    fault_point("release.tagged")
+    begin_write(db)
+    release.status = "approved"
+    record(db, user, "release.approve", ruleset=ruleset, version=release.version, message=comment,
+           details={"release": release.id, "name": release.name})
+    db.commit()
+    return release
+
+
+def reject(ws: Workspace, db: Session, user: User, ruleset: str, release_id, comment) -> Release:
+    comment = _text(comment, "comment", True)
+    release = _pending(db, ruleset, release_id)
+    if release.requested_by == user.id:
+        raise Forbidden("You requested this release; another reviewer decides on it. (You can ask for it again "
+                        "later with other notes.)", code="own-release")
+    begin_write(db)
+    release.status, release.decided_by, release.decided_at, release.comment = "rejected", user.id, utcnow(), comment
+    record(db, user, "release.reject", ruleset=ruleset, version=release.version, message=comment,
+           details={"release": release.id})
+    db.commit()
+    return release
+
+
+def releases_of(db: Session, ruleset: str) -> list[Release]:
+    return list(db.scalars(select(Release).where(Release.ruleset == ruleset).order_by(Release.id.desc())))

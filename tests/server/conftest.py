@@ -1,0 +1,131 @@
+"""Fixtures for the server: a real app on a temporary data folder (real Git repository, real SQLite database, or
+the PostgreSQL server named by RULECRAFT_TEST_POSTGRES_URL), people of every role, and clients acting as them."""
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import rules_dsl
+from server import auth, create_app, migrate
+from server.db import session_factory
+from server.services.rules import import_ruleset
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+ROLES = ("admin", "author", "reviewer", "auditor", "ml-engineer")
+PASSWORD = "correct horse battery"
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("RULECRAFT_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    """A fresh, empty database of each kind (PostgreSQL tests are skipped when no server is given)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'rulecraft.db'}"
+        return
+    base = postgres_url()
+    if not base:
+        pytest.skip("PostgreSQL tests need RULECRAFT_TEST_POSTGRES_URL (CI starts a server: see .ci/run)")
+    name = f"rc_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    yield url
+    sa.create_engine(url).dispose()
+    with admin.connect() as c:
+        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def make_app(data_dir: Path, database_url: str, **extra):
+    migrate.upgrade(database_url)
+    config = {"DATA_DIR": data_dir, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "TESTING": True,
+              **extra}
+    return create_app(config)
+
+
+@dataclass
+class Person:
+    id: int
+    name: str
+    role: str
+    token: str
+
+
+class Api:
+    """A test client speaking JSON as one person, with a write-scoped token (or as nobody)."""
+
+    def __init__(self, client, person: Person | None):
+        self.client = client
+        self.person = person
+
+    def _headers(self, headers):
+        out = dict(headers or {})
+        if self.person is not None:
+            out.setdefault("Authorization", f"Bearer {self.person.token}")
+        return out
+
+    def get(self, path, headers=None, **kw):
+        return self.client.get(path, headers=self._headers(headers), **kw)
+
+    def post(self, path, json=None, headers=None, **kw):
+        return self.client.post(path, json=json, headers=self._headers(headers), **kw)
+
+    def put(self, path, json=None, headers=None, **kw):
+        return self.client.put(path, json=json, headers=self._headers(headers), **kw)
+
+    def delete(self, path, json=None, headers=None, **kw):
+        return self.client.delete(path, json=json, headers=self._headers(headers), **kw)
+
+
+class Workspace:
+    """An app with people of every role and a rule set to work on."""
+
+    def __init__(self, app):
+        self.app = app
+        self.sessions = session_factory(app.config["DATABASE_URL"])
+        self.people: dict[str, Person] = {}
+
+    def add_person(self, name: str, role: str, scope: str = "write") -> Person:
+        with self.app.app_context(), self.sessions() as db:
+            user = auth.create_user(db, name, role, PASSWORD, f"{name.lower().replace(' ', '.')}@example.org")
+            secret, _ = auth.create_token(db, user, scope)
+            db.commit()
+            person = Person(user.id, user.name, role, secret)
+        self.people[name] = person
+        return person
+
+    def as_(self, name: str | None) -> Api:
+        return Api(self.app.test_client(), self.people[name] if name else None)
+
+    def import_folder(self, folder: Path, by: str = "Ana", why: str = "Start") -> str:
+        with self.app.app_context(), self.sessions() as db:
+            user = auth.find_user(db, by)
+            ruleset_id, _ = import_ruleset(self.app.extensions["rulecraft.workspace"], db, user,
+                                           rules_dsl.load(folder), why)
+        return ruleset_id
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path / "data", f"sqlite:///{tmp_path / 'data' / 'rulecraft.db'}")
+
+
+@pytest.fixture
+def ws(app) -> Workspace:
+    """People: Ana (author), Bea (author), Rui (reviewer), Rosa (reviewer), Alex (auditor), Mia (ml-engineer),
+    Ada (admin); rule set 'sepsis-triage' imported by Ana."""
+    w = Workspace(app)
+    for name, role in (("Ana", "author"), ("Bea", "author"), ("Rui", "reviewer"), ("Rosa", "reviewer"),
+                       ("Alex", "auditor"), ("Mia", "ml-engineer"), ("Ada", "admin")):
+        w.add_person(name, role)
+    w.ruleset = w.import_folder(FIXTURES / "sepsis-triage")
+    return w
