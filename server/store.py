@@ -1,0 +1,805 @@
+"""The rule store: the only module in Rulecraft that runs Git.
+
+It knows nothing of HTTP, the database or sessions. The service layer calls it, keeps the audit rows and reconciles
+after crashes using the trailers stored in each commit (see ``find_by_trailer`` and ``versions_since``).
+
+How a save works, and why
+    The repository is BARE and written with plumbing only, so there is no working tree to leave half-written:
+    blob ids and tree ids are computed here, the blobs are written with ``git hash-object -w --stdin-paths`` (from
+    files in a scratch folder inside the repository), the changed trees with one ``git mktree --batch`` (the ids
+    Git reports are checked against ours), then ``git commit-tree`` and a compare-and-swap
+    ``git update-ref refs/heads/main <new> <old>``. Writers are serialised across processes by an ``fcntl.flock`` on
+    ``rulecraft-store.flock``; the compare-and-swap makes a lost update impossible even if something bypasses the
+    lock. That is four Git processes per save (three when the save only deletes). Until the branch moves, nothing a
+    reader can see has changed; a crash leaves at most unreferenced objects and a scratch folder (``recover``).
+
+Reading
+    One persistent ``git cat-file --batch`` process per store (plain subprocess, not GitPython: one less layer whose
+    environment and config handling we would have to police) serves every object; trees are parsed here, which is
+    also how links and submodules are refused rather than followed. Commits, trees and whole rule sets are
+    cached by id: objects never change, so reads from cache start no process at all. History, counts, diffs and
+    blame use one ``git rev-list``/``git diff``/``git blame`` process each.
+
+Git runs with an empty, fixed environment: no system or user config (GIT_CONFIG_NOSYSTEM, GIT_CONFIG_GLOBAL=/dev/null,
+HOME = the repository), literal pathspecs, no hooks, ``core.quotepath=off``; people's names reach Git only as
+GIT_AUTHOR_* variables for one ``commit-tree``, never through configuration. Every value that came from outside is
+validated against an allow-list first and still placed after ``--end-of-options`` or ``--``.
+
+Repository settings (written on creation, repaired on open): ``core.fsync=committed`` + ``core.fsyncMethod=fsync``
+(an acknowledged save survives power loss); ``gc.auto=0`` and ``maintenance.auto=false``, because an automatic gc
+would run detached, outside our lock, at unpredictable moments, and could prune objects that a save has written but
+not yet referenced; instead the store packs objects and writes the commit-graph (with changed-path Bloom filters,
+which keep path history fast at 10,000+ commits) itself, under the lock, every few hundred saves (``maintain``);
+``receive.denyNonFastForwards``/``denyDeletes`` (history is append-only even for a push); ``core.symlinks=false``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from contextlib import contextmanager
+from pathlib import Path
+
+from server.store_values import (EMPTY_TREE, FILE_MODE, FULL_ID, MAX_FILE_BYTES, RELEASE_NAME, SERVICE_IDENTITY,
+                                 TREE_MODE, BlameLine, Change, CommitRecord, ConflictError, GitError, HeadMoved,
+                                 Identity, InvalidInput, InvalidPath, NotFound, NothingChanged, ReleaseExists,
+                                 RevisionError, StoreBusy, StoreError, Tag, Version, check_message, check_path,
+                                 check_tag_name, check_trailer, compose_message, object_id, parse_commit, parse_tag,
+                                 parse_tree, shown, tree_object)
+
+__all__ = [
+    "GitStore", "fault_point", "StoreError", "InvalidInput", "InvalidPath", "RevisionError", "NotFound",
+    "NothingChanged", "ConflictError", "HeadMoved", "ReleaseExists", "StoreBusy", "GitError",
+    "Identity", "Version", "Change", "BlameLine", "Tag", "SERVICE_IDENTITY",
+]
+
+log = logging.getLogger(__name__)
+
+BRANCH = "refs/heads/main"
+LOCK_FILE = "rulecraft-store.flock"
+SCRATCH = "rulecraft-tmp"
+ZERO_ID = "0" * 40
+_UNSET = object()
+_LINK_MODES = ("120000", "160000")
+_KINDS = {TREE_MODE: "tree", "160000": "commit"}
+
+REPOSITORY_SETTINGS = {
+    "core.fsync": "committed",
+    "core.fsyncmethod": "fsync",
+    "core.symlinks": "false",
+    "core.logallrefupdates": "false",
+    "gc.auto": "0",
+    "maintenance.auto": "false",
+    "receive.denynonfastforwards": "true",
+    "receive.denydeletes": "true",
+    "transfer.fsckobjects": "true",
+    "rulecraft.store": "1",  # written last: its presence means creation finished
+}
+
+_fault_counts: dict[str, int] = {}
+
+
+def fault_point(step: str) -> None:
+    """Crash here (exit code 99) when RULECRAFT_FAULT is ``step``, or ``step:N`` on the Nth time in this process."""
+    wanted = os.environ.get("RULECRAFT_FAULT")
+    if not wanted:
+        return
+    name, _, nth = wanted.partition(":")
+    if name != step:
+        return
+    _fault_counts[step] = _fault_counts.get(step, 0) + 1
+    if not nth or (nth.isdigit() and _fault_counts[step] == int(nth)):
+        os._exit(99)
+
+
+class _LRU:
+    """A small thread-safe least-recently-used cache, bounded by entries and by an estimate of bytes."""
+
+    def __init__(self, max_items: int, max_bytes: int = 1 << 62):
+        self._data: OrderedDict = OrderedDict()
+        self._max_items, self._max_bytes, self._bytes = max_items, max_bytes, 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            item = self._data.get(key)
+            if item is None:
+                return None
+            self._data.move_to_end(key)
+            return item[0]
+
+    def put(self, key, value, size: int = 0) -> None:
+        with self._lock:
+            if key in self._data:
+                return
+            self._data[key] = (value, size)
+            self._bytes += size
+            while len(self._data) > self._max_items or (self._bytes > self._max_bytes and len(self._data) > 1):
+                self._bytes -= self._data.popitem(last=False)[1][1]
+
+
+class _CatFile:
+    """One long-lived ``git cat-file --batch``: objects by id (or by full ref name) without a process per read."""
+
+    CHUNK = 200  # requests per write: small enough that neither pipe can fill while the other waits
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path):
+        self._argv, self._env, self._cwd = argv, env, cwd
+        self._proc: subprocess.Popen | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def get(self, names: list[str]) -> list[tuple[str, str, bytes] | None]:
+        """(id, type, data) for each name, None where Git has no such object."""
+        with self._lock:
+            for attempt in (1, 2):
+                if self._proc is None or self._pid != os.getpid() or self._proc.poll() is not None:
+                    self._start()
+                try:
+                    out = []
+                    for i in range(0, len(names), self.CHUNK):
+                        out += self._exchange(names[i:i + self.CHUNK])
+                    return out
+                except (OSError, ValueError, EOFError) as e:
+                    self._stop()
+                    if attempt == 2:
+                        raise GitError("The rule store could not read its history.", repr(e)) from e
+        raise AssertionError("unreachable")
+
+    def _exchange(self, names: list[str]) -> list[tuple[str, str, bytes] | None]:
+        proc = self._proc
+        proc.stdin.write("".join(name + "\n" for name in names).encode())
+        proc.stdin.flush()
+        out = []
+        for _ in names:
+            header = proc.stdout.readline().split()
+            if len(header) == 2 and header[1] in (b"missing", b"ambiguous"):
+                out.append(None)
+                continue
+            if len(header) != 3:
+                raise EOFError("git cat-file stopped answering")
+            size = int(header[2])
+            data = proc.stdout.read(size + 1)
+            if len(data) != size + 1:
+                raise EOFError("git cat-file stopped answering")
+            out.append((header[0].decode(), header[1].decode(), data[:-1]))
+        return out
+
+    def _start(self) -> None:
+        self._stop()
+        self._proc = subprocess.Popen(self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, env=self._env, cwd=self._cwd)
+        self._pid = os.getpid()
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.stdin.close()
+        proc.stdout.close()
+        if self._pid != os.getpid():
+            proc.returncode = 0  # a forked copy: the process belongs to the parent, which will wait for it
+            return
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+
+class GitStore:
+    """A workspace's Git repository. Thread-safe; several processes may open the same path."""
+
+    def __init__(self, path: Path, *, lock_timeout: float = 30.0, maintain_every: int = 6):
+        self.path = Path(path).absolute()
+        git = shutil.which("git")
+        if git is None:
+            raise StoreError("Git is not installed on this server, so rules cannot be stored.")
+        self._env = {
+            "PATH": os.environ.get("PATH", os.defpath), "HOME": str(self.path), "GIT_DIR": str(self.path),
+            "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_ATTR_NOSYSTEM": "1",
+            "GIT_LITERAL_PATHSPECS": "1", "GIT_NO_REPLACE_OBJECTS": "1", "GIT_OPTIONAL_LOCKS": "0",
+            "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "TZ": "UTC",
+        }
+        self._argv = [git, "-c", "core.quotepath=off", "-c", f"core.hooksPath={os.devnull}"]
+        self._lock_timeout = lock_timeout
+        # Maintenance runs when the loose-object folder objects/17 holds this many entries (about 256 times as many
+        # loose objects in all, Git's own estimate): with ~5 objects per save, every ~300 saves by default.
+        self._maintain_every = maintain_every
+        self._thread_lock = threading.Lock()
+        self._cat = _CatFile(self._argv + ["cat-file", "--batch"], self._env, self.path)
+        self._finalizer = weakref.finalize(self, self._cat.close)
+        self._commits = _LRU(20_000)
+        self._trees = _LRU(20_000)
+        self._files = _LRU(256, max_bytes=128 << 20)
+        self.git_processes = 0  # how many Git processes this store started (for tests and the benchmark)
+        self.path.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            self._ensure_repository()
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def __enter__(self) -> GitStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------------ plumbing
+
+    def _git(self, *args: str, input: bytes = b"", env: dict[str, str] | None = None,
+             check: bool = True) -> subprocess.CompletedProcess:
+        self.git_processes += 1
+        proc = subprocess.run([*self._argv, *args], input=input, capture_output=True, cwd=self.path,
+                              env={**self._env, **(env or {})})
+        if check and proc.returncode != 0:
+            raise self._failure(args[0], proc.stderr)
+        return proc
+
+    @staticmethod
+    def _failure(command: str, stderr: bytes) -> GitError:
+        detail = stderr.decode("utf-8", "replace").strip()
+        if ".lock" in detail and "exists" in detail:
+            return GitError("The rule store is blocked by an operation that was interrupted. "
+                            "Run 'rulecraft recover', then try again.", detail)
+        return GitError(f"The rule store could not complete the operation ({command}).", detail)
+
+    @contextmanager
+    def _locked(self):
+        """Hold the store's writer lock (threads of this process, then other processes)."""
+        deadline = time.monotonic() + self._lock_timeout
+        if not self._thread_lock.acquire(timeout=self._lock_timeout):
+            raise StoreBusy("The rule store is busy with other saves. Try again in a moment.")
+        try:
+            fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                pause = 0.001
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            raise StoreBusy("The rule store is busy with other saves. Try again in a moment.")
+                        time.sleep(pause)
+                        pause = min(pause * 2, 0.01)
+                yield
+            finally:
+                os.close(fd)  # closing releases the flock
+        finally:
+            self._thread_lock.release()
+
+    def _ensure_repository(self) -> None:
+        if not (self.path / "HEAD").exists():
+            others = {p.name for p in self.path.iterdir()} - {LOCK_FILE, SCRATCH}
+            if others and "rulecraft.store=1" not in self._config_lines():
+                raise StoreError("The store's folder is not empty and holds no Rulecraft rules; "
+                                 "choose an empty or new folder.")
+            self._git("init", "--quiet", "--bare", "--template=", "--initial-branch=main", str(self.path))
+        config = self._config_lines()
+        if "core.bare=true" not in config:
+            raise StoreError("The store's folder is a Git repository with files checked out, not a Rulecraft store.")
+        for key, value in REPOSITORY_SETTINGS.items():
+            if f"{key}={value}" not in config:
+                self._git("config", key, value)
+
+    def _config_lines(self) -> set[str]:
+        proc = self._git("config", "--local", "--list", check=False)
+        return set(proc.stdout.decode("utf-8", "replace").lower().splitlines()) if proc.returncode == 0 else set()
+
+    # ------------------------------------------------------------------------------------------ reading objects
+
+    def head(self) -> str | None:
+        """The newest version on the main branch, or None before the first save."""
+        record = self._head_record()
+        return record.version.id if record else None
+
+    def _head_record(self) -> CommitRecord | None:
+        found = self._cat.get([BRANCH])[0]
+        return self._remember_commit(found) if found is not None else None
+
+    def _remember_commit(self, found: tuple[str, str, bytes]) -> CommitRecord:
+        record = parse_commit(found[0], found[2])
+        self._commits.put(found[0], record)
+        return record
+
+    def _records(self, ids: list[str]) -> list[CommitRecord]:
+        """Commit records for ids known to be commits, fetching the missing ones in one exchange."""
+        missing = [oid for oid in dict.fromkeys(ids) if self._commits.get(oid) is None]
+        if missing:
+            for oid, found in zip(missing, self._cat.get(missing)):
+                if found is None or found[1] != "commit":
+                    raise GitError("The rule store's history is damaged (a version is missing).", oid)
+                self._remember_commit(found)
+        return [self._commits.get(oid) for oid in ids]
+
+    def _record(self, version: object) -> CommitRecord:
+        """The allow-list for versions: a full id that is the id of a commit in this repository."""
+        if not isinstance(version, str) or not FULL_ID.fullmatch(version):
+            raise RevisionError(f"'{shown(version)}' is not a version id: "
+                                "a version id has 40 characters, 0-9 and a-f.")
+        record = self._commits.get(version)
+        if record is None:
+            found = self._cat.get([version])[0]
+            if found is None or found[1] != "commit":
+                raise RevisionError(f"There is no version {version[:12]}... in this workspace.")
+            record = self._remember_commit(found)
+        return record
+
+    def _tree(self, oid: str) -> dict[str, tuple[str, str]]:
+        entries = self._trees.get(oid)
+        if entries is None:
+            found = self._cat.get([oid])[0]
+            if found is None or found[1] != "tree":
+                raise GitError("The rule store's history is damaged (a folder is missing).", oid)
+            entries = parse_tree(found[2])
+            self._trees.put(oid, entries)
+        return entries
+
+    def _entry(self, tree: str | None, path: str) -> tuple[str, str] | None:
+        """(mode, id) of ``path`` under ``tree``; None if absent. Never descends through a link."""
+        entry = (TREE_MODE, tree) if tree else None
+        for part in path.split("/"):
+            if entry is None or entry[0] != TREE_MODE:
+                return None
+            entry = self._tree(entry[1]).get(part)
+        return entry
+
+    def _blobs(self, ids: list[str]) -> list[bytes]:
+        out = []
+        for oid, found in zip(ids, self._cat.get(ids)):
+            if found is None or found[1] != "blob":
+                raise GitError("The rule store's history is damaged (a file is missing).", oid)
+            out.append(found[2])
+        return out
+
+    # --------------------------------------------------------------------------------------------------- reads
+
+    def read(self, version: str, path: str) -> bytes:
+        path = check_path(path)
+        entry = self._entry(self._record(version).tree, path)
+        if entry is None or entry[0] == TREE_MODE:
+            raise NotFound(f"There is no file {path} in that version.")
+        if entry[0] in _LINK_MODES:
+            raise NotFound(f"{path} is a link; the rule store never follows links.")
+        return self._blobs([entry[1]])[0]
+
+    def exists(self, version: str, path: str) -> bool:
+        """True if ``path`` is a file or a folder at ``version``."""
+        path = check_path(path)
+        entry = self._entry(self._record(version).tree, path)
+        return entry is not None and entry[0] not in _LINK_MODES
+
+    def folders(self, version: str) -> list[str]:
+        """The top-level folders (rule sets) at ``version``."""
+        root = self._tree(self._record(version).tree)
+        return sorted(name for name, (mode, _) in root.items() if mode == TREE_MODE)
+
+    def files(self, version: str, folder: str) -> dict[str, bytes]:
+        """Every regular file under ``folder`` (paths relative to it). Links and submodules are left out."""
+        folder = check_path(folder)
+        record = self._record(version)
+        cached = self._files.get((version, folder))
+        if cached is not None:
+            return dict(cached)
+        entry = self._entry(record.tree, folder)
+        if entry is None or entry[0] != TREE_MODE:
+            raise NotFound(f"There is no folder {folder} in that version.")
+        found: dict[str, str] = {}
+        pending = [("", entry[1])]
+        while pending:
+            prefix, tree = pending.pop()
+            for name, (mode, oid) in self._tree(tree).items():
+                if mode == TREE_MODE:
+                    pending.append((prefix + name + "/", oid))
+                elif mode not in _LINK_MODES:
+                    found[prefix + name] = oid
+        names = sorted(found)
+        result = dict(zip(names, self._blobs([found[n] for n in names])))
+        self._files.put((version, folder), result, sum(map(len, result.values())) + 100 * len(result))
+        return dict(result)
+
+    def resolve(self, revision: str, *, tag_prefix: str | None = None) -> str:
+        """The allow-list for revisions from outside: a full version id of a commit in this repository, or a
+        release name (``v3``, looked up as tag ``<tag_prefix>/v3``). Anything else raises RevisionError."""
+        if isinstance(revision, str) and len(revision) == 40 and FULL_ID.fullmatch(revision.lower()):
+            return self._record(revision.lower()).version.id
+        if isinstance(revision, str) and RELEASE_NAME.fullmatch(revision):
+            name = f"{check_path(tag_prefix, max_depth=3)}/{revision}" if tag_prefix is not None else revision
+            found = self._cat.get([f"refs/tags/{name}"])[0]
+            for _ in range(5):  # peel tag -> commit
+                if found is None or found[1] != "tag":
+                    break
+                found = self._cat.get([parse_tag(found[2])[0]])[0]
+            if found is None or found[1] != "commit":
+                raise RevisionError(f"There is no release {revision}.")
+            return self._remember_commit(found).version.id
+        raise RevisionError(f"'{shown(revision)}' is not a version: use a release name such as v3, "
+                            "or a full version id (40 characters, 0-9 and a-f).")
+
+    # ------------------------------------------------------------------------------------------------- history
+
+    def log(self, path: str | None = None, *, limit: int = 20, offset: int = 0,
+            version: str | None = None) -> list[Version]:
+        """Versions that changed ``path`` (a file or a folder; None = anything), newest first, from ``version``."""
+        limit, offset = _check_int(limit, "limit", 1, 10_000), _check_int(offset, "offset", 0, 10**9)
+        start = self._start(version, path)
+        if start is None:
+            return []
+        args = ["rev-list", f"--max-count={limit}", f"--skip={offset}", "--end-of-options", start]
+        ids = self._git(*args, *(["--", path] if path else [])).stdout.decode().split()
+        return [_public(record.version) for record in self._records(ids)]
+
+    def count(self, path: str | None = None, *, version: str | None = None) -> int:
+        """How many versions changed ``path`` (None = all versions), up to ``version`` (default: newest)."""
+        start = self._start(version, path)
+        if start is None:
+            return 0
+        args = ["rev-list", "--count", "--end-of-options", start, *(["--", path] if path else [])]
+        return int(self._git(*args).stdout)
+
+    def _start(self, version: str | None, path: str | None) -> str | None:
+        if path is not None:
+            check_path(path)
+        return self._record(version).version.id if version is not None else self.head()
+
+    def versions_since(self, version: str | None) -> list[Version]:
+        """Versions on the main branch after ``version`` (None: all), oldest first. For reconciling the database."""
+        head = self.head()
+        if head is None:
+            return []
+        span = f"{self._record(version).version.id}..{head}" if version is not None else head
+        ids = self._git("rev-list", "--reverse", "--end-of-options", span).stdout.decode().split()
+        return [_public(record.version) for record in self._records(ids)]
+
+    def find_by_trailer(self, key: str, value: str, *, limit: int = 1000) -> Version | None:
+        """The newest of the last ``limit`` versions on main whose trailer ``key`` is ``value`` (for recovery)."""
+        key, value = check_trailer(key, value)
+        limit = _check_int(limit, "limit", 1, 10**7)
+        head = self.head()
+        if head is None:
+            return None
+        ids = self._git("rev-list", f"--max-count={limit}", "--end-of-options", head).stdout.decode().split()
+        for start in range(0, len(ids), 500):
+            for record in self._records(ids[start:start + 500]):
+                if record.version.trailers.get(key) == value:
+                    return _public(record.version)
+        return None
+
+    def diff(self, a: str, b: str, path: str | None = None) -> str:
+        """Unified text diff from version ``a`` to version ``b``, of one file or folder (None = everything)."""
+        a, b = self._record(a).version.id, self._record(b).version.id
+        if path is not None:
+            check_path(path)
+        args = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--end-of-options", a, b]
+        return self._git(*args, *(["--", path] if path else [])).stdout.decode("utf-8", "replace")
+
+    def changed_paths(self, a: str, b: str, folder: str | None = None) -> list[tuple[str, str]]:
+        """(status, path) for every file that differs from ``a`` to ``b``: A added, M modified, D deleted.
+        Paths are full paths in the repository. Computed from cached trees: no Git process."""
+        trees = [self._record(v).tree for v in (a, b)]
+        prefix = ""
+        if folder is not None:
+            folder = check_path(folder)
+            trees = [(e[1] if e and e[0] == TREE_MODE else None) for e in (self._entry(t, folder) for t in trees)]
+            prefix = folder + "/"
+        out: list[tuple[str, str]] = []
+        self._compare(trees[0], trees[1], prefix, out)
+        return sorted(out, key=lambda item: item[1])
+
+    def _compare(self, old: str | None, new: str | None, prefix: str, out: list) -> None:
+        if old == new:
+            return
+        before, after = (self._tree(t) if t else {} for t in (old, new))
+        for name in before.keys() | after.keys():
+            x, y = before.get(name), after.get(name)
+            if x == y:
+                continue
+            x_tree = x[1] if x and x[0] == TREE_MODE else None
+            y_tree = y[1] if y and y[0] == TREE_MODE else None
+            if x_tree or y_tree:
+                self._compare(x_tree, y_tree, prefix + name + "/", out)
+            if x and not x_tree and y and not y_tree:
+                out.append(("M", prefix + name))
+            elif x and not x_tree:
+                out.append(("D", prefix + name))
+            elif y and not y_tree:
+                out.append(("A", prefix + name))
+
+    def blame(self, version: str, path: str) -> list[BlameLine]:
+        """Each line of the file at ``version`` with the version that last changed it."""
+        path = check_path(path)
+        record = self._record(version)
+        version, entry = record.version.id, self._entry(record.tree, path)
+        if entry is None or entry[0] == TREE_MODE or entry[0] in _LINK_MODES:
+            raise NotFound(f"There is no file {path} in that version.")
+        # git blame (2.39) does not accept --end-of-options; the version is a checked 40-character id.
+        out = self._git("blame", "--porcelain", version, "--", path).stdout
+        lines: list[tuple[int, str, str]] = []
+        current = ""
+        for raw in out.split(b"\n"):
+            if raw.startswith(b"\t"):
+                lines.append((len(lines) + 1, current, raw[1:].decode("utf-8", "replace")))
+                continue
+            fields = raw.split(b" ")
+            if len(fields) in (3, 4) and FULL_ID.fullmatch(fields[0].decode("ascii", "replace")):
+                current = fields[0].decode()
+        records = {r.version.id: r for r in self._records(sorted({c for _, c, _ in lines}))}
+        versions = {oid: _public(record.version) for oid, record in records.items()}
+        return [BlameLine(number, text, versions[commit]) for number, commit, text in lines]
+
+    # ------------------------------------------------------------------------------------------------- writing
+
+    def commit(self, changes: list[Change], *, author: Identity, message: str, trailers: dict[str, str],
+               base: str | None = None, conflict_paths: list[str] = (), expect_head: str | None = _UNSET) -> Version:
+        """Apply ``changes`` to the newest version as exactly one new version (see the module docstring).
+
+        ``base`` + ``conflict_paths``: refuse (ConflictError) if any of those files changed since ``base``.
+        ``expect_head``: refuse (HeadMoved) unless the newest version is this one (None: the store is empty).
+        """
+        author = _check_identity(author)
+        text = compose_message(message, trailers)
+        planned = _check_changes(changes)
+        conflict_paths = [check_path(p) for p in conflict_paths]
+        base_tree = self._record(base).tree if base is not None else None
+        if expect_head is not _UNSET and expect_head is not None and not (
+                isinstance(expect_head, str) and FULL_ID.fullmatch(expect_head)):
+            raise RevisionError(f"'{shown(expect_head)}' is not a version id.")
+        with self._locked():
+            fault_point("store.locked")
+            record = self._head_record()
+            head, head_tree = (record.version.id, record.tree) if record else (None, None)
+            if base is not None:
+                self._check_conflicts(base_tree, head_tree, head, conflict_paths)
+            if expect_head is not _UNSET and head != expect_head:
+                raise HeadMoved("The rules were changed by someone else in the meantime. "
+                                "Reload them and try again.", head)
+            blobs, trees, new_tree = self._plan_tree(head_tree, planned)
+            if new_tree == (head_tree or EMPTY_TREE):
+                raise NothingChanged("Nothing changed: every file already has that content.")
+            with self._scratch() as scratch:
+                self._write_objects(scratch, blobs, trees)
+                fault_point("store.objects-written")
+                oid = self._commit_tree(new_tree, head, author, text)
+                fault_point("store.commit-written")
+                self._move_branch(oid, head)
+                fault_point("store.ref-updated")
+            self._maybe_maintain()
+        return _public(self._records([oid])[0].version)
+
+    def _check_conflicts(self, base_tree: str, head_tree: str | None, head: str | None, paths: list[str]) -> None:
+        for path in paths:
+            was, now = self._entry(base_tree, path), self._entry(head_tree, path)
+            if was != now:
+                raise ConflictError(path, self._text(was), self._text(now), head)
+
+    def _text(self, entry: tuple[str, str] | None) -> str | None:
+        if entry is None or entry[0] == TREE_MODE or entry[0] in _LINK_MODES:
+            return None
+        return self._blobs([entry[1]])[0].decode("utf-8", "replace")
+
+    def _plan_tree(self, root: str | None, planned: dict[str, bytes | None]):
+        """Apply the changes in memory: ({blob id: content}, [(tree id, entries)] children first, new root id)."""
+        blobs: dict[str, bytes] = {}
+        top: dict = {"entries": dict(self._tree(root)) if root else {}, "children": {}, "was": root}
+        for path, content in planned.items():
+            *folders, name = path.split("/")
+            node, walked = top, []
+            for part in folders:
+                walked.append(part)
+                if part not in node["children"]:
+                    entry = node["entries"].get(part)
+                    if entry is not None and entry[0] != TREE_MODE:
+                        raise InvalidPath(f"{'/'.join(walked)} is a file, so it cannot hold {path}.", path)
+                    node["children"][part] = {"entries": dict(self._tree(entry[1])) if entry else {},
+                                              "children": {}, "was": entry[1] if entry else None}
+                node = node["children"][part]
+            entry = node["entries"].get(name)
+            if name in node["children"] or (entry is not None and entry[0] == TREE_MODE):
+                raise InvalidPath(f"{path} is a folder, not a file.", path)
+            if content is None:
+                node["entries"].pop(name, None)
+            elif entry != (FILE_MODE, oid := object_id("blob", content)):
+                blobs.setdefault(oid, content)
+                node["entries"][name] = (FILE_MODE, oid)
+        trees: list[tuple[str, dict]] = []
+
+        def close(node: dict) -> str | None:
+            for part, child in node["children"].items():
+                oid = close(child)
+                if oid is None:
+                    node["entries"].pop(part, None)  # Git keeps no empty folders
+                else:
+                    node["entries"][part] = (TREE_MODE, oid)
+            if not node["entries"]:
+                return None
+            oid = object_id("tree", tree_object(node["entries"]))
+            if oid != node["was"]:
+                trees.append((oid, node["entries"]))
+            return oid
+
+        return blobs, trees, close(top) or EMPTY_TREE
+
+    @contextmanager
+    def _scratch(self):
+        """A private folder for this save's temporary files; a crash leaves it for ``recover``."""
+        (self.path / SCRATCH).mkdir(exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="save-", dir=self.path / SCRATCH))
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _write_objects(self, scratch: Path, blobs: dict[str, bytes], trees: list[tuple[str, dict]]) -> None:
+        if blobs:
+            files = []
+            for i, content in enumerate(blobs.values()):
+                file = scratch / f"{i}.blob"
+                file.write_bytes(content)
+                files.append(str(file))
+            written = self._git("hash-object", "-w", "--no-filters", "--stdin-paths",
+                                input="".join(f + "\n" for f in files).encode()).stdout.decode().split()
+            if written != list(blobs):
+                raise GitError("The rule store could not save the files.", f"hash-object gave {written}")
+        if trees:
+            listing = "".join(
+                "".join(f"{mode} {_KINDS.get(mode, 'blob')} {oid}\t{name}\n"
+                        for name, (mode, oid) in entries.items()) + "\n"
+                for _, entries in trees)
+            written = self._git("mktree", "--batch", input=listing.encode()).stdout.decode().split()
+            if written != [oid for oid, _ in trees]:
+                raise GitError("The rule store could not save the folders.", f"mktree gave {written}")
+
+    def _commit_tree(self, tree: str, parent: str | None, author: Identity, text: str) -> str:
+        now = f"@{int(time.time())} +0000"
+        env = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email, "GIT_AUTHOR_DATE": now,
+               "GIT_COMMITTER_NAME": SERVICE_IDENTITY.name, "GIT_COMMITTER_EMAIL": SERVICE_IDENTITY.email,
+               "GIT_COMMITTER_DATE": now}
+        parents = ["-p", parent] if parent else []
+        proc = self._git("commit-tree", *parents, "--end-of-options", tree, input=text.encode(), env=env)
+        return proc.stdout.decode().strip()
+
+    def _move_branch(self, new: str, old: str | None) -> None:
+        proc = self._git("update-ref", "-m", "rulecraft save", "--end-of-options", BRANCH, new, old or ZERO_ID,
+                         check=False)
+        if proc.returncode != 0:
+            now = self.head()
+            if now != old:
+                raise HeadMoved("The rules were changed outside Rulecraft at the same moment. Reload and try again.",
+                                now)
+            raise self._failure("update-ref", proc.stderr)
+
+    # ------------------------------------------------------------------------------------------------ releases
+
+    def create_tag(self, name: str, version: str, *, message: str, tagger: Identity) -> Tag:
+        """Record release ``name`` (e.g. ``sepsis-triage/v3``) as an annotated tag. Releases never move."""
+        name = check_tag_name(name)
+        version = self._record(version).version.id
+        tagger = _check_identity(tagger)
+        message = check_message(message, "The release note")
+        ref = f"refs/tags/{name}"
+        with self._locked():
+            if self._cat.get([ref])[0] is not None:
+                raise ReleaseExists(f"Release {name} already exists; releases never change. Choose the next name.")
+            text = (f"object {version}\ntype commit\ntag {name}\n"
+                    f"tagger {tagger.git_line(int(time.time()))}\n\n{message}\n")
+            oid = self._git("mktag", input=text.encode()).stdout.decode().strip()
+            fault_point("store.tag-written")
+            proc = self._git("update-ref", "-m", "rulecraft release", "--end-of-options", ref, oid, ZERO_ID,
+                             check=False)
+            if proc.returncode != 0:
+                if self._cat.get([ref])[0] is not None:
+                    raise ReleaseExists(f"Release {name} already exists; releases never change.")
+                raise self._failure("update-ref", proc.stderr)
+            fault_point("store.tag-ref-updated")
+        return self._tags_from([oid])[0]
+
+    def tags(self, prefix: str | None = None) -> list[Tag]:
+        """Releases (annotated tags on commits), under ``prefix`` if given, oldest first."""
+        pattern = f"refs/tags/{check_path(prefix, max_depth=3)}/" if prefix is not None else "refs/tags/"
+        out = self._git("for-each-ref", "--format=%(objecttype) %(objectname)", "--", pattern).stdout.decode()
+        ids = [oid for kind, oid in (line.split() for line in out.splitlines()) if kind == "tag"]
+        return sorted(self._tags_from(ids), key=lambda t: (t.time, t.name))
+
+    def _tags_from(self, ids: list[str]) -> list[Tag]:
+        tags = []
+        for found in self._cat.get(ids) if ids else []:
+            if found is not None and found[1] == "tag":
+                target, kind, name, tagger, when, message = parse_tag(found[2])
+                if kind == "commit":
+                    tags.append(Tag(name, target, message, tagger, when))
+        return tags
+
+    # ----------------------------------------------------------------------------------------------- operations
+
+    def recover(self) -> list[str]:
+        """Under the store's lock, remove what interrupted operations left: Git's lock files, temporary object
+        files and save folders. Returns what was removed, in plain words."""
+        done: list[str] = []
+        with self._locked():
+            scratch = self.path / SCRATCH
+            for folder in sorted(scratch.iterdir()) if scratch.is_dir() else []:
+                shutil.rmtree(folder, ignore_errors=True)
+                done.append(f"Removed the temporary files of an interrupted save ({SCRATCH}/{folder.name}).")
+            for root, dirs, names in os.walk(self.path):
+                here = Path(root)
+                for name in names:
+                    stale_object = name.startswith("tmp_") and "objects" in here.relative_to(self.path).parts
+                    if (name.endswith(".lock") or stale_object) and name != LOCK_FILE:
+                        (here / name).unlink(missing_ok=True)
+                        what = "lock file" if name.endswith(".lock") else "temporary object file"
+                        done.append(f"Removed a {what} left by an interrupted operation "
+                                    f"({(here / name).relative_to(self.path)}).")
+        return done
+
+    def fsck(self) -> tuple[bool, str]:
+        """Check every object and link in the repository (unreferenced leftovers of failed saves are fine)."""
+        proc = self._git("fsck", "--strict", "--no-dangling", "--no-progress", check=False)
+        report = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
+        return proc.returncode == 0, report
+
+    def maintain(self) -> None:
+        """Pack loose objects and update the commit-graph (with changed-path filters), under the lock."""
+        with self._locked():
+            self._maintain()
+
+    def _maintain(self) -> None:
+        self._git("repack", "-d", "-q", "--geometric=2")
+        self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split", "--no-progress")
+
+    def _maybe_maintain(self) -> None:
+        try:
+            if len(os.listdir(self.path / "objects" / "17")) >= self._maintain_every:
+                self._maintain()
+        except FileNotFoundError:
+            pass
+        except StoreError as e:  # the save itself succeeded; maintenance will be tried again by the next one
+            log.warning("store maintenance failed: %s %s", e.message, getattr(e, "detail", ""))
+
+
+def _public(version: Version) -> Version:
+    """Cached versions are shared; each caller gets its own trailers dict."""
+    return dataclasses.replace(version, trailers=dict(version.trailers))
+
+
+def _check_int(value: object, what: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidInput(f"The {what} must be a whole number from {low} to {high}.")
+    return value
+
+
+def _check_identity(identity: object) -> Identity:
+    if not isinstance(identity, Identity):
+        raise InvalidInput("A change needs the person who made it (name and e-mail address).")
+    return Identity(identity.name, identity.email)  # validate again: the object may have been built around checks
+
+
+def _check_changes(changes: object) -> dict[str, bytes | None]:
+    if not isinstance(changes, (list, tuple)) or not changes:
+        raise InvalidInput("A save needs at least one change.")
+    planned: dict[str, bytes | None] = {}
+    for change in changes:
+        if not isinstance(change, Change):
+            raise InvalidInput("Each change must be a Change(path, content).")
+        path = check_path(change.path)
+        if change.content is not None and not isinstance(change.content, bytes):
+            raise InvalidInput(f"The new content of {path} must be bytes (or None to delete the file).")
+        if change.content is not None and len(change.content) > MAX_FILE_BYTES:
+            raise InvalidInput(f"{path} is too large (at most {MAX_FILE_BYTES // (1024 * 1024)} MB).")
+        if path in planned:
+            raise InvalidInput(f"{path} appears twice in one save.")
+        planned[path] = change.content
+    return planned
