@@ -15,9 +15,9 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 
-from flask import current_app, g, request
+from flask import current_app, g, has_app_context, request
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -46,7 +46,6 @@ SCOPE_PERMISSIONS = {
     "predict": {"rulesets.list", "releases.read", "bundles.read", "predict"},
     "write": set().union(*ROLE_PERMISSIONS.values()),
 }
-_DUMMY_HASH = generate_password_hash("rulecraft-dummy-password")
 
 
 def _digest(secret: str) -> str:
@@ -74,6 +73,22 @@ def check_identity_text(name: str, email: str) -> None:
         raise Unprocessable("Give an e-mail address such as ana@example.org.", field="email")
 
 
+@lru_cache(maxsize=4)
+def _dummy_hash_for(method: str) -> str:
+    return generate_password_hash("rulecraft-dummy-password", method=method)
+
+
+def _dummy_hash() -> str:
+    """A hash made the same way as real ones, checked for unknown names so refusals take the same time."""
+    return _dummy_hash_for(current_app.config.get("PASSWORD_METHOD", "scrypt"))
+
+
+def hash_password(password: str) -> str:
+    """scrypt (Werkzeug's default); tests may ask for a faster method through PASSWORD_METHOD."""
+    method = current_app.config.get("PASSWORD_METHOD", "scrypt") if has_app_context() else "scrypt"
+    return generate_password_hash(password, method=method)
+
+
 def create_user(db: Session, name: str, role: str, password: str, email: str | None = None,
                 must_change_password: bool = False) -> User:
     name = " ".join(str(name or "").split())
@@ -86,7 +101,7 @@ def create_user(db: Session, name: str, role: str, password: str, email: str | N
     if db.scalar(select(User).where(User.name_key == key)) is not None:
         raise Unprocessable(f"Someone called '{name}' already exists (names that differ only in case are the same).",
                             field="name")
-    user = User(name=name, name_key=key, email=email, role=role, password_hash=generate_password_hash(password),
+    user = User(name=name, name_key=key, email=email, role=role, password_hash=hash_password(password),
                 must_change_password=must_change_password)
     db.add(user)
     db.flush()
@@ -103,7 +118,7 @@ def change_password(db: Session, user: User, old: str, new: str) -> None:
     check_password_rules(new)
     if new == old:
         raise Unprocessable("Choose a password different from the current one.", field="password")
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = hash_password(new)
     user.must_change_password = False
     db.execute(update(SignInSession).where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
                .values(ended_at=utcnow()))
@@ -126,7 +141,7 @@ def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, 
                       "or ask an administrator to reset your password.")
     user = find_user(db, name) if key else None
     # Check a password even for an unknown name, so both take the same time.
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
     begin_write(db)
     if not (ok and user is not None and user.active):
         db.add(SignInFailure(account_key=key, address=address))

@@ -38,7 +38,12 @@ def make_engine(url: str) -> Engine:
 
 
 def begin_write(session: Session) -> None:
-    """Call before the first statement of a transaction that writes."""
+    """Start a transaction that will write. A read-only transaction still open is ended first (its reads are
+    done); one that already holds changes is left as it is."""
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            return
+        session.commit()
     session.connection(execution_options={"rulecraft_write": True})
 
 

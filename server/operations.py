@@ -65,7 +65,7 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str | None]]:
                 auth.create_user(db, name, role, password, must_change_password=True)
             elif user.must_change_password:
                 password = secrets.token_urlsafe(9)
-                user.password_hash = auth.generate_password_hash(password)
+                user.password_hash = auth.hash_password(password)
             people.append((name, role, password))
         db.commit()
         author = auth.find_user(db, "Ana Author")

@@ -6,14 +6,12 @@ texts when someone saved the same thing first.
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request, url_for
-from sqlalchemy import func, select
 
 from rules_dsl import rule_to_json
 
 from ..auth import current_user, has, requires
 from ..db import get_db
 from ..errors import NotFound
-from ..models import AuditEvent, User
 from ..services import rules as editing
 from .common import etag, if_match, json_body, workspace
 
@@ -46,16 +44,11 @@ def ruleset_summary(ruleset_id: str, version: str) -> dict:
     }
 
 
-def last_changes(ruleset_id: str) -> dict[str, dict]:
-    """Who last changed each rule and when, from the audit trail (one query, not one Git call per rule)."""
-    db = get_db()
-    newest = (select(AuditEvent.rule, func.max(AuditEvent.id).label("id"))
-              .where(AuditEvent.ruleset == ruleset_id, AuditEvent.rule.is_not(None), AuditEvent.status == "done")
-              .group_by(AuditEvent.rule).subquery())
-    rows = db.execute(select(AuditEvent, User.name).join(newest, AuditEvent.id == newest.c.id)
-                      .outerjoin(User, User.id == AuditEvent.user_id)).all()
-    return {event.rule: {"version": event.version, "by": name, "at": event.at.isoformat(), "why": event.message,
-                         "action": event.action} for event, name in rows}
+def last_changes(ruleset_id: str, version: str) -> dict[str, dict]:
+    """Who last changed each rule, when and why (as of ``version``)."""
+    return {rule: {"version": v.id, "by": v.author.name, "at": v.time.isoformat(), "why": v.message,
+                   "action": v.trailers.get("Rulecraft-Action")}
+            for rule, v in workspace().last_changes(ruleset_id, version).items()}
 
 
 @bp.get("/rulesets")
@@ -111,7 +104,7 @@ def list_rules(ruleset):
     version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
     rs = ws.ruleset(ruleset, version)
     query = (request.args.get("q") or "").casefold().strip()
-    changes = last_changes(ruleset)
+    changes = last_changes(ruleset, version)
     rules = [rule_json(r, version, changes.get(r.id)) for r in rs.rules
              if not query or query in r.name.casefold() or query in r.text.casefold()]
     response = jsonify({"ruleset": ruleset, "version": version, "rules": rules})
@@ -144,7 +137,7 @@ def get_rule(ruleset, rule):
         compiled = rs.rule(rule)
     except KeyError:
         raise NotFound(f"There is no rule '{rule}' in rule set '{ruleset}'.") from None
-    response = jsonify(rule_json(compiled, version, last_changes(ruleset).get(rule)))
+    response = jsonify(rule_json(compiled, version, last_changes(ruleset, version).get(rule)))
     response.headers["ETag"] = etag(version)
     return response
 

@@ -119,6 +119,21 @@ class Workspace:
                 self._cache.popitem(last=False)
         return compiled
 
+    def last_changes(self, ruleset: str, version: str) -> dict[str, git.Version]:
+        """The version that last changed each rule (as of ``version``), cached per version."""
+        key = ("last-changes", ruleset, version)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        changes = {}
+        for rule in self.ruleset(ruleset, version).rules:
+            found = self.store.log(rule_path(ruleset, rule.id), limit=1, version=version)
+            if found:
+                changes[rule.id] = found[0]
+        with self._lock:
+            self._cache[key] = changes
+        return changes
+
     def rule_text(self, ruleset: str, rule_id: str, version: str | None) -> str | None:
         if version is None:
             return None

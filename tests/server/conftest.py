@@ -46,9 +46,10 @@ def database_url(request, tmp_path):
 
 
 def make_app(data_dir: Path, database_url: str, **extra):
+    data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(database_url)
     config = {"DATA_DIR": data_dir, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "TESTING": True,
-              **extra}
+              "PASSWORD_METHOD": "pbkdf2:sha256:1000", **extra}
     return create_app(config)
 
 
