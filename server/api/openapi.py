@@ -184,7 +184,7 @@ def document() -> dict:
                        request=body(obj({"case": {"type": "object"}, "cases": arr({"type": "object"})})))},
         "/api/rulesets/{ruleset}/evaluate": {
             "post": op("Which rules fire per case", obj({"ruleset": S, "version": S, "rules": arr(S),
-                                                        "fired": arr(arr(I))}),
+                                                        "fired": arr(arr(I)), "missing_columns": arr(S)}),
                        codes=("400", "404", "413", "422"), params=rs + [VERSION_Q],
                        request={"required": True, "content": {
                            "application/json": {"schema": obj({"cases": arr({"type": "object"})})},

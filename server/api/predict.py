@@ -18,7 +18,7 @@ from rules_dsl.errors import normalize_name
 
 from ..auth import requires
 from ..errors import BadRequest, TooLarge, Unprocessable
-from .common import etag, json_body, parse_json, workspace
+from .common import etag, json_body, workspace
 
 bp = Blueprint("api_predict", __name__, url_prefix="/api")
 
@@ -147,8 +147,13 @@ def evaluate(ruleset):
         for feature in rs.vocabulary.features:
             if feature.column in frame.columns and feature.type == "number":
                 frame[feature.column] = pd.to_numeric(frame[feature.column])
+    by_column = {f.column: f for f in rs.vocabulary.features}
+    absent = [c for c in rs.columns if c not in frame.columns]
+    for column in absent:  # a column the rules read but the data lacks: every value is missing
+        frame[column] = float("nan") if by_column[column].type == "number" else None
     fired = rs.matches(frame)
     if request.accept_mimetypes.best == "text/csv":
         return Response(fired.astype("int8").to_csv(index=False), mimetype="text/csv")
     return jsonify({"ruleset": ruleset, "version": version, "release": release, "rules": list(fired.columns),
-                    "fired": fired.astype("int8").to_numpy().tolist()})
+                    "fired": fired.astype("int8").to_numpy().tolist(),
+                    "missing_columns": [by_column[c].name for c in absent]})

@@ -39,7 +39,6 @@ def database_url(request, tmp_path):
         c.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
     yield url
-    sa.create_engine(url).dispose()
     with admin.connect() as c:
         c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
@@ -95,6 +94,10 @@ class Workspace:
         self.sessions = session_factory(app.config["DATABASE_URL"])
         self.people: dict[str, Person] = {}
 
+    def close(self) -> None:
+        self.sessions.kw["bind"].dispose()
+        close_app(self.app)
+
     def add_person(self, name: str, role: str, scope: str = "write") -> Person:
         with self.app.app_context(), self.sessions() as db:
             user = auth.create_user(db, name, role, PASSWORD, f"{name.lower().replace(' ', '.')}@example.org")
@@ -115,13 +118,21 @@ class Workspace:
         return ruleset_id
 
 
+def close_app(app) -> None:
+    """Release what an app holds open (database connections, Git helper processes)."""
+    app.extensions["rulecraft.engine"].dispose()
+    app.extensions["rulecraft.store"].close()
+
+
 @pytest.fixture
 def app(tmp_path):
-    return make_app(tmp_path / "data", f"sqlite:///{tmp_path / 'data' / 'rulecraft.db'}")
+    app = make_app(tmp_path / "data", f"sqlite:///{tmp_path / 'data' / 'rulecraft.db'}")
+    yield app
+    close_app(app)
 
 
 @pytest.fixture
-def ws(app) -> Workspace:
+def ws(app):
     """People: Ana (author), Bea (author), Rui (reviewer), Rosa (reviewer), Alex (auditor), Mia (ml-engineer),
     Ada (admin); rule set 'sepsis-triage' imported by Ana."""
     w = Workspace(app)
@@ -129,4 +140,5 @@ def ws(app) -> Workspace:
                        ("Alex", "auditor"), ("Mia", "ml-engineer"), ("Ada", "admin")):
         w.add_person(name, role)
     w.ruleset = w.import_folder(FIXTURES / "sepsis-triage")
-    return w
+    yield w
+    w.sessions.kw["bind"].dispose()

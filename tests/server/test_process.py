@@ -1,0 +1,125 @@
+"""`rulecraft serve` as a real process (gunicorn, 2 workers) on a free loopback port, and the admin commands."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import rules_dsl
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "sepsis-triage"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rulecraft(*args, data_dir: Path, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "server", *args, "--data-dir", str(data_dir)], cwd=ROOT,
+                            input=stdin, capture_output=True, text=True, env=env, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"rulecraft {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+class Server:
+    def __init__(self, data_dir: Path, *extra: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--data-dir", str(data_dir),
+                                         "--port", str(self.port), *extra], cwd=ROOT, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.output = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{self.url}/api/openapi.json", timeout=1)
+                return
+            except requests.ConnectionError:
+                if self.process.poll() is not None:
+                    raise AssertionError("the server stopped:\n" + self.stop())
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError("the server did not start within 60 s")
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            output, _ = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return output
+
+
+@pytest.mark.slow
+def test_serve_demo_and_use_it_over_http(tmp_path):
+    data = tmp_path / "data"
+    server = Server(data, "--demo")
+    try:
+        openapi = requests.get(f"{server.url}/api/openapi.json", timeout=10).json()
+        assert openapi["openapi"].startswith("3.")
+        assert requests.get(f"{server.url}/api/rulesets", timeout=10).status_code == 401
+    finally:
+        output = server.stop()
+    passwords = dict(re.findall(r"(ml-engineer|author|reviewer|auditor|admin)\s+.*one-time password: (\S+)", output))
+    assert set(passwords) == {"author", "reviewer", "auditor", "ml-engineer", "admin"}, output
+    assert "Open http://127.0.0.1:" in output
+
+
+@pytest.mark.slow
+def test_commands_and_a_pinned_bundle_over_http(tmp_path):
+    data = tmp_path / "data"
+    rulecraft("create-user", "Ana", "--role", "author", data_dir=data, stdin="a long password 1\n")
+    rulecraft("create-user", "Rui", "--role", "reviewer", data_dir=data, stdin="a long password 2\n")
+    refused = rulecraft("create-user", "ana", "--role", "author", data_dir=data, stdin="a long password 3\n",
+                        check=False)
+    assert refused.returncode == 1 and "already exists" in refused.stderr
+    short = rulecraft("create-user", "Zed", "--role", "author", data_dir=data, stdin="short\n", check=False)
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    imported = rulecraft("import", str(FIXTURE), "--as", "Ana", "--why", "Initial rules", data_dir=data)
+    assert "sepsis-triage" in imported.stdout
+    token = rulecraft("create-token", "Ana", "--scope", "write", data_dir=data).stdout.strip()
+    reviewer_token = rulecraft("create-token", "Rui", "--scope", "write", data_dir=data).stdout.strip()
+    assert token.startswith("rc_")
+    server = Server(data)
+    try:
+        ana = {"Authorization": f"Bearer {token}"}
+        rui = {"Authorization": f"Bearer {reviewer_token}"}
+        requested = requests.post(f"{server.url}/api/rulesets/sepsis-triage/releases", json={}, headers=ana,
+                                  timeout=10)
+        assert requested.status_code == 201, requested.text
+        approved = requests.post(f"{server.url}/api/rulesets/sepsis-triage/releases/{requested.json()['id']}/approve",
+                                 json={"comment": "ok"}, headers=rui, timeout=10)
+        assert approved.status_code == 200, approved.text
+        bundle = requests.get(f"{server.url}/api/rulesets/sepsis-triage/bundle?version=v1", headers=ana, timeout=10)
+        assert bundle.status_code == 200
+        pinned = rules_dsl.from_bundle(bundle.content)
+        assert pinned.release == "v1" and len(pinned.rules) == 2
+        # both workers answer the same for the pinned version
+        answers = {requests.post(f"{server.url}/api/rulesets/sepsis-triage/predict?version=v1",
+                                 json={"case": {"temperature": 39, "heart rate": 120}}, headers=ana,
+                                 timeout=10).json()["prediction"]["label"] for _ in range(20)}
+        assert answers == {"high"}
+    finally:
+        server.stop()
+    exported = tmp_path / "export.json"
+    rulecraft("export", "sepsis-triage", "--version", "v1", "--out", str(exported), data_dir=data)
+    assert exported.read_bytes() == bundle.content
+    report = rulecraft("recover", data_dir=data)
+    assert "Nothing to repair" in report.stdout
+    upgraded = rulecraft("db", "upgrade", data_dir=data)
+    assert "revision" in upgraded.stdout
