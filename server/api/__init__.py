@@ -1,16 +1,11 @@
-"""The JSON API, one blueprint per feature; documented at /api/openapi.json."""
+"""The JSON API, one blueprint per feature; documented at /api/openapi.json (openapi.py)."""
 from __future__ import annotations
 
 from flask import Flask
 
 
 def register_api(app: Flask) -> None:
-    from . import check, datasets, history, people, predict, releases, rulesets
+    from . import check, datasets, history, openapi, people, predict, releases, rulesets
 
-    for module in (rulesets, history, check, predict, releases, people, datasets):
+    for module in (rulesets, history, check, predict, releases, people, datasets, openapi):
         app.register_blueprint(module.bp)
-    try:
-        from . import openapi
-    except ImportError:  # written alongside; absent only in partial checkouts
-        return
-    app.register_blueprint(openapi.bp)
