@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
+from werkzeug.routing import IntegerConverter
 
 from . import auth, db, errors
 from .store import GitStore
@@ -12,10 +13,17 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
+class IdConverter(IntegerConverter):
+    """A database id in a path: 1 to 9 digits, so a huge number is a 404, never an overflow in the database."""
+
+    regex = r"[1-9][0-9]{0,8}"
+
+
 def build_app(test_config: dict | None = None) -> Flask:
     from . import config as configuration
 
     app = Flask("rulecraft", static_folder=None)
+    app.url_map.converters["id"] = IdConverter
     app.config.update(configuration.build(test_config))
     app.json.sort_keys = False
     app.json.ensure_ascii = False

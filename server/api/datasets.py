@@ -49,7 +49,7 @@ def register(ruleset):
     return jsonify(dataset_json(dataset)), 201
 
 
-@bp.get("/rulesets/<ruleset>/datasets/<int:dataset_id>")
+@bp.get("/rulesets/<ruleset>/datasets/<id:dataset_id>")
 @requires("rules.read")
 def show(ruleset, dataset_id):
     """The data set's description and its first rows (?rows=, at most 100)."""

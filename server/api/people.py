@@ -98,7 +98,7 @@ def create_token():
     return jsonify({"token": secret, **token_json(token)}), 201
 
 
-@bp.delete("/tokens/<int:token_id>")
+@bp.delete("/tokens/<id:token_id>")
 def revoke_token(token_id):
     """Revoke one of one's own tokens (an admin may revoke anyone's)."""
     user = current_user()

@@ -51,7 +51,7 @@ def request_release(ruleset):
     return jsonify(release_json(release)), 201
 
 
-@bp.post("/rulesets/<ruleset>/releases/<int:release_id>/approve")
+@bp.post("/rulesets/<ruleset>/releases/<id:release_id>/approve")
 @requires("releases.decide")
 def approve(ruleset, release_id):
     """Approve: {"comment"?}. 403 for one's own request or own changes; 409 if already decided."""
@@ -61,7 +61,7 @@ def approve(ruleset, release_id):
     return jsonify(release_json(release))
 
 
-@bp.post("/rulesets/<ruleset>/releases/<int:release_id>/reject")
+@bp.post("/rulesets/<ruleset>/releases/<id:release_id>/reject")
 @requires("releases.decide")
 def reject(ruleset, release_id):
     """Reject: {"comment": required}. 403 for one's own request; 409 if already decided."""

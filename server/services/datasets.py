@@ -65,10 +65,9 @@ def datasets_of(db: Session, ruleset: str) -> list[ReferenceDataset]:
 
 
 def get(db: Session, ruleset: str, dataset_id) -> ReferenceDataset:
-    try:
-        dataset = db.get(ReferenceDataset, int(dataset_id))
-    except (TypeError, ValueError):
-        dataset = None
+    dataset = None
+    if isinstance(dataset_id, int) and not isinstance(dataset_id, bool) and 0 < dataset_id < 10**9:
+        dataset = db.get(ReferenceDataset, dataset_id)
     if dataset is None or dataset.ruleset != ruleset:
         raise NotFound("There is no such data set for this rule set.")
     return dataset
