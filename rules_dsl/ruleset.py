@@ -187,6 +187,18 @@ class RuleSet:
     def check_columns(self, columns: Iterable[str]) -> None:
         check_columns(columns, self._pairs)
 
+    # ---- pickling ----------------------------------------------------------------------------------------------
+    # The compiled evaluators (a generated function, NumPy plans) are caches: they are dropped when pickling and
+    # rebuilt from the checked rules on first use, so a pickled rule set (e.g. inside a joblib-saved scikit-learn
+    # pipeline) loads anywhere and evaluates exactly as before.
+    _CACHES = ("_row_function", "_vectorized")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._CACHES}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
     # ---- building ----------------------------------------------------------------------------------------------
     def with_rule(self, rule: CompiledRule) -> "RuleSet":
         """A copy with one rule added or replaced (same id)."""
