@@ -1,0 +1,189 @@
+"""FallbackPredictor: the deadline holds, failures fall back, abandoned calls are bounded, no thread leaks."""
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from ml_rulesets import breast_data, breast_ruleset
+from rules_dsl.fallback import FallbackPredictor
+from rules_dsl.ml import RuleFeatures, RulePredictor
+
+
+@pytest.fixture(scope="module")
+def data():
+    frame = breast_data()
+    return frame.drop(columns="diagnosis"), frame["diagnosis"]
+
+
+@pytest.fixture(scope="module")
+def backup(data):
+    return RulePredictor(breast_ruleset()).fit(*data)
+
+
+@pytest.fixture(scope="module")
+def rows(data):
+    return data[0].to_dict("records")
+
+
+def fallback_threads() -> int:
+    return sum(t.name.startswith("rulecraft-fallback") for t in threading.enumerate())
+
+
+def sleeper(seconds: float, answer="malignant"):
+    def primary(_):
+        time.sleep(seconds)
+        return answer
+    return primary
+
+
+def test_a_fast_primary_answers(data, backup, rows):
+    X, y = data
+    model = make_pipeline(RuleFeatures(breast_ruleset()), LogisticRegression(max_iter=1000)).fit(X, y)
+    with FallbackPredictor(model, backup, deadline_ms=1000) as predictor:
+        answers = [predictor.predict_one(row) for row in rows[:20]]
+        assert [a.value for a in answers] == list(model.predict(X.iloc[:20]))
+        assert {a.path for a in answers} == {"primary"} and all(a.reason is None for a in answers)
+        batch = predictor.predict_batch(X)
+        assert batch.path == "primary"
+        np.testing.assert_array_equal(batch.value, model.predict(X))
+        stats = predictor.stats()
+    assert stats["primary"]["count"] == 21 and stats["backup"]["count"] == 0
+    assert stats["primary"]["p50_ms"] <= stats["primary"]["p99_ms"] <= stats["primary"]["max_ms"]
+
+
+def test_the_deadline_holds_with_a_slow_primary(backup, rows):
+    deadline = 10
+    # Enough workers that every call really waits out its deadline (5 late calls run at any time).
+    with FallbackPredictor(sleeper(0.05), backup, deadline_ms=deadline, max_workers=10) as predictor:
+        answers = [predictor.predict_one(row) for row in rows[:100]]
+        stats = predictor.stats()
+    assert {(a.path, a.reason) for a in answers} == {("backup", "timeout")}
+    assert [a.value for a in answers] == [backup.predict_row(row) for row in rows[:100]]
+    ms = np.array([a.ms for a in answers])
+    assert ms.min() >= deadline
+    assert np.percentile(ms, 99) < deadline + 5, ms  # generous: bench/ml_bench.py measures it exactly
+    assert stats["backup"]["count"] == 100 and stats["backup"]["reasons"]["timeout"] == 100
+
+
+def test_an_error_in_the_primary_is_answered_by_the_backup(backup, rows, data):
+    def broken(_):
+        raise RuntimeError("model server unreachable")
+
+    with FallbackPredictor(broken, backup, deadline_ms=1000) as predictor:
+        answer = predictor.predict_one(rows[0])
+        batch = predictor.predict_batch(data[0])
+        stats = predictor.stats()
+    assert (answer.path, answer.reason, answer.value) == ("backup", "error", backup.predict_row(rows[0]))
+    assert answer.error == "RuntimeError: model server unreachable"
+    assert answer.ms < 100
+    assert batch.path == "backup"
+    np.testing.assert_array_equal(batch.value, backup.predict(data[0]))
+    assert stats["backup"]["reasons"]["error"] == 2 and stats["primary"]["count"] == 0
+
+
+def test_a_slow_batch_falls_back_as_a_whole(backup, data):
+    X, _ = data
+    with FallbackPredictor(sleeper(0.2, np.array(["benign"] * len(X))), backup, deadline_ms=1,
+                           batch_deadline_ms=20) as predictor:
+        start = time.perf_counter()
+        answer = predictor.predict_batch(X)
+        elapsed = time.perf_counter() - start
+    assert (answer.path, answer.reason) == ("backup", "timeout")
+    assert 0.02 <= elapsed < 0.15
+    np.testing.assert_array_equal(answer.value, backup.predict(X))
+    assert answer.to_dict()["value"][:2] == list(backup.predict(X.iloc[:2]))
+
+
+def test_abandoned_calls_are_bounded_and_then_the_backup_answers_at_once(backup, rows):
+    release = threading.Event()
+    started = []
+
+    def stuck(row):
+        started.append(row)
+        release.wait(5)
+        return "malignant"
+
+    # The deadline is long enough for a worker to pick each call up even on a loaded machine.
+    with FallbackPredictor(stuck, backup, deadline_ms=50, max_workers=4, max_abandoned=3) as predictor:
+        answers = [predictor.predict_one(row) for row in rows[:20]]
+        assert [a.reason for a in answers] == ["timeout"] * 3 + ["saturated"] * 17
+        assert all(a.ms < 10 for a in answers[3:])  # no waiting once saturated
+        assert len(started) == 3
+        assert predictor.stats()["abandoned_running"] == 3
+        release.set()
+        for _ in range(200):  # the late calls finish; the primary is asked again
+            if predictor.stats()["abandoned_running"] == 0:
+                break
+            time.sleep(0.005)
+        assert predictor.predict_one(rows[0]).path == "primary"
+
+
+def test_a_call_still_queued_at_its_deadline_never_runs(backup, rows):
+    release = threading.Event()
+    started = []
+
+    def stuck(row):
+        started.append(row)
+        release.wait(5)
+        return "malignant"
+
+    with FallbackPredictor(stuck, backup, deadline_ms=50, max_workers=1, max_abandoned=10) as predictor:
+        first = predictor.predict_one(rows[0])   # runs, abandoned: the only worker is busy
+        second = predictor.predict_one(rows[1])  # queued behind it, cancelled at its deadline
+        assert (first.reason, second.reason) == ("timeout", "timeout")
+        assert predictor.stats()["abandoned_running"] == 1
+        release.set()
+    assert started == [rows[0]]
+
+
+def test_no_threads_leak(backup, rows):
+    before = threading.active_count()
+    for _ in range(3):
+        with FallbackPredictor(sleeper(0.03), backup, deadline_ms=1, max_workers=4) as predictor:
+            for row in rows[:50]:
+                predictor.predict_one(row)
+            assert 0 < fallback_threads() <= 4
+    assert fallback_threads() == 0 and threading.active_count() == before
+    # Forgotten without close(): the workers stop when the predictor is garbage collected.
+    predictor = FallbackPredictor(sleeper(0.001), backup, deadline_ms=100)
+    predictor.predict_one(rows[0])
+    assert fallback_threads() == 4
+    del predictor
+    gc.collect()
+    for _ in range(100):
+        if fallback_threads() == 0:
+            break
+        time.sleep(0.01)
+    assert fallback_threads() == 0
+
+
+def test_no_threads_until_first_use_and_the_backup_answers_after_close(backup, rows):
+    predictor = FallbackPredictor(sleeper(0), backup, deadline_ms=100)
+    assert fallback_threads() == 0
+    predictor.close()
+    answer = predictor.predict_one(rows[0])
+    assert (answer.path, answer.reason) == ("backup", "closed")
+    assert fallback_threads() == 0
+
+
+def test_a_primary_raising_timeout_error_is_an_error_not_a_missed_deadline(backup, rows):
+    def times_out(_):
+        raise TimeoutError("upstream timed out")
+
+    with FallbackPredictor(times_out, backup, deadline_ms=1000) as predictor:
+        answer = predictor.predict_one(rows[0])
+        assert (answer.reason, answer.error) == ("error", "TimeoutError: upstream timed out")
+        assert predictor.stats()["abandoned_running"] == 0
+
+
+def test_bad_settings_are_refused(backup):
+    with pytest.raises(ValueError, match="positive"):
+        FallbackPredictor(sleeper(0), backup, deadline_ms=0)
+    with pytest.raises(TypeError, match="must have predict"):
+        FallbackPredictor(object(), backup)
