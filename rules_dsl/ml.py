@@ -121,13 +121,28 @@ class RuleFeatures(_RuleInput, TransformerMixin, BaseEstimator):
         fired = self.ruleset.matches_array(frame)  # (rows x rules) bool, rule_ids order
         if not (self.counts or self.votes):
             return fired
-        parts = [fired.astype(np.float64)]
+        # One float64 block, filled in place, built as (columns x rows) so that every step runs over contiguous
+        # memory (the evaluator's result is rules x rows too): the rules, then the count, then the votes.
+        by_rule = fired.T
+        k = by_rule.shape[0]
+        out = np.empty((len(self.feature_names_out_), by_rule.shape[1]))
+        np.copyto(out[:k], by_rule)
+        row = k
         if self.counts:
-            parts.append(fired.sum(axis=1, dtype=np.float64)[:, None])
+            np.sum(out[:k], axis=0, out=out[row])
+            row += 1
         if self.votes:
-            matches = pd.DataFrame(fired, columns=self.ruleset.rule_ids, copy=False)
-            parts.append(vote_scores(matches, self.ruleset.voters, self.ruleset.outcome))
-        return np.hstack(parts)
+            np.matmul(self._vote_weights().T, out[:k], out=out[row:])
+        return out.T  # rows x columns (Fortran order; scikit-learn and pandas take it without a copy)
+
+    def _vote_weights(self) -> np.ndarray:
+        """(rules x labels): each concluding rule's confidence in its label's column."""
+        ruleset = self.ruleset
+        labels, position = ruleset.outcome.labels, {rule_id: j for j, rule_id in enumerate(ruleset.rule_ids)}
+        weights = np.zeros((len(position), len(labels)))
+        for voter in ruleset.voters:
+            weights[position[voter.id], labels.index(voter.label)] += voter.weight
+        return weights
 
     def get_feature_names_out(self, input_features=None):
         """The rule ids, then ``rules_fired`` and ``vote_<label>`` when asked for (input names do not change them)."""
