@@ -218,13 +218,21 @@ class SubgroupAnalysis:
                 "gaps": [g.to_dict() for g in self.gaps]}
 
 
+GAP_FIGURES = ("accuracy", "coverage", "rule coverage", "rule precision")
+
+
 def by_subgroup(ruleset: RuleSet, data: pd.DataFrame, label_column: str, group_column: str,
-                min_rows: int = 10, top: int = 5) -> SubgroupAnalysis:
+                min_rows: int = 10, top: int = 5, figures=GAP_FIGURES) -> SubgroupAnalysis:
     """The figures of ``analyze`` per value of ``group_column`` (missing values form the group "(missing)").
 
     Gaps compare groups with at least ``min_rows`` rows (for a rule's precision: at least ``min_rows`` rows on
-    which the rule fires), and the ``top`` largest are returned, largest first.
+    which the rule fires), and the ``top`` largest of the ``figures`` asked for are returned, largest first.
+    (A rule's coverage differs between groups by design when the groups are cut from a feature the rule reads;
+    leave "rule coverage" out of ``figures`` then.)
     """
+    unknown = set(figures) - set(GAP_FIGURES)
+    if unknown:
+        raise ValueError(f"Unknown figures {sorted(unknown)}; choose from {', '.join(GAP_FIGURES)}.")
     truth = _truth(data, label_column)
     groups = _groups(data, group_column)
     fired = ruleset.matches(data)
@@ -240,14 +248,16 @@ def by_subgroup(ruleset: RuleSet, data: pd.DataFrame, label_column: str, group_c
                       "coverage": s["coverage"], "decided_by_rules": s["decided_by_rules"],
                       "accuracy": s["accuracy"], "baseline_accuracy": s["baseline"]["accuracy"]})
     frame = pd.DataFrame(table).set_index("group")
-    return SubgroupAnalysis(group_column, frame, by_group, _largest_gaps(by_group, min_rows, top))
+    return SubgroupAnalysis(group_column, frame, by_group, _largest_gaps(by_group, min_rows, top, figures))
 
 
-def _largest_gaps(by_group: dict[str, RuleSetAnalysis], min_rows: int, top: int) -> list[Gap]:
+def _largest_gaps(by_group: dict[str, RuleSetAnalysis], min_rows: int, top: int, figures) -> list[Gap]:
     big = {g: a for g, a in by_group.items() if a.summary["rows"] >= min_rows}
     gaps: list[Gap] = []
 
     def add(figure: str, rule: str | None, values: dict[str, float | None]) -> None:
+        if figure not in figures:
+            return
         values = {g: float(v) for g, v in values.items() if v is not None and not pd.isna(v)}
         if len(values) >= 2:
             high = max(values, key=lambda g: (values[g], g))

@@ -124,6 +124,15 @@ def test_by_subgroup_figures_and_largest_gaps():
                                   "low_group": "M", "low": 0.0, "gap": 1.0}
 
 
+def test_gaps_of_chosen_figures_only():
+    result = by_subgroup(old_version(), CASES, "illness", "sex", min_rows=1, top=10,
+                         figures=("accuracy", "rule precision"))
+    assert [(g.figure, g.rule) for g in result.gaps] == [("rule precision", "fever"), ("accuracy", None),
+                                                        ("rule precision", "cough")]
+    with pytest.raises(ValueError, match="Unknown figures"):
+        by_subgroup(old_version(), CASES, "illness", "sex", figures=("recall",))
+
+
 def test_small_groups_are_left_out_of_the_gaps():
     result = by_subgroup(old_version(), CASES, "illness", "sex", min_rows=5)
     assert result.gaps == []
