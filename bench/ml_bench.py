@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import rules_dsl  # noqa: E402
 from rules_dsl.fallback import FallbackPredictor  # noqa: E402
 from rules_dsl.ml import RuleFeatures, RulePredictor  # noqa: E402
+from rules_dsl.routing import LatencyRouter  # noqa: E402
 from rules_dsl.ruleset import RuleSet, compile_rule  # noqa: E402
 
 NUMBERS = [f"f{i:02d}" for i in range(1, 16)]          # 15 numeric features, values 0..100
@@ -158,6 +159,14 @@ def bench_fallback(cases: int) -> None:
     paths = {p: sum(a.path == p for a in answers) for p in ("primary", "backup")}
     print(f"slow primary (50 ms), deadline 10 ms, {n} cases: p50 {np.percentile(ms, 50):.2f} ms, "
           f"p99 {np.percentile(ms, 99):.2f} ms, max {ms.max():.2f} ms; answers {paths}")
+    router = LatencyRouter(NUMBERS, min_observations=1000)
+    noise = np.random.default_rng(3).exponential(2.0, 1000)
+    for i, row in enumerate(rows[:1000]):  # a latency that depends on two inputs, with noise: a full tree
+        router.observe(row, 1 + 30 * (row["f01"] > 50) + 10 * (row["f02"] > 70) + noise[i])
+    t = time.perf_counter()
+    for i in range(cases):
+        router.too_slow(rows[i % len(rows)], 10.0)
+    print(f"LatencyRouter.too_slow per case (depth-4 tree, 15 inputs)  {(time.perf_counter() - t) / cases * 1e6:7.1f} us")
     with FallbackPredictor(slow, backup, deadline_ms=10) as predictor:  # default bound: 3 abandoned calls
         answers = [predictor.predict_one(rows[i % len(rows)]) for i in range(n)]
         reasons = predictor.stats()["backup"]["reasons"]

@@ -22,6 +22,10 @@ function. For one case, a model with ``predict_row(mapping)`` (RulePredictor has
 model gets a one-row DataFrame and its first prediction is the answer; a function gets the mapping as it is.
 An exception from the backup propagates: there is nothing left to answer with.
 
+Two optional levels for single cases: a ``cache`` of precomputed answers, looked up first (path "cache"), and a
+``router`` (rules_dsl.routing.LatencyRouter) that learns the primary's running time from the cases it saw and
+sends a case predicted to be late straight to the backup (reason "routed"), without waiting out the deadline.
+
 Layer rule: NumPy and pandas only; no scikit-learn.
 """
 from __future__ import annotations
@@ -40,16 +44,18 @@ import pandas as pd
 
 __all__ = ["FallbackPredictor", "Answer"]
 
-PRIMARY, BACKUP = "primary", "backup"
-TIMEOUT, ERROR, SATURATED, CLOSED = "timeout", "error", "saturated", "closed"
+PRIMARY, BACKUP, CACHE = "primary", "backup", "cache"
+TIMEOUT, ERROR, SATURATED, CLOSED, ROUTED = "timeout", "error", "saturated", "closed", "routed"
+_MISSING = object()
 
 
 @dataclass(frozen=True)
 class Answer:
     value: Any                  # the label (one case) or the array of labels (a batch)
-    path: str                   # "primary" or "backup"
+    path: str                   # "primary", "backup", or "cache" (a precomputed answer)
     ms: float                   # wall time from the call to the answer, in milliseconds
-    reason: str | None = None   # why the backup answered: timeout, error, saturated (too many abandoned), closed
+    reason: str | None = None   # why the backup answered: timeout, error, saturated (too many abandoned), closed,
+                                # routed (the router predicted the primary would be late)
     error: str | None = None    # the primary's exception, when reason is "error"
 
     def to_dict(self) -> dict:
@@ -174,14 +180,23 @@ class FallbackPredictor:
         "saturated"). None: ``max_workers - 1``, which keeps a worker for live calls.
     window : int
         Latency percentiles are over the last ``window`` answers of each path; counts are over all answers.
+    cache : mapping or None
+        Precomputed answers for single cases, looked up first by ``cache_key(row)`` (path "cache").
+    cache_key : function from a case to a hashable key; needed with ``cache``.
+    router : rules_dsl.routing.LatencyRouter or None
+        Learns the primary's running time per case; cases predicted late go to the backup at once (reason
+        "routed"). Single cases only: a batch always asks the primary.
     """
 
     def __init__(self, primary, backup, deadline_ms: float = 50.0, batch_deadline_ms: float | None = None,
-                 max_workers: int = 4, max_abandoned: int | None = None, window: int = 10_000):
+                 max_workers: int = 4, max_abandoned: int | None = None, window: int = 10_000,
+                 cache: Mapping | None = None, cache_key: Callable[[Mapping], Any] | None = None, router=None):
         if deadline_ms <= 0 or (batch_deadline_ms is not None and batch_deadline_ms <= 0):
             raise ValueError("Deadlines are positive numbers of milliseconds.")
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1.")
+        if cache is not None and cache_key is None:
+            raise ValueError("A cache needs cache_key, the function that turns a case into its key.")
         self.primary = primary
         self.backup = backup
         self.deadline_ms = float(deadline_ms)
@@ -189,25 +204,37 @@ class FallbackPredictor:
         self.max_workers = max_workers
         self.max_abandoned = max(1, max_workers - 1) if max_abandoned is None else max_abandoned
         self.window = window
+        self.cache, self.cache_key, self.router = cache, cache_key, router
         self._primary_row, self._primary_batch = _row_caller(primary), _batch_caller(primary)
         self._backup_row, self._backup_batch = _row_caller(backup), _batch_caller(backup)
         self._lock = threading.Lock()
         self._workers: _Workers | None = None
         self._closed = False
         self._abandoned = 0
-        self._paths = {PRIMARY: _PathStats(latencies=deque(maxlen=window)),
-                       BACKUP: _PathStats(latencies=deque(maxlen=window))}
-        self._reasons: dict[str, int] = {TIMEOUT: 0, ERROR: 0, SATURATED: 0, CLOSED: 0}
+        self._router_errors = 0
+        self._paths = {path: _PathStats(latencies=deque(maxlen=window)) for path in (PRIMARY, BACKUP, CACHE)}
+        self._reasons: dict[str, int] = {TIMEOUT: 0, ERROR: 0, SATURATED: 0, CLOSED: 0, ROUTED: 0}
         self._primary_own = _PathStats(latencies=deque(maxlen=window))  # the primary's own time, late calls too
 
     # ---- answering -------------------------------------------------------------------------------------------
     def predict_one(self, row: Mapping) -> Answer:
-        """One case (column -> value)."""
-        return self._answer(self._primary_row, self._backup_row, row, self.deadline_ms)
+        """One case (column -> value): from the cache, else the primary within the deadline, else the backup."""
+        start = time.perf_counter()
+        if self.cache is not None:
+            value = self.cache.get(self.cache_key(row), _MISSING)
+            if value is not _MISSING:
+                return self._record(Answer(value, CACHE, (time.perf_counter() - start) * 1000))
+        router = self.router
+        if router is not None and router.too_slow(row, self.deadline_ms):
+            value = self._backup_row(row)
+            return self._record(Answer(value, BACKUP, (time.perf_counter() - start) * 1000, ROUTED))
+        return self._answer(self._primary_row, self._backup_row, row, self.deadline_ms, start,
+                            router.observe if router is not None else None)
 
     def predict_batch(self, X) -> Answer:
         """A batch: the primary's predictions if they come within ``batch_deadline_ms``, else the backup's."""
-        answer = self._answer(self._primary_batch, self._backup_batch, X, self.batch_deadline_ms)
+        answer = self._answer(self._primary_batch, self._backup_batch, X, self.batch_deadline_ms,
+                              time.perf_counter())
         return answer if isinstance(answer.value, np.ndarray) else Answer(np.asarray(answer.value), answer.path,
                                                                            answer.ms, answer.reason, answer.error)
 
@@ -215,10 +242,10 @@ class FallbackPredictor:
         """The predictions of ``predict_batch`` as an array (the path is in ``stats()``)."""
         return self.predict_batch(X).value
 
-    def _answer(self, primary: Callable, backup: Callable, x, deadline_ms: float) -> Answer:
-        start = time.perf_counter()
+    def _answer(self, primary: Callable, backup: Callable, x, deadline_ms: float, start: float,
+                observe: Callable | None = None) -> Answer:
         reason = error = None
-        future = self._submit(primary, x)
+        future = self._submit(primary, x, observe)
         if future is None:
             reason = CLOSED if self._closed else SATURATED
         else:
@@ -237,7 +264,7 @@ class FallbackPredictor:
         value = backup(x)
         return self._record(Answer(value, BACKUP, (time.perf_counter() - start) * 1000, reason, error))
 
-    def _submit(self, primary: Callable, x) -> Future | None:
+    def _submit(self, primary: Callable, x, observe: Callable | None) -> Future | None:
         with self._lock:
             if self._closed or self._abandoned >= self.max_abandoned:
                 return None
@@ -245,9 +272,9 @@ class FallbackPredictor:
                 self._workers = _Workers(self.max_workers, f"rulecraft-fallback-{id(self):x}")
                 weakref.finalize(self, self._workers.close, False)
             workers = self._workers
-        return workers.submit(self._timed, primary, x)
+        return workers.submit(self._timed, primary, x, observe)
 
-    def _timed(self, primary: Callable, x):
+    def _timed(self, primary: Callable, x, observe: Callable | None):
         start = time.perf_counter()
         try:
             return primary(x)
@@ -256,6 +283,12 @@ class FallbackPredictor:
             with self._lock:
                 self._primary_own.count += 1
                 self._primary_own.latencies.append(ms)
+            if observe is not None:  # in this worker, after the answer went out (or was abandoned)
+                try:
+                    observe(x, ms)
+                except Exception:  # the router is an optimisation: it must never cost an answer
+                    with self._lock:
+                        self._router_errors += 1
 
     def _abandon(self, future: Future) -> None:
         if future.cancel():
@@ -285,8 +318,10 @@ class FallbackPredictor:
                 "deadline_ms": self.deadline_ms,
                 PRIMARY: self._paths[PRIMARY].summary(),
                 BACKUP: self._paths[BACKUP].summary() | {"reasons": dict(self._reasons)},
+                CACHE: self._paths[CACHE].summary(),
                 "primary_own_time": self._primary_own.summary(),
                 "abandoned_running": self._abandoned,
+                "router_errors": self._router_errors,
             }
 
     def close(self, wait: bool = True, timeout: float | None = None) -> None:

@@ -187,3 +187,47 @@ def test_bad_settings_are_refused(backup):
         FallbackPredictor(sleeper(0), backup, deadline_ms=0)
     with pytest.raises(TypeError, match="must have predict"):
         FallbackPredictor(object(), backup)
+
+
+# ---- the optional levels: a cache of answers, a router that learns the primary's latency ---------------------
+def test_a_cached_answer_comes_first(backup, rows):
+    cache = {0: "precomputed"}
+    with FallbackPredictor(sleeper(0.05), backup, deadline_ms=10, cache=cache,
+                           cache_key=lambda row: row["case id"]) as predictor:
+        hit = predictor.predict_one(dict(rows[0], **{"case id": 0}))
+        miss = predictor.predict_one(dict(rows[1], **{"case id": 1}))
+        stats = predictor.stats()
+    assert (hit.value, hit.path, hit.reason) == ("precomputed", "cache", None) and hit.ms < 5
+    assert (miss.path, miss.reason) == ("backup", "timeout")
+    assert stats["cache"]["count"] == 1 and stats["backup"]["count"] == 1
+    with pytest.raises(ValueError, match="cache_key"):
+        FallbackPredictor(sleeper(0), backup, cache={})
+
+
+def test_the_router_learns_which_cases_are_slow(backup, rows):
+    from rules_dsl.routing import LatencyRouter
+
+    def large_cases_are_slow(row):  # the primary's time depends on the input
+        time.sleep(0.03 if row["worst radius"] > 17 else 0.001)
+        return "benign"
+
+    router = LatencyRouter(["worst radius", "worst area"], min_observations=40, refit_every=1000, explore=0)
+    large = [r for r in rows if r["worst radius"] > 17]
+    small = [r for r in rows if r["worst radius"] <= 15]
+    with FallbackPredictor(large_cases_are_slow, backup, deadline_ms=10, max_workers=8, router=router) as predictor:
+        for pair in zip(large[:30], small[:30]):  # learning (routing starts once the tree is fitted)
+            for row in pair:
+                predictor.predict_one(row)
+        for _ in range(100):  # the late calls report their times when they finish
+            if router.fits:
+                break
+            time.sleep(0.01)
+        assert router.fits == 1
+        assert router.predict_ms(large[40]) > 20 and router.predict_ms(small[40]) < 5
+        slow = [predictor.predict_one(row) for row in large[30:50]]
+        fast = [predictor.predict_one(row) for row in small[30:50]]
+        stats = predictor.stats()
+    assert {(a.path, a.reason) for a in slow} == {("backup", "routed")}
+    assert max(a.ms for a in slow) < 5  # no wait for a primary known to be late
+    assert {a.path for a in fast} == {"primary"}
+    assert stats["backup"]["reasons"]["routed"] >= 20 and stats["router_errors"] == 0
