@@ -166,7 +166,8 @@ def bench_fallback(cases: int) -> None:
     t = time.perf_counter()
     for i in range(cases):
         router.too_slow(rows[i % len(rows)], 10.0)
-    print(f"LatencyRouter.too_slow per case (depth-4 tree, 15 inputs)  {(time.perf_counter() - t) / cases * 1e6:7.1f} us")
+    per_case = (time.perf_counter() - t) / cases * 1e6
+    print(f"LatencyRouter.too_slow per case (depth-4 tree, 15 inputs)  {per_case:7.1f} us")
     with FallbackPredictor(slow, backup, deadline_ms=10) as predictor:  # default bound: 3 abandoned calls
         answers = [predictor.predict_one(rows[i % len(rows)]) for i in range(n)]
         reasons = predictor.stats()["backup"]["reasons"]

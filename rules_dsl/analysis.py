@@ -13,7 +13,9 @@ In the spirit of Snorkel's LF analysis, for rules written by people:
   the rule changes that caused each change, which rule decided before and after; by subgroup too.
 
 Results hold DataFrames (NaN where a figure is not defined, e.g. the precision of a rule that never fires) and
-have ``to_dict()``, JSON-ready (plain numbers and text, None where not defined), for the API and the editor. Layer rule: NumPy and pandas only; no scikit-learn.
+have ``to_dict()``, JSON-ready (plain numbers and text, None where not defined), for the API and the editor.
+
+Layer rule: NumPy and pandas only; no scikit-learn.
 """
 from __future__ import annotations
 

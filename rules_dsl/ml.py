@@ -1,8 +1,9 @@
 """Rules in scikit-learn: as features (``RuleFeatures``) and as a classifier (``RulePredictor``).
 
-Layer rule: this is the module of rules_dsl that imports scikit-learn (fallback.py and analysis.py need only
-NumPy and pandas). Both estimators follow scikit-learn's conventions: ``__init__`` only stores parameters, ``fit``
-validates and records ``feature_names_in_`` / ``n_features_in_`` (and ``classes_``), fitted attributes end in ``_``.
+Layer rule: this module and routing.py are the ones in rules_dsl that import scikit-learn (fallback.py and
+analysis.py need only NumPy and pandas). Both estimators follow scikit-learn's conventions: ``__init__`` only
+stores parameters, ``fit`` validates and records ``feature_names_in_`` / ``n_features_in_`` (and ``classes_``),
+fitted attributes end in ``_``.
 
 Input. Rules read columns by name, so a pandas DataFrame is the natural input (extra columns are fine, and the
 same columns must come back at transform/predict time, as everywhere in scikit-learn). A NumPy array has no names:
