@@ -99,18 +99,19 @@ def bench_transform(rows: int, n_rules: int, repeat: int) -> None:
     ruleset = synthetic_ruleset(n_rules)
     frame = synthetic_data(rows)
     print(f"== RuleFeatures.transform, {rows:,} rows x {len(ruleset.rule_ids)} rules over 20 features "
-          f"(best of {repeat}, interleaved)")
+          f"(best of {repeat}, interleaved, rotated)")
     cases = {"RuleSet.matches": lambda: ruleset.matches(frame)}
     for label, features in [("RuleFeatures.transform", RuleFeatures(ruleset)),
                             ("  .set_output(transform='pandas')", RuleFeatures(ruleset).set_output(transform="pandas")),
                             ("  counts=True, votes=True (float64)", RuleFeatures(ruleset, counts=True, votes=True))]:
         features.fit(frame.iloc[:10])
-        cases[label] = features.transform
+        cases[label] = lambda features=features: features.transform(frame)
     best = {label: float("inf") for label in cases}
-    for _ in range(repeat):  # interleaved, so a busy moment on the machine hits every case alike
-        for label, function in cases.items():
+    labels = list(cases)
+    for round_ in range(repeat):  # interleaved and rotated, so neither load nor order favours a case
+        for label in labels[round_ % len(labels):] + labels[:round_ % len(labels)]:
             start = time.perf_counter()
-            function() if label == "RuleSet.matches" else function(frame)
+            cases[label]()
             best[label] = min(best[label], time.perf_counter() - start)
     base = best["RuleSet.matches"]
     for label, t in best.items():
