@@ -216,15 +216,13 @@ def test_transform_costs_little_more_than_matches():
     ruleset = breast_ruleset()
     features = RuleFeatures(ruleset).fit(X)
 
-    def best(function):
-        times = []
-        for _ in range(5):
+    best = {"matches": float("inf"), "transform": float("inf")}
+    for _ in range(7):  # interleaved: a busy moment on the machine hits both alike
+        for name, function in (("matches", lambda: ruleset.matches(X)), ("transform", lambda: features.transform(X))):
             start = time.perf_counter()
             function()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    assert best(lambda: features.transform(X)) < 2 * best(lambda: ruleset.matches(X)) + 0.002
+            best[name] = min(best[name], time.perf_counter() - start)
+    assert best["transform"] < 2 * best["matches"] + 0.002, best
 
 
 # ---- RulePredictor --------------------------------------------------------------------------------------------
