@@ -10,7 +10,7 @@ then answers with the backup, which runs in the caller's thread (rules answer on
 that missed its deadline cannot be stopped (Python threads cannot be killed): it is *abandoned* and finishes in the
 background. Abandoned calls are bounded: while ``max_abandoned`` of them are still running, cases go straight to
 the backup without waiting; a call still queued when its deadline passes is cancelled, never run. Workers are
-daemon threads started on first use and stopped by ``close()`` (or leaving the ``with`` block), so a primary that
+daemon threads, started one at a time when no worker is idle, and stopped by ``close()`` (or leaving the ``with`` block), so a primary that
 hangs for ever neither grows the pool nor keeps the process from exiting.
 
 Batches (``predict_batch`` / ``predict``): one deadline for the whole batch (``batch_deadline_ms``, default
@@ -88,13 +88,14 @@ def _batch_caller(model) -> Callable[[Any], Any]:
 
 # ---- workers --------------------------------------------------------------------------------------------------
 class _Workers:
-    """A fixed number of daemon threads reading one queue, started on first use."""
+    """At most ``size`` daemon threads reading one queue; a thread is started only when none is idle."""
 
     def __init__(self, size: int, name: str):
         self.size = size
         self.name = name
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._idle = 0
         self._lock = threading.Lock()
         self.closed = False
 
@@ -103,11 +104,12 @@ class _Workers:
         with self._lock:
             if self.closed:
                 raise RuntimeError("The worker pool is closed.")
-            if not self._threads:
-                for i in range(self.size):
-                    thread = threading.Thread(target=self._work, name=f"{self.name}-{i}", daemon=True)
-                    thread.start()
-                    self._threads.append(thread)
+            if self._idle == 0 and len(self._threads) < self.size:
+                thread = threading.Thread(target=self._work, name=f"{self.name}-{len(self._threads)}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+            elif self._idle > 0:
+                self._idle -= 1  # this task will wake an idle worker: do not count it twice
             self._queue.put((future, function, args))
         return future
 
@@ -120,6 +122,8 @@ class _Workers:
             # Nothing of the task stays referenced while waiting for the next one, so an idle worker does not
             # keep the predictor (whose method it ran) alive: its finalizer is what stops forgotten workers.
             del item
+            with self._lock:
+                self._idle += 1
 
     @staticmethod
     def _run(future: Future, function, args) -> None:

@@ -246,6 +246,7 @@ class RulePredictor(_RuleInput, ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.abstain_label_ = classes[labels.index(fallback)].item()
         self._class_of_label = dict(zip(labels, classes.tolist()))
+        ruleset.matches_row({})  # builds the per-row evaluator now, not on the first (deadline-bound) predict_row
         return self
 
     # ---- predictions ---------------------------------------------------------------------------------------

