@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -167,6 +168,17 @@ class RuleSet:
             raise TypeError("matches() takes a pandas DataFrame; use matches_row() for one case.")
         return self._vectorized.frame(frame)
 
+    def matches_array(self, frame: pd.DataFrame) -> np.ndarray:
+        """The same answers as ``matches`` as a writable (rows x rules) boolean NumPy array, without a copy.
+
+        Columns follow ``rule_ids``. For callers that need an array (scikit-learn): pandas hands out read-only
+        views of a frame's data, so going through ``matches(...).to_numpy()`` would cost a copy.
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError("matches_array() takes a pandas DataFrame; use matches_row() for one case.")
+        check_columns(frame.columns, self._pairs)
+        return self._vectorized.evaluate(frame).T
+
     def matches_row(self, row: Mapping) -> list[str]:
         """Ids of the enabled rules that fire for one case (column -> value); absent keys are missing values."""
         return self._row_function(row)
@@ -187,6 +199,20 @@ class RuleSet:
 
     def check_columns(self, columns: Iterable[str]) -> None:
         check_columns(columns, self._pairs)
+
+    # ---- pickling ----------------------------------------------------------------------------------------------
+    # The compiled evaluators (a generated function, NumPy plans) are caches: they are dropped when pickling and
+    # rebuilt from the checked rules on first use, so a pickled rule set (e.g. inside a joblib-saved scikit-learn
+    # pipeline) loads anywhere and evaluates exactly as before.
+    def __getstate__(self) -> dict:
+        # Every cached_property is dropped, so the state is what the constructor was given: pickles (and joblib
+        # hashes) of a rule set do not depend on which evaluations happened before.
+        cached = {name for klass in type(self).__mro__ for name, value in vars(klass).items()
+                  if isinstance(value, cached_property)}
+        return {k: v for k, v in self.__dict__.items() if k not in cached}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
 
     # ---- building ----------------------------------------------------------------------------------------------
     def with_rule(self, rule: CompiledRule) -> "RuleSet":
