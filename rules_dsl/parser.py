@@ -23,6 +23,12 @@ MAX_DEPTH = 64
 MAX_NODES = 4000
 MAX_SIGNIFICANT_DIGITS = 15  # what a float64 holds exactly, so JSON and text forms round-trip
 
+# Characters no rule may hold: control characters other than tab and line breaks (invisible, and some break files
+# or terminals), and lone surrogates (not encodable as UTF-8, so the rule could not be saved).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+CONTROL_MESSAGE = "There is an invisible control character here. Delete it (retyping the line is the easiest way)."
+
 
 @lru_cache(maxsize=1)
 def lark_parser() -> Lark:
@@ -57,10 +63,30 @@ def _as_text(text: str | bytes) -> str:
         raise RuleError(Problem("not-text", "A rule must be given as text."))
     if len(text.encode("utf-8", "surrogatepass")) > MAX_RULE_BYTES:
         raise _too_long(len(text.encode("utf-8", "surrogatepass")))
+    bad = _SURROGATE.search(text)
+    if bad:
+        raise RuleError(_problem_at(text, bad.start(), "not-text", "The rule is not readable text (it holds a broken "
+                                    "character here). Paste it again as plain text."))
+    bad = _CONTROL.search(text)
+    if bad:
+        raise RuleError(_problem_at(text, bad.start(), "control-character", CONTROL_MESSAGE))
     if not text.strip():
         raise RuleError(Problem("empty", 'The rule is empty. Start with its name, for example: rule "High fever"',
                                 line=1, column=1, end_line=1, end_column=1))
     return text
+
+
+def _problem_at(text: str, index: int, code: str, message: str) -> Problem:
+    """A problem about the one character at ``index`` of ``text``."""
+    line = text.count("\n", 0, index) + 1
+    column = index - text.rfind("\n", 0, index)
+    return Problem(code, message, line=line, column=column, end_line=line, end_column=column + 1)
+
+
+def find_control_character(text: str) -> int | None:
+    """Where ``text`` holds a character no rule may hold (see _CONTROL and _SURROGATE), or None."""
+    bad = _SURROGATE.search(text) or _CONTROL.search(text)
+    return bad.start() if bad else None
 
 
 def _too_long(size: int) -> RuleError:
@@ -154,7 +180,7 @@ def _message(expected: set[str], accepted: list[Token], found: str | None) -> st
     said = _said(before)
     at_end = found is None
     if found is not None and found[:1] and not found[:1].isprintable() and not found[:1].isspace():
-        return "There is an invisible control character here. Delete it (retyping the line is the easiest way)."
+        return CONTROL_MESSAGE
     if prev == "UNIT" and found is not None:
         if str(before).lower() == "rule":
             return "Only one rule can be written here. Save this rule first, then add the next one."
@@ -243,7 +269,13 @@ def _fail(token, code: str, message: str):
     raise RuleError(Problem.at(_span(token), code, message))
 
 
-def unquote(token: str) -> str:
+def unquote(token: Token | str) -> str:
+    if "\r" in token:  # a lone carriage return: a line break to most editors (and to Python's text files)
+        index = token.index("\r")
+        line, column = getattr(token, "line", None), getattr(token, "column", None)
+        raise RuleError(Problem("control-character", "Text in quotes must be on one line: remove the line break "
+                                "inside the quotes.", line=line, column=column and column + index,
+                                end_line=line, end_column=column and column + index + 1))
     if token.startswith("“"):
         return token[1:-1]
     return re.sub(r"\\(.)", r"\1", token[1:-1])

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import Problem, RuleError
-from .parser import MAX_DEPTH, MAX_SIGNIFICANT_DIGITS, check_limits, lark_parser
+from .parser import MAX_DEPTH, MAX_SIGNIFICANT_DIGITS, check_limits, find_control_character, lark_parser
 from .syntax import (LIST_OPS, NO_VALUE_OPS, OPERATORS, TWO_VALUE_OPS, AllOf, AnyOf, AtLeast, Comparison,
                      Conclusion, Condition, Flag, Not, Quantity, Rule, Text)
 
@@ -94,7 +94,17 @@ class _Reader:
         if one_line and ("\n" in data or "\r" in data):
             self.fail(path, f"{what} must fit on one line.")
             return None
+        if not self.printable(data, path):
+            return None
         return data
+
+    def printable(self, data: str, path: str) -> bool:
+        """Refuse what the text form refuses: invisible control characters and broken (surrogate) characters."""
+        if find_control_character(data) is None:
+            return True
+        self.fail(path, "This text holds an invisible control character or a broken character; remove it.",
+                  "control-character")
+        return False
 
     def name(self, data: Any, path: str, what: str) -> str | None:
         name = self.text(data, path, what)
@@ -145,6 +155,8 @@ class _Reader:
         elif isinstance(data, str):
             if "\n" in data or "\r" in data:
                 self.fail(path, "A text value must fit on one line.")
+                return None
+            if not self.printable(data, path):
                 return None
             value = Text(data)
         else:
