@@ -158,6 +158,9 @@ def _syntax_problem(text: str, e: UnexpectedInput, accepted: list[Token]) -> Pro
         word = re.match(r"\S{1,40}", text[e.pos_in_stream:]) or re.match(r".", text[e.pos_in_stream:], re.S)
         found = word.group(0)
         span = Span(e.line, e.column, e.line, e.column + len(found))
+    if found is not None and accepted and accepted[-1].type == "UNIT":
+        # "x is 1 y is 2": the word after the number was read as its unit; that word is where the problem is
+        span = _span(accepted[-1])
     message = _message(expected, accepted, found)
     return Problem("syntax", message, line=span.line, column=span.column, end_line=span.end_line,
                    end_column=span.end_column)
@@ -184,6 +187,8 @@ def _message(expected: set[str], accepted: list[Token], found: str | None) -> st
     if prev == "UNIT" and found is not None:
         if str(before).lower() == "rule":
             return "Only one rule can be written here. Save this rule first, then add the next one."
+        if str(before).lower() in {"when", "if"}:
+            return "'when' is written only once; join further conditions with 'and' or 'or'."
         return (f"'and' or 'or' seems to be missing before '{before}'. "
                 "Join conditions with 'and' or 'or', for example: age is above 65 and smoker is yes")
     if found is not None and found.startswith(('"', "“")) and "STRING" in expected:
