@@ -338,7 +338,11 @@ class _ToSyntax(Transformer_NonRecursive):
         return ("disabled",)
 
     def because(self, meta, items):
-        return ("because", unquote(items[1]))
+        reason = unquote(items[1])
+        if not reason.strip():
+            _fail(items[1], "empty-reason", 'Write the reason between the quotes (or leave out "because"), for '
+                                            'example: because "Guideline 4.2"')
+        return ("because", reason)
 
     def label(self, meta, items):
         return items[0]
@@ -355,6 +359,9 @@ class _ToSyntax(Transformer_NonRecursive):
                                                "Confidence is a number between 0 and 1 or a percentage, for "
                                                "example: with confidence 0.8"))
                 confidence = (confidence / 100).normalize() + 0
+        if not unquote(label).strip():
+            _fail(label, "empty-label", "Write the label between the quotes, for example: "
+                                        f'then {" ".join(outcome.split())} is "high"')
         return Conclusion(outcome=" ".join(outcome.split()), label=unquote(label), confidence=confidence,
                           span=_span(meta), outcome_span=_span(outcome), label_span=_span(label),
                           confidence_span=confidence_span)

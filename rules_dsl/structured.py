@@ -88,8 +88,11 @@ class _Reader:
     def text(self, data: Any, path: str, what: str, *, required: bool = True, one_line: bool = True) -> str | None:
         if data is None and not required:
             return None
-        if not isinstance(data, str) or not data.strip():
-            self.fail(path, f"{what} is required." if data in (None, "") else f"{what} must be text.")
+        if not isinstance(data, str):
+            self.fail(path, f"{what} is required." if data is None else f"{what} must be text.")
+            return None
+        if not data.strip():
+            self.fail(path, f"{what} is required." if required else f"{what} is empty: write it, or leave it out.")
             return None
         if one_line and ("\n" in data or "\r" in data):
             self.fail(path, f"{what} must fit on one line.")

@@ -60,6 +60,8 @@ SYNTAX_ERRORS = [
     ('rule "a" when x is 1 because "x" extra', "syntax", (1, 34, 1, 39), ["Unexpected 'extra'"]),
     ('rule "a" when not', "syntax", (1, 18, 1, 18), ["condition after 'not'"]),
     ('rule "a" when x is 1.23456789012345678', "bad-number", (1, 20, 1, 39), ["too many digits"]),
+    ('rule "a" when x is 1 then risk is ""', "empty-label", (1, 35, 1, 37), ["label"]),
+    ('rule "a" when x is 1 because ""', "empty-reason", (1, 30, 1, 32), ["reason"]),
     ('rule "a"\x00 when x is 1', "control-character", (1, 9, 1, 10), ["invisible control character"]),
     ('rule "a\x00" when x is 1', "control-character", (1, 8, 1, 9), ["invisible control character"]),
     ('rule "a" when notes is "a\x07b"', "control-character", (1, 26, 1, 27), ["invisible control character"]),

@@ -35,7 +35,8 @@ MESSY = [
      'rule "a \\"quoted\\" \\\\ name"\nwhen notes contains "\\""\nbecause "a ‘source’"'),
     ('rule "a" when x is -0 and y is 1.2300 and z is 5 percent and w is 1000000',
      'rule "a"\nwhen x is 0\n  and y is 1.23\n  and z is 5%\n  and w is 1000000'),
-    ('rule "a"\r\nwhen x doesn’t include "a"\r\n  and y = "b"\r\n', 'rule "a"\nwhen x does not contain "a"\n  and y is "b"'),
+    ('rule "a"\r\nwhen x doesn’t include "a"\r\n  and y = "b"\r\n',
+     'rule "a"\nwhen x does not contain "a"\n  and y is "b"'),
 ]
 
 
