@@ -140,6 +140,7 @@ def _acceptable_after(tokens: list[Token]) -> set[str]:
     return set(interactive.accepts())
 
 
+_FLAG_LIST_MESSAGE = "yes / no cannot be put in a list; write: {feature} is yes (or {feature} is no)"
 _NUMERIC_OPS = {"ABOVE", "BELOW", "AT_LEAST", "AT_MOST"}
 _OPERATORS = {"IS", "IS_NOT", "ABOVE", "BELOW", "AT_LEAST", "AT_MOST", "BETWEEN", "ONE_OF", "NOT_ONE_OF",
               "CONTAINS", "NOT_CONTAINS", "MISSING", "KNOWN"}
@@ -184,6 +185,8 @@ def _message(expected: set[str], accepted: list[Token], found: str | None) -> st
     at_end = found is None
     if found is not None and found[:1] and not found[:1].isprintable() and not found[:1].isspace():
         return CONTROL_MESSAGE
+    if prev in {"YES", "NO"} and len(accepted) > 1 and accepted[-2].type in {"ONE_OF", "NOT_ONE_OF"}:
+        return _FLAG_LIST_MESSAGE.format(feature=str(accepted[-3]) if len(accepted) > 2 else "smoker")
     if prev == "UNIT" and found is not None:
         if str(before).lower() == "rule":
             return "Only one rule can be written here. Save this rule first, then add the next one."
@@ -391,6 +394,10 @@ class _ToSyntax(Transformer_NonRecursive):
             name, _op, *values = items
             if values and isinstance(values[0], list):
                 values = values[0]
+                flag = next((v for v in values if isinstance(v, Flag)), None)
+                if flag is not None:  # no type takes a list of yes / no; the structured form refuses it too
+                    feature = " ".join(name.split())
+                    raise RuleError(Problem.at(flag.span, "flag-in-list", _FLAG_LIST_MESSAGE.format(feature=feature)))
             if op == "between" and values[0].unit is None and values[1].unit is not None:
                 # "between 2 and 5 mm" means both ends are in mm
                 values[0] = Quantity(values[0].number, values[1].unit, span=values[0].span)

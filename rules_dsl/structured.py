@@ -168,6 +168,9 @@ class _Reader:
         if op in _NUMERIC_OPS and not isinstance(value, Quantity):
             self.fail(path, f"'{op}' compares numbers: give a number here.")
             return None
+        if op in LIST_OPS and isinstance(value, Flag):
+            self.fail(path, f"yes / no cannot be put in a list: use 'is' (or 'is not') with true or false.")
+            return None
         if op in _TEXT_OPS and not isinstance(value, Text):
             self.fail(path, f"'{op}' looks for text: give the text to look for.")
             return None

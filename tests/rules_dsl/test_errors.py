@@ -60,6 +60,8 @@ SYNTAX_ERRORS = [
     ('rule "a" when x is 1 because "x" extra', "syntax", (1, 34, 1, 39), ["Unexpected 'extra'"]),
     ('rule "a" when not', "syntax", (1, 18, 1, 18), ["condition after 'not'"]),
     ('rule "a" when x is 1.23456789012345678', "bad-number", (1, 20, 1, 39), ["too many digits"]),
+    ('rule "a" when smoker is one of yes, no', "syntax", (1, 35, 1, 36), ["yes / no cannot be put in a list", "smoker is no"]),
+    ('rule "a" when smoker is one of yes', "flag-in-list", (1, 32, 1, 35), ["smoker is yes"]),
     ('rule "a" when x is 1 then risk is ""', "empty-label", (1, 35, 1, 37), ["label"]),
     ('rule "a" when x is 1 because ""', "empty-reason", (1, 30, 1, 32), ["reason"]),
     ('rule "a"\x00 when x is 1', "control-character", (1, 9, 1, 10), ["invisible control character"]),
