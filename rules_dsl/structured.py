@@ -29,6 +29,8 @@ from .syntax import (LIST_OPS, NO_VALUE_OPS, OPERATORS, TWO_VALUE_OPS, AllOf, An
 _NUMERIC_OPS = ("above", "below", "at least", "at most", "between")
 _TEXT_OPS = ("contains", "does not contain")
 _RULE_KEYS = {"name", "priority", "enabled", "when", "then", "because"}
+_CONDITION_KEYS = {"feature": {"feature", "op", "values"}, "all": {"all"}, "any": {"any"}, "not": {"not"},
+                   "at_least": {"at_least", "of"}}
 
 
 # ---- syntax tree -> JSON -----------------------------------------------------------------------------------------
@@ -84,6 +86,12 @@ class _Reader:
 
     def fail(self, path: str, message: str, code: str = "bad-field") -> None:
         self.problems.append(Problem(code, message, field=path))
+
+    def unexpected(self, data: dict, allowed: set[str], path: str, what: str) -> None:
+        """Report each field the object does not have, at its own path (a typo must not be silently dropped)."""
+        for key in sorted(set(data) - allowed, key=str):
+            self.fail(f"{path}.{key}" if path else str(key),
+                      f"Unexpected field {key!r} in {what}; it has {', '.join(sorted(allowed))}.")
 
     def text(self, data: Any, path: str, what: str, *, required: bool = True, one_line: bool = True) -> str | None:
         if data is None and not required:
@@ -154,7 +162,9 @@ class _Reader:
             value = Flag(data)
         elif isinstance(data, (int, float)):
             number = self.number(data, path)
-            value = None if number is None else Quantity(number)
+            if number is None:
+                return None
+            value = Quantity(number)
         elif isinstance(data, str):
             if "\n" in data or "\r" in data:
                 self.fail(path, "A text value must fit on one line.")
@@ -169,7 +179,7 @@ class _Reader:
             self.fail(path, f"'{op}' compares numbers: give a number here.")
             return None
         if op in LIST_OPS and isinstance(value, Flag):
-            self.fail(path, f"yes / no cannot be put in a list: use 'is' (or 'is not') with true or false.")
+            self.fail(path, "yes / no cannot be put in a list: use 'is' (or 'is not') with true or false.")
             return None
         if op in _TEXT_OPS and not isinstance(value, Text):
             self.fail(path, f"'{op}' looks for text: give the text to look for.")
@@ -189,6 +199,7 @@ class _Reader:
                             "(all, any, at_least + of, not).")
             return None
         kind = kinds[0]
+        self.unexpected(data, _CONDITION_KEYS[kind], path, "a condition")
         if kind == "feature":
             return self.comparison(data, path)
         if kind == "not":
@@ -213,9 +224,6 @@ class _Reader:
         return (AllOf if kind == "all" else AnyOf)(tuple(conditions))
 
     def comparison(self, data: dict, path: str) -> Comparison | None:
-        unexpected = set(data) - {"feature", "op", "values"}
-        if unexpected:
-            self.fail(path, f"Unexpected field {sorted(unexpected)[0]!r} in a comparison.")
         feature = self.name(data.get("feature"), f"{path}.feature", "The feature")
         op = data.get("op")
         if op not in OPERATORS:
@@ -236,12 +244,15 @@ class _Reader:
         parsed = [self.value(v, f"{path}.values[{i}]", op) for i, v in enumerate(values)]
         if feature is None or any(v is None for v in parsed):
             return None
+        if op == "between" and parsed[0].unit is None and parsed[1].unit is not None:
+            parsed[0] = Quantity(parsed[0].number, parsed[1].unit)  # as in the text: "between 2 and 5 mm"
         return Comparison(feature, op, tuple(parsed))
 
     def conclusion(self, data: Any, path: str) -> Conclusion | None:
         if not isinstance(data, dict):
             self.fail(path, 'The conclusion is written {"outcome": "risk", "label": "high"}.')
             return None
+        self.unexpected(data, {"outcome", "label", "confidence"}, path, "the conclusion")
         outcome = self.name(data.get("outcome"), f"{path}.outcome", "The outcome")
         label = self.text(data.get("label"), f"{path}.label", "The label")
         confidence = None
@@ -259,8 +270,7 @@ def rule_from_json(data: Any) -> Rule:
     reader = _Reader()
     if not isinstance(data, dict):
         raise RuleError(Problem("bad-field", "A rule is a JSON object with name, when, then and because."))
-    for key in sorted(set(data) - _RULE_KEYS):
-        reader.fail(key, f"Unexpected field {key!r}; a rule has {', '.join(sorted(_RULE_KEYS))}.")
+    reader.unexpected(data, _RULE_KEYS, "", "a rule")
     name = reader.text(data.get("name"), "name", "The rule's name")
     priority = data.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 1_000_000:
