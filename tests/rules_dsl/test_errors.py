@@ -218,3 +218,121 @@ WORDS = ["rule", '"r"', "when", "if", "x", "white cell count", "is", "is not", "
 def test_any_sequence_of_language_words_is_a_rule_or_a_rule_error(text):
     _rule_or_rule_error('rule "r" when ' + text)
     _rule_or_rule_error(text)
+
+
+# ---- checker: errors and warnings against the vocabulary ----------------------------------------------------
+
+CHECKER_PROBLEMS = [
+    # (condition [+ conclusion], code, severity, field, phrase, suggestion)
+    ("temprature is above 38", "unknown-feature", "error", "when.feature", "Did you mean 'temperature'?",
+     "temperature"),
+    ("pulze is above 90", "unknown-feature", "error", "when.feature", "Did you mean 'heart rate'?", "heart rate"),
+    ("blood group is 5", "unknown-feature", "error", "when.feature", "add it to the vocabulary", None),
+    ('location is "margn"', "unknown-value", "error", "when.values[0]", 'Did you mean "margin"?', "margin"),
+    ('location is one of "border", "centr"', "unknown-value", "error", "when.values[1]", 'Did you mean "centre"?',
+     "centre"),
+    ("grade is 7", "unknown-value", "error", "when.values[0]", "'1', '2' or '3'", None),
+    ('heart rate is "fast"', "wrong-type", "error", "when.values[0]", "'heart rate' is a number", None),
+    ("heart rate is yes", "wrong-type", "error", "when.values[0]", "compare it with a number", None),
+    ("notes is 5", "wrong-type", "error", "when.values[0]", "text in quotes", None),
+    ('smoker is "yes"', "wrong-type", "error", "when.values[0]", "without quotes", None),
+    ("lesion diameter is above 2 kg", "unit", "error", "when.values[0]",
+     "'kg' is a mass, but 'lesion diameter' is a length", "mm"),
+    ("age at diagnosis is between 2 mm and 5 mm", "unit", "error", "when.values[0]", "'mm' is a length", "years"),
+    ("lesion diameter is above 2 furlongs", "unit", "error", "when.values[0]", "'furlongs' is not a unit", "mm"),
+    ("lesion diameter is above 2 milimeters", "unit", "error", "when.values[0]", "Did you mean 'millimeters'?",
+     "millimeters"),
+    ("heart rate is above 90 %", "unit", "error", "when.values[0]", "has no unit in the vocabulary", None),
+    ("history of smoking is above 2", "wrong-comparison", "error", "when.op", "'above' does not apply", None),
+    ('location contains "marg"', "wrong-comparison", "error", "when.op", "which is a category", None),
+    ("notes is between 1 and 2", "wrong-comparison", "error", "when.op", "which is text", None),
+    ('age at diagnosis is 5 then outcome is "high"', "unknown-outcome", "error", "then.outcome",
+     "This rule set decides 'risk'", "risk"),
+    ('age at diagnosis is 5 then risk is "hgh"', "unknown-label", "error", "then.label", 'Did you mean "high"?',
+     "high"),
+    ('age at diagnosis is 5 then risk is "high" with confidence 1.5', "bad-confidence", "error",
+     "then.confidence", "at most 1", None),
+    ('age at diagnosis is 5 then risk is "high" with confidence 0', "bad-confidence", "error",
+     "then.confidence", "above 0", None),
+    ('age at diagnosis is 5 then risk is "high" with confidence -20%', "bad-confidence", "error",
+     "then.confidence", "above 0", None),
+    # warnings
+    ("temperature is above 60", "out-of-range", "warning", "when.values[0]", "outside the usual range", None),
+    ("temperature is above 3000 °C", "out-of-range", "warning", "when.values[0]", "30 to 45 °C", None),
+    ("age at diagnosis is above 80 and age at diagnosis is below 20", "never-true", "warning", "when.all[1]",
+     "can never be true together with 'age at diagnosis is above 80'", None),
+    ("lesion diameter is above 1 cm and diam is 1", "unknown-feature", "error", "when.all[1].feature", "", None),
+    ("lesion diameter is above 1 cm and lesion diameter is below 5 mm", "never-true", "warning", "when.all[1]",
+     "never be true", None),
+    ("age at diagnosis is above 5 and age at diagnosis is at least 5 and age at diagnosis is at most 5",
+     "never-true", "warning", "when.all[2]", "never be true", None),
+    ("age at diagnosis is below 5 and age at diagnosis is at most 5 and age at diagnosis is at least 5",
+     "never-true", "warning", "when.all[2]", "never be true", None),
+    ('location is "margin" and location is "border"', "never-true", "warning", "when.all[1]", "never be true",
+     None),
+    ("smoker is yes and history of smoking is no", "never-true", "warning", "when.all[1]", "never be true", None),
+    ("heart rate is between 100 and 60", "never-true", "warning", "when.values", "lower limit comes first", None),
+    ("at least 3 of (smoker is yes, notes is known)", "never-true", "warning", "when.at_least",
+     "can never be true", None),
+    ("at least 0 of (smoker is yes)", "always-true", "warning", "when.at_least", "always true", None),
+    # where in the tree
+    ('temperature is above 38 and (pulse is above 90 or location is "x")', "unknown-value", "error",
+     "when.all[1].any[1].values[0]", '"x" is not a value', None),
+    ("not (temprature is above 38)", "unknown-feature", "error", "when.not.feature", "temperature", "temperature"),
+    ("at least 1 of (smoker is yes, temprature is above 1)", "unknown-feature", "error", "when.of[1].feature",
+     "temperature", "temperature"),
+]
+
+
+@pytest.mark.parametrize("condition, code, severity, field, phrase, suggestion", CHECKER_PROBLEMS,
+                         ids=[f"{c[1]}-{i}" for i, c in enumerate(CHECKER_PROBLEMS)])
+def test_checker_problems_say_what_where_and_how(vocabulary, ruleset_settings, condition, code, severity, field,
+                                                 phrase, suggestion):
+    checked = rules_dsl.check(parse_rule(f'rule "r"\nwhen {condition}'), vocabulary, ruleset_settings.outcome)
+    matching = [p for p in checked.problems if p.code == code and p.field == field]
+    assert matching, [(p.code, p.field, p.message) for p in checked.problems]
+    problem = matching[0]
+    assert problem.severity == severity
+    assert phrase in problem.message
+    assert problem.suggestion == suggestion
+    assert problem.line == 2 and problem.column is not None and problem.end_column is not None
+    assert (checked.logic is None) == bool(checked.errors)
+
+
+@pytest.mark.parametrize("condition", [
+    "age at diagnosis is at least 5 and age at diagnosis is at most 5",
+    "age at diagnosis is above 5 and age at diagnosis is below 6",
+    "temperature is between 36 and 38 and temperature is above 37.9",
+    'location is "margin" and location is "MARGIN"',
+    "at least 2 of (smoker is yes, notes is known)",
+    "temperature is between 30 and 45",
+])
+def test_conditions_that_can_be_true_get_no_warning(vocabulary, condition):
+    checked = rules_dsl.check(parse_rule(f'rule "r" when {condition}'), vocabulary)
+    assert checked.problems == []
+
+
+def test_checker_problems_point_at_the_words(vocabulary):
+    text = 'rule "r"\nwhen heart rate is above 90\n  and lesion diameter is below 3 kg'
+    problem = rules_dsl.check(parse_rule(text), vocabulary).errors[0]
+    assert (problem.line, problem.column, problem.end_line, problem.end_column) == (3, 32, 3, 36)
+    assert text.split("\n")[2][problem.column - 1:problem.end_column - 1] == "3 kg"
+
+
+def test_every_problem_of_a_rule_is_reported(vocabulary, ruleset_settings):
+    rule = parse_rule('rule "r" when temprature is above 38 and location is "x" and smoker is above 1 '
+                      'then risk is "hgh"')
+    checked = rules_dsl.check(rule, vocabulary, ruleset_settings.outcome)
+    assert [p.code for p in checked.errors] == ["unknown-feature", "unknown-value", "wrong-comparison",
+                                                 "unknown-label"]
+    with pytest.raises(RuleError) as info:
+        checked.raise_errors()
+    assert info.value.code == "unknown-feature" and info.value.suggestion == "temperature"
+    assert len(info.value.problems) == 4
+
+
+def test_compile_rule_names_the_file(vocabulary, ruleset_settings):
+    with pytest.raises(RuleError) as info:
+        rules_dsl.compile_rule('rule "r" when temprature is above 38', vocabulary, ruleset_settings,
+                               file="rules/r.rule")
+    assert str(info.value).startswith("rules/r.rule:1:15: There is no feature called 'temprature'")
