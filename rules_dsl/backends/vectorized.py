@@ -36,7 +36,8 @@ class _Text:
             self.uniques = [text_value(u, column) for u in uniques]
             self.raw = None
         else:
-            self.raw = series.to_numpy(dtype=object)
+            # missing as None: pandas' nullable "string" dtype gives pd.NA, which refuses to be compared as a bool
+            self.raw = series.to_numpy(dtype=object, na_value=None)
             self.known = ~pd.isna(self.raw)
             self.codes = self.uniques = None
 
