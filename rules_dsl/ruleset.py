@@ -199,6 +199,14 @@ class RuleSet:
 
 
 def _check_unique(rules: list[CompiledRule]) -> None:
+    problems = _duplicate_names(rules)
+    if len(rules) > MAX_RULES:
+        problems.append(Problem("too-many-rules", f"A rule set holds at most {MAX_RULES:,} rules."))
+    if problems:
+        raise RuleError(problems)
+
+
+def _duplicate_names(rules: list[CompiledRule]) -> list[Problem]:
     problems, names = [], {}
     for r in rules:
         key = normalize_name(r.name)
@@ -206,10 +214,7 @@ def _check_unique(rules: list[CompiledRule]) -> None:
             problems.append(Problem("duplicate-name", f"Two rules are called '{r.name}' ({names[key]} and {r.id}); "
                                     "give each rule its own name.", field="name", file=f"rules/{r.id}.rule"))
         names[key] = r.id
-    if len(rules) > MAX_RULES:
-        problems.append(Problem("too-many-rules", f"A rule set holds at most {MAX_RULES:,} rules."))
-    if problems:
-        raise RuleError(problems)
+    return problems
 
 
 # ---- folders -----------------------------------------------------------------------------------------------------
@@ -259,6 +264,7 @@ def load_folder(path: str | Path) -> RuleSet:
             rules.append(compile_rule(file.read_bytes(), vocabulary, settings, file.stem, name))
         except RuleError as e:
             problems.extend(e.problems)
+    problems.extend(_duplicate_names(rules))  # reported with the other files' errors, not after they are fixed
     if problems:
         raise RuleError(problems)
     examples = None

@@ -96,6 +96,12 @@ def test_composed_and_decomposed_accents_are_one_name(sepsis_copy):
     assert [p.code for p in problems_of(sepsis_copy)] == ["duplicate-name"]
 
 
+def test_a_duplicate_name_is_reported_together_with_other_errors(sepsis_copy):
+    write_rule(sepsis_copy, "copy", 'rule "small dot" when age is 5')
+    write_rule(sepsis_copy, "broken", 'rule "Broken" when agee is 5')
+    assert sorted(p.code for p in problems_of(sepsis_copy)) == ["duplicate-name", "unknown-feature"]
+
+
 def test_missing_and_broken_yaml_files(sepsis_copy):
     (sepsis_copy / "vocabulary.yaml").write_text("features:\n  age: {type: number\n")
     (sepsis_copy / "ruleset.yaml").unlink()
