@@ -387,8 +387,9 @@ def test_text_dtypes_with_missing_values(dtype):
     pd.Series([True, None, False, True], dtype="boolean"),
     pd.Series([True, None, False, True], dtype=object),
     pd.Series(["yes", None, "no", "TRUE"], dtype=object),
+    pd.Series(["1", None, " No", "true"], dtype=object),
     pd.Series([1.0, np.nan, 0.0, 1.0]),
-], ids=["Int64", "Float64", "boolean", "object", "words", "float64"])
+], ids=["Int64", "Float64", "boolean", "object", "words", "text 1/0", "float64"])
 def test_nullable_and_other_boolean_columns(series):
     ruleset = build_ruleset(['rule "a" when smoker is yes', 'rule "b" when smoker is not yes',
                              'rule "c" when smoker is missing'])
