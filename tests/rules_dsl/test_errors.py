@@ -213,7 +213,7 @@ WORDS = ["rule", '"r"', "when", "if", "x", "white cell count", "is", "is not", "
          "disabled", "\n", '"', "\x00", "\\", "'", "’", "é", "1e5", "°C", "≥", "isn't"]
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.lists(st.sampled_from(WORDS), max_size=25).map(" ".join))
 def test_any_sequence_of_language_words_is_a_rule_or_a_rule_error(text):
     _rule_or_rule_error('rule "r" when ' + text)

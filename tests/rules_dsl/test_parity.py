@@ -118,26 +118,25 @@ def reference_comparison(c: Comparison, row: dict):
 
 def _maybe_missing(values: st.SearchStrategy) -> st.SearchStrategy:
     """About one value in five missing."""
-    return st.integers(0, 4).flatmap(lambda k: st.none() if k == 0 else values)
+    return st.tuples(st.integers(0, 4), values).map(lambda p: None if p[0] == 0 else p[1])
 
 
-_RAW = {
-    "number": st.sampled_from([float(x) for x in NUMBERS] + OTHER_NUMBERS),
-    "boolean": st.booleans(),
-    "text": st.sampled_from(NOTES),
-}
+def _column_values(feature) -> st.SearchStrategy:
+    if feature.type == "category":
+        return st.sampled_from(CATEGORY_DATA[feature.name])
+    if feature.type == "number":
+        return st.sampled_from([float(x) for x in NUMBERS] + OTHER_NUMBERS)
+    return st.booleans() if feature.type == "boolean" else st.sampled_from(NOTES)
 
 
-@st.composite
-def cases(draw, min_rows: int = 1, max_rows: int = 25) -> dict[str, list]:
+# Built once (a strategy built inside a draw is validated again on every example).
+_ROWS = st.lists(st.tuples(*[_maybe_missing(_column_values(f)) for f in FEATURES.values()]), min_size=1,
+                 max_size=15)
+
+
+def cases() -> st.SearchStrategy[dict[str, list]]:
     """Column -> values (None for missing), in canonical Python types: float, bool, str."""
-    n = draw(st.integers(min_rows, max_rows))
-    data = {}
-    for column, feature in FEATURES.items():
-        values = (st.sampled_from(CATEGORY_DATA[feature.name]) if feature.type == "category"
-                  else _RAW[feature.type])
-        data[column] = draw(st.lists(_maybe_missing(values), min_size=n, max_size=n))
-    return data
+    return _ROWS.map(lambda rows: {column: [row[j] for row in rows] for j, column in enumerate(COLUMNS)})
 
 
 # How a column may arrive in a data frame: the dtypes people and CSV readers produce.
@@ -173,17 +172,20 @@ def _styles(kind: str, values: list) -> list[str]:
     return styles
 
 
-@st.composite
-def frames(draw, data: dict[str, list]) -> pd.DataFrame:
+_CHOICES = st.lists(st.integers(0, 11), min_size=len(COLUMNS) + 1, max_size=len(COLUMNS) + 1)
+
+
+def frame_of(data: dict[str, list], choices: list[int]) -> pd.DataFrame:
+    """The cases as a data frame, each column in one of the dtypes it may arrive in, with one of three indexes."""
     columns = {}
-    for column, values in data.items():
+    for (column, values), choice in zip(data.items(), choices):
         kind = FEATURES[column].type
-        columns[column] = _as_series(kind, values, draw(st.sampled_from(_styles(kind, values))))
+        styles = _styles(kind, values)
+        columns[column] = _as_series(kind, values, styles[choice % len(styles)])
     n = len(next(iter(data.values())))
-    index = draw(st.sampled_from([pd.RangeIndex(n), pd.Index([f"case-{i}" for i in range(n)]),
-                                  pd.Index(list(range(n))[::-1]) * 7]))
+    indexes = [pd.RangeIndex(n), pd.Index([f"case-{i}" for i in range(n)]), pd.Index(list(range(n))[::-1]) * 7]
     frame = pd.DataFrame(columns)
-    frame.index = index
+    frame.index = indexes[choices[-1] % len(indexes)]
     return frame
 
 
@@ -261,13 +263,13 @@ def assert_backends_agree(ruleset, data: dict[str, list], frame: pd.DataFrame, s
 
 # ---- the generated parity test ---------------------------------------------------------------------------------
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(rules(checked=True, max_leaves=6), min_size=1, max_size=6), cases(), st.data())
-def test_generated_rules_and_data_agree_in_every_backend_and_with_the_reference(trees, data, draw):
+@settings(max_examples=250, deadline=None)
+@given(st.lists(rules(checked=True, max_leaves=6), min_size=1, max_size=6), cases(), _CHOICES)
+def test_generated_rules_and_data_agree_in_every_backend_and_with_the_reference(trees, data, choices):
     trees = [replace(tree, name=f"rule {i}", enabled=True) for i, tree in enumerate(trees)]
     ruleset = build_ruleset(trees)
     syntax = {f"r{i:03d}": tree for i, tree in enumerate(trees)}
-    assert_backends_agree(ruleset, data, draw.draw(frames(data)), syntax)
+    assert_backends_agree(ruleset, data, frame_of(data, choices), syntax)
 
 
 # ---- Kleene truth tables -----------------------------------------------------------------------------------------
