@@ -312,10 +312,16 @@ class _ToSyntax(Transformer_NonRecursive):
         priority, enabled, priority_span = 0, True, None
         conclusion = because = None
         condition = None
+        headers: set[str] = set()
         for item in rest:
+            if isinstance(item, tuple) and item[0] in ("priority", "disabled"):
+                if item[0] in headers:  # the formatter keeps one: refuse rather than drop the other silently
+                    raise RuleError(Problem.at(item[-1], "duplicate-header", f"'{item[0]}' is written twice; "
+                                               "write it once, after the rule's name."))
+                headers.add(item[0])
             if isinstance(item, tuple) and item[0] == "priority":
                 priority, priority_span = item[1], item[2]
-            elif item == ("disabled",):
+            elif isinstance(item, tuple) and item[0] == "disabled":
                 enabled = False
             elif isinstance(item, Conclusion):
                 conclusion = item
@@ -338,7 +344,7 @@ class _ToSyntax(Transformer_NonRecursive):
         return ("priority", int(number), _span(meta))
 
     def disabled(self, meta, items):
-        return ("disabled",)
+        return ("disabled", _span(meta))
 
     def because(self, meta, items):
         reason = unquote(items[1])

@@ -33,6 +33,8 @@ SYNTAX_ERRORS = [
     ('rule "a" when notes contains biopsy', "syntax", (1, 30, 1, 36), ["text in quotes after 'contains'"]),
     ('rule "a" when x is 1 y is 2', "syntax", (1, 22, 1, 23), ["'and' or 'or' seems to be missing before 'y'"]),
     ('rule "a" when x is 1 when y is 2', "syntax", (1, 22, 1, 26), ["'when' is written only once"]),
+    ('rule "a" priority 1\npriority 2 when x is 1', "duplicate-header", (2, 1, 2, 11), ["'priority' is written twice"]),
+    ('rule "a" disabled disabled when x is 1', "duplicate-header", (1, 19, 1, 27), ["'disabled' is written twice"]),
     ('rule "a" when x is 1 rule "b" when y is 2', "syntax", (1, 22, 1, 26), ["Only one rule"]),
     ('rule "a" when (x is 1', "syntax", (1, 22, 1, 22), ["'(' is never closed"]),
     ('rule "a" when x is 1)', "syntax", (1, 21, 1, 22), ["not ')'"]),
