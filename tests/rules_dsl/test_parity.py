@@ -458,6 +458,16 @@ def test_a_missing_column_names_the_column_and_the_rules():
     assert ruleset.matches_row({"smoker": True}) == ["r002"]  # one case: an absent key is a missing value
 
 
+def test_a_column_given_twice_is_a_data_error():
+    ruleset = build_ruleset(['rule "a" when heart rate is above 90'])
+    frame = pd.DataFrame([[100.0, 50.0, 1]], columns=["hr", "hr", "other"])
+    with pytest.raises(DataError) as info:
+        ruleset.matches(frame)
+    assert info.value.column == "hr" and "more than one column named 'hr'" in info.value.message
+    frame = pd.DataFrame([[100.0, 1, 2]], columns=["hr", "other", "other"])
+    assert ruleset.matches(frame)["r000"].tolist() == [True]  # a repeated column no rule reads is no problem
+
+
 def test_empty_frame_and_index_are_kept():
     ruleset = build_ruleset(['rule "a" when heart rate is above 90'])
     empty = ruleset.matches(pd.DataFrame({"hr": pd.Series([], dtype=float)}))
