@@ -61,6 +61,8 @@ def _as_text(text: str | bytes) -> str:
                                     "Paste it again as plain text.")) from None
     if not isinstance(text, str):
         raise RuleError(Problem("not-text", "A rule must be given as text."))
+    if text.startswith("\ufeff"):  # the byte-order mark some editors (Windows Notepad) put first: not content
+        text = text[1:]
     if len(text.encode("utf-8", "surrogatepass")) > MAX_RULE_BYTES:
         raise _too_long(len(text.encode("utf-8", "surrogatepass")))
     bad = _SURROGATE.search(text)

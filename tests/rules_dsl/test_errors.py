@@ -103,6 +103,17 @@ def test_bytes_that_are_not_utf8(data, phrase):
     assert info.value.code == "not-text" and phrase in info.value.message
 
 
+def test_a_byte_order_mark_is_not_part_of_the_rule():
+    """Windows Notepad starts UTF-8 files with one; positions stay those the editor shows."""
+    plain = parse_rule('rule "a" when x is 1')
+    assert parse_rule(b'\xef\xbb\xbfrule "a" when x is 1') == plain == parse_rule('\ufeffrule "a" when x is 1')
+    with pytest.raises(RuleError) as info:
+        parse_rule(b'\xef\xbb\xbfrule "a" when x')
+    assert (info.value.line, info.value.column) == (1, 16)
+    with pytest.raises(RuleError, match="invisible control character|Unexpected"):
+        parse_rule('rule "a" when x is 1 \ufeff')
+
+
 def test_bytes_that_are_utf8_parse_like_text():
     assert parse_rule('rule "ñ" when x is “é”'.encode()) == parse_rule('rule "ñ" when x is “é”')
 
