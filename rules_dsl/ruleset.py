@@ -264,6 +264,8 @@ def load_folder(path: str | Path) -> RuleSet:
             rules.append(compile_rule(file.read_bytes(), vocabulary, settings, file.stem, name))
         except RuleError as e:
             problems.extend(e.problems)
+        except OSError as e:  # a folder named like a rule file, a file that may not be read
+            problems.append(Problem("unreadable", f"This rule file cannot be read ({e.strerror or e}).", file=name))
     problems.extend(_duplicate_names(rules))  # reported with the other files' errors, not after they are fixed
     if problems:
         raise RuleError(problems)

@@ -73,6 +73,14 @@ def test_a_rule_file_that_is_a_symlink_is_refused(sepsis_copy, tmp_path):
     assert [(p.code, p.file) for p in problems] == [("symlink", "rules/outside.rule")]
 
 
+def test_a_folder_named_like_a_rule_file_is_reported_not_a_crash(sepsis_copy):
+    (sepsis_copy / "rules" / "folder.rule").mkdir()
+    write_rule(sepsis_copy, "bad", 'rule "Bad" when agee is 5')
+    problems = problems_of(sepsis_copy)
+    assert {(p.code, p.file) for p in problems} == {("unreadable", "rules/folder.rule"),
+                                                    ("unknown-feature", "rules/bad.rule")}
+
+
 @pytest.mark.parametrize("stem", ["High Fever", "-fever", "fever_1", "FEVER", "é"])
 def test_rule_file_names_are_slugs(sepsis_copy, stem):
     write_rule(sepsis_copy, stem, 'rule "Fever" when temperature is above 38')
