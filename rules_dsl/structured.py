@@ -215,7 +215,8 @@ class _Reader:
             return None
         if kind == "at_least":
             count = data["at_least"]
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 10 ** MAX_SIGNIFICANT_DIGITS:
+                # (the text form holds numbers of at most 15 digits)
                 self.fail(f"{path}.at_least", "'at least' needs a whole number, such as 2.")
                 return None
             return AtLeast(count, tuple(conditions))

@@ -154,6 +154,7 @@ BAD_DOCUMENTS = [
     (ok(when={"at_least": "2", "of": [{"feature": "x", "op": "is known"}]}), "when.at_least", "whole number"),
     (ok(when={"at_least": True, "of": [{"feature": "x", "op": "is known"}]}), "when.at_least", "whole number"),
     (ok(when={"at_least": 1}), "when.of", "at least one condition"),
+    (ok(when={"at_least": 10**20, "of": [{"feature": "x", "op": "is known"}]}), "when.at_least", "whole number"),
     (ok(when={"not": [{"feature": "x", "op": "is known"}]}), "when.not", "Expected a condition"),
     (ok(when={"not": {"feature": "x", "op": "is known"}, "colour": 1}), "when.colour", "Unexpected field"),
     (ok(when={"any": [{"feature": "x", "op": "is known"}] * 2, "colour": 1}), "when.colour", "Unexpected field"),
