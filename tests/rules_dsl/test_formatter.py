@@ -11,6 +11,7 @@ from rules_dsl import format_rule, format_syntax, parse_rule
 from rules_dsl.syntax import AllOf, AnyOf, AtLeast, Comparison, Not, Quantity, Rule, Text
 
 from .strategies import rules
+from .vocab import TEST_SETTINGS, TEST_VOCABULARY
 
 MESSY = [
     # (as typed, canonical)
@@ -95,3 +96,14 @@ def test_generated_checked_trees_round_trip_through_text(tree):
     text = format_syntax(tree)
     assert parse_rule(text) == tree
     assert format_rule(text) == text
+
+
+@settings(max_examples=150, deadline=None)
+@given(rules(checked=True))
+def test_the_checked_canonical_text_is_a_fixed_point(tree):
+    """What the store saves (names in the vocabulary's spelling) compiles to the same logic and text again."""
+    compiled = rules_dsl.compile_rule(tree, TEST_VOCABULARY, TEST_SETTINGS)
+    again = rules_dsl.compile_rule(compiled.text, TEST_VOCABULARY, TEST_SETTINGS)
+    assert again.text == compiled.text
+    assert again.logic == compiled.logic
+    assert [(w.code, w.field) for w in again.warnings] == [(w.code, w.field) for w in compiled.warnings]
