@@ -1,6 +1,8 @@
 """The grammar: LALR without conflicts, every spelling of every operator, names, numbers, units, lists, headers."""
 from __future__ import annotations
 
+import re._constants as C
+import re._parser as sre_parser
 from decimal import Decimal
 
 import pytest
@@ -53,6 +55,65 @@ SPELLINGS = {
     "at least": ["is at least", "at least", ">=", "≥", "AT LEAST"],
     "at most": ["is at most", "at most", "<=", "≤"],
 }
+
+
+def spellings_of(pattern: str) -> list[str]:
+    """Every spelling a finite terminal pattern matches, one space for each run of blanks, lower case."""
+    def sequence(items) -> list[str]:
+        out = [""]
+        for op, av in items:
+            out = [a + b for a in out for b in node(op, av)]
+        return out
+
+    def node(op, av) -> list[str]:
+        if op is C.LITERAL:
+            return [chr(av)]
+        if op is C.IN:  # a character class: its first character ([ \t\r\n] -> " ")
+            return [chr(v if kind is C.LITERAL else v[0]) for kind, v in av if kind in (C.LITERAL, C.RANGE)][:1]
+        if op is C.SUBPATTERN:
+            return sequence(av[-1])
+        if op is C.BRANCH:
+            return [s for branch in av[1] for s in sequence(branch)]
+        if op is C.MAX_REPEAT:
+            low, high, items = av
+            inner = sequence(items)
+            return ([""] if low == 0 else []) + (inner if high >= 1 else [])
+        if op in (C.AT, C.ASSERT, C.ASSERT_NOT):  # \b and look-aheads match no text
+            return [""]
+        raise AssertionError(f"not a finite pattern: {op}")
+
+    return sorted(set(sequence(sre_parser.parse(pattern))))
+
+
+TERMINAL_OPS = {"IS": "is", "IS_NOT": "is not", "ABOVE": "above", "BELOW": "below", "AT_LEAST": "at least",
+                "AT_MOST": "at most", "BETWEEN": "between", "ONE_OF": "one of", "NOT_ONE_OF": "not one of",
+                "CONTAINS": "contains", "NOT_CONTAINS": "does not contain", "MISSING": "is missing",
+                "KNOWN": "is known"}
+GRAMMAR_SPELLINGS = [(name, spelling) for t in lark_parser().terminals if t.name in TERMINAL_OPS
+                     for spelling in spellings_of(t.pattern.to_regexp()) for name in [t.name]]
+
+
+def test_the_grammar_spellings_are_found():
+    assert {name for name, _ in GRAMMAR_SPELLINGS} == set(TERMINAL_OPS)
+    assert ("ABOVE", "is greater than") in GRAMMAR_SPELLINGS and ("IS_NOT", "isn’t") in GRAMMAR_SPELLINGS
+    assert len(GRAMMAR_SPELLINGS) >= 60
+
+
+@pytest.mark.parametrize("terminal, spelling", GRAMMAR_SPELLINGS)
+def test_every_spelling_in_the_grammar_parses_to_its_canonical_operator(terminal, spelling):
+    op = TERMINAL_OPS[terminal]
+    values = {"between": " 1 and 2", "one of": ' "a", "b"', "not one of": ' "a", "b"', "contains": ' "a"',
+              "does not contain": ' "a"', "is missing": "", "is known": ""}.get(op, " 90")
+    for written in (spelling, spelling.upper()):
+        assert when(f"white cell count {written}{values}") == parse_rule(
+            f"rule \"r\" when white cell count {FORMATTED[op]}{values}").condition
+        assert when(f"white cell count {written}{values}").op == op
+
+
+FORMATTED = {"is": "is", "is not": "is not", "above": "is above", "below": "is below", "at least": "is at least",
+             "at most": "is at most", "between": "is between", "one of": "is one of", "not one of": "is not one of",
+             "contains": "contains", "does not contain": "does not contain", "is missing": "is missing",
+             "is known": "is known"}
 
 
 @pytest.mark.parametrize("op, spelling", [(op, s) for op, spellings in SPELLINGS.items() for s in spellings])
