@@ -82,7 +82,7 @@ def test_nested_not_and_at_least_round_trip():
     assert parse_rule(format_syntax(tree)) == tree
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(rules(checked=False))
 def test_generated_trees_round_trip_through_text(tree):
     text = format_syntax(tree)

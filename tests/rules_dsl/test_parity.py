@@ -263,7 +263,7 @@ def assert_backends_agree(ruleset, data: dict[str, list], frame: pd.DataFrame, s
 
 # ---- the generated parity test ---------------------------------------------------------------------------------
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(rules(checked=True, max_leaves=6), min_size=1, max_size=6), cases(), _CHOICES)
 def test_generated_rules_and_data_agree_in_every_backend_and_with_the_reference(trees, data, choices):
     trees = [replace(tree, name=f"rule {i}", enabled=True) for i, tree in enumerate(trees)]

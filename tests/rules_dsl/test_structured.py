@@ -73,7 +73,7 @@ def test_percent_is_written_as_the_percent_sign():
     assert format_syntax(rule_from_json(document)) == 'rule "a"\nwhen x is above 5%'
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(rules(checked=False))
 def test_generated_trees_round_trip_json_tree_json_and_json_text_json(tree):
     document = rule_to_json(tree)
