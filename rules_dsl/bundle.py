@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from .errors import BundleError, Problem, RuleError
-from .ruleset import RuleSet, compile_rule
+from .ruleset import RULE_ID, RuleSet, compile_rule
 from .vocabulary import Settings, Vocabulary
 
 FORMAT = "rulecraft-bundle"
@@ -75,9 +75,13 @@ def _verified(data: bytes) -> dict:
 def from_bundle(data: bytes) -> RuleSet:
     """Load a bundle's bytes into a RuleSet; raises BundleError on a foreign or tampered file."""
     document = _verified(data)
+    if document.get("language_version") != LANGUAGE_VERSION:
+        raise BundleError(f"This bundle was made for language version {document.get('language_version')}; this "
+                          f"Rulecraft reads version {LANGUAGE_VERSION}. Upgrade Rulecraft or export the bundle again.")
     try:
         settings = Settings.from_dict({k: v for k, v in document["ruleset"].items() if k != "id"})
         vocabulary = Vocabulary.from_dict(document["vocabulary"])
+        _check_rule_ids(document["rules"])
         rules = [compile_rule(r["text"], vocabulary, settings, r["id"], f"rules/{r['id']}.rule")
                  for r in document["rules"]]
     except (KeyError, TypeError):
@@ -90,6 +94,19 @@ def from_bundle(data: bytes) -> RuleSet:
                       version=source.get("version"), release=source.get("release"))
     ruleset.bundle_hash = document["hash"]
     return ruleset
+
+
+def _check_rule_ids(rules: list) -> None:
+    """A rule id becomes a file name (rules/<id>.rule): only slugs, each once, so a bundle never names a path."""
+    seen = set()
+    for rule in rules:
+        rule_id = rule["id"]
+        if not isinstance(rule_id, str) or not RULE_ID.fullmatch(rule_id):
+            raise BundleError(f"The bundle has a bad rule id {rule_id!r}: a rule id is made of lower-case letters, "
+                              "digits and hyphens.")
+        if rule_id in seen:
+            raise BundleError(f"The bundle has the rule id {rule_id!r} twice.")
+        seen.add(rule_id)
 
 
 def read_bundle(path: str | Path) -> RuleSet:

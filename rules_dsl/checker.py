@@ -192,10 +192,11 @@ class _Checker:
                 if item.op in ("is", "at most", "below", "between"):
                     hi, hi_open = numbers[-1], item.op == "below"
                 if feature.name in bounds:
+                    # keep the tighter limit of each side; at the same number an open limit ("above") is tighter
                     plo, plo_open, phi, phi_open, first = bounds[feature.name]
-                    if (plo, not plo_open) > (lo, not lo_open):
+                    if (plo, plo_open) > (lo, lo_open):
                         lo, lo_open = plo, plo_open
-                    if (phi, phi_open) < (hi, hi_open):
+                    if (phi, not phi_open) < (hi, not hi_open):
                         hi, hi_open = phi, phi_open
                 else:
                     first = item

@@ -23,6 +23,12 @@ MAX_DEPTH = 64
 MAX_NODES = 4000
 MAX_SIGNIFICANT_DIGITS = 15  # what a float64 holds exactly, so JSON and text forms round-trip
 
+# Characters no rule may hold: control characters other than tab and line breaks (invisible, and some break files
+# or terminals), and lone surrogates (not encodable as UTF-8, so the rule could not be saved).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+CONTROL_MESSAGE = "There is an invisible control character here. Delete it (retyping the line is the easiest way)."
+
 
 @lru_cache(maxsize=1)
 def lark_parser() -> Lark:
@@ -55,12 +61,34 @@ def _as_text(text: str | bytes) -> str:
                                     "Paste it again as plain text.")) from None
     if not isinstance(text, str):
         raise RuleError(Problem("not-text", "A rule must be given as text."))
+    if text.startswith("\ufeff"):  # the byte-order mark some editors (Windows Notepad) put first: not content
+        text = text[1:]
     if len(text.encode("utf-8", "surrogatepass")) > MAX_RULE_BYTES:
         raise _too_long(len(text.encode("utf-8", "surrogatepass")))
+    bad = _SURROGATE.search(text)
+    if bad:
+        raise RuleError(_problem_at(text, bad.start(), "not-text", "The rule is not readable text (it holds a broken "
+                                    "character here). Paste it again as plain text."))
+    bad = _CONTROL.search(text)
+    if bad:
+        raise RuleError(_problem_at(text, bad.start(), "control-character", CONTROL_MESSAGE))
     if not text.strip():
         raise RuleError(Problem("empty", 'The rule is empty. Start with its name, for example: rule "High fever"',
                                 line=1, column=1, end_line=1, end_column=1))
     return text
+
+
+def _problem_at(text: str, index: int, code: str, message: str) -> Problem:
+    """A problem about the one character at ``index`` of ``text``."""
+    line = text.count("\n", 0, index) + 1
+    column = index - text.rfind("\n", 0, index)
+    return Problem(code, message, line=line, column=column, end_line=line, end_column=column + 1)
+
+
+def find_control_character(text: str) -> int | None:
+    """Where ``text`` holds a character no rule may hold (see _CONTROL and _SURROGATE), or None."""
+    bad = _SURROGATE.search(text) or _CONTROL.search(text)
+    return bad.start() if bad else None
 
 
 def _too_long(size: int) -> RuleError:
@@ -114,6 +142,7 @@ def _acceptable_after(tokens: list[Token]) -> set[str]:
     return set(interactive.accepts())
 
 
+_FLAG_LIST_MESSAGE = "yes / no cannot be put in a list; write: {feature} is yes (or {feature} is no)"
 _NUMERIC_OPS = {"ABOVE", "BELOW", "AT_LEAST", "AT_MOST"}
 _OPERATORS = {"IS", "IS_NOT", "ABOVE", "BELOW", "AT_LEAST", "AT_MOST", "BETWEEN", "ONE_OF", "NOT_ONE_OF",
               "CONTAINS", "NOT_CONTAINS", "MISSING", "KNOWN"}
@@ -132,6 +161,9 @@ def _syntax_problem(text: str, e: UnexpectedInput, accepted: list[Token]) -> Pro
         word = re.match(r"\S{1,40}", text[e.pos_in_stream:]) or re.match(r".", text[e.pos_in_stream:], re.S)
         found = word.group(0)
         span = Span(e.line, e.column, e.line, e.column + len(found))
+    if found is not None and accepted and accepted[-1].type == "UNIT":
+        # "x is 1 y is 2": the word after the number was read as its unit; that word is where the problem is
+        span = _span(accepted[-1])
     message = _message(expected, accepted, found)
     return Problem("syntax", message, line=span.line, column=span.column, end_line=span.end_line,
                    end_column=span.end_column)
@@ -154,10 +186,14 @@ def _message(expected: set[str], accepted: list[Token], found: str | None) -> st
     said = _said(before)
     at_end = found is None
     if found is not None and found[:1] and not found[:1].isprintable() and not found[:1].isspace():
-        return "There is an invisible control character here. Delete it (retyping the line is the easiest way)."
+        return CONTROL_MESSAGE
+    if prev in {"YES", "NO"} and len(accepted) > 1 and accepted[-2].type in {"ONE_OF", "NOT_ONE_OF"}:
+        return _FLAG_LIST_MESSAGE.format(feature=str(accepted[-3]) if len(accepted) > 2 else "smoker")
     if prev == "UNIT" and found is not None:
         if str(before).lower() == "rule":
             return "Only one rule can be written here. Save this rule first, then add the next one."
+        if str(before).lower() in {"when", "if"}:
+            return "'when' is written only once; join further conditions with 'and' or 'or'."
         return (f"'and' or 'or' seems to be missing before '{before}'. "
                 "Join conditions with 'and' or 'or', for example: age is above 65 and smoker is yes")
     if found is not None and found.startswith(('"', "“")) and "STRING" in expected:
@@ -243,7 +279,13 @@ def _fail(token, code: str, message: str):
     raise RuleError(Problem.at(_span(token), code, message))
 
 
-def unquote(token: str) -> str:
+def unquote(token: Token | str) -> str:
+    if "\r" in token:  # a lone carriage return: a line break to most editors (and to Python's text files)
+        index = token.index("\r")
+        line, column = getattr(token, "line", None), getattr(token, "column", None)
+        raise RuleError(Problem("control-character", "Text in quotes must be on one line: remove the line break "
+                                "inside the quotes.", line=line, column=column and column + index,
+                                end_line=line, end_column=column and column + index + 1))
     if token.startswith("“"):
         return token[1:-1]
     return re.sub(r"\\(.)", r"\1", token[1:-1])
@@ -272,10 +314,16 @@ class _ToSyntax(Transformer_NonRecursive):
         priority, enabled, priority_span = 0, True, None
         conclusion = because = None
         condition = None
+        headers: set[str] = set()
         for item in rest:
+            if isinstance(item, tuple) and item[0] in ("priority", "disabled"):
+                if item[0] in headers:  # the formatter keeps one: refuse rather than drop the other silently
+                    raise RuleError(Problem.at(item[-1], "duplicate-header", f"'{item[0]}' is written twice; "
+                                               "write it once, after the rule's name."))
+                headers.add(item[0])
             if isinstance(item, tuple) and item[0] == "priority":
                 priority, priority_span = item[1], item[2]
-            elif item == ("disabled",):
+            elif isinstance(item, tuple) and item[0] == "disabled":
                 enabled = False
             elif isinstance(item, Conclusion):
                 conclusion = item
@@ -298,10 +346,14 @@ class _ToSyntax(Transformer_NonRecursive):
         return ("priority", int(number), _span(meta))
 
     def disabled(self, meta, items):
-        return ("disabled",)
+        return ("disabled", _span(meta))
 
     def because(self, meta, items):
-        return ("because", unquote(items[1]))
+        reason = unquote(items[1])
+        if not reason.strip():
+            _fail(items[1], "empty-reason", 'Write the reason between the quotes (or leave out "because"), for '
+                                            'example: because "Guideline 4.2"')
+        return ("because", reason)
 
     def label(self, meta, items):
         return items[0]
@@ -318,6 +370,9 @@ class _ToSyntax(Transformer_NonRecursive):
                                                "Confidence is a number between 0 and 1 or a percentage, for "
                                                "example: with confidence 0.8"))
                 confidence = (confidence / 100).normalize() + 0
+        if not unquote(label).strip():
+            _fail(label, "empty-label", "Write the label between the quotes, for example: "
+                                        f'then {" ".join(outcome.split())} is "high"')
         return Conclusion(outcome=" ".join(outcome.split()), label=unquote(label), confidence=confidence,
                           span=_span(meta), outcome_span=_span(outcome), label_span=_span(label),
                           confidence_span=confidence_span)
@@ -347,6 +402,10 @@ class _ToSyntax(Transformer_NonRecursive):
             name, _op, *values = items
             if values and isinstance(values[0], list):
                 values = values[0]
+                flag = next((v for v in values if isinstance(v, Flag)), None)
+                if flag is not None:  # no type takes a list of yes / no; the structured form refuses it too
+                    feature = " ".join(name.split())
+                    raise RuleError(Problem.at(flag.span, "flag-in-list", _FLAG_LIST_MESSAGE.format(feature=feature)))
             if op == "between" and values[0].unit is None and values[1].unit is not None:
                 # "between 2 and 5 mm" means both ends are in mm
                 values[0] = Quantity(values[0].number, values[1].unit, span=values[0].span)

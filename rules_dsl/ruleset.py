@@ -226,6 +226,14 @@ class RuleSet:
 
 
 def _check_unique(rules: list[CompiledRule]) -> None:
+    problems = _duplicate_names(rules)
+    if len(rules) > MAX_RULES:
+        problems.append(Problem("too-many-rules", f"A rule set holds at most {MAX_RULES:,} rules."))
+    if problems:
+        raise RuleError(problems)
+
+
+def _duplicate_names(rules: list[CompiledRule]) -> list[Problem]:
     problems, names = [], {}
     for r in rules:
         key = normalize_name(r.name)
@@ -233,10 +241,7 @@ def _check_unique(rules: list[CompiledRule]) -> None:
             problems.append(Problem("duplicate-name", f"Two rules are called '{r.name}' ({names[key]} and {r.id}); "
                                     "give each rule its own name.", field="name", file=f"rules/{r.id}.rule"))
         names[key] = r.id
-    if len(rules) > MAX_RULES:
-        problems.append(Problem("too-many-rules", f"A rule set holds at most {MAX_RULES:,} rules."))
-    if problems:
-        raise RuleError(problems)
+    return problems
 
 
 # ---- folders -----------------------------------------------------------------------------------------------------
@@ -289,6 +294,9 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
             rules.append(compile_rule(files[name], vocabulary, settings, stem, name))
         except RuleError as e:
             problems.extend(e.problems)
+        except OSError as e:  # a folder named like a rule file, a file that may not be read
+            problems.append(Problem("unreadable", f"This rule file cannot be read ({e.strerror or e}).", file=name))
+    problems.extend(_duplicate_names(rules))  # reported with the other files' errors, not after they are fixed
     if problems:
         raise RuleError(problems)
     examples = None

@@ -22,13 +22,15 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import Problem, RuleError
-from .parser import MAX_DEPTH, MAX_SIGNIFICANT_DIGITS, check_limits, lark_parser
+from .parser import MAX_DEPTH, MAX_SIGNIFICANT_DIGITS, check_limits, find_control_character, lark_parser
 from .syntax import (LIST_OPS, NO_VALUE_OPS, OPERATORS, TWO_VALUE_OPS, AllOf, AnyOf, AtLeast, Comparison,
                      Conclusion, Condition, Flag, Not, Quantity, Rule, Text)
 
 _NUMERIC_OPS = ("above", "below", "at least", "at most", "between")
 _TEXT_OPS = ("contains", "does not contain")
 _RULE_KEYS = {"name", "priority", "enabled", "when", "then", "because"}
+_CONDITION_KEYS = {"feature": {"feature", "op", "values"}, "all": {"all"}, "any": {"any"}, "not": {"not"},
+                   "at_least": {"at_least", "of"}}
 
 
 # ---- syntax tree -> JSON -----------------------------------------------------------------------------------------
@@ -85,16 +87,35 @@ class _Reader:
     def fail(self, path: str, message: str, code: str = "bad-field") -> None:
         self.problems.append(Problem(code, message, field=path))
 
+    def unexpected(self, data: dict, allowed: set[str], path: str, what: str) -> None:
+        """Report each field the object does not have, at its own path (a typo must not be silently dropped)."""
+        for key in sorted(set(data) - allowed, key=str):
+            self.fail(f"{path}.{key}" if path else str(key),
+                      f"Unexpected field {key!r} in {what}; it has {', '.join(sorted(allowed))}.")
+
     def text(self, data: Any, path: str, what: str, *, required: bool = True, one_line: bool = True) -> str | None:
         if data is None and not required:
             return None
-        if not isinstance(data, str) or not data.strip():
-            self.fail(path, f"{what} is required." if data in (None, "") else f"{what} must be text.")
+        if not isinstance(data, str):
+            self.fail(path, f"{what} is required." if data is None else f"{what} must be text.")
+            return None
+        if not data.strip():
+            self.fail(path, f"{what} is required." if required else f"{what} is empty: write it, or leave it out.")
             return None
         if one_line and ("\n" in data or "\r" in data):
             self.fail(path, f"{what} must fit on one line.")
             return None
+        if not self.printable(data, path):
+            return None
         return data
+
+    def printable(self, data: str, path: str) -> bool:
+        """Refuse what the text form refuses: invisible control characters and broken (surrogate) characters."""
+        if find_control_character(data) is None:
+            return True
+        self.fail(path, "This text holds an invisible control character or a broken character; remove it.",
+                  "control-character")
+        return False
 
     def name(self, data: Any, path: str, what: str) -> str | None:
         name = self.text(data, path, what)
@@ -141,10 +162,14 @@ class _Reader:
             value = Flag(data)
         elif isinstance(data, (int, float)):
             number = self.number(data, path)
-            value = None if number is None else Quantity(number)
+            if number is None:
+                return None
+            value = Quantity(number)
         elif isinstance(data, str):
             if "\n" in data or "\r" in data:
                 self.fail(path, "A text value must fit on one line.")
+                return None
+            if not self.printable(data, path):
                 return None
             value = Text(data)
         else:
@@ -152,6 +177,9 @@ class _Reader:
             return None
         if op in _NUMERIC_OPS and not isinstance(value, Quantity):
             self.fail(path, f"'{op}' compares numbers: give a number here.")
+            return None
+        if op in LIST_OPS and isinstance(value, Flag):
+            self.fail(path, "yes / no cannot be put in a list: use 'is' (or 'is not') with true or false.")
             return None
         if op in _TEXT_OPS and not isinstance(value, Text):
             self.fail(path, f"'{op}' looks for text: give the text to look for.")
@@ -171,6 +199,7 @@ class _Reader:
                             "(all, any, at_least + of, not).")
             return None
         kind = kinds[0]
+        self.unexpected(data, _CONDITION_KEYS[kind], path, "a condition")
         if kind == "feature":
             return self.comparison(data, path)
         if kind == "not":
@@ -186,7 +215,8 @@ class _Reader:
             return None
         if kind == "at_least":
             count = data["at_least"]
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 10 ** MAX_SIGNIFICANT_DIGITS:
+                # (the text form holds numbers of at most 15 digits)
                 self.fail(f"{path}.at_least", "'at least' needs a whole number, such as 2.")
                 return None
             return AtLeast(count, tuple(conditions))
@@ -195,9 +225,6 @@ class _Reader:
         return (AllOf if kind == "all" else AnyOf)(tuple(conditions))
 
     def comparison(self, data: dict, path: str) -> Comparison | None:
-        unexpected = set(data) - {"feature", "op", "values"}
-        if unexpected:
-            self.fail(path, f"Unexpected field {sorted(unexpected)[0]!r} in a comparison.")
         feature = self.name(data.get("feature"), f"{path}.feature", "The feature")
         op = data.get("op")
         if op not in OPERATORS:
@@ -218,12 +245,15 @@ class _Reader:
         parsed = [self.value(v, f"{path}.values[{i}]", op) for i, v in enumerate(values)]
         if feature is None or any(v is None for v in parsed):
             return None
+        if op == "between" and parsed[0].unit is None and parsed[1].unit is not None:
+            parsed[0] = Quantity(parsed[0].number, parsed[1].unit)  # as in the text: "between 2 and 5 mm"
         return Comparison(feature, op, tuple(parsed))
 
     def conclusion(self, data: Any, path: str) -> Conclusion | None:
         if not isinstance(data, dict):
             self.fail(path, 'The conclusion is written {"outcome": "risk", "label": "high"}.')
             return None
+        self.unexpected(data, {"outcome", "label", "confidence"}, path, "the conclusion")
         outcome = self.name(data.get("outcome"), f"{path}.outcome", "The outcome")
         label = self.text(data.get("label"), f"{path}.label", "The label")
         confidence = None
@@ -241,8 +271,7 @@ def rule_from_json(data: Any) -> Rule:
     reader = _Reader()
     if not isinstance(data, dict):
         raise RuleError(Problem("bad-field", "A rule is a JSON object with name, when, then and because."))
-    for key in sorted(set(data) - _RULE_KEYS):
-        reader.fail(key, f"Unexpected field {key!r}; a rule has {', '.join(sorted(_RULE_KEYS))}.")
+    reader.unexpected(data, _RULE_KEYS, "", "a rule")
     name = reader.text(data.get("name"), "name", "The rule's name")
     priority = data.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 1_000_000:

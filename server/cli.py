@@ -15,8 +15,12 @@ import rules_dsl
 from rules_dsl import DataError, RuleError
 
 
-def _print_problems(problems, stream=None) -> None:
+def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
+    """One ``file:line:column: message`` line per problem; files inside ``folder`` are printed with its path,
+    so that the location can be opened from the terminal wherever the command ran."""
     for problem in problems:
+        if folder is not None and problem.file and folder.is_dir():
+            problem = problem.in_file(str(folder / problem.file))
         click.echo(str(problem), file=stream or sys.stderr)
 
 
@@ -33,11 +37,11 @@ def check(path: Path) -> None:
     try:
         ruleset = rules_dsl.load(path)
     except RuleError as e:
-        _print_problems(e.problems)
+        _print_problems(e.problems, folder=path)
         errors = len(e.errors)
         click.echo(f"{path}: {errors} error{'s' * (errors != 1)}", err=True)
         sys.exit(1)
-    _print_problems(ruleset.warnings)
+    _print_problems(ruleset.warnings, folder=path)
     warnings = len(ruleset.warnings)
     click.echo(f"{path}: {len(ruleset.rules)} rules, no errors"
                + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""))
@@ -57,18 +61,22 @@ def format_command(path: Path, only_check: bool) -> None:
             settings = rules_dsl.Settings.from_dict(read_yaml(path / "ruleset.yaml", "ruleset.yaml"))
             vocabulary = rules_dsl.Vocabulary.from_dict(read_yaml(path / "vocabulary.yaml", "vocabulary.yaml"))
         except RuleError as e:
-            _print_problems(e.problems)
+            _print_problems(e.problems, folder=path)
             click.echo("Formatting syntax only (the vocabulary has errors).", err=True)
     changed = failed = 0
     for file in files:
-        original = file.read_text(encoding="utf-8")
+        if file.is_symlink():  # never write through a link to a file outside the rule set
+            click.echo(f"{file}: rule files must be ordinary files, not links.", err=True)
+            failed += 1
+            continue
+        original = file.read_bytes()
         try:
             syntax = rules_dsl.parse_rule(original)
             if vocabulary is not None:
                 checked = rules_dsl.check(syntax, vocabulary, settings.outcome)
                 if not checked.errors:
                     syntax = checked.rule
-            text = rules_dsl.format_syntax(syntax) + "\n"
+            text = (rules_dsl.format_syntax(syntax) + "\n").encode("utf-8")
         except RuleError as e:
             _print_problems(p.in_file(str(file)) for p in e.problems)
             failed += 1
@@ -78,7 +86,7 @@ def format_command(path: Path, only_check: bool) -> None:
             if only_check:
                 click.echo(f"{file}: not in canonical form")
             else:
-                file.write_text(text, encoding="utf-8")
+                file.write_bytes(text)
                 click.echo(f"{file}: formatted")
     click.echo(f"{len(files)} rule files, {changed} {'to format' if only_check else 'formatted'}"
                + (f", {failed} with errors" if failed else ""))
@@ -126,7 +134,7 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
     except DataError as e:
         click.echo(f"{data_path}: {e.message}", err=True)
         sys.exit(2)
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         click.echo(f"{data_path}: cannot read the CSV file: {e}", err=True)
         sys.exit(2)
     click.echo(f"{rows:,} cases x {len(ruleset.active_rules)} rules -> {out_path} ({fired_total:,} rule firings)")

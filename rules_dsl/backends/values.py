@@ -2,7 +2,8 @@
 
 Missing is None or NaN (or a key that is absent). A number feature takes ints and floats (and booleans as 1/0);
 a category or text feature takes text, and numbers as their plain spelling (2.0 -> "2") because CSV readers turn
-category codes into numbers; a boolean feature takes True/False, 1/0 and the words yes/no/true/false.
+category codes into numbers; a boolean feature takes True/False, 1/0 and the words yes/no/true/false (and "1"/"0",
+which is how a CSV reader leaves 1/0 in a column that also holds words).
 Anything else is a DataError naming the column, never a silent mismatch.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from ..errors import DataError
 
 NAN = float("nan")
-_BOOLEAN_WORDS = {"yes": True, "true": True, "no": False, "false": False}
+_BOOLEAN_WORDS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
 
 def _type_name(value) -> str:

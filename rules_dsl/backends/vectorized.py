@@ -36,7 +36,8 @@ class _Text:
             self.uniques = [text_value(u, column) for u in uniques]
             self.raw = None
         else:
-            self.raw = series.to_numpy(dtype=object)
+            # missing as None: pandas' nullable "string" dtype gives pd.NA, which refuses to be compared as a bool
+            self.raw = series.to_numpy(dtype=object, na_value=None)
             self.known = ~pd.isna(self.raw)
             self.codes = self.uniques = None
 
@@ -143,8 +144,15 @@ class VectorizedRules:
 
 def check_columns(available, rules: Sequence[tuple[str, L.Logic]]) -> None:
     """A clear error naming the missing columns and the rules that need them."""
+    available = list(available)
     present = set(available)
     needed: dict[str, list[str]] = {}
+    if len(present) < len(available):  # frame[column] would be a frame, not a column
+        read = {t.column for _, logic in rules for t in L.tests(logic)}
+        twice = [c for c in dict.fromkeys(available) if available.count(c) > 1 and c in read]
+        if twice:
+            raise DataError(f"The data has more than one column named '{twice[0]}'. Keep one of them (rename or "
+                            "drop the others).", column=twice[0])
     for rule_id, logic in rules:
         for t in L.tests(logic):
             if t.column not in present:

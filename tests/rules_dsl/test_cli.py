@@ -1,0 +1,164 @@
+"""The real ``rulecraft`` command, run as a subprocess: check, format, evaluate."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from .conftest import REPO_ROOT, SEPSIS
+
+
+def rulecraft(*args, cwd=REPO_ROOT) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "server", *map(str, args)], cwd=cwd, capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+# ---- check -------------------------------------------------------------------------------------------------------
+
+def test_check_the_fixture():
+    result = rulecraft("check", SEPSIS.relative_to(REPO_ROOT))
+    assert result.returncode == 0, result.stderr
+    assert "2 rules, no errors" in result.stdout
+
+
+def test_check_prints_file_line_column_message_and_exits_1(sepsis_copy):
+    (sepsis_copy / "rules" / "fever.rule").write_text('rule "Fever"\nwhen temprature is above 38\n')
+    (sepsis_copy / "rules" / "pulse.rule").write_text('rule "Pulse" when pulse is above\n')
+    result = rulecraft("check", sepsis_copy)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert (f"{sepsis_copy / 'rules' / 'fever.rule'}:2:6: There is no feature called 'temprature' in this rule "
+            "set's vocabulary. Did you mean 'temperature'?") in lines
+    assert (f"{sepsis_copy / 'rules' / 'pulse.rule'}:1:33: Expected a number after 'is above', for example: "
+            "is above 38") in lines
+    assert lines[-1] == f"{sepsis_copy}: 2 errors"
+
+
+def test_check_prints_warnings_and_exits_0(sepsis_copy):
+    (sepsis_copy / "rules" / "odd.rule").write_text('rule "Odd"\nwhen age is above 80 and age is below 20\n')
+    result = rulecraft("check", sepsis_copy)
+    assert result.returncode == 0
+    assert f"{sepsis_copy / 'rules' / 'odd.rule'}:2:26: warning: 'age is below 20' can never be true" in result.stderr
+    assert "3 rules, no errors, 1 warning" in result.stdout
+
+
+def test_check_a_folder_that_is_not_there(tmp_path):
+    result = rulecraft("check", tmp_path / "nothing")
+    assert result.returncode == 1 and "neither a rule-set folder nor a bundle" in result.stderr
+
+
+# ---- format ------------------------------------------------------------------------------------------------------
+
+MESSY = ('RULE "Two or more SIRS criteria" PRIORITY 2\r\nIF AT LEAST 2 OF (Temperature > 38, pulse over 90,\n'
+         '   respiratory rate greater than 20,white cell count is unknown)\n'
+         'THEN Sepsis Risk IS "HIGH" WITH CONFIDENCE 80%   BECAUSE “SIRS”')
+
+
+def test_format_rewrites_a_messy_file_in_canonical_form(sepsis_copy, sepsis):
+    path = sepsis_copy / "rules" / "sirs.rule"
+    path.write_bytes(MESSY.encode())
+    check = rulecraft("format", "--check", sepsis_copy)
+    assert check.returncode == 1 and f"{path}: not in canonical form" in check.stdout
+    assert path.read_bytes() == MESSY.encode()  # --check changes nothing
+    result = rulecraft("format", sepsis_copy)
+    assert result.returncode == 0, result.stderr
+    assert f"{path}: formatted" in result.stdout
+    assert path.read_text(encoding="utf-8") == sepsis.rule("sirs").text + "\n"
+    again = rulecraft("format", "--check", sepsis_copy)
+    assert again.returncode == 0 and "0 to format" in again.stdout
+
+
+def test_format_check_passes_on_the_fixture():
+    result = rulecraft("format", "--check", SEPSIS)
+    assert result.returncode == 0 and "2 rule files, 0 to format" in result.stdout
+
+
+def test_format_reports_syntax_errors_and_leaves_the_file(sepsis_copy):
+    path = sepsis_copy / "rules" / "broken.rule"
+    path.write_text('rule "Broken" when age is\n')
+    result = rulecraft("format", sepsis_copy)
+    assert result.returncode == 1
+    assert f"{path}:1:26: Expected a value after 'is'" in result.stderr
+    assert path.read_text() == 'rule "Broken" when age is\n'
+
+
+def test_format_reports_a_file_that_is_not_text(sepsis_copy):
+    path = sepsis_copy / "rules" / "bytes.rule"
+    path.write_bytes(b'rule "x" when notes is "\xff"\n')
+    result = rulecraft("format", sepsis_copy)
+    assert result.returncode == 1 and "not UTF-8" in result.stderr
+    assert path.read_bytes() == b'rule "x" when notes is "\xff"\n'
+
+
+def test_format_does_not_write_through_a_symlink(sepsis_copy, tmp_path):
+    outside = tmp_path / "outside.rule"
+    outside.write_text('rule "Outside" when AGE > 5\n')
+    os.symlink(outside, sepsis_copy / "rules" / "outside.rule")
+    result = rulecraft("format", sepsis_copy)
+    assert result.returncode == 1 and "not links" in result.stderr
+    assert outside.read_text() == 'rule "Outside" when AGE > 5\n'
+
+
+# ---- evaluate ----------------------------------------------------------------------------------------------------
+
+CASES_CSV = """case,temperature,heart rate,respiratory rate,white cell count,diam_mm,location,smoker,notes,age
+a,39,95,12,8,3,margin,no,no concerns,40
+b,37,95,22,,4,border,yes,,40
+c,,,,,3,centre,,,
+d,36.5,80,12,8,2,margin,false,Biopsy planned,0.4
+e,38.5,80,12,8,5,border,0,clear,1
+f,37,80,12,8,3,margin,no,,40
+"""
+
+
+def test_evaluate_writes_one_0_1_column_per_rule(tmp_path):
+    data, out = tmp_path / "cases.csv", tmp_path / "fired.csv"
+    data.write_text(CASES_CSV)
+    result = rulecraft("evaluate", SEPSIS, "--data", data, "--out", out, "--keep", "case", "--predict")
+    assert result.returncode == 0, result.stderr
+    assert "6 cases x 2 rules" in result.stdout
+    fired = pd.read_csv(out, keep_default_na=False)
+    assert list(fired.columns) == ["case", "dot", "sirs", "sepsis risk"]
+    assert fired["case"].tolist() == list("abcdef")
+    # dot: 2-5 mm, margin/border, not (smoker or notes contains biopsy), age above 6 months;
+    # f has no notes: "notes contains" is unknown, so "not (no or unknown)" is unknown and the rule does not fire
+    assert fired["dot"].tolist() == [1, 0, 0, 0, 1, 0]
+    # sirs: at least 2 of (temperature > 38, heart rate > 90, respiratory rate > 20, white cell count missing)
+    assert fired["sirs"].tolist() == [1, 1, 0, 0, 0, 0]
+    assert fired["sepsis risk"].tolist() == ["high", "high", "low", "low", "low", "low"]
+
+
+def test_evaluate_in_chunks_gives_the_same_file(tmp_path):
+    data = tmp_path / "cases.csv"
+    data.write_text(CASES_CSV)
+    rulecraft("evaluate", SEPSIS, "--data", data, "--out", tmp_path / "one.csv")
+    rulecraft("evaluate", SEPSIS, "--data", data, "--out", tmp_path / "two.csv", "--chunk-rows", "2")
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+
+
+@pytest.mark.parametrize("csv, phrase", [
+    ("temperature,heart rate\n39,100\n", "The data has no column 'diam_mm' (needed by dot)"),
+    (CASES_CSV.replace("a,39,", "a,hot,"), "'temperature' must be a number, but got text 'hot'"),
+    (CASES_CSV.replace(",no,", ",maybe,"), "'smoker' must be yes or no"),
+    ("", "cannot read the CSV file"),
+    ('temperature,heart rate\n"39,100\n', "cannot read the CSV file"),
+])
+def test_evaluate_bad_data_gives_a_clear_message_and_exit_code_2(tmp_path, csv, phrase):
+    data, out = tmp_path / "cases.csv", tmp_path / "fired.csv"
+    data.write_text(csv)
+    result = rulecraft("evaluate", SEPSIS, "--data", data, "--out", out)
+    assert result.returncode == 2, result.stderr
+    assert phrase in result.stderr
+
+
+def test_evaluate_a_rule_set_with_errors_exits_1(sepsis_copy, tmp_path):
+    (sepsis_copy / "rules" / "bad.rule").write_text('rule "Bad" when agee is 5\n')
+    data = tmp_path / "cases.csv"
+    data.write_text(CASES_CSV)
+    result = rulecraft("evaluate", sepsis_copy, "--data", data, "--out", tmp_path / "fired.csv")
+    assert result.returncode == 1 and "Did you mean 'age'?" in result.stderr

@@ -1,0 +1,90 @@
+"""Layer rules of rules_dsl, read from its source: no eval/exec, no Flask or Git, heavy imports in their module.
+
+The source is parsed (not grepped), so comments and strings never count and an aliased import still does.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import rules_dsl
+
+PACKAGE = Path(rules_dsl.__file__).parent
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
+def imported_modules(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def calls(tree: ast.AST) -> list[str]:
+    """The called names: 'eval' for eval(...), '.query' for df.query(...)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name):
+                found.append(node.func.id)
+            elif isinstance(node.func, ast.Attribute):
+                found.append("." + node.func.attr)
+    return found
+
+
+PARSED = {relative(path): ast.parse(path.read_text(encoding="utf-8"), str(path)) for path in SOURCES}
+
+
+def test_the_package_has_sources():
+    assert {"parser.py", "checker.py", "backends/row.py", "backends/sql.py"} <= set(PARSED)
+
+
+@pytest.mark.parametrize("name", sorted(PARSED))
+def test_user_text_never_reaches_eval_or_exec(name):
+    called = calls(PARSED[name])
+    assert not {"eval", "exec", "__import__", ".eval", ".query", "execfile"} & set(called)
+    if name != "backends/row.py":  # row.py compiles a syntax tree it built from checked logic, never text
+        assert "compile" not in called
+
+
+def test_the_row_backend_compiles_a_syntax_tree_not_text():
+    tree = PARSED["backends/row.py"]
+    compile_calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                     and n.func.id == "compile"]
+    assert len(compile_calls) == 1
+    assert isinstance(compile_calls[0].args[0], ast.Name) and compile_calls[0].args[0].id == "module"
+
+
+@pytest.mark.parametrize("name", sorted(PARSED))
+def test_no_flask_no_git_no_processes(name):
+    assert not {"flask", "git", "subprocess", "werkzeug"} & imported_modules(PARSED[name])
+
+
+@pytest.mark.parametrize("name", sorted(PARSED))
+def test_sqlalchemy_only_in_the_sql_backend_and_sklearn_only_in_ml(name):
+    modules = imported_modules(PARSED[name])
+    if "sqlalchemy" in modules:
+        assert name == "backends/sql.py"
+    if "sklearn" in modules:
+        assert name == "ml.py" or name.startswith("demo/")
+
+
+def test_importing_rules_dsl_does_not_import_sqlalchemy_or_sklearn():
+    import subprocess
+    import sys
+
+    code = ("import sys, rules_dsl; rules_dsl.load; "
+            "print(sorted(m for m in ('sqlalchemy', 'sklearn', 'flask', 'git') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
