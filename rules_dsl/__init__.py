@@ -7,8 +7,8 @@
     rules_dsl.format_rule('RULE "x" WHEN age > 5')       # canonical text
 
 Layer rule: this package imports no Flask and no Git. SQLAlchemy is imported only by backends/sql.py and
-scikit-learn only by ml.py and routing.py (and by demo.reference_data, for the data set); see README.md in
-this folder. fallback.py and analysis.py need only NumPy and pandas.
+scikit-learn only by the ml/ package (and by demo.reference_data, for the data set); see README.md in this
+folder.
 """
 from __future__ import annotations
 

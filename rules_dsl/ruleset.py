@@ -294,8 +294,6 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
             rules.append(compile_rule(files[name], vocabulary, settings, stem, name))
         except RuleError as e:
             problems.extend(e.problems)
-        except OSError as e:  # a folder named like a rule file, a file that may not be read
-            problems.append(Problem("unreadable", f"This rule file cannot be read ({e.strerror or e}).", file=name))
     problems.extend(_duplicate_names(rules))  # reported with the other files' errors, not after they are fixed
     if problems:
         raise RuleError(problems)
@@ -324,8 +322,16 @@ def load_folder(path: str | Path) -> RuleSet:
                 problems.append(Problem("symlink", "Rule files must be ordinary files, not links.",
                                         file=f"rules/{file.name}"))
                 continue
-            files[f"rules/{file.name}"] = file.read_bytes()
+            try:
+                files[f"rules/{file.name}"] = file.read_bytes()
+            except OSError as e:  # a folder named like a rule file, a file that may not be read
+                problems.append(Problem("unreadable", f"This rule file cannot be read ({e.strerror or e}).",
+                                        file=f"rules/{file.name}"))
     if problems:
+        try:
+            ruleset_from_files(files, id=folder.name)
+        except RuleError as e:  # report the other files' problems too, not only after these are fixed
+            problems.extend(e.problems)
         raise RuleError(problems)
     return ruleset_from_files(files, id=folder.name)
 

@@ -14,6 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from rules_dsl import BundleError, DataError, RuleError
 
+from .store import InvalidInput, StoreBusy, StoreError
+from .store import NotFound as StoreNotFound
+
 log = logging.getLogger("rulecraft")
 
 
@@ -111,6 +114,15 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(BundleError)
     def _bundle_error(e: BundleError):
         return _api_error(Unprocessable(str(e)))
+
+    @app.errorhandler(StoreError)
+    def _store_error(e: StoreError):
+        # Services translate the store's errors; this is the net under them, so that none becomes a 500.
+        if isinstance(e, (StoreNotFound, InvalidInput)):
+            return _api_error(NotFound("There is nothing with that name here."))
+        if isinstance(e, StoreBusy):
+            return _api_error(Busy("Many changes are being saved right now; please try again."))
+        return _api_error(Unprocessable(getattr(e, "message", str(e))))
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # runs from a chec
 import rules_dsl  # noqa: E402
 from rules_dsl.analysis import analyze, by_subgroup  # noqa: E402
 from rules_dsl.demo import demo_path, reference_data  # noqa: E402
-from rules_dsl.fallback import FallbackPredictor  # noqa: E402
+from rules_dsl.ml import FallbackPredictor  # noqa: E402
 from rules_dsl.ml import RuleFeatures, RulePredictor  # noqa: E402
 from rules_dsl.ruleset import RuleSet, compile_rule  # noqa: E402
 

@@ -91,6 +91,11 @@ class Workspace:
             raise NotFound(f"There is no rule set called '{_short(ruleset)}'.")
         return ruleset
 
+    def check_rule_id(self, rule_id: str) -> str:
+        if not isinstance(rule_id, str) or not RULE_ID.fullmatch(rule_id):
+            raise NotFound(f"There is no rule called '{_short(rule_id)}'.")
+        return rule_id
+
     def files(self, ruleset: str, version: str) -> dict[str, bytes]:
         self.check_id(ruleset)
         try:
@@ -137,6 +142,7 @@ class Workspace:
     def rule_text(self, ruleset: str, rule_id: str, version: str | None) -> str | None:
         if version is None:
             return None
+        self.check_rule_id(rule_id)
         try:
             return self.store.read(version, rule_path(ruleset, rule_id)).decode("utf-8")
         except git.NotFound:

@@ -10,8 +10,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from ml_rulesets import breast_data, breast_ruleset
-from rules_dsl.fallback import FallbackPredictor
+from .ml_rulesets import breast_data, breast_ruleset
+from rules_dsl.ml import FallbackPredictor
 from rules_dsl.ml import RuleFeatures, RulePredictor
 
 
@@ -215,7 +215,7 @@ def test_a_cached_answer_comes_first(backup, rows):
 
 
 def test_the_router_learns_which_cases_are_slow(backup, rows):
-    from rules_dsl.routing import LatencyRouter
+    from rules_dsl.ml import LatencyRouter
 
     def large_cases_are_slow(row):  # the primary's time depends on the input
         time.sleep(0.1 if row["worst radius"] > 17 else 0.001)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import rules_dsl.demo
-from ml_rulesets import breast_ruleset
+from .ml_rulesets import breast_ruleset
 from rules_dsl import write_folder
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "ml-guide.md"

@@ -23,7 +23,7 @@ model gets a one-row DataFrame and its first prediction is the answer; a functio
 An exception from the backup propagates: there is nothing left to answer with.
 
 Two optional levels for single cases: a ``cache`` of precomputed answers, looked up first (path "cache"), and a
-``router`` (rules_dsl.routing.LatencyRouter) that learns the primary's running time from the cases it saw and
+``router`` (rules_dsl.ml.LatencyRouter) that learns the primary's running time from the cases it saw and
 sends a case predicted to be late straight to the backup (reason "routed"), without waiting out the deadline.
 
 Layer rule: NumPy and pandas only; no scikit-learn.
@@ -187,7 +187,7 @@ class FallbackPredictor:
     cache : mapping or None
         Precomputed answers for single cases, looked up first by ``cache_key(row)`` (path "cache").
     cache_key : function from a case to a hashable key; needed with ``cache``.
-    router : rules_dsl.routing.LatencyRouter or None
+    router : rules_dsl.ml.LatencyRouter or None
         Learns the primary's running time per case; cases predicted late go to the backup at once (reason
         "routed"). Single cases only: a batch always asks the primary.
     """

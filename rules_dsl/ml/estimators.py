@@ -1,7 +1,8 @@
 """Rules in scikit-learn: as features (``RuleFeatures``) and as a classifier (``RulePredictor``).
 
-Layer rule: this module and routing.py are the ones in rules_dsl that import scikit-learn (fallback.py and
-analysis.py need only NumPy and pandas). Both estimators follow scikit-learn's conventions: ``__init__`` only
+Layer rule: this package (rules_dsl.ml: this module and routing.py) is the only part of rules_dsl that imports
+scikit-learn (fallback.py, and analysis.py outside the package, need only NumPy and pandas). Both estimators
+follow scikit-learn's conventions: ``__init__`` only
 stores parameters, ``fit`` validates and records ``feature_names_in_`` / ``n_features_in_`` (and ``classes_``),
 fitted attributes end in ``_``.
 
@@ -27,9 +28,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d, \
     validate_data
 
-from .errors import DataError
-from .policy import Decision, decide, order_voters, vote_scores
-from .ruleset import RuleSet
+from ..errors import DataError
+from ..policy import Decision, decide, order_voters, vote_scores
+from ..ruleset import RuleSet
 
 __all__ = ["RuleFeatures", "RulePredictor", "Explanation", "FiredRule"]
 
