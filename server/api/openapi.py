@@ -217,6 +217,23 @@ def document() -> dict:
         "/api/rulesets/{ruleset}/datasets/{dataset_id}": {
             "get": op("A data set and its first rows", ref("Dataset"), codes=("404",),
                       params=rs + [DATASET_P, {"name": "rows", "in": "query", "schema": I}])},
+        "/api/rulesets/{ruleset}/analysis": {
+            "get": op("How the rules do on a reference data set (by subgroup with ?group=)",
+                      obj({"version": S, "dataset": {"type": "object"}, "summary": {"type": "object"},
+                           "rules": arr({"type": "object"}), "subgroups": {"type": "object"}}, ["summary", "rules"]),
+                      codes=("404", "422"), params=rs + [VERSION_Q, {"name": "dataset", "in": "query", "schema": S},
+                                                        {"name": "group", "in": "query", "schema": S}])},
+        "/api/rulesets/{ruleset}/impact": {
+            "get": op("What a change between two versions does to the predictions",
+                      obj({"from": S, "to": S, "dataset": {"type": "object"}, "rows": I, "changed": I,
+                           "summary": {"type": "object"}, "transitions": arr({"type": "object"}),
+                           "rule_changes": arr({"type": "object"}), "changes": arr({"type": "object"})},
+                          ["rows", "changed", "transitions"]),
+                      codes=("404", "422"),
+                      params=rs + [{"name": "from", "in": "query", "required": True, "schema": S},
+                                   {"name": "to", "in": "query", "schema": S},
+                                   {"name": "dataset", "in": "query", "schema": S},
+                                   {"name": "group", "in": "query", "schema": S}])},
         "/api/session": {
             "post": op("Sign in", obj({"user": ref("User"), "csrf_token": S}), codes=("400", "401", "422", "429"),
                        request=body(obj({"name": S, "password": S}, ["name", "password"])), secured=False),

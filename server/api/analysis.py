@@ -1,0 +1,83 @@
+"""How good the rules are on a reference data set, by subgroup, and what a change between versions did."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from rules_dsl import DataError
+from rules_dsl.analysis import analyze, by_subgroup, impact
+
+from ..auth import requires
+from ..db import get_db
+from ..errors import NotFound, Unprocessable
+from ..services import datasets
+from .common import workspace
+
+bp = Blueprint("api_analysis", __name__, url_prefix="/api")
+
+
+def _dataset(ruleset: str):
+    db = get_db()
+    chosen = request.args.get("dataset")
+    if chosen:
+        dataset = datasets.get(db, ruleset, int(chosen) if chosen.isdigit() and len(chosen) < 10 else None)
+    else:
+        dataset = datasets.default_dataset(db, ruleset)
+        if dataset is None:
+            raise NotFound("This rule set has no reference data set yet. Register one (a CSV file with the true "
+                           "outcome) to see how the rules do.")
+    frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)
+    return dataset, frame
+
+
+def _group(frame, dataset) -> str | None:
+    group = request.args.get("group") or None
+    if group is not None and group not in frame.columns:
+        raise Unprocessable(f"The data set has no column '{group}' to split by. Its columns: "
+                            f"{', '.join(map(str, frame.columns[:30]))}.", field="group")
+    return group
+
+
+@bp.get("/rulesets/<ruleset>/analysis")
+@requires("rules.read")
+def analysis(ruleset):
+    """Per rule: coverage, overlaps, conflicts, precision, firings per true label; for the rule set: accuracy,
+    coverage, a majority-class baseline; with ?group= the same by subgroup and the largest gaps.
+    404 without a reference data set; 422 when it has no true outcome column."""
+    ws = workspace()
+    version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
+    rs = ws.ruleset(ruleset, version)
+    dataset, frame = _dataset(ruleset)
+    if not dataset.label_column:
+        raise Unprocessable(f"The data set '{dataset.name}' has no column with the true outcome, so the rules "
+                            "cannot be scored on it.", field="dataset")
+    group = _group(frame, dataset)
+    try:
+        body = {"version": version, "dataset": {"id": dataset.id, "name": dataset.name, "rows": dataset.rows},
+                **analyze(rs, frame, dataset.label_column).to_dict()}
+        if group:
+            body["subgroups"] = by_subgroup(rs, frame, dataset.label_column, group).to_dict()
+    except DataError as e:
+        raise Unprocessable(f"The data set does not fit the rules: {e.message}", field=e.column) from None
+    return jsonify(body)
+
+
+@bp.get("/rulesets/<ruleset>/impact")
+@requires("rules.read")
+def change_impact(ruleset):
+    """What changing from ?from= to ?to= (default latest) does to the predictions on a reference data set: how many
+    rows change, old -> new label, which rule changes caused it, and with ?group= the same by subgroup."""
+    ws = workspace()
+    ws.check_id(ruleset)
+    if not request.args.get("from"):
+        raise Unprocessable("Say which version to compare from (?from=v1 or a version id).", field="from")
+    old = ws.ruleset(ruleset, ws.resolve(ruleset, request.args.get("from")))
+    new = ws.ruleset(ruleset, ws.resolve(ruleset, request.args.get("to")))
+    dataset, frame = _dataset(ruleset)
+    group = _group(frame, dataset)
+    try:
+        result = impact(old, new, frame, dataset.label_column, group)
+    except DataError as e:
+        raise Unprocessable(f"The data set does not fit the rules: {e.message}", field=e.column) from None
+    return jsonify({"from": old.version, "to": new.version,
+                    "dataset": {"id": dataset.id, "name": dataset.name, "rows": dataset.rows},
+                    **result.to_dict(max_rows=200)})

@@ -1,0 +1,54 @@
+"""Analysis and impact over HTTP, on the demo rule set and its reference data (the breast-cancer cases)."""
+from __future__ import annotations
+
+import pytest
+
+from rules_dsl.demo import demo_path, reference_data
+
+
+@pytest.fixture
+def demo(ws):
+    ruleset = ws.import_folder(demo_path(), by="Ana", why="Demo")
+    data = reference_data()
+    data["size band"] = ["large" if r > 15 else "small" for r in data["mean radius"]]
+    response = ws.as_("Ana").post(f"/api/rulesets/{ruleset}/datasets?name=Wisconsin&label=diagnosis",
+                                  data=data.to_csv(index=False), headers={"Content-Type": "text/csv"})
+    assert response.status_code == 201, response.get_json()
+    return ruleset
+
+
+def test_analysis_by_rule_and_by_subgroup(ws, demo):
+    body = ws.as_("Alex").get(f"/api/rulesets/{demo}/analysis", query_string={"group": "size band"}).get_json()
+    assert body["summary"]["rows"] == 569
+    assert body["summary"]["accuracy"] > body["summary"]["baseline"]["accuracy"]
+    very_large = next(r for r in body["rules"] if r["id"] == "very-large-nuclei")
+    assert very_large["precision"] == 1.0 and very_large["fires"] > 0
+    assert set(body["subgroups"]["groups"][0]) >= {"group", "rows", "accuracy"} or body["subgroups"]["groups"]
+
+
+def test_impact_of_a_change(ws, demo):
+    api = ws.as_("Ana")
+    rule = api.get(f"/api/rulesets/{demo}/rules/small-regular-nuclei")
+    before = rule.headers["ETag"].strip('"')
+    structured = rule.get_json()["structured"]
+    changed = api.put(f"/api/rulesets/{demo}/rules/small-regular-nuclei",
+                      json={"rule": {**structured, "enabled": False}, "why": "Switch off"},
+                      headers={"If-Match": before})
+    assert changed.status_code == 200, changed.get_json()
+    impact = ws.as_("Alex").get(f"/api/rulesets/{demo}/impact",
+                                query_string={"from": before, "group": "size band"}).get_json()
+    assert impact["rows"] == 569
+    assert impact["changed"] == sum(t["rows"] for t in impact["transitions"] if t["changed"])
+    assert impact["changed"] > 0  # the rule decided cases; other rules or the default answer them now
+    assert {c["id"] for c in impact["rule_changes"]} == {"small-regular-nuclei"}
+    assert impact["by_group"]
+
+
+def test_without_a_data_set_it_says_so(ws):
+    response = ws.as_("Alex").get("/api/rulesets/sepsis-triage/analysis")
+    assert response.status_code == 404 and "reference data set" in response.get_json()["error"]["message"]
+
+
+def test_unknown_group_column_is_422(ws, demo):
+    response = ws.as_("Alex").get(f"/api/rulesets/{demo}/analysis", query_string={"group": "nope"})
+    assert response.status_code == 422 and response.get_json()["error"]["field"] == "group"
