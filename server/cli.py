@@ -141,6 +141,44 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
 
 
 @main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled cases as CSV.")
+@click.option("--label", "label_column", required=True, help="The column holding the true outcome.")
+@click.option("--group", "group_column", default=None, help="A column to split the figures by (e.g. sex).")
+def analyze(path: Path, data_path: Path, label_column: str, group_column: str | None) -> None:
+    """How good the rules are on labelled cases: per rule and for the whole rule set (and by subgroup)."""
+    import pandas as pd
+
+    from rules_dsl.analysis import analyze as run, by_subgroup
+
+    try:
+        ruleset = rules_dsl.load(path)
+    except RuleError as e:
+        _print_problems(e.problems)
+        sys.exit(1)
+    try:
+        data = pd.read_csv(data_path, low_memory=False)
+        result = run(ruleset, data, label_column)
+        groups = by_subgroup(ruleset, data, label_column, group_column) if group_column else None
+    except (DataError, KeyError, ValueError, pd.errors.ParserError) as e:
+        click.echo(f"{data_path}: {getattr(e, 'message', e)}", err=True)
+        sys.exit(2)
+    summary = result.summary
+    click.echo(f"{ruleset.title}: {summary['rows']:,} cases; accuracy {summary['accuracy']:.1%} "
+               f"(majority-class baseline {summary['baseline']['accuracy']:.1%}), answered "
+               f"{summary['coverage']:.0%}\n")
+    table = result.rules.drop(columns=["name"], errors="ignore").fillna("-")
+    click.echo(table.to_string(float_format=lambda x: f"{x:.2f}"))
+    if groups is not None:
+        click.echo(f"\nBy {group_column}:\n" + groups.groups.to_string(float_format=lambda x: f"{x:.2f}"))
+        click.echo("\nLargest gaps between groups:")
+        for gap in groups.gaps:
+            what = f"{gap.figure} of {gap.rule}" if gap.rule else gap.figure
+            click.echo(f"  {what}: {gap.high_group} {gap.high:.0%} vs {gap.low_group} {gap.low:.0%}")
+
+
+@main.command()
 def demo() -> None:
     """Check the demo rule set and evaluate it on the breast-cancer data shipped with scikit-learn."""
     from rules_dsl.demo import demo_path, reference_data
