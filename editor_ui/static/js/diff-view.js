@@ -27,7 +27,9 @@ export function renderDiff(root, diff, { ruleset, onlyRule = "", headingLevel = 
         h("span", { class: `badge ${rule.status}` }, STATUS[rule.status] || rule.status),
         rule.parts && rule.parts.length ? h("span", { class: "muted" }, `changed: ${rule.parts.map((p) => PARTS[p] || p).join(", ")}`) : null),
       h("div", { class: "two-columns" },
-        h("div", {}, h("p", { class: "small-label" }, "Before"), rule.text_from === null ? h("p", { class: "muted" }, "(not there yet)") : wordsBlock(rule.words.from, "Before")),
-        h("div", {}, h("p", { class: "small-label" }, "After"), rule.text_to === null ? h("p", { class: "muted" }, "(removed)") : wordsBlock(rule.words.to, "After")))))
+        h("div", {}, h("p", { class: "small-label" }, "Before"), rule.text_from === null ? h("p", { class: "muted" }, "(not there yet)")
+          : rule.text_to === null ? h("pre", { class: "rule-text diff-side" }, rule.text_from) : wordsBlock(rule.words.from, "Before")),
+        h("div", {}, h("p", { class: "small-label" }, "After"), rule.text_to === null ? h("p", { class: "muted" }, "(removed)")
+          : rule.text_from === null ? h("pre", { class: "rule-text diff-side" }, rule.text_to) : wordsBlock(rule.words.to, "After")))))
       : h("p", { class: "muted" }, onlyRule ? "This rule is the same in both versions." : "No rule changed."));
 }

@@ -80,5 +80,15 @@ export class RuleText {
     if (r) this.area.setSelectionRange(r[0], Math.min(r[1], this.area.value.length));
   }
 
+  // Put `replacement` where the problem is (e.g. the suggested spelling), as if typed.
+  replaceRange(problem, replacement) {
+    const r = this.range(problem);
+    if (!r) return;
+    this.area.focus();
+    this.area.setRangeText(replacement, r[0], r[1], "end");
+    this.layout();
+    this.onChange();
+  }
+
   focus() { this.area.focus(); }
 }

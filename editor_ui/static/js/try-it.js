@@ -11,12 +11,15 @@ function cell(value) {
 function table(caption, result, rows, outcome, withMiss) {
   if (!rows.length) return null;
   const columns = result.columns || Object.keys(rows[0].values);
+  const numbered = !columns.includes("case");
   return h("div", { class: "table-wrap" }, h("table", { class: "cases" },
     h("caption", {}, caption),
     h("thead", {}, h("tr", {},
+      numbered ? h("th", { scope: "col" }, "Row") : null,
       columns.map((c) => h("th", { scope: "col" }, c === outcome ? `${c} (recorded)` : c)),
       withMiss ? h("th", { scope: "col" }, "Not met") : null)),
     h("tbody", {}, rows.map((row) => h("tr", {},
+      numbered ? h("td", { class: "number muted" }, String(row.row + 1)) : null,
       columns.map((c) => cell(row.values[c])),
       withMiss ? h("td", { class: "missed" }, row.missed || "") : null)))));
 }
@@ -53,4 +56,17 @@ export function renderTry(root, check, outcome) {
   replace(root,
     section("Example cases of this rule set", check.examples, outcome),
     check.reference ? section(`Reference cases: ${check.reference.dataset.name}`, check.reference, outcome) : null);
+}
+
+// The short version for the side panel: how many cases match, with a link to the tables.
+export function renderTryCounts(root, check) {
+  if (!check || !check.valid) {
+    replace(root, h("p", { class: "muted" }, "Shown when the rule has no mistakes."));
+    return;
+  }
+  const line = (title, result) => (result && !result.error ? h("li", {}, h("strong", {}, `${result.matched} of ${result.total}`), ` ${title}`,
+    result.precision !== undefined ? ` (${Math.round(result.precision * 100)}% really “${result.label}”)` : "") : null);
+  const items = [line("example cases", check.examples), check.reference ? line(`reference cases (${check.reference.dataset.name})`, check.reference) : null].filter(Boolean);
+  replace(root, items.length ? h("ul", { class: "counts" }, items) : h("p", { class: "muted" }, "No cases to try the rule on yet."),
+    items.length ? h("p", {}, h("a", { href: "#try-it" }, "See the cases and near misses")) : null);
 }

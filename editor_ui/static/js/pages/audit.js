@@ -12,7 +12,9 @@ let page = 1;
 const ACTIONS = ["rule.create", "rule.update", "rule.rename", "rule.disable", "rule.enable", "rule.delete", "vocabulary.update",
   "settings.update", "ruleset.create", "ruleset.import", "version.restore", "release.request", "release.approve",
   "release.reject", "dataset.register", "user.create", "user.password", "token.create", "token.revoke"];
-const STATUS = { done: "done", pending: "in progress", failed: "did not go through" };
+const STATUS = { done: "done", pending: "in progress", failed: "not saved" };
+const REASONS = { ConflictError: "someone had saved first", HeadMoved: "too many saves at once" };
+const titles = new Map();
 
 async function show() {
   replace(root, loading("Loading the audit log…"));
@@ -36,10 +38,11 @@ async function show() {
       h("tbody", {}, data.events.map((e) => h("tr", {},
         h("td", {}, timeEl(e.at)), h("td", {}, e.by || "the system"),
         h("td", {}, actionWords(e.action), e.details && e.details.name ? ` (${e.details.name})` : ""),
-        h("td", {}, e.ruleset ? h("a", { href: pages.ruleset(e.ruleset) }, e.ruleset) : ""),
+        h("td", {}, e.ruleset ? h("a", { href: pages.ruleset(e.ruleset) }, titles.get(e.ruleset) || e.ruleset) : ""),
         h("td", {}, e.ruleset && e.rule ? h("a", { href: pages.ruleHistory(e.ruleset, e.rule) }, e.rule) : ""),
         h("td", { class: "why" }, e.why || ""),
-        h("td", {}, STATUS[e.status] || e.status)))))),
+        h("td", {}, STATUS[e.status] || e.status,
+          e.status === "failed" && e.details && e.details.reason ? `: ${REASONS[e.details.reason] || "it did not go through"}` : "")))))),
     h("div", { class: "pager" },
       page > 1 ? button("Newer", page - 1) : null,
       h("span", {}, `Page ${page} of ${pagesCount} (${data.total} entries)`),
@@ -50,7 +53,10 @@ async function start() {
   for (const action of ACTIONS) actionSelect.append(h("option", { value: action }, actionWords(action)));
   try {
     const data = await get(paths.rulesets());
-    for (const rs of data.rulesets) rulesetSelect.append(h("option", { value: rs.id }, rs.title));
+    for (const rs of data.rulesets) {
+      titles.set(rs.id, rs.title);
+      rulesetSelect.append(h("option", { value: rs.id }, rs.title));
+    }
   } catch { /* the filter stays at "All" */ }
   show();
 }

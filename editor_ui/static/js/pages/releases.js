@@ -84,6 +84,10 @@ function release(r, before) {
   if (r.status === "approved" && can("bundles.read") && r.name) {
     section.append(h("p", {}, h("a", { class: "button", href: paths.bundle(ruleset, r.name), download: `${ruleset}-${r.name}.json` },
       `Download release ${r.name} (bundle file)`)));
+    if (document.body.dataset.role === "ml-engineer") {
+      section.append(h("p", { class: "hint" }, "Or pin it in Python: ",
+        h("code", {}, `rules_dsl.load_from_server("${window.location.origin}", "${ruleset}", version="${r.name}", token=...)`)));
+    }
   }
   if (r.status === "requested" && can("rules.read")) {
     const diffRoot = h("div", {}, loading("Loading what changed…"));

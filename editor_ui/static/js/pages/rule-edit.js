@@ -7,7 +7,7 @@ import { RuleForm } from "../rule-form.js";
 import { RuleText } from "../rule-text.js";
 import { fillTitle } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
-import { renderTry } from "../try-it.js";
+import { renderTry, renderTryCounts } from "../try-it.js";
 import { combine, wordDiff, wordsBlock } from "../worddiff.js";
 
 startShell();
@@ -90,6 +90,7 @@ function show(result) {
     ? (result.warnings.length ? "No mistakes; see the points to check." : "No mistakes found.")
     : `${plural(result.errors.length, "mistake")} to fix before saving.`;
   renderTry($("try"), result, outcome.name);
+  renderTryCounts($("try-counts"), result);
 }
 
 function summary(placed, result) {
@@ -104,8 +105,13 @@ function summary(placed, result) {
     const where = mode === "text" && problem.line ? `Line ${problem.line}, column ${problem.column}: ` : "";
     const go = h("button", { type: "button", class: "link-button" }, "show");
     go.addEventListener("click", () => (mode === "form" ? form.focusField(path || problem.field || "") : text.select(problem)));
-    return h("li", { class: problem.severity === "warning" ? "warning" : "error" }, where, message,
-      problem.suggestion ? ` (Suggested: “${problem.suggestion}”.)` : "", " ", go);
+    let use = null;
+    if (mode === "text" && problem.suggestion && problem.line && problem.end_line) {
+      use = h("button", { type: "button", class: "small" }, `Use “${problem.suggestion}”`);
+      use.addEventListener("click", () => text.replaceRange(problem, problem.suggestion));
+    }
+    const suggested = problem.suggestion && !message.includes(problem.suggestion) ? ` (Suggested: “${problem.suggestion}”.)` : "";
+    return h("li", { class: problem.severity === "warning" ? "warning" : "error" }, where, message, suggested, " ", go, use ? [" ", use] : null);
   };
   replace(root, h("div", { class: `problems ${errors.length ? "has-errors" : "only-warnings"}` },
     h("h2", {}, errors.length ? `${plural(errors.length, "mistake")} to fix` : `${plural(warnings.length, "point")} to check`,
@@ -251,6 +257,9 @@ async function showConflict(details, mine) {
   const myDiff = wordDiff(base, mine);
   const combined = combine(base, mine, theirs);
   const name = who ? who.author : "Someone";
+  if (who) {
+    replace($("saved-state"), `Last changed by ${who.author}, `, timeEl(who.time), who.why ? `: “${who.why}”` : "", ".");
+  }
   const choose = (label, primary, action) => {
     const button = h("button", { type: "button", class: primary ? "primary" : "" }, label);
     button.addEventListener("click", action);

@@ -25,8 +25,8 @@ async function show() {
   document.title = `${rule.name} · Rulecraft`;
   const c = rule.conclusion;
   const tryRoot = h("div", {}, loading("Trying the rule on cases…"));
-  replace(root, h("div", { class: "editor-layout" },
-    h("div", { class: "editor-main" },
+  replace(root,
+    h("div", { class: "section-card" },
       h("h2", {}, "The rule reads"),
       h("pre", { class: "rule-text", id: "rule-text-view" }, rule.text),
       h("dl", { class: "facts" },
@@ -36,7 +36,7 @@ async function show() {
         h("dt", {}, "Because"), h("dd", {}, rule.because || "—"),
         h("dt", {}, "Last changed"), h("dd", {}, rule.last_change
           ? [rule.last_change.by, ", ", timeEl(rule.last_change.at), rule.last_change.why ? `: “${rule.last_change.why}”` : ""] : "—"))),
-    h("aside", { class: "editor-side" }, h("section", {}, h("h2", {}, "Try it on cases"), tryRoot))));
+    h("section", { class: "try-panel" }, h("h2", {}, "Try it on cases"), tryRoot));
   try {
     const result = await post(paths.check(), { ruleset, text: rule.text, ...(version ? { version } : {}) });
     renderTry(tryRoot, result, rule.conclusion ? rule.conclusion.outcome : "");
