@@ -3,6 +3,7 @@
 import { ApiError, get, pages, paths, post, request } from "../api.js";
 import { askWhy } from "../dialogs.js";
 import { h, notice, pageData, plural, replace, timeEl, when } from "../dom.js";
+import { formatRule } from "../format.js";
 import { RuleForm } from "../rule-form.js";
 import { RuleText } from "../rule-text.js";
 import { fillTitle } from "../rulesets-common.js";
@@ -138,12 +139,10 @@ function modeMessage(message) {
 async function toText() {
   if (mode === "text") return;
   const checked = await runCheck();
-  if (!checked || !checked.result.text) {
-    modeMessage("Finish the marked fields first: a condition without a feature or a value cannot be written as text yet. Nothing has been lost.");
-    return;
-  }
-  modeMessage("");
-  text.value = checked.result.text;
+  if (!checked) return;
+  // The server's canonical text when the form is complete; otherwise the same text with "…" for the blanks.
+  text.value = checked.result.text || formatRule(form.toJSON());
+  modeMessage(checked.result.text ? "" : "Blank fields show as “…” in the text: fill them in there, or go back to the form.");
   setMode("text");
   lastCheck = null;
   await runCheck();

@@ -31,7 +31,12 @@ function showProblems(problems, prefix) {
     let path = p.field || "";
     while (path && !slots.has(path)) path = path.includes(".") ? path.slice(0, path.lastIndexOf(".")) : "";
     const el = path ? slots.get(path) : null;
-    if (el) { el.append(h("span", { class: "error" }, p.message)); el.hidden = false; } else unplaced.push(p);
+    if (el) {
+      el.append(h("span", { class: "error" }, p.message));
+      el.hidden = false;
+      const card = el.closest("details");
+      if (card) card.open = true;
+    } else unplaced.push(p);
   }
   return unplaced;
 }
@@ -70,12 +75,13 @@ function featureCard(f, index) {
   type.addEventListener("change", showFor);
   showFor();
   const remove = h("button", { type: "button", class: "small danger-link" }, "Remove this feature");
-  const card = h("section", { class: "feature-editor", "aria-label": `Feature ${f.name || index + 1}` },
-    h("h3", {}, h("span", {}, f.name || "New feature"), remove),
+  const card = h("details", { class: "feature-editor", open: !f.name },
+    h("summary", {}, h("strong", { class: "feature-name" }, f.name || "New feature"), " ", h("span", { class: "muted" }, featureSummary(f))),
     h("div", { class: "grid" }, name.el,
       h("div", { class: "field" }, h("label", { for: typeId }, "Kind of value"), type, typeSlot),
       unit.el, low.el, high.el, values.el, synonyms.el, column.el, description.el),
-    slot(key + ".__card"));
+    h("div", { class: "actions" }, remove),
+    slot(`${key}.__card`));
   remove.addEventListener("click", () => { card.remove(); });
   card.read = () => {
     const spec = { type: type.value };
@@ -90,6 +96,15 @@ function featureCard(f, index) {
     return [name.control.value.trim(), spec];
   };
   return card;
+}
+
+function featureSummary(f) {
+  const parts = [TYPES[f.type] || f.type];
+  if (f.unit) parts.push(f.unit);
+  if (f.values) parts.push(f.values.join(", "));
+  if (f.range) parts.push(`usually ${f.range[0]} to ${f.range[1]}`);
+  const text = parts.join(" · ") + (f.description ? ` — ${f.description}` : "");
+  return text.length > 140 ? `${text.slice(0, 139)}…` : text;
 }
 
 function readOnlyFeatures(root) {
@@ -151,7 +166,7 @@ function refused(message, error, prefix) {
     replace(message, h("div", { class: "notice error", role: "alert" },
       h("p", {}, h("strong", {}, "Not saved. "), error.message),
       h("ul", {}, broken.map((id) => h("li", {}, h("a", { href: pages.rule(ruleset, id) }, id),
-        ": ", error.problems.filter((p) => p.file === `rules/${id}.rule`).map((p) => p.message).join(" "))))));
+        ": ", [...new Set(error.problems.filter((p) => p.file === `rules/${id}.rule`).map((p) => p.message))].join(" "))))));
     return;
   }
   replace(message, h("div", { class: "notice error", role: "alert" }, h("p", {}, h("strong", {}, "Not saved. "), error.message),
