@@ -447,9 +447,9 @@ export class RuleForm {
       return h("span", { class: "small-label" }, "No value needed");
     }
     if (node.op === "between") {
-      const [a, b] = [0, 1].map((i) => this.valueInput(node, path, i, kind, feature, slot, i === 0 ? "From" : "To (both included)"));
+      const [a, b] = [0, 1].map((i) => this.valueInput(node, path, i, kind, feature, slot, i === 0 ? "From" : "and (both included)"));
       this.field(`${path}.values`, slot, null);
-      return h("div", { class: "between" }, a, h("span", { class: "and" }, "and"), b);
+      return h("div", { class: "between" }, a, b);
     }
     if (LIST.includes(node.op)) {
       this.field(`${path}.values`, slot, null, () => (node.values.filter((v) => v !== null && v !== "").length ? null : "Choose at least one value."));
