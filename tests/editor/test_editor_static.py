@@ -11,7 +11,7 @@ import pytest
 from rules_dsl.checker import _OPS_BY_TYPE
 from server import create_app, migrate
 
-from conftest import browser_or_skip
+from browser_support import browser_or_skip
 
 EDITOR = Path(__file__).resolve().parents[2] / "editor_ui"
 
