@@ -15,6 +15,14 @@ UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea")]
   .map((c) => c.outerHTML.slice(0, 120))"""
 
 
+def signed_in(people, name, **size):
+    """That person's window, signed in (the tests of this module also run one by one)."""
+    visitor = people(name, **size)
+    if not visitor.page.url.startswith(visitor.server.url) or "/sign-in" in visitor.page.url:
+        visitor.sign_in()
+    return visitor
+
+
 def assert_labelled(page):
     assert page.evaluate(UNLABELLED) == [], f"unlabelled controls on {page.url}"
 
@@ -25,8 +33,8 @@ def assert_fits(page, width: int):
 
 
 def test_a_vocabulary_change_that_would_break_rules_is_refused_with_the_rules(people):
-    bea = people("Bea Author")
-    page = bea.sign_in()
+    bea = signed_in(people, "Bea Author")
+    page = bea.page
     bea.allowed_status.add(422)
     bea.go("/rulesets/sepsis-triage/vocabulary")
     assert_labelled(page)
@@ -43,7 +51,7 @@ def test_a_vocabulary_change_that_would_break_rules_is_refused_with_the_rules(pe
 
 
 def test_an_earlier_version_of_a_rule_is_opened_and_brought_back(people):
-    bea = people("Bea Author")
+    bea = signed_in(people, "Bea Author")
     page = bea.go("/rulesets/sepsis-triage/rules/new")
     page.get_by_role("button", name="Text").click()
     text = page.get_by_label("The rule as text")
@@ -69,7 +77,7 @@ def test_an_earlier_version_of_a_rule_is_opened_and_brought_back(people):
     rows.nth(1).get_by_role("link", name="Open").click()
     page.wait_for_load_state("networkidle")
     banner = page.locator(".banner.earlier")
-    expect(banner).to_contain_text("An earlier version.")
+    expect(banner).to_contain_text("This is an earlier version, saved by Bea Author")
     expect(banner).to_contain_text("saved by Bea Author")
     expect(page.locator("#rule-text-view")).to_contain_text("temperature is above 39.5")
     bea.screenshot("14-earlier-version")
@@ -98,9 +106,7 @@ def test_an_earlier_version_of_a_rule_is_opened_and_brought_back(people):
                                   "/rulesets/breast-mass-triage/vocabulary", "/rulesets/breast-mass-triage/releases",
                                   "/password"])
 def test_pages_are_labelled_and_fit_a_tablet(people, path):
-    ana = people("Ana Author", width=800, height=1100)
-    if not ana.page.url.startswith(ana.server.url):
-        ana.sign_in()
+    ana = signed_in(people, "Ana Author", width=800, height=1100)
     page = ana.go(path)
     page.wait_for_timeout(400)  # the live check of the editor
     assert_labelled(page)
@@ -110,8 +116,8 @@ def test_pages_are_labelled_and_fit_a_tablet(people, path):
 
 
 def test_the_header_says_who_is_signed_in_and_pages_follow_the_role(people, server):
-    rui = people("Rui Reviewer")
-    page = rui.go("/") if rui.page.url.startswith(server.url) else rui.sign_in()
+    rui = signed_in(people, "Rui Reviewer")
+    page = rui.go("/")
     expect(page.locator("header .who")).to_contain_text("Signed in as Rui Reviewer")
     expect(page.locator("header .badge.role")).to_have_text("reviewer")
     expect(page.get_by_role("link", name="Audit log")).to_have_count(0)
@@ -130,9 +136,7 @@ def test_the_header_says_who_is_signed_in_and_pages_follow_the_role(people, serv
 def test_every_demo_rule_goes_through_the_form_and_the_text_unchanged(people, server):
     """Form and text lose nothing: each rule, loaded into the form, is written back by the server exactly as it
     was saved (nested groups, 'at least N of', 'not', 'or' included), and text -> form -> text is the same."""
-    ana = people("Ana Author")
-    if not ana.page.url.startswith(server.url):
-        ana.sign_in()
+    ana = signed_in(people, "Ana Author")
     page = ana.go("/rulesets/breast-mass-triage")
     links = page.locator("table.rules-table tbody th a")
     targets = [(links.nth(i).text_content(), links.nth(i).get_attribute("href")) for i in range(links.count())]
@@ -154,3 +158,31 @@ def test_every_demo_rule_goes_through_the_form_and_the_text_unchanged(people, se
             expect(page.get_by_label("The rule applies when:")).to_have_value("atleast")
             expect(page.get_by_label("How many:")).to_have_value("3")
             expect(page.get_by_label("Feature")).to_have_count(6)
+
+
+def test_a_session_that_ends_while_writing_loses_nothing(people, server):
+    """Signed out in another tab while writing: the editor keeps the rule and says so; after signing in again
+    (in that other tab) the same page checks and saves, with the new session's token."""
+    ana = signed_in(people, "Ana Author")
+    ana.allowed_status.update({401, 403})
+    page = ana.go("/rulesets/breast-mass-triage/rules/very-large-nuclei")
+    expect(page.locator("#check-state")).to_have_text(re.compile(r"^No mistakes"))
+    other = ana.context.new_page()
+    other.goto(server.url + "/")
+    other.get_by_role("button", name="Sign out").click()
+    other.wait_for_url(re.compile("/sign-in"))
+    page.get_by_label("Because (optional)").fill("Marked nuclear enlargement is a classic feature of malignancy.")
+    expect(page.locator("#signed-out")).to_contain_text("You have been signed out")
+    assert "/rulesets/breast-mass-triage/rules/very-large-nuclei" in page.url
+    other.get_by_label("Your name").fill("Ana Author")
+    other.get_by_label("Password").fill(server.password_of("Ana Author"))
+    other.get_by_role("button", name="Sign in").click()
+    other.wait_for_url(server.url + "/")
+    other.close()
+    page.get_by_label("Because (optional)").fill("Marked nuclear enlargement is a classic sign of malignancy.")
+    expect(page.locator("#signed-out")).to_be_empty()
+    expect(page.locator("#sentence")).to_contain_text("classic sign of malignancy")
+    page.get_by_role("button", name="Save…").click()
+    page.get_by_label("Why are you making this change?").fill("Shorter reason")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(page.locator("#saved-state")).to_contain_text("Saved by you")

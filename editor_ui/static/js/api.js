@@ -24,7 +24,7 @@ function versionFrom(response) {
 }
 
 // One request. Returns {data, version} where version is the saved version the answer is about (if any).
-export async function request(method, path, { body, version, signal } = {}) {
+export async function request(method, path, { body, version, signal, retried = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
@@ -43,15 +43,41 @@ export async function request(method, path, { body, version, signal } = {}) {
   try { data = await response.json(); } catch { data = null; }
   if (!response.ok) {
     const error = new ApiError(response.status, data);
-    if (response.status === 401 && !path.startsWith("/api/session")) goSignIn();
+    if (error.code === "csrf" && !retried && await refreshToken()) {
+      // Signed in again (in another tab): the page's token is stale; take the new one and try once more.
+      return request(method, path, { body, version, signal, retried: true });
+    }
+    if (response.status === 401 && !path.startsWith("/api/session")) signedOut(error);
     if (error.code === "password-change-required") window.location.assign("/password");
     throw error;
   }
   return { data, version: versionFrom(response) };
 }
 
+async function refreshToken() {
+  try {
+    const response = await fetch("/api/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) return false;
+    const me = await response.json();
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    if (!me.csrf_token || !meta || meta.content === me.csrf_token) return false;
+    meta.content = me.csrf_token;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function get(path, options) { return (await request("GET", path, options)).data; }
 export async function post(path, body, options = {}) { return (await request("POST", path, { ...options, body })).data; }
+
+// What happens when the session has ended: by default, the sign-in page (and back here afterwards). The editor
+// replaces this, so that a rule being written is not lost to a page change.
+let signedOut = () => goSignIn();
+
+export function onSignedOut(handler) {
+  signedOut = handler;
+}
 
 export function goSignIn() {
   const here = window.location.pathname + window.location.search;

@@ -15,8 +15,9 @@ export function askWhy({ title, intro = null, label = "Why are you making this c
     const formError = h("p", { class: "form-error", role: "alert", hidden: true });
     const save = h("button", { type: "submit", class: "primary" }, confirm);
     const cancel = h("button", { type: "button" }, "Cancel");
+    const titleId = `${fieldId}-title`;
     const form = h("form", { method: "dialog", novalidate: true },
-      h("h2", {}, title),
+      h("h2", { id: titleId }, title),
       intro ? h("div", { class: "dialog-intro" }, intro) : null,
       h("div", { class: "field" },
         h("label", { for: fieldId }, label),
@@ -25,7 +26,7 @@ export function askWhy({ title, intro = null, label = "Why are you making this c
         fieldError),
       formError,
       h("div", { class: "actions" }, save, cancel));
-    const dialog = h("dialog", { class: "why-dialog", "aria-labelledby": "" }, form);
+    const dialog = h("dialog", { class: "why-dialog", "aria-labelledby": titleId }, form);
     document.body.append(dialog);
     let finished = false;
     const finish = (value) => {

@@ -26,18 +26,15 @@ export async function versionBanner(slot, rulesetId, version, { rule = null } = 
   if (!version) return;
   let info = null;
   try { info = await get(paths.versionInfo(rulesetId, version)); } catch { info = null; }
-  const who = info ? [`saved by ${info.author}, ${when(info.time)}`, info.why ? ` — “${info.why}”` : ""] : [];
-  const restore = can("rules.write") ? h("button", {
-    type: "button", onclick: () => restoreVersion(rulesetId, version, rule, info),
-  }, rule ? "Bring this rule back as it was here…" : "Bring back this version…") : null;
+  const what = info && info.release ? `This is release ${info.release}` : "This is an earlier version";
   replace(slot, h("div", { class: "banner earlier", role: "note" },
-    h("p", {}, h("strong", {}, "An earlier version. "),
-      info && info.release ? `Release ${info.release}, ` : "",
-      ...who, ". It cannot be changed; what you see is how it was."),
+    h("p", {}, h("strong", {}, what), info ? [`, saved by ${info.author}, ${when(info.time)}`, info.why ? `: “${info.why}”` : ""] : "",
+      ". Earlier versions are kept as they were and cannot be changed."),
     h("p", { class: "actions" },
       h("a", { href: rule ? pages.rule(rulesetId, rule) : pages.ruleset(rulesetId) }, "See the current version"),
       h("a", { href: pages.compare(rulesetId, version, "", rule) }, "Compare with the current version"),
-      restore)));
+      can("rules.write") ? h("button", { type: "button", onclick: () => restoreVersion(rulesetId, version, rule, info) },
+        rule ? "Bring this rule back as it was here…" : "Bring back this version…") : null)));
 }
 
 export async function restoreVersion(rulesetId, version, rule, info) {

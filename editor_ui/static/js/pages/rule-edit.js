@@ -1,6 +1,6 @@
 // The rule editor: form and text modes over one rule, checked on the server as it changes (what it reads, its
 // problems beside their fields, the cases it matches); saving asks why; a conflict shows both versions.
-import { ApiError, get, pages, paths, post, request } from "../api.js";
+import { ApiError, get, onSignedOut, pages, paths, request } from "../api.js";
 import { askWhy } from "../dialogs.js";
 import { h, notice, pageData, plural, replace, timeEl, when } from "../dom.js";
 import { formatRule } from "../format.js";
@@ -12,6 +12,13 @@ import { renderTry, renderTryCounts } from "../try-it.js";
 import { combine, wordDiff, wordsBlock } from "../worddiff.js";
 
 startShell();
+// If the session ends while someone is writing, keep the page (and the rule): say so, and sign in in a new tab.
+onSignedOut(() => {
+  replace($("signed-out"), h("div", { class: "notice error", role: "alert" },
+    "You have been signed out, so the rule cannot be checked or saved right now. Nothing here is lost: ",
+    h("a", { href: "/sign-in", target: "_blank", rel: "noopener" }, "sign in again in a new tab"),
+    ", then come back here and save."));
+});
 const data = pageData();
 const rulesetId = data.ruleset;
 let ruleId = data.rule || null;
@@ -67,6 +74,7 @@ async function runCheck() {
 }
 
 function show(result) {
+  replace($("signed-out"));
   const problems = [...result.errors, ...result.warnings];
   const sentence = $("sentence");
   if (result.text) {
