@@ -30,7 +30,8 @@ export class RuleText {
     const lines = this.area.value.split("\n").length;
     this.gutter.textContent = Array.from({ length: lines }, (_, i) => String(i + 1)).join("\n");
     this.area.style.height = "auto";
-    this.area.style.height = `${Math.max(this.area.scrollHeight + 2, 120)}px`;
+    // Room for every line plus a horizontal scroll bar, so the last line is never hidden under it.
+    this.area.style.height = `${Math.max(this.area.scrollHeight + 18, 120)}px`;
     this.paint();
   }
 

@@ -16,10 +16,20 @@ const STATUS = { requested: "waiting for a reviewer", approving: "being approved
 async function requestForm() {
   if (!can("releases.request")) return;
   let draft;
+  let known;
   try {
-    draft = await get(paths.draft(ruleset));
+    [draft, known] = await Promise.all([get(paths.draft(ruleset)), get(paths.releases(ruleset))]);
   } catch (e) {
     replace(requestRoot, notice(e.message, "error"));
+    return;
+  }
+  // Nothing to ask for when the latest version is released already, or already waiting for a reviewer.
+  if (draft.previous && draft.previous.version === draft.version) {
+    replace(requestRoot, notice(`The latest version is release ${draft.previous.name}: there is nothing new to release yet.`));
+    return;
+  }
+  if (known.releases.some((r) => r.version === draft.version && r.status === "requested")) {
+    replace(requestRoot, notice("A release of the latest version has been asked for and is waiting for a reviewer."));
     return;
   }
   const id = uid("notes");
@@ -38,7 +48,7 @@ async function requestForm() {
     button.disabled = true;
     try {
       await post(paths.releases(ruleset), { version: draft.version, notes: notes.value });
-      replace(message, notice("Asked. A reviewer will look at it.", "ok"));
+      replace(requestRoot, notice("Asked. A reviewer will look at it; the request is below.", "ok"));
       showReleases();
     } catch (e) {
       replace(message, notice(e.message, e.status === 409 ? "warning" : "error"));
