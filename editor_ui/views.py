@@ -46,7 +46,7 @@ def _local(target: str | None) -> str:
     if not target:
         return url_for("editor.home")
     parts = urlsplit(target)
-    # Browsers read "/\evil.example" (one backslash) as "//evil.example": no backslashes, no control characters either.
+    # Browsers read "/\evil.example" (one backslash) as "//evil.example": refuse backslashes and control characters.
     if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target
             or any(ord(c) < 32 or ord(c) == 127 for c in target)):
         return url_for("editor.home")

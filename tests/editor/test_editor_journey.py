@@ -67,8 +67,11 @@ def test_author_builds_a_rule_in_the_form_and_saves_it(people):
     expect(confidence_problem).to_be_hidden()
     expect(page.locator("#check-state")).to_have_text("No mistakes found.")
     expect(page.locator("#sentence")).to_have_text(
-        'rule "Very large and concave nuclei"\nwhen worst radius is above 18\n  and worst concave points is above 0.15\n'
-        'then diagnosis is "malignant" with confidence 0.8\nbecause "Guideline 4.2: large nuclei with many indentations"')
+        'rule "Very large and concave nuclei"\n'
+        'when worst radius is above 18\n'
+        '  and worst concave points is above 0.15\n'
+        'then diagnosis is "malignant" with confidence 0.8\n'
+        'because "Guideline 4.2: large nuclei with many indentations"')
 
     # Try it: the example cases and the reference cases, with matches and near misses.
     try_panel = page.locator("#try")
@@ -108,9 +111,11 @@ def test_author_edits_the_rule_again_in_text_mode(people):
     page.get_by_role("button", name="Form").click()
     expect(page.get_by_label("Value", exact=True).first).to_have_value("17.5")
     page.get_by_role("button", name="Text").click()
-    expect(text).to_have_value(re.compile("when worst radius is above 17.5\n  and worst concave points is above 0.15\n"))
+    expect(text).to_have_value(re.compile("when worst radius is above 17.5\n"
+                                          "  and worst concave points is above 0.15\n"))
     page.get_by_role("button", name="Save…").click()
-    page.get_by_label("Why are you making this change?").fill("Lower the radius threshold after the tumour board review")
+    why = page.get_by_label("Why are you making this change?")
+    why.fill("Lower the radius threshold after the tumour board review")
     page.get_by_role("dialog").get_by_role("button", name="Save").click()
     expect(page.locator("#saved-state")).to_contain_text("Saved by you")
 
@@ -221,8 +226,9 @@ def test_auditor_reads_the_diff_the_blame_and_the_audit_log(people):
 
     blame = alex.go(f"/rulesets/{RULESET}/rules/{RULE}/blame")
     lines = blame.locator("table.blame-table tbody tr")
-    expect(lines.filter(has_text="worst concave points is above 0.16")).to_contain_text("Ana Author")
-    expect(lines.filter(has_text="worst concave points is above 0.16")).to_contain_text("Slightly stricter on concave points")
+    concave = lines.filter(has_text="worst concave points is above 0.16")
+    expect(concave).to_contain_text("Ana Author")
+    expect(concave).to_contain_text("Slightly stricter on concave points")
     expect(lines.filter(has_text="because")).to_contain_text("Bea Author")
     expect(lines.filter(has_text="because")).to_contain_text("Cite the 2026 update of the guideline")
     expect(lines.filter(has_text="when worst radius is above 17.5")).to_contain_text("Lower the radius threshold")

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.browser
 
 # Every form control must have a name a screen reader can say (a <label for>, or aria-label / aria-labelledby).
 UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea")]
-  .filter((c) => c.type !== "hidden" && !c.labels.length && !c.getAttribute("aria-label") && !c.getAttribute("aria-labelledby"))
+  .filter((c) => c.type !== "hidden" && !c.labels.length
+    && !c.getAttribute("aria-label") && !c.getAttribute("aria-labelledby"))
   .map((c) => c.outerHTML.slice(0, 120))"""
 
 
