@@ -196,6 +196,20 @@ def test_nobody_is_offered_to_approve_their_own_request(people):
     expect(request.get_by_role("button", name="Approve the release")).to_have_count(0)
 
 
+def test_a_reviewer_turns_a_request_down_with_a_comment(people):
+    rui = people("Rui Reviewer")
+    page = rui.go("/rulesets/sepsis-triage/releases")
+    request = page.locator("section.release").filter(has_text="waiting for a reviewer")
+    expect(request).to_contain_text("Asked for by Ada Admin")
+    request.get_by_role("button", name="Turn it down").click()
+    expect(request).to_contain_text("Say why you turn it down")
+    request.get_by_label(re.compile("Your comment")).fill("The sepsis rules have no example cases yet.")
+    request.get_by_role("button", name="Turn it down").click()
+    expect(request).to_contain_text("Turned down.")
+    expect(page.locator("section.release").first).to_contain_text("turned down")
+    expect(page.locator("section.release").first).to_contain_text("The sepsis rules have no example cases yet.")
+
+
 def test_auditor_reads_the_diff_the_blame_and_the_audit_log(people):
     alex = people("Alex Auditor")
     page = alex.sign_in()

@@ -187,3 +187,36 @@ def test_a_session_that_ends_while_writing_loses_nothing(people, server):
     page.get_by_label("Why are you making this change?").fill("Shorter reason")
     page.get_by_role("dialog").get_by_role("button", name="Save").click()
     expect(page.locator("#saved-state")).to_contain_text("Saved by you")
+
+
+def test_a_rule_is_written_and_saved_with_the_keyboard_alone(people):
+    bea = signed_in(people, "Bea Author")
+    page = bea.go("/rulesets/sepsis-triage/rules/new")
+    keys = page.keyboard
+    keys.type("Fever and a fast pulse")                       # the name field has focus on a new rule
+    for _ in range(3):
+        keys.press("Tab")                                     # group kind, "not", then the feature list
+    keys.type("temperature")                                  # type-ahead in the list
+    keys.press("Tab")                                         # comparison: "is above" for a number
+    keys.press("Tab")
+    keys.type("38")
+    keys.press("Tab")                                         # remove
+    keys.press("Tab")                                         # + Add a condition
+    keys.press("Enter")                                       # the new row's feature list gets focus
+    keys.type("heart rate")
+    keys.press("Tab")
+    keys.press("Tab")
+    keys.type("90")
+    for _ in range(5):
+        keys.press("Tab")                                     # remove, add, add group, concludes, the label
+    keys.type("high")
+    expect(page.locator("#sentence")).to_have_text(
+        'rule "Fever and a fast pulse"\nwhen temperature is above 38\n  and heart rate is above 90\n'
+        'then sepsis risk is "high"')
+    expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    page.get_by_role("button", name="Save…").focus()
+    keys.press("Enter")
+    keys.type("Two SIRS signs together")                      # the reason field has focus in the dialog
+    keys.press("Tab")
+    keys.press("Enter")
+    expect(page.locator("#saved-state")).to_contain_text("Saved by you")
