@@ -137,12 +137,20 @@ class ServerProcess:
         return self.process.pid
 
     def worker_pids(self) -> list[int]:
-        """The gunicorn workers: children of the master process."""
+        """The gunicorn workers: the children of the master process that are Python (the master also keeps the
+        ``git cat-file`` helper it used at start)."""
         try:
             text = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
         except OSError:
             return []
-        return sorted(int(p) for p in text.split())
+        workers = []
+        for pid in map(int, text.split()):
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() != "git":
+                    workers.append(pid)
+            except OSError:
+                pass
+        return sorted(workers)
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: master and workers die where they stand."""
