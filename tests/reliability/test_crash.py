@@ -13,6 +13,9 @@ uses 5). Each repetition kills at a different save (``step:N``) in the same, gro
 """
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 import requests
 
@@ -66,7 +69,15 @@ class Saves:
         return True
 
 
-def _check(ws, before: set[str], saves: Saves, committed_expected: bool | None) -> None:
+def _record(**figures) -> None:
+    """One JSON line per kill when RULECRAFT_CRASH_LOG names a file (the figures in docs/reliability.md)."""
+    path = os.environ.get("RULECRAFT_CRASH_LOG")
+    if path:
+        with open(path, "a") as log:
+            log.write(json.dumps(figures) + "\n")
+
+
+def _check(ws, before: set[str], saves: Saves, committed_expected: bool | None) -> int:
     ledger = read_ledger(ws.data_dir, ws.database_url)
     assert not ledger.problems(), ledger.problems()
     new = [c for c in ledger.commits if c.id not in before]
@@ -86,6 +97,7 @@ def _check(ws, before: set[str], saves: Saves, committed_expected: bool | None) 
             assert extra[0].author.name == "Ana"
     else:
         assert not extra
+    return len(extra)
 
 
 def _rule_ids(ws, version: str) -> list[str]:
@@ -125,11 +137,14 @@ def test_server_killed_at_each_step_of_a_save(workspace, step):
         assert saves.cut_short is not None, f"no worker died at {step}:{nth} in {MAX_SAVES} saves"
         restart = ServerProcess(ws.data_dir, database_url=ws.database_url)  # recovery runs at start
         try:
-            _check(ws, before, saves, SAVE_STEPS.index(step) >= COMMITTED_FROM)
+            whole = _check(ws, before, saves, SAVE_STEPS.index(step) >= COMMITTED_FROM)
             _serves_again(restart, ws, f"{step} {rep}")
         finally:
             restart.kill()
-        assert not read_ledger(ws.data_dir, ws.database_url).problems()
+        ledger = read_ledger(ws.data_dir, ws.database_url)
+        assert not ledger.problems()
+        _record(kind="save", step=step, repetition=rep, acknowledged=len(saves.acknowledged), cut_short_whole=whole,
+                lost=0, orphans=0, commits=len(ledger.commits), audit_rows=len(ledger.done_saves()))
 
 
 @pytest.mark.slow
@@ -171,3 +186,5 @@ def test_server_killed_at_each_step_of_a_release_approval(workspace, step):
         ledger = read_ledger(ws.data_dir, ws.database_url)
         assert not ledger.problems(), ledger.problems()
         assert sorted(t.name for t in ledger.tags) == [f"{RULESET}/v{n}" for n in range(1, rep + 3)]
+        _record(kind="release", step=step, repetition=rep, acknowledged=2, approved_by_recovery=tagged, lost=0,
+                orphans=0, commits=len(ledger.commits), audit_rows=len(ledger.done_saves()), tags=len(ledger.tags))
