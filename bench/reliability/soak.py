@@ -287,14 +287,15 @@ def run(seconds: float, rate: float, edits: float, readers: int = 3, editors: in
         sampler.start()
         head = Client(server.url, ws.tokens["Alex"]).get(f"/api/rulesets/{RULESET}").json()["version"]
         spawn = multiprocessing.get_context("spawn")
-        authors = ["Ana", "Bea", "Cy", "Dee"][:editors]
-        with ProcessPoolExecutor(max_workers=readers + editors + 1, mp_context=spawn) as pool:
+        authors = ["Ana", "Bea", "Cy", "Dee"][:editors] if edits > 0 else []  # --edits 0: a read-only run
+        with ProcessPoolExecutor(max_workers=readers + len(authors) + 1, mp_context=spawn) as pool:
             futures = {f"reader {i}": pool.submit(reader, server.url, ws.tokens["Alex"], ws.tokens["Dee"], seconds,
                                                   rate / readers, i, head) for i in range(readers)}
-            futures.update({f"editor {a}": pool.submit(editor, server.url, ws.tokens[a], a, seconds, edits / editors,
-                                                       100 + i) for i, a in enumerate(authors)})
-            futures["releaser"] = pool.submit(releaser, server.url, ws.tokens["Eli"], ws.tokens["Rui"], seconds,
-                                              release_every)
+            futures.update({f"editor {a}": pool.submit(editor, server.url, ws.tokens[a], a, seconds,
+                                                       edits / len(authors), 100 + i) for i, a in enumerate(authors)})
+            if release_every > 0:
+                futures["releaser"] = pool.submit(releaser, server.url, ws.tokens["Eli"], ws.tokens["Rui"], seconds,
+                                                  release_every)
             for name, future in futures.items():
                 results[name] = future.result(timeout=max(1.0, hard_stop - time.monotonic()))
         sampler.sample()
@@ -393,11 +394,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=2.0, help="how long to run (bounded by this)")
     parser.add_argument("--seconds", type=float, default=None, help="instead of --minutes")
     parser.add_argument("--rate", type=float, default=150.0, help="read and bad requests per second, in all")
-    parser.add_argument("--edits", type=float, default=2.0, help="edits per second, in all")
+    parser.add_argument("--edits", type=float, default=2.0, help="edits per second, in all (0: no edits)")
     parser.add_argument("--readers", type=int, default=3)
     parser.add_argument("--editors", type=int, default=2, choices=range(1, 5))
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between samples of the workers")
-    parser.add_argument("--release-every", type=float, default=60.0)
+    parser.add_argument("--release-every", type=float, default=60.0, help="seconds (0: no releases)")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
     args = parser.parse_args(argv)
     seconds = args.seconds if args.seconds is not None else args.minutes * 60

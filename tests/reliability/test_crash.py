@@ -188,3 +188,25 @@ def test_server_killed_at_each_step_of_a_release_approval(workspace, step):
         assert sorted(t.name for t in ledger.tags) == [f"{RULESET}/v{n}" for n in range(1, rep + 3)]
         _record(kind="release", step=step, repetition=rep, acknowledged=2, approved_by_recovery=tagged, lost=0,
                 orphans=0, commits=len(ledger.commits), audit_rows=len(ledger.done_saves()), tags=len(ledger.tags))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step, committed", [("service.audit-pending", False), ("service.committed", True)])
+def test_a_command_killed_mid_save_is_repaired_by_rulecraft_recover(workspace, step, committed):
+    """The commands save through the same services: ``rulecraft import`` killed before and after its commit, then
+    ``rulecraft recover`` says what it repaired, and a second recover finds nothing to do."""
+    from bench.reliability.harness import FIXTURE, rulecraft
+
+    ws = workspace
+    before = len(read_ledger(ws.data_dir).commits)
+    killed = rulecraft("import", str(FIXTURE), "--as", "Bea", "--why", "A copy", data_dir=ws.data_dir, fault=step)
+    assert killed.returncode == 99 and "Imported" not in killed.stdout, killed.stderr
+    report = rulecraft("recover", data_dir=ws.data_dir)
+    assert report.returncode == 0
+    assert ("marked done" if committed else "marked failed") in report.stdout, report.stdout
+    ledger = read_ledger(ws.data_dir)
+    assert not ledger.problems(), ledger.problems()
+    assert len(ledger.commits) == before + committed
+    assert [e.status for e in ledger.save_rows if e.action == "ruleset.import"][-1] == ("done" if committed
+                                                                                         else "failed")
+    assert "Nothing to repair" in rulecraft("recover", data_dir=ws.data_dir).stdout
