@@ -42,6 +42,7 @@ CASES = [{"temperature": 39, "heart rate": 120}, {"temperature": 36.5, "heart ra
          {"temperature": 38.5, "respiratory rate": 25, "white cell count": 13},
          {"lesion diameter": 3, "location": "margin", "age": 40, "smoker": False, "notes": "none"}, {}]
 MAX_REQUESTS_PER_CLIENT = 2_000_000
+WORKERS = 2
 
 
 # ---- client processes ---------------------------------------------------------------------------------------------
@@ -278,7 +279,7 @@ def run(seconds: float, rate: float, edits: float, readers: int = 3, editors: in
     data_dir = Path(data_dir or tempfile.mkdtemp(prefix="rulecraft-soak-")) / "data"
     ws = make_workspace(data_dir)
     before = {c.id for c in read_ledger(data_dir).commits}
-    server = ServerProcess(data_dir)
+    server = ServerProcess(data_dir, workers=WORKERS)
     workers_at_start = server.worker_pids()
     hard_stop = time.monotonic() + seconds + 120
     sampler = Sampler(server, sample_every, hard_stop)
@@ -307,8 +308,12 @@ def run(seconds: float, rate: float, edits: float, readers: int = 3, editors: in
     output = server.output()
     ledger = read_ledger(data_dir)
     report = summarize(results, ledger, before, sampler.samples, seconds, elapsed, sample_every)
+    # A worker that died and was replaced shows up as a new pid in the samples (the list taken right after start
+    # may miss a worker that is still starting, so the samples, not that list, count the workers).
+    seen = sorted({s["pid"] for s in sampler.samples})
     report["server"] = {"exit_code": exit_code, "workers_at_start": workers_at_start,
-                        "workers_at_end": workers_at_end, "worker_restarts": int(workers_at_start != workers_at_end),
+                        "workers_at_end": workers_at_end, "workers_seen": seen,
+                        "worker_restarts": max(0, len(set(seen) | set(workers_at_end)) - WORKERS),
                         "tracebacks_in_log": output.count("Traceback")}
     report["settings"] = {"seconds": seconds, "rate": rate, "edits_per_second": edits, "readers": readers,
                           "editors": editors, "sample_every": sample_every, "release_every": release_every}
