@@ -9,7 +9,7 @@ their tags and each approved release has its audit row; and the server serves an
 tests/server/test_recovery.py kills a save in a child process that calls the services directly; this suite does it
 to the real gunicorn workers, over HTTP, with acknowledged saves before the kill and a restart after it.
 RULECRAFT_CRASH_REPETITIONS sets the kills per fault point (default 1; the documented run in docs/reliability.md
-uses 5). Each repetition kills at a different save (``step:N``) in the same, growing workspace.
+uses 5). Each repetition kills at a different save (``step:N``, N from KILL_AT) in the same, growing workspace.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ RELEASE_STEPS = ["release.approving", "store.tag-written", "store.tag-ref-update
 TAGGED_FROM = RELEASE_STEPS.index("store.tag-ref-updated")
 REPETITIONS = env_int("RULECRAFT_CRASH_REPETITIONS", 1)
 MAX_SAVES = 12
+KILL_AT = [1, 4, 7, 2, 10]  # one client on one keep-alive connection: one worker takes its saves
 
 
 def _rule_text(name: str, threshold: int) -> str:
@@ -125,7 +126,8 @@ def test_server_killed_at_each_step_of_a_save(workspace, step):
     ws = workspace
     for rep in range(REPETITIONS):
         before = {c.id for c in read_ledger(ws.data_dir, ws.database_url).commits}
-        nth = 1 + rep % 3  # the kill comes on the 1st, 2nd or 3rd save a worker makes
+        # the worker dies at its nth save, after nth - 1 acknowledged ones; over 5 repetitions every N of KILL_AT
+        nth = KILL_AT[(rep + SAVE_STEPS.index(step)) % len(KILL_AT)]
         server = ServerProcess(ws.data_dir, fault=f"{step}:{nth}", database_url=ws.database_url)
         saves = Saves(Client(server.url, ws.tokens["Ana"]), f"{step} {rep}")
         try:

@@ -271,27 +271,29 @@ def _clean(value: str) -> bool:
         and ">" not in value
 
 
-@pytest.mark.parametrize("name", FORGED)
-def test_names_that_would_forge_a_commit_line_are_refused_or_neutralised(inproc, name):
+def test_names_that_would_forge_a_commit_line_are_refused_or_neutralised(inproc):
     """Refused (422 on the name), or -- for white space such as a line break or a tab -- folded into one space
     before anything is stored: either way no line break, control character or angle bracket reaches Git."""
-    response = inproc.call("Ada", "POST", "/api/users", json={"name": name, "role": "author", "password": PASSWORD})
-    if response.status_code == 201:
-        stored = response.get_json()["name"]
-        assert stored == " ".join(name.split()) and _clean(stored), repr(stored)
-    else:
-        assert response.status_code == 422 and response.get_json()["error"]["field"] == "name", name
+    for i, name in enumerate(FORGED):
+        name = f"{name} n{i}"  # distinct, so that no refusal is only "this name is taken"
+        response = inproc.call("Ada", "POST", "/api/users", json={"name": name, "role": "author",
+                                                                  "password": PASSWORD})
+        if response.status_code == 201:
+            stored = response.get_json()["name"]
+            assert stored == " ".join(name.split()) and _clean(stored), repr(stored)
+        else:
+            assert response.status_code == 422 and response.get_json()["error"]["field"] == "name", name
 
 
-@pytest.mark.parametrize("email", FORGED_EMAILS)
-def test_emails_that_would_forge_a_commit_line_are_refused_or_neutralised(inproc, email):
-    response = inproc.call("Ada", "POST", "/api/users", json={"name": "Eve", "role": "author", "password": PASSWORD,
-                                                              "email": email})
-    if response.status_code == 201:
-        stored = response.get_json()["email"]
-        assert stored == email.strip() and _clean(stored), repr(stored)
-    else:
-        assert response.status_code == 422 and response.get_json()["error"]["field"] == "email", email
+def test_emails_that_would_forge_a_commit_line_are_refused_or_neutralised(inproc):
+    for i, email in enumerate(FORGED_EMAILS):
+        response = inproc.call("Ada", "POST", "/api/users", json={"name": f"Eve {i}", "role": "author",
+                                                                  "password": PASSWORD, "email": email})
+        if response.status_code == 201:
+            stored = response.get_json()["email"]
+            assert stored == email.strip() and _clean(stored), repr(stored)
+        else:
+            assert response.status_code == 422 and response.get_json()["error"]["field"] == "email", email
 
 
 @pytest.mark.parametrize("name, email", [("...", None), ("Eve", "eve@example.org."), ("Eve", '"eve"@example.org'),
