@@ -302,8 +302,10 @@ def run(seconds: float, rate: float, edits: float, readers: int = 3, editors: in
         sampler.sample()
         workers_at_end = server.worker_pids()
     finally:
-        sampler.stop()
-        exit_code = server.stop()
+        try:
+            sampler.stop()
+        finally:  # the server is stopped whatever happened, so that no run leaves one behind
+            exit_code = server.stop()
     elapsed = time.monotonic() - sampler.started
     output = server.output()
     ledger = read_ledger(data_dir)
