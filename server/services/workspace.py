@@ -37,18 +37,20 @@ class Workspace:
         self.store = store
         self._cache: OrderedDict[tuple[str, str], RuleSet] = OrderedDict()
         self._cache_size = cache_size
+        self._releases: dict[str, tuple[object, list[git.Tag]]] = {}
         self._lock = threading.Lock()
 
     # ---- versions ------------------------------------------------------------------------------------------------
     def head(self) -> str | None:
         return self.store.head()
 
-    def resolve(self, ruleset: str, revision: str | None, *, default: str = "head") -> str:
+    def resolve(self, ruleset: str, revision: str | None, *, default: str = "head",
+                generation: object = None) -> str:
         """A commit for a revision given by a person or a script: a release name, a full hash, or the default
-        ("head" = the latest saved version, "release" = the latest release)."""
+        ("head" = the latest saved version, "release" = the latest release; ``generation``: see ``releases``)."""
         if revision in (None, ""):
             if default == "release":
-                latest = self.latest_release(ruleset)
+                latest = self.latest_release(ruleset, generation)
                 if latest is None:
                     raise NotFound(f"Rule set '{ruleset}' has no release yet. Ask for a version explicitly "
                                    "(?version=<full version id>) or have a reviewer approve a release.")
@@ -64,17 +66,32 @@ class Workspace:
                                 f"such as v1, or a full version id (40 characters). {e.message}",
                                 field="version") from None
 
-    def latest_release(self, ruleset: str) -> git.Tag | None:
-        tags = self.releases(ruleset)
+    def latest_release(self, ruleset: str, generation: object = None) -> git.Tag | None:
+        tags = self.releases(ruleset, generation)
         return tags[-1] if tags else None
 
-    def releases(self, ruleset: str) -> list[git.Tag]:
-        """Released versions of a rule set, oldest first (v1, v2, ...)."""
-        tags = [t for t in self.store.tags(prefix=ruleset) if RELEASE_NAME.fullmatch(t.name.split("/")[-1])]
-        return sorted(tags, key=lambda t: int(t.name.split("/")[-1][1:]))
+    def releases(self, ruleset: str, generation: object = None) -> list[git.Tag]:
+        """Released versions of a rule set, oldest first (v1, v2, ...).
 
-    def release_name(self, ruleset: str, version: str) -> str | None:
-        for tag in reversed(self.releases(ruleset)):
+        ``generation`` is a value that changes whenever a release of this rule set is approved (the database's
+        ``services.releases.generation``). When it is given, the tags are read from Git only when it changed: a
+        prediction on the latest release then starts no Git process (reading the tags costs two process starts,
+        about 3 ms each on 2 cores, which was half the time of a prediction).
+        """
+        if generation is not None:
+            with self._lock:
+                cached = self._releases.get(ruleset)
+            if cached is not None and cached[0] == generation:
+                return list(cached[1])
+        tags = [t for t in self.store.tags(prefix=ruleset) if RELEASE_NAME.fullmatch(t.name.split("/")[-1])]
+        tags = sorted(tags, key=lambda t: int(t.name.split("/")[-1][1:]))
+        if generation is not None:
+            with self._lock:
+                self._releases[ruleset] = (generation, tags)
+        return list(tags)
+
+    def release_name(self, ruleset: str, version: str, generation: object = None) -> str | None:
+        for tag in reversed(self.releases(ruleset, generation)):
             if tag.version == version:
                 return tag.name.split("/")[-1]
         return None
