@@ -5,12 +5,19 @@ values enter it only as constants, so no user text can become code. It reads eac
 (numbers become floats with NaN for missing, so a comparison with a missing number is simply False on both rails),
 then tests each rule with short-circuit ``and``/``or``.
 
-    def fired(row):
-        get = row.get
-        v0 = get('temperature')
-        if v0.__class__ is not float: v0 = number_value(v0, 'temperature')
+    def fired_rules(row):
+        if row.__class__ is dict:
+            try:
+                v0 = row['temperature']; v1 = row['hr']
+            except KeyError:
+                v0 = row.get('temperature'); v1 = row.get('hr')
+        else:
+            v0 = row.get('temperature'); v1 = row.get('hr')
+        if type(v0) is not float: v0 = read_number(v0, 'temperature')
+        ...
         out = []
         if v0 > 38.0 and v1 > 90.0: out.append('sirs')
+        if v2 in {'margin', 'border'}: out.append('site')     # a frozenset constant
         return out
 """
 from __future__ import annotations
@@ -30,8 +37,8 @@ class _Builder:
     def __init__(self, rules: Sequence[tuple[str, L.Logic]]):
         self.rules = rules
         self.columns: dict[str, tuple[str, str]] = {}  # column -> (variable, kind)
-        self.constants: dict[object, str] = {}            # sets passed in through the function's globals
-        self.namespace: dict[str, object] = {"float": float, "str": str, "bool": bool}
+        self.namespace: dict[str, object] = {"float": float, "str": str, "bool": bool, "type": type, "dict": dict,
+                                             "KeyError": KeyError}
 
     def var(self, test: L.Test) -> ast.Name:
         if test.column not in self.columns:
@@ -39,12 +46,8 @@ class _Builder:
         return ast.Name(self.columns[test.column][0], ast.Load())
 
     def const(self, value) -> ast.expr:
-        if isinstance(value, frozenset):
-            if value not in self.constants:
-                name = f"S{len(self.constants)}"
-                self.constants[value] = name
-                self.namespace[name] = value
-            return ast.Name(self.constants[value], ast.Load())
+        # A frozenset is a constant of the code object (what Python makes of ``x in {"a", "b"}``), loaded without
+        # a name lookup.
         return ast.Constant(value)
 
     # ---- the two rails -------------------------------------------------------------------------------------
@@ -113,21 +116,38 @@ class _Builder:
         checks = []
         for rule_id, logic in self.rules:
             condition = self.rail(logic, True)
-            append = ast.Expr(ast.Call(ast.Name("add", ast.Load()), [ast.Constant(rule_id)], []))
+            append = ast.Expr(ast.Call(ast.Attribute(ast.Name("out", ast.Load()), "append", ast.Load()),
+                                       [ast.Constant(rule_id)], []))
             checks.append(ast.If(condition, [append], []))
-        body: list[ast.stmt] = [_assign("get", ast.Attribute(ast.Name("row", ast.Load()), "get", ast.Load()))]
+        row = ast.Name("row", ast.Load())
+
+        def reads(by_key: bool) -> list[ast.stmt]:
+            """Every feature read once: ``row[column]`` (a plain dict) or ``row.get(column)`` (absent = missing)."""
+            out = []
+            for column, (name, _) in self.columns.items():
+                if by_key:
+                    value = ast.Subscript(row, ast.Constant(column), ast.Load())
+                else:
+                    value = ast.Call(ast.Attribute(row, "get", ast.Load()), [ast.Constant(column)], [])
+                out.append(_assign(name, value))
+            return out
+
+        # A plain dict (what JSON gives) is read by subscripts, the cheapest read there is; a key that is absent
+        # falls back to .get for every feature. Other mappings always use .get: a defaultdict or a Counter would
+        # invent a value for an absent key.
+        is_dict = _compare(ast.Attribute(row, "__class__", ast.Load()), ast.Is(), ast.Name("dict", ast.Load()))
+        key_error = ast.ExceptHandler(ast.Name("KeyError", ast.Load()), None, reads(False))
+        body: list[ast.stmt] = [ast.If(is_dict, [ast.Try(reads(True), [key_error], [], [])], reads(False))]
         for column, (name, kind) in self.columns.items():
             reader = f"read_{kind}"
             self.namespace[reader] = READERS[kind]
-            body.append(_assign(name, ast.Call(ast.Name("get", ast.Load()), [ast.Constant(column)], [])))
             # Normalise only when the value is not already of the expected class: one cheap check per feature.
-            wrong_class = _compare(ast.Attribute(ast.Name(name, ast.Load()), "__class__", ast.Load()),
+            wrong_class = _compare(ast.Call(ast.Name("type", ast.Load()), [ast.Name(name, ast.Load())], []),
                                    ast.IsNot(), ast.Name(_CLASS[kind], ast.Load()))
             fix = _assign(name, ast.Call(ast.Name(reader, ast.Load()),
                                          [ast.Name(name, ast.Load()), ast.Constant(column)], []))
             body.append(ast.If(wrong_class, [fix], []))
         body.append(_assign("out", ast.List([], ast.Load())))
-        body.append(_assign("add", ast.Attribute(ast.Name("out", ast.Load()), "append", ast.Load())))
         body.extend(checks)
         body.append(ast.Return(ast.Name("out", ast.Load())))
         args = ast.arguments(posonlyargs=[], args=[ast.arg("row")], kwonlyargs=[], kw_defaults=[], defaults=[])

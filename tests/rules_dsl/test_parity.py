@@ -547,3 +547,22 @@ def test_large_text_columns_agree_with_the_row_backend(dtype):
     bad = pd.Series(location[:-1] + [3.5j], dtype=object)
     with pytest.raises(DataError):
         ruleset.matches(frame.assign(location=bad))
+
+
+def test_per_row_reads_any_mapping_and_absent_keys_are_missing():
+    """The per-row function reads a plain dict by subscripts and falls back to .get when a key is absent; other
+    mappings are always read with .get, so a defaultdict or a Counter cannot invent a value for an absent key."""
+    from collections import Counter, defaultdict
+    from types import MappingProxyType
+
+    ruleset = build_ruleset(['rule "a" when heart rate is missing', 'rule "b" when location is "margin"',
+                             'rule "c" when heart rate is not 0 or location is missing'])
+    full = {"hr": 0.0, "location": "margin"}
+    assert ruleset.matches_row(full) == ["r001"]
+    assert ruleset.matches_row({"location": "margin"}) == ["r000", "r001"]
+    assert ruleset.matches_row({}) == ["r000", "r002"]
+    invented = defaultdict(lambda: 0.0, location="border")
+    assert ruleset.matches_row(invented) == ["r000"] and "hr" not in invented
+    assert ruleset.matches_row(Counter(location=1)) == ["r000"]  # a count of 1 is the category "1", not margin
+    assert ruleset.matches_row(MappingProxyType(full)) == ["r001"]
+    assert ruleset.matches_row(pd.Series(full, dtype=object)) == ["r001"]
