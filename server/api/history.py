@@ -50,6 +50,19 @@ def rule_history(ruleset, rule):
     return _history(rule_path(ruleset, rule))
 
 
+@bp.get("/rulesets/<ruleset>/versions/<version>")
+@requires("rules.read")
+def version_info(ruleset, version):
+    """Who saved the rule set as it stood at <version> (a release name or a version id), when and why, and its
+    release name if it was released; the editor's "earlier version" banner. 404 if the rule set did not exist."""
+    ws = workspace()
+    resolved = ws.resolve(ws.check_id(ruleset), version)
+    found = ws.store.log(ruleset, limit=1, version=resolved)
+    if not found:
+        raise NotFound(f"There is no rule set called '{ruleset}' in that version.")
+    return jsonify({**version_json(found[0]), "release": ws.release_name(ruleset, found[0].id)})
+
+
 @bp.get("/rulesets/<ruleset>/diff")
 @requires("rules.read")
 def diff(ruleset):

@@ -165,6 +165,9 @@ def document() -> dict:
             "get": op("Who last changed each line", obj({"ruleset": S, "rule": S, "version": S,
                                                         "lines": arr({"type": "object"})}),
                       codes=("404", "422"), params=rule + [VERSION_Q])},
+        "/api/rulesets/{ruleset}/versions/{version}": {
+            "get": op("Who saved a version of a rule set, when and why", ref("Version"), codes=("404", "422"),
+                      params=rs + [{"name": "version", "in": "path", "required": True, "schema": S}])},
         "/api/rulesets/{ruleset}/diff": {
             "get": op("Differences between two versions", ref("Diff"), codes=("404", "422"),
                       params=rs + [{"name": "from", "in": "query", "required": True, "schema": S},

@@ -1,0 +1,78 @@
+// Compare any two versions or releases of a rule set.
+import { get, pages, paths } from "../api.js";
+import { renderDiff } from "../diff-view.js";
+import { h, loading, notice, pageData, replace, when } from "../dom.js";
+import { fillTitle } from "../rulesets-common.js";
+import { startShell } from "../shell.js";
+
+startShell();
+const { ruleset, rule } = pageData();
+const root = document.getElementById("diff");
+const fromSelect = document.getElementById("from");
+const toSelect = document.getElementById("to");
+
+function short(text, n = 60) {
+  const line = (text || "").split("\n")[0];
+  return line.length > n ? `${line.slice(0, n - 1)}…` : line;
+}
+
+async function options() {
+  const [history, releases] = await Promise.all([
+    get(paths.history(ruleset, 1, 100)),
+    get(paths.releases(ruleset)).catch(() => ({ releases: [] })),
+  ]);
+  const released = releases.releases.filter((r) => r.status === "approved" && r.name);
+  const choices = [
+    ...released.map((r) => ({ kind: "release", value: r.name, words: `Release ${r.name} (${when(r.decided_at)})` })),
+    ...history.versions.map((v) => ({ kind: "version", value: v.version, words: `${when(v.time)} · ${v.author}: ${short(v.why)}` })),
+  ];
+  return { choices, released, history };
+}
+
+function fill(select, choices, chosen) {
+  replace(select,
+    h("optgroup", { label: "Releases" }, choices.filter((c) => c.kind === "release").map((c) => h("option", { value: c.value }, c.words))),
+    h("optgroup", { label: "Saved versions, newest first" }, choices.filter((c) => c.kind === "version").map((c) => h("option", { value: c.value }, c.words))));
+  if (chosen && ![...select.options].some((o) => o.value === chosen)) select.append(h("option", { value: chosen }, `Version of ${chosen.slice(0, 8)}…`));
+  if (chosen) select.value = chosen;
+}
+
+async function compare(from, to) {
+  replace(root, loading("Comparing…"));
+  try {
+    const diff = await get(paths.diff(ruleset, from, to));
+    renderDiff(root, diff, { ruleset, onlyRule: rule });
+  } catch (e) {
+    replace(root, notice(e.message, "error"));
+  }
+}
+
+async function start() {
+  fillTitle(ruleset);
+  const query = new URLSearchParams(window.location.search);
+  let choices;
+  let history;
+  let released;
+  try {
+    ({ choices, history, released } = await options());
+  } catch (e) {
+    replace(root, notice(e.message, "error"));
+    return;
+  }
+  const newest = history.versions[0] ? history.versions[0].version : "";
+  const defaultFrom = released.length ? released[released.length - 1].name
+    : (history.versions[1] ? history.versions[1].version : newest);
+  const from = query.get("from") || defaultFrom;
+  const to = query.get("to") || newest;
+  fill(fromSelect, choices, from);
+  fill(toSelect, choices, to);
+  compare(from, to);
+}
+
+document.getElementById("pickers").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const url = pages.compare(ruleset, fromSelect.value, toSelect.value, rule);
+  window.history.replaceState(null, "", url);
+  compare(fromSelect.value, toSelect.value);
+});
+start();

@@ -1,0 +1,157 @@
+// Releases: authors ask for one (notes drafted from the reasons given since the last release); reviewers see what
+// changed since the last release and approve or turn it down with a comment (never their own request); ML
+// engineers download released bundles.
+import { ApiError, get, pages, paths, post } from "../api.js";
+import { renderDiff } from "../diff-view.js";
+import { can, h, loading, me, notice, pageData, replace, sameName, timeEl, uid } from "../dom.js";
+import { fillTitle } from "../rulesets-common.js";
+import { startShell } from "../shell.js";
+
+startShell();
+const { ruleset } = pageData();
+const requestRoot = document.getElementById("request");
+const root = document.getElementById("releases");
+const STATUS = { requested: "waiting for a reviewer", approving: "being approved", approved: "released", rejected: "turned down" };
+
+async function requestForm() {
+  if (!can("releases.request")) return;
+  let draft;
+  let known;
+  try {
+    [draft, known] = await Promise.all([get(paths.draft(ruleset)), get(paths.releases(ruleset))]);
+  } catch (e) {
+    replace(requestRoot, notice(e.message, "error"));
+    return;
+  }
+  // Nothing to ask for when the latest version is released already, or already waiting for a reviewer.
+  if (draft.previous && draft.previous.version === draft.version) {
+    replace(requestRoot, notice(`The latest version is release ${draft.previous.name}: there is nothing new to release yet.`));
+    return;
+  }
+  if (known.releases.some((r) => r.version === draft.version && r.status === "requested")) {
+    replace(requestRoot, notice("A release of the latest version has been asked for and is waiting for a reviewer."));
+    return;
+  }
+  const id = uid("notes");
+  const notes = h("textarea", { id, rows: 5, class: "wide" });
+  notes.value = draft.notes;
+  const message = h("div", { "aria-live": "polite" });
+  const button = h("button", { type: "submit", class: "primary" }, "Ask for a release");
+  const form = h("form", { class: "section-card", novalidate: true },
+    h("h2", {}, "Ask for a release of the latest version"),
+    h("p", { class: "muted" }, draft.previous ? `Changes since release ${draft.previous.name} (drafted from the reasons people gave; edit as you like):`
+      : "This will be the first release. Notes (drafted from the reasons people gave; edit as you like):"),
+    h("label", { for: id }, "Release notes"), notes,
+    h("div", { class: "actions" }, button), message);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    try {
+      await post(paths.releases(ruleset), { version: draft.version, notes: notes.value });
+      replace(requestRoot, notice("Asked. A reviewer will look at it; the request is below.", "ok"));
+      showReleases();
+    } catch (e) {
+      replace(message, notice(e.message, e.status === 409 ? "warning" : "error"));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  replace(requestRoot, form);
+}
+
+async function showReleases() {
+  replace(root, loading("Loading the releases…"));
+  let data;
+  try {
+    data = await get(paths.releases(ruleset));
+  } catch (e) {
+    replace(root, notice(e.message, "error"));
+    return;
+  }
+  if (!data.releases.length) {
+    replace(root, notice("No release has been asked for yet."));
+    return;
+  }
+  // Oldest first, to find each request's previous release.
+  const ordered = [...data.releases].sort((a, b) => a.id - b.id);
+  const previous = new Map();
+  let last = null;
+  for (const r of ordered) {
+    previous.set(r.id, last);
+    if (r.status === "approved") last = r;
+  }
+  replace(root, h("h2", {}, "Requests and releases, newest first"), data.releases.map((r) => release(r, previous.get(r.id))));
+}
+
+function release(r, before) {
+  const section = h("section", { class: "release", "aria-label": r.name ? `Release ${r.name}` : `Request ${r.id}` },
+    h("h3", {}, r.name ? `Release ${r.name}` : "Release request",
+      h("span", { class: `badge ${r.status}` }, STATUS[r.status] || r.status)),
+    h("p", { class: "muted" }, `Asked for by ${r.requested_by || "someone"}, `, timeEl(r.requested_at),
+      r.decided_by ? [`; ${r.status === "rejected" ? "turned down" : "approved"} by ${r.decided_by}, `, timeEl(r.decided_at)] : "", "."),
+    h("pre", { class: "notes" }, r.notes || ""),
+    r.comment ? h("p", {}, h("strong", {}, "Reviewer's comment: "), r.comment) : null);
+  if (r.status === "approved" && can("bundles.read") && r.name) {
+    section.append(h("p", {}, h("a", { class: "button", href: paths.bundle(ruleset, r.name), download: `${ruleset}-${r.name}.json` },
+      `Download release ${r.name} (bundle file)`)));
+    if (document.body.dataset.role === "ml-engineer") {
+      section.append(h("p", { class: "hint" }, "Or pin it in Python: ",
+        h("code", {}, `rules_dsl.load_from_server("${window.location.origin}", "${ruleset}", version="${r.name}", token=...)`)));
+    }
+  }
+  if (r.status === "requested" && can("rules.read")) {
+    const diffRoot = h("div", {}, loading("Loading what changed…"));
+    section.append(h("details", { open: can("releases.decide") },
+      h("summary", {}, before ? `What changed since release ${before.name}` : "What this first release contains"), diffRoot));
+    if (before) {
+      get(paths.diff(ruleset, before.version, r.version))
+        .then((diff) => renderDiff(diffRoot, diff, { ruleset, headingLevel: "h3" }))
+        .catch((e) => replace(diffRoot, notice(e.message, "error")));
+    } else {
+      get(paths.rules(ruleset, r.version))
+        .then((rules) => replace(diffRoot, h("ul", {}, rules.rules.map((rule) => h("li", {}, h("a", { href: pages.rule(ruleset, rule.id, r.version) }, rule.name))))))
+        .catch((e) => replace(diffRoot, notice(e.message, "error")));
+    }
+  }
+  if (r.status === "requested" && can("releases.decide")) {
+    section.append(sameName(r.requested_by, me())
+      ? notice("You asked for this release, so another reviewer decides on it.", "info")
+      : decision(r));
+  }
+  return section;
+}
+
+function decision(r) {
+  const id = uid("comment");
+  const comment = h("textarea", { id, rows: 2, class: "wide" });
+  const message = h("div", { "aria-live": "polite" });
+  const approve = h("button", { type: "button", class: "primary" }, "Approve the release");
+  const reject = h("button", { type: "button" }, "Turn it down");
+  const decide = async (how) => {
+    if (how === "reject" && !comment.value.trim()) {
+      replace(message, notice("Say why you turn it down, so the author knows what to change.", "error"));
+      comment.focus();
+      return;
+    }
+    approve.disabled = true;
+    reject.disabled = true;
+    try {
+      const done = await post(paths.decide(ruleset, r.id, how), { comment: comment.value });
+      replace(message, notice(how === "approve" ? `Approved: this version is now release ${done.name}.` : "Turned down.", "ok"));
+      setTimeout(showReleases, 1200);
+    } catch (e) {
+      approve.disabled = false;
+      reject.disabled = false;
+      replace(message, notice(e instanceof ApiError ? e.message : String(e), "error"));
+    }
+  };
+  approve.addEventListener("click", () => decide("approve"));
+  reject.addEventListener("click", () => decide("reject"));
+  return h("div", { class: "decision" },
+    h("label", { for: id }, "Your comment (needed when you turn it down)"), comment,
+    h("div", { class: "actions" }, approve, reject), message);
+}
+
+fillTitle(ruleset);
+requestForm();
+showReleases();

@@ -1,0 +1,370 @@
+// The rule editor: form and text modes over one rule, checked on the server as it changes (what it reads, its
+// problems beside their fields, the cases it matches); saving asks why; a conflict shows both versions.
+import { ApiError, get, onSignedOut, pages, paths, request } from "../api.js";
+import { askWhy } from "../dialogs.js";
+import { h, notice, pageData, plural, replace, timeEl, when } from "../dom.js";
+import { formatRule } from "../format.js";
+import { RuleForm } from "../rule-form.js";
+import { RuleText } from "../rule-text.js";
+import { fillTitle } from "../rulesets-common.js";
+import { startShell } from "../shell.js";
+import { renderTry, renderTryCounts } from "../try-it.js";
+import { combine, wordDiff, wordsBlock } from "../worddiff.js";
+
+startShell();
+// If the session ends while someone is writing, keep the page (and the rule): say so, and sign in in a new tab.
+onSignedOut(() => {
+  replace($("signed-out"), h("div", { class: "notice error", role: "alert" },
+    "You have been signed out, so the rule cannot be checked or saved right now. Nothing here is lost: ",
+    h("a", { href: "/sign-in", target: "_blank", rel: "noopener" }, "sign in again in a new tab"),
+    ", then come back here and save."));
+});
+const data = pageData();
+const rulesetId = data.ruleset;
+let ruleId = data.rule || null;
+let baseVersion = null;
+let mode = "form";
+let form;
+let text;
+let outcome;
+let dirty = false;
+let lastCheck = null;        // {key, mode, result}
+let pending = null;          // the check in flight: {key, promise, controller}
+let timer = null;
+
+const $ = (id) => document.getElementById(id);
+const units = JSON.parse($("units-data").textContent || "{}");
+
+function payload() {
+  return mode === "form" ? { ruleset: rulesetId, rule: form.toJSON() } : { ruleset: rulesetId, text: text.value };
+}
+
+function scheduleCheck() {
+  dirty = true;
+  clearTimeout(timer);
+  $("check-state").textContent = "Checking…";
+  timer = setTimeout(() => { runCheck(); }, 350);
+}
+
+async function runCheck() {
+  clearTimeout(timer);
+  const body = payload();
+  const key = JSON.stringify(body);
+  if (lastCheck && lastCheck.key === key) return lastCheck;
+  if (pending && pending.key === key) return pending.promise;
+  if (pending) pending.controller.abort();
+  const controller = new AbortController();
+  const checkedMode = mode;
+  const promise = (async () => {
+    try {
+      const { data: result } = await request("POST", paths.check(), { body, signal: controller.signal });
+      lastCheck = { key, mode: checkedMode, result };
+      if (mode === checkedMode) show(result);
+      return lastCheck;
+    } catch (e) {
+      if (e.name === "AbortError") return null;
+      $("check-state").textContent = `The rule could not be checked: ${e.message}`;
+      return null;
+    } finally {
+      if (pending && pending.controller === controller) pending = null;
+    }
+  })();
+  pending = { key, promise, controller };
+  return promise;
+}
+
+function show(result) {
+  replace($("signed-out"));
+  const problems = [...result.errors, ...result.warnings];
+  const sentence = $("sentence");
+  if (result.text) {
+    sentence.textContent = result.text;
+    sentence.classList.remove("stale");
+  } else if (!sentence.textContent) {
+    sentence.textContent = "(The rule appears here in words as you fill it in.)";
+    sentence.classList.add("stale");
+  } else {
+    sentence.classList.add("stale");
+  }
+  let placed;
+  if (mode === "form") {
+    placed = form.showProblems(problems);
+    text.showProblems([]);
+  } else {
+    text.showProblems(problems);
+    placed = problems.map((problem) => ({ problem, message: problem.message }));
+  }
+  summary(placed, result);
+  $("check-state").textContent = result.valid
+    ? (result.warnings.length ? "No mistakes; see the points to check." : "No mistakes found.")
+    : `${plural(result.errors.length, "mistake")} to fix before saving.`;
+  renderTry($("try"), result, outcome.name);
+  renderTryCounts($("try-counts"), result);
+}
+
+function summary(placed, result) {
+  const root = $("problems-summary");
+  if (!placed.length) {
+    replace(root);
+    return;
+  }
+  const errors = placed.filter((p) => p.problem.severity !== "warning");
+  const warnings = placed.filter((p) => p.problem.severity === "warning");
+  const item = ({ problem, path, message }) => {
+    const where = mode === "text" && problem.line ? `Line ${problem.line}, column ${problem.column}: ` : "";
+    const go = h("button", { type: "button", class: "link-button" }, "show");
+    go.addEventListener("click", () => (mode === "form" ? form.focusField(path || problem.field || "") : text.select(problem)));
+    let use = null;
+    if (mode === "text" && problem.suggestion && problem.line && problem.end_line) {
+      use = h("button", { type: "button", class: "small" }, `Use “${problem.suggestion}”`);
+      use.addEventListener("click", () => text.replaceRange(problem, problem.suggestion));
+    }
+    const suggested = problem.suggestion && !message.includes(problem.suggestion) ? ` (Suggested: “${problem.suggestion}”.)` : "";
+    return h("li", { class: problem.severity === "warning" ? "warning" : "error" }, where, message, suggested, " ", go, use ? [" ", use] : null);
+  };
+  replace(root, h("div", { class: `problems ${errors.length ? "has-errors" : "only-warnings"}` },
+    h("h2", {}, errors.length ? `${plural(errors.length, "mistake")} to fix` : `${plural(warnings.length, "point")} to check`,
+      errors.length && warnings.length ? `, ${plural(warnings.length, "point")} to check` : ""),
+    h("ul", { "aria-describedby": "rule-text" }, [...errors, ...warnings].map(item)),
+    result.valid ? null : h("p", { class: "hint" }, mode === "form" ? "Each one is also shown beside its field." : "Each one is marked in the text.")));
+}
+
+// ---- switching between form and text ----------------------------------------------------------------------------
+
+function setMode(next) {
+  mode = next;
+  $("mode-form").setAttribute("aria-pressed", String(mode === "form"));
+  $("mode-text").setAttribute("aria-pressed", String(mode === "text"));
+  $("rule-form").hidden = mode !== "form";
+  $("rule-text-mode").hidden = mode !== "text";
+}
+
+function modeMessage(message) {
+  $("mode-message").textContent = message || "";
+  $("mode-message").hidden = !message;
+}
+
+async function toText() {
+  if (mode === "text") return;
+  const checked = await runCheck();
+  if (!checked) return;
+  // The server's canonical text when the form is complete; otherwise the same text with "…" for the blanks.
+  text.value = checked.result.text || formatRule(form.toJSON());
+  modeMessage(checked.result.text ? "" : "Blank fields show as “…” in the text: fill them in there, or go back to the form.");
+  setMode("text");
+  lastCheck = null;
+  await runCheck();
+  text.focus();
+}
+
+async function toForm() {
+  if (mode === "form") return;
+  const checked = await runCheck();
+  if (!checked || !checked.result.structured) {
+    modeMessage("The text has a mistake that keeps it from being shown as a form (marked below). Fix it first; your text stays as it is.");
+    return;
+  }
+  modeMessage("");
+  form.load(checked.result.structured);
+  setMode("form");
+  lastCheck = null;
+  await runCheck();
+}
+
+// ---- saving -----------------------------------------------------------------------------------------------------
+
+async function currentText() {
+  if (mode === "text") return text.value;
+  const checked = await runCheck();
+  return checked && checked.result.text ? checked.result.text : "";
+}
+
+async function save() {
+  const checked = await runCheck();
+  if (!checked) return;
+  if (!checked.result.valid) {
+    form.showAll = true;
+    show(checked.result);
+    const first = $("problems-summary").querySelector("button");
+    $("check-state").textContent = `Fix the ${plural(checked.result.errors.length, "mistake")} first; then save.`;
+    if (first) first.focus();
+    return;
+  }
+  const body = mode === "form" ? { rule: form.toJSON() } : { text: text.value };
+  await askWhy({
+    title: ruleId ? "Save this change" : "Save the new rule",
+    intro: h("div", {}, h("p", {}, "The rule will read:"), h("pre", { class: "rule-text small" }, checked.result.text)),
+    confirm: "Save",
+    run: async (why) => {
+      try {
+        const result = ruleId
+          ? await request("PUT", paths.rule(rulesetId, ruleId), { body: { ...body, why }, version: baseVersion })
+          : await request("POST", paths.rules(rulesetId), { body: { ...body, why } });
+        saved(result.data, result.version);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 409) {
+          e.handled = true;
+          await showConflict(e.details, checked.result.text);
+        } else if (e instanceof ApiError && e.problems.length) {
+          e.handled = true;
+          show({ ...checked.result, valid: false, errors: e.problems.filter((p) => p.severity !== "warning"), warnings: [] });
+        } else if (e instanceof ApiError && e.field && e.field !== "why") {
+          e.handled = true;
+          const problem = { field: e.field, message: e.message, severity: "error" };
+          summary(mode === "form" ? form.showProblems([problem]) : [{ problem, message: e.message }], { valid: false });
+        }
+        throw e;
+      }
+    },
+  });
+}
+
+function saved(rule, version) {
+  const created = !ruleId;
+  ruleId = rule.id;
+  baseVersion = version;
+  dirty = false;
+  replace($("conflict"));
+  $("rule-title").textContent = rule.name;
+  document.title = `${rule.name} · Rulecraft`;
+  replace($("saved-state"), "Saved by you ", timeEl(new Date().toISOString()), ". ",
+    h("a", { href: pages.ruleset(rulesetId) }, "Back to the rules"));
+  if (created) {
+    window.history.replaceState(null, "", pages.rule(rulesetId, ruleId));
+    $("link-history").href = pages.ruleHistory(rulesetId, ruleId);
+    $("link-blame").href = pages.blame(rulesetId, ruleId);
+    $("rule-links").hidden = false;
+  }
+}
+
+// ---- someone saved first ----------------------------------------------------------------------------------------
+
+async function showConflict(details, mine) {
+  const base = details.base_text || "";
+  const theirs = details.current_text;
+  const root = $("conflict");
+  if (theirs === null || theirs === undefined) {
+    const again = h("button", { type: "button", class: "primary" }, "Keep my rule: save it as a new rule");
+    again.addEventListener("click", () => {
+      ruleId = null;
+      baseVersion = null;
+      replace(root, notice("Your rule will be saved as a new rule. Click Save when you are ready."));
+    });
+    replace(root, h("section", { class: "conflict", role: "alert" },
+      h("h2", {}, "This rule was deleted while you were editing it"),
+      h("p", {}, "Your version is still here in the editor; nothing of it is lost."), again));
+    return;
+  }
+  let who = null;
+  try {
+    const history = await get(paths.ruleHistory(rulesetId, ruleId, 1, 1));
+    who = history.versions[0] || null;
+  } catch { who = null; }
+  const theirDiff = wordDiff(base, theirs);
+  const myDiff = wordDiff(base, mine);
+  const combined = combine(base, mine, theirs);
+  const name = who ? who.author : "Someone";
+  if (who) {
+    replace($("saved-state"), `Last changed by ${who.author}, `, timeEl(who.time), who.why ? `: “${who.why}”` : "", ".");
+  }
+  const choose = (label, primary, action) => {
+    const button = h("button", { type: "button", class: primary ? "primary" : "" }, label);
+    button.addEventListener("click", action);
+    return button;
+  };
+  const chosen = h("p", { class: "notice info", role: "status", hidden: true });
+  const useText = (value, message) => {
+    baseVersion = details.current_version;
+    text.value = value;
+    setMode("text");
+    modeMessage("");
+    lastCheck = null;
+    runCheck();
+    chosen.textContent = message;
+    chosen.hidden = false;
+    text.focus();
+  };
+  replace(root, h("section", { class: "conflict", role: "alert", "aria-labelledby": "conflict-title" },
+    h("h2", { id: "conflict-title" }, "Someone else saved this rule while you were editing it"),
+    h("p", {}, `${name} saved a new version`, who ? [" (", timeEl(who.time), who.why ? `: “${who.why}”` : "", ")"] : "",
+      ". Nothing was saved over anyone's work: your version is kept here until you save it."),
+    h("div", { class: "three-columns" },
+      h("div", {}, h("h3", {}, "When you started"), h("pre", { class: "rule-text diff-side" }, base.replace(/\n+$/, ""))),
+      h("div", {}, h("h3", {}, `Saved meanwhile by ${name}`), wordsBlock(theirDiff.to, `Saved by ${name}`)),
+      h("div", {}, h("h3", {}, "Your version (not saved yet)"), wordsBlock(myDiff.to, "Your version"))),
+    h("p", {}, combined !== null
+      ? "You changed different lines, so both changes can be combined. Check the combined rule before saving."
+      : "You both changed the same lines. Choose where to start; the other version stays here to copy from."),
+    h("div", { class: "actions" },
+      combined !== null ? choose("Combine both changes", true, () => useText(combined,
+        `Both changes are combined in the editor. Check the rule, then save: it will be saved on top of ${name}'s version.`)) : null,
+      choose(`Start from ${name}'s version`, combined === null, () => useText(theirs.replace(/\n+$/, ""),
+        `The editor now holds ${name}'s version. Carry your change over (your version is shown above), then save.`)),
+      choose("Keep my version", false, () => useText(mine,
+        `The editor holds your version. Saving replaces ${name}'s version with yours; their change is shown above.`))),
+    chosen));
+  root.scrollIntoView({ block: "start" });
+  root.querySelector("button").focus();
+}
+
+// ---- deleting ---------------------------------------------------------------------------------------------------
+
+async function deleteRule() {
+  const done = await askWhy({
+    title: "Delete this rule",
+    intro: h("p", {}, "The rule leaves the rule set. Its history is kept, and it can be brought back later from the history."),
+    confirm: "Delete the rule",
+    run: (why) => request("DELETE", paths.rule(rulesetId, ruleId), { body: { why }, version: baseVersion }),
+  });
+  if (done) {
+    dirty = false;
+    window.location.assign(pages.ruleset(rulesetId));
+  }
+}
+
+// ---- start ------------------------------------------------------------------------------------------------------
+
+async function start() {
+  fillTitle(rulesetId);
+  let ruleset;
+  let rule = null;
+  try {
+    ruleset = await get(paths.ruleset(rulesetId));
+    if (ruleId) {
+      const answer = await request("GET", paths.rule(rulesetId, ruleId));
+      rule = answer.data;
+      baseVersion = answer.version;
+    }
+  } catch (e) {
+    replace($("load-error"), notice(e.message, "error"));
+    return;
+  }
+  outcome = ruleset.outcome;
+  form = new RuleForm($("rule-form"), { vocabulary: ruleset.vocabulary, outcome, units, onChange: scheduleCheck });
+  text = new RuleText($("rule-text-mode"), { onChange: scheduleCheck, describedBy: "problems-summary" });
+  form.load(rule ? rule.structured : null);
+  if (rule) {
+    $("rule-title").textContent = rule.name;
+    document.title = `${rule.name} · Rulecraft`;
+    if (rule.last_change) {
+      replace($("saved-state"), `Last changed by ${rule.last_change.by}, `, timeEl(rule.last_change.at),
+        rule.last_change.why ? `: “${rule.last_change.why}”` : "", ".");
+    }
+  }
+  $("editor").hidden = false;
+  setMode("form");
+  await runCheck();
+  dirty = false;
+  if (!rule) document.querySelector("#rule-form input").focus();
+}
+
+$("mode-form").addEventListener("click", toForm);
+$("mode-text").addEventListener("click", toText);
+$("save").addEventListener("click", save);
+$("delete-rule").addEventListener("click", deleteRule);
+// Enter in a field does not save: saving always goes through the Save button and its "why".
+$("rule-form").addEventListener("submit", (event) => event.preventDefault());
+window.addEventListener("beforeunload", (event) => {
+  if (dirty) { event.preventDefault(); event.returnValue = ""; }
+});
+start();

@@ -1,0 +1,72 @@
+// "Try it": how many of the rule set's example cases and of the reference cases the rule matches, with a few of
+// them and a few near misses (every condition but one holds; the one that failed is named).
+import { h, plural, replace } from "./dom.js";
+
+function cell(value) {
+  if (value === null || value === undefined) return h("td", { class: "missing" }, "missing");
+  if (typeof value === "boolean") return h("td", {}, value ? "yes" : "no");
+  return h("td", { class: typeof value === "number" ? "number" : "" }, String(value));
+}
+
+function table(caption, result, rows, outcome, withMiss) {
+  if (!rows.length) return null;
+  const columns = result.columns || Object.keys(rows[0].values);
+  const numbered = !columns.includes("case");
+  return h("div", { class: "table-wrap" }, h("table", { class: "cases" },
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {},
+      numbered ? h("th", { scope: "col" }, "Row") : null,
+      columns.map((c) => h("th", { scope: "col" }, c === outcome ? `${c} (recorded)` : c)),
+      withMiss ? h("th", { scope: "col" }, "Not met") : null)),
+    h("tbody", {}, rows.map((row) => h("tr", {},
+      numbered ? h("td", { class: "number muted" }, String(row.row + 1)) : null,
+      columns.map((c) => cell(row.values[c])),
+      withMiss ? h("td", { class: "missed" }, row.missed || "") : null)))));
+}
+
+function section(title, result, outcome) {
+  if (!result) return null;
+  if (result.error) return h("section", { class: "try-section" }, h("h3", {}, title), h("p", { class: "notice warning" }, result.error));
+  const summary = [h("strong", { class: "match-count" }, `Matches ${result.matched} of ${plural(result.total, "case")}`)];
+  if (result.precision !== undefined) {
+    summary.push(`; ${Math.round(result.precision * 100)}% of those were really “${result.label}”`);
+  }
+  summary.push(".");
+  if (result.near_miss_count) summary.push(` ${plural(result.near_miss_count, "near miss", "near misses")}: every condition but one holds.`);
+  return h("section", { class: "try-section" },
+    h("h3", {}, title),
+    h("p", { class: "try-summary" }, summary),
+    table(result.matched > result.matches.length ? `First ${result.matches.length} matching cases` : "Matching cases", result, result.matches, outcome, false),
+    table(result.near_miss_count > result.near_misses.length ? `First ${result.near_misses.length} near misses` : "Near misses", result, result.near_misses, outcome, true));
+}
+
+export function renderTry(root, check, outcome) {
+  if (!check) {
+    replace(root, h("p", { class: "muted" }, "Start writing the rule to see which cases it matches."));
+    return;
+  }
+  if (!check.valid) {
+    replace(root, h("p", { class: "muted" }, "When the rule has no mistakes left, you see here which cases it matches."));
+    return;
+  }
+  if (!check.examples && !check.reference) {
+    replace(root, h("p", { class: "muted" }, "This rule set has no example cases and no reference cases yet, so there is nothing to try the rule on."));
+    return;
+  }
+  replace(root,
+    section("Example cases of this rule set", check.examples, outcome),
+    check.reference ? section(`Reference cases: ${check.reference.dataset.name}`, check.reference, outcome) : null);
+}
+
+// The short version for the side panel: how many cases match, with a link to the tables.
+export function renderTryCounts(root, check) {
+  if (!check || !check.valid) {
+    replace(root, h("p", { class: "muted" }, "Shown when the rule has no mistakes."));
+    return;
+  }
+  const line = (title, result) => (result && !result.error ? h("li", {}, h("strong", {}, `${result.matched} of ${result.total}`), ` ${title}`,
+    result.precision !== undefined ? ` (${Math.round(result.precision * 100)}% really “${result.label}”)` : "") : null);
+  const items = [line("example cases", check.examples), check.reference ? line(`reference cases (${check.reference.dataset.name})`, check.reference) : null].filter(Boolean);
+  replace(root, items.length ? h("ul", { class: "counts" }, items) : h("p", { class: "muted" }, "No cases to try the rule on yet."),
+    items.length ? h("p", {}, h("a", { href: "#try-it" }, "See the cases and near misses")) : null);
+}

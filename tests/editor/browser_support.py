@@ -1,0 +1,40 @@
+"""Finding the browser for the editor's tests, and the rule for when there is none: skip with a hint how to
+install it, or fail when RULECRAFT_REQUIRE_BROWSER=1 (CI sets it, so CI never passes by skipping)."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+INSTALL_HINT = ("the editor's browser tests need Chromium: install it with `apt-get install chromium` "
+                "(or point RULECRAFT_CHROMIUM at a Chromium executable)")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def find_chromium(environ=os.environ) -> str | None:
+    named = environ.get("RULECRAFT_CHROMIUM")
+    candidates = [named] if named else ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def browser_or_skip(environ=os.environ) -> str:
+    """The Chromium to drive; without it (or without Playwright) skip, or fail when RULECRAFT_REQUIRE_BROWSER=1."""
+    problem = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        problem = "Playwright for Python is not installed (pip install -e '.[test]')"
+    path = find_chromium(environ)
+    if path is None and problem is None:
+        problem = "no Chromium found"
+    if problem is None:
+        return path
+    message = f"{problem}: {INSTALL_HINT}"
+    if environ.get("RULECRAFT_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"RULECRAFT_REQUIRE_BROWSER=1 but {message}", pytrace=False)
+    pytest.skip(message)

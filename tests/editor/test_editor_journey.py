@@ -1,0 +1,271 @@
+"""The whole journey, as new users would walk it, in a real browser against a real server:
+
+an author signs in (choosing her own password), builds a rule in the form, makes mistakes and sees each message
+beside its field, fixes them, tries the rule on cases and saves it with a why; edits it again in text mode; a second
+author saves the same rule first, the conflict is shown and resolved without losing either change; the author asks
+for a release; a reviewer approves it; an auditor opens the diff, the blame and the audit log; an ML engineer finds
+the released bundle. The tests run in order and share the server.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+RULESET = "breast-mass-triage"
+RULE = "very-large-and-concave-nuclei"
+
+
+def problem_beside(page, label: str, exact: bool = False):
+    """The problem message shown beside the field labelled ``label`` (the element its aria-describedby names)."""
+    control = page.get_by_label(label, exact=exact)
+    ids = [i for i in (control.get_attribute("aria-describedby") or "").split() if i.startswith("problem-")]
+    assert ids, f"the field '{label}' has no place for problems"
+    return page.locator(f"#{ids[-1]}")
+
+
+def test_author_builds_a_rule_in_the_form_and_saves_it(people):
+    ana = people("Ana Author")
+    page = ana.sign_in()
+    ana.screenshot("01-rule-sets")
+    page.get_by_role("link", name="Breast mass triage").first.click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#rule-count")).to_have_text("12 rules")
+    page.get_by_label("Search the rules").fill("concave")
+    expect(page.locator("#rule-count")).to_have_text(re.compile(r"^\d of 12 rules$"))
+    ana.screenshot("02-rule-set")
+
+    page.get_by_role("link", name="New rule").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#problems-summary")).to_be_empty()  # nothing scolded before anything was typed
+    page.get_by_label("Name of the rule").fill("Very large and concave nuclei")
+    page.get_by_label("Feature").select_option("worst radius")
+    expect(page.get_by_label("Comparison")).to_have_value("above")
+    page.get_by_label("Value", exact=True).fill("18")
+    page.get_by_role("button", name="+ Add a condition").click()
+    page.get_by_label("Feature").nth(1).select_option("worst concave points")
+    # Mistake 1: a number far outside the feature's usual range (15 instead of 0.15).
+    page.get_by_label("Value", exact=True).nth(1).fill("15")
+    page.get_by_label("then diagnosis is").select_option("malignant")
+    # Mistake 2: a confidence of 8 (meant 80 %).
+    page.get_by_label(re.compile("with confidence")).fill("8")
+    page.get_by_label("Because (optional)").fill("Guideline 4.2: large nuclei with many indentations")
+
+    confidence_problem = problem_beside(page, "with confidence (optional, above 0 and at most 1)")
+    expect(confidence_problem).to_contain_text("Confidence is a number above 0 and at most 1")
+    value = page.get_by_label("Value", exact=True).nth(1)
+    value_problem = page.locator(f"#{value.get_attribute('aria-describedby').split()[-1]}")
+    expect(value_problem).to_contain_text("outside the usual range of 'worst concave points'")
+    expect(page.locator("#problems-summary")).to_contain_text("1 mistake to fix")
+    ana.screenshot("03-editor-form-with-mistakes")
+
+    page.get_by_label(re.compile("with confidence")).fill("0.8")
+    value.fill("0.15")
+    expect(confidence_problem).to_be_hidden()
+    expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    expect(page.locator("#sentence")).to_have_text(
+        'rule "Very large and concave nuclei"\n'
+        'when worst radius is above 18\n'
+        '  and worst concave points is above 0.15\n'
+        'then diagnosis is "malignant" with confidence 0.8\n'
+        'because "Guideline 4.2: large nuclei with many indentations"')
+
+    # Try it: the example cases and the reference cases, with matches and near misses.
+    try_panel = page.locator("#try")
+    expect(try_panel).to_contain_text("Example cases of this rule set")
+    expect(try_panel).to_contain_text(re.compile(r"Matches \d+ of 16 cases"))
+    expect(try_panel).to_contain_text(re.compile(r"Matches \d+ of 569 cases; \d+% of those were really “malignant”"))
+    expect(try_panel.locator("table").first.locator("tbody tr").first).to_be_visible()
+    expect(try_panel.get_by_role("columnheader", name="Not met").first).to_be_visible()
+    ana.screenshot("04-editor-form-checked")
+
+    page.get_by_role("button", name="Save…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_contain_text("Please say in a few words why")
+    dialog.get_by_label("Why are you making this change?").fill("Large nuclei with many concave points: guideline 4.2")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.locator("#saved-state")).to_contain_text("Saved by you")
+    expect(page).to_have_url(re.compile(f"/rulesets/{RULESET}/rules/{RULE}$"))
+
+
+def test_author_edits_the_rule_again_in_text_mode(people):
+    ana = people("Ana Author")
+    page = ana.go(f"/rulesets/{RULESET}/rules/{RULE}")
+    page.get_by_role("button", name="Text").click()
+    text = page.get_by_label("The rule as text")
+    expect(text).to_have_value(re.compile(r"^rule \"Very large and concave nuclei\"\nwhen worst radius is above 18\n"))
+    # A typo is marked at its line and column, with a suggestion.
+    text.fill(text.input_value().replace("worst radius is above 18", "worst radus is above 17.5"))
+    summary = page.locator("#problems-summary")
+    expect(summary).to_contain_text("Line 2, column 6: There is no feature called 'worst radus'")
+    expect(summary).to_contain_text("Did you mean 'worst radius'?")
+    expect(page.locator(".mirror mark.error")).to_have_text("worst radus")
+    ana.screenshot("05-editor-text-with-mistake")
+    text.fill(text.input_value().replace("worst radus", "worst radius"))
+    expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    # Form and text show the same rule: switching loses nothing.
+    page.get_by_role("button", name="Form").click()
+    expect(page.get_by_label("Value", exact=True).first).to_have_value("17.5")
+    page.get_by_role("button", name="Text").click()
+    expect(text).to_have_value(re.compile("when worst radius is above 17.5\n"
+                                          "  and worst concave points is above 0.15\n"))
+    page.get_by_role("button", name="Save…").click()
+    why = page.get_by_label("Why are you making this change?")
+    why.fill("Lower the radius threshold after the tumour board review")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(page.locator("#saved-state")).to_contain_text("Saved by you")
+
+
+def test_second_author_saves_first_and_the_conflict_is_resolved(people):
+    ana, bea = people("Ana Author"), people("Bea Author")
+    page = ana.go(f"/rulesets/{RULESET}/rules/{RULE}")
+    page.get_by_label("Value", exact=True).nth(1).fill("0.16")
+    expect(page.locator("#sentence")).to_contain_text("worst concave points is above 0.16")
+
+    other = bea.sign_in()
+    bea.go(f"/rulesets/{RULESET}/rules/{RULE}")
+    other.get_by_label("Because (optional)").fill("Guideline 4.3 (2026 update): large nuclei with many indentations")
+    expect(other.locator("#sentence")).to_contain_text("Guideline 4.3")
+    other.get_by_role("button", name="Save…").click()
+    other.get_by_label("Why are you making this change?").fill("Cite the 2026 update of the guideline")
+    other.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(other.locator("#saved-state")).to_contain_text("Saved by you")
+
+    ana.allowed_status.add(409)
+    page.get_by_role("button", name="Save…").click()
+    page.get_by_label("Why are you making this change?").fill("Slightly stricter on concave points")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    conflict = page.locator("#conflict")
+    expect(conflict).to_contain_text("Someone else saved this rule while you were editing it")
+    expect(conflict).to_contain_text("Bea Author saved a new version")
+    expect(conflict).to_contain_text("Cite the 2026 update of the guideline")
+    expect(conflict.locator("ins").filter(has_text="0.16")).to_be_visible()       # Ana's change, marked
+    expect(conflict.locator("ins").filter(has_text="4.3")).to_be_visible()        # Bea's change, marked
+    ana.screenshot("06-conflict")
+    conflict.get_by_role("button", name="Combine both changes").click()
+    text = page.get_by_label("The rule as text")
+    expect(text).to_have_value(re.compile(r"worst concave points is above 0\.16\n(.|\n)*Guideline 4\.3"))
+    expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    page.get_by_role("button", name="Save…").click()
+    page.get_by_label("Why are you making this change?").fill("Slightly stricter on concave points")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(page.locator("#saved-state")).to_contain_text("Saved by you")
+    expect(conflict).to_be_empty()
+    # Both changes are in the saved rule.
+    saved = ana.go(f"/rulesets/{RULESET}")
+    row = saved.get_by_role("row", name=re.compile("Very large and concave nuclei"))
+    expect(row).to_contain_text("worst concave points is above 0.16")
+    expect(row).to_contain_text("Guideline 4.3")
+
+
+def test_author_asks_for_a_release_and_a_reviewer_approves_it(people):
+    ana = people("Ana Author")
+    page = ana.go(f"/rulesets/{RULESET}/releases")
+    notes = page.get_by_label("Release notes")
+    expect(notes).to_have_value(re.compile("Slightly stricter on concave points \\(Ana Author\\)"))
+    expect(notes).to_have_value(re.compile("Cite the 2026 update of the guideline \\(Bea Author\\)"))
+    expect(page.get_by_role("button", name="Approve the release")).to_have_count(0)
+    page.get_by_role("button", name="Ask for a release").click()
+    expect(page.locator("#releases")).to_contain_text("waiting for a reviewer")
+
+    rui = people("Rui Reviewer")
+    review = rui.sign_in()
+    rui.go(f"/rulesets/{RULESET}/releases")
+    request = review.locator("section.release").filter(has_text="waiting for a reviewer")
+    expect(request).to_contain_text("What changed since release v1")
+    expect(request.locator(".diff-summary")).to_have_text("1 rule added")
+    expect(request).to_contain_text("Asked for by Ana Author")
+    rui.screenshot("07-release-review")
+    request.get_by_label(re.compile("Your comment")).fill("Checked on the reference cases; fine.")
+    request.get_by_role("button", name="Approve the release").click()
+    expect(request).to_contain_text("Approved: this version is now release v2")
+    expect(review.locator("section.release").first).to_contain_text("Release v2")
+
+
+def test_nobody_is_offered_to_approve_their_own_request(people):
+    ada = people("Ada Admin")
+    page = ada.sign_in()
+    ada.go("/rulesets/sepsis-triage/releases")
+    page.get_by_role("button", name="Ask for a release").click()
+    request = page.locator("section.release").filter(has_text="waiting for a reviewer")
+    expect(request).to_contain_text("You asked for this release, so another reviewer decides on it.")
+    expect(request.get_by_role("button", name="Approve the release")).to_have_count(0)
+
+
+def test_a_reviewer_turns_a_request_down_with_a_comment(people):
+    rui = people("Rui Reviewer")
+    page = rui.go("/rulesets/sepsis-triage/releases")
+    request = page.locator("section.release").filter(has_text="waiting for a reviewer")
+    expect(request).to_contain_text("Asked for by Ada Admin")
+    request.get_by_role("button", name="Turn it down").click()
+    expect(request).to_contain_text("Say why you turn it down")
+    request.get_by_label(re.compile("Your comment")).fill("The sepsis rules have no example cases yet.")
+    request.get_by_role("button", name="Turn it down").click()
+    expect(request).to_contain_text("Turned down.")
+    expect(page.locator("section.release").first).to_contain_text("turned down")
+    expect(page.locator("section.release").first).to_contain_text("The sepsis rules have no example cases yet.")
+
+
+def test_auditor_reads_the_diff_the_blame_and_the_audit_log(people):
+    alex = people("Alex Auditor")
+    page = alex.sign_in()
+    alex.go(f"/rulesets/{RULESET}")
+    expect(page.get_by_role("link", name="New rule")).to_have_count(0)
+    page.get_by_role("link", name="Very large and concave nuclei").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("input, textarea, select")).to_have_count(0)  # read only: nothing to edit
+    expect(page.locator("#rule-text-view")).to_contain_text("worst concave points is above 0.16")
+
+    alex.go(f"/rulesets/{RULESET}/compare?from=v1&to=v2")
+    expect(page.locator(".diff-summary")).to_have_text("1 rule added")
+    added = page.locator("section.diff-rule").filter(has_text="Very large and concave nuclei")
+    expect(added).to_contain_text("(not there yet)")
+    expect(added.locator("pre")).to_contain_text("when worst radius is above 17.5")
+    alex.screenshot("08-compare-releases")
+    history = alex.go(f"/rulesets/{RULESET}/history")
+    rows = history.locator("table.history-table tbody tr")
+    expect(rows.first).to_contain_text("Slightly stricter on concave points")
+    # Pick two versions in the history and compare them: Bea's and Ana's last change.
+    history.get_by_label(re.compile("Compare from the version of Bea Author")).check()
+    history.get_by_role("button", name="Compare the two chosen versions").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(".diff-summary")).to_have_text("1 rule changed")
+    changed = page.locator("section.diff-rule")
+    expect(changed.locator("del")).to_contain_text(["0.15"])
+    expect(changed.locator("ins")).to_contain_text(["0.16"])
+
+    blame = alex.go(f"/rulesets/{RULESET}/rules/{RULE}/blame")
+    lines = blame.locator("table.blame-table tbody tr")
+    concave = lines.filter(has_text="worst concave points is above 0.16")
+    expect(concave).to_contain_text("Ana Author")
+    expect(concave).to_contain_text("Slightly stricter on concave points")
+    expect(lines.filter(has_text="because")).to_contain_text("Bea Author")
+    expect(lines.filter(has_text="because")).to_contain_text("Cite the 2026 update of the guideline")
+    expect(lines.filter(has_text="when worst radius is above 17.5")).to_contain_text("Lower the radius threshold")
+    alex.screenshot("09-blame")
+
+    audit = alex.go("/audit")
+    events = audit.locator("table tbody tr")
+    expect(events.filter(has_text="approved a release").first).to_contain_text("Rui Reviewer")
+    expect(events.filter(has_text="Slightly stricter on concave points").first).to_contain_text("Ana Author")
+    alex.screenshot("10-audit-log")
+
+
+def test_ml_engineer_sees_releases_and_bundles(people):
+    mia = people("Mia ML Engineer")
+    page = mia.sign_in()
+    expect(page.locator(".lead")).to_contain_text("Released rule sets")
+    page.get_by_role("link", name="Breast mass triage").first.click()
+    page.wait_for_load_state("networkidle")
+    expect(page).to_have_url(re.compile(f"/rulesets/{RULESET}/releases$"))
+    expect(page.get_by_role("link", name="Rules")).to_have_count(0)
+    download = page.get_by_role("link", name="Download release v2 (bundle file)")
+    expect(download).to_be_visible()
+    with page.expect_download() as info:
+        download.click()
+    assert info.value.suggested_filename == f"{RULESET}-v2.json"
+    mia.screenshot("11-ml-engineer-releases")
