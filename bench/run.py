@@ -342,6 +342,9 @@ def bench_server(sizes: Sizes, report: Report) -> None:
     report.add(f"\n### (e) Server: HTTP on loopback, `python -m server serve` (gunicorn, {result['workers']} workers), "
                f"{result['seconds']:.0f} s\n\n"
                + _table(["requests", "per s", "p50 ms", "p95 ms", "p99 ms", "p99 from send ms", "statuses"], rows_out)
+               + f"\n\nLoad average (1 min) on the machine: {result['load_before'][0]:.1f} before, "
+                 f"{result['load_after'][0]:.1f} after (2 cores; the server, the load generator and anything else "
+                 f"running share them)."
                + ("\n\nErrors: " + "; ".join(result["errors"]) if result["errors"] else ""))
     report.target("server predict p99 < 10 ms at 200 req/s with saves at 2/s", result["p99_ms"] < 10,
                   f"p99 {result['p99_ms']:.1f} ms (from send {result['sent_p99_ms']:.1f} ms)")

@@ -139,6 +139,21 @@ def release(port: int, tokens: dict, ruleset: str) -> str:
     return json.loads(body)["name"]
 
 
+def warm_up(port: int, tokens: dict, ruleset: str, cases: list[dict], connections: int = 8) -> None:
+    """Requests on several connections at once, so that every worker (a connection stays with one) has served
+    predictions before the timed load starts."""
+    def client(k: int) -> None:
+        c = Client(port, tokens["ml-engineer"])
+        for case in cases[k * 25:(k + 1) * 25]:
+            c.request("POST", f"/api/rulesets/{ruleset}/predict", {"case": case})
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -213,6 +228,7 @@ def run_load(port: int, tokens: dict, ruleset: str, cases: list[dict], rules, se
                 errors.append(f"save: {type(e).__name__}: {e}")
             saves.append(((time.perf_counter() - sent) * 1000, status))
 
+    load_before = os.getloadavg()
     workers = [threading.Thread(target=predictor, daemon=True) for _ in range(threads)]
     workers.append(threading.Thread(target=author, daemon=True))
     for w in workers:
@@ -236,7 +252,7 @@ def run_load(port: int, tokens: dict, ruleset: str, cases: list[dict], rules, se
         "sent_p99_ms": percentile(sent_ms, 99),
         "statuses": statuses, "saves": len(saves), "save_statuses": save_statuses,
         "save_p50_ms": percentile([s[0] for s in saves], 50), "save_p95_ms": percentile([s[0] for s in saves], 95),
-        "errors": errors[:5],
+        "errors": errors[:5], "load_before": load_before, "load_after": os.getloadavg(),
     }
 
 
@@ -254,9 +270,7 @@ def bench_server(seconds: float = 30, rate: float = 200, save_rate: float = 2, n
         server = start_server(data_dir, port, workers)
         try:
             name = release(port, tokens, ruleset)
-            warm = Client(port, tokens["ml-engineer"])
-            for case in cases[:200]:  # both workers compile and cache the release
-                warm.request("POST", f"/api/rulesets/{ruleset}/predict", {"case": case})
+            warm_up(port, tokens, ruleset, cases)
             result = run_load(port, tokens, ruleset, cases, rules, seconds, rate, save_rate)
             result["release"] = name
             result["workers"] = workers
