@@ -38,6 +38,7 @@ class Workspace:
         self._cache: OrderedDict[tuple[str, str], RuleSet] = OrderedDict()
         self._cache_size = cache_size
         self._releases: dict[str, tuple[object, list[git.Tag]]] = {}
+        self._compiled: dict = {}  # what was compiled from which file bytes (ruleset_from_files' memo)
         self._lock = threading.Lock()
 
     # ---- versions ------------------------------------------------------------------------------------------------
@@ -131,7 +132,7 @@ class Workspace:
                 return self._cache[key]
         files = self.files(ruleset, version)
         try:
-            compiled = ruleset_from_files(files, id=ruleset, version=version)
+            compiled = ruleset_from_files(files, id=ruleset, version=version, memo=self._compiled)
         except RuleError as e:  # only possible if the repository was edited by hand
             raise Unprocessable(f"This version of '{ruleset}' cannot be read: {e.message}",
                                 problems=[p.to_dict() for p in e.problems]) from None
