@@ -184,7 +184,7 @@ class RuleSet:
         The attribute is the compiled per-row function itself (built on first use, dropped when pickling), so a
         call costs no Python call on top of it: about a tenth of the time of evaluating 50 rules.
         """
-        return compile_rules(self._pairs)
+        return compile_rules(self._pairs, self.vocabulary)
 
     def sql_conditions(self, table) -> dict:
         """{rule id: SQLAlchemy boolean expression over the table's columns}."""
