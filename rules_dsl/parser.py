@@ -117,6 +117,10 @@ def check_limits(condition) -> None:
 # ---- syntax errors -----------------------------------------------------------------------------------------------
 
 def _parse_tree(text: str) -> Tree:
+    try:  # the plain parser first: about twice as fast as stepping through tokens (docs/benchmarks.md)
+        return lark_parser().parse(text)
+    except UnexpectedInput:
+        pass  # parsed again below, keeping the tokens that the error message needs
     interactive = lark_parser().parse_interactive(text)
     tokens: list[Token] = []
     try:

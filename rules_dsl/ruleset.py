@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 
 from . import logic as L
+from .collector import collector_paused
 from .backends.row import compile_rules
 from .backends.vectorized import VectorizedRules, check_columns
 from .checker import check
@@ -294,7 +295,23 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
         problems.extend(e.problems)
     if problems:
         raise RuleError(problems)
-    rules = []
+    with collector_paused():
+        rules, rule_problems = _compile_files(files, settings, vocabulary, memo)
+    problems.extend(rule_problems)
+    problems.extend(_duplicate_names(rules))  # reported with the other files' errors, not after they are fixed
+    if problems:
+        raise RuleError(problems)
+    examples = None
+    if files.get("examples.csv"):
+        try:
+            examples = pd.read_csv(io.BytesIO(files["examples.csv"]))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise RuleError(Problem("bad-examples", f"examples.csv cannot be read: {e}", file="examples.csv")) from None
+    return RuleSet(settings, vocabulary, rules, id=id, version=version, release=release, examples=examples)
+
+
+def _compile_files(files: Mapping[str, bytes], settings, vocabulary, memo) -> tuple[list, list[Problem]]:
+    rules, problems = [], []
     for name in sorted(files):
         if not (name.startswith("rules/") and name.endswith(".rule")):
             continue
@@ -308,16 +325,7 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
             rules.append(_remembered(memo, key, lambda: compile_rule(files[name], vocabulary, settings, stem, name)))
         except RuleError as e:
             problems.extend(e.problems)
-    problems.extend(_duplicate_names(rules))  # reported with the other files' errors, not after they are fixed
-    if problems:
-        raise RuleError(problems)
-    examples = None
-    if files.get("examples.csv"):
-        try:
-            examples = pd.read_csv(io.BytesIO(files["examples.csv"]))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise RuleError(Problem("bad-examples", f"examples.csv cannot be read: {e}", file="examples.csv")) from None
-    return RuleSet(settings, vocabulary, rules, id=id, version=version, release=release, examples=examples)
+    return rules, problems
 
 
 MEMO_LIMIT = 20_000  # entries; a memo that grows past it starts again empty
