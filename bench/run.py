@@ -328,7 +328,7 @@ def _store_figures(output: str) -> dict[str, float]:
 
     figures = {}
     for line in output.splitlines():
-        m = re.match(r"(.+?)\s+p50\s+[\d.]+ ms\s+p95\s+([\d.]+) ms", line)
+        m = re.match(r"(.+?)\s+p50\s+[\d.]+\s+(?:ms\s+)?p95\s+([\d.]+)", line)
         if m:
             figures[m.group(1).strip()] = float(m.group(2))
     return figures
@@ -349,6 +349,11 @@ def bench_server(sizes: Sizes, report: Report) -> None:
     report.add(f"\n### (e) Server: HTTP on loopback, `python -m server serve` (gunicorn, {result['workers']} workers), "
                f"{result['seconds']:.0f} s\n\n"
                + _table(["requests", "per s", "p50 ms", "p95 ms", "p99 ms", "p99 from send ms", "statuses"], rows_out)
+               + f"\n\nOne request at a time ({result['sequential']['n']:,} on one connection, no load): "
+                 f"p50 {result['sequential']['p50_ms']:.2f} ms, p99 {result['sequential']['p99_ms']:.2f} ms; "
+                 f"the server's CPU per prediction {result['sequential']['cpu_ms_per_request']:.2f} ms. Under the "
+                 f"load the server used {result['server_cpu_share']:.2f} of one core (saves and their Git "
+                 f"processes included)."
                + f"\n\nLoad average (1 min) on the machine: {result['load_before'][0]:.1f} before, "
                  f"{result['load_after'][0]:.1f} after (2 cores; the server, the load generator and anything else "
                  f"running share them)."

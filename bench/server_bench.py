@@ -154,6 +154,35 @@ def warm_up(port: int, tokens: dict, ruleset: str, cases: list[dict], connection
         t.join(timeout=120)
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system, finished children included) of every process in the server's process group."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields[2]: process group (after the name: state, ppid, pgrp, ...)
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def sequential(port: int, tokens: dict, ruleset: str, cases: list[dict], pgid: int, n: int = 1000) -> dict:
+    """One request at a time on one connection: the service time, and the server's CPU per request."""
+    client = Client(port, tokens["ml-engineer"])
+    ms = []
+    cpu = group_cpu_seconds(pgid)
+    for i in range(n):
+        t = time.perf_counter()
+        client.request("POST", f"/api/rulesets/{ruleset}/predict", {"case": cases[i % len(cases)]})
+        ms.append((time.perf_counter() - t) * 1000)
+    cpu = group_cpu_seconds(pgid) - cpu
+    return {"n": n, "p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99), "cpu_ms_per_request": cpu / n * 1000}
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -271,7 +300,11 @@ def bench_server(seconds: float = 30, rate: float = 200, save_rate: float = 2, n
         try:
             name = release(port, tokens, ruleset)
             warm_up(port, tokens, ruleset, cases)
+            alone = sequential(port, tokens, ruleset, cases, server.pid)
+            cpu = group_cpu_seconds(server.pid)
             result = run_load(port, tokens, ruleset, cases, rules, seconds, rate, save_rate)
+            result["server_cpu_share"] = (group_cpu_seconds(server.pid) - cpu) / seconds  # of one core
+            result["sequential"] = alone
             result["release"] = name
             result["workers"] = workers
         finally:
