@@ -631,7 +631,11 @@ class GitStore:
                 trees.append((oid, node["entries"]))
             return oid
 
-        return blobs, trees, close(top) or EMPTY_TREE
+        new_root = close(top)
+        if new_root is None:  # every file deleted: the empty tree is real in history, so write it too
+            new_root = EMPTY_TREE
+            trees.append((EMPTY_TREE, {}))
+        return blobs, trees, new_root
 
     @contextmanager
     def _scratch(self):
@@ -761,11 +765,10 @@ class GitStore:
         self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split", "--no-progress")
 
     def _maybe_maintain(self) -> None:
+        sample = self.path / "objects" / "17"
         try:
-            if len(os.listdir(self.path / "objects" / "17")) >= self._maintain_every:
+            if (len(os.listdir(sample)) if sample.is_dir() else 0) >= self._maintain_every:
                 self._maintain()
-        except FileNotFoundError:
-            pass
         except StoreError as e:  # the save itself succeeded; maintenance will be tried again by the next one
             log.warning("store maintenance failed: %s %s", e.message, getattr(e, "detail", ""))
 
