@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 
 BRANCH = "refs/heads/main"
 LOCK_FILE = "rulecraft-store.flock"
+MAINTENANCE_LOCK_FILE = "rulecraft-maintenance.flock"
 SCRATCH = "rulecraft-tmp"
 ZERO_ID = "0" * 40
 _UNSET = object()
@@ -202,7 +203,7 @@ class _CatFile:
 class GitStore:
     """A workspace's Git repository. Thread-safe; several processes may open the same path."""
 
-    def __init__(self, path: Path, *, lock_timeout: float = 30.0, maintain_every: int = 6):
+    def __init__(self, path: Path, *, lock_timeout: float = 30.0, maintain_after: int | None = 1500):
         self.path = Path(path).absolute()
         git = shutil.which("git")
         if git is None:
@@ -215,14 +216,15 @@ class GitStore:
         }
         self._argv = [git, "-c", "core.quotepath=off", "-c", f"core.hooksPath={os.devnull}"]
         self._lock_timeout = lock_timeout
-        # Maintenance runs when the loose-object folder objects/17 holds this many entries (about 256 times as many
-        # loose objects in all, Git's own estimate): with ~5 objects per save, every ~300 saves by default.
-        self._maintain_every = maintain_every
+        # Maintenance runs after a save once about this many objects are loose (estimated as Git does, from the
+        # folder objects/17, which holds 1/256 of them): a save writes ~5, so every ~300 saves by default.
+        # None: never after a save (then call maintain() from a background job).
+        self._maintain_after = maintain_after
         self._thread_lock = threading.Lock()
         self._cat = _CatFile(self._argv + ["cat-file", "--batch"], self._env, self.path)
         self._finalizer = weakref.finalize(self, self._cat.close)
-        self._commits = _LRU(20_000)
-        self._trees = _LRU(20_000)
+        self._commits = _LRU(10_000)
+        self._trees = _LRU(4_096)
         self._files = _LRU(256, max_bytes=128 << 20)
         self.git_processes = 0  # how many Git processes this store started (for tests and the benchmark)
         self.path.mkdir(parents=True, exist_ok=True)
@@ -264,34 +266,46 @@ class GitStore:
         if not self._thread_lock.acquire(timeout=self._lock_timeout):
             raise StoreBusy("The rule store is busy with other saves. Try again in a moment.")
         try:
-            fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                pause = 0.001
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() > deadline:
-                            raise StoreBusy("The rule store is busy with other saves. Try again in a moment.")
-                        time.sleep(pause)
-                        pause = min(pause * 2, 0.01)
+            with self._flock(LOCK_FILE, deadline) as held:
+                if not held:
+                    raise StoreBusy("The rule store is busy with other saves. Try again in a moment.")
                 yield
-            finally:
-                os.close(fd)  # closing releases the flock
         finally:
             self._thread_lock.release()
 
+    @contextmanager
+    def _flock(self, name: str, deadline: float):
+        """Try to hold an flock on ``name`` until ``deadline``; yields whether it is held."""
+        fd = os.open(self.path / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            pause = 0.001
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.01)
+            yield True
+        finally:
+            os.close(fd)  # closing releases the flock
+
     def _ensure_repository(self) -> None:
         if not (self.path / "HEAD").exists():
-            others = {p.name for p in self.path.iterdir()} - {LOCK_FILE, SCRATCH}
-            if others and "rulecraft.store=1" not in self._config_lines():
+            if {p.name for p in self.path.iterdir()} - {LOCK_FILE, MAINTENANCE_LOCK_FILE, SCRATCH}:
                 raise StoreError("The store's folder is not empty and holds no Rulecraft rules; "
                                  "choose an empty or new folder.")
             self._git("init", "--quiet", "--bare", "--template=", "--initial-branch=main", str(self.path))
         config = self._config_lines()
         if "core.bare=true" not in config:
-            raise StoreError("The store's folder is a Git repository with files checked out, not a Rulecraft store.")
+            raise StoreError("The store's folder is not a Rulecraft store (it is not a bare Git repository).")
+        if "rulecraft.store=1" not in config and self._git("for-each-ref", "--count=1").stdout:
+            # Not ours, or creation never finished (then it has no history yet and is safe to finish).
+            raise StoreError("The store's folder holds a Git repository that Rulecraft did not create. If it is a "
+                             "copy of a Rulecraft store, run 'git config rulecraft.store 1' inside it.")
         for key, value in REPOSITORY_SETTINGS.items():
             if f"{key}={value}" not in config:
                 self._git("config", key, value)
@@ -318,13 +332,13 @@ class GitStore:
 
     def _records(self, ids: list[str]) -> list[CommitRecord]:
         """Commit records for ids known to be commits, fetching the missing ones in one exchange."""
-        missing = [oid for oid in dict.fromkeys(ids) if self._commits.get(oid) is None]
-        if missing:
-            for oid, found in zip(missing, self._cat.get(missing)):
-                if found is None or found[1] != "commit":
-                    raise GitError("The rule store's history is damaged (a version is missing).", oid)
-                self._remember_commit(found)
-        return [self._commits.get(oid) for oid in ids]
+        known = {oid: self._commits.get(oid) for oid in ids}
+        missing = [oid for oid, record in known.items() if record is None]
+        for oid, found in zip(missing, self._cat.get(missing) if missing else []):
+            if found is None or found[1] != "commit":
+                raise GitError("The rule store's history is damaged (a version is missing).", oid)
+            known[oid] = self._remember_commit(found)
+        return [known[oid] for oid in ids]
 
     def _record(self, version: object) -> CommitRecord:
         """The allow-list for versions: a full id that is the id of a commit in this repository."""
@@ -577,7 +591,7 @@ class GitStore:
                 fault_point("store.commit-written")
                 self._move_branch(oid, head)
                 fault_point("store.ref-updated")
-            self._maybe_maintain()
+        self._maybe_maintain()
         return _public(self._records([oid])[0].version)
 
     def _check_conflicts(self, base_tree: str, head_tree: str | None, head: str | None, paths: list[str]) -> None:
@@ -733,7 +747,9 @@ class GitStore:
         """Under the store's lock, remove what interrupted operations left: Git's lock files, temporary object
         files and save folders. Returns what was removed, in plain words."""
         done: list[str] = []
-        with self._locked():
+        with self._locked(), self._flock(MAINTENANCE_LOCK_FILE, time.monotonic() + self._lock_timeout) as held:
+            if not held:
+                raise StoreBusy("The rule store is busy with maintenance. Try again in a moment.")
             scratch = self.path / SCRATCH
             for folder in sorted(scratch.iterdir()) if scratch.is_dir() else []:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -741,8 +757,9 @@ class GitStore:
             for root, dirs, names in os.walk(self.path):
                 here = Path(root)
                 for name in names:
-                    stale_object = name.startswith("tmp_") and "objects" in here.relative_to(self.path).parts
-                    if (name.endswith(".lock") or stale_object) and name != LOCK_FILE:
+                    stale_object = (name.startswith(("tmp_", ".tmp-"))
+                                    and "objects" in here.relative_to(self.path).parts)
+                    if name.endswith(".lock") or stale_object:
                         (here / name).unlink(missing_ok=True)
                         what = "lock file" if name.endswith(".lock") else "temporary object file"
                         done.append(f"Removed a {what} left by an interrupted operation "
@@ -756,8 +773,14 @@ class GitStore:
         return proc.returncode == 0, report
 
     def maintain(self) -> None:
-        """Pack loose objects and update the commit-graph (with changed-path filters), under the lock."""
-        with self._locked():
+        """Pack loose objects and update the commit-graph (with changed-path filters).
+
+        Safe while others save: Git's repack never removes an object that is not in a pack it has finished, and
+        the commit-graph is only an index of commits that never change. It holds its own lock (one maintainer at
+        a time, and ``recover`` waits for it), not the writer lock, so saves go on meanwhile."""
+        with self._flock(MAINTENANCE_LOCK_FILE, time.monotonic() + self._lock_timeout) as held:
+            if not held:
+                raise StoreBusy("The rule store is busy with maintenance. Try again in a moment.")
             self._maintain()
 
     def _maintain(self) -> None:
@@ -765,12 +788,18 @@ class GitStore:
         self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split", "--no-progress")
 
     def _maybe_maintain(self) -> None:
+        """After a save, outside the writer lock: maintain if enough objects are loose and nobody else is."""
+        if self._maintain_after is None:
+            return
         sample = self.path / "objects" / "17"
-        try:
-            if (len(os.listdir(sample)) if sample.is_dir() else 0) >= self._maintain_every:
-                self._maintain()
-        except StoreError as e:  # the save itself succeeded; maintenance will be tried again by the next one
-            log.warning("store maintenance failed: %s %s", e.message, getattr(e, "detail", ""))
+        if 256 * (len(os.listdir(sample)) if sample.is_dir() else 0) < self._maintain_after:
+            return
+        with self._flock(MAINTENANCE_LOCK_FILE, time.monotonic()) as held:
+            if held:
+                try:
+                    self._maintain()
+                except StoreError as e:  # the save succeeded; the next one will try again
+                    log.warning("store maintenance failed: %s %s", e.message, getattr(e, "detail", ""))
 
 
 def _public(version: Version) -> Version:

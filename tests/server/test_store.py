@@ -63,7 +63,7 @@ def snapshot(repo: Path) -> dict[str, bytes]:
 
 def stray_files(repo: Path) -> list[str]:
     return [str(p.relative_to(repo)) for p in repo.rglob("*")
-            if (p.name.endswith(".lock") or p.name.startswith("tmp_"))
+            if (p.name.endswith(".lock") or p.name.startswith(("tmp_", ".tmp-")))
             or (p.parent.name == "rulecraft-tmp")]
 
 
@@ -746,6 +746,18 @@ def test_the_store_refuses_folders_that_are_not_its_own(tmp_path):
                    env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"})
     with pytest.raises(StoreError):
         GitStore(tmp_path / "checkout" / ".git")
+    foreign = tmp_path / "foreign.git"
+    git(foreign, "init", "-q", "--bare", str(foreign))
+    tree = subprocess.run(["git", "--git-dir", str(foreign), "mktree"], input="", text=True, capture_output=True,
+                          check=True).stdout.strip()
+    commit = subprocess.run(["git", "--git-dir", str(foreign), "commit-tree", tree, "-m", "theirs"],
+                            env={**os.environ, "GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x",
+                                 "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"},
+                            capture_output=True, text=True, check=True).stdout.strip()
+    git(foreign, "update-ref", "refs/heads/main", commit)
+    with pytest.raises(StoreError, match="did not create"):
+        GitStore(foreign)
+    assert "rulecraft" not in (foreign / "config").read_text()
     assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"
 
 
@@ -758,7 +770,7 @@ def test_reopening_repairs_missing_settings_and_keeps_history(store, repo):
 
 
 def test_maintenance_packs_objects_and_keeps_every_answer(repo):
-    with GitStore(repo, maintain_every=0) as store:  # maintain after every save
+    with GitStore(repo, maintain_after=0) as store:  # maintain after every save
         versions = [save(store, RULE if i % 3 else "sepsis-triage/vocabulary.yaml", f"{i}\n") for i in range(6)]
         assert (repo / "objects" / "info" / "commit-graphs" / "commit-graph-chain").exists()
         assert list((repo / "objects" / "pack").glob("*.pack"))
@@ -766,6 +778,22 @@ def test_maintenance_packs_objects_and_keeps_every_answer(repo):
             [v.id for i, v in reversed(list(enumerate(versions))) if i % 3]
         store.maintain()
         assert store.fsck()[0]
+
+
+def test_a_maintenance_interrupted_by_a_crash_blocks_no_save(store, repo):
+    save(store, RULE, "x\n")
+    graphs = repo / "objects" / "info" / "commit-graphs"
+    graphs.mkdir(parents=True)
+    (graphs / "commit-graph-chain.lock").write_text("")
+    (repo / "objects" / "pack" / ".tmp-4242-pack-deadbeef.pack").write_bytes(b"PACK")
+    with pytest.raises(GitError):
+        store.maintain()
+    with GitStore(repo, maintain_after=0) as eager:
+        save(eager, RULE, "y\n")  # maintenance fails after the save, which stands
+        assert eager.read(eager.head(), RULE) == b"y\n"
+    assert len(store.recover()) == 2 and stray_files(repo) == []
+    store.maintain()
+    assert store.fsck()[0]
 
 
 def test_fault_point_fires_only_on_the_named_step_and_time(tmp_path):

@@ -1,0 +1,116 @@
+"""Benchmark of the rule store (standard library + server.store only).
+
+Builds a workspace of 20 rule sets x 25 rules in a temporary folder, makes N saves of one rule each (default 10,000),
+then times what people wait for: a save, a history page of a rule set and of one rule, a diff between two
+far-apart versions, and reading a whole rule set at a pinned version, cold and from cache.
+
+    python bench/store_bench.py                 # 10,000 saves (a few minutes)
+    python bench/store_bench.py --commits 1000
+
+Prints the figures; writes nothing outside its temporary folder.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from server.store import Change, GitStore, Identity  # noqa: E402
+
+SETS, RULES = 20, 25
+AUTHORS = [Identity(f"Expert {i}", f"expert{i}@example.org") for i in range(12)]
+
+
+def rule_text(name: str, n: int) -> bytes:
+    return (f'rule "{name}"\nwhen temperature is above {36 + n % 5}\n and heart rate is above {80 + n % 40}\n'
+            f'then sepsis risk is "high" with confidence 0.{n % 9 + 1}\nbecause "Guideline {n}"\n').encode()
+
+
+def percentiles(samples: list[float]) -> str:
+    ms = sorted(s * 1000 for s in samples)
+    p = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else ms * 99
+    return f"p50 {p[49]:7.2f} ms   p95 {p[94]:7.2f} ms   max {ms[-1]:7.2f} ms   (n={len(ms)})"
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commits", type=int, default=10_000, help="saves to make (default 10,000)")
+    parser.add_argument("--repeat", type=int, default=50, help="samples per read measurement")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory(prefix="rulecraft-bench-") as folder:
+        repo = Path(folder) / "workspace.git"
+        store = GitStore(repo)
+        initial = [Change(f"set-{s:02}/rules/r{r:02}.rule", rule_text(f"rule {s}.{r}", r))
+                   for s in range(SETS) for r in range(RULES)]
+        initial += [Change(f"set-{s:02}/vocabulary.yaml", b"features: {}\n") for s in range(SETS)]
+        initial += [Change(f"set-{s:02}/ruleset.yaml", b"outcome: risk\n") for s in range(SETS)]
+        store.commit(initial, author=AUTHORS[0], message="Initial rule sets", trailers={"Rulecraft-Save": "0"})
+
+        print(f"building {args.commits} saves ...", flush=True)
+        commit_times, processes, versions = [], [], []
+        started = time.perf_counter()
+        for i in range(1, args.commits + 1):
+            s, r = rng.randrange(SETS), rng.randrange(RULES)
+            path = f"set-{s:02}/rules/r{r:02}.rule"
+            change = Change(path, rule_text(f"rule {s}.{r}", i))
+            before, t0 = store.git_processes, time.perf_counter()
+            version = store.commit([change], author=rng.choice(AUTHORS), message=f"Adjust threshold ({i})",
+                                   trailers={"Rulecraft-User": str(i % 12), "Rulecraft-Save": str(i)},
+                                   base=store.head(), conflict_paths=[path])
+            commit_times.append(time.perf_counter() - t0)
+            processes.append(store.git_processes - before)
+            versions.append(version.id)
+            if i % 1000 == 0:
+                print(f"  {i} saves, {time.perf_counter() - started:.0f} s", flush=True)
+        store.close()
+
+        store = GitStore(repo)
+        head = store.head()
+        early, late = versions[len(versions) // 100], versions[-len(versions) // 100 - 1]
+        rule_files = [f"set-{s:02}/rules/r{r:02}.rule" for s in range(SETS) for r in range(RULES)]
+        print(f"\nrule store, {store.count()} versions, {SETS} rule sets x {RULES} rules")
+        print(f"save (check + commit)     {percentiles(commit_times)}")
+        print(f"  last 1,000 saves        {percentiles(commit_times[-1000:])}")
+        print(f"  git processes per save  {statistics.mode(processes)} "
+              f"(maintenance ran in {sum(p > 4 for p in processes)} saves)")
+        print(f"history page, rule set    {percentiles(timed(lambda: store.log(f'set-{rng.randrange(SETS):02}'), args.repeat))}")
+        print(f"history page, one rule    {percentiles(timed(lambda: store.log(rng.choice(rule_files)), args.repeat))}")
+        print(f"  page 5 (offset 80)      {percentiles(timed(lambda: store.log(rng.choice(rule_files), offset=80), args.repeat))}")
+        print(f"  never-edited file       {percentiles(timed(lambda: store.log(f'set-{rng.randrange(SETS):02}/ruleset.yaml'), args.repeat))}")
+        print(f"count of one rule         {percentiles(timed(lambda: store.count(rng.choice(rule_files)), args.repeat))}")
+        print(f"diff far apart, rule set  {percentiles(timed(lambda: store.diff(early, late, 'set-03'), args.repeat))}")
+        print(f"diff far apart, all       {percentiles(timed(lambda: store.diff(early, late), args.repeat))}")
+        print(f"changed paths far apart   {percentiles(timed(lambda: store.changed_paths(early, late), args.repeat))}")
+        print(f"blame of one rule         {percentiles(timed(lambda: store.blame(head, rng.choice(rule_files)), args.repeat))}")
+        pins = [(v, f"set-{s:02}") for v in rng.sample(versions, args.repeat) for s in [rng.randrange(SETS)]]
+        cold = iter(pins)
+        print(f"files() cold              {percentiles(timed(lambda: store.files(*next(cold)), len(pins)))}")
+        print(f"files() warm              {percentiles(timed(lambda: store.files(*pins[0]), args.repeat))}")
+        fresh = timed(lambda: GitStore(repo).close(), 5)
+        print(f"open a store              {percentiles(fresh)}")
+        before = store.git_processes
+        for v, folder in pins:
+            store.files(v, folder), store.read(v, f"{folder}/ruleset.yaml"), store.head()
+        print(f"git processes for {len(pins)} cached reads: {store.git_processes - before}")
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
