@@ -34,7 +34,6 @@ which keep path history fast at 10,000+ commits) itself, under the lock, every f
 """
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import logging
 import os
@@ -44,16 +43,15 @@ import tempfile
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
-from server.store_values import (EMPTY_TREE, FILE_MODE, FULL_ID, MAX_FILE_BYTES, RELEASE_NAME, SERVICE_IDENTITY,
-                                 TREE_MODE, BlameLine, Change, CommitRecord, ConflictError, GitError, HeadMoved,
-                                 Identity, InvalidInput, InvalidPath, NotFound, NothingChanged, ReleaseExists,
-                                 RevisionError, StoreBusy, StoreError, Tag, Version, check_message, check_path,
-                                 check_tag_name, check_trailer, compose_message, object_id, parse_commit, parse_tag,
-                                 parse_tree, shown, tree_object)
+from server.store_values import (EMPTY_TREE, FULL_ID, RELEASE_NAME, SERVICE_IDENTITY, TREE_MODE, BlameLine, Change,
+                                 CommitRecord, ConflictError, GitError, HeadMoved, Identity, InvalidInput,
+                                 InvalidPath, LRUCache, NotFound, NothingChanged, ReleaseExists, RevisionError,
+                                 StoreBusy, StoreError, Tag, Version, check_changes, check_identity, check_int,
+                                 check_message, check_path, check_tag_name, check_trailer, compose_message,
+                                 parse_commit, parse_tag, parse_tree, plan_tree, public_version, shown)
 
 __all__ = [
     "GitStore", "fault_point", "StoreError", "InvalidInput", "InvalidPath", "RevisionError", "NotFound",
@@ -99,32 +97,6 @@ def fault_point(step: str) -> None:
     _fault_counts[step] = _fault_counts.get(step, 0) + 1
     if not nth or (nth.isdigit() and _fault_counts[step] == int(nth)):
         os._exit(99)
-
-
-class _LRU:
-    """A small thread-safe least-recently-used cache, bounded by entries and by an estimate of bytes."""
-
-    def __init__(self, max_items: int, max_bytes: int = 1 << 62):
-        self._data: OrderedDict = OrderedDict()
-        self._max_items, self._max_bytes, self._bytes = max_items, max_bytes, 0
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            item = self._data.get(key)
-            if item is None:
-                return None
-            self._data.move_to_end(key)
-            return item[0]
-
-    def put(self, key, value, size: int = 0) -> None:
-        with self._lock:
-            if key in self._data:
-                return
-            self._data[key] = (value, size)
-            self._bytes += size
-            while len(self._data) > self._max_items or (self._bytes > self._max_bytes and len(self._data) > 1):
-                self._bytes -= self._data.popitem(last=False)[1][1]
 
 
 class _CatFile:
@@ -223,9 +195,9 @@ class GitStore:
         self._thread_lock = threading.Lock()
         self._cat = _CatFile(self._argv + ["cat-file", "--batch"], self._env, self.path)
         self._finalizer = weakref.finalize(self, self._cat.close)
-        self._commits = _LRU(10_000)
-        self._trees = _LRU(4_096)
-        self._files = _LRU(256, max_bytes=128 << 20)
+        self._commits = LRUCache(10_000)
+        self._trees = LRUCache(4_096)
+        self._files = LRUCache(256, max_bytes=128 << 20)
         self.git_processes = 0  # how many Git processes this store started (for tests and the benchmark)
         self.path.mkdir(parents=True, exist_ok=True)
         with self._locked():
@@ -449,13 +421,13 @@ class GitStore:
     def log(self, path: str | None = None, *, limit: int = 20, offset: int = 0,
             version: str | None = None) -> list[Version]:
         """Versions that changed ``path`` (a file or a folder; None = anything), newest first, from ``version``."""
-        limit, offset = _check_int(limit, "limit", 1, 10_000), _check_int(offset, "offset", 0, 10**9)
+        limit, offset = check_int(limit, "limit", 1, 10_000), check_int(offset, "offset", 0, 10**9)
         start = self._start(version, path)
         if start is None:
             return []
         args = ["rev-list", f"--max-count={limit}", f"--skip={offset}", "--end-of-options", start]
         ids = self._git(*args, *(["--", path] if path else [])).stdout.decode().split()
-        return [_public(record.version) for record in self._records(ids)]
+        return [public_version(record.version) for record in self._records(ids)]
 
     def count(self, path: str | None = None, *, version: str | None = None) -> int:
         """How many versions changed ``path`` (None = all versions), up to ``version`` (default: newest)."""
@@ -477,12 +449,12 @@ class GitStore:
             return []
         span = f"{self._record(version).version.id}..{head}" if version is not None else head
         ids = self._git("rev-list", "--reverse", "--end-of-options", span).stdout.decode().split()
-        return [_public(record.version) for record in self._records(ids)]
+        return [public_version(record.version) for record in self._records(ids)]
 
     def find_by_trailer(self, key: str, value: str, *, limit: int = 1000) -> Version | None:
         """The newest of the last ``limit`` versions on main whose trailer ``key`` is ``value`` (for recovery)."""
         key, value = check_trailer(key, value)
-        limit = _check_int(limit, "limit", 1, 10**7)
+        limit = check_int(limit, "limit", 1, 10**7)
         head = self.head()
         if head is None:
             return None
@@ -490,7 +462,7 @@ class GitStore:
         for start in range(0, len(ids), 500):
             for record in self._records(ids[start:start + 500]):
                 if record.version.trailers.get(key) == value:
-                    return _public(record.version)
+                    return public_version(record.version)
         return None
 
     def diff(self, a: str, b: str, path: str | None = None) -> str:
@@ -552,7 +524,7 @@ class GitStore:
             if len(fields) in (3, 4) and FULL_ID.fullmatch(fields[0].decode("ascii", "replace")):
                 current = fields[0].decode()
         records = {r.version.id: r for r in self._records(sorted({c for _, c, _ in lines}))}
-        versions = {oid: _public(record.version) for oid, record in records.items()}
+        versions = {oid: public_version(record.version) for oid, record in records.items()}
         return [BlameLine(number, text, versions[commit]) for number, commit, text in lines]
 
     # ------------------------------------------------------------------------------------------------- writing
@@ -564,9 +536,9 @@ class GitStore:
         ``base`` + ``conflict_paths``: refuse (ConflictError) if any of those files changed since ``base``.
         ``expect_head``: refuse (HeadMoved) unless the newest version is this one (None: the store is empty).
         """
-        author = _check_identity(author)
+        author = check_identity(author)
         text = compose_message(message, trailers)
-        planned = _check_changes(changes)
+        planned = check_changes(changes)
         conflict_paths = [check_path(p) for p in conflict_paths]
         base_tree = self._record(base).tree if base is not None else None
         if expect_head is not _UNSET and expect_head is not None and not (
@@ -581,7 +553,7 @@ class GitStore:
             if expect_head is not _UNSET and head != expect_head:
                 raise HeadMoved("The rules were changed by someone else in the meantime. "
                                 "Reload them and try again.", head)
-            blobs, trees, new_tree = self._plan_tree(head_tree, planned)
+            blobs, trees, new_tree = plan_tree(head_tree, planned, self._tree)
             if new_tree == (head_tree or EMPTY_TREE):
                 raise NothingChanged("Nothing changed: every file already has that content.")
             with self._scratch() as scratch:
@@ -592,7 +564,7 @@ class GitStore:
                 self._move_branch(oid, head)
                 fault_point("store.ref-updated")
         self._maybe_maintain()
-        return _public(self._records([oid])[0].version)
+        return public_version(self._records([oid])[0].version)
 
     def _check_conflicts(self, base_tree: str, head_tree: str | None, head: str | None, paths: list[str]) -> None:
         for path in paths:
@@ -604,52 +576,6 @@ class GitStore:
         if entry is None or entry[0] == TREE_MODE or entry[0] in _LINK_MODES:
             return None
         return self._blobs([entry[1]])[0].decode("utf-8", "replace")
-
-    def _plan_tree(self, root: str | None, planned: dict[str, bytes | None]):
-        """Apply the changes in memory: ({blob id: content}, [(tree id, entries)] children first, new root id)."""
-        blobs: dict[str, bytes] = {}
-        top: dict = {"entries": dict(self._tree(root)) if root else {}, "children": {}, "was": root}
-        for path, content in planned.items():
-            *folders, name = path.split("/")
-            node, walked = top, []
-            for part in folders:
-                walked.append(part)
-                if part not in node["children"]:
-                    entry = node["entries"].get(part)
-                    if entry is not None and entry[0] != TREE_MODE:
-                        raise InvalidPath(f"{'/'.join(walked)} is a file, so it cannot hold {path}.", path)
-                    node["children"][part] = {"entries": dict(self._tree(entry[1])) if entry else {},
-                                              "children": {}, "was": entry[1] if entry else None}
-                node = node["children"][part]
-            entry = node["entries"].get(name)
-            if name in node["children"] or (entry is not None and entry[0] == TREE_MODE):
-                raise InvalidPath(f"{path} is a folder, not a file.", path)
-            if content is None:
-                node["entries"].pop(name, None)
-            elif entry != (FILE_MODE, oid := object_id("blob", content)):
-                blobs.setdefault(oid, content)
-                node["entries"][name] = (FILE_MODE, oid)
-        trees: list[tuple[str, dict]] = []
-
-        def close(node: dict) -> str | None:
-            for part, child in node["children"].items():
-                oid = close(child)
-                if oid is None:
-                    node["entries"].pop(part, None)  # Git keeps no empty folders
-                else:
-                    node["entries"][part] = (TREE_MODE, oid)
-            if not node["entries"]:
-                return None
-            oid = object_id("tree", tree_object(node["entries"]))
-            if oid != node["was"]:
-                trees.append((oid, node["entries"]))
-            return oid
-
-        new_root = close(top)
-        if new_root is None:  # every file deleted: the empty tree is real in history, so write it too
-            new_root = EMPTY_TREE
-            trees.append((EMPTY_TREE, {}))
-        return blobs, trees, new_root
 
     @contextmanager
     def _scratch(self):
@@ -706,7 +632,7 @@ class GitStore:
         """Record release ``name`` (e.g. ``sepsis-triage/v3``) as an annotated tag. Releases never move."""
         name = check_tag_name(name)
         version = self._record(version).version.id
-        tagger = _check_identity(tagger)
+        tagger = check_identity(tagger)
         message = check_message(message, "The release note")
         ref = f"refs/tags/{name}"
         with self._locked():
@@ -800,38 +726,3 @@ class GitStore:
                     self._maintain()
                 except StoreError as e:  # the save succeeded; the next one will try again
                     log.warning("store maintenance failed: %s %s", e.message, getattr(e, "detail", ""))
-
-
-def _public(version: Version) -> Version:
-    """Cached versions are shared; each caller gets its own trailers dict."""
-    return dataclasses.replace(version, trailers=dict(version.trailers))
-
-
-def _check_int(value: object, what: str, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InvalidInput(f"The {what} must be a whole number from {low} to {high}.")
-    return value
-
-
-def _check_identity(identity: object) -> Identity:
-    if not isinstance(identity, Identity):
-        raise InvalidInput("A change needs the person who made it (name and e-mail address).")
-    return Identity(identity.name, identity.email)  # validate again: the object may have been built around checks
-
-
-def _check_changes(changes: object) -> dict[str, bytes | None]:
-    if not isinstance(changes, (list, tuple)) or not changes:
-        raise InvalidInput("A save needs at least one change.")
-    planned: dict[str, bytes | None] = {}
-    for change in changes:
-        if not isinstance(change, Change):
-            raise InvalidInput("Each change must be a Change(path, content).")
-        path = check_path(change.path)
-        if change.content is not None and not isinstance(change.content, bytes):
-            raise InvalidInput(f"The new content of {path} must be bytes (or None to delete the file).")
-        if change.content is not None and len(change.content) > MAX_FILE_BYTES:
-            raise InvalidInput(f"{path} is too large (at most {MAX_FILE_BYTES // (1024 * 1024)} MB).")
-        if path in planned:
-            raise InvalidInput(f"{path} appears twice in one save.")
-        planned[path] = change.content
-    return planned
