@@ -190,7 +190,8 @@ class GitStore:
         self._lock_timeout = lock_timeout
         # Maintenance runs after a save once about this many objects are loose (estimated as Git does, from the
         # folder objects/17, which holds 1/256 of them): a save writes ~5, so every ~300 saves by default.
-        # None: never after a save (then call maintain() from a background job).
+        # It runs in a background thread of the process that made the save. None: never after a save (then call
+        # maintain() from a job of your own).
         self._maintain_after = maintain_after
         self._thread_lock = threading.Lock()
         self._cat = _CatFile(self._argv + ["cat-file", "--batch"], self._env, self.path)
@@ -199,11 +200,16 @@ class GitStore:
         self._trees = LRUCache(4_096)
         self._files = LRUCache(256, max_bytes=128 << 20)
         self.git_processes = 0  # how many Git processes this store started (for tests and the benchmark)
+        self.maintenance_runs = 0
+        self._maintainer: threading.Thread | None = None
         self.path.mkdir(parents=True, exist_ok=True)
         with self._locked():
             self._ensure_repository()
 
     def close(self) -> None:
+        """Wait for background maintenance, stop the reader process. Open one store per process, close at exit."""
+        if self._maintainer is not None:
+            self._maintainer.join()
         self._finalizer()
 
     def __enter__(self) -> GitStore:
@@ -714,15 +720,20 @@ class GitStore:
         self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split", "--no-progress")
 
     def _maybe_maintain(self) -> None:
-        """After a save, outside the writer lock: maintain if enough objects are loose and nobody else is."""
-        if self._maintain_after is None:
+        """After a save: if enough objects are loose, maintain in a background thread (nobody waits for it)."""
+        if self._maintain_after is None or (self._maintainer is not None and self._maintainer.is_alive()):
             return
         sample = self.path / "objects" / "17"
-        if 256 * (len(os.listdir(sample)) if sample.is_dir() else 0) < self._maintain_after:
-            return
+        if 256 * (len(os.listdir(sample)) if sample.is_dir() else 0) >= self._maintain_after:
+            self._maintainer = threading.Thread(target=self._maintain_quietly, name="rulecraft-store-maintenance",
+                                                daemon=True)
+            self._maintainer.start()
+
+    def _maintain_quietly(self) -> None:
         with self._flock(MAINTENANCE_LOCK_FILE, time.monotonic()) as held:
-            if held:
+            if held:  # else another process is at it
                 try:
                     self._maintain()
-                except StoreError as e:  # the save succeeded; the next one will try again
+                    self.maintenance_runs += 1
+                except StoreError as e:  # the saves stand; a later save will try again
                     log.warning("store maintenance failed: %s %s", e.message, getattr(e, "detail", ""))
