@@ -28,9 +28,12 @@ validated against an allow-list first and still placed after ``--end-of-options`
 Repository settings (written on creation, repaired on open): ``core.fsync=committed`` + ``core.fsyncMethod=fsync``
 (an acknowledged save survives power loss); ``gc.auto=0`` and ``maintenance.auto=false``, because an automatic gc
 would run detached, outside our lock, at unpredictable moments, and could prune objects that a save has written but
-not yet referenced; instead the store packs objects and writes the commit-graph (with changed-path Bloom filters,
-which keep path history fast at 10,000+ commits) itself, under the lock, every few hundred saves (``maintain``);
+not yet referenced. Instead the store packs loose objects (``repack --geometric``, which never prunes) and writes
+the commit-graph with changed-path Bloom filters (they keep path history fast at 10,000+ commits) every few hundred
+saves, in a background thread under its own lock, which ``recover`` also takes (``maintain``).
 ``receive.denyNonFastForwards``/``denyDeletes`` (history is append-only even for a push); ``core.symlinks=false``.
+
+Open one GitStore per process (it is thread-safe and its caches are what make reads cheap) and close it at exit.
 """
 from __future__ import annotations
 
