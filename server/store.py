@@ -625,7 +625,20 @@ class GitStore:
         proc = self._git("commit-tree", *parents, "--end-of-options", tree, input=text.encode(), env=env)
         return proc.stdout.decode().strip()
 
+    def _clear_stale(self, *relative: str) -> None:
+        """Remove Git lock or temporary files that no live process can own.
+
+        Call only while holding the lock of everything that creates them: every Rulecraft save holds the writer
+        lock while Git moves a ref, and only maintenance (under its own lock) writes packs and commit-graphs. So a
+        ``refs/heads/main.lock`` seen under the writer lock was left by a save that was killed; removing it here
+        keeps one crash from blocking every later save until someone runs ``recover``."""
+        for name in relative:
+            for stale in self.path.glob(name):
+                stale.unlink(missing_ok=True)
+                log.warning("removed %s, left by an interrupted operation", stale.relative_to(self.path))
+
     def _move_branch(self, new: str, old: str | None) -> None:
+        self._clear_stale(BRANCH + ".lock")
         proc = self._git("update-ref", "-m", "rulecraft save", "--end-of-options", BRANCH, new, old or ZERO_ID,
                          check=False)
         if proc.returncode != 0:
@@ -651,6 +664,7 @@ class GitStore:
                     f"tagger {tagger.git_line(int(time.time()))}\n\n{message}\n")
             oid = self._git("mktag", input=text.encode()).stdout.decode().strip()
             fault_point("store.tag-written")
+            self._clear_stale(ref + ".lock")
             proc = self._git("update-ref", "-m", "rulecraft release", "--end-of-options", ref, oid, ZERO_ID,
                              check=False)
             if proc.returncode != 0:
@@ -719,6 +733,8 @@ class GitStore:
             self._maintain()
 
     def _maintain(self) -> None:
+        self._clear_stale("objects/info/commit-graphs/*.lock", "objects/info/commit-graphs/tmp_*",
+                          "objects/pack/.tmp-*", "objects/pack/tmp_*")
         self._git("repack", "-d", "-q", "--geometric=2")
         self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split", "--no-progress")
 
