@@ -103,7 +103,7 @@ def main() -> None:
         print(f"save (check + commit)     {percentiles(commit_times)}")
         print(f"  last 1,000 saves        {percentiles(commit_times[-1000:])}")
         print(f"  git processes per save  {statistics.mode(processes)} "
-              f"(maintenance ran {runs} times in the background, 2 processes each)")
+              f"(+ {runs} background maintenance runs: commit-graph, sometimes a repack)")
         reads = [
             ("history page, rule set", lambda: store.log(f"set-{rng.randrange(SETS):02}")),
             ("history page, one rule", lambda: store.log(rng.choice(rule_files))),

@@ -28,9 +28,10 @@ validated against an allow-list first and still placed after ``--end-of-options`
 Repository settings (written on creation, repaired on open): ``core.fsync=committed`` + ``core.fsyncMethod=fsync``
 (an acknowledged save survives power loss); ``gc.auto=0`` and ``maintenance.auto=false``, because an automatic gc
 would run detached, outside our lock, at unpredictable moments, and could prune objects that a save has written but
-not yet referenced. Instead the store packs loose objects (``repack --geometric``, which never prunes) and writes
-the commit-graph with changed-path Bloom filters (they keep path history fast at 10,000+ commits) every few hundred
-saves, in a background thread under its own lock, which ``recover`` also takes (``maintain``).
+not yet referenced. Instead, in a background thread after some saves, under its own lock (which ``recover`` also
+takes), the store extends the commit-graph with changed-path Bloom filters (they keep path history fast at 10,000+
+commits; about every 64 saves) and packs loose objects (``repack --geometric``, which never prunes; every few hundred
+saves). See ``maintain``.
 ``receive.denyNonFastForwards``/``denyDeletes`` (history is append-only even for a push); ``core.symlinks=false``.
 
 Open one GitStore per process (it is thread-safe and its caches are what make reads cheap) and close it at exit.
@@ -191,10 +192,9 @@ class GitStore:
         }
         self._argv = [git, "-c", "core.quotepath=off", "-c", f"core.hooksPath={os.devnull}"]
         self._lock_timeout = lock_timeout
-        # Maintenance runs after a save once about this many objects are loose (estimated as Git does, from the
-        # folder objects/17, which holds 1/256 of them): a save writes ~5, so every ~300 saves by default.
-        # It runs in a background thread of the process that made the save. None: never after a save (then call
-        # maintain() from a job of your own).
+        # Objects are packed after a save once about this many are loose (estimated as Git does, from the folder
+        # objects/17, which holds 1/256 of them): a save writes ~5, so every ~300 saves by default; see
+        # _maybe_maintain. None: no maintenance after saves (then call maintain() from a job of your own).
         self._maintain_after = maintain_after
         self._thread_lock = threading.Lock()
         self._cat = _CatFile(self._argv + ["cat-file", "--batch"], self._env, self.path)
@@ -572,7 +572,7 @@ class GitStore:
                 fault_point("store.commit-written")
                 self._move_branch(oid, head)
                 fault_point("store.ref-updated")
-        self._maybe_maintain()
+        self._maybe_maintain(oid)
         return public_version(self._records([oid])[0].version)
 
     def _check_conflicts(self, base_tree: str, head_tree: str | None, head: str | None, paths: list[str]) -> None:
@@ -732,27 +732,32 @@ class GitStore:
                 raise StoreBusy("The rule store is busy with maintenance. Try again in a moment.")
             self._maintain()
 
-    def _maintain(self) -> None:
+    def _maintain(self, repack: bool = True) -> None:
         self._clear_stale("objects/info/commit-graphs/*.lock", "objects/info/commit-graphs/tmp_*",
                           "objects/pack/.tmp-*", "objects/pack/tmp_*")
-        self._git("repack", "-d", "-q", "--geometric=2")
+        if repack:
+            self._git("repack", "-d", "-q", "--geometric=2")
         self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split", "--no-progress")
 
-    def _maybe_maintain(self) -> None:
-        """After a save: if enough objects are loose, maintain in a background thread (nobody waits for it)."""
+    def _maybe_maintain(self, saved: str) -> None:
+        """After a save, in a background thread (nobody waits for it): about every 64th save adds the newest
+        commits to the commit-graph (~15 ms; commits outside it make path history slower), and once enough objects
+        are loose the objects are packed too (0.5-4 s here). Every process decides alike from the new commit's
+        id, so no counter has to be shared."""
         if self._maintain_after is None or (self._maintainer is not None and self._maintainer.is_alive()):
             return
         sample = self.path / "objects" / "17"
-        if 256 * (len(os.listdir(sample)) if sample.is_dir() else 0) >= self._maintain_after:
-            self._maintainer = threading.Thread(target=self._maintain_quietly, name="rulecraft-store-maintenance",
-                                                daemon=True)
+        repack = 256 * (len(os.listdir(sample)) if sample.is_dir() else 0) >= self._maintain_after
+        if repack or int(saved[:2], 16) < 4 or self._maintain_after == 0:
+            self._maintainer = threading.Thread(target=self._maintain_quietly, args=(repack,), daemon=True,
+                                                name="rulecraft-store-maintenance")
             self._maintainer.start()
 
-    def _maintain_quietly(self) -> None:
+    def _maintain_quietly(self, repack: bool) -> None:
         with self._flock(MAINTENANCE_LOCK_FILE, time.monotonic()) as held:
             if held:  # else another process is at it
                 try:
-                    self._maintain()
+                    self._maintain(repack)
                     self.maintenance_runs += 1
                 except StoreError as e:  # the saves stand; a later save will try again
                     log.warning("store maintenance failed: %s %s", e.message, getattr(e, "detail", ""))

@@ -11,12 +11,15 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.store import (SERVICE_IDENTITY, Change, ConflictError, GitStore, HeadMoved, Identity,
                           InvalidInput, InvalidPath, NotFound, NothingChanged, ReleaseExists, RevisionError,
@@ -558,6 +561,44 @@ def test_links_and_submodules_in_a_tree_are_never_followed(store, repo):
         save(store, "sepsis-triage/link/passwd", "x\n")
     saved = save(store, RULE, "still works\n")  # untouched entries are kept as they were
     assert git(repo, "rev-parse", f"{saved.id}:sepsis-triage/link").strip() == link
+
+
+NAMES = st.sampled_from(["a", "a.b", "a-b", "a0", "a_b", "b"])  # they sort differently as files and as folders
+PATHS = st.lists(NAMES, min_size=1, max_size=3).map("/".join)
+EDITS = st.lists(st.tuples(PATHS, st.one_of(st.none(), st.binary(max_size=3))), min_size=1, max_size=8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(edits=EDITS)
+def test_any_sequence_of_saves_reads_back_like_a_dictionary(edits):
+    """The trees built in Python must be the trees Git would build: any mistake in Git's sort order or in
+    folder handling shows up as a refused save or as files that do not read back."""
+    model: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as folder, GitStore(Path(folder) / "w.git", maintain_after=None) as store:
+        for path, content in edits:
+            clash = any(f.startswith(path + "/") or path.startswith(f + "/") for f in model)
+            if clash:
+                with pytest.raises(InvalidPath):
+                    store.commit([Change(path, content)], author=ANN, message="m", trailers=TRAILERS)
+            elif model.get(path) == content:
+                with pytest.raises(NothingChanged):
+                    store.commit([Change(path, content)], author=ANN, message="m", trailers=TRAILERS)
+            else:
+                store.commit([Change(path, content)], author=ANN, message="m", trailers=TRAILERS)
+                if content is None:
+                    del model[path]
+                else:
+                    model[path] = content
+        head = store.head()
+        if head is None:
+            return
+        listing = git(Path(folder) / "w.git", "ls-tree", "-r", "--name-only", head).split()
+        assert sorted(listing) == sorted(model)
+        for top in store.folders(head):
+            assert store.files(head, top) == {p[len(top) + 1:]: c for p, c in model.items() if p.startswith(top + "/")}
+        for path, content in model.items():
+            assert store.read(head, path) == content
+        assert store.fsck()[0]
 
 
 # ------------------------------------------------------------------------------------------------- releases
