@@ -206,8 +206,7 @@ class GitStore:
         self.maintenance_runs = 0
         self._maintainer: threading.Thread | None = None
         self.path.mkdir(parents=True, exist_ok=True)
-        with self._locked():
-            self._ensure_repository()
+        self._ensure_repository()
 
     def close(self) -> None:
         """Wait for background maintenance, stop the reader process. Open one store per process, close at exit."""
@@ -275,11 +274,25 @@ class GitStore:
             os.close(fd)  # closing releases the flock
 
     def _ensure_repository(self) -> None:
+        """Create the repository if the folder is new or empty, else check it is ours; then repair its settings.
+        A folder that is refused is left exactly as it was (the checks run before the lock file is made)."""
+        self._refuse_foreign_folder()
+        with self._locked():
+            if not (self.path / "HEAD").exists():
+                self._refuse_foreign_folder()  # again, now that no other process can be creating it
+                self._git("init", "--quiet", "--bare", "--template=", "--initial-branch=main", str(self.path))
+            (self.path / MAINTENANCE_LOCK_FILE).touch()  # exists from the start, like the writer lock
+            config = self._config_lines()
+            for key, value in REPOSITORY_SETTINGS.items():
+                if f"{key}={value}" not in config:
+                    self._git("config", key, value)
+
+    def _refuse_foreign_folder(self) -> None:
         if not (self.path / "HEAD").exists():
             if {p.name for p in self.path.iterdir()} - {LOCK_FILE, MAINTENANCE_LOCK_FILE, SCRATCH}:
                 raise StoreError("The store's folder is not empty and holds no Rulecraft rules; "
                                  "choose an empty or new folder.")
-            self._git("init", "--quiet", "--bare", "--template=", "--initial-branch=main", str(self.path))
+            return
         config = self._config_lines()
         if "core.bare=true" not in config:
             raise StoreError("The store's folder is not a Rulecraft store (it is not a bare Git repository).")
@@ -287,9 +300,6 @@ class GitStore:
             # Not ours, or creation never finished (then it has no history yet and is safe to finish).
             raise StoreError("The store's folder holds a Git repository that Rulecraft did not create. If it is a "
                              "copy of a Rulecraft store, run 'git config rulecraft.store 1' inside it.")
-        for key, value in REPOSITORY_SETTINGS.items():
-            if f"{key}={value}" not in config:
-                self._git("config", key, value)
 
     def _config_lines(self) -> set[str]:
         proc = self._git("config", "--local", "--list", check=False)

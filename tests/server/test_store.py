@@ -53,7 +53,7 @@ def repo(tmp_path) -> Path:
 
 @pytest.fixture
 def store(repo):
-    with GitStore(repo) as opened:
+    with GitStore(repo, maintain_after=None) as opened:  # no background maintenance: tests compare folders
         yield opened
 
 
@@ -816,7 +816,8 @@ def test_the_store_refuses_folders_that_are_not_its_own(tmp_path):
     with pytest.raises(StoreError, match="did not create"):
         GitStore(foreign)
     assert "rulecraft" not in (foreign / "config").read_text()
-    assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"
+    assert not list(foreign.glob("rulecraft*")) and not list((tmp_path / "checkout" / ".git").glob("rulecraft*"))
+    assert [p.name for p in (tmp_path / "notes").iterdir()] == ["todo.txt"]
 
 
 def test_reopening_repairs_missing_settings_and_keeps_history(store, repo):
