@@ -27,12 +27,13 @@ validated against an allow-list first and still placed after ``--end-of-options`
 
 Repository settings (written on creation, repaired on open): ``core.fsync=committed`` + ``core.fsyncMethod=fsync``
 (an acknowledged save survives power loss); ``gc.auto=0`` and ``maintenance.auto=false``, because an automatic gc
-would run detached, outside our lock, at unpredictable moments, and could prune objects that a save has written but
-not yet referenced. Instead, in a background thread after some saves, under its own lock (which ``recover`` also
-takes), the store extends the commit-graph with changed-path Bloom filters (they keep path history fast at 10,000+
-commits; about every 64 saves) and packs loose objects (``repack --geometric``, which never prunes; every few hundred
-saves). See ``maintain``.
-``receive.denyNonFastForwards``/``denyDeletes`` (history is append-only even for a push); ``core.symlinks=false``.
+would run detached, outside our locks, at moments we do not choose: its prune could remove objects a save has
+written but not yet referenced, and its prune-packed makes a concurrent save fail (seen in testing: "unable to
+create temporary file"). Instead the store maintains the repository itself, in a background thread after some
+saves: about every 64 saves it extends the commit-graph with changed-path Bloom filters (they keep path history
+fast at 10,000+ commits), every few hundred saves it packs loose objects (``repack --geometric``, never pruning)
+while holding the writer lock. See ``maintain``. Also ``receive.denyNonFastForwards``/``denyDeletes`` (history is
+append-only even for a push) and ``core.symlinks=false``.
 
 Open one GitStore per process (it is thread-safe and its caches are what make reads cheap) and close it at exit.
 """
@@ -622,7 +623,11 @@ class GitStore:
                 "".join(f"{mode} {_KINDS.get(mode, 'blob')} {oid}\t{name}\n"
                         for name, (mode, oid) in entries.items()) + "\n"
                 for _, entries in trees)
-            written = self._git("mktree", "--batch", input=listing.encode()).stdout.decode().split()
+            # --missing: mktree's own check of the entries looks only at the packs it saw when it started, so a
+            # background repack that just moved an unchanged folder into a new pack made saves fail ("object is
+            # unavailable"). Every entry is an object read from this repository or written above, and the ids
+            # Git reports are checked against ours below.
+            written = self._git("mktree", "--missing", "--batch", input=listing.encode()).stdout.decode().split()
             if written != [oid for oid, _ in trees]:
                 raise GitError("The rule store could not save the folders.", f"mktree gave {written}")
 
@@ -703,26 +708,30 @@ class GitStore:
     # ----------------------------------------------------------------------------------------------- operations
 
     def recover(self) -> list[str]:
-        """Under the store's lock, remove what interrupted operations left: Git's lock files, temporary object
-        files and save folders. Returns what was removed, in plain words."""
-        done: list[str] = []
-        with self._locked(), self._flock(MAINTENANCE_LOCK_FILE, time.monotonic() + self._lock_timeout) as held:
+        """Remove what interrupted operations left: Git's lock files, temporary object files and save folders.
+        Runs holding the maintenance lock and then the writer lock (the order maintenance takes them in), so
+        nothing it removes can belong to a live operation. Returns what was removed, in plain words."""
+        with self._flock(MAINTENANCE_LOCK_FILE, time.monotonic() + self._lock_timeout) as held:
             if not held:
                 raise StoreBusy("The rule store is busy with maintenance. Try again in a moment.")
-            scratch = self.path / SCRATCH
-            for folder in sorted(scratch.iterdir()) if scratch.is_dir() else []:
-                shutil.rmtree(folder, ignore_errors=True)
-                done.append(f"Removed the temporary files of an interrupted save ({SCRATCH}/{folder.name}).")
-            for root, dirs, names in os.walk(self.path):
-                here = Path(root)
-                for name in names:
-                    stale_object = (name.startswith(("tmp_", ".tmp-"))
-                                    and "objects" in here.relative_to(self.path).parts)
-                    if name.endswith(".lock") or stale_object:
-                        (here / name).unlink(missing_ok=True)
-                        what = "lock file" if name.endswith(".lock") else "temporary object file"
-                        done.append(f"Removed a {what} left by an interrupted operation "
-                                    f"({(here / name).relative_to(self.path)}).")
+            with self._locked():
+                return self._remove_leftovers()
+
+    def _remove_leftovers(self) -> list[str]:
+        done: list[str] = []
+        scratch = self.path / SCRATCH
+        for folder in sorted(scratch.iterdir()) if scratch.is_dir() else []:
+            shutil.rmtree(folder, ignore_errors=True)
+            done.append(f"Removed the temporary files of an interrupted save ({SCRATCH}/{folder.name}).")
+        for root, _, names in os.walk(self.path):
+            here = Path(root)
+            in_objects = "objects" in here.relative_to(self.path).parts
+            for name in names:
+                if name.endswith(".lock") or (in_objects and name.startswith(("tmp_", ".tmp-"))):
+                    (here / name).unlink(missing_ok=True)
+                    what = "lock file" if name.endswith(".lock") else "temporary object file"
+                    done.append(f"Removed a {what} left by an interrupted operation "
+                                f"({(here / name).relative_to(self.path)}).")
         return done
 
     def fsck(self) -> tuple[bool, str]:
@@ -734,19 +743,24 @@ class GitStore:
     def maintain(self) -> None:
         """Pack loose objects and update the commit-graph (with changed-path filters).
 
-        Safe while others save: Git's repack never removes an object that is not in a pack it has finished, and
-        the commit-graph is only an index of commits that never change. It holds its own lock (one maintainer at
-        a time, and ``recover`` waits for it), not the writer lock, so saves go on meanwhile."""
+        Holds the maintenance lock (one maintainer at a time; ``recover`` waits for it), and the writer lock only
+        while packing (saves wait for that part). Never prunes: objects are only ever added."""
         with self._flock(MAINTENANCE_LOCK_FILE, time.monotonic() + self._lock_timeout) as held:
             if not held:
                 raise StoreBusy("The rule store is busy with maintenance. Try again in a moment.")
             self._maintain()
 
     def _maintain(self, repack: bool = True) -> None:
+        """Call with the maintenance lock held."""
         self._clear_stale("objects/info/commit-graphs/*.lock", "objects/info/commit-graphs/tmp_*",
                           "objects/pack/.tmp-*", "objects/pack/tmp_*")
         if repack:
-            self._git("repack", "-d", "-q", "--geometric=2")
+            # Under the writer lock too: repack -d ends with prune-packed, which deletes loose objects and then
+            # their emptied folders; a Git process writing a loose object into such a folder at that moment fails
+            # ("unable to create temporary file"). Saves wait for this (0.5-4 s here, every few hundred saves).
+            with self._locked():
+                self._git("repack", "-d", "-q", "--geometric=2")
+        # The commit-graph only indexes commits, which never change: saves go on meanwhile.
         self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split", "--no-progress")
 
     def _maybe_maintain(self, saved: str) -> None:
