@@ -7,7 +7,7 @@ far-apart versions, and reading a whole rule set at a pinned version, cold and f
     python bench/store_bench.py                 # 10,000 saves (a few minutes)
     python bench/store_bench.py --commits 1000
 
-Prints wall-clock p50/p95/max and the median CPU time (this process + its Git children), which shows how much of
+Prints wall-clock p50/p95/p99/max and the median CPU time (this process + its Git children), which shows how much of
 the wall time was waiting for a busy machine. Writes nothing outside its temporary folder.
 """
 from __future__ import annotations
@@ -43,12 +43,12 @@ def cpu_seconds() -> float:
 
 
 def percentiles(samples: list[tuple[float, float]]) -> str:
-    """Wall-clock p50/p95/max, then the median CPU time."""
+    """Wall-clock p50/p95/p99/max, then the median CPU time."""
     ms = sorted(wall * 1000 for wall, _ in samples)
     p = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else ms * 99
     cpu = statistics.median(cpu * 1000 for _, cpu in samples)
-    return (f"p50 {p[49]:7.2f} ms   p95 {p[94]:7.2f} ms   max {ms[-1]:7.2f} ms   cpu p50 {cpu:6.2f} ms"
-            f"   (n={len(ms)})")
+    return (f"p50 {p[49]:7.2f}  p95 {p[94]:7.2f}  p99 {p[98]:7.2f}  max {ms[-1]:7.2f} ms   cpu p50 {cpu:6.2f} ms"
+            f"  (n={len(ms)})")
 
 
 def timed(fn, repeat: int) -> list[tuple[float, float]]:
