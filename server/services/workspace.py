@@ -70,13 +70,13 @@ class Workspace:
 
     def releases(self, ruleset: str) -> list[git.Tag]:
         """Released versions of a rule set, oldest first (v1, v2, ...)."""
-        tags = [t for t in self.store.tags(prefix=ruleset) if RELEASE_NAME.fullmatch(t.name.split("/")[-1])]
-        return sorted(tags, key=lambda t: int(t.name.split("/")[-1][1:]))
+        tags = [t for t in self.store.tags(prefix=ruleset) if RELEASE_NAME.fullmatch(t.release)]
+        return sorted(tags, key=lambda t: int(t.release[1:]))
 
     def release_name(self, ruleset: str, version: str) -> str | None:
         for tag in reversed(self.releases(ruleset)):
             if tag.version == version:
-                return tag.name.split("/")[-1]
+                return tag.release
         return None
 
     # ---- reading -------------------------------------------------------------------------------------------------
