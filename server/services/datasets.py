@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -31,17 +32,18 @@ def register(db: Session, folder: Path, user: User, ruleset: str, name: str, dat
     if db.scalar(select(ReferenceDataset).where(ReferenceDataset.ruleset == ruleset,
                                                 ReferenceDataset.name == name)):
         raise Unprocessable(f"This rule set already has a data set called '{name}'.", field="name")
-    try:
-        frame = pd.read_csv(io.BytesIO(data), low_memory=False)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise Unprocessable(f"The file is not a CSV table that can be read ({e}).", field="file") from None
-    if frame.empty or len(frame.columns) == 0:
-        raise Unprocessable("The CSV file has no rows.", field="file")
+    frame = read_table(data)
     if len(frame) > MAX_ROWS:
         raise Unprocessable(f"The data set is too large (at most {MAX_ROWS:,} rows).", field="file")
     if label_column and label_column not in frame.columns:
         raise Unprocessable(f"The data has no column '{label_column}' to use as the true outcome.",
                             field="label_column")
+    if label_column:
+        empty = int(frame[label_column].isna().sum())
+        if empty:
+            raise Unprocessable(f"The outcome column '{label_column}' is empty in {empty} of {len(frame)} rows: fill "
+                                "in the true outcome there, leave those cases out, or choose no outcome column.",
+                                field="label_column")
     for column in group_columns or []:
         if column not in frame.columns:
             raise Unprocessable(f"The data has no column '{column}' to group by.", field="group_columns")
@@ -57,6 +59,43 @@ def register(db: Session, folder: Path, user: User, ruleset: str, name: str, dat
     temporary.write_bytes(data)
     temporary.replace(path)
     return dataset
+
+
+def read_table(data: bytes) -> pd.DataFrame:
+    """The CSV file as a table, or a plain-words 422 (field "file") saying what is wrong with it and where."""
+    if not data.strip():
+        raise Unprocessable("The file is empty.", field="file")
+    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
+        raise Unprocessable("This is not a CSV file (it looks like a spreadsheet or another binary file). In the "
+                            "spreadsheet program, save it as \u201cCSV UTF-8\u201d and add that file.", field="file")
+    try:
+        frame = pd.read_csv(io.BytesIO(data), low_memory=False)
+    except UnicodeDecodeError:
+        raise Unprocessable("The file is not plain text in UTF-8. In the spreadsheet program, save it as "
+                            "\u201cCSV UTF-8\u201d and add that file.", field="file") from None
+    except pd.errors.ParserError as e:
+        raise Unprocessable(_parser_problem(str(e)), field="file") from None
+    except ValueError as e:
+        raise Unprocessable(f"The file cannot be read as a CSV table ({e}).", field="file") from None
+    if len(frame.columns) == 0 or frame.empty:
+        raise Unprocessable("The file has column names but no cases below them.", field="file")
+    if len(frame.columns) == 1 and any(sep in str(frame.columns[0]) for sep in (";", "\t")):
+        raise Unprocessable("The values in this file are separated by semicolons or tabs; Rulecraft reads values "
+                            "separated by commas. Save the file as CSV with commas and add it again.", field="file")
+    return frame
+
+
+def _parser_problem(message: str) -> str:
+    ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if ragged:
+        columns, line, values = ragged.groups()
+        return (f"Line {line} has {values} values, but the first line names {columns} columns. Every line needs "
+                "one value per column (leave a value empty with two commas in a row).")
+    quote = re.search(r"EOF inside string starting at row (\d+)", message)
+    if quote:
+        return (f"A quotation mark on line {int(quote.group(1)) + 1} is never closed: every value that starts "
+                "with \" needs a closing \".")
+    return "The file cannot be read as a CSV table: check that every line has one value per column."
 
 
 def datasets_of(db: Session, ruleset: str) -> list[ReferenceDataset]:
@@ -89,3 +128,4 @@ def frame(folder: Path, dataset: ReferenceDataset) -> pd.DataFrame:
 def default_dataset(db: Session, ruleset: str) -> ReferenceDataset | None:
     found = datasets_of(db, ruleset)
     return found[0] if found else None
+

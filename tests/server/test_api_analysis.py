@@ -52,3 +52,28 @@ def test_without_a_data_set_it_says_so(ws):
 def test_unknown_group_column_is_422(ws, demo):
     response = ws.as_("Alex").get(f"/api/rulesets/{demo}/analysis", query_string={"group": "nope"})
     assert response.status_code == 422 and response.get_json()["error"]["field"] == "group"
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "The file is empty."),
+    (b"a,b\n1,2\n3,4,5,6\n", "Line 3 has 4 values, but the first line names 2 columns."),
+    (b'a,b\n"1,2\n3,4\n', "A quotation mark on line 2 is never closed"),
+    (b"PK\x03\x04\x14\x00\x06\x00", "save it as \u201cCSV UTF-8\u201d"),
+    ("naïve,b\n1,2\n".encode("latin-1"), "not plain text in UTF-8"),
+    (b"a;b\n1;2\n", "separated by semicolons or tabs"),
+    (b"a,b\n", "no cases below them"),
+])
+def test_a_bad_csv_file_is_refused_in_plain_words(ws, demo, content, words):
+    response = ws.as_("Ana").post(f"/api/rulesets/{demo}/datasets?name=Bad", data=content,
+                                  headers={"Content-Type": "text/csv"})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert words in error["message"] and error["field"] == "file"
+
+
+def test_an_outcome_column_with_empty_cells_is_refused(ws, demo):
+    response = ws.as_("Ana").post(f"/api/rulesets/{demo}/datasets?name=Gaps&label=diagnosis",
+                                  data=b"mean radius,diagnosis\n12,benign\n20,\n", headers={"Content-Type": "text/csv"})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert "empty in 1 of 2 rows" in error["message"] and error["field"] == "label_column"
