@@ -10,8 +10,11 @@ import io
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -129,3 +132,63 @@ def default_dataset(db: Session, ruleset: str) -> ReferenceDataset | None:
     found = datasets_of(db, ruleset)
     return found[0] if found else None
 
+
+# ---- splitting the cases into groups (analysis and impact by subgroup) -------------------------------------------
+MAX_GROUPS = 30       # more groups than this cannot be compared side by side
+BAND_ABOVE = 12       # a number column with more distinct values than this is cut into bands
+
+
+@dataclass
+class Split:
+    """The cases as the analysis sees them when split by ``column``: ``frame`` and the column of it that holds
+    each case's group, ``group_column`` (``column`` itself, or a column added for its bands, since the rules may
+    read the column), and ``bands``, the band names lowest first (None when not banded)."""
+
+    frame: pd.DataFrame
+    column: str
+    group_column: str
+    bands: list[str] | None = None
+
+
+def split(frame: pd.DataFrame, column: str, bands: int = 4) -> Split:
+    """Split by ``column``: a number column with many values is cut into ``bands`` bands holding about as many
+    cases each ("below 11.7", "11.7 to 13.4", "13.4 and above"; a value on a boundary goes to the higher band);
+    a column with more than MAX_GROUPS values otherwise is refused (422, field "group")."""
+    if column not in frame.columns:
+        raise Unprocessable(f"The data set has no column '{column}' to split by. Its columns: "
+                            f"{', '.join(map(str, frame.columns[:30]))}.", field="group")
+    values = frame[column]
+    distinct = int(values.nunique(dropna=True))
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if numeric and distinct > BAND_ABOVE:
+        edges = _band_edges(values.dropna().to_numpy(dtype=float), bands)
+        if len(edges) >= 1:
+            names = _band_names(edges)
+            codes = np.searchsorted(np.asarray(edges, dtype=float), values.to_numpy(dtype=float), side="right")
+            banded = pd.Series([None if pd.isna(v) else names[c] for v, c in zip(values, codes)],
+                               index=frame.index, dtype=object)
+            added = f"{column} (band)"
+            while added in frame.columns:
+                added += "_"
+            return Split(frame.assign(**{added: banded}), column, added, names)
+    if distinct > MAX_GROUPS:
+        raise Unprocessable(f"The column '{column}' has {distinct} different values: too many groups to compare. "
+                            "Split by a column with a few groups (such as sex or an age band).", field="group")
+    return Split(frame, column, column)
+
+
+def _band_edges(values: np.ndarray, bands: int) -> list[float]:
+    """Inner edges at the quantiles, rounded to 3 significant digits so they read well, without repeats."""
+    bands = min(max(int(bands), 2), 10)
+    quantiles = np.quantile(values, [i / bands for i in range(1, bands)])
+    edges: list[float] = []
+    for q in quantiles:
+        edge = float(f"{q:.3g}")
+        if edge > values.min() and edge <= values.max() and (not edges or edge > edges[-1]):
+            edges.append(edge)
+    return edges
+
+
+def _band_names(edges: list[float]) -> list[str]:
+    text = [f"{e:g}" for e in edges]
+    return [f"below {text[0]}"] + [f"{a} to {b}" for a, b in pairwise(text)] + [f"{text[-1]} and above"]

@@ -54,6 +54,35 @@ def test_unknown_group_column_is_422(ws, demo):
     assert response.status_code == 422 and response.get_json()["error"]["field"] == "group"
 
 
+def test_a_number_column_is_split_into_bands_of_about_equal_size(ws, demo):
+    body = ws.as_("Alex").get(f"/api/rulesets/{demo}/analysis", query_string={"group": "mean radius"}).get_json()
+    bands = body["split"]["bands"]
+    assert body["split"]["column"] == "mean radius" and len(bands) == 4
+    assert bands[0].startswith("below ") and bands[-1].endswith(" and above")
+    groups = {g["group"]: g["rows"] for g in body["subgroups"]["groups"]}
+    assert set(groups) == set(bands) and sum(groups.values()) == 569
+    assert all(120 <= n <= 160 for n in groups.values())
+    # The rules still read the measurement itself, not its bands.
+    plain = ws.as_("Alex").get(f"/api/rulesets/{demo}/analysis").get_json()
+    assert plain["summary"] == body["summary"]
+    latest = ws.as_("Alex").get(f"/api/rulesets/{demo}").get_json()["version"]
+    two = ws.as_("Alex").get(f"/api/rulesets/{demo}/impact", query_string={
+        "from": latest, "group": "mean radius", "bands": 2}).get_json()
+    assert len(two["split"]["bands"]) == 2 and len(two["by_group"]) == 2
+
+
+def test_a_column_with_too_many_groups_is_refused_in_plain_words(ws, demo):
+    api = ws.as_("Ana")
+    data = reference_data().assign(case=[f"case {i}" for i in range(569)])
+    created = api.post(f"/api/rulesets/{demo}/datasets?name=Named&label=diagnosis", data=data.to_csv(index=False),
+                       headers={"Content-Type": "text/csv"})
+    assert created.status_code == 201
+    response = api.get(f"/api/rulesets/{demo}/analysis", query_string={"dataset": created.get_json()["id"],
+                                                                        "group": "case"})
+    assert response.status_code == 422
+    assert "569 different values: too many groups" in response.get_json()["error"]["message"]
+
+
 @pytest.mark.parametrize("content, words", [
     (b"", "The file is empty."),
     (b"a,b\n1,2\n3,4,5,6\n", "Line 3 has 4 values, but the first line names 2 columns."),
