@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from rules_dsl import DataError
-from rules_dsl.analysis import analyze, by_subgroup, impact
+from rules_dsl.analysis import GAP_FIGURES, analyze, by_subgroup, impact
 
 from ..auth import requires
 from ..db import get_db
@@ -45,6 +45,18 @@ def _split_json(split: datasets.Split | None) -> dict:
     return {"split": None if split is None else {"column": split.column, "bands": split.bands}}
 
 
+def _subgroups(rs, split: datasets.Split, label_column: str, top: int = 5) -> dict:
+    """by_subgroup's answer, with "gaps" (the largest of any kind) and "gaps_by_figure" (the largest of each kind:
+    a gap in being right is easily hidden under larger gaps in how often rules fire)."""
+    result = by_subgroup(rs, split.frame, label_column, split.group_column, top=len(rs.rules) * 2 + 2)
+    body = result.to_dict()
+    body["group_column"] = split.column
+    body["gaps"] = body["gaps"][:top]
+    body["gaps_by_figure"] = {figure: [g.to_dict() for g in result.gaps if g.figure == figure][:top]
+                              for figure in GAP_FIGURES}
+    return body
+
+
 @bp.get("/rulesets/<ruleset>/analysis")
 @requires("rules.read")
 def analysis(ruleset):
@@ -64,8 +76,7 @@ def analysis(ruleset):
         body = {"version": version, "dataset": {"id": dataset.id, "name": dataset.name, "rows": dataset.rows},
                 **analyze(rs, frame, dataset.label_column).to_dict(), **_split_json(split)}
         if split:
-            body["subgroups"] = {**by_subgroup(rs, split.frame, dataset.label_column, split.group_column).to_dict(),
-                                 "group_column": split.column}
+            body["subgroups"] = _subgroups(rs, split, dataset.label_column)
     except DataError as e:
         raise Unprocessable(f"The data set does not fit the rules: {e.message}", field=e.column) from None
     return jsonify(body)

@@ -24,6 +24,13 @@ def test_analysis_by_rule_and_by_subgroup(ws, demo):
     very_large = next(r for r in body["rules"] if r["id"] == "very-large-nuclei")
     assert very_large["precision"] == 1.0 and very_large["fires"] > 0
     assert set(body["subgroups"]["groups"][0]) >= {"group", "rows", "accuracy"} or body["subgroups"]["groups"]
+    gaps, by_figure = body["subgroups"]["gaps"], body["subgroups"]["gaps_by_figure"]
+    assert len(gaps) == 5 and gaps == sorted(gaps, key=lambda g: -g["gap"])
+    assert set(by_figure) == {"accuracy", "coverage", "rule coverage", "rule precision"}
+    # Gaps in being right are there even though gaps in how often rules fire are larger.
+    precision = by_figure["rule precision"]
+    assert precision and all(g["figure"] == "rule precision" for g in precision)
+    assert precision[0]["gap"] < gaps[-1]["gap"]
 
 
 def test_impact_of_a_change(ws, demo):
