@@ -142,6 +142,13 @@ export const paths = {
     if (group) q.set("group", group);
     return `/api/rulesets/${e(rs)}/analysis${q.toString() ? `?${q}` : ""}`;
   },
+  impact: (rs, from, to, { dataset, group } = {}) => {
+    const q = new URLSearchParams({ from });
+    if (to) q.set("to", to);
+    if (dataset) q.set("dataset", dataset);
+    if (group) q.set("group", group);
+    return `/api/rulesets/${e(rs)}/impact?${q}`;
+  },
   check: () => "/api/check",
   audit: (page, size, filters = {}) => {
     const q = new URLSearchParams({ page, per_page: size });
