@@ -55,7 +55,7 @@ function transitionTable(transitions, caption) {
 
 function headline(data) {
   const s = data.summary;
-  if (!data.changed) return `None of the ${count(data.rows)} reference cases gets a different answer.`;
+  if (!data.changed) return `None of the ${data.rows.toLocaleString("en")} reference cases gets a different answer.`;
   return `${data.changed} of ${data.rows.toLocaleString("en")} reference cases (${percent(s.share_changed)}) get a different answer.`;
 }
 
@@ -65,6 +65,7 @@ function correctness(data) {
     return h("p", { class: "hint" }, "These cases have no true outcome recorded, so it is not known which answers became right or wrong.");
   }
   const still = data.changed - s.fixed - s.broken;
+  if (!data.changed) return h("p", { class: "impact-correctness" }, `Right answers stay at ${percent(s.accuracy_old, 1)}.`);
   return [
     h("p", { class: "impact-correctness" },
       `Right answers go from ${percent(s.accuracy_old, 1)} to ${percent(s.accuracy_new, 1)}. `,
@@ -81,7 +82,7 @@ function correctness(data) {
             `After the change the rules are right on ${percent(s.accuracy_new, 1)} of the cases.`)] },
         ],
       }),
-      data.changed ? barChart({
+      barChart({
         title: "Fixed and broken: the changed answers against the true outcome",
         max: data.changed,
         rows: [
@@ -92,7 +93,7 @@ function correctness(data) {
           { label: "Changed, wrong before and after", bars: [single(still, "bar-baseline", String(still),
             `${plural(still, "case")} change their answer but are wrong both before and after.`)] },
         ],
-      }) : null),
+      })),
   ];
 }
 
@@ -181,7 +182,8 @@ function annotateDiff(diffRoot, data) {
     const section = [...diffRoot.querySelectorAll("section.diff-rule")].find((s) => s.dataset.rule === change.id);
     if (!section) continue;
     section.append(h("p", { class: "rule-impact" }, "On the reference cases: ",
-      h("strong", {}, `fires differently on ${count(change.firing_differs)}`), `; ${plural(change.predictions_changed, "answer")} change with it.`));
+      h("strong", {}, `fires differently on ${count(change.firing_differs)}`),
+      change.predictions_changed ? `; ${plural(change.predictions_changed, "answer")} change with it.` : ", but no answer changes with it."));
   }
   const summary = diffRoot.querySelector(".diff-summary");
   if (summary) {
