@@ -39,7 +39,7 @@ def ruleset_summary(ruleset_id: str, version: str) -> dict:
         "outcome": {"name": rs.outcome.name, "labels": list(rs.outcome.labels)},
         "policy": rs.policy.kind, "default": rs.policy.default, "rules": len(rs.rules),
         "enabled_rules": len(rs.active_rules), "version": version,
-        "latest_release": None if latest is None else {"name": latest.name.split("/")[-1], "version": latest.version,
+        "latest_release": None if latest is None else {"name": latest.release, "version": latest.version,
                                                         "time": latest.time.isoformat()},
     }
 

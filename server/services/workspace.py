@@ -84,8 +84,8 @@ class Workspace:
                 cached = self._releases.get(ruleset)
             if cached is not None and cached[0] == generation:
                 return list(cached[1])
-        tags = [t for t in self.store.tags(prefix=ruleset) if RELEASE_NAME.fullmatch(t.name.split("/")[-1])]
-        tags = sorted(tags, key=lambda t: int(t.name.split("/")[-1][1:]))
+        tags = [t for t in self.store.tags(prefix=ruleset) if RELEASE_NAME.fullmatch(t.release)]
+        tags = sorted(tags, key=lambda t: int(t.release[1:]))
         if generation is not None:
             with self._lock:
                 self._releases[ruleset] = (generation, tags)
@@ -94,7 +94,7 @@ class Workspace:
     def release_name(self, ruleset: str, version: str, generation: object = None) -> str | None:
         for tag in reversed(self.releases(ruleset, generation)):
             if tag.version == version:
-                return tag.name.split("/")[-1]
+                return tag.release
         return None
 
     # ---- reading -------------------------------------------------------------------------------------------------

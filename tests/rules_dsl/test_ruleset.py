@@ -251,7 +251,7 @@ def _tampered(data: bytes, change) -> bytes:
 @pytest.mark.parametrize("change", [
     lambda d: d["rules"][0].update(text=d["rules"][0]["text"].replace("0.2 cm", "0.1 cm")),
     lambda d: d["rules"].pop(),
-    lambda d: d["vocabulary"]["features"]["temperature"].update(unit="°F"),
+    lambda d: next(f for f in d["vocabulary"]["features"] if f["name"] == "temperature").update(unit="°F"),
     lambda d: d["ruleset"].update(default="high"),
     lambda d: d.update(hash="sha256:" + "0" * 64),
     lambda d: d.pop("hash"),
