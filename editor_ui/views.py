@@ -124,6 +124,18 @@ def vocabulary(ruleset):
     return render_template("vocabulary.html", ruleset=ruleset)
 
 
+@bp.get("/rulesets/<ruleset>/analysis")
+@page("rules.read")
+def analysis(ruleset):
+    return render_template("analysis.html", ruleset=ruleset)
+
+
+@bp.get("/rulesets/<ruleset>/reference-cases")
+@page("rules.read")
+def reference_cases(ruleset):
+    return render_template("reference_cases.html", ruleset=ruleset)
+
+
 @bp.get("/rulesets/<ruleset>/releases")
 @page("releases.read")
 def releases(ruleset):

@@ -35,7 +35,7 @@ def bundle_dict(ruleset: RuleSet) -> dict:
         "format_version": FORMAT_VERSION,
         "language_version": LANGUAGE_VERSION,
         "ruleset": {"id": ruleset.id, **ruleset.settings.to_dict()},
-        "vocabulary": ruleset.vocabulary.to_dict(),
+        "vocabulary": {"features": ruleset.vocabulary.to_list()},  # a list keeps the author's order
         "rules": [{"id": r.id, "text": r.text} for r in sorted(ruleset.rules, key=lambda r: r.id)],
         "source": {"version": ruleset.version, "release": ruleset.release},
     }

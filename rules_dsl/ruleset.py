@@ -16,13 +16,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from . import logic as L
+from .collector import collector_paused
 from .backends.row import compile_rules
 from .backends.vectorized import VectorizedRules, check_columns
 from .checker import check
@@ -154,9 +155,6 @@ class RuleSet:
     def _pairs(self) -> list[tuple[str, L.Logic]]:
         return [(r.id, r.logic) for r in self.active_rules]
 
-    @cached_property
-    def _row_function(self):
-        return compile_rules(self._pairs)
 
     @cached_property
     def _vectorized(self) -> VectorizedRules:
@@ -179,9 +177,15 @@ class RuleSet:
         check_columns(frame.columns, self._pairs)
         return self._vectorized.evaluate(frame).T
 
-    def matches_row(self, row: Mapping) -> list[str]:
-        """Ids of the enabled rules that fire for one case (column -> value); absent keys are missing values."""
-        return self._row_function(row)
+    @cached_property
+    def matches_row(self) -> Callable[[Mapping], list[str]]:
+        """``ruleset.matches_row(row)``: ids of the enabled rules that fire for one case (column -> value); absent
+        keys are missing values.
+
+        The attribute is the compiled per-row function itself (built on first use, dropped when pickling), so a
+        call costs no Python call on top of it: about a tenth of the time of evaluating 50 rules.
+        """
+        return compile_rules(self._pairs, self.vocabulary)
 
     def sql_conditions(self, table) -> dict:
         """{rule id: SQLAlchemy boolean expression over the table's columns}."""
@@ -264,36 +268,36 @@ def read_yaml(path: Path, file: str):
 
 
 def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | None = None,
-                       release: str | None = None) -> RuleSet:
+                       release: str | None = None, memo: dict | None = None) -> RuleSet:
     """A rule set from its files (paths relative to the rule-set folder -> bytes), as the store keeps them.
 
     Raises RuleError listing every problem, each naming its file.
+
+    ``memo`` (optional, any dict the caller keeps) remembers what was compiled from exactly these bytes: the
+    settings, the vocabulary, and each rule file together with the settings and vocabulary it was checked against.
+    Compiling is deterministic, so a version that differs from a remembered one in one rule compiles that rule
+    only (the server keeps one memo per workspace: after a save, the next read of the rule set compiled 50 rules
+    to change one).
     """
+    if memo is not None and len(memo) > MEMO_LIMIT:
+        memo.clear()
     problems: list[Problem] = []
     settings = vocabulary = None
     try:
-        settings = Settings.from_dict(parse_yaml(files.get("ruleset.yaml"), "ruleset.yaml"))
+        settings = _remembered(memo, ("settings", files.get("ruleset.yaml")),
+                               lambda: Settings.from_dict(parse_yaml(files.get("ruleset.yaml"), "ruleset.yaml")))
     except RuleError as e:
         problems.extend(e.problems)
     try:
-        vocabulary = Vocabulary.from_dict(parse_yaml(files.get("vocabulary.yaml"), "vocabulary.yaml"))
+        vocabulary = _remembered(memo, ("vocabulary", files.get("vocabulary.yaml")), lambda: Vocabulary.from_dict(
+            parse_yaml(files.get("vocabulary.yaml"), "vocabulary.yaml")))
     except RuleError as e:
         problems.extend(e.problems)
     if problems:
         raise RuleError(problems)
-    rules = []
-    for name in sorted(files):
-        if not (name.startswith("rules/") and name.endswith(".rule")):
-            continue
-        stem = name[len("rules/"):-len(".rule")]
-        if not RULE_ID.fullmatch(stem):
-            problems.append(Problem("bad-file-name", "A rule file is named with lower-case letters, digits and "
-                                    "hyphens, such as high-fever.rule.", file=name))
-            continue
-        try:
-            rules.append(compile_rule(files[name], vocabulary, settings, stem, name))
-        except RuleError as e:
-            problems.extend(e.problems)
+    with collector_paused():
+        rules, rule_problems = _compile_files(files, settings, vocabulary, memo)
+    problems.extend(rule_problems)
     problems.extend(_duplicate_names(rules))  # reported with the other files' errors, not after they are fixed
     if problems:
         raise RuleError(problems)
@@ -304,6 +308,38 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
         except (ValueError, UnicodeDecodeError) as e:
             raise RuleError(Problem("bad-examples", f"examples.csv cannot be read: {e}", file="examples.csv")) from None
     return RuleSet(settings, vocabulary, rules, id=id, version=version, release=release, examples=examples)
+
+
+def _compile_files(files: Mapping[str, bytes], settings, vocabulary, memo) -> tuple[list, list[Problem]]:
+    rules, problems = [], []
+    for name in sorted(files):
+        if not (name.startswith("rules/") and name.endswith(".rule")):
+            continue
+        stem = name[len("rules/"):-len(".rule")]
+        if not RULE_ID.fullmatch(stem):
+            problems.append(Problem("bad-file-name", "A rule file is named with lower-case letters, digits and "
+                                    "hyphens, such as high-fever.rule.", file=name))
+            continue
+        try:
+            key = ("rule", files.get("ruleset.yaml"), files.get("vocabulary.yaml"), name, files[name])
+            rules.append(_remembered(memo, key, lambda: compile_rule(files[name], vocabulary, settings, stem, name)))
+        except RuleError as e:
+            problems.extend(e.problems)
+    return rules, problems
+
+
+MEMO_LIMIT = 20_000  # entries; a memo that grows past it starts again empty
+
+
+def _remembered(memo: dict | None, key: tuple, make):
+    """``make()``, or what it gave before for the same key (errors are not remembered: they raise again)."""
+    if memo is None:
+        return make()
+    try:
+        return memo[key]
+    except KeyError:
+        value = memo[key] = make()
+        return value
 
 
 def load_folder(path: str | Path) -> RuleSet:

@@ -80,6 +80,9 @@ def convert(number: Decimal, written: str | None, feature_unit: str | None, feat
                           f"'{written}'.")
     if written == feature_unit or written.lower() == feature_unit.lower() and find_unit(written) is None:
         return number
+    if written.lower() in ("°f", "fahrenheit", "degf") and written != feature_unit:
+        raise UnitProblem(f"Rulecraft does not convert Fahrenheit; write the temperature in {feature_unit}.",
+                          suggestion=feature_unit)
     target, source = find_unit(feature_unit), find_unit(written)
     if target is None:
         raise UnitProblem(f"'{feature_name}' is measured in {feature_unit}; write the number in {feature_unit} "

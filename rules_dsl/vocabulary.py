@@ -84,6 +84,11 @@ class Vocabulary:
     def to_dict(self) -> dict:
         return {"features": {f.name: f.to_dict() for f in self.features}}
 
+    def to_list(self) -> list[dict]:
+        """The features in the author's order, each with its name (for JSON, whose objects have no order once
+        keys are sorted)."""
+        return [{"name": f.name, **f.to_dict()} for f in self.features]
+
     @classmethod
     def from_dict(cls, data: Any, file: str = "vocabulary.yaml") -> "Vocabulary":
         problems: list[Problem] = []
@@ -93,6 +98,13 @@ class Vocabulary:
 
         if data is None:
             data = {}
+        if isinstance(data, dict) and isinstance(data.get("features"), list):
+            # The ordered form: a list of features, each with its name (bundles use it).
+            listed = data["features"]
+            if not all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in listed):
+                raise RuleError(Problem("vocabulary", "Each feature in the list needs a name.", file=file))
+            data = {**data, "features": {item["name"]: {k: v for k, v in item.items() if k != "name"}
+                                         for item in listed}}
         if not isinstance(data, dict) or not isinstance(data.get("features", {}), dict):
             raise RuleError(Problem("vocabulary", "The vocabulary must have a 'features:' section listing each "
                                     "feature by name.", file=file))

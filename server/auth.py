@@ -19,7 +19,7 @@ from functools import lru_cache, wraps
 
 from flask import current_app, g, has_app_context, request
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from rules_dsl.errors import normalize_name
@@ -219,7 +219,9 @@ def load_identity() -> None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip().startswith(TOKEN_PREFIX):
             raise Unauthorized("Send a token as 'Authorization: Bearer rc_...'.")
-        token = get_db().scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret.strip())))
+        # the person comes in the same query (a join), not in a second one when token.user is first read
+        token = get_db().scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                                .where(ApiToken.token_hash == _digest(secret.strip())))
         now = utcnow()
         if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
             raise Unauthorized("This token is not valid (unknown, expired or revoked).")

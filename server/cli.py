@@ -197,7 +197,7 @@ def demo() -> None:
     predicted = ruleset.decide(data)
     click.echo(f"Evaluated on {len(data)} cases of the Wisconsin breast-cancer data:\n")
     click.echo(f"  {'rule':<40} {'fires on':>8} {'precision':>9}")
-    for rule in ruleset.active_rules:
+    for rule in sorted(ruleset.active_rules, key=lambda r: (-r.priority, r.id)):  # the order rules are tried
         hits = fired[rule.id]
         label = rule.conclusion.label if rule.conclusion else None
         if label is None:  # a rule without a conclusion is a feature only: it has no precision

@@ -1,16 +1,20 @@
-"""Values, errors and allow-lists of the rule store; the text formats of Git's objects.
+"""Values, errors and allow-lists of the rule store; the text formats of Git's objects; the in-memory half of a save.
 
 This module runs no Git and touches no files: it validates what callers hand to ``server.store`` (paths, release
-names, identities, messages, trailers) and turns Git's commit, tag and tree objects into small frozen objects and
-back. ``server.store`` re-exports everything public here; import from there.
+names, identities, messages, trailers, changes), turns Git's commit, tag and tree objects into small frozen objects
+and back, and plans the trees of a save. ``server.store`` re-exports everything public here; import from there.
 
 Every error carries ``.message``: plain words that can be shown to a person (no "SHA", no "HEAD").
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -375,3 +379,119 @@ def tree_object(entries: dict[str, tuple[str, str]]) -> bytes:
     return b"".join(b"%s %s\0" % (entries[n][0].encode(), n.encode("utf-8", "surrogateescape"))
                     + bytes.fromhex(entries[n][1])
                     for n in sorted(entries, key=order))
+
+
+def plan_tree(root: str | None, planned: dict[str, bytes | None], read_tree: Callable[[str], dict]):
+    """Apply a save's changes in memory, reading existing folders with ``read_tree(id)``.
+
+    Returns ({blob id: content} to write, [(tree id, entries)] to write, children first, the new root tree id).
+    Only folders on the changed paths are rebuilt; everything else is reused by id.
+    """
+    blobs: dict[str, bytes] = {}
+    top: dict = {"entries": dict(read_tree(root)) if root else {}, "children": {}, "was": root}
+    for path, content in planned.items():
+        *folders, name = path.split("/")
+        node, walked = top, []
+        for part in folders:
+            walked.append(part)
+            if part not in node["children"]:
+                entry = node["entries"].get(part)
+                if entry is not None and entry[0] != TREE_MODE:
+                    raise InvalidPath(f"{'/'.join(walked)} is a file, so it cannot hold {path}.", path)
+                node["children"][part] = {"entries": dict(read_tree(entry[1])) if entry else {},
+                                          "children": {}, "was": entry[1] if entry else None}
+            node = node["children"][part]
+        entry = node["entries"].get(name)
+        if name in node["children"] or (entry is not None and entry[0] == TREE_MODE):
+            raise InvalidPath(f"{path} is a folder, not a file.", path)
+        if content is None:
+            node["entries"].pop(name, None)
+        elif entry != (FILE_MODE, oid := object_id("blob", content)):
+            blobs.setdefault(oid, content)
+            node["entries"][name] = (FILE_MODE, oid)
+    trees: list[tuple[str, dict]] = []
+
+    def close(node: dict) -> str | None:
+        for part, child in node["children"].items():
+            oid = close(child)
+            if oid is None:
+                node["entries"].pop(part, None)  # Git keeps no empty folders
+            else:
+                node["entries"][part] = (TREE_MODE, oid)
+        if not node["entries"]:
+            return None
+        oid = object_id("tree", tree_object(node["entries"]))
+        if oid != node["was"]:
+            trees.append((oid, node["entries"]))
+        return oid
+
+    new_root = close(top)
+    if new_root is None:  # every file deleted: the empty tree is real in history, so write it too
+        new_root = EMPTY_TREE
+        trees.append((EMPTY_TREE, {}))
+    return blobs, trees, new_root
+
+
+# ---------------------------------------------------------------------------------------------- checks of calls
+
+
+def public_version(version: Version) -> Version:
+    """Cached versions are shared; each caller gets its own trailers dict."""
+    return dataclasses.replace(version, trailers=dict(version.trailers))
+
+
+def check_int(value: object, what: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidInput(f"The {what} must be a whole number from {low} to {high}.")
+    return value
+
+
+def check_identity(identity: object) -> Identity:
+    if not isinstance(identity, Identity):
+        raise InvalidInput("A change needs the person who made it (name and e-mail address).")
+    return Identity(identity.name, identity.email)  # validate again: the object may have been built around checks
+
+
+def check_changes(changes: object) -> dict[str, bytes | None]:
+    """path -> new content (None: delete), in order; refuses repeated paths."""
+    if not isinstance(changes, (list, tuple)) or not changes:
+        raise InvalidInput("A save needs at least one change.")
+    planned: dict[str, bytes | None] = {}
+    for change in changes:
+        if not isinstance(change, Change):
+            raise InvalidInput("Each change must be a Change(path, content).")
+        path = check_path(change.path)
+        if change.content is not None and not isinstance(change.content, bytes):
+            raise InvalidInput(f"The new content of {path} must be bytes (or None to delete the file).")
+        if change.content is not None and len(change.content) > MAX_FILE_BYTES:
+            raise InvalidInput(f"{path} is too large (at most {MAX_FILE_BYTES // (1024 * 1024)} MB).")
+        if path in planned:
+            raise InvalidInput(f"{path} appears twice in one save.")
+        planned[path] = change.content
+    return planned
+
+
+class LRUCache:
+    """A small thread-safe least-recently-used cache, bounded by entries and by an estimate of bytes."""
+
+    def __init__(self, max_items: int, max_bytes: int = 1 << 62):
+        self._data: OrderedDict = OrderedDict()
+        self._max_items, self._max_bytes, self._bytes = max_items, max_bytes, 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            item = self._data.get(key)
+            if item is None:
+                return None
+            self._data.move_to_end(key)
+            return item[0]
+
+    def put(self, key, value, size: int = 0) -> None:
+        with self._lock:
+            if key in self._data:
+                return
+            self._data[key] = (value, size)
+            self._bytes += size
+            while len(self._data) > self._max_items or (self._bytes > self._max_bytes and len(self._data) > 1):
+                self._bytes -= self._data.popitem(last=False)[1][1]

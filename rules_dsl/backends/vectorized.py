@@ -10,6 +10,7 @@ Why it is fast (see docs/benchmarks.md for the figures):
 """
 from __future__ import annotations
 
+import ctypes
 from typing import Sequence
 
 import numpy as np
@@ -21,18 +22,27 @@ from .values import boolean_value, number_value, text_value
 
 
 class _Text:
-    """A text column as codes into its distinct values (None is missing), or as the raw objects."""
+    """A text column as small integer codes into its distinct values, or as the raw objects.
+
+    ``uniques`` may hold None (missing) and the same text twice (two objects that spell it); code -1 is missing.
+    Codes are int8 when there are few distinct values, so that every test on them reads 1 byte per row, not 8.
+    """
 
     def __init__(self, series: pd.Series, column: str, factorize: bool):
         self.column = column
         if isinstance(series.dtype, pd.CategoricalDtype):
-            self.codes = series.cat.codes.to_numpy()
+            self.codes = _small(series.cat.codes.to_numpy())
             self.uniques = [text_value(u, column) for u in series.cat.categories]
             self.raw = None
         elif factorize or not _is_plain_text(series):
             values = series.to_numpy(dtype=object)
-            codes, uniques = pd.factorize(values, use_na_sentinel=True)
-            self.codes = codes
+            found = _codes_by_identity(values)
+            if found is None:
+                codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            else:
+                codes, first = found
+                uniques = values[first]
+            self.codes = _small(codes)
             self.uniques = [text_value(u, column) for u in uniques]
             self.raw = None
         else:
@@ -43,16 +53,59 @@ class _Text:
 
     def lookup(self, accept) -> np.ndarray:
         """Rows whose value satisfies ``accept`` (missing values never do)."""
-        hits = np.array([u is not None and accept(u) for u in self.uniques] + [False])
-        positions = np.flatnonzero(hits)
-        if len(positions) == 0:
+        return self._rows([u is not None and accept(u) for u in self.uniques] + [False])
+
+    def _rows(self, hits: list[bool]) -> np.ndarray:
+        """Rows whose code is a hit (the last entry stands for code -1)."""
+        positions = [p if p < len(self.uniques) else -1 for p in np.flatnonzero(hits)]
+        if not positions:
             return np.zeros(len(self.codes), dtype=bool)
-        if len(positions) == 1:
-            return self.codes == positions[0]
-        return hits[self.codes]
+        if len(positions) <= 3:  # a few comparisons of 1-byte codes beat a gather
+            out = self.codes == positions[0]
+            for p in positions[1:]:
+                out |= self.codes == p
+            return out
+        return np.asarray(hits)[self.codes]
 
     def missing(self) -> np.ndarray:
-        return ~self.known if self.raw is not None else self.codes < 0
+        if self.raw is not None:
+            return ~self.known
+        return self._rows([u is None for u in self.uniques] + [True])
+
+
+def _small(codes: np.ndarray) -> np.ndarray:
+    """Codes in the smallest integer type that holds them (-1 stays -1)."""
+    top = int(codes.max(initial=0))
+    for kind in (np.int8, np.int16, np.int32):
+        if top < np.iinfo(kind).max:
+            return codes.astype(kind, copy=False)
+    return codes
+
+
+def _codes_by_identity(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Codes by object identity, and the first row of each code; None when that would not pay.
+
+    Data read from CSV (pandas' reader reuses one object per distinct string) or built from a list of labels holds
+    a handful of string objects, each repeated on many rows. Factorizing their addresses (integers) costs about a
+    tenth of hashing and comparing the strings. Equal addresses are the same object, so the same value; two objects
+    with the same text simply become two codes with the same text in ``uniques``. Only the array's own memory is
+    read; no address is ever turned back into an object.
+    """
+    n = len(values)
+    if n < 4096 or values.dtype != object or not values.flags.c_contiguous:
+        return None
+    addresses = np.ctypeslib.as_array((ctypes.c_ssize_t * n).from_address(values.ctypes.data))
+    if len(pd.unique(addresses[:1024])) > 64:  # mostly distinct objects (text decoded from JSON, say)
+        return None
+    codes, uniques = pd.factorize(addresses)
+    if len(uniques) > 1024:
+        return None
+    codes = _small(codes)
+    if len(uniques) <= 32:  # a few scans of 1-byte codes, each stopping at its first hit
+        first = np.array([np.argmax(codes == k) for k in range(len(uniques))], dtype=np.intp)
+    else:  # codes are numbered in order of first appearance: k first appears where the running maximum reaches k
+        first = np.searchsorted(np.maximum.accumulate(codes), np.arange(len(uniques)))
+    return codes, first
 
 
 def _is_plain_text(series: pd.Series) -> bool:

@@ -22,7 +22,7 @@ def _history(path: str):
     page, size = page_args()
     entries = ws.store.log(path, limit=size, offset=(page - 1) * size)
     total = ws.store.count(path)
-    releases = {t.version: t.name.split("/")[-1] for t in ws.releases(path.split("/")[0])}
+    releases = {t.version: t.release for t in ws.releases(path.split("/")[0])}
     items = [{**version_json(v), "release": releases.get(v.id)} for v in entries]
     return jsonify({"page": page, "per_page": size, "total": total, "versions": items})
 

@@ -83,6 +83,12 @@ RULE_P = {"name": "rule", "in": "path", "required": True, "schema": S}
 RELEASE_P = {"name": "release_id", "in": "path", "required": True, "schema": I}
 TOKEN_P = {"name": "token_id", "in": "path", "required": True, "schema": I}
 DATASET_P = {"name": "dataset_id", "in": "path", "required": True, "schema": I}
+GROUP_Q = {"name": "group", "in": "query", "schema": S, "description": "a column of the data set to split by"}
+BANDS_Q = {"name": "bands", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10},
+           "description": "how many bands a number column with many values is cut into (default 4)"}
+SPLIT = {"type": ["object", "null"], "description": "the column split by, and its bands (lowest first) when a "
+                                                    "number column was cut into bands",
+         "properties": {"column": S, "bands": {"type": ["array", "null"], "items": S}}}
 VERSION_Q = {"name": "version", "in": "query", "required": False, "schema": S,
              "description": "A release name (v1) or a full version id (40 hexadecimal characters)."}
 PAGE_Q = [{"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
@@ -223,20 +229,21 @@ def document() -> dict:
         "/api/rulesets/{ruleset}/analysis": {
             "get": op("How the rules do on a reference data set (by subgroup with ?group=)",
                       obj({"version": S, "dataset": {"type": "object"}, "summary": {"type": "object"},
-                           "rules": arr({"type": "object"}), "subgroups": {"type": "object"}}, ["summary", "rules"]),
+                           "rules": arr({"type": "object"}), "subgroups": {"type": "object"}, "split": SPLIT},
+                          ["summary", "rules"]),
                       codes=("404", "422"), params=rs + [VERSION_Q, {"name": "dataset", "in": "query", "schema": S},
-                                                        {"name": "group", "in": "query", "schema": S}])},
+                                                        GROUP_Q, BANDS_Q])},
         "/api/rulesets/{ruleset}/impact": {
             "get": op("What a change between two versions does to the predictions",
                       obj({"from": S, "to": S, "dataset": {"type": "object"}, "rows": I, "changed": I,
                            "summary": {"type": "object"}, "transitions": arr({"type": "object"}),
-                           "rule_changes": arr({"type": "object"}), "changes": arr({"type": "object"})},
+                           "rule_changes": arr({"type": "object"}), "changes": arr({"type": "object"}),
+                           "split": SPLIT},
                           ["rows", "changed", "transitions"]),
                       codes=("404", "422"),
                       params=rs + [{"name": "from", "in": "query", "required": True, "schema": S},
                                    {"name": "to", "in": "query", "schema": S},
-                                   {"name": "dataset", "in": "query", "schema": S},
-                                   {"name": "group", "in": "query", "schema": S}])},
+                                   {"name": "dataset", "in": "query", "schema": S}, GROUP_Q, BANDS_Q])},
         "/api/session": {
             "post": op("Sign in", obj({"user": ref("User"), "csrf_token": S}), codes=("400", "401", "422", "429"),
                        request=body(obj({"name": S, "password": S}, ["name", "password"])), secured=False),

@@ -17,7 +17,9 @@ from rules_dsl import RuleSet, to_bundle
 from rules_dsl.errors import normalize_name
 
 from ..auth import requires
+from ..db import get_db
 from ..errors import BadRequest, TooLarge, Unprocessable
+from ..services import releases
 from .common import etag, json_body, workspace
 
 bp = Blueprint("api_predict", __name__, url_prefix="/api")
@@ -25,8 +27,10 @@ bp = Blueprint("api_predict", __name__, url_prefix="/api")
 
 def pinned(ruleset_id: str) -> tuple[RuleSet, str, str | None]:
     ws = workspace()
-    version = ws.resolve(ws.check_id(ruleset_id), request.args.get("version"), default="release")
-    return ws.ruleset(ruleset_id, version), version, ws.release_name(ruleset_id, version)
+    ws.check_id(ruleset_id)
+    generation = releases.generation(get_db(), ruleset_id)  # one query instead of reading Git's tags twice
+    version = ws.resolve(ruleset_id, request.args.get("version"), default="release", generation=generation)
+    return ws.ruleset(ruleset_id, version), version, ws.release_name(ruleset_id, version, generation)
 
 
 @bp.get("/rulesets/<ruleset>/bundle")

@@ -35,7 +35,7 @@ def draft(ruleset):
     version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
     latest = ws.latest_release(ruleset)
     return jsonify({"version": version, "notes": releases.draft_notes(ws, ruleset, version),
-                    "previous": None if latest is None else {"name": latest.name.split("/")[-1],
+                    "previous": None if latest is None else {"name": latest.release,
                                                              "version": latest.version}})
 
 

@@ -39,16 +39,21 @@ def ruleset_summary(ruleset_id: str, version: str) -> dict:
         "outcome": {"name": rs.outcome.name, "labels": list(rs.outcome.labels)},
         "policy": rs.policy.kind, "default": rs.policy.default, "rules": len(rs.rules),
         "enabled_rules": len(rs.active_rules), "version": version,
-        "latest_release": None if latest is None else {"name": latest.name.split("/")[-1], "version": latest.version,
+        "latest_release": None if latest is None else {"name": latest.release, "version": latest.version,
                                                         "time": latest.time.isoformat()},
     }
 
 
 def last_changes(ruleset_id: str, version: str) -> dict[str, dict]:
     """Who last changed each rule, when and why (as of ``version``)."""
-    return {rule: {"version": v.id, "by": v.author.name, "at": v.time.isoformat(), "why": v.message,
-                   "action": v.trailers.get("Rulecraft-Action")}
-            for rule, v in workspace().last_changes(ruleset_id, version).items()}
+    return {rule: change_json(v) for rule, v in workspace().last_changes(ruleset_id, version).items()}
+
+
+def change_json(v) -> dict | None:
+    if v is None:
+        return None
+    return {"version": v.id, "by": v.author.name, "at": v.time.isoformat(), "why": v.message,
+            "action": v.trailers.get("Rulecraft-Action")}
 
 
 @bp.get("/rulesets")
@@ -137,7 +142,7 @@ def get_rule(ruleset, rule):
         compiled = rs.rule(rule)
     except KeyError:
         raise NotFound(f"There is no rule '{rule}' in rule set '{ruleset}'.") from None
-    response = jsonify(rule_json(compiled, version, last_changes(ruleset, version).get(rule)))
+    response = jsonify(rule_json(compiled, version, change_json(ws.last_change(ruleset, rule, version))))
     response.headers["ETag"] = etag(version)
     return response
 

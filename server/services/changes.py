@@ -102,7 +102,7 @@ def translate(error: git.StoreError):
                         "carry your change over to the current version and save again.",
                         base_text=error.base_text, current_text=error.current_text,
                         current_version=error.current_version, path=error.path.rsplit("/", 1)[-1])
-    if isinstance(error, git.HeadMoved):
+    if isinstance(error, (git.HeadMoved, git.StoreBusy)):
         return Busy("Many changes are being saved right now; please try again.")
     if isinstance(error, git.InvalidPath):
         return Unprocessable("That name cannot be used here.")

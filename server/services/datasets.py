@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,17 +35,18 @@ def register(db: Session, folder: Path, user: User, ruleset: str, name: str, dat
     if db.scalar(select(ReferenceDataset).where(ReferenceDataset.ruleset == ruleset,
                                                 ReferenceDataset.name == name)):
         raise Unprocessable(f"This rule set already has a data set called '{name}'.", field="name")
-    try:
-        frame = pd.read_csv(io.BytesIO(data), low_memory=False)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise Unprocessable(f"The file is not a CSV table that can be read ({e}).", field="file") from None
-    if frame.empty or len(frame.columns) == 0:
-        raise Unprocessable("The CSV file has no rows.", field="file")
+    frame = read_table(data)
     if len(frame) > MAX_ROWS:
         raise Unprocessable(f"The data set is too large (at most {MAX_ROWS:,} rows).", field="file")
     if label_column and label_column not in frame.columns:
         raise Unprocessable(f"The data has no column '{label_column}' to use as the true outcome.",
                             field="label_column")
+    if label_column:
+        empty = int(frame[label_column].isna().sum())
+        if empty:
+            raise Unprocessable(f"The outcome column '{label_column}' is empty in {empty} of {len(frame)} rows: fill "
+                                "in the true outcome there, leave those cases out, or choose no outcome column.",
+                                field="label_column")
     for column in group_columns or []:
         if column not in frame.columns:
             raise Unprocessable(f"The data has no column '{column}' to group by.", field="group_columns")
@@ -57,6 +62,43 @@ def register(db: Session, folder: Path, user: User, ruleset: str, name: str, dat
     temporary.write_bytes(data)
     temporary.replace(path)
     return dataset
+
+
+def read_table(data: bytes) -> pd.DataFrame:
+    """The CSV file as a table, or a plain-words 422 (field "file") saying what is wrong with it and where."""
+    if not data.strip():
+        raise Unprocessable("The file is empty.", field="file")
+    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
+        raise Unprocessable("This is not a CSV file (it looks like a spreadsheet or another binary file). In the "
+                            "spreadsheet program, save it as \u201cCSV UTF-8\u201d and add that file.", field="file")
+    try:
+        frame = pd.read_csv(io.BytesIO(data), low_memory=False)
+    except UnicodeDecodeError:
+        raise Unprocessable("The file is not plain text in UTF-8. In the spreadsheet program, save it as "
+                            "\u201cCSV UTF-8\u201d and add that file.", field="file") from None
+    except pd.errors.ParserError as e:
+        raise Unprocessable(_parser_problem(str(e)), field="file") from None
+    except ValueError as e:
+        raise Unprocessable(f"The file cannot be read as a CSV table ({e}).", field="file") from None
+    if len(frame.columns) == 0 or frame.empty:
+        raise Unprocessable("The file has column names but no cases below them.", field="file")
+    if len(frame.columns) == 1 and any(sep in str(frame.columns[0]) for sep in (";", "\t")):
+        raise Unprocessable("The values in this file are separated by semicolons or tabs; Rulecraft reads values "
+                            "separated by commas. Save the file as CSV with commas and add it again.", field="file")
+    return frame
+
+
+def _parser_problem(message: str) -> str:
+    ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if ragged:
+        columns, line, values = ragged.groups()
+        return (f"Line {line} has {values} values, but the first line names {columns} columns. Every line needs "
+                "one value per column (leave a value empty with two commas in a row).")
+    quote = re.search(r"EOF inside string starting at row (\d+)", message)
+    if quote:
+        return (f"A quotation mark on line {int(quote.group(1)) + 1} is never closed: every value that starts "
+                "with \" needs a closing \".")
+    return "The file cannot be read as a CSV table: check that every line has one value per column."
 
 
 def datasets_of(db: Session, ruleset: str) -> list[ReferenceDataset]:
@@ -89,3 +131,64 @@ def frame(folder: Path, dataset: ReferenceDataset) -> pd.DataFrame:
 def default_dataset(db: Session, ruleset: str) -> ReferenceDataset | None:
     found = datasets_of(db, ruleset)
     return found[0] if found else None
+
+
+# ---- splitting the cases into groups (analysis and impact by subgroup) -------------------------------------------
+MAX_GROUPS = 30       # more groups than this cannot be compared side by side
+BAND_ABOVE = 12       # a number column with more distinct values than this is cut into bands
+
+
+@dataclass
+class Split:
+    """The cases as the analysis sees them when split by ``column``: ``frame`` and the column of it that holds
+    each case's group, ``group_column`` (``column`` itself, or a column added for its bands, since the rules may
+    read the column), and ``bands``, the band names lowest first (None when not banded)."""
+
+    frame: pd.DataFrame
+    column: str
+    group_column: str
+    bands: list[str] | None = None
+
+
+def split(frame: pd.DataFrame, column: str, bands: int = 4) -> Split:
+    """Split by ``column``: a number column with many values is cut into ``bands`` bands holding about as many
+    cases each ("below 11.7", "11.7 to 13.4", "13.4 and above"; a value on a boundary goes to the higher band);
+    a column with more than MAX_GROUPS values otherwise is refused (422, field "group")."""
+    if column not in frame.columns:
+        raise Unprocessable(f"The data set has no column '{column}' to split by. Its columns: "
+                            f"{', '.join(map(str, frame.columns[:30]))}.", field="group")
+    values = frame[column]
+    distinct = int(values.nunique(dropna=True))
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if numeric and distinct > BAND_ABOVE:
+        edges = _band_edges(values.dropna().to_numpy(dtype=float), bands)
+        if len(edges) >= 1:
+            names = _band_names(edges)
+            codes = np.searchsorted(np.asarray(edges, dtype=float), values.to_numpy(dtype=float), side="right")
+            banded = pd.Series([None if pd.isna(v) else names[c] for v, c in zip(values, codes)],
+                               index=frame.index, dtype=object)
+            added = f"{column} (band)"
+            while added in frame.columns:
+                added += "_"
+            return Split(frame.assign(**{added: banded}), column, added, names)
+    if distinct > MAX_GROUPS:
+        raise Unprocessable(f"The column '{column}' has {distinct} different values: too many groups to compare. "
+                            "Split by a column with a few groups (such as sex or an age band).", field="group")
+    return Split(frame, column, column)
+
+
+def _band_edges(values: np.ndarray, bands: int) -> list[float]:
+    """Inner edges at the quantiles, rounded to 3 significant digits so they read well, without repeats."""
+    bands = min(max(int(bands), 2), 10)
+    quantiles = np.quantile(values, [i / bands for i in range(1, bands)])
+    edges: list[float] = []
+    for q in quantiles:
+        edge = float(f"{q:.3g}")
+        if edge > values.min() and edge <= values.max() and (not edges or edge > edges[-1]):
+            edges.append(edge)
+    return edges
+
+
+def _band_names(edges: list[float]) -> list[str]:
+    text = [f"{e:g}" for e in edges]
+    return [f"below {text[0]}"] + [f"{a} to {b}" for a, b in pairwise(text)] + [f"{text[-1]} and above"]

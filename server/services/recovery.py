@@ -56,10 +56,31 @@ def _pending_saves(db: Session, store: git.GitStore, report: Report) -> None:
             report.add(f"Save {event.save_id} ({event.action}) never reached the repository: marked failed")
 
 
+RECENT = 100  # saves finish in a different order than they start, but never 100 saves apart
+
+
+def _starting_point(db: Session, store: git.GitStore) -> str | None:
+    """A version every commit after which must be checked: the oldest of the last saves the database knows.
+
+    Looking only after it keeps start-up fast with thousands of versions. None (check everything) when the
+    database knows no save or that version is not in the repository (e.g. a database restored from elsewhere).
+    """
+    recent = list(db.scalars(select(AuditEvent.version).where(AuditEvent.status == "done", AuditEvent.save_id
+                                                              .is_not(None), AuditEvent.version.is_not(None))
+                             .order_by(AuditEvent.id.desc()).limit(RECENT)))
+    if len(recent) < RECENT:
+        return None
+    try:
+        store.resolve(recent[-1])
+    except git.StoreError:
+        return None
+    return recent[-1]
+
+
 def _commits_without_rows(db: Session, store: git.GitStore, report: Report) -> None:
     known = set(db.scalars(select(AuditEvent.save_id).where(AuditEvent.save_id.is_not(None))))
     users = {u.id for u in db.scalars(select(User))}
-    for version in store.versions_since(None):
+    for version in store.versions_since(_starting_point(db, store)):
         save_id = version.trailers.get("Rulecraft-Save")
         if save_id in known:
             continue

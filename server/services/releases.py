@@ -167,3 +167,11 @@ def reject(ws: Workspace, db: Session, user: User, ruleset: str, release_id, com
 
 def releases_of(db: Session, ruleset: str) -> list[Release]:
     return list(db.scalars(select(Release).where(Release.ruleset == ruleset).order_by(Release.id.desc())))
+
+
+def generation(db: Session, ruleset: str) -> tuple:
+    """A value that changes whenever a release of the rule set is approved (or recovered as approved): the count
+    and the largest id of its approved rows. The tag is written before a row becomes "approved", so a reader that
+    sees a new generation finds the new tag (Workspace.releases caches the tags by this value)."""
+    return tuple(db.execute(select(func.count(), func.max(Release.id)).where(
+        Release.ruleset == ruleset, Release.status == "approved")).one())

@@ -37,18 +37,21 @@ class Workspace:
         self.store = store
         self._cache: OrderedDict[tuple[str, str], RuleSet] = OrderedDict()
         self._cache_size = cache_size
+        self._releases: dict[str, tuple[object, list[git.Tag]]] = {}
+        self._compiled: dict = {}  # what was compiled from which file bytes (ruleset_from_files' memo)
         self._lock = threading.Lock()
 
     # ---- versions ------------------------------------------------------------------------------------------------
     def head(self) -> str | None:
         return self.store.head()
 
-    def resolve(self, ruleset: str, revision: str | None, *, default: str = "head") -> str:
+    def resolve(self, ruleset: str, revision: str | None, *, default: str = "head",
+                generation: object = None) -> str:
         """A commit for a revision given by a person or a script: a release name, a full hash, or the default
-        ("head" = the latest saved version, "release" = the latest release)."""
+        ("head" = the latest saved version, "release" = the latest release; ``generation``: see ``releases``)."""
         if revision in (None, ""):
             if default == "release":
-                latest = self.latest_release(ruleset)
+                latest = self.latest_release(ruleset, generation)
                 if latest is None:
                     raise NotFound(f"Rule set '{ruleset}' has no release yet. Ask for a version explicitly "
                                    "(?version=<full version id>) or have a reviewer approve a release.")
@@ -64,19 +67,34 @@ class Workspace:
                                 f"such as v1, or a full version id (40 characters). {e.message}",
                                 field="version") from None
 
-    def latest_release(self, ruleset: str) -> git.Tag | None:
-        tags = self.releases(ruleset)
+    def latest_release(self, ruleset: str, generation: object = None) -> git.Tag | None:
+        tags = self.releases(ruleset, generation)
         return tags[-1] if tags else None
 
-    def releases(self, ruleset: str) -> list[git.Tag]:
-        """Released versions of a rule set, oldest first (v1, v2, ...)."""
-        tags = [t for t in self.store.tags(prefix=ruleset) if RELEASE_NAME.fullmatch(t.name.split("/")[-1])]
-        return sorted(tags, key=lambda t: int(t.name.split("/")[-1][1:]))
+    def releases(self, ruleset: str, generation: object = None) -> list[git.Tag]:
+        """Released versions of a rule set, oldest first (v1, v2, ...).
 
-    def release_name(self, ruleset: str, version: str) -> str | None:
-        for tag in reversed(self.releases(ruleset)):
+        ``generation`` is a value that changes whenever a release of this rule set is approved (the database's
+        ``services.releases.generation``). When it is given, the tags are read from Git only when it changed: a
+        prediction on the latest release then starts no Git process (reading the tags costs two process starts,
+        about 3 ms each on 2 cores, which was half the time of a prediction).
+        """
+        if generation is not None:
+            with self._lock:
+                cached = self._releases.get(ruleset)
+            if cached is not None and cached[0] == generation:
+                return list(cached[1])
+        tags = [t for t in self.store.tags(prefix=ruleset) if RELEASE_NAME.fullmatch(t.release)]
+        tags = sorted(tags, key=lambda t: int(t.release[1:]))
+        if generation is not None:
+            with self._lock:
+                self._releases[ruleset] = (generation, tags)
+        return list(tags)
+
+    def release_name(self, ruleset: str, version: str, generation: object = None) -> str | None:
+        for tag in reversed(self.releases(ruleset, generation)):
             if tag.version == version:
-                return tag.name.split("/")[-1]
+                return tag.release
         return None
 
     # ---- reading -------------------------------------------------------------------------------------------------
@@ -114,7 +132,7 @@ class Workspace:
                 return self._cache[key]
         files = self.files(ruleset, version)
         try:
-            compiled = ruleset_from_files(files, id=ruleset, version=version)
+            compiled = ruleset_from_files(files, id=ruleset, version=version, memo=self._compiled)
         except RuleError as e:  # only possible if the repository was edited by hand
             raise Unprocessable(f"This version of '{ruleset}' cannot be read: {e.message}",
                                 problems=[p.to_dict() for p in e.problems]) from None
@@ -138,6 +156,24 @@ class Workspace:
         with self._lock:
             self._cache[key] = changes
         return changes
+
+    def last_change(self, ruleset: str, rule_id: str, version: str) -> git.Version | None:
+        """The version that last changed one rule (as of ``version``): one history query, where ``last_changes``
+        runs one per rule (50 Git processes for 50 rules, after every save, for an author opening one rule)."""
+        every = ("last-changes", ruleset, version)
+        key = ("last-change", ruleset, rule_id, version)
+        with self._lock:
+            if every in self._cache:
+                return self._cache[every].get(rule_id)
+            if key in self._cache:
+                return self._cache[key]
+        found = self.store.log(rule_path(ruleset, rule_id), limit=1, version=version)
+        change = found[0] if found else None
+        with self._lock:
+            self._cache[key] = change
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return change
 
     def rule_text(self, ruleset: str, rule_id: str, version: str | None) -> str | None:
         if version is None:

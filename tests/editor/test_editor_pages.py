@@ -105,6 +105,8 @@ def test_an_earlier_version_of_a_rule_is_opened_and_brought_back(people):
                                   "/rulesets/breast-mass-triage/rules/very-large-nuclei",
                                   "/rulesets/breast-mass-triage/history", "/rulesets/breast-mass-triage/compare",
                                   "/rulesets/breast-mass-triage/vocabulary", "/rulesets/breast-mass-triage/releases",
+                                  "/rulesets/breast-mass-triage/analysis",
+                                  "/rulesets/breast-mass-triage/reference-cases",
                                   "/password"])
 def test_pages_are_labelled_and_fit_a_tablet(people, path):
     ana = signed_in(people, "Ana Author", width=800, height=1100)

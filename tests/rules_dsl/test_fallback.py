@@ -218,29 +218,30 @@ def test_the_router_learns_which_cases_are_slow(backup, rows):
     from rules_dsl.ml import LatencyRouter
 
     def large_cases_are_slow(row):  # the primary's time depends on the input
-        time.sleep(0.1 if row["worst radius"] > 17 else 0.001)
+        time.sleep(0.25 if row["worst radius"] > 17 else 0.001)
         return "benign"
 
     router = LatencyRouter(["worst radius", "worst area"], min_observations=24, refit_every=1000, explore=0)
     large = [r for r in rows if r["worst radius"] > 17]
     small = [r for r in rows if r["worst radius"] <= 15]
-    with FallbackPredictor(large_cases_are_slow, backup, deadline_ms=30, max_workers=16, router=router) as predictor:
+    # Generous margins: the machine running the tests may be busy; the point is the routing, not the clock.
+    with FallbackPredictor(large_cases_are_slow, backup, deadline_ms=80, max_workers=16, router=router) as predictor:
         for pair in zip(large[:100], small[:100]):  # learning, until the first fit (24 observations)
             for row in pair:
                 predictor.predict_one(row)
             time.sleep(0.01)
             if router.fits:
                 break
-        for _ in range(200):  # the last late calls report their times when they finish
+        for _ in range(400):  # the last late calls report their times when they finish
             if router.fits:
                 break
             time.sleep(0.01)
         assert router.fits == 1
-        assert router.predict_ms(large[-1]) > 50 and router.predict_ms(small[-1]) < 10
+        assert router.predict_ms(large[-1]) > 80 and router.predict_ms(small[-1]) < 40
         slow = [predictor.predict_one(row) for row in large[-20:]]
         fast = [predictor.predict_one(row) for row in small[-20:]]
         stats = predictor.stats()
     assert {(a.path, a.reason) for a in slow} == {("backup", "routed")}
-    assert max(a.ms for a in slow) < 15  # no waiting out the 30 ms deadline for a primary known to be late
+    assert max(a.ms for a in slow) < 40  # no waiting out the 80 ms deadline for a primary known to be late
     assert {a.path for a in fast} == {"primary"}
     assert stats["backup"]["reasons"]["routed"] >= 20 and stats["router_errors"] == 0

@@ -513,3 +513,56 @@ def test_columns_named_like_the_vocabulary_says(vocabulary):
     assert ruleset.columns == ["hr"]
     assert ruleset.matches_row({"heart rate": 100.0, "pulse": 100.0}) == []  # only the data column counts
     assert ruleset.matches_row({"hr": 100.0}) == ["r000"]
+
+
+@pytest.mark.parametrize("dtype", [object, "str", "string"])
+def test_large_text_columns_agree_with_the_row_backend(dtype):
+    """Columns of 5,000+ rows take the vectorized backend's factorization by object identity: the same text in
+    several objects, missing values of every kind, numbers as category codes and a wrong type must all give the
+    answers the per-row backend gives (tests of a few rows never reach that path)."""
+    ruleset = build_ruleset(['rule "a" when location is "margin"', 'rule "b" when location is not "margin"',
+                             'rule "c" when location is one of "border", "centre"',
+                             'rule "d" when location is not one of "border", "centre"',
+                             'rule "e" when location is missing', 'rule "f" when grade is one of 1, 3',
+                             'rule "g" when grade is not 2', 'rule "h" when notes contains "AB"',
+                             'rule "i" when notes is one of "xab", "y", "z", "q"'])
+    rng = np.random.default_rng(3)
+    n = 6000
+    margin_copies = ["".join(["mar", "gin"]) for _ in range(5)]  # equal text, distinct objects
+    pool = ["margin", "border", "centre", None, *margin_copies]
+    location = [pool[i] for i in rng.integers(0, len(pool), n)]
+    grade_pool = [1, 2, 3, 2.0, "3", None, float("nan")] if dtype is object else ["1", "2", "3", None]
+    grade = [grade_pool[i] for i in rng.integers(0, len(grade_pool), n)]
+    notes_pool = ["xab", "y", "z", "AbC", None, "q"]
+    notes = [notes_pool[i] for i in rng.integers(0, len(notes_pool), n)]
+    frame = pd.DataFrame({"location": pd.Series(location, dtype=dtype), "grade": pd.Series(grade, dtype=dtype),
+                          "notes": pd.Series(notes, dtype=dtype)})
+    fired = ruleset.matches(frame)
+    expected = [ruleset.matches_row({"location": a, "grade": b, "notes": c})
+                for a, b, c in zip(location, grade, notes)]
+    got = [[rule_id for rule_id in fired.columns if row[rule_id]] for _, row in fired.iterrows()]
+    assert got == expected
+    assert fired.sum().min() > 0  # every rule fires somewhere: the data reaches every test
+
+    bad = pd.Series(location[:-1] + [3.5j], dtype=object)
+    with pytest.raises(DataError):
+        ruleset.matches(frame.assign(location=bad))
+
+
+def test_per_row_reads_any_mapping_and_absent_keys_are_missing():
+    """The per-row function reads a plain dict by subscripts and falls back to .get when a key is absent; other
+    mappings are always read with .get, so a defaultdict or a Counter cannot invent a value for an absent key."""
+    from collections import Counter, defaultdict
+    from types import MappingProxyType
+
+    ruleset = build_ruleset(['rule "a" when heart rate is missing', 'rule "b" when location is "margin"',
+                             'rule "c" when heart rate is not 0 or location is missing'])
+    full = {"hr": 0.0, "location": "margin"}
+    assert ruleset.matches_row(full) == ["r001"]
+    assert ruleset.matches_row({"location": "margin"}) == ["r000", "r001"]
+    assert ruleset.matches_row({}) == ["r000", "r002"]
+    invented = defaultdict(lambda: 0.0, location="border")
+    assert ruleset.matches_row(invented) == ["r000"] and "hr" not in invented
+    assert ruleset.matches_row(Counter(location=1)) == ["r000"]  # a count of 1 is the category "1", not margin
+    assert ruleset.matches_row(MappingProxyType(full)) == ["r001"]
+    assert ruleset.matches_row(pd.Series(full, dtype=object)) == ["r001"]

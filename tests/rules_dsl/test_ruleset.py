@@ -251,7 +251,7 @@ def _tampered(data: bytes, change) -> bytes:
 @pytest.mark.parametrize("change", [
     lambda d: d["rules"][0].update(text=d["rules"][0]["text"].replace("0.2 cm", "0.1 cm")),
     lambda d: d["rules"].pop(),
-    lambda d: d["vocabulary"]["features"]["temperature"].update(unit="°F"),
+    lambda d: next(f for f in d["vocabulary"]["features"] if f["name"] == "temperature").update(unit="°F"),
     lambda d: d["ruleset"].update(default="high"),
     lambda d: d.update(hash="sha256:" + "0" * 64),
     lambda d: d.pop("hash"),
@@ -338,3 +338,28 @@ def test_converted_values_reach_the_backends_exactly():
     values = [t.value for r in ruleset.active_rules for t in rules_dsl.logic.tests(r.logic)]
     assert values == [3.0, 0.5]
     assert ruleset.matches_row({"diam_mm": 3.0, "age": 0.5}) == ["r000", "r001"]
+
+
+def test_a_memo_compiles_only_what_changed_and_gives_the_same_rule_set():
+    from pathlib import Path
+
+    from rules_dsl.ruleset import ruleset_from_files
+
+    folder = Path(__file__).parents[1] / "fixtures" / "sepsis-triage"
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    memo: dict = {}
+    first = ruleset_from_files(files, id="s", memo=memo)
+    changed = dict(files, **{"rules/sirs.rule": files["rules/sirs.rule"].replace(b"38", b"39")})
+    second = ruleset_from_files(changed, id="s", memo=memo)
+    plain = ruleset_from_files(changed, id="s")
+    assert [(r.id, r.text, r.logic, r.warnings) for r in second.rules] == \
+        [(r.id, r.text, r.logic, r.warnings) for r in plain.rules]
+    assert second.rule("dot") is first.rule("dot")              # unchanged file: not compiled again
+    assert second.rule("sirs") is not first.rule("sirs")
+    vocabulary = files["vocabulary.yaml"] + b"\n# a comment changes the bytes\n"
+    third = ruleset_from_files(dict(files, **{"vocabulary.yaml": vocabulary}), id="s", memo=memo)
+    assert third.rule("dot") is not first.rule("dot")            # checked again against the new vocabulary
+    broken = dict(files, **{"rules/dot.rule": b'rule "x" when nonsense is above 3'})
+    for _ in range(2):                                           # an error is raised every time, not remembered
+        with pytest.raises(RuleError):
+            ruleset_from_files(broken, id="s", memo=memo)

@@ -139,3 +139,23 @@ def test_prediction_for_a_pinned_version_does_not_move(ws):
                                                                "why": "w"}, headers={"If-Match": etag})
     after = api.post(f"/api/rulesets/sepsis-triage/predict?version={v1['version']}", json=case).get_json()
     assert after["prediction"] == before
+
+
+def test_predictions_follow_a_new_release_at_once(ws):
+    """The latest release is cached per worker (keyed by the database's count of approved releases, so a
+    prediction starts no Git process); approving a new release must still move the default immediately."""
+    release(ws)
+    api = ws.as_("Mia")
+    case = {"case": {"temperature": 38.5, "heart rate": 95}}
+    first = api.post("/api/rulesets/sepsis-triage/predict", json=case).get_json()
+    assert first["release"] == "v1"
+    author = ws.as_("Ana")
+    got = author.get("/api/rulesets/sepsis-triage/rules/sirs")
+    saved = author.put("/api/rulesets/sepsis-triage/rules/sirs",
+                       json={"text": got.get_json()["text"].replace("above 38", "above 39"), "why": "w"},
+                       headers={"If-Match": got.headers["ETag"]})
+    assert saved.status_code == 200, saved.get_json()
+    assert api.post("/api/rulesets/sepsis-triage/predict", json=case).get_json()["release"] == "v1"
+    v2 = release(ws, notes="second")
+    second = api.post("/api/rulesets/sepsis-triage/predict", json=case).get_json()
+    assert second["release"] == "v2" and second["version"] == v2["version"] != first["version"]

@@ -68,6 +68,30 @@ async function refreshToken() {
   }
 }
 
+// Sending a file as it is (a CSV of reference cases), with the CSRF token; errors as for every other request.
+export async function upload(path, file, contentType) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method: "POST", body: file, credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": contentType, "X-CSRF-Token": csrfToken() },
+    });
+  } catch {
+    throw new ApiError(0, { error: { message: "Rulecraft cannot be reached. Check your connection and try again." } });
+  }
+  let data = null;
+  try { data = await response.json(); } catch { data = null; }
+  if (!response.ok) {
+    if (response.status === 413 && !(data && data.error)) {
+      data = { error: { message: "The file is too large to add.", field: "file" } };
+    }
+    const error = new ApiError(response.status, data);
+    if (response.status === 401) signedOut(error);
+    throw error;
+  }
+  return data;
+}
+
 export async function get(path, options) { return (await request("GET", path, options)).data; }
 export async function post(path, body, options = {}) { return (await request("POST", path, { ...options, body })).data; }
 
@@ -104,6 +128,27 @@ export const paths = {
   decide: (rs, id, how) => `/api/rulesets/${e(rs)}/releases/${e(id)}/${how}`,
   bundle: (rs, version) => `/api/rulesets/${e(rs)}/bundle?version=${e(version)}`,
   datasets: (rs) => `/api/rulesets/${e(rs)}/datasets`,
+  dataset: (rs, id, rows = 5) => `/api/rulesets/${e(rs)}/datasets/${e(id)}?rows=${rows}`,
+  register: (rs, { name, label, groups }) => {
+    const q = new URLSearchParams({ name });
+    if (label) q.set("label", label);
+    if (groups && groups.length) q.set("group", groups.join(","));
+    return `/api/rulesets/${e(rs)}/datasets?${q}`;
+  },
+  analysis: (rs, { version, dataset, group } = {}) => {
+    const q = new URLSearchParams();
+    if (version) q.set("version", version);
+    if (dataset) q.set("dataset", dataset);
+    if (group) q.set("group", group);
+    return `/api/rulesets/${e(rs)}/analysis${q.toString() ? `?${q}` : ""}`;
+  },
+  impact: (rs, from, to, { dataset, group } = {}) => {
+    const q = new URLSearchParams({ from });
+    if (to) q.set("to", to);
+    if (dataset) q.set("dataset", dataset);
+    if (group) q.set("group", group);
+    return `/api/rulesets/${e(rs)}/impact?${q}`;
+  },
   check: () => "/api/check",
   audit: (page, size, filters = {}) => {
     const q = new URLSearchParams({ page, per_page: size });
@@ -131,4 +176,12 @@ export const pages = {
   },
   vocabulary: (rs) => `/rulesets/${e(rs)}/vocabulary`,
   releases: (rs) => `/rulesets/${e(rs)}/releases`,
+  analysis: (rs, { version, dataset, group } = {}) => {
+    const q = new URLSearchParams();
+    if (version) q.set("version", version);
+    if (dataset) q.set("dataset", dataset);
+    if (group) q.set("group", group);
+    return `/rulesets/${e(rs)}/analysis${q.toString() ? `?${q}` : ""}`;
+  },
+  referenceCases: (rs) => `/rulesets/${e(rs)}/reference-cases`,
 };

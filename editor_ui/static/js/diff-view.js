@@ -21,7 +21,7 @@ export function renderDiff(root, diff, { ruleset, onlyRule = "", headingLevel = 
       h("a", { href: pages.compare(ruleset, diff.from, diff.to) }, "Show every change")) : null,
     vocabularyParts.length && !onlyRule ? h("p", {}, h("strong", {}, "Vocabulary: "), vocabularyParts.join("; "), ".") : null,
     diff.settings_changed && !onlyRule ? h("p", {}, h("strong", {}, "Outcome and settings: "), "changed.") : null,
-    rules.length ? rules.map((rule) => h("section", { class: "diff-rule", "aria-label": rule.name_to || rule.name_from },
+    rules.length ? rules.map((rule) => h("section", { class: "diff-rule", "aria-label": rule.name_to || rule.name_from, dataset: { rule: rule.id } },
       h(headingLevel === "h2" ? "h3" : "h4", {},
         rule.status === "removed" ? (rule.name_from || rule.id) : h("a", { href: pages.rule(ruleset, rule.id) }, rule.name_to || rule.id),
         h("span", { class: `badge ${rule.status}` }, STATUS[rule.status] || rule.status),

@@ -1,13 +1,15 @@
-// Compare any two versions or releases of a rule set.
+// Compare any two versions or releases of a rule set: the changed text, and what the change does to the outcomes.
 import { get, pages, paths } from "../api.js";
 import { renderDiff } from "../diff-view.js";
 import { h, loading, notice, pageData, replace, when } from "../dom.js";
+import { impactPanel } from "../impact-view.js";
 import { fillTitle } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
 
 startShell();
 const { ruleset, rule } = pageData();
 const root = document.getElementById("diff");
+const impactRoot = document.getElementById("impact");
 const fromSelect = document.getElementById("from");
 const toSelect = document.getElementById("to");
 
@@ -39,12 +41,16 @@ function fill(select, choices, chosen) {
 
 async function compare(from, to) {
   replace(root, loading("Comparing…"));
+  replace(impactRoot);
   try {
     const diff = await get(paths.diff(ruleset, from, to));
     renderDiff(root, diff, { ruleset, onlyRule: rule });
   } catch (e) {
     replace(root, notice(e.message, "error"));
+    return;
   }
+  // Beside the text of the change: what it does to the answers on the reference cases.
+  replace(impactRoot, impactPanel({ ruleset, from, to, diffRoot: root }));
 }
 
 async function start() {

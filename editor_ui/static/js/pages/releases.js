@@ -3,6 +3,7 @@
 // engineers download released bundles.
 import { ApiError, get, pages, paths, post } from "../api.js";
 import { renderDiff } from "../diff-view.js";
+import { impactPanel } from "../impact-view.js";
 import { can, h, loading, me, notice, pageData, replace, sameName, timeEl, uid } from "../dom.js";
 import { fillTitle } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
@@ -105,7 +106,11 @@ function release(r, before) {
       h("summary", {}, before ? `What changed since release ${before.name}` : "What this first release contains"), diffRoot));
     if (before) {
       get(paths.diff(ruleset, before.version, r.version))
-        .then((diff) => renderDiff(diffRoot, diff, { ruleset, headingLevel: "h3" }))
+        .then((diff) => {
+          renderDiff(diffRoot, diff, { ruleset, headingLevel: "h3" });
+          // What the release would change in the answers on the reference cases, beside its text.
+          diffRoot.append(impactPanel({ ruleset, from: before.version, to: r.version, level: 4, diffRoot }));
+        })
         .catch((e) => replace(diffRoot, notice(e.message, "error")));
     } else {
       get(paths.rules(ruleset, r.version))

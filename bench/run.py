@@ -1,0 +1,469 @@
+"""The benchmark: Rulecraft side by side with the engines people would pick instead (docs/benchmarks.md).
+
+    python -m bench run              # everything, full sizes (about 15-20 minutes on 2 cores)
+    python -m bench run --quick      # smaller sizes (a few minutes)
+    python -m bench run --smoke      # tiny sizes, seconds (what the test suite runs)
+    python -m bench run --suites batch,single --only numpy,zen
+
+Every engine's answers are checked against Rulecraft's on the same data (and Rulecraft's against a direct
+three-valued evaluation of the rules, the "oracle"); mismatches are counted and reported, never hidden. Timings
+are taken in one run, engines interleaved round by round (the order rotated each round), and reported as medians.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import engines as E
+from . import translate
+from .workload import compile_ruleset, frame_to_rows, generate_frame, generate_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITES = ("batch", "single", "compile", "store", "server", "ml")
+
+
+@dataclass
+class Sizes:
+    batch_rows: tuple[int, ...]
+    batch_repeat: int
+    row_seconds: float            # time budget per repetition for a row-at-a-time engine (sets its subsample)
+    row_max: int                  # largest subsample for a row-at-a-time engine
+    single_cases: int
+    single_warmup: int
+    compile_rules: int
+    compile_repeat: int
+    store_commits: int
+    server_seconds: float
+    ml_rows: int
+    check_oracle_rows: int
+
+
+SIZES = {
+    "full": Sizes((100_000, 1_000_000), 7, 2.0, 100_000, 10_000, 1_000, 1_000, 5, 10_000, 30, 1_000_000, 20_000),
+    "quick": Sizes((100_000,), 5, 0.7, 50_000, 2_000, 500, 1_000, 3, 1_000, 10, 100_000, 5_000),
+    "smoke": Sizes((2_000,), 2, 0.05, 300, 100, 20, 100, 1, 0, 0, 0, 500),
+}
+
+
+@dataclass
+class Report:
+    sections: list[str] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+    targets: list[tuple[str, bool, str]] = field(default_factory=list)  # (target, met, figure)
+
+    def add(self, text: str) -> None:
+        self.sections.append(text)
+        print(text, flush=True)
+
+    def target(self, name: str, met: bool, figure: str) -> None:
+        self.targets.append((name, met, figure))
+
+
+def _fmt_rate(x: float) -> str:
+    if x >= 1e6:
+        return f"{x / 1e6:.2f} M"
+    if x >= 1e3:
+        return f"{x / 1e3:.1f} k"
+    return f"{x:.0f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# ---- checks --------------------------------------------------------------------------------------------------------
+
+def oracle_matrix(rules, rows: list[dict]) -> np.ndarray:
+    return np.array([[translate.oracle(r.condition, row) is True for row in rows] for r in rules], dtype=bool)
+
+
+def mismatches(a: np.ndarray, b: np.ndarray) -> int:
+    if a.shape != b.shape:
+        return -1
+    return int(np.count_nonzero(a != b))
+
+
+# ---- (a) batch -----------------------------------------------------------------------------------------------------
+
+def bench_batch(rules, ruleset, engines: list[E.Engine], sizes: Sizes, report: Report) -> None:
+    batch_engines = [e for e in engines if e.batch is not None]
+    for n_rows in sizes.batch_rows:
+        frame = generate_frame(n_rows)
+        gc.collect()
+        reference = ruleset.matches(frame).to_numpy().T  # Rulecraft's answers, (rules x rows)
+        sample = frame.iloc[:sizes.check_oracle_rows]
+        oracle_bad = mismatches(reference[:, :len(sample)], oracle_matrix(rules, frame_to_rows(sample)))
+        # row-at-a-time engines: a subsample sized so that one repetition takes about sizes.row_seconds
+        plans = {}
+        probe_rows = frame_to_rows(frame.iloc[:200])
+        for e in batch_engines:
+            if e.kind == "vectorized":
+                plans[e.name] = (frame, n_rows)
+                continue
+            probe = frame.iloc[:200] if e.kind == "vectorized-rows" else probe_rows
+            e.batch(probe)
+            t = time.perf_counter()
+            e.batch(probe)
+            rate = 200 / max(time.perf_counter() - t, 1e-9)
+            n = int(min(n_rows, sizes.row_max, max(200, rate * sizes.row_seconds)))
+            data = frame.iloc[:n] if e.kind == "vectorized-rows" else frame_to_rows(frame.iloc[:n])
+            plans[e.name] = (data, n)
+        # correctness first (also a warm-up)
+        bad = {}
+        for e in batch_engines:
+            data, n = plans[e.name]
+            bad[e.name] = mismatches(e.batch_matrix(e.batch(data)), reference[:, :n])
+        # timing: rounds, every engine once per round, order rotated
+        times: dict[str, list[float]] = {e.name: [] for e in batch_engines}
+        for round_ in range(sizes.batch_repeat):
+            order = batch_engines[round_ % len(batch_engines):] + batch_engines[:round_ % len(batch_engines)]
+            for e in order:
+                if e.kind != "vectorized" and round_ >= max(3, sizes.batch_repeat // 2):
+                    continue  # row-at-a-time engines are slow and steady: fewer repetitions
+                data, _ = plans[e.name]
+                gc.collect()
+                t = time.perf_counter()
+                result = e.batch(data)
+                times[e.name].append(time.perf_counter() - t)
+                del result
+        rc = "Rulecraft vectorized"
+        rc_rate = n_rows / statistics.median(times[rc])
+        rows_out = []
+        results = {}
+        for e in batch_engines:
+            _, n = plans[e.name]
+            med = statistics.median(times[e.name])
+            rate = n / med
+            results[e.name] = {"rows_per_s": rate, "rows_timed": n, "median_s": med, "runs": len(times[e.name]),
+                               "mismatches": bad[e.name]}
+            rows_out.append([e.name, _fmt_rate(rate), f"{rc_rate / rate:.2f}x" if e.name != rc else "1",
+                             f"{n:,}" + ("" if n == n_rows else " (subsample)"), str(len(times[e.name])),
+                             str(bad[e.name])])
+        report.data.setdefault("batch", {})[n_rows] = {"engines": results, "oracle_mismatches": oracle_bad}
+        report.add(f"\n### (a) Batch: {len(rules)} rules x {n_rows:,} rows\n\n"
+                   + _table(["engine", "rows/s (median)", "Rulecraft is ... faster", "rows timed", "runs",
+                             "cells differing from Rulecraft"], rows_out)
+                   + f"\n\nRulecraft vs the oracle (direct three-valued evaluation of the rules) on "
+                     f"{len(sample):,} rows: {oracle_bad} cells differ.")
+        numpy_name = "hand-written NumPy"
+        if numpy_name in results:
+            ratio = results[numpy_name]["rows_per_s"] / rc_rate
+            report.target(f"batch {n_rows:,} rows within 1.5x of hand-written NumPy", ratio <= 1.5,
+                          f"NumPy / Rulecraft time ratio {1 / ratio:.2f} (Rulecraft {rc_rate / results[numpy_name]['rows_per_s']:.2f}x NumPy's speed)")
+        row_peers = [name for name, e in ((e.name, e) for e in batch_engines)
+                     if e.kind != "vectorized" and not e.rulecraft and name != "hand-written Python function"]
+        if row_peers:
+            slowest_gap = min(rc_rate / results[name]["rows_per_s"] for name in row_peers)
+            report.target(f"batch {n_rows:,} rows at least 50x faster than every row-at-a-time engine",
+                          slowest_gap >= 50, f"closest row-at-a-time peer: {slowest_gap:.0f}x slower")
+        del frame, reference
+        gc.collect()
+
+
+# ---- (b) single case -----------------------------------------------------------------------------------------------
+
+def bench_single(rules, engines: list[E.Engine], sizes: Sizes, report: Report) -> None:
+    single = [e for e in engines if e.single is not None]
+    cases = frame_to_rows(generate_frame(sizes.single_cases + sizes.single_warmup, seed=17))
+    warm, timed = cases[:sizes.single_warmup], cases[sizes.single_warmup:]
+    reference = oracle_matrix(rules, timed)
+    bad = {}
+    for e in single:
+        for case in warm:
+            e.single(case)
+        fired = np.array([e.single_fired(e.single(case)) for case in timed], dtype=bool).reshape(-1, len(rules)).T
+        bad[e.name] = mismatches(fired, reference)
+
+    def empty(case):
+        return None
+
+    calls = [("(timer + an empty call)", empty)] + [(e.name, e.single) for e in single]
+    samples: dict[str, list[int]] = {name: [] for name, _ in calls}
+    clock = time.perf_counter_ns
+    block = 100  # cases per turn: each engine runs a block of cases, each case timed; the order rotates per block
+    gc.collect()
+    gc.disable()  # a collection would land on whichever engine happens to run; collected between blocks
+    try:
+        for b, start in enumerate(range(0, len(timed), block)):
+            chunk = timed[start:start + block]
+            k = b % len(calls)
+            for name, fn in calls[k:] + calls[:k]:
+                out = samples[name]
+                for case in chunk:
+                    t = clock()
+                    fn(case)
+                    out.append(clock() - t)
+                gc.collect(0)
+            if b % 10 == 9:
+                gc.collect()
+    finally:
+        gc.enable()
+    rows_out, results = [], {}
+    rc = statistics.median(samples["Rulecraft per row"]) / 1000
+    for name, _ in calls:
+        us = np.array(samples[name]) / 1000
+        med, p99 = float(np.median(us)), float(np.percentile(us, 99))
+        results[name] = {"median_us": med, "p99_us": p99, "mismatches": bad.get(name)}
+        rows_out.append([name, f"{med:.2f}", f"{p99:.2f}",
+                         "-" if name.startswith("(") else ("1" if name == "Rulecraft per row" else f"{med / rc:.1f}x"),
+                         "-" if name.startswith("(") else str(bad[name])])
+    report.data["single"] = results
+    report.add(f"\n### (b) Single case: all {len(rules)} rules on one case given as a mapping\n\n"
+               f"{len(timed):,} cases after {len(warm):,} warm-up cases, each call timed alone; the engines take "
+               f"turns in blocks of 100 cases (order rotated every block), so that one engine's caches are not "
+               f"flushed by another's between two of its calls; microseconds per case.\n\n"
+               + _table(["engine", "median us", "p99 us", "time vs Rulecraft", "cells differing from the oracle"],
+                        rows_out))
+    peers = [n for n in results if not n.startswith("(") and n != "Rulecraft per row"]
+    report.target("single case median under 8 us", rc < 8, f"{rc:.2f} us")
+    if peers:
+        best = min(peers, key=lambda n: results[n]["median_us"])
+        report.target("single case below every peer's median", rc < results[best]["median_us"],
+                      f"Rulecraft {rc:.2f} us, fastest peer ({best}) {results[best]['median_us']:.2f} us")
+
+
+# ---- (c) compile ---------------------------------------------------------------------------------------------------
+
+def bench_compile(sizes: Sizes, report: Report) -> None:
+    from rules_dsl.ruleset import ruleset_from_files
+
+    from .workload import ruleset_files
+
+    rules = generate_rules(sizes.compile_rules, seed=99)
+    files = ruleset_files(rules)  # the rule set as the store keeps it: yaml files and one text file per rule
+    stages: dict[str, list[float]] = {"parse + check + canonical text (ruleset_from_files)": [],
+                                      "vectorized plan": [], "per-row function": [], "total": []}
+    peers: dict[str, list[float]] = {}
+    peer_builders = {}
+    try:
+        import zen
+
+        expression = translate.zen_expression(rules)
+        peer_builders["zen-engine compile_expression (one expression)"] = lambda: zen.compile_expression(expression)
+    except ImportError:
+        pass
+    try:
+        import rule_engine
+
+        re_texts = translate.rule_engine_texts(rules)
+        context = rule_engine.Context(default_value=None)
+        peer_builders["rule-engine Rule() per rule"] = lambda: [rule_engine.Rule(t, context=context) for t in re_texts]
+    except ImportError:
+        pass
+    py_source = translate.python_source(rules)
+    peer_builders["Python compile() of the hand-written function"] = lambda: compile(py_source, "<f>", "exec")
+    for name in peer_builders:
+        peers[name] = []
+    cpu: dict[str, list[float]] = {}  # CPU time of this process: hardly moved by other work on the machine
+    for _ in range(sizes.compile_repeat):
+        gc.collect()
+        c0, t0 = time.process_time(), time.perf_counter()
+        ruleset = ruleset_from_files(files, id="compile")
+        c1, t1 = time.process_time(), time.perf_counter()
+        ruleset._vectorized  # noqa: B018 - the NumPy plan, built on first use
+        c2, t2 = time.process_time(), time.perf_counter()
+        ruleset.matches_row  # noqa: B018 - the per-row function, built on first use
+        c3, t3 = time.process_time(), time.perf_counter()
+        for key, value, cpu_value in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t3 - t0),
+                                         (c1 - c0, c2 - c1, c3 - c2, c3 - c0)):
+            stages[key].append(value)
+            cpu.setdefault(key, []).append(cpu_value)
+        for name, build in peer_builders.items():
+            c, t = time.process_time(), time.perf_counter()
+            build()
+            peers[name].append(time.perf_counter() - t)
+            cpu.setdefault(name, []).append(time.process_time() - c)
+    med = {k: statistics.median(v) for k, v in stages.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+    rows_out = [[f"Rulecraft: {k}", f"{v * 1000:.0f}", f"{cpu_med[k] * 1000:.0f}"] for k, v in med.items()]
+    rows_out += [[k, f"{statistics.median(v) * 1000:.0f}", f"{cpu_med[k] * 1000:.0f}"] for k, v in peers.items()]
+    report.data["compile"] = {"rules": len(rules), "rulecraft_ms": {k: v * 1000 for k, v in med.items()},
+                              "peers_ms": {k: statistics.median(v) * 1000 for k, v in peers.items()},
+                              "cpu_ms": {k: v * 1000 for k, v in cpu_med.items()}}
+    report.add(f"\n### (c) Compile: {len(rules):,} rules from text (median of {sizes.compile_repeat})\n\n"
+               + _table(["step", "wall ms", "CPU ms"], rows_out))
+    report.target(f"compile {len(rules):,} rules (parse + check + compile) under 1 s", med["total"] < 1.0,
+                  f"{med['total'] * 1000:.0f} ms wall, {cpu_med['total'] * 1000:.0f} ms CPU")
+
+
+# ---- (d) store -----------------------------------------------------------------------------------------------------
+
+def bench_store(sizes: Sizes, report: Report) -> None:
+    script = ROOT / "bench" / "store_bench.py"
+    if not script.exists():
+        report.add("\n### (d) Store\n\nbench/store_bench.py is not in this checkout; skipped.")
+        return
+    done = subprocess.run([sys.executable, str(script), "--commits", str(sizes.store_commits)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=3600)
+    output = done.stdout.strip()
+    report.data["store"] = {"commits": sizes.store_commits, "output": output, "returncode": done.returncode}
+    report.add(f"\n### (d) Store: {sizes.store_commits:,} saves (bench/store_bench.py)\n\n```\n{output}\n"
+               + (f"{done.stderr.strip()[-2000:]}\n" if done.returncode else "") + "```")
+    figures = _store_figures(output)
+    report.data["store"]["figures"] = figures
+    for label, key, limit in [("store save p95 < 100 ms", "save (check + commit)", 100),
+                              ("store history page < 50 ms (p95)", "history page, rule set", 50),
+                              ("store diff < 50 ms (p95)", "diff far apart, rule set", 50),
+                              ("store read at a pinned version < 20 ms (cached, p95)", "files() warm", 20)]:
+        if key in figures:
+            report.target(label, figures[key] < limit, f"p95 {figures[key]:.1f} ms")
+
+
+def _store_figures(output: str) -> dict[str, float]:
+    """{line label: p95 ms} from store_bench's output."""
+    import re
+
+    figures = {}
+    for line in output.splitlines():
+        m = re.match(r"(.+?)\s+p50\s+[\d.]+\s+(?:ms\s+)?p95\s+([\d.]+)", line)
+        if m:
+            figures[m.group(1).strip()] = float(m.group(2))
+    return figures
+
+
+# ---- (e) server ----------------------------------------------------------------------------------------------------
+
+def bench_server(sizes: Sizes, report: Report) -> None:
+    from .server_bench import bench_server as run
+
+    result = run(seconds=sizes.server_seconds)
+    report.data["server"] = result
+    rows_out = [["predict (one case, latest release)", f"{result['rate']:.0f} (achieved {result['achieved_rate']:.0f})",
+                 f"{result['p50_ms']:.1f}", f"{result['p95_ms']:.1f}", f"{result['p99_ms']:.1f}",
+                 f"{result['sent_p99_ms']:.1f}", json.dumps(result["statuses"])],
+                ["save (GET + PUT of a rule)", "2", f"{result['save_p50_ms']:.0f}", f"{result['save_p95_ms']:.0f}",
+                 "-", "-", json.dumps(result["save_statuses"])]]
+    report.add(f"\n### (e) Server: HTTP on loopback, `python -m server serve` (gunicorn, {result['workers']} workers), "
+               f"{result['seconds']:.0f} s\n\n"
+               + _table(["requests", "per s", "p50 ms", "p95 ms", "p99 ms", "p99 from send ms", "statuses"], rows_out)
+               + f"\n\nOne request at a time ({result['sequential']['n']:,} on one connection, no load): "
+                 f"p50 {result['sequential']['p50_ms']:.2f} ms, p99 {result['sequential']['p99_ms']:.2f} ms; "
+                 f"the server's CPU per prediction {result['sequential']['cpu_ms_per_request']:.2f} ms. Under the "
+                 f"load the server used {result['server_cpu_share']:.2f} of one core (saves and their Git "
+                 f"processes included)."
+               + f"\n\nLoad average (1 min) on the machine: {result['load_before'][0]:.1f} before, "
+                 f"{result['load_after'][0]:.1f} after (2 cores; the server, the load generator and anything else "
+                 f"running share them)."
+               + ("\n\nErrors: " + "; ".join(result["errors"]) if result["errors"] else ""))
+    report.target("server predict p99 < 10 ms at 200 req/s with saves at 2/s", result["p99_ms"] < 10,
+                  f"p99 {result['p99_ms']:.1f} ms (from send {result['sent_p99_ms']:.1f} ms)")
+
+
+# ---- issue 6: RuleFeatures and FallbackPredictor -------------------------------------------------------------------
+
+def bench_ml(sizes: Sizes, report: Report) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "ml_bench.py"), "--rows", str(sizes.ml_rows),
+                           "--cases", "20000" if sizes.ml_rows >= 1_000_000 else "5000"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    output = done.stdout.strip()
+    report.data["ml"] = {"output": output, "returncode": done.returncode}
+    report.add(f"\n### RuleFeatures and FallbackPredictor (bench/ml_bench.py, {sizes.ml_rows:,} rows)\n\n```\n{output}\n"
+               + (f"{done.stderr.strip()[-2000:]}\n" if done.returncode else "") + "```")
+    import re
+
+    m = re.search(r"RuleFeatures\.transform\s+[\d.]+ s .*?ratio to matches\s+([\d.]+)", output)
+    if m:
+        report.target("RuleFeatures.transform within 2x of the vectorized evaluator", float(m.group(1)) <= 2,
+                      f"ratio {m.group(1)}")
+    m = re.search(r"overhead per case.*?\s([\d.]+) us", output)
+    if m:
+        report.target("FallbackPredictor overhead < 100 us per case", float(m.group(1)) < 100, f"{m.group(1)} us")
+    m = re.search(r"slow primary \(50 ms\), deadline 10 ms.*?p99 ([\d.]+) ms", output)
+    if m:
+        report.target("FallbackPredictor deadline + 2 ms at p99", float(m.group(1)) <= 12, f"p99 {m.group(1)} ms")
+
+
+# ---- the machine -----------------------------------------------------------------------------------------------------
+
+def machine() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor()
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines():
+            if line.startswith("Model name:"):
+                cpu = line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    packages = {}
+    for name in ("rulecraft", "numpy", "pandas", "numexpr", "lark", "flask", "gunicorn", "scikit-learn",
+                 "zen-engine", "rule-engine", "json-logic-qubit", "snorkel", "torch"):
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "load": os.getloadavg(), "packages": packages,
+            "date": time.strftime("%Y-%m-%d %H:%M %Z")}
+
+
+def run(mode: str = "full", suites=SUITES, only: set[str] | None = None, json_path: Path | None = None) -> Report:
+    sizes = SIZES[mode]
+    report = Report()
+    info = machine()
+    report.data["machine"] = info
+    report.data["mode"] = mode
+    report.add(f"## Rulecraft benchmark ({mode}), {info['date']}\n\n"
+               f"Machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['platform']}; "
+               f"load average at start {', '.join(f'{x:.1f}' for x in info['load'])}.\n"
+               f"Packages: {', '.join(f'{k} {v}' for k, v in info['packages'].items())}.")
+    rules = generate_rules(50)
+    ruleset = compile_ruleset(rules)
+    engines, skipped = E.build(rules, ruleset, only)
+    report.data["skipped"] = skipped
+    report.data["engines"] = {e.name: e.note for e in engines}
+    report.add("\nEngines: " + "; ".join(f"**{e.name}**: {e.note}" for e in engines)
+               + ("\n\nSkipped: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()) if skipped else ""))
+    if "batch" in suites:
+        bench_batch(rules, ruleset, engines, sizes, report)
+    if "single" in suites:
+        bench_single(rules, engines, sizes, report)
+    if "compile" in suites:
+        bench_compile(sizes, report)
+    if "store" in suites and sizes.store_commits:
+        bench_store(sizes, report)
+    if "server" in suites and sizes.server_seconds:
+        bench_server(sizes, report)
+    if "ml" in suites and sizes.ml_rows:
+        bench_ml(sizes, report)
+    if report.targets:
+        report.add("\n### Targets\n\n" + _table(["target", "met", "figure"],
+                                               [[t, "yes" if ok else "**no**", f] for t, ok, f in report.targets]))
+    report.data["targets"] = [{"target": t, "met": ok, "figure": f} for t, ok, f in report.targets]
+    if json_path:
+        json_path.write_text(json.dumps(report.data, indent=2, default=str))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the benchmark and print markdown tables")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes)")
+    size.add_argument("--smoke", action="store_true", help="tiny sizes (seconds); store, server and ML skipped")
+    p.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated, from {', '.join(SUITES)}")
+    p.add_argument("--only", default="", help="comma-separated engine names to keep (Rulecraft always runs)")
+    p.add_argument("--json", type=Path, default=None, help="also write every figure to this JSON file")
+    args = parser.parse_args(argv)
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    suites = {s.strip() for s in args.suites.split(",") if s.strip()}
+    unknown = suites - set(SUITES)
+    if unknown:
+        parser.error(f"unknown suite(s): {', '.join(sorted(unknown))}")
+    only = {o.strip() for o in args.only.split(",") if o.strip()} or None
+    run(mode, suites, only, args.json)
+    return 0
