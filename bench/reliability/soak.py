@@ -373,7 +373,8 @@ def machine() -> str:
 
 
 def markdown(report: dict) -> str:
-    lines = ["| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | statuses |", "|---|---:|---:|---:|---:|---:|---|"]
+    lines = ["| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | statuses |",
+             "|---|---:|---:|---:|---:|---:|---|"]
     for label, e in report["endpoints"].items():
         shown = ", ".join(f"{k}: {v}" for k, v in sorted(e["statuses"].items()))
         lines.append(f"| {label} | {e['requests']} | {e['per_second']} | {e['p50_ms']} | {e['p95_ms']} | "
@@ -383,7 +384,8 @@ def markdown(report: dict) -> str:
     for pid, w in report["workers"].items():
         r, f, t = w["rss_mb"], w["fds"], w["threads"]
         lines.append(f"| {pid} | {w['samples']} | {r['first']:.1f} / {r['last']:.1f} / {r['peak']:.1f} | "
-                     f"{r['slope_per_min']:+.3f} | {f['first']} / {f['last']} / {f['peak']} | {f['slope_per_min']:+.3f} | "
+                     f"{r['slope_per_min']:+.3f} | {f['first']} / {f['last']} / {f['peak']} | "
+                     f"{f['slope_per_min']:+.3f} | "
                      f"{t['first']} / {t['last']} | {t['slope_per_min']:+.3f} |")
     ledger = report["ledger"]
     lines += ["", f"Ledger: {ledger['acknowledged_edits']} acknowledged edits, {ledger['new_commits']} new commits, "

@@ -16,7 +16,6 @@ RULECRAFT_FUZZ_EXAMPLES sets examples per operation or property (default 12; a l
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import schemathesis

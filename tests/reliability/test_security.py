@@ -11,7 +11,6 @@ payload in a rule) does not already prove.
 """
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from pathlib import Path
@@ -257,7 +256,7 @@ def test_hostile_rule_and_ruleset_names_become_safe_ids(inproc, name):
     assert not read_ledger(inproc.ws.data_dir).problems()
 
 
-# ---- identity ---------------------------------------------------------------------------------------------------------
+# ---- identity --------------------------------------------------------------------------------------------------------
 
 FORGED = ["Eve\nauthor Mallory <m@x.org> 0 +0000", "Eve\rX", "Eve\u2028X", "Eve\u2029X", "Eve\x00", "Eve <e@x.org>",
           "Eve\u202eevE", "Eve\tX", "Eve\x1b[31m"]
