@@ -355,6 +355,7 @@ def summarize(results: dict, ledger, before: set[str], samples: list[dict], seco
         "connection_errors": sum(c.get("error", 0) for c in statuses.values()),
         "failures": failures[:20],
         "workers": worker_report(samples, warmup),
+        "samples": samples,
         "warmup_seconds": warmup,
         "ledger": {"acknowledged_edits": len(acked), "new_commits": len(new_commits),
                    "new_audit_rows": len(new_rows), "lost": len([v for v in acked if v not in history]),
