@@ -24,6 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from rules_dsl.errors import normalize_name
 
+from . import store as git
 from .db import begin_write, get_db
 from .errors import BadRequest, Forbidden, TooMany, Unauthorized, Unprocessable
 from .models import ROLES, SCOPES, ApiToken, SignInFailure, SignInSession, User, utcnow
@@ -71,6 +72,19 @@ def check_identity_text(name: str, email: str) -> None:
                                 f"(and at most {limit} characters).", field=field)
     if "@" not in email or " " in email.strip():
         raise Unprocessable("Give an e-mail address such as ana@example.org.", field="email")
+    # The store records both as the author of every save; what it cannot record must be refused now, not at the
+    # person's first save (a name of punctuation only, an address that starts or ends with '.', quotes, ...).
+    for field, identity in (("name", (name, "person@example.org")), ("email", ("Person", email))):
+        try:
+            git.Identity(*identity)
+        except git.StoreError as e:
+            raise Unprocessable(e.message, field=field) from None
+
+
+def default_email(name: str) -> str:
+    """An address for a person given none: letters and digits of the name, joined by dots."""
+    words = ["".join(c for c in word if c.isalnum()) for word in normalize_name(name).split()]
+    return (".".join(w for w in words if w) or "person") + "@rulecraft.invalid"
 
 
 @lru_cache(maxsize=4)
@@ -92,7 +106,7 @@ def hash_password(password: str) -> str:
 def create_user(db: Session, name: str, role: str, password: str, email: str | None = None,
                 must_change_password: bool = False) -> User:
     name = " ".join(str(name or "").split())
-    email = (email or f"{normalize_name(name).replace(' ', '.')}@rulecraft.invalid").strip()
+    email = (email or default_email(name)).strip()
     check_identity_text(name, email)
     if role not in ROLES:
         raise Unprocessable(f"The role must be one of {', '.join(ROLES)}.", field="role")

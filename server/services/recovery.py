@@ -4,7 +4,9 @@
 - a pending audit row whose commit exists becomes 'done', one without a commit becomes 'failed';
 - a commit with no audit row gets one, built from its trailers (who, what, which rule set and rule, why);
 - a release stuck in 'approving' becomes 'approved' if its tag exists, else goes back to 'requested';
-- a release tag with no approved row (a crash after the tag was written) gets its row back.
+- a release tag with no approved row (a crash after the tag was written) gets its row back;
+- an approved release without its 'release.approve' audit row (the crash came before the row was written) gets
+  one, so the audit log shows who approved every release.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .. import store as git
 from ..db import begin_write
-from ..models import AuditEvent, Release, User
+from ..models import AuditEvent, Release, User, utcnow
 from .workspace import RELEASE_NAME
 
 
@@ -126,3 +128,18 @@ def _releases(db: Session, store: git.GitStore, report: Report) -> None:
                                notes=tag.message, requested_by=int(requested),
                                decided_by=int(approved_by) if approved_by.isdigit() else None, decided_at=tag.time))
             report.add(f"Release {ruleset} {release_name} existed only as a tag: recorded")
+    db.flush()
+    _release_decisions(db, report)
+
+
+def _release_decisions(db: Session, report: Report) -> None:
+    recorded = {(e.details or {}).get("release") for e in db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "release.approve"))}
+    for release in db.scalars(select(Release).where(Release.status == "approved")):
+        if release.id in recorded:
+            continue
+        db.add(AuditEvent(at=release.decided_at or utcnow(), user_id=release.decided_by, action="release.approve",
+                          ruleset=release.ruleset, version=release.version, status="done",
+                          message=release.comment or "", details={"release": release.id, "name": release.name,
+                                                                  "recovered": True}))
+        report.add(f"Release {release.ruleset} {release.name} had no audit row for its approval: added")

@@ -76,9 +76,21 @@ def _pending(db: Session, ruleset: str, release_id) -> Release:
         release = None
     if release is None or release.ruleset != ruleset:
         raise NotFound("There is no such release request for this rule set.")
+    _still_requested(release)
+    return release
+
+
+def _still_requested(release: Release) -> None:
     if release.status != "requested":
         raise Conflict(f"This request was already {release.status}; a decision is never changed.")
-    return release
+
+
+def _lock_decision(db: Session, release: Release) -> None:
+    """Inside the write transaction, read the request again (locking its row where the database can) and make sure
+    it is still waiting: two reviewers deciding at the same moment must not both win. Without this, the second
+    decision was made on a copy read before the first was committed, and overwrote it (two tags, one row)."""
+    db.refresh(release, with_for_update=True)
+    _still_requested(release)
 
 
 def authors_since_last_release(ws: Workspace, ruleset: str, version: str) -> set[int]:
@@ -102,6 +114,9 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
         raise Forbidden("This release contains changes you made, so another reviewer must approve it.",
                         code="own-changes")
     begin_write(db)
+    _lock_decision(db, release)
+    if any(t.version == release.version for t in ws.releases(ruleset)):
+        raise Conflict("This version is already released.")
     number = 1 + (db.scalar(select(func.count()).select_from(Release).where(
         Release.ruleset == ruleset, Release.status.in_(("approved", "approving")))) or 0)
     release.name, release.status = f"v{number}", "approving"
@@ -142,6 +157,7 @@ def reject(ws: Workspace, db: Session, user: User, ruleset: str, release_id, com
         raise Forbidden("You requested this release; another reviewer decides on it. (You can ask for it again "
                         "later with other notes.)", code="own-release")
     begin_write(db)
+    _lock_decision(db, release)
     release.status, release.decided_by, release.decided_at, release.comment = "rejected", user.id, utcnow(), comment
     record(db, user, "release.reject", ruleset=ruleset, version=release.version, message=comment,
            details={"release": release.id})
