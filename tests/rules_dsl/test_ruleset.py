@@ -363,3 +363,24 @@ def test_a_memo_compiles_only_what_changed_and_gives_the_same_rule_set():
     for _ in range(2):                                           # an error is raised every time, not remembered
         with pytest.raises(RuleError):
             ruleset_from_files(broken, id="s", memo=memo)
+
+
+def test_a_memo_stays_bounded_and_keeps_what_is_in_use(monkeypatch):
+    """A server saves for days: every save adds an entry, so the memo forgets its least recently used half when
+    full, and the rules of the version being read again and again stay compiled."""
+    from pathlib import Path
+
+    from rules_dsl import ruleset as module
+
+    monkeypatch.setattr(module, "MEMO_LIMIT", 40)
+    folder = Path(__file__).parents[1] / "fixtures" / "sepsis-triage"
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    memo: dict = {}
+    in_use = module.ruleset_from_files(files, id="s", memo=memo)
+    for n in range(200):                          # 200 saves of one rule, the version in use read after each
+        edited = files["rules/sirs.rule"].replace(b"38", str(38 + n / 1000).encode())
+        module.ruleset_from_files(dict(files, **{"rules/sirs.rule": edited}), id="s", memo=memo)
+        again = module.ruleset_from_files(files, id="s", memo=memo)
+        assert len(memo) <= 40 + 1 + len(files)
+    assert again.rule("dot") is in_use.rule("dot")  # never forgotten: used after every save
+    assert [r.text for r in again.rules] == [r.text for r in in_use.rules]
