@@ -10,6 +10,7 @@ On disk (the same layout the store keeps in Git, so an auditor can read a clone)
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import unicodedata
@@ -284,20 +285,23 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
             memo.pop(key, None)
     problems: list[Problem] = []
     settings = vocabulary = None
+    # Entries are keyed by digests of the files: keys holding the bytes kept every version's copy of the
+    # vocabulary alive (~15 KB per save in the server).
+    context = (_digest(files.get("ruleset.yaml")), _digest(files.get("vocabulary.yaml")))
     try:
-        settings = _remembered(memo, ("settings", files.get("ruleset.yaml")),
+        settings = _remembered(memo, ("settings", context[0]),
                                lambda: Settings.from_dict(parse_yaml(files.get("ruleset.yaml"), "ruleset.yaml")))
     except RuleError as e:
         problems.extend(e.problems)
     try:
-        vocabulary = _remembered(memo, ("vocabulary", files.get("vocabulary.yaml")), lambda: Vocabulary.from_dict(
+        vocabulary = _remembered(memo, ("vocabulary", context[1]), lambda: Vocabulary.from_dict(
             parse_yaml(files.get("vocabulary.yaml"), "vocabulary.yaml")))
     except RuleError as e:
         problems.extend(e.problems)
     if problems:
         raise RuleError(problems)
     with collector_paused():
-        rules, rule_problems = _compile_files(files, settings, vocabulary, memo)
+        rules, rule_problems = _compile_files(files, settings, vocabulary, memo, context)
     problems.extend(rule_problems)
     problems.extend(_duplicate_names(rules))  # reported with the other files' errors, not after they are fixed
     if problems:
@@ -311,7 +315,9 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
     return RuleSet(settings, vocabulary, rules, id=id, version=version, release=release, examples=examples)
 
 
-def _compile_files(files: Mapping[str, bytes], settings, vocabulary, memo) -> tuple[list, list[Problem]]:
+def _compile_files(files: Mapping[str, bytes], settings, vocabulary, memo, context) -> tuple[list, list[Problem]]:
+    """``context``: digests of the settings and vocabulary each rule is remembered with (it was checked against
+    them)."""
     rules, problems = [], []
     for name in sorted(files):
         if not (name.startswith("rules/") and name.endswith(".rule")):
@@ -322,7 +328,7 @@ def _compile_files(files: Mapping[str, bytes], settings, vocabulary, memo) -> tu
                                     "hyphens, such as high-fever.rule.", file=name))
             continue
         try:
-            key = ("rule", files.get("ruleset.yaml"), files.get("vocabulary.yaml"), name, files[name])
+            key = ("rule", context, name, _digest(files[name]))
             rules.append(_remembered(memo, key, lambda: compile_rule(files[name], vocabulary, settings, stem, name)))
         except RuleError as e:
             problems.extend(e.problems)
@@ -334,6 +340,10 @@ def _compile_files(files: Mapping[str, bytes], settings, vocabulary, memo) -> tu
 # ever (the soak run's memory slope). 4,096 rules in use at once is far beyond any rule set people write by hand.
 MEMO_LIMIT = 4_096
 _ABSENT = object()
+
+
+def _digest(data: bytes | None) -> bytes | None:
+    return None if data is None else hashlib.blake2b(data, digest_size=20).digest()
 
 
 def _remembered(memo: dict | None, key: tuple, make):

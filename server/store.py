@@ -50,6 +50,7 @@ import time
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 from server.store_values import (EMPTY_TREE, FULL_ID, RELEASE_NAME, SERVICE_IDENTITY, TREE_MODE, BlameLine, Change,
                                  CommitRecord, ConflictError, GitError, HeadMoved, Identity, InvalidInput,
@@ -198,6 +199,7 @@ class GitStore:
         # _maybe_maintain. None: no maintenance after saves (then call maintain() from a job of your own).
         self._maintain_after = maintain_after
         self._thread_lock = threading.Lock()
+        self._held = threading.local()  # .fds: the lock descriptors this thread holds (see _git)
         self._cat = _CatFile(self._argv + ["cat-file", "--batch"], self._env, self.path)
         self._finalizer = weakref.finalize(self, self._cat.close)
         self._commits = LRUCache(10_000)
@@ -226,8 +228,11 @@ class GitStore:
     def _git(self, *args: str, input: bytes = b"", env: dict[str, str] | None = None,
              check: bool = True) -> subprocess.CompletedProcess:
         self.git_processes += 1
+        # A Git process started while this thread holds a store lock holds it too (the lock's descriptor is
+        # inherited): if this process is killed mid-save, its Git processes run on to their end, and the lock
+        # stays held until they have, so that recovery or the next save never works beside them.
         proc = subprocess.run([*self._argv, *args], input=input, capture_output=True, cwd=self.path,
-                              env={**self._env, **(env or {})})
+                              env={**self._env, **(env or {})}, pass_fds=tuple(getattr(self._held, "fds", ())))
         if check and proc.returncode != 0:
             raise self._failure(args[0], proc.stderr)
         return proc
@@ -270,9 +275,14 @@ class GitStore:
                         return
                     time.sleep(pause)
                     pause = min(pause * 2, 0.01)
-            yield True
+            held = self._held.__dict__.setdefault("fds", [])
+            held.append(fd)
+            try:
+                yield True
+            finally:
+                held.remove(fd)
         finally:
-            os.close(fd)  # closing releases the flock
+            os.close(fd)  # closing releases the flock (once Git processes that inherited it have ended too)
 
     def _ensure_repository(self) -> None:
         """Create the repository if the folder is new or empty, else check it is ours; then repair its settings.
@@ -550,11 +560,15 @@ class GitStore:
     # ------------------------------------------------------------------------------------------------- writing
 
     def commit(self, changes: list[Change], *, author: Identity, message: str, trailers: dict[str, str],
-               base: str | None = None, conflict_paths: list[str] = (), expect_head: str | None = _UNSET) -> Version:
+               base: str | None = None, conflict_paths: list[str] = (), expect_head: str | None = _UNSET,
+               recheck: Callable[[str | None], None] | None = None) -> Version:
         """Apply ``changes`` to the newest version as exactly one new version (see the module docstring).
 
         ``base`` + ``conflict_paths``: refuse (ConflictError) if any of those files changed since ``base``.
         ``expect_head``: refuse (HeadMoved) unless the newest version is this one (None: the store is empty).
+        ``recheck``: when the newest version is not ``expect_head``, called with it under the writer lock (it cannot
+        move meanwhile) instead of refusing: it returns if the changes still hold on it, or raises. Without it, a
+        change checked against a whole version could starve behind a stream of other saves, retrying for ever.
         """
         author = check_identity(author)
         text = compose_message(message, trailers)
@@ -571,8 +585,10 @@ class GitStore:
             if base is not None:
                 self._check_conflicts(base_tree, head_tree, head, conflict_paths)
             if expect_head is not _UNSET and head != expect_head:
-                raise HeadMoved("The rules were changed by someone else in the meantime. "
-                                "Reload them and try again.", head)
+                if recheck is None:
+                    raise HeadMoved("The rules were changed by someone else in the meantime. "
+                                    "Reload them and try again.", head)
+                recheck(head)
             blobs, trees, new_tree = plan_tree(head_tree, planned, self._tree)
             if new_tree == (head_tree or EMPTY_TREE):
                 raise NothingChanged("Nothing changed: every file already has that content.")

@@ -51,7 +51,7 @@ def check_why(why) -> str:
 
 def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset: str, rule: str | None,
            changes: list[git.Change], why: str, base: str | None = None, conflict_paths=(),
-           expect_head=ANY_HEAD, details: dict | None = None) -> Saved:
+           expect_head=ANY_HEAD, recheck=None, details: dict | None = None) -> Saved:
     save_id = str(uuid.uuid4())
     begin_write(db)
     event = AuditEvent(user_id=user.id, action=action, ruleset=ruleset, rule=rule, save_id=save_id,
@@ -63,7 +63,7 @@ def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset
                 "Rulecraft-Ruleset": ruleset}
     if rule:
         trailers["Rulecraft-Rule"] = rule
-    kwargs = {} if expect_head is ANY_HEAD else {"expect_head": expect_head}
+    kwargs = {} if expect_head is ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
     try:
         version = store.commit(changes, author=identity(user), message=why, trailers=trailers, base=base,
                                conflict_paths=list(conflict_paths), **kwargs)

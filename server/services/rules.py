@@ -87,7 +87,19 @@ def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: d
         rule_id = slugify(syntax.name, taken=[r.id for r in current.rules])
         compiled = compile_against(current, syntax, rule_id)
         change = git.Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
-        saved = _commit(ws, db, user, "rule.create", ruleset, rule_id, [change], why, expect_head=head)
+
+        def still_holds(now: str) -> None:
+            """Others saved since ``head`` (called under the store's lock): the new rule still goes in as checked
+            if the settings and vocabulary are the same, its file name is still free and its name still unique.
+            Edits of other rules do not matter, so a busy rule set does not starve the new rule."""
+            before, after = ws.files(ruleset, head), ws.files(ruleset, now)
+            if any(before.get(name) != after.get(name) for name in ("ruleset.yaml", "vocabulary.yaml")) \
+                    or f"rules/{rule_id}.rule" in after:
+                raise git.HeadMoved("The rule set's settings or rules changed; checking again.", now)
+            _check_unique_name(ws.ruleset(ruleset, now), syntax.name, None)
+
+        saved = _commit(ws, db, user, "rule.create", ruleset, rule_id, [change], why, expect_head=head,
+                        recheck=still_holds)
         return RuleSaved(compiled, saved)
 
     return _retrying(attempt)
@@ -137,8 +149,8 @@ def delete_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
 
 
 def _commit(ws: Workspace, db: Session, user: User, action: str, ruleset: str, rule: str | None, changes, why,
-            base=None, conflict_paths=(), expect_head=None, details=None) -> Saved:
-    kwargs = {} if expect_head is None else {"expect_head": expect_head}
+            base=None, conflict_paths=(), expect_head=None, recheck=None, details=None) -> Saved:
+    kwargs = {} if expect_head is None else {"expect_head": expect_head, "recheck": recheck}
     try:
         return commit(db, ws.store, user, action=action, ruleset=ruleset, rule=rule, changes=changes, why=why,
                       base=base, conflict_paths=conflict_paths, details=details, **kwargs)

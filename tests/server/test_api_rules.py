@@ -106,6 +106,71 @@ def test_saving_another_rule_in_between_is_not_a_conflict(ws):
     assert response.status_code == 200, response.get_json()
 
 
+def _others_save_between_check_and_commit(monkeypatch, others, times: int):
+    """Before each of the next ``times`` creates' checks reads the latest version, let ``others`` save: every
+    try of the create is then checked against a version that has moved on by the time it commits, as on a rule
+    set that others are editing without pause."""
+    from server.services.workspace import Workspace
+
+    real = Workspace.resolve
+    state = {"left": times, "inside": False}
+
+    def resolve(self, ruleset, revision, **kw):
+        head = real(self, ruleset, revision, **kw)
+        if revision is None and state["left"] and not state["inside"]:
+            state["left"] -= 1
+            state["inside"] = True  # others' own requests resolve versions too
+            try:
+                others()
+            finally:
+                state["inside"] = False
+        return head
+
+    monkeypatch.setattr(Workspace, "resolve", resolve)
+
+
+def test_a_new_rule_is_saved_while_others_keep_saving_other_rules(ws, monkeypatch):
+    """Edits of other rules between a create's check and its commit do not refuse it. (A busy rule set used to
+    starve new rules: each try found the latest version moved on and gave up after 8 with 503 "busy".)"""
+    api, bea = ws.as_("Ana"), ws.as_("Bea")
+    edits = []
+
+    def bea_edits_sirs():
+        sirs = bea.get("/api/rulesets/sepsis-triage/rules/sirs")
+        text = re.sub(r"respiratory rate is above \d+", f"respiratory rate is above {21 + len(edits)}",
+                      sirs.get_json()["text"])
+        edits.append(bea.put("/api/rulesets/sepsis-triage/rules/sirs", json={"text": text, "why": "Rate"},
+                             headers={"If-Match": etag_of(sirs)}).status_code)
+
+    _others_save_between_check_and_commit(monkeypatch, bea_edits_sirs, times=20)
+    created = api.post("/api/rulesets/sepsis-triage/rules", json={"text": NEW_RULE, "why": "Fever"})
+    monkeypatch.undo()
+    assert created.status_code == 201, created.get_json()
+    assert edits and set(edits) == {200}
+    latest = {r["id"]: r["text"] for r in api.get("/api/rulesets/sepsis-triage/rules").get_json()["rules"]}
+    assert f"respiratory rate is above {20 + len(edits)}" in latest["sirs"]      # Bea's saves are all kept
+    assert latest[created.get_json()["id"]].startswith('rule "High fever"')
+    history = api.get("/api/rulesets/sepsis-triage/history").get_json()["versions"]
+    assert [v["author"] for v in history[:2]] == ["Ana", "Bea"]
+
+
+def test_a_new_rule_whose_name_was_taken_meanwhile_is_refused_by_name(ws, monkeypatch):
+    api = ws.as_("Ana")
+    same_name = NEW_RULE.replace("Very high fever", "Someone else's reason")
+
+    def bea_creates_the_same_name():
+        assert ws.as_("Bea").post("/api/rulesets/sepsis-triage/rules",
+                                  json={"text": same_name, "why": "Fever"}).status_code == 201
+
+    _others_save_between_check_and_commit(monkeypatch, bea_creates_the_same_name, times=1)
+    refused = api.post("/api/rulesets/sepsis-triage/rules", json={"text": NEW_RULE, "why": "Fever"})
+    monkeypatch.undo()
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "duplicate-name"
+    names = [r["name"] for r in api.get("/api/rulesets/sepsis-triage/rules").get_json()["rules"]]
+    assert names.count("High fever") == 1
+
+
 @pytest.mark.parametrize("payload, field", [
     ({"text": 'rule "x" when temprature is above 5', "why": "w"}, "when.feature"),
     ({"text": 'rule "x" when temperature is above', "why": "w"}, None),

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from server.store import (SERVICE_IDENTITY, Change, ConflictError, GitStore, HeadMoved, Identity,
                           InvalidInput, InvalidPath, NotFound, NothingChanged, ReleaseExists, RevisionError,
-                          StoreError)
+                          StoreBusy, StoreError)
 
 ROOT = Path(__file__).resolve().parents[2]
 ANN = Identity("Ann Lee", "ann@example.org")
@@ -747,6 +747,37 @@ def test_kill_9_in_the_middle_of_saves_loses_no_acknowledged_save(repo):
             save(store, "after/kill.rule", f"{round_}\n")
     history = assert_linear_and_clean(repo)
     assert set(acknowledged) <= set(history)
+
+
+def test_git_processes_of_a_killed_save_keep_the_lock_until_they_end(repo, tmp_path):
+    """A save killed with SIGKILL leaves its Git processes running (only the Python process dies). They hold the
+    writer lock until they end, so recovery and the next save never work beside them (under load, an orphaned
+    update-ref could otherwise move the branch after recovery had looked)."""
+    import shutil
+
+    GitStore(repo).close()
+    marker, slow = tmp_path / "update-ref-started", tmp_path / "bin"
+    slow.mkdir()
+    (slow / "git").write_text(f"""#!/bin/sh
+"{shutil.which('git')}" "$@"; rc=$?
+for a in "$@"; do [ "$a" = update-ref ] && touch "{marker}" && sleep 3; done
+exit $rc
+""")
+    (slow / "git").chmod(0o755)
+    child = start_child(repo, "k", 1, PATH=f"{slow}{os.pathsep}{os.environ['PATH']}")
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.communicate()
+    with pytest.raises(StoreBusy):
+        GitStore(repo, lock_timeout=0.5)      # the orphaned update-ref (sleeping 3 s) still holds the lock
+    with GitStore(repo, lock_timeout=30) as store:  # waits for it, then works
+        store.recover()
+        assert stray_files(repo) == [] and store.fsck()[0]
+        save(store, "after/kill.rule", "after\n")
+    assert_linear_and_clean(repo)
 
 
 def test_a_lock_file_left_by_a_killed_save_is_cleared_by_the_next_save(store, repo):
