@@ -5,12 +5,20 @@ writers (several server workers) queue instead of failing, full sync so an ackno
 foreign keys on. A transaction that will write calls ``begin_write(session)`` first: on SQLite it then starts with
 BEGIN IMMEDIATE, taking the write lock up front, because two deferred transactions that both read and then write
 deadlock and one fails at once with "database is locked". PostgreSQL needs nothing special.
+
+Two lookups run on every API request (the token check, and a prediction's release generation). They are prebuilt
+Core statements run on ``reads()``, a plain pooled connection: no ORM objects and no Session, because the ORM's
+per-query work was about half of a prediction's server time. Each read is its own short transaction, so a
+later read in the same request never sees an older snapshot than the Session does.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -60,10 +68,29 @@ def get_db() -> Session:
     return g.db
 
 
+@contextmanager
+def reads() -> Iterator[Connection]:
+    """This request's read connection, for the lookups made on every request (checked out from the pool on first
+    use, returned on teardown). Only for reads: the transaction ends on leaving the block, so nothing is held open
+    between reads and the next block sees every commit made meanwhile (by this request's Session or another
+    worker)."""
+    connection: Connection | None = g.get("reads")
+    if connection is None:
+        connection = g.reads = current_app.extensions["rulecraft.engine"].connect()
+    try:
+        yield connection
+    finally:
+        connection.rollback()
+
+
 def close_db(_error=None) -> None:
-    session = g.pop("db", None)
-    if session is not None:
-        session.close()
+    session, connection = g.pop("db", None), g.pop("reads", None)
+    try:
+        if session is not None:
+            session.close()
+    finally:
+        if connection is not None:
+            connection.close()
 
 
 def session_factory(url: str) -> sessionmaker:

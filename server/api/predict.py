@@ -17,7 +17,7 @@ from rules_dsl import RuleSet, to_bundle
 from rules_dsl.errors import normalize_name
 
 from ..auth import requires
-from ..db import get_db
+from ..db import reads
 from ..errors import BadRequest, TooLarge, Unprocessable
 from ..services import releases
 from .common import etag, json_body, workspace
@@ -28,7 +28,8 @@ bp = Blueprint("api_predict", __name__, url_prefix="/api")
 def pinned(ruleset_id: str) -> tuple[RuleSet, str, str | None]:
     ws = workspace()
     ws.check_id(ruleset_id)
-    generation = releases.generation(get_db(), ruleset_id)  # one query instead of reading Git's tags twice
+    with reads() as connection:  # one query instead of reading Git's tags twice
+        generation = releases.generation(connection, ruleset_id)
     version = ws.resolve(ruleset_id, request.args.get("version"), default="release", generation=generation)
     return ws.ruleset(ruleset_id, version), version, ws.release_name(ruleset_id, version, generation)
 
