@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
+from flask.sessions import SessionInterface
 from werkzeug.routing import IntegerConverter
 
 from . import auth, db, errors
@@ -19,10 +20,23 @@ class IdConverter(IntegerConverter):
     regex = r"[1-9][0-9]{0,8}"
 
 
+class NoCookieSession(SessionInterface):
+    """Flask's signed-cookie session is never used: sign-in sessions live in the database (server/auth.py). Not
+    opening it saves building a signing serializer on every request. Any write to ``flask.session`` fails (with
+    Flask's message about a missing secret key: the reason is this class)."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response) -> None:
+        pass
+
+
 def build_app(test_config: dict | None = None) -> Flask:
     from . import config as configuration
 
     app = Flask("rulecraft", static_folder=None)
+    app.session_interface = NoCookieSession()
     app.url_map.converters["id"] = IdConverter
     app.config.update(configuration.build(test_config))
     app.json.sort_keys = False
