@@ -159,3 +159,21 @@ def test_predictions_follow_a_new_release_at_once(ws):
     v2 = release(ws, notes="second")
     second = api.post("/api/rulesets/sepsis-triage/predict", json=case).get_json()
     assert second["release"] == "v2" and second["version"] == v2["version"] != first["version"]
+
+
+@pytest.mark.parametrize("text, accepted", [
+    ("[" + ",".join(["{}"] * 150) + "]", True),       # more brackets than the limit, depth 2
+    ('{"a": "' + "[" * 200 + '"}', True),              # brackets inside a string do not count
+    ("[" * 100 + "]" * 100, True),                     # exactly the limit
+    ("[" * 101 + "]" * 101, False),
+])
+def test_json_depth_limit_is_exact(app, text, accepted):
+    from server.api.common import parse_json
+    from server.errors import Unprocessable
+
+    with app.test_request_context():
+        if accepted:
+            parse_json(text.encode())
+        else:
+            with pytest.raises(Unprocessable, match=r"\(101 levels; at most 100\)"):
+                parse_json(text.encode())
