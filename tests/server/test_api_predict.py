@@ -161,6 +161,16 @@ def test_predictions_follow_a_new_release_at_once(ws):
     assert second["release"] == "v2" and second["version"] == v2["version"] != first["version"]
 
 
+def test_a_category_value_is_read_whatever_its_case_spacing_and_unicode_form():
+    from rules_dsl.errors import normalize_name
+    from server.api.predict import _values_by_key
+
+    index = _values_by_key(("Left  Margin", "left margin", "centre"))
+    assert index[normalize_name("LEFT margin")] == "Left  Margin"  # the first allowed value with that form
+    assert index[normalize_name("ｃｅｎｔｒｅ")] == "centre"  # full-width letters: NFKC
+    assert normalize_name("border") not in index
+
+
 @pytest.mark.parametrize("text, accepted", [
     ("[" + ",".join(["{}"] * 150) + "]", True),       # more brackets than the limit, depth 2
     ('{"a": "' + "[" * 200 + '"}', True),              # brackets inside a string do not count
