@@ -14,18 +14,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, wraps
 
 from flask import current_app, g, has_app_context, request
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from rules_dsl.errors import normalize_name
 
 from . import store as git
-from .db import begin_write, get_db
+from .db import begin_write, get_db, reads
 from .errors import BadRequest, Forbidden, TooMany, Unauthorized, Unprocessable
 from .models import ROLES, SCOPES, ApiToken, SignInFailure, SignInSession, User, utcnow
 
@@ -209,8 +210,32 @@ def revoke_token(db: Session, token: ApiToken) -> None:
 
 # ---- per request -------------------------------------------------------------------------------------------------
 
+# What the token check reads, and nothing more: plain columns, no ORM objects (see server/db.py, reads).
+# Built once per process; the compiled form is cached by SQLAlchemy.
+_TOKEN_CHECK = (select(ApiToken.id, ApiToken.scope, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.user_id,
+                       User.role, User.active)
+                .join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """The token a request came with, as checked at the start of the request (g.token)."""
+
+    id: int
+    scope: str
+    user_id: int
+    role: str
+
+
 def load_identity() -> None:
-    """Before each request: who is asking (g.user), how (g.auth: "session", "token" or None), what they may do."""
+    """Before each request: who is asking (g.user for a session, g.token for a token), how (g.auth: "session",
+    "token" or None), what they may do (g.permissions).
+
+    A token is checked against the database on every request (one query, the token and its person), so a revoked
+    or expired token, or a deactivated person, is refused at once by every worker. With a token, the person's
+    database object (g.user) is only read when a view asks for it through current_user(): a prediction never does.
+    """
     g.user = g.session = g.token = None
     g.auth = None
     g.permissions = set()
@@ -219,14 +244,12 @@ def load_identity() -> None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip().startswith(TOKEN_PREFIX):
             raise Unauthorized("Send a token as 'Authorization: Bearer rc_...'.")
-        # the person comes in the same query (a join), not in a second one when token.user is first read
-        token = get_db().scalar(select(ApiToken).options(joinedload(ApiToken.user))
-                                .where(ApiToken.token_hash == _digest(secret.strip())))
-        now = utcnow()
-        if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
+        with reads() as connection:
+            row = connection.execute(_TOKEN_CHECK, {"token_hash": _digest(secret.strip())}).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
             raise Unauthorized("This token is not valid (unknown, expired or revoked).")
-        g.user, g.token, g.auth = token.user, token, "token"
-        g.permissions = ROLE_PERMISSIONS[token.user.role] & SCOPE_PERMISSIONS[token.scope]
+        g.token, g.auth = TokenGrant(row.id, row.scope, row.user_id, row.role), "token"
+        g.permissions = ROLE_PERMISSIONS[row.role] & SCOPE_PERMISSIONS[row.scope]
         return
     cookie = request.cookies.get(COOKIE)
     if cookie:
@@ -250,8 +273,15 @@ def _check_csrf(session: SignInSession) -> None:
 
 
 def current_user() -> User:
+    """The person asking, as a database object in this request's Session (read on first use for a token)."""
     if g.get("user") is None:
-        raise Unauthorized("Please sign in (or send a token).")
+        grant = g.get("token")
+        if grant is None:
+            raise Unauthorized("Please sign in (or send a token).")
+        user = get_db().get(User, grant.user_id)
+        if user is None:  # the token row cascades away with its person, so this is a deletion since the check
+            raise Unauthorized("This token is not valid (unknown, expired or revoked).")
+        g.user = user
     return g.user
 
 
@@ -260,26 +290,30 @@ def requires(permission: str):
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            user = current_user()
-            if user.must_change_password and g.auth == "session":
+            # Decided from what load_identity found, without reading the person again (a token's person is only
+            # loaded when the view needs it).
+            if g.get("auth") is None:
+                raise Unauthorized("Please sign in (or send a token).")
+            if g.auth == "session" and g.user.must_change_password:
                 raise Forbidden("Please choose a new password first.", code="password-change-required")
             if permission not in g.permissions:
-                raise Forbidden(_why_not(permission, user))
+                raise Forbidden(_why_not(permission))
             return view(*args, **kwargs)
         wrapper.permission = permission
         return wrapper
     return decorate
 
 
-def _why_not(permission: str, user: User) -> str:
-    if g.auth == "token" and permission in ROLE_PERMISSIONS[user.role]:
+def _why_not(permission: str) -> str:
+    role = g.token.role if g.auth == "token" else g.user.role
+    if g.auth == "token" and permission in ROLE_PERMISSIONS[role]:
         return f"This token's scope ({g.token.scope}) does not allow this; use a token with a wider scope."
     what = {"rules.write": "edit rules", "releases.decide": "approve or reject releases",
             "releases.request": "request releases", "audit.read": "read the audit log",
             "rules.read": "read rules and their history", "users.manage": "manage people",
             "datasets.write": "register data sets", "predict": "run predictions",
             "bundles.read": "download rule bundles"}.get(permission, "do this")
-    return f"Your role ({user.role}) does not allow you to {what}."
+    return f"Your role ({role}) does not allow you to {what}."
 
 
 def has(permission: str) -> bool:

@@ -39,10 +39,11 @@ def parse_json(data: bytes):
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("The request body is not UTF-8 text.") from None
-    depth = max_depth(text)
-    if depth > current_app.config["MAX_JSON_DEPTH"]:
-        raise Unprocessable(f"The JSON is nested too deeply ({depth} levels; at most "
-                            f"{current_app.config['MAX_JSON_DEPTH']}).")
+    limit = current_app.config["MAX_JSON_DEPTH"]
+    # The depth is at most the number of opening brackets, so the character-by-character count (a third of the
+    # time of a small prediction's body handling) is only needed when there are more of them than the limit.
+    if text.count("[") + text.count("{") > limit and (depth := max_depth(text)) > limit:
+        raise Unprocessable(f"The JSON is nested too deeply ({depth} levels; at most {limit}).")
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except _Duplicate as e:

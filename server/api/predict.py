@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import io
 import math
+from functools import lru_cache
 
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -17,7 +18,7 @@ from rules_dsl import RuleSet, to_bundle
 from rules_dsl.errors import normalize_name
 
 from ..auth import requires
-from ..db import get_db
+from ..db import reads
 from ..errors import BadRequest, TooLarge, Unprocessable
 from ..services import releases
 from .common import etag, json_body, workspace
@@ -28,7 +29,8 @@ bp = Blueprint("api_predict", __name__, url_prefix="/api")
 def pinned(ruleset_id: str) -> tuple[RuleSet, str, str | None]:
     ws = workspace()
     ws.check_id(ruleset_id)
-    generation = releases.generation(get_db(), ruleset_id)  # one query instead of reading Git's tags twice
+    with reads() as connection:  # one query instead of reading Git's tags twice
+        generation = releases.generation(connection, ruleset_id)
     version = ws.resolve(ruleset_id, request.args.get("version"), default="release", generation=generation)
     return ws.ruleset(ruleset_id, version), version, ws.release_name(ruleset_id, version, generation)
 
@@ -82,11 +84,21 @@ def validate_case(rs: RuleSet, case, where: str) -> tuple[dict, list[str], list[
             if not isinstance(value, str):
                 raise Unprocessable(f"'{key}' must be text (or null when unknown).", field=field)
             if feature.type == "category":
-                value = next((v for v in feature.values if normalize_name(v) == normalize_name(value)), value)
+                value = _values_by_key(feature.values).get(normalize_name(value), value)
             row[feature.column] = value
     used = set(rs.columns)
     missing = [f.name for f in rs.vocabulary.features if f.column in used and row.get(f.column) is None]
     return row, missing, ignored
+
+
+@lru_cache(maxsize=1024)
+def _values_by_key(values: tuple[str, ...]) -> dict[str, str]:
+    """A category's allowed values by their normalized form (the first one when two share it), so that a case's
+    value is normalized once, not once per allowed value (and each allowed value again on every request)."""
+    index: dict[str, str] = {}
+    for value in values:
+        index.setdefault(normalize_name(value), value)
+    return index
 
 
 def _decision_json(rs: RuleSet, row: dict, missing, ignored) -> dict:

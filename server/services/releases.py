@@ -7,7 +7,8 @@ Approval is crash-safe: the row is marked 'approving' with its name, then the ta
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -169,9 +170,13 @@ def releases_of(db: Session, ruleset: str) -> list[Release]:
     return list(db.scalars(select(Release).where(Release.ruleset == ruleset).order_by(Release.id.desc())))
 
 
-def generation(db: Session, ruleset: str) -> tuple:
+# Read on every prediction: built once, run as plain Core on a connection (server/db.py, reads), no ORM Session.
+_GENERATION = select(func.count(), func.max(Release.id)).where(Release.ruleset == bindparam("ruleset"),
+                                                                Release.status == "approved")
+
+
+def generation(connection: Connection, ruleset: str) -> tuple:
     """A value that changes whenever a release of the rule set is approved (or recovered as approved): the count
     and the largest id of its approved rows. The tag is written before a row becomes "approved", so a reader that
     sees a new generation finds the new tag (Workspace.releases caches the tags by this value)."""
-    return tuple(db.execute(select(func.count(), func.max(Release.id)).where(
-        Release.ruleset == ruleset, Release.status == "approved")).one())
+    return tuple(connection.execute(_GENERATION, {"ruleset": ruleset}).one())

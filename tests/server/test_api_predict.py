@@ -159,3 +159,31 @@ def test_predictions_follow_a_new_release_at_once(ws):
     v2 = release(ws, notes="second")
     second = api.post("/api/rulesets/sepsis-triage/predict", json=case).get_json()
     assert second["release"] == "v2" and second["version"] == v2["version"] != first["version"]
+
+
+def test_a_category_value_is_read_whatever_its_case_spacing_and_unicode_form():
+    from rules_dsl.errors import normalize_name
+    from server.api.predict import _values_by_key
+
+    index = _values_by_key(("Left  Margin", "left margin", "centre"))
+    assert index[normalize_name("LEFT margin")] == "Left  Margin"  # the first allowed value with that form
+    assert index[normalize_name("ｃｅｎｔｒｅ")] == "centre"  # full-width letters: NFKC
+    assert normalize_name("border") not in index
+
+
+@pytest.mark.parametrize("text, accepted", [
+    ("[" + ",".join(["{}"] * 150) + "]", True),       # more brackets than the limit, depth 2
+    ('{"a": "' + "[" * 200 + '"}', True),              # brackets inside a string do not count
+    ("[" * 100 + "]" * 100, True),                     # exactly the limit
+    ("[" * 101 + "]" * 101, False),
+])
+def test_json_depth_limit_is_exact(app, text, accepted):
+    from server.api.common import parse_json
+    from server.errors import Unprocessable
+
+    with app.test_request_context():
+        if accepted:
+            parse_json(text.encode())
+        else:
+            with pytest.raises(Unprocessable, match=r"\(101 levels; at most 100\)"):
+                parse_json(text.encode())

@@ -59,4 +59,10 @@ def test_a_save_and_a_release_on_each_database(tmp_path, database_url):
     assert approved.get_json()["name"] == "v1"
     audit = w.as_("Rui").get("/api/rulesets/sepsis-triage/history").get_json()
     assert audit["total"] == 2
+    # the per-request reads (token check, release generation) on each database
+    predicted = api.post("/api/rulesets/sepsis-triage/predict", json={"case": {"temperature": 34}})
+    assert predicted.status_code == 200 and predicted.get_json()["release"] == "v1", predicted.get_json()
+    token_id = api.get("/api/tokens").get_json()["tokens"][0]["id"]
+    assert api.delete(f"/api/tokens/{token_id}").status_code == 200
+    assert api.get("/api/me").status_code == 401
     w.close()

@@ -123,3 +123,42 @@ def test_commands_and_a_pinned_bundle_over_http(tmp_path):
     assert "Nothing to repair" in report.stdout
     upgraded = rulecraft("db", "upgrade", data_dir=data)
     assert "revision" in upgraded.stdout
+
+
+@pytest.mark.slow
+def test_a_revoked_token_or_deactivated_person_is_refused_at_once_by_every_worker(tmp_path):
+    """The token check reads the database on every request (no cache in a worker): a token revoked, or a person
+    deactivated, by another process is refused by the very next request, whichever worker takes it. Each request
+    below is a new connection, so the two workers share them."""
+    import sqlalchemy as sa
+
+    data = tmp_path / "data"
+    rulecraft("create-user", "Ana", "--role", "author", data_dir=data, stdin="a long password 1\n")
+    rulecraft("create-user", "Mia", "--role", "ml-engineer", data_dir=data, stdin="a long password 2\n")
+    rulecraft("import", str(FIXTURE), "--as", "Ana", "--why", "Initial rules", data_dir=data)
+    ana = {"Authorization": "Bearer " + rulecraft("create-token", "Ana", "--scope", "write",
+                                                  data_dir=data).stdout.strip()}
+    mia = {"Authorization": "Bearer " + rulecraft("create-token", "Mia", "--scope", "predict",
+                                                  data_dir=data).stdout.strip()}
+    engine = sa.create_engine(f"sqlite:///{data / 'rulecraft.db'}")
+    server = Server(data)
+    try:
+        head = requests.get(f"{server.url}/api/rulesets", headers=ana, timeout=10).json()["version"]
+        predict = f"{server.url}/api/rulesets/sepsis-triage/predict?version={head}"
+        case = {"case": {"temperature": 39, "heart rate": 120}}
+
+        def statuses(headers) -> set[int]:
+            return {requests.post(predict, json=case, headers=headers, timeout=10).status_code for _ in range(16)}
+
+        assert statuses(mia) == {200} and statuses(ana) == {200}
+        with engine.begin() as c:  # another process revokes Mia's token
+            c.execute(sa.text("UPDATE api_tokens SET revoked_at = CURRENT_TIMESTAMP WHERE user_id = "
+                              "(SELECT id FROM users WHERE name = 'Mia')"))
+        assert statuses(mia) == {401}
+        assert statuses(ana) == {200}
+        with engine.begin() as c:  # ... and deactivates Ana: her token stops working at once
+            c.execute(sa.text("UPDATE users SET active = 0 WHERE name = 'Ana'"))
+        assert statuses(ana) == {401}
+    finally:
+        server.stop()
+        engine.dispose()
