@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from .. import auth
 from ..auth import current_user, requires
 from ..db import begin_write, get_db
-from ..errors import NotFound, Unauthorized, Unprocessable
+from ..errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from ..models import ApiToken, AuditEvent, User
 from ..services.changes import record
 from .common import json_body, page_args
@@ -64,6 +64,7 @@ def me():
 def change_password():
     """{"old_password", "password"}; ends every session of the person (sign in again)."""
     user = current_user()
+    _may_change_account()
     body = json_body()
     db = get_db()
     begin_write(db)
@@ -73,6 +74,14 @@ def change_password():
     response = jsonify({"changed": True})
     auth.clear_session_cookie(response)
     return response
+
+
+def _may_change_account() -> None:
+    """Creating or revoking tokens and changing the password need a signed-in session or a write-scoped token: a
+    read or predict token (the kind handed to a dashboard or a model server) must not mint itself a wider one."""
+    if g.auth == "token" and g.token.scope != "write":
+        raise Forbidden(f"This token's scope ({g.token.scope}) does not allow managing tokens or the password; "
+                        "sign in, or use a token with the write scope.")
 
 
 @bp.get("/tokens")
@@ -87,6 +96,7 @@ def list_tokens():
 def create_token():
     """{"scope": read|predict|write, "name"?, "days"?} -> the token, shown this once."""
     user = current_user()
+    _may_change_account()
     if user.must_change_password and g.auth == "session":
         raise Unprocessable("Please choose a new password first.", code="password-change-required")
     body = json_body()
@@ -102,6 +112,7 @@ def create_token():
 def revoke_token(token_id):
     """Revoke one of one's own tokens (an admin may revoke anyone's)."""
     user = current_user()
+    _may_change_account()
     db = get_db()
     token = db.get(ApiToken, token_id)
     if token is None or (token.user_id != user.id and not auth.has("users.manage")):

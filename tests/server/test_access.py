@@ -75,6 +75,26 @@ def test_token_scopes_limit_what_a_token_can_do(ws, scope, path, expected):
     assert write.status_code == 403
 
 
+@pytest.mark.parametrize("scope", ["read", "predict"])
+def test_a_narrow_token_cannot_mint_a_wider_one_or_change_the_account(ws, scope):
+    """A read or predict token (handed to a dashboard or a model server) must not create a write token for its
+    person, revoke tokens or change the password: the scope would mean nothing."""
+    person = ws.add_person("Scoped Ana", "author", scope=scope)
+    narrow = ws.as_(person.name)
+    for wanted in ("write", "read", scope):
+        refused = narrow.post("/api/tokens", json={"scope": wanted, "name": "escalate"})
+        assert refused.status_code == 403, refused.get_json()
+        assert "scope" in refused.get_json()["error"]["message"]
+    mine = narrow.get("/api/tokens").get_json()["tokens"]      # listing one's own tokens is still allowed
+    assert len(mine) == 1
+    assert narrow.delete(f"/api/tokens/{mine[0]['id']}").status_code == 403
+    assert narrow.post("/api/me/password", json={"old_password": PASSWORD,
+                                                 "password": "a whole new passphrase"}).status_code == 403
+    assert ws.as_(person.name).get("/api/me").status_code == 200  # nothing changed: the token still works
+    writer = ws.add_person("Writing Ana", "author", scope="write")
+    assert ws.as_(writer.name).post("/api/tokens", json={"scope": "predict"}).status_code == 201
+
+
 def test_revoked_and_unknown_tokens_are_refused(ws):
     api = ws.as_("Ana")
     created = api.post("/api/tokens", json={"scope": "read", "name": "notebook"})
