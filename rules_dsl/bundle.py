@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 from .errors import BundleError, Problem, RuleError
@@ -58,7 +59,9 @@ def _verified(data: bytes) -> dict:
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleError("The bundle is too large to be a Rulecraft bundle.")
     try:
-        document = json.loads(data)
+        # NaN, Infinity and numbers too large for a double are not JSON that Rulecraft writes (and cannot be
+        # hashed): refused here as a foreign file, not as an error of the hashing below.
+        document = json.loads(data, parse_constant=_not_a_number, parse_float=_finite)
     except (ValueError, UnicodeDecodeError):
         raise BundleError("This file is not a Rulecraft bundle (it is not JSON).") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
@@ -70,6 +73,17 @@ def _verified(data: bytes) -> dict:
         raise BundleError("The bundle's content does not match its hash: it was changed after it was made. "
                           "Fetch or export it again.")
     return document
+
+
+def _not_a_number(text: str):
+    raise ValueError(f"{text} is not a number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large")
+    return value
 
 
 def from_bundle(data: bytes) -> RuleSet:

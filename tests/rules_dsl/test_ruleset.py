@@ -267,6 +267,11 @@ def test_a_tampered_bundle_is_refused(sepsis, change):
     (b"[]", "no 'format: rulecraft-bundle'"),
     (b'{"format": "something else"}', "no 'format: rulecraft-bundle'"),
     (b'{"format": "rulecraft-bundle", "format_version": 99}', "format version 99"),
+    # found by tests/reliability/test_fuzz.py: a ValueError from hashing, not a BundleError
+    (b'{"format": "rulecraft-bundle", "format_version": 1, "language_version": [Infinity]}', "not JSON"),
+    (b'{"format": "rulecraft-bundle", "format_version": 1, "language_version": [NaN]}', "not JSON"),
+    (b'{"format": "rulecraft-bundle", "format_version": 1, "language_version": [1e400]}', "not JSON"),
+    (b'{"format": "rulecraft-bundle", "format_version": 1, "x": ' + b"9" * 5000 + b"}", "not JSON"),
 ])
 def test_what_is_not_a_bundle_is_refused(data, phrase):
     with pytest.raises(BundleError, match=phrase):
