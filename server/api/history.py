@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..auth import requires
+from ..db import reads
 from ..errors import NotFound, Unprocessable
-from ..services import diffs
+from ..services import diffs, releases
 from ..services.workspace import rule_path
 from .common import page_args, workspace
 
@@ -17,13 +18,20 @@ def version_json(v) -> dict:
             "action": v.trailers.get("Rulecraft-Action"), "rule": v.trailers.get("Rulecraft-Rule")}
 
 
-def _history(path: str):
+def _history(ruleset: str, path: str, never_existed: str):
+    """One page of the versions that changed ``path``; 404 (``never_existed``) if none did. The count is made
+    once (a Git walk of the whole history), and the release names come from the per-worker cache of tags, read
+    from Git again only when the database says a release was approved."""
     ws = workspace()
     page, size = page_args()
-    entries = ws.store.log(path, limit=size, offset=(page - 1) * size)
     total = ws.store.count(path)
-    releases = {t.version: t.release for t in ws.releases(path.split("/")[0])}
-    items = [{**version_json(v), "release": releases.get(v.id)} for v in entries]
+    if total == 0:
+        raise NotFound(never_existed)
+    entries = ws.store.log(path, limit=size, offset=(page - 1) * size)
+    with reads() as connection:
+        generation = releases.generation(connection, ruleset)
+    released = {t.version: t.release for t in ws.releases(ruleset, generation)}
+    items = [{**version_json(v), "release": released.get(v.id)} for v in entries]
     return jsonify({"page": page, "per_page": size, "total": total, "versions": items})
 
 
@@ -31,23 +39,18 @@ def _history(path: str):
 @requires("rules.read")
 def ruleset_history(ruleset):
     """Versions of a rule set, newest first (?page, ?per_page). 404 for an unknown rule set."""
-    ws = workspace()
-    ws.check_id(ruleset)
-    if ws.store.count(ruleset) == 0:
-        raise NotFound(f"There is no rule set called '{ruleset}'.")
-    return _history(ruleset)
+    workspace().check_id(ruleset)
+    return _history(ruleset, ruleset, f"There is no rule set called '{ruleset}'.")
 
 
 @bp.get("/rulesets/<ruleset>/rules/<rule>/history")
 @requires("rules.read")
 def rule_history(ruleset, rule):
     """Versions that changed one rule, newest first. 404 for a rule that never existed."""
-    ws = workspace()
-    ws.check_id(ruleset)
+    workspace().check_id(ruleset)
     _check_rule_id(rule)
-    if ws.store.count(rule_path(ruleset, rule)) == 0:
-        raise NotFound(f"There is no rule '{rule}' in rule set '{ruleset}', now or before.")
-    return _history(rule_path(ruleset, rule))
+    return _history(ruleset, rule_path(ruleset, rule),
+                    f"There is no rule '{rule}' in rule set '{ruleset}', now or before.")
 
 
 @bp.get("/rulesets/<ruleset>/versions/<version>")
