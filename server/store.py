@@ -205,6 +205,9 @@ class GitStore:
         self._commits = LRUCache(10_000)
         self._trees = LRUCache(4_096)
         self._files = LRUCache(256, max_bytes=128 << 20)
+        # Walks of history from a version (counts and pages of log): what lies below a version never changes, so
+        # a history page read again before the next save starts no Git process.
+        self._walks = LRUCache(1_024)
         self.git_processes = 0  # how many Git processes this store started (for tests and the benchmark)
         self.maintenance_runs = 0
         self._maintainer: threading.Thread | None = None
@@ -455,8 +458,12 @@ class GitStore:
         start = self._start(version, path)
         if start is None:
             return []
-        args = ["rev-list", f"--max-count={limit}", f"--skip={offset}", "--end-of-options", start]
-        ids = self._git(*args, *(["--", path] if path else [])).stdout.decode().split()
+        key = ("log", start, path, limit, offset)
+        ids = self._walks.get(key)
+        if ids is None:
+            args = ["rev-list", f"--max-count={limit}", f"--skip={offset}", "--end-of-options", start]
+            ids = self._git(*args, *(["--", path] if path else [])).stdout.decode().split()
+            self._walks.put(key, ids)
         return [public_version(record.version) for record in self._records(ids)]
 
     def count(self, path: str | None = None, *, version: str | None = None) -> int:
@@ -464,8 +471,13 @@ class GitStore:
         start = self._start(version, path)
         if start is None:
             return 0
-        args = ["rev-list", "--count", "--end-of-options", start, *(["--", path] if path else [])]
-        return int(self._git(*args).stdout)
+        key = ("count", start, path)
+        counted = self._walks.get(key)
+        if counted is None:
+            args = ["rev-list", "--count", "--end-of-options", start, *(["--", path] if path else [])]
+            counted = int(self._git(*args).stdout)
+            self._walks.put(key, counted)
+        return counted
 
     def _start(self, version: str | None, path: str | None) -> str | None:
         if path is not None:

@@ -222,6 +222,20 @@ def test_every_git_process_of_a_save_is_counted_and_reads_start_none(store):
     assert store.git_processes == started
 
 
+def test_history_read_again_starts_no_git_process_and_a_save_shows_at_once(store):
+    first = save(store, RULE, "one\n")
+    save(store, "sepsis-triage/rules/dot.rule", "dot\n")
+    store.log(RULE), store.count(RULE), store.count("sepsis-triage")  # read once
+    started = store.git_processes
+    for _ in range(3):
+        assert [v.id for v in store.log(RULE)] == [first.id] and store.count(RULE) == 1
+        assert store.count("sepsis-triage") == 2 and len(store.log("sepsis-triage", limit=1, offset=1)) == 1
+    assert store.git_processes - started == 1  # the one page not read before (limit 1, offset 1)
+    latest = save(store, RULE, "two\n")
+    assert [v.id for v in store.log(RULE)] == [latest.id, first.id] and store.count(RULE) == 2
+    assert [v.id for v in store.log(RULE, version=first.id)] == [first.id]  # history below a version stays
+
+
 def test_cached_rule_sets_are_private_copies(store):
     version = save(store, RULE, "one\n")
     files = store.files(version.id, "sepsis-triage")
