@@ -495,3 +495,8 @@ class LRUCache:
             self._bytes += size
             while len(self._data) > self._max_items or (self._bytes > self._max_bytes and len(self._data) > 1):
                 self._bytes -= self._data.popitem(last=False)[1][1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0
