@@ -17,12 +17,19 @@ RULECRAFT_CONCURRENCY_SAVES sets the saves per writer (default 12).
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from bench.reliability.harness import RULESET, Client, ServerProcess, read_file_at, read_ledger, make_workspace
+from bench.reliability.harness import (
+    RULESET,
+    Client,
+    ServerProcess,
+    make_workspace,
+    read_file_at,
+    read_ledger,
+)
+from tests.server.conftest import fresh_postgres_database
 
 from . import workload
 from .conftest import env_int
@@ -35,37 +42,14 @@ def _pinned(url: str, token: str) -> dict:
     return workload.predictor(url, token, "v1", 0.0001)[0]
 
 
-def _database(request, tmp_path):
-    if request.param == "sqlite":
-        return None
-    base = os.environ.get("RULECRAFT_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("PostgreSQL runs need RULECRAFT_TEST_POSTGRES_URL (CI starts a server: see .ci/run)")
-    import uuid
-
-    import sqlalchemy as sa
-
-    name = f"rc_rel_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    request.addfinalizer(lambda: _drop(base, name))
-    return sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop(base: str, name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    return _database(request, tmp_path)
+def database_url(request):
+    """None: the embedded SQLite database in the data folder, as `rulecraft serve` makes it."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +25,10 @@ def postgres_url() -> str | None:
     return os.environ.get("RULECRAFT_TEST_POSTGRES_URL")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    """A fresh, empty database of each kind (PostgreSQL tests are skipped when no server is given)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'rulecraft.db'}"
-        return
+@contextmanager
+def fresh_postgres_database():
+    """A new, empty database on the PostgreSQL server named by RULECRAFT_TEST_POSTGRES_URL, dropped afterwards
+    (the test is skipped when none is named)."""
     base = postgres_url()
     if not base:
         pytest.skip("PostgreSQL tests need RULECRAFT_TEST_POSTGRES_URL (CI starts a server: see .ci/run)")
@@ -37,11 +36,22 @@ def database_url(request, tmp_path):
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as c:
-        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    try:
+        yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    """A fresh, empty database of each kind (PostgreSQL tests are skipped when no server is given)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'rulecraft.db'}"
+        return
+    with fresh_postgres_database() as url:
+        yield url
 
 
 def make_app(data_dir: Path, database_url: str, **extra):
