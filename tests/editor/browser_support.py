@@ -38,3 +38,18 @@ def browser_or_skip(environ=os.environ) -> str:
     if environ.get("RULECRAFT_REQUIRE_BROWSER") == "1":
         pytest.fail(f"RULECRAFT_REQUIRE_BROWSER=1 but {message}", pytrace=False)
     pytest.skip(message)
+
+
+# Every form control must have a name a screen reader can say (a <label for>, or aria-label / aria-labelledby).
+UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea")]
+  .filter((c) => c.type !== "hidden" && !c.labels.length
+    && !c.getAttribute("aria-label") && !c.getAttribute("aria-labelledby"))
+  .map((c) => c.outerHTML.slice(0, 120))"""
+
+
+def signed_in(people, name, **size):
+    """That person's window, signed in (test modules also run one by one)."""
+    visitor = people(name, **size)
+    if not visitor.page.url.startswith(visitor.server.url) or "/sign-in" in visitor.page.url:
+        visitor.sign_in()
+    return visitor

@@ -7,21 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from browser_support import UNLABELLED, signed_in
+
 pytestmark = pytest.mark.browser
-
-# Every form control must have a name a screen reader can say (a <label for>, or aria-label / aria-labelledby).
-UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea")]
-  .filter((c) => c.type !== "hidden" && !c.labels.length
-    && !c.getAttribute("aria-label") && !c.getAttribute("aria-labelledby"))
-  .map((c) => c.outerHTML.slice(0, 120))"""
-
-
-def signed_in(people, name, **size):
-    """That person's window, signed in (the tests of this module also run one by one)."""
-    visitor = people(name, **size)
-    if not visitor.page.url.startswith(visitor.server.url) or "/sign-in" in visitor.page.url:
-        visitor.sign_in()
-    return visitor
 
 
 def assert_labelled(page):
