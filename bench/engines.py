@@ -9,8 +9,8 @@ Peers that are not installed are skipped with the reason; install them with ``pi
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd

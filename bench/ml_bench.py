@@ -24,9 +24,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import rules_dsl  # noqa: E402
-from rules_dsl.ml import FallbackPredictor  # noqa: E402
-from rules_dsl.ml import RuleFeatures, RulePredictor  # noqa: E402
-from rules_dsl.ml import LatencyRouter  # noqa: E402
+from rules_dsl.ml import (  # noqa: E402
+    FallbackPredictor,  # noqa: E402
+    LatencyRouter,  # noqa: E402
+    RuleFeatures,
+    RulePredictor,
+)
 from rules_dsl.ruleset import RuleSet, compile_rule  # noqa: E402
 
 NUMBERS = [f"f{i:02d}" for i in range(1, 16)]          # 15 numeric features, values 0..100

@@ -12,6 +12,7 @@ are taken in one run, engines interleaved round by round (the order rotated each
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -162,7 +163,8 @@ def bench_batch(rules, ruleset, engines: list[E.Engine], sizes: Sizes, report: R
         if numpy_name in results:
             ratio = results[numpy_name]["rows_per_s"] / rc_rate
             report.target(f"batch {n_rows:,} rows within 1.5x of hand-written NumPy", ratio <= 1.5,
-                          f"NumPy / Rulecraft time ratio {1 / ratio:.2f} (Rulecraft {rc_rate / results[numpy_name]['rows_per_s']:.2f}x NumPy's speed)")
+                          f"NumPy / Rulecraft time ratio {1 / ratio:.2f} "
+                          f"(Rulecraft {rc_rate / results[numpy_name]['rows_per_s']:.2f}x NumPy's speed)")
         row_peers = [name for name, e in ((e.name, e) for e in batch_engines)
                      if e.kind != "vectorized" and not e.rulecraft and name != "hand-written Python function"]
         if row_peers:
@@ -370,7 +372,8 @@ def bench_ml(sizes: Sizes, report: Report) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=3600)
     output = done.stdout.strip()
     report.data["ml"] = {"output": output, "returncode": done.returncode}
-    report.add(f"\n### RuleFeatures and FallbackPredictor (bench/ml_bench.py, {sizes.ml_rows:,} rows)\n\n```\n{output}\n"
+    report.add(f"\n### RuleFeatures and FallbackPredictor (bench/ml_bench.py, {sizes.ml_rows:,} rows)\n\n"
+               f"```\n{output}\n"
                + (f"{done.stderr.strip()[-2000:]}\n" if done.returncode else "") + "```")
     import re
 
@@ -401,10 +404,8 @@ def machine() -> dict:
     packages = {}
     for name in ("rulecraft", "numpy", "pandas", "numexpr", "lark", "flask", "gunicorn", "scikit-learn",
                  "zen-engine", "rule-engine", "json-logic-qubit", "snorkel", "torch"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             packages[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "load": os.getloadavg(), "packages": packages,
             "date": time.strftime("%Y-%m-%d %H:%M %Z")}

@@ -22,7 +22,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,7 +99,7 @@ def setup(data_dir: Path, rules) -> dict:
 
 
 def start_server(data_dir: Path, port: int, workers: int = 2) -> subprocess.Popen:
-    log = open(data_dir / "server.log", "wb")
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--data-dir", str(data_dir),
                                 "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -118,7 +118,7 @@ def main() -> None:
         for label, read in reads:
             # the first read after a save, as people wait for it: the store remembers walks of history by the
             # version they start from, so a page read again would not walk Git at all
-            cold = (lambda read: lambda: (store._walks.clear(), read()))(read)
+            cold = (lambda read: lambda: (store._walks.clear(), read()))(read)  # noqa: B023
             print(f"{label:<26}{percentiles(timed(cold, args.repeat))}")
         pins = [(v, f"set-{s:02}") for v in rng.sample(versions, args.repeat) for s in [rng.randrange(SETS)]]
         cold = iter(pins)

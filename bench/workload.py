@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -57,21 +56,21 @@ class Cond:
 @dataclass(frozen=True)
 class Group:
     kind: str    # "all" | "any"
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class AtLeast:
     count: int
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Node"
+    item: Node
 
 
-Node = Union[Cond, Group, AtLeast, Not]
+Node = Cond | Group | AtLeast | Not
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Alembic environment for Rulecraft; run through ``rulecraft db upgrade`` (server/migrate.py), not alembic.ini."""
 from alembic import context
+
 from server.db import make_engine
 from server.models import Base
 

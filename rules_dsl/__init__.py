@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .bundle import LANGUAGE_VERSION, from_bundle, read_bundle, to_bundle
 from .checker import Checked, check
-from .errors import BundleError, DataError, Problem, RuleError, RulecraftError
+from .errors import BundleError, DataError, Problem, RulecraftError, RuleError
 from .formatter import format_syntax
 from .parser import parse_rule
 from .policy import Decision

@@ -13,7 +13,7 @@ from decimal import Decimal
 from . import logic as L
 from .errors import ERROR, WARNING, Problem, RuleError, normalize_name, quote_list
 from .formatter import format_comparison, format_number
-from .syntax import (AllOf, AnyOf, AtLeast, Comparison, Conclusion, Flag, Not, Quantity, Rule, Span, Text)
+from .syntax import AllOf, AtLeast, Comparison, Conclusion, Flag, Not, Quantity, Rule, Span, Text
 from .units import UnitProblem, convert
 from .vocabulary import Feature, Outcome, Vocabulary
 
@@ -98,7 +98,8 @@ class _Checker:
         feature = self.vocabulary.lookup(c.feature)
         if feature is None:
             suggestion = self.vocabulary.suggest(c.feature)
-            hint = f" Did you mean '{suggestion}'?" if suggestion else " Check the spelling, or add it to the vocabulary."
+            hint = (f" Did you mean '{suggestion}'?" if suggestion
+                    else " Check the spelling, or add it to the vocabulary.")
             self.problem(c.feature_span or c.span, "unknown-feature",
                          f"There is no feature called '{c.feature}' in this rule set's vocabulary.{hint}",
                          f"{path}.feature", suggestion=suggestion)

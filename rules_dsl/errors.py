@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
-from typing import Iterable
 
 from .syntax import Span
 
@@ -31,7 +31,7 @@ class Problem:
     file: str | None = None
 
     @classmethod
-    def at(cls, span: Span | None, code: str, message: str, **extra) -> "Problem":
+    def at(cls, span: Span | None, code: str, message: str, **extra) -> Problem:
         if span is None:
             return cls(code, message, **extra)
         return cls(code, message, line=span.line, column=span.column, end_line=span.end_line,
@@ -41,7 +41,7 @@ class Problem:
     def is_error(self) -> bool:
         return self.severity == ERROR
 
-    def in_file(self, file: str) -> "Problem":
+    def in_file(self, file: str) -> Problem:
         return replace(self, file=file)
 
     def to_dict(self) -> dict:

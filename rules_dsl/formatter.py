@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .syntax import AllOf, AnyOf, AtLeast, Comparison, Condition, Conclusion, Flag, Not, Quantity, Rule, Text
+from .syntax import AllOf, AnyOf, AtLeast, Comparison, Conclusion, Condition, Flag, Not, Quantity, Rule, Text
 
 _OP_WORDS = {
     "is": "is", "is not": "is not", "above": "is above", "below": "is below", "at least": "is at least",

@@ -16,7 +16,7 @@ Backends compute it with two two-valued "rails" per node: T (surely true) and F 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 # Test operators. Numbers: eq ne gt ge lt le in not_in; categories and text: eq ne in not_in (+ contains,
 # not_contains for text); booleans: eq. Every kind: missing, known.
@@ -36,26 +36,26 @@ class Test:
 
 @dataclass(frozen=True)
 class All:
-    items: tuple["Logic", ...]
+    items: tuple[Logic, ...]
 
 
 @dataclass(frozen=True)
 class Any_:
-    items: tuple["Logic", ...]
+    items: tuple[Logic, ...]
 
 
 @dataclass(frozen=True)
 class AtLeast:
     count: int
-    items: tuple["Logic", ...]
+    items: tuple[Logic, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Logic"
+    item: Logic
 
 
-Logic = Union[Test, All, Any_, AtLeast, Not]
+Logic = Test | All | Any_ | AtLeast | Not
 
 
 def tests(logic: Logic) -> list[Test]:

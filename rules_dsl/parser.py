@@ -15,8 +15,7 @@ from lark import Lark, Token, Transformer_NonRecursive, Tree, v_args
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from .errors import Problem, RuleError
-from .syntax import (AllOf, AnyOf, AtLeast, Comparison, Conclusion, Flag, Not, Quantity, Rule, Span, Text,
-                     children)
+from .syntax import AllOf, AnyOf, AtLeast, Comparison, Conclusion, Flag, Not, Quantity, Rule, Span, Text, children
 
 MAX_RULE_BYTES = 8 * 1024
 MAX_DEPTH = 64

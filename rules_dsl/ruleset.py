@@ -14,20 +14,20 @@ import hashlib
 import io
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from . import logic as L
-from .collector import collector_paused
 from .backends.row import compile_rules
 from .backends.vectorized import VectorizedRules, check_columns
 from .checker import check
+from .collector import collector_paused
 from .errors import Problem, RuleError, normalize_name
 from .formatter import format_syntax
 from .parser import parse_rule
@@ -220,7 +220,7 @@ class RuleSet:
         self.__dict__.update(state)
 
     # ---- building ----------------------------------------------------------------------------------------------
-    def with_rule(self, rule: CompiledRule) -> "RuleSet":
+    def with_rule(self, rule: CompiledRule) -> RuleSet:
         """A copy with one rule added or replaced (same id)."""
         others = [r for r in self.rules if r.id != rule.id]
         return RuleSet(self.settings, self.vocabulary, others + [rule], self.id, None, None, self.examples)
@@ -329,7 +329,7 @@ def _compile_files(files: Mapping[str, bytes], settings, vocabulary, memo, conte
             continue
         try:
             key = ("rule", context, name, _digest(files[name]))
-            rules.append(_remembered(memo, key, lambda: compile_rule(files[name], vocabulary, settings, stem, name)))
+            rules.append(_remembered(memo, key, lambda: compile_rule(files[name], vocabulary, settings, stem, name)))  # noqa: B023
         except RuleError as e:
             problems.extend(e.problems)
     return rules, problems
@@ -393,7 +393,8 @@ def write_folder(ruleset: RuleSet, path: str | Path) -> None:
     """Write a rule set in the folder layout (used by the demo and by exports)."""
     folder = Path(path)
     (folder / "rules").mkdir(parents=True, exist_ok=True)
-    dump = lambda data: yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    def dump(data):
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     (folder / "ruleset.yaml").write_text(dump(ruleset.settings.to_dict()), encoding="utf-8")
     (folder / "vocabulary.yaml").write_text(dump(ruleset.vocabulary.to_dict()), encoding="utf-8")
     for r in ruleset.rules:

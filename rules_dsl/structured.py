@@ -18,13 +18,28 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from .errors import Problem, RuleError
 from .parser import MAX_DEPTH, MAX_SIGNIFICANT_DIGITS, check_limits, find_control_character, lark_parser
-from .syntax import (LIST_OPS, NO_VALUE_OPS, OPERATORS, TWO_VALUE_OPS, AllOf, AnyOf, AtLeast, Comparison,
-                     Conclusion, Condition, Flag, Not, Quantity, Rule, Text)
+from .syntax import (
+    LIST_OPS,
+    NO_VALUE_OPS,
+    OPERATORS,
+    TWO_VALUE_OPS,
+    AllOf,
+    AnyOf,
+    AtLeast,
+    Comparison,
+    Conclusion,
+    Condition,
+    Flag,
+    Not,
+    Quantity,
+    Rule,
+    Text,
+)
 
 _NUMERIC_OPS = ("above", "below", "at least", "at most", "between")
 _TEXT_OPS = ("contains", "does not contain")
@@ -72,7 +87,7 @@ def rule_to_json(rule: Rule) -> dict:
 
 # ---- JSON -> syntax tree -----------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _terminal(name: str) -> re.Pattern:
     pattern = next(t.pattern for t in lark_parser().terminals if t.name == name)
     return re.compile(pattern.to_regexp())

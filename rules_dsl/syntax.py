@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Union
 
 # Canonical operator spellings, grouped by how many values they take.
 NO_VALUE_OPS = ("is missing", "is known")
@@ -57,7 +56,7 @@ class Flag:
     span: Span | None = _span()
 
 
-Value = Union[Quantity, Text, Flag]
+Value = Quantity | Text | Flag
 
 
 @dataclass(frozen=True)
@@ -73,13 +72,13 @@ class Comparison:
 
 @dataclass(frozen=True)
 class AllOf:
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
     span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class AnyOf:
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
     span: Span | None = _span()
 
 
@@ -88,17 +87,17 @@ class AtLeast:
     """``at least N of (a, b, c)``."""
 
     count: int
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
     span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Condition"
+    item: Condition
     span: Span | None = _span()
 
 
-Condition = Union[Comparison, AllOf, AnyOf, AtLeast, Not]
+Condition = Comparison | AllOf | AnyOf | AtLeast | Not
 GROUPS = (AllOf, AnyOf, AtLeast)
 
 

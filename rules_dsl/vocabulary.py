@@ -90,7 +90,7 @@ class Vocabulary:
         return [{"name": f.name, **f.to_dict()} for f in self.features]
 
     @classmethod
-    def from_dict(cls, data: Any, file: str = "vocabulary.yaml") -> "Vocabulary":
+    def from_dict(cls, data: Any, file: str = "vocabulary.yaml") -> Vocabulary:
         problems: list[Problem] = []
 
         def fail(message: str, path: str) -> None:
@@ -260,7 +260,7 @@ class Settings:
         return data
 
     @classmethod
-    def from_dict(cls, data: Any, file: str = "ruleset.yaml") -> "Settings":
+    def from_dict(cls, data: Any, file: str = "ruleset.yaml") -> Settings:
         problems: list[Problem] = []
 
         def fail(message: str, path: str) -> None:

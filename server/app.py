@@ -6,8 +6,8 @@ from flask.sessions import SessionInterface
 from werkzeug.routing import IntegerConverter
 
 from . import auth, db, errors
-from .store import GitStore
 from .services.workspace import Workspace
+from .store import GitStore
 
 # Only the app's own scripts and styles; no inline script, no framing, no plugins.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "

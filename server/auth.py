@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache, wraps
 
 from flask import current_app, g, has_app_context, request
@@ -27,7 +27,7 @@ from rules_dsl.errors import normalize_name
 
 from . import store as git
 from .db import begin_write, get_db, reads
-from .errors import BadRequest, Forbidden, TooMany, Unauthorized, Unprocessable
+from .errors import Forbidden, TooMany, Unauthorized, Unprocessable
 from .models import ROLES, SCOPES, ApiToken, SignInFailure, SignInSession, User, utcnow
 
 COOKIE = "rulecraft_session"

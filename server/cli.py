@@ -150,7 +150,8 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
     """How good the rules are on labelled cases: per rule and for the whole rule set (and by subgroup)."""
     import pandas as pd
 
-    from rules_dsl.analysis import analyze as run, by_subgroup
+    from rules_dsl.analysis import analyze as run
+    from rules_dsl.analysis import by_subgroup
 
     try:
         ruleset = rules_dsl.load(path)
@@ -250,7 +251,8 @@ def _runtime(data_dir: Path, database_url: str | None):
 def serve(data_dir: Path, database_url: str | None, host: str, port: int, workers: int, secret_key: str | None,
           demo: bool) -> None:
     """Start Rulecraft (creates and migrates the data folder and database when missing)."""
-    from server.operations import open_runtime, seed_demo, serve as run_server, start
+    from server.operations import open_runtime, seed_demo, start
+    from server.operations import serve as run_server
 
     overrides = _overrides(data_dir, database_url)
     if secret_key:
@@ -404,7 +406,8 @@ def db() -> None:
 @workspace_options
 def upgrade(data_dir: Path, database_url: str | None) -> None:
     """Bring the database schema up to date."""
-    from server import config as configuration, migrate
+    from server import config as configuration
+    from server import migrate
 
     url = configuration.build(_overrides(data_dir, database_url))["DATABASE_URL"]
     migrate.upgrade(url)
@@ -416,7 +419,8 @@ def upgrade(data_dir: Path, database_url: str | None) -> None:
 @click.argument("revision")
 def downgrade(data_dir: Path, database_url: str | None, revision: str) -> None:
     """Take the schema back to REVISION (e.g. base)."""
-    from server import config as configuration, migrate
+    from server import config as configuration
+    from server import migrate
 
     url = configuration.build(_overrides(data_dir, database_url))["DATABASE_URL"]
     migrate.downgrade(url, revision)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import sessionmaker
 from rules_dsl import load
 from rules_dsl.demo import DEMO_RULESET, demo_path, reference_data
 
-from . import auth, config as configuration, migrate
+from . import auth, migrate
+from . import config as configuration
 from .db import begin_write, session_factory
 from .models import User
 from .services import datasets, recovery, releases

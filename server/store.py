@@ -48,16 +48,49 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
-from server.store_values import (EMPTY_TREE, FULL_ID, RELEASE_NAME, SERVICE_IDENTITY, TREE_MODE, BlameLine, Change,
-                                 CommitRecord, ConflictError, GitError, HeadMoved, Identity, InvalidInput,
-                                 InvalidPath, LRUCache, NotFound, NothingChanged, ReleaseExists, RevisionError,
-                                 StoreBusy, StoreError, Tag, Version, check_changes, check_identity, check_int,
-                                 check_message, check_path, check_tag_name, check_trailer, compose_message,
-                                 parse_commit, parse_tag, parse_tree, plan_tree, public_version, shown)
+from server.store_values import (
+    EMPTY_TREE,
+    FULL_ID,
+    RELEASE_NAME,
+    SERVICE_IDENTITY,
+    TREE_MODE,
+    BlameLine,
+    Change,
+    CommitRecord,
+    ConflictError,
+    GitError,
+    HeadMoved,
+    Identity,
+    InvalidInput,
+    InvalidPath,
+    LRUCache,
+    NotFound,
+    NothingChanged,
+    ReleaseExists,
+    RevisionError,
+    StoreBusy,
+    StoreError,
+    Tag,
+    Version,
+    check_changes,
+    check_identity,
+    check_int,
+    check_message,
+    check_path,
+    check_tag_name,
+    check_trailer,
+    compose_message,
+    parse_commit,
+    parse_tag,
+    parse_tree,
+    plan_tree,
+    public_version,
+    shown,
+)
 
 __all__ = [
     "GitStore", "fault_point", "StoreError", "InvalidInput", "InvalidPath", "RevisionError", "NotFound",

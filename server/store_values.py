@@ -16,7 +16,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # --------------------------------------------------------------------------------------------------------- errors
 
@@ -315,8 +315,8 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 def _parse_ident(line: str) -> tuple[Identity, datetime]:
     m = _IDENT.fullmatch(line)
     if not m:
-        return Identity._recorded(line, ""), datetime.fromtimestamp(0, timezone.utc)
-    return Identity._recorded(m.group(1), m.group(2)), datetime.fromtimestamp(int(m.group(3)), timezone.utc)
+        return Identity._recorded(line, ""), datetime.fromtimestamp(0, UTC)
+    return Identity._recorded(m.group(1), m.group(2)), datetime.fromtimestamp(int(m.group(3)), UTC)
 
 
 def _split_object(raw: bytes) -> tuple[dict[str, list[str]], str]:

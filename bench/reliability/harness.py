@@ -14,6 +14,7 @@ Loopback only: the server binds 127.0.0.1 and every client here talks to that ad
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -111,7 +112,7 @@ class ServerProcess:
                 "--port", str(self.port), "--workers", str(workers)]
         if database_url:
             args += ["--database-url", database_url]
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(args, cwd=ROOT, env=child_env(fault), stdout=self._log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self._wait_until_up(start_timeout)
@@ -127,7 +128,7 @@ class ServerProcess:
             except requests.ConnectionError:
                 if self.process.poll() is not None:
                     self.kill()
-                    raise AssertionError("the server stopped at start:\n" + self.output())
+                    raise AssertionError("the server stopped at start:\n" + self.output())  # noqa: B904
                 time.sleep(0.1)
         self.kill()
         raise AssertionError("the server did not start in time:\n" + self.output())
@@ -154,10 +155,8 @@ class ServerProcess:
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: master and workers die where they stand."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=30)
         self._log.close()
 
@@ -165,10 +164,8 @@ class ServerProcess:
         """SIGTERM (gunicorn's graceful stop), then SIGKILL to what is left."""
         if self.process.poll() is None:
             self.process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
         code = self.process.poll()
         self.kill()
         return code
@@ -235,7 +232,7 @@ class Ledger:
                 out.append(f"commit {ids[0][:12]} (save {save_id}) has no audit row")
             elif len(by_save[save_id]) > 1 or by_save[save_id][0].version != ids[0]:
                 out.append(f"save {save_id}: audit rows {[e.version for e in by_save[save_id]]} vs commit {ids[0]}")
-        for save_id, rows in by_save.items():
+        for save_id, _rows in by_save.items():
             if save_id not in commit_saves:
                 out.append(f"audit row of save {save_id} says done but there is no such commit")
         for previous, current in zip(self.commits, self.commits[1:]):

@@ -32,7 +32,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.reliability.harness import RULESET, Client, ServerProcess, make_workspace, read_ledger
@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.seconds if args.seconds is not None else args.minutes * 60
     if not 1 <= seconds <= 4 * 3600:
         parser.error("run between 1 second and 4 hours")
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     report = run(seconds, args.rate, args.edits, args.readers, args.editors, args.sample, args.release_every)
     report["machine"] = machine()
     report["started"] = started.isoformat(timespec="seconds")

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score
 from sklearn.pipeline import FeatureUnion, make_pipeline
-from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # runs from a checkout without installing
@@ -24,8 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # runs from a chec
 import rules_dsl  # noqa: E402
 from rules_dsl.analysis import analyze, by_subgroup  # noqa: E402
 from rules_dsl.demo import demo_path, reference_data  # noqa: E402
-from rules_dsl.ml import FallbackPredictor  # noqa: E402
-from rules_dsl.ml import RuleFeatures, RulePredictor  # noqa: E402
+from rules_dsl.ml import (  # noqa: E402
+    FallbackPredictor,  # noqa: E402
+    RuleFeatures,
+    RulePredictor,
+)
 from rules_dsl.ruleset import RuleSet, compile_rule  # noqa: E402
 
 RAW = ["mean radius", "mean texture", "mean smoothness"]  # a deliberately small model

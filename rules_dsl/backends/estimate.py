@@ -13,7 +13,7 @@ On data that is skewed against these guesses the order is simply less good, neve
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .. import logic as L
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import ast
 import sys
 import types
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .. import logic as L
 from ..collector import collector_paused

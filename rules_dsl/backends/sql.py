@@ -8,7 +8,7 @@ This is the only module of rules_dsl that imports SQLAlchemy.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import and_, case, false, func, literal, or_, true
 from sqlalchemy.sql.elements import ColumnElement

@@ -11,7 +11,7 @@ Why it is fast (see docs/benchmarks.md for the figures):
 from __future__ import annotations
 
 import ctypes
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -10,8 +10,8 @@ then answers with the backup, which runs in the caller's thread (rules answer on
 that missed its deadline cannot be stopped (Python threads cannot be killed): it is *abandoned* and finishes in the
 background. Abandoned calls are bounded: while ``max_abandoned`` of them are still running, cases go straight to
 the backup without waiting; a call still queued when its deadline passes is cancelled, never run. Workers are
-daemon threads, started one at a time when no worker is idle, and stopped by ``close()`` (or leaving the ``with`` block), so a primary that
-hangs for ever neither grows the pool nor keeps the process from exiting.
+daemon threads, started one at a time when no worker is idle, and stopped by ``close()`` (or leaving the ``with``
+block), so a primary that hangs for ever neither grows the pool nor keeps the process from exiting.
 
 Batches (``predict_batch`` / ``predict``): one deadline for the whole batch (``batch_deadline_ms``, default
 ``deadline_ms``); when the primary misses it or raises, the backup answers the whole batch. A model's batch call is
@@ -35,9 +35,11 @@ import threading
 import time
 import weakref
 from collections import deque
-from concurrent.futures import Future, TimeoutError as FutureTimeout
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -337,7 +339,7 @@ class FallbackPredictor:
         if workers is not None:
             workers.close(wait=wait, timeout=timeout)
 
-    def __enter__(self) -> "FallbackPredictor":
+    def __enter__(self) -> FallbackPredictor:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -21,7 +21,7 @@ import math
 import random
 import threading
 from collections import deque
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sklearn.tree import DecisionTreeRegressor

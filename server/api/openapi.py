@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify
 bp = Blueprint("api_openapi", __name__, url_prefix="/api")
 
 S = {"type": "string"}
-I = {"type": "integer"}
+I = {"type": "integer"}  # noqa: E741
 B = {"type": "boolean"}
 N = {"type": "number"}
 NULL_S = {"type": ["string", "null"]}

@@ -5,11 +5,11 @@ texts when someone saved the same thing first.
 """
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 
 from rules_dsl import rule_to_json
 
-from ..auth import current_user, has, requires
+from ..auth import current_user, requires
 from ..db import get_db
 from ..errors import NotFound
 from ..services import rules as editing

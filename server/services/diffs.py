@@ -6,7 +6,7 @@ import difflib
 import re
 
 from rules_dsl import CompiledRule, RuleSet
-from rules_dsl.formatter import format_condition, format_conclusion
+from rules_dsl.formatter import format_conclusion, format_condition
 from rules_dsl.syntax import AllOf, AnyOf
 
 from ..errors import NotFound

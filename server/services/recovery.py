@@ -87,7 +87,8 @@ def _commits_without_rows(db: Session, store: git.GitStore, report: Report) -> N
         user_id = version.trailers.get("Rulecraft-User", "")
         user_id = int(user_id) if user_id.isdigit() and int(user_id) in users else None
         db.add(AuditEvent(at=version.time, user_id=user_id, action=version.trailers.get("Rulecraft-Action", "commit"),
-                          ruleset=version.trailers.get("Rulecraft-Ruleset"), rule=version.trailers.get("Rulecraft-Rule"),
+                          ruleset=version.trailers.get("Rulecraft-Ruleset"),
+                          rule=version.trailers.get("Rulecraft-Rule"),
                           version=version.id, save_id=save_id, status="done", message=version.message,
                           details={"recovered": True}))
         if save_id:

@@ -12,8 +12,17 @@ from dataclasses import dataclass
 import yaml
 from sqlalchemy.orm import Session
 
-from rules_dsl import (CompiledRule, RuleError, RuleSet, Settings, Vocabulary, compile_rule, parse_rule,
-                       rule_from_json, slugify)
+from rules_dsl import (
+    CompiledRule,
+    RuleError,
+    RuleSet,
+    Settings,
+    Vocabulary,
+    compile_rule,
+    parse_rule,
+    rule_from_json,
+    slugify,
+)
 from rules_dsl.errors import normalize_name
 from rules_dsl.ruleset import ruleset_from_files
 
@@ -21,7 +30,7 @@ from .. import store as git
 from ..errors import BadRequest, Conflict, NotFound, Unprocessable, rule_error
 from ..models import User
 from .changes import Saved, check_why, commit, translate
-from .workspace import (EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, Workspace, file_path, rule_path)
+from .workspace import EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, Workspace, file_path, rule_path
 
 RETRIES = 8
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from browser_support import CHROMIUM_ARGS, browser_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]

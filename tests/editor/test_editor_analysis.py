@@ -13,11 +13,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
 import pytest
+from browser_support import UNLABELLED, signed_in
 from playwright.sync_api import expect
 
 from rules_dsl.demo import reference_data
-
-from browser_support import UNLABELLED, signed_in
 
 pytestmark = pytest.mark.browser
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
-
 from browser_support import UNLABELLED, signed_in
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 

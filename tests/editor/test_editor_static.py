@@ -7,11 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from browser_support import browser_or_skip
 
 from rules_dsl.checker import _OPS_BY_TYPE
 from server import create_app, migrate
-
-from browser_support import browser_or_skip
 
 EDITOR = Path(__file__).resolve().parents[2] / "editor_ui"
 

@@ -7,7 +7,7 @@ odd units, any printable text), which is what the formatter and the structured f
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 from hypothesis import strategies as st
 
@@ -128,7 +128,7 @@ def conditions(leaf: st.SearchStrategy, max_leaves: int = 8) -> st.SearchStrateg
     return st.recursive(leaf, extend, max_leaves=max_leaves)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _conditions(checked: bool, max_leaves: int) -> st.SearchStrategy:
     return conditions(CHECKED_COMPARISON if checked else SYNTAX_COMPARISON, max_leaves)
 

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .ml_rulesets import breast_data, breast_ruleset, build
 from rules_dsl import DataError
 from rules_dsl.analysis import ABSTAIN, analyze, by_subgroup, impact
+
+from .ml_rulesets import breast_data, breast_ruleset, build
 
 FEATURES = {"temperature": {"type": "number"}, "cough": {"type": "boolean"}, "sex": {"type": "category",
                                                                                     "values": ["F", "M"]}}

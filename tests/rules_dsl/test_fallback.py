@@ -10,9 +10,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
+from rules_dsl.ml import FallbackPredictor, RuleFeatures, RulePredictor
+
 from .ml_rulesets import breast_data, breast_ruleset
-from rules_dsl.ml import FallbackPredictor
-from rules_dsl.ml import RuleFeatures, RulePredictor
 
 
 @pytest.fixture(scope="module")

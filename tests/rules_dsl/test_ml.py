@@ -15,9 +15,10 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from .ml_rulesets import BREAST_FEATURES, BREAST_RULES, breast_data, breast_ruleset, build, x_ruleset
 from rules_dsl import DataError
 from rules_dsl.ml import RuleFeatures, RulePredictor
+
+from .ml_rulesets import BREAST_FEATURES, BREAST_RULES, breast_data, breast_ruleset, build, x_ruleset
 
 RAW = ["worst radius", "worst concave points", "mean texture"]
 

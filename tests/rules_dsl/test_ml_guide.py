@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 import rules_dsl.demo
-from .ml_rulesets import breast_ruleset
 from rules_dsl import write_folder
+
+from .ml_rulesets import breast_ruleset
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "ml-guide.md"
 

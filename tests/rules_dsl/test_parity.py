@@ -28,8 +28,7 @@ from rules_dsl.errors import normalize_name
 from rules_dsl.syntax import AllOf, AnyOf, AtLeast, Comparison, Not, Quantity
 
 from .strategies import rules
-from .vocab import (CATEGORY_DATA, NOTES, NUMBERS, OTHER_NUMBERS, TEST_VOCABULARY, UNITS, VOCABULARY_DATA,
-                    build_ruleset)
+from .vocab import CATEGORY_DATA, NOTES, NUMBERS, OTHER_NUMBERS, TEST_VOCABULARY, UNITS, VOCABULARY_DATA, build_ruleset
 
 FEATURES = {f.column: f for f in TEST_VOCABULARY.features}  # data column -> feature
 COLUMNS = list(FEATURES)
@@ -243,13 +242,13 @@ def assert_backends_agree(ruleset, data: dict[str, list], frame: pd.DataFrame, s
     vectorized = ruleset.matches(frame)
     assert list(vectorized.columns) == ids
     assert vectorized.index.equals(frame.index)
-    assert all(vectorized.dtypes == bool)
+    assert all(vectorized.dtypes == bool)  # noqa: E721
     by_row = {missing: [ruleset.matches_row(r) for r in row_records(data, missing)]
               for missing in ("none", "nan", "absent")}
     by_row["frame records"] = [ruleset.matches_row(r) for r in frame.to_dict("records")]
     sql = sql_matches(ruleset, data)
     for rule in ruleset.active_rules:
-        expected = [L.evaluate(rule.logic, lambda t, row=canonical_row(data, i): reference_test(t, row)) is True
+        expected = [L.evaluate(rule.logic, lambda t, row=canonical_row(data, i): reference_test(t, row)) is True  # noqa: B008
                     for i in range(n)]
         if syntax is not None:
             from_syntax = [reference_rule(syntax[rule.id].condition, canonical_row(data, i)) is True

@@ -34,7 +34,8 @@ def test_no_server_errors_and_documented_shapes(ws, who):
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=int(os.environ.get("RULECRAFT_FUZZ_EXAMPLES", 12)), deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=int(os.environ.get("RULECRAFT_FUZZ_EXAMPLES", 12)), deadline=None,
+                  suppress_health_check=list(HealthCheck), database=None)
         def check(case):
             response = case.call(headers=headers)
             if response.status_code >= 500:

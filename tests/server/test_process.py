@@ -49,7 +49,7 @@ class Server:
                 return
             except requests.ConnectionError:
                 if self.process.poll() is not None:
-                    raise AssertionError("the server stopped:\n" + self.stop())
+                    raise AssertionError("the server stopped:\n" + self.stop())  # noqa: B904
                 time.sleep(0.2)
         self.stop()
         raise AssertionError("the server did not start within 60 s")

@@ -14,16 +14,29 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.store import (SERVICE_IDENTITY, Change, ConflictError, GitStore, HeadMoved, Identity,
-                          InvalidInput, InvalidPath, NotFound, NothingChanged, ReleaseExists, RevisionError,
-                          StoreBusy, StoreError)
+from server.store import (
+    SERVICE_IDENTITY,
+    Change,
+    ConflictError,
+    GitStore,
+    HeadMoved,
+    Identity,
+    InvalidInput,
+    InvalidPath,
+    NotFound,
+    NothingChanged,
+    ReleaseExists,
+    RevisionError,
+    StoreBusy,
+    StoreError,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ANN = Identity("Ann Lee", "ann@example.org")
@@ -109,16 +122,16 @@ def test_saved_files_read_back_at_their_version(store):
 
 
 def test_a_version_records_author_time_why_and_trailers(store, repo):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     version = store.commit([Change(RULE, b"x\n")], author=ANN, message="  Guideline 4.2 changed the cut-off\n\n"
                            "Source: the 2024 revision\n", trailers={"Rulecraft-User": "17", "Rulecraft-Save": "s-9"})
     assert version.author == ANN
-    assert version.time.tzinfo is not None and before <= version.time <= datetime.now(timezone.utc)
+    assert version.time.tzinfo is not None and before <= version.time <= datetime.now(UTC)
     # the "why" keeps a last paragraph that looks like a trailer; only the store's block is read as trailers
     assert version.message == "Guideline 4.2 changed the cut-off\n\nSource: the 2024 revision"
     assert version.trailers == {"Rulecraft-User": "17", "Rulecraft-Save": "s-9"}
     raw = git(repo, "cat-file", "commit", version.id)
-    assert f"author Ann Lee <ann@example.org>" in raw
+    assert "author Ann Lee <ann@example.org>" in raw
     assert f"committer {SERVICE_IDENTITY.name} <{SERVICE_IDENTITY.email}>" in raw
     assert raw.endswith("\n\nRulecraft-User: 17\nRulecraft-Save: s-9\n")
     assert git(repo, "log", "-1", "--format=%(trailers:key=Rulecraft-Save,valueonly)").strip() == "s-9"
