@@ -106,6 +106,35 @@ def test_saving_another_rule_in_between_is_not_a_conflict(ws):
     assert response.status_code == 200, response.get_json()
 
 
+def test_a_delete_from_a_stale_version_is_refused_and_keeps_the_other_edit(ws):
+    """Regression (mutant: delete without its base): a rule deleted from the version Ana opened, after Bea changed
+    it, silently erased Bea's edit. The delete is refused with both texts, like a stale save."""
+    ana, bea = ws.as_("Ana"), ws.as_("Bea")
+    opened = ana.get("/api/rulesets/sepsis-triage/rules/sirs")
+    base, text = etag_of(opened), opened.get_json()["text"]
+    edited = bea.put("/api/rulesets/sepsis-triage/rules/sirs",
+                     json={"text": text.replace("above 38", "above 38.5"), "why": "Bea's change"},
+                     headers={"If-Match": base})
+    assert edited.status_code == 200
+    stale = ana.delete("/api/rulesets/sepsis-triage/rules/sirs", json={"why": "Not needed"},
+                       headers={"If-Match": base})
+    assert stale.status_code == 409, stale.get_json()
+    error = stale.get_json()["error"]
+    assert error["base_text"] == text + "\n" and "38.5" in error["current_text"]
+    assert error["current_version"] == etag_of(edited)
+    kept = ana.get("/api/rulesets/sepsis-triage/rules/sirs")
+    assert kept.status_code == 200 and "38.5" in kept.get_json()["text"] and etag_of(kept) == etag_of(edited)
+    fresh = ana.delete("/api/rulesets/sepsis-triage/rules/sirs", json={"why": "Not needed"},
+                       headers={"If-Match": etag_of(kept)})
+    assert fresh.status_code == 200  # from the current version the delete goes through
+
+
+def test_a_delete_needs_if_match(ws):
+    response = ws.as_("Ana").delete("/api/rulesets/sepsis-triage/rules/sirs", json={"why": "Not needed"})
+    assert response.status_code == 428
+    assert ws.as_("Ana").get("/api/rulesets/sepsis-triage/rules/sirs").status_code == 200
+
+
 def _others_save_between_check_and_commit(monkeypatch, others, times: int):
     """Before each of the next ``times`` creates' checks reads the latest version, let ``others`` save: every
     try of the create is then checked against a version that has moved on by the time it commits, as on a rule
