@@ -254,10 +254,13 @@ class Ledger:
         stuck = [r.id for r in self.releases if r.status not in ("requested", "approved", "rejected")]
         if stuck:
             out.append(f"releases in an unfinished state: {stuck}")
-        decisions = {(e.details or {}).get("release") for e in self.events if e.action == "release.approve"}
+        decisions = {(e.details or {}).get("release"): e.user_id for e in self.events if e.action == "release.approve"}
         for r in approved:
             if r.id not in decisions:
                 out.append(f"approved release {r.ruleset} {r.name} has no release.approve audit row")
+            elif r.decided_by is None or decisions[r.id] != r.decided_by:
+                out.append(f"approved release {r.ruleset} {r.name} does not name its approver "
+                           f"(row: {r.decided_by}, audit row: {decisions[r.id]})")
         return out
 
 

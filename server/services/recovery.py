@@ -79,10 +79,14 @@ def _starting_point(db: Session, store: git.GitStore) -> str | None:
 
 def _commits_without_rows(db: Session, store: git.GitStore, report: Report) -> None:
     known = set(db.scalars(select(AuditEvent.save_id).where(AuditEvent.save_id.is_not(None))))
+    # A commit without a save id (made outside Rulecraft) is known by its version once it has its row; without
+    # this it got another row at every start.
+    known_versions = set(db.scalars(select(AuditEvent.version).where(AuditEvent.save_id.is_(None),
+                                                                     AuditEvent.version.is_not(None))))
     users = {u.id for u in db.scalars(select(User))}
     for version in store.versions_since(_starting_point(db, store)):
         save_id = version.trailers.get("Rulecraft-Save")
-        if save_id in known:
+        if save_id in known or (save_id is None and version.id in known_versions):
             continue
         user_id = version.trailers.get("Rulecraft-User", "")
         user_id = int(user_id) if user_id.isdigit() and int(user_id) in users else None
@@ -117,17 +121,22 @@ def _releases(db: Session, store: git.GitStore, report: Report) -> None:
                             and line.split(": ", 1)[0].startswith("Rulecraft-"))
             release_id = trailers.get("Rulecraft-Release", "")
             existing = db.get(Release, int(release_id)) if release_id.isdigit() else None
+            # The tag names the approver: the row keeps them (its decision may have been rolled back or never
+            # written), so the release and its rebuilt audit row say who approved it. An id that names nobody
+            # here is left out rather than written as a dangling reference.
+            approved_by = trailers.get("Rulecraft-Approved-By", "")
+            approver = int(approved_by) if approved_by.isdigit() and int(approved_by) in users else None
             if existing is not None:
                 existing.status, existing.name = "approved", release_name
+                existing.decided_by, existing.decided_at = approver, tag.time
             else:
                 requested = trailers.get("Rulecraft-Requested-By", "")
-                approved_by = trailers.get("Rulecraft-Approved-By", "")
                 if not requested.isdigit() or int(requested) not in users:
                     report.add(f"Tag {name} was not made by Rulecraft: left alone")
                     continue
                 db.add(Release(ruleset=ruleset, name=release_name, version=tag.version, status="approved",
-                               notes=tag.message, requested_by=int(requested),
-                               decided_by=int(approved_by) if approved_by.isdigit() else None, decided_at=tag.time))
+                               notes=tag.message, requested_by=int(requested), decided_by=approver,
+                               decided_at=tag.time))
             report.add(f"Release {ruleset} {release_name} existed only as a tag: recorded")
     db.flush()
     _release_decisions(db, report)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from server.models import AuditEvent
+from server.models import AuditEvent, Release, User
 from server.operations import open_runtime, start
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +99,121 @@ def test_a_save_killed_at_each_step_is_repaired(data_dir, step):
     report, events, commits, ok, fsck = state(data_dir)
     assert ok and "Nothing to repair" in str(report)
     assert len([e for e in events if e.status == "done" and e.version]) == len(commits)
+
+
+# ---- repairs that need no crash to set up: the database is put in the state a crash (or a restored backup) leaves
+
+RULE = 'rule "Cold"\nwhen temperature is below 35'
+
+
+def _recover(ws):
+    from server.services.recovery import recover
+
+    with ws.app.app_context(), ws.sessions() as db:
+        return str(recover(db, ws.app.extensions["rulecraft.store"]))
+
+
+def _approved_release(ws) -> tuple[int, str]:
+    """Ana asks for a release of the rule set as it is, Rui approves it: (release id, tag name)."""
+    asked = ws.as_("Ana").post("/api/rulesets/sepsis-triage/releases", json={"notes": "first"})
+    assert asked.status_code == 201, asked.get_json()
+    release_id = asked.get_json()["id"]
+    approved = ws.as_("Rui").post(f"/api/rulesets/sepsis-triage/releases/{release_id}/approve",
+                                  json={"comment": "checked"})
+    assert approved.status_code == 200, approved.get_json()
+    return release_id, f"sepsis-triage/{approved.get_json()['name']}"
+
+
+def _lose_the_decision(ws, release_id: int, *, row: bool) -> None:
+    """What the database holds when the tag was written but the decision was not kept: the row back at
+    'requested' without a decision (row=True: the approval's rollback path, or a backup taken before it), or no
+    row at all (a backup taken before the request); in both cases no approval audit row."""
+    from sqlalchemy import delete, update
+
+    with ws.sessions() as db:
+        if row:
+            db.execute(update(Release).where(Release.id == release_id).values(
+                status="requested", name=None, decided_by=None, decided_at=None))
+        else:
+            db.execute(delete(AuditEvent).where(AuditEvent.action == "release.request"))
+            db.execute(delete(Release).where(Release.id == release_id))
+        db.execute(delete(AuditEvent).where(AuditEvent.action == "release.approve"))
+        db.commit()
+
+
+@pytest.mark.parametrize("row", [True, False], ids=["row-without-decision", "no-row"])
+def test_a_release_recovered_from_its_tag_keeps_its_approver(ws, row):
+    """Regression: a release recovered from its tag had no approver (decided_by None) and its rebuilt audit row
+    named nobody. The tag says who approved it (Rulecraft-Approved-By, and the tagger)."""
+    release_id, tag_name = _approved_release(ws)
+    _lose_the_decision(ws, release_id, row=row)
+    report = _recover(ws)
+    assert f"{tag_name.replace('/', ' ')} existed only as a tag: recorded" in report, report
+    assert "had no audit row for its approval: added" in report, report
+    tag = next(t for t in ws.app.extensions["rulecraft.store"].tags() if t.name == tag_name)
+    rui = ws.people["Rui"].id
+    with ws.sessions() as db:
+        release = db.scalars(select(Release).where(Release.ruleset == "sepsis-triage")).one()
+        assert (release.status, release.name, release.version) == ("approved", "v1", tag.version)
+        assert release.decided_by == rui and release.decided_at == tag.time
+        assert release.requested_by == ws.people["Ana"].id
+        event = db.scalars(select(AuditEvent).where(AuditEvent.action == "release.approve")).one()
+        assert event.user_id == rui and event.details["release"] == release.id and event.at == tag.time
+    assert "Nothing to repair" in _recover(ws)
+
+
+def test_a_tag_naming_an_approver_who_is_gone_is_recovered_without_one(ws):
+    """An approver id that names nobody (e.g. a database from elsewhere) is not written as a dangling reference
+    (PostgreSQL refuses it: the whole recovery failed); the release is recorded without an approver."""
+    from sqlalchemy import delete
+
+    release_id, _ = _approved_release(ws)
+    _lose_the_decision(ws, release_id, row=False)
+    with ws.sessions() as db:  # Rui's id no longer names anyone
+        db.execute(delete(User).where(User.id == ws.people["Rui"].id))
+        db.commit()
+    report = _recover(ws)
+    assert "existed only as a tag: recorded" in report, report
+    with ws.sessions() as db:
+        release = db.scalars(select(Release)).one()
+        assert release.status == "approved" and release.decided_by is None
+        assert db.scalars(select(AuditEvent).where(AuditEvent.action == "release.approve")).one().user_id is None
+
+
+def test_commits_without_audit_rows_get_them_rebuilt_from_their_trailers(ws):
+    """A commit whose audit row is missing (a database restored from a backup older than the repository, or a
+    crash between the commit and the first write of its row) gets its row from the commit: who, what, which rule
+    set and rule, why, the save id. A commit naming no action and a person the database does not know gets a row
+    naming nobody. Nothing twice."""
+    from sqlalchemy import delete
+
+    from server import store as git
+
+    created = ws.as_("Ana").post("/api/rulesets/sepsis-triage/rules",
+                                 json={"text": RULE, "why": "Hypothermia\n\nDr B."})
+    assert created.status_code == 201
+    version = created.headers["ETag"].strip('"')
+    with ws.sessions() as db:
+        kept = db.scalars(select(AuditEvent).where(AuditEvent.version == version)).one()
+        save_id = kept.save_id
+        db.execute(delete(AuditEvent).where(AuditEvent.version == version))
+        db.commit()
+    store = ws.app.extensions["rulecraft.store"]
+    outside = store.commit([git.Change("notes/readme.txt", b"kept by hand\n")],
+                           author=git.Identity("Someone Else", "else@example.org"), message="By hand",
+                           trailers={"Rulecraft-User": "9999"})  # a person this database does not know
+    report = _recover(ws)
+    assert f"Version {version[:12]} had no audit row: rebuilt from the commit" in report, report
+    assert f"Version {outside.id[:12]} had no audit row" in report, report
+    with ws.sessions() as db:
+        rebuilt = db.scalars(select(AuditEvent).where(AuditEvent.version == version)).one()
+        assert (rebuilt.user_id, rebuilt.action, rebuilt.ruleset, rebuilt.rule, rebuilt.save_id, rebuilt.status) == \
+            (ws.people["Ana"].id, "rule.create", "sepsis-triage", "cold", save_id, "done")
+        assert rebuilt.message.startswith("Hypothermia") and "Dr B." in rebuilt.message
+        assert rebuilt.details == {"recovered": True}
+        assert rebuilt.at == next(v.time for v in store.versions_since(None) if v.id == version)
+        foreign = db.scalars(select(AuditEvent).where(AuditEvent.version == outside.id)).one()
+        assert (foreign.user_id, foreign.action, foreign.save_id, foreign.ruleset) == (None, "commit", None, None)
+        versions = [e.version for e in db.scalars(select(AuditEvent).where(AuditEvent.version.is_not(None)))]
+    assert len(versions) == len(set(versions))  # one row per commit: the others were left alone
+    assert "Nothing to repair" in _recover(ws)
