@@ -73,9 +73,10 @@ class _RuleInput:
         try:
             ruleset.check_columns(frame.columns)
         except DataError as e:
-            raise DataError(f"{e.message} The input has no column names, so its columns are called "
-                            f"{', '.join(columns[:2])}{' ...' if len(columns) > 2 else ''} by position: pass a "
-                            "pandas DataFrame with the vocabulary's column names.", e.column) from None
+            # "N feature(s)" is the wording scikit-learn's checks look for in this error (check_fit2d_1feature).
+            raise DataError(f"{e.message} The input has no column names, so its {len(columns)} feature(s) are "
+                            f"called {', '.join(columns[:2])}{' ...' if len(columns) > 2 else ''} by position: "
+                            "pass a pandas DataFrame with the vocabulary's column names.", e.column) from None
         return frame
 
 

@@ -33,8 +33,6 @@ def data():
 # The checks feed NumPy arrays, whose columns scikit-learn calls x0, x1, ...; these rule sets are written over those
 # names. Each expected failure is a check whose premise a fixed rule set cannot meet; xfail_strict makes a listed
 # check that starts passing fail the suite, so the list stays honest.
-NEEDS_TWO_COLUMNS = ("The rules read columns x0 and x1; data with one column lacks x1 and gets a DataError naming "
-                     "the column and the rules (the check expects any width to be accepted).")
 FIXED_LABELS = ("The rule set's classes are its outcome's labels (0-3), fixed by the rules; the check fits labels "
                 "'one', 'two', 'three' that no rule can answer, and fit refuses them.")
 CLASSES_FROM_Y = ("The check assumes classes_ are the classes present in y (predict_proba with one column per class "
@@ -53,8 +51,6 @@ CHECKED = [
 
 def expected_failures(estimator) -> dict[str, str]:
     failures = {}
-    if len(estimator.ruleset.columns) > 1:
-        failures["check_fit2d_1feature"] = NEEDS_TWO_COLUMNS
     if isinstance(estimator, RulePredictor):
         failures["check_classifiers_classes"] = FIXED_LABELS
         if len(estimator.ruleset.outcome.labels) > 2:
