@@ -12,6 +12,7 @@ import os
 import pytest
 
 from bench.reliability.harness import make_workspace
+from tests.server.conftest import DATABASES, fresh_postgres_database
 
 
 def env_int(name: str, default: int) -> int:
@@ -25,6 +26,23 @@ def env_int(name: str, default: int) -> int:
 def workspace(tmp_path):
     """A fresh data folder: ten people with write tokens, the sepsis rule set, release v1."""
     return make_workspace(tmp_path / "data")
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request):
+    """Each database the server runs on: None, the embedded SQLite database in the data folder (as `rulecraft
+    serve` makes it), and a fresh database on the PostgreSQL server named by RULECRAFT_TEST_POSTGRES_URL."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def workspace_on_each_database(tmp_path, database_url):
+    """``workspace`` on SQLite and on PostgreSQL (its ``database_url`` says which; None for SQLite)."""
+    return make_workspace(tmp_path / "data", database_url)
 
 
 class InProcess:

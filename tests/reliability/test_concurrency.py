@@ -17,6 +17,7 @@ RULECRAFT_CONCURRENCY_SAVES sets the saves per writer (default 12).
 from __future__ import annotations
 
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -29,7 +30,6 @@ from bench.reliability.harness import (
     read_file_at,
     read_ledger,
 )
-from tests.server.conftest import fresh_postgres_database
 
 from . import workload
 from .conftest import env_int
@@ -40,16 +40,6 @@ WRITERS = ["Ana", "Bea", "Cy", "Dee"]
 
 def _pinned(url: str, token: str) -> dict:
     return workload.predictor(url, token, "v1", 0.0001)[0]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request):
-    """None: the embedded SQLite database in the data folder, as `rulecraft serve` makes it."""
-    if request.param == "sqlite":
-        yield None
-        return
-    with fresh_postgres_database() as url:
-        yield url
 
 
 @pytest.mark.slow
@@ -130,9 +120,10 @@ def test_processes_editing_releasing_and_predicting_at_once(tmp_path, database_u
 
 
 @pytest.mark.parametrize("second", ["approve", "reject"])
-def test_two_reviewers_deciding_the_same_request_at_once_one_wins(tmp_path, second):
+def test_two_reviewers_deciding_the_same_request_at_once_one_wins(tmp_path, second, database_url):
     """Regression: the second reviewer's decision was made on a copy of the request read before the first one was
-    committed, and overwrote it: two tags (v2 and v3) for one request, or an approved release marked rejected."""
+    committed, and overwrote it: two tags (v2 and v3) for one request, or an approved release marked rejected.
+    On PostgreSQL the re-read takes the row's lock (with_for_update; SQLite ignores it and serialises writers)."""
     from server import auth
     from server.errors import Conflict
     from server.models import Release
@@ -140,8 +131,9 @@ def test_two_reviewers_deciding_the_same_request_at_once_one_wins(tmp_path, seco
     from server.services import releases
     from server.services.rules import create_rule
 
-    ws = make_workspace(tmp_path / "data")
-    runtime = open_runtime({"DATA_DIR": ws.data_dir}, upgrade=False)
+    ws = make_workspace(tmp_path / "data", database_url)
+    runtime = open_runtime({"DATA_DIR": ws.data_dir, **({"DATABASE_URL": database_url} if database_url else {})},
+                           upgrade=False)
     try:
         with runtime.sessions() as first, runtime.sessions() as late:
             ana = auth.find_user(first, "Ana")
@@ -155,7 +147,65 @@ def test_two_reviewers_deciding_the_same_request_at_once_one_wins(tmp_path, seco
     finally:
         runtime.store.close()
         runtime.sessions.kw["bind"].dispose()
-    ledger = read_ledger(ws.data_dir)
+    ledger = read_ledger(ws.data_dir, database_url)
+    assert not ledger.problems(), ledger.problems()
+    assert [r.status for r in ledger.releases] == ["approved", "approved"]
+    assert [t.name for t in ledger.tags] == [f"{RULESET}/v1", f"{RULESET}/v2"]
+
+
+@pytest.mark.parametrize("second", ["approve", "reject"])
+def test_a_decision_waits_for_the_one_being_made_on_the_same_request(tmp_path, second, database_url):
+    """Two reviewers in two threads, the second arriving while the first holds the request between its re-read and
+    its commit: the second waits for the first (PostgreSQL: the row lock of with_for_update; SQLite: the write
+    transaction) and is then refused. Without the lock the second read 'requested' too and overwrote the first
+    decision (an approved release marked rejected beside its tag, or two approvals)."""
+    import threading
+
+    from server import auth
+    from server.errors import Conflict
+    from server.operations import open_runtime
+    from server.services import releases
+    from server.services.rules import create_rule
+
+    ws = make_workspace(tmp_path / "data", database_url)
+    runtime = open_runtime({"DATA_DIR": ws.data_dir, **({"DATABASE_URL": database_url} if database_url else {})},
+                           upgrade=False)
+    first_holds, outcomes = threading.Event(), {}
+    lock_decision = releases._lock_decision
+
+    def holding(db, release):
+        lock_decision(db, release)
+        if threading.current_thread().name == "first":
+            first_holds.set()
+            time.sleep(1.5)  # long enough for the second to reach its own re-read, were it not made to wait
+
+    def decide(name, reviewer, how):
+        with runtime.sessions() as db:
+            try:
+                getattr(releases, how)(runtime.workspace, db, auth.find_user(db, reviewer), RULESET, asked.id, name)
+                outcomes[name] = "done"
+            except Conflict:
+                outcomes[name] = "conflict"
+
+    try:
+        with runtime.sessions() as db:
+            ana = auth.find_user(db, "Ana")
+            create_rule(runtime.workspace, db, ana, RULESET, {"text": workload.own_text("Ana", 1)}, "new")
+            asked = releases.request_release(runtime.workspace, db, ana, RULESET, None, "again")
+        releases._lock_decision = holding
+        first = threading.Thread(target=decide, args=("first", "Rui", "approve"), name="first")
+        first.start()
+        assert first_holds.wait(30)
+        late = threading.Thread(target=decide, args=("second", "Rosa", second), name="second")
+        late.start()
+        first.join(60)
+        late.join(60)
+    finally:
+        releases._lock_decision = lock_decision
+        runtime.store.close()
+        runtime.sessions.kw["bind"].dispose()
+    assert outcomes == {"first": "done", "second": "conflict"}
+    ledger = read_ledger(ws.data_dir, database_url)
     assert not ledger.problems(), ledger.problems()
     assert [r.status for r in ledger.releases] == ["approved", "approved"]
     assert [t.name for t in ledger.tags] == [f"{RULESET}/v1", f"{RULESET}/v2"]

@@ -8,6 +8,7 @@ their tags and each approved release has its audit row; and the server serves an
 
 tests/server/test_recovery.py kills a save in a child process that calls the services directly; this suite does it
 to the real gunicorn workers, over HTTP, with acknowledged saves before the kill and a restart after it.
+Every test runs on SQLite and on PostgreSQL (recovery's transactions and constraints differ between them).
 RULECRAFT_CRASH_REPETITIONS sets the kills per fault point (default 1; the documented run in docs/reliability.md
 uses 5). Each repetition kills at a different save (``step:N``, N from KILL_AT) in the same, growing workspace.
 """
@@ -122,8 +123,8 @@ def _serves_again(server: ServerProcess, ws, tag: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("step", SAVE_STEPS)
-def test_server_killed_at_each_step_of_a_save(workspace, step):
-    ws = workspace
+def test_server_killed_at_each_step_of_a_save(workspace_on_each_database, step):
+    ws = workspace_on_each_database
     for rep in range(REPETITIONS):
         before = {c.id for c in read_ledger(ws.data_dir, ws.database_url).commits}
         # the worker dies at its nth save, after nth - 1 acknowledged ones; over 5 repetitions every N of KILL_AT
@@ -151,8 +152,8 @@ def test_server_killed_at_each_step_of_a_save(workspace, step):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("step", RELEASE_STEPS)
-def test_server_killed_at_each_step_of_a_release_approval(workspace, step):
-    ws = workspace
+def test_server_killed_at_each_step_of_a_release_approval(workspace_on_each_database, step):
+    ws = workspace_on_each_database
     for rep in range(REPETITIONS):
         server = ServerProcess(ws.data_dir, fault=f"{step}:1", database_url=ws.database_url)
         ana, rui = Client(server.url, ws.tokens["Ana"]), Client(server.url, ws.tokens["Rui"])
@@ -194,21 +195,22 @@ def test_server_killed_at_each_step_of_a_release_approval(workspace, step):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("step, committed", [("service.audit-pending", False), ("service.committed", True)])
-def test_a_command_killed_mid_save_is_repaired_by_rulecraft_recover(workspace, step, committed):
+def test_a_command_killed_mid_save_is_repaired_by_rulecraft_recover(workspace_on_each_database, step, committed):
     """The commands save through the same services: ``rulecraft import`` killed before and after its commit, then
     ``rulecraft recover`` says what it repaired, and a second recover finds nothing to do."""
     from bench.reliability.harness import FIXTURE, rulecraft
 
-    ws = workspace
-    before = len(read_ledger(ws.data_dir).commits)
-    killed = rulecraft("import", str(FIXTURE), "--as", "Bea", "--why", "A copy", data_dir=ws.data_dir, fault=step)
+    ws = workspace_on_each_database
+    before = len(read_ledger(ws.data_dir, ws.database_url).commits)
+    killed = rulecraft("import", str(FIXTURE), "--as", "Bea", "--why", "A copy", data_dir=ws.data_dir,
+                       database_url=ws.database_url, fault=step)
     assert killed.returncode == 99 and "Imported" not in killed.stdout, killed.stderr
-    report = rulecraft("recover", data_dir=ws.data_dir)
+    report = rulecraft("recover", data_dir=ws.data_dir, database_url=ws.database_url)
     assert report.returncode == 0
     assert ("marked done" if committed else "marked failed") in report.stdout, report.stdout
-    ledger = read_ledger(ws.data_dir)
+    ledger = read_ledger(ws.data_dir, ws.database_url)
     assert not ledger.problems(), ledger.problems()
     assert len(ledger.commits) == before + committed
     assert [e.status for e in ledger.save_rows if e.action == "ruleset.import"][-1] == ("done" if committed
                                                                                          else "failed")
-    assert "Nothing to repair" in rulecraft("recover", data_dir=ws.data_dir).stdout
+    assert "Nothing to repair" in rulecraft("recover", data_dir=ws.data_dir, database_url=ws.database_url).stdout

@@ -26,6 +26,7 @@ from rules_dsl import DataError
 from rules_dsl import logic as L
 from rules_dsl.errors import normalize_name
 from rules_dsl.syntax import AllOf, AnyOf, AtLeast, Comparison, Not, Quantity
+from tests.server.conftest import DATABASES, fresh_postgres_database
 
 from .strategies import rules
 from .vocab import CATEGORY_DATA, NOTES, NUMBERS, OTHER_NUMBERS, TEST_VOCABULARY, UNITS, VOCABULARY_DATA, build_ruleset
@@ -212,18 +213,31 @@ def engine() -> sa.Engine:
     return sa.create_engine("sqlite://")
 
 
+@pytest.fixture(scope="module", params=DATABASES)
+def sql_engine(request):
+    """The databases the SQL backend is proved on: SQLite, and PostgreSQL when RULECRAFT_TEST_POSTGRES_URL names a
+    server (the server stores the rule sets there; a report or a data team's query runs the same SQL)."""
+    if request.param == "sqlite":
+        yield engine()
+        return
+    with fresh_postgres_database() as url:
+        bind = sa.create_engine(url)
+        yield bind
+        bind.dispose()
+
+
 _SQL_TYPES = {"number": sa.Float, "category": sa.String, "text": sa.String, "boolean": sa.Boolean}
 
 
-def sql_matches(ruleset, data: dict[str, list]) -> dict[str, list[bool]]:
-    """Each rule's 0/1 column computed by SQLite, missing values stored as NULL."""
+def sql_matches(ruleset, data: dict[str, list], bind: sa.Engine | None = None) -> dict[str, list[bool]]:
+    """Each rule's 0/1 column computed by the database (SQLite unless ``bind`` says), missing values as NULL."""
     metadata = sa.MetaData()
     table = sa.Table("cases", metadata, sa.Column("row_id", sa.Integer, primary_key=True),
                      *[sa.Column(c, _SQL_TYPES[FEATURES[c].type]) for c in data])
     n = len(next(iter(data.values())))
     conditions = ruleset.sql_conditions(table)
     query = sa.select(*[sa.case((expr, 1), else_=0).label(rule_id) for rule_id, expr in conditions.items()])
-    with engine().begin() as connection:
+    with (bind or engine()).begin() as connection:
         metadata.drop_all(connection)
         metadata.create_all(connection)
         connection.execute(table.insert(), [{"row_id": i, **{c: v[i] for c, v in data.items()}} for i in range(n)])
@@ -236,7 +250,7 @@ def canonical_row(data: dict[str, list], i: int) -> dict:
     return {column: values[i] for column, values in data.items()}
 
 
-def assert_backends_agree(ruleset, data: dict[str, list], frame: pd.DataFrame, syntax=None) -> None:
+def assert_backends_agree(ruleset, data: dict[str, list], frame: pd.DataFrame, syntax=None, bind=None) -> None:
     n = len(frame)
     ids = ruleset.rule_ids
     vectorized = ruleset.matches(frame)
@@ -246,7 +260,7 @@ def assert_backends_agree(ruleset, data: dict[str, list], frame: pd.DataFrame, s
     by_row = {missing: [ruleset.matches_row(r) for r in row_records(data, missing)]
               for missing in ("none", "nan", "absent")}
     by_row["frame records"] = [ruleset.matches_row(r) for r in frame.to_dict("records")]
-    sql = sql_matches(ruleset, data)
+    sql = sql_matches(ruleset, data, bind)
     for rule in ruleset.active_rules:
         expected = [L.evaluate(rule.logic, lambda t, row=canonical_row(data, i): reference_test(t, row)) is True  # noqa: B008
                     for i in range(n)]
@@ -264,11 +278,11 @@ def assert_backends_agree(ruleset, data: dict[str, list], frame: pd.DataFrame, s
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(rules(checked=True, max_leaves=6), min_size=1, max_size=6), cases(), _CHOICES)
-def test_generated_rules_and_data_agree_in_every_backend_and_with_the_reference(trees, data, choices):
+def test_generated_rules_and_data_agree_in_every_backend_and_with_the_reference(sql_engine, trees, data, choices):
     trees = [replace(tree, name=f"rule {i}", enabled=True) for i, tree in enumerate(trees)]
     ruleset = build_ruleset(trees)
     syntax = {f"r{i:03d}": tree for i, tree in enumerate(trees)}
-    assert_backends_agree(ruleset, data, frame_of(data, choices), syntax)
+    assert_backends_agree(ruleset, data, frame_of(data, choices), syntax, sql_engine)
 
 
 # ---- Kleene truth tables -----------------------------------------------------------------------------------------
@@ -476,12 +490,13 @@ def test_empty_frame_and_index_are_kept():
     assert result.index.equals(frame.index) and result["r000"].tolist() == [True, False]
 
 
-def test_contains_escapes_sql_wildcards():
+def test_contains_escapes_sql_wildcards(sql_engine):
     ruleset = build_ruleset(['rule "a" when notes contains "50%"', 'rule "b" when notes contains "_"',
                              'rule "c" when notes does not contain "%"'])
     notes = ["50% better", "500 better", "under_score", "underscore", None]
     data = {c: [None] * 5 for c in COLUMNS} | {"notes": notes}
-    assert_backends_agree(ruleset, data, pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in data.items()}))
+    assert_backends_agree(ruleset, data, pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in data.items()}),
+                          bind=sql_engine)
     assert ruleset.matches(pd.DataFrame({"notes": notes})).to_dict("list") == {
         "r000": [True, False, False, False, False], "r001": [False, False, True, False, False],
         "r002": [False, True, True, True, False]}
