@@ -219,15 +219,19 @@ def test_sign_in_is_throttled_per_account(ws):
     assert _sign_in(client, "Bea", PASSWORD).status_code == 200  # another account is not locked
 
 
+@pytest.mark.parametrize("method", ["configured", "scrypt by default"])
 @pytest.mark.parametrize("name", ["Rui", "Nobody At All", ""])
-def test_every_refused_sign_in_checks_one_password_hash_made_like_the_real_ones(ws, monkeypatch, name):
+def test_every_refused_sign_in_checks_one_password_hash_made_like_the_real_ones(ws, monkeypatch, name, method):
     """Unknown and known names take the same time to refuse because both check one password hash of the same
     method and cost. Tested by watching the check itself, not the clock: the wall-time comparison this replaces
-    failed under load and passed with the equalising hash removed (the mutant it missed)."""
+    failed under load and passed with the equalising hash removed (the mutant it missed). Without PASSWORD_METHOD
+    (production) the dummy is scrypt, like the hashes of new passwords."""
     from werkzeug import security
 
     from server import auth
 
+    if method != "configured":
+        monkeypatch.delitem(ws.app.config, "PASSWORD_METHOD")
     checked = []
 
     def spy(pwhash, password):
@@ -239,12 +243,24 @@ def test_every_refused_sign_in_checks_one_password_hash_made_like_the_real_ones(
     assert response.status_code == 401
     assert response.get_json()["error"]["message"] == "The name or the password is not right."
     assert len(checked) == 1, checked
-    method = ws.app.config["PASSWORD_METHOD"]
     with ws.app.app_context(), ws.sessions() as db:
         real = auth.find_user(db, "Rui").password_hash
-    assert checked[0].split("$")[0] == real.split("$")[0] == method  # same method and cost as a real hash
-    if name != "Rui":
-        assert checked[0] != real  # the dummy, not someone's hash
+        new = auth.hash_password("a password set today")
+    assert new.split("$")[0].startswith("pbkdf2:sha256:1000" if method == "configured" else "scrypt:")
+    if name == "Rui":
+        assert checked == [real]
+    else:  # the dummy, not someone's hash, made with the method and cost of a password set today
+        assert checked[0] != real and checked[0].split("$")[0] == new.split("$")[0]
+
+
+def test_a_form_may_send_the_csrf_token_as_a_field(ws):
+    """A plain HTML form cannot set a header: the token may come as the csrf_token field instead."""
+    client = ws.app.test_client()
+    csrf = _sign_in(client).get_json()["csrf_token"]
+    wrong = client.delete("/api/session", data={"csrf_token": "x" * 43})
+    assert wrong.status_code == 403 and wrong.get_json()["error"]["code"] == "csrf"
+    assert client.delete("/api/session", data={"csrf_token": csrf}).status_code == 200
+    assert client.get("/api/me").status_code == 401  # signed out: the field was accepted
 
 
 def test_security_headers(ws):
