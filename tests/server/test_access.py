@@ -167,6 +167,8 @@ def test_every_state_changing_route_needs_the_csrf_token_with_a_cookie(ws, metho
     head = ws.as_("Ada").get("/api/rulesets").get_json()["version"]
     refused = client.open(path, method=method, json={})
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "csrf", refused.get_json()
+    assert refused.get_json()["error"]["message"] == ("This form has expired or did not come from Rulecraft. "
+                                                      "Reload the page and try again.")  # what to do, in words
     assert ws.as_("Ada").get("/api/rulesets").get_json()["version"] == head
     assert client.get("/api/me").status_code == 200  # still signed in: the refused request did nothing
     passed = client.open(path, method=method, json={}, headers={"X-CSRF-Token": csrf})
