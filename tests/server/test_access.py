@@ -255,6 +255,17 @@ def test_every_refused_sign_in_checks_one_password_hash_made_like_the_real_ones(
         assert checked[0] != real and checked[0].split("$")[0] == new.split("$")[0]
 
 
+def test_a_name_longer_than_any_account_is_refused_plainly(ws):
+    """A failure is recorded under the first 100 characters of the name, the column's width (PostgreSQL refuses a
+    longer value), so names that long are one account for throttling. Kills mutmut's survivor cutting at 101."""
+    for _ in range(2):
+        refused = _sign_in(ws.app.test_client(), "n" * 150, "nope nope nope")
+        assert refused.status_code == 401, refused.get_json()
+    for _ in range(3):
+        assert _sign_in(ws.app.test_client(), "n" * 100, "nope nope nope").status_code == 401
+    assert _sign_in(ws.app.test_client(), "n" * 120, "nope nope nope").status_code == 429  # one account: 5 failures
+
+
 def test_a_form_may_send_the_csrf_token_as_a_field(ws):
     """A plain HTML form cannot set a header: the token may come as the csrf_token field instead."""
     client = ws.app.test_client()
