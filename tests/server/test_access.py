@@ -266,6 +266,31 @@ def test_a_name_longer_than_any_account_is_refused_plainly(ws):
     assert _sign_in(ws.app.test_client(), "n" * 120, "nope nope nope").status_code == 429  # one account: 5 failures
 
 
+def test_sign_in_failures_are_counted_per_address_and_only_within_the_window(ws, monkeypatch):
+    """Kills mutmut's survivors in sign_in: every address counted as one (one guesser locked everybody out), and
+    failures older than the window still counted against the account."""
+    from datetime import timedelta
+
+    from server.models import SignInFailure, utcnow
+
+    monkeypatch.setitem(ws.app.config, "SIGNIN_MAX_FAILURES_ADDRESS", 3)
+    def sign_in_from(address, name, password):
+        return ws.app.test_client().post("/api/session", json={"name": name, "password": password},
+                                         environ_base={"REMOTE_ADDR": address})
+
+    for name in ("Nobody One", "Nobody Two", "Nobody Three"):  # three accounts: no account reaches its limit
+        assert sign_in_from("10.0.0.1", name, "nope nope nope").status_code == 401
+    assert sign_in_from("10.0.0.1", "Bea", PASSWORD).status_code == 429  # this address is throttled
+    assert sign_in_from("10.0.0.2", "Bea", PASSWORD).status_code == 200  # another address is not
+
+    window = ws.app.config["SIGNIN_WINDOW_MINUTES"]
+    with ws.sessions() as db:  # five failures of Ana's account, all older than the window
+        db.add_all(SignInFailure(account_key="ana", address="10.0.0.3", at=utcnow() - timedelta(minutes=window + 1))
+                   for _ in range(5))
+        db.commit()
+    assert sign_in_from("10.0.0.4", "Ana", PASSWORD).status_code == 200
+
+
 def test_a_form_may_send_the_csrf_token_as_a_field(ws):
     """A plain HTML form cannot set a header: the token may come as the csrf_token field instead."""
     client = ws.app.test_client()
