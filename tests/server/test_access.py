@@ -136,6 +136,10 @@ def test_session_cookie_flags_and_csrf(ws):
     ok = client.post("/api/rulesets/sepsis-triage/rules", json={"text": RULE, "why": "w"},
                      headers={"X-CSRF-Token": csrf})
     assert ok.status_code == 201
+    same_site = client.put("/api/rulesets/sepsis-triage/rules/high-fever", headers={  # browsers send Origin
+        "X-CSRF-Token": csrf, "Origin": "http://localhost", "If-Match": ok.headers["ETag"]},
+        json={"text": RULE.replace("39.5", "39"), "why": "w"})
+    assert same_site.status_code == 200, same_site.get_json()
 
 
 def _state_changing_routes() -> list[tuple[str, str]]:
