@@ -114,6 +114,13 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
     except RuleError as e:
         _print_problems(e.problems)
         sys.exit(1)
+    keep = tuple(dict.fromkeys(keep))
+    clash = next((c for c in keep if c in ruleset.rule_ids), None)
+    if clash is not None:
+        click.echo(f"{data_path}: --keep: the column '{clash}' has the name of the rule '{clash}', whose 0/1 column "
+                   "the output holds. Rename the column in the data, then keep it under its new name.", err=True)
+        sys.exit(2)
+    prediction = _prediction_column(ruleset.outcome.name, [*keep, *ruleset.rule_ids])
     total = max(sum(1 for _ in data_path.open("rb")) - 1, 0)
     rows = fired_total = 0
     try:
@@ -126,7 +133,7 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
                 fired = ruleset.matches(chunk)
                 out = pd.concat([chunk[list(keep)], fired.astype("int8")], axis=1)
                 if predict:
-                    out[ruleset.outcome.name] = ruleset.decide(chunk).fillna("")
+                    out[prediction] = ruleset.decide(chunk).fillna("")
                 out.to_csv(out_path, mode="w" if i == 0 else "a", header=i == 0, index=False)
                 rows += len(chunk)
                 fired_total += int(fired.to_numpy().sum())
@@ -138,6 +145,20 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
         click.echo(f"{data_path}: cannot read the CSV file: {e}", err=True)
         sys.exit(2)
     click.echo(f"{rows:,} cases x {len(ruleset.active_rules)} rules -> {out_path} ({fired_total:,} rule firings)")
+    if predict and prediction != ruleset.outcome.name:
+        click.echo(f"The predicted labels in column '{prediction}' (the column '{ruleset.outcome.name}' is the data's "
+                   "own, kept as it was).")
+
+
+def _prediction_column(outcome: str, taken: list[str]) -> str:
+    """The outcome's name, or "<outcome> (predicted)" when a kept column (or a rule) has that name: a kept column
+    is never overwritten (a kept true label overwritten by the prediction read as 100% agreement)."""
+    name = outcome
+    if name in taken:
+        name = f"{outcome} (predicted)"
+        while name in taken:
+            name += "_"
+    return name
 
 
 @main.command()

@@ -162,3 +162,29 @@ def test_evaluate_a_rule_set_with_errors_exits_1(sepsis_copy, tmp_path):
     data.write_text(CASES_CSV)
     result = rulecraft("evaluate", sepsis_copy, "--data", data, "--out", tmp_path / "fired.csv")
     assert result.returncode == 1 and "Did you mean 'age'?" in result.stderr
+
+
+def test_evaluate_never_overwrites_a_kept_column_with_the_prediction(tmp_path):
+    """--keep "sepsis risk" --predict wrote the prediction over the kept true label (issue 12, item 6)."""
+    truth = ["low", "low", "high", "high", "low", "high"]
+    lines = CASES_CSV.strip().split("\n")
+    data, out = tmp_path / "cases.csv", tmp_path / "fired.csv"
+    data.write_text("\n".join([lines[0] + ",sepsis risk"] + [f"{line},{label}" for line, label
+                                                             in zip(lines[1:], truth)]) + "\n")
+    result = rulecraft("evaluate", SEPSIS, "--data", data, "--out", out, "--keep", "case", "--keep", "sepsis risk",
+                       "--predict")
+    assert result.returncode == 0, result.stderr
+    fired = pd.read_csv(out, keep_default_na=False)
+    assert list(fired.columns) == ["case", "sepsis risk", "dot", "sirs", "sepsis risk (predicted)"]
+    assert fired["sepsis risk"].tolist() == truth
+    assert fired["sepsis risk (predicted)"].tolist() == ["high", "high", "low", "low", "low", "low"]
+    assert "predicted labels in column 'sepsis risk (predicted)'" in result.stdout
+
+
+def test_evaluate_refuses_to_keep_a_column_named_like_a_rule(tmp_path):
+    data, out = tmp_path / "cases.csv", tmp_path / "fired.csv"
+    data.write_text(CASES_CSV.replace("case,", "sirs,"))
+    result = rulecraft("evaluate", SEPSIS, "--data", data, "--out", out, "--keep", "sirs")
+    assert result.returncode == 2
+    assert "--keep: the column 'sirs' has the name of the rule 'sirs'" in result.stderr
+    assert not out.exists()
