@@ -8,6 +8,8 @@ import sys
 import pandas as pd
 import pytest
 
+import rules_dsl
+
 from .conftest import REPO_ROOT, SEPSIS
 
 
@@ -188,3 +190,72 @@ def test_evaluate_refuses_to_keep_a_column_named_like_a_rule(tmp_path):
     assert result.returncode == 2
     assert "--keep: the column 'sirs' has the name of the rule 'sirs'" in result.stderr
     assert not out.exists()
+
+
+# ---- analyze -----------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_csv(tmp_path_factory):
+    from rules_dsl.demo import reference_data
+
+    path = tmp_path_factory.mktemp("demo") / "wisconsin.csv"
+    reference_data().to_csv(path, index=False)
+    return path
+
+
+def test_analyze_gives_accuracy_on_the_cases_answered_beside_accuracy_on_all(demo_csv):
+    """Abstentions counted as wrong made a good rule set read as 'below the baseline' (issue 12, item 6)."""
+    from rules_dsl.demo import demo_path
+
+    result = rulecraft("analyze", demo_path(), "--data", demo_csv, "--label", "diagnosis")
+    assert result.returncode == 0, result.stderr
+    data = pd.read_csv(demo_csv)
+    predicted = rules_dsl.load(demo_path()).decide(data)
+    answered = predicted.notna()
+    right = int((predicted[answered] == data["diagnosis"][answered]).sum())
+    assert 0 < answered.sum() < len(data)  # the demo abstains on some cases
+    out = result.stdout
+    assert f"answered by the rules: {answered.sum():,} of {len(data):,} cases ({answered.mean():.0%})" in out
+    assert f"accuracy on the cases answered: {right / answered.sum():.1%} ({right:,} of {answered.sum():,};" in out
+    assert (f"accuracy on all cases: {right / len(data):.1%} (the {(~answered).sum():,} unanswered counted as "
+            "wrong)") in out
+
+
+def test_analyze_cuts_a_number_column_into_bands_as_the_api_does(demo_csv):
+    from rules_dsl.demo import demo_path
+    from server.services.datasets import split
+
+    result = rulecraft("analyze", demo_path(), "--data", demo_csv, "--label", "diagnosis", "--group", "mean radius",
+                       "--bands", "3")
+    assert result.returncode == 0, result.stderr
+    banded = split(pd.read_csv(demo_csv), "mean radius", 3)
+    assert len(banded.bands) == 3
+    assert "By mean radius, cut into 3 bands of about as many cases each" in result.stdout
+    table = result.stdout.split("By mean radius")[1]
+    sizes = banded.frame[banded.group_column].value_counts()
+    for band in banded.bands:
+        assert f"{band:<16} {sizes[band]:>6}" in table, band
+    assert table.index(banded.bands[0]) < table.index(banded.bands[1]) < table.index(banded.bands[2])
+
+
+@pytest.mark.parametrize("bands", ["1", "11"])
+def test_analyze_bands_are_2_to_10(demo_csv, bands):
+    from rules_dsl.demo import demo_path
+
+    result = rulecraft("analyze", demo_path(), "--data", demo_csv, "--label", "diagnosis", "--group", "mean radius",
+                       "--bands", bands)
+    assert result.returncode == 2 and "--bands" in result.stderr
+
+
+def test_analyze_groups_show_their_case_counts_and_intervals(tmp_path):
+    """80% of 15 against 0% of 10 is a gap, but an uncertain one: the counts and intervals say so."""
+    quiet = CASES_CSV.strip().split("\n")[-1].split(",", 1)[1]  # no rule fires: the default, "low"
+    rows = ([f"F,{quiet},low"] * 12 + [f"F,{quiet},high"] * 3 + [f"M,{quiet},high"] * 10)
+    data = tmp_path / "cases.csv"
+    data.write_text("sex," + CASES_CSV.split("\n")[0].split(",", 1)[1] + ",truth\n" + "\n".join(rows) + "\n")
+    result = rulecraft("analyze", SEPSIS, "--data", data, "--label", "truth", "--group", "sex")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "  F                    15  15 (100%)   80.0% (12 of 15; 55%-93%)\n" in out
+    assert "  M                    10  10 (100%)    0.0% (0 of 10; 0%-28%)\n" in out
+    assert "accuracy on all cases: F 80% (12 of 15; 55%-93%) vs M 0% (0 of 10; 0%-28%)" in out
