@@ -460,7 +460,10 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--as", "as_user", required=True, help="The person the new version is saved under.")
 @click.option("--why", required=True, help="Why this rule set is imported (kept with the version).")
-def import_command(data_dir: Path, database_url: str | None, source: Path, as_user: str, why: str) -> None:
+@click.option("--name", default=None,
+              help="The new rule set's name (default: the folder's name, or the title). A name in use is refused.")
+def import_command(data_dir: Path, database_url: str | None, source: Path, as_user: str, why: str,
+                   name: str | None) -> None:
     """Add a rule set from a bundle file or a rule-set folder, as a new rule set."""
     from server import auth
     from server.errors import ApiError
@@ -478,9 +481,10 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
             click.echo(f"There is no one called '{as_user}'.", err=True)
             sys.exit(1)
         try:
-            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why)
+            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name)
         except ApiError as e:
-            click.echo(e.message, err=True)
+            hint = " (rulecraft import --name ...)" if e.extra.get("code") == "duplicate-name" else ""
+            click.echo(e.message + hint, err=True)
             sys.exit(1)
     click.echo(f"Imported as rule set '{ruleset_id}', version {saved.version.id}")
 
