@@ -41,10 +41,27 @@ def check(path: Path) -> None:
         errors = len(e.errors)
         click.echo(f"{path}: {errors} error{'s' * (errors != 1)}", err=True)
         sys.exit(1)
-    _print_problems(ruleset.warnings, folder=path)
-    warnings = len(ruleset.warnings)
+    examples, cases = _check_examples(path, ruleset)
+    _print_problems([*ruleset.warnings, *examples], folder=path)
+    errors = sum(p.is_error for p in examples)
+    if errors:
+        click.echo(f"{path}: {errors} error{'s' * (errors != 1)} in examples.csv", err=True)
+        sys.exit(1)
+    warnings = len(ruleset.warnings) + len(examples)
     click.echo(f"{path}: {len(ruleset.rules)} rules, no errors"
-               + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""))
+               + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else "")
+               + (f"; {cases} example case{'s' * (cases != 1)} checked" if cases else ""))
+
+
+def _check_examples(path: Path, ruleset) -> tuple[list, int]:
+    """The problems of a folder's examples.csv (its values against the vocabulary, its labels against the
+    outcome), and how many cases it holds."""
+    from rules_dsl.examples import EXAMPLES_FILE, check_examples
+
+    file = path / EXAMPLES_FILE
+    if not path.is_dir() or not file.is_file():
+        return [], 0
+    return check_examples(file.read_bytes(), ruleset), 0 if ruleset.examples is None else len(ruleset.examples)
 
 
 @main.command(name="format")

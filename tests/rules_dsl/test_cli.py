@@ -54,6 +54,60 @@ def test_check_a_folder_that_is_not_there(tmp_path):
     assert result.returncode == 1 and "neither a rule-set folder nor a bundle" in result.stderr
 
 
+EXAMPLES_CSV = """case,temperature,heart rate,location,smoker,diam_mm,sepsis risk,lesion diameter
+a,39,95,margin,no,3,high,3
+b,hot,95,Border ,yes,4,low,
+c,37,300,top,maybe,2,medium,
+
+d,"36",,margin,,,High,
+e,37,80
+"""
+
+
+def test_check_reads_examples_csv_against_the_vocabulary_with_file_and_line(sepsis_copy):
+    """examples.csv was never checked: a label or a value the rules cannot match went unnoticed (issue 12)."""
+    (sepsis_copy / "examples.csv").write_text(EXAMPLES_CSV)
+    result = rulecraft("check", sepsis_copy)
+    assert result.returncode == 1
+    file = sepsis_copy / "examples.csv"
+    lines = result.stderr.splitlines()
+    assert lines[:-1] == [
+        f"{file}:1: warning: No feature reads the column 'lesion diameter'. The feature 'lesion diameter' reads "
+        "the column 'diam_mm': name the column so, or leave it out.",
+        f"{file}:3: 'temperature' is a number, but this case has 'hot'.",
+        f"{file}:4: warning: 'heart rate' is 300 here, outside its usual range (20 to 250).",
+        f"{file}:4: 'location' is 'top' here, which is not one of its values: 'margin', 'border' or 'centre'.",
+        f"{file}:4: 'smoker' must be yes or no (true/false, 1/0), but got 'maybe'.",
+        f"{file}:4: 'medium' is not a label of 'sepsis risk': 'low' or 'high'.",
+        f"{file}:6: 'High' is not a label of 'sepsis risk': 'low' or 'high'. Write it as 'high' (labels are compared "
+        "exactly).",
+        f"{file}:7: This case has 3 values, but the first line names 8 columns. Every line needs one value per column "
+        "(leave a value empty with two commas in a row).",
+    ]
+    assert lines[-1] == f"{sepsis_copy}: 6 errors in examples.csv"
+
+
+def test_check_passes_the_demo_and_its_examples():
+    from rules_dsl.demo import demo_path
+
+    result = rulecraft("check", demo_path())
+    assert result.returncode == 0, result.stderr
+    assert "16 example cases checked" in result.stdout
+
+
+@pytest.mark.parametrize("content, code, message", [
+    (b"", 0, "examples.csv:1: warning: examples.csv is empty"),
+    (b"case,temperature\n\n\n\"a,39\n", 1, "examples.csv:4: A value in quotes starts on this line but its closing "
+                                           "quote is missing"),
+    (b"case,temperature,case\na,39,b\n", 1, "examples.csv:1: The column 'case' is named twice"),
+    (b"case,temperature\na,39\nb,\xff\n", 1, "examples.csv:3: examples.csv is not UTF-8 text (byte 25)"),
+])
+def test_check_reports_an_examples_file_it_cannot_read(sepsis_copy, content, code, message):
+    (sepsis_copy / "examples.csv").write_bytes(content)
+    result = rulecraft("check", sepsis_copy)
+    assert result.returncode == code and message in result.stderr, result.stderr
+
+
 # ---- format ------------------------------------------------------------------------------------------------------
 
 MESSY = ('RULE "Two or more SIRS criteria" PRIORITY 2\r\nIF AT LEAST 2 OF (Temperature > 38, pulse over 90,\n'
