@@ -228,7 +228,7 @@ def _message(expected: set[str], accepted: list[Token], found: str | None, later
     if "WHEN" in expected and prev in {"STRING", "NUMBER", "DISABLED"} and "NAME" not in expected:
         return ("Expected 'when' followed by the conditions, for example: when " + _EXAMPLE_CONDITION)
     if counting and "NUMBER" in expected:
-        return _Missing("Expected how many after 'at least', for example: at least 2 of (fever, cough, fatigue)")
+        return _Missing(f"Expected how many after '{said}', for example: at least 2 of (fever, cough, fatigue)")
     if prev in _NUMERIC_OPS and "NUMBER" in expected:
         return _Missing(f"Expected a number after '{said}', for example: {said} 38")
     if prev == "BETWEEN":
@@ -268,7 +268,7 @@ def _message(expected: set[str], accepted: list[Token], found: str | None, later
     if "LPAR" in expected and prev == "_OF":
         return "Expected the list of conditions in parentheses, for example: at least 2 of (a is yes, b is yes)"
     if expected & _CONDITION_START and prev in {"WHEN", "_AND", "_OR", "NOT", "LPAR", "COMMA", None} | {"_OF"}:
-        word = {"WHEN": "when", "_AND": "and", "_OR": "or", "NOT": "not", "LPAR": "(", "COMMA": ","}.get(prev, said)
+        word = {"_AND": "and", "_OR": "or", "NOT": "not", "LPAR": "(", "COMMA": ","}.get(prev, said)  # as written
         if found and found[:1].isdigit():
             return (f"A condition starts with a feature name, not a number, for example: {_EXAMPLE_CONDITION}")
         return _Missing(f"Expected a condition after '{word}', for example: {_EXAMPLE_CONDITION}")

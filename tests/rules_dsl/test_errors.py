@@ -1,6 +1,8 @@
 """Bad rules get a RuleError that says what is wrong, where, and how to fix it; never anything else."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -368,3 +370,23 @@ def test_compile_rule_names_the_file(vocabulary, ruleset_settings):
         rules_dsl.compile_rule('rule "r" when temprature is above 38', vocabulary, ruleset_settings,
                                file="rules/r.rule")
     assert str(info.value).startswith("rules/r.rule:1:15: There is no feature called 'temprature'")
+
+
+def _text_before(text: str, line: int, column: int) -> str:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(lines[:line - 1] + [lines[line - 1][:column - 1]])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join))
+def test_a_message_about_what_is_missing_after_a_word_points_just_after_that_word(text):
+    """"Expected X after Y" (and "After 'Y' I expected ...") points just after Y, wherever the next word is."""
+    text = 'rule "r" when ' + text
+    try:
+        parse_rule(text)
+    except RuleError as e:
+        said = re.search(r"""(?:after|After) (['"])(.+?)\1(?!\w)""", e.message)
+        if said is None or e.code != "syntax":
+            return
+        before = " ".join(_text_before(text, e.line, e.column).split()).lower()
+        assert before.endswith(said.group(2).lower()), (e.line, e.column, e.message)
