@@ -62,3 +62,39 @@ def test_the_examples_csv_section_names_the_case_and_outcome_columns():
 
     text = section("examples.csv")
     assert f"`{CASE_COLUMN}`" in text and "column named as the\noutcome" in text
+
+
+def indented_blocks() -> list[str]:
+    """The page's indented code blocks (4 spaces), without their indentation."""
+    blocks, current, fenced = [], [], False
+    for line in GUIDE.read_text(encoding="utf-8").split("\n") + [""]:
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        if line.startswith("    ") or (current and not line.strip()):
+            current.append(line[4:])
+        elif current:
+            blocks.append("\n".join(current).strip("\n"))
+            current = []
+    if current:
+        blocks.append("\n".join(current).strip("\n"))
+    return blocks
+
+
+def test_the_first_rule_and_its_structured_form_say_the_same():
+    import json
+
+    blocks = indented_blocks()
+    text = blocks[0]
+    structured = next(b for b in blocks if b.startswith('{"name": "Small dark dot near the margin"'))
+    as_text = rules_dsl.parse_rule(text)
+    as_json = rules_dsl.rule_from_json(json.loads(structured))
+    assert rules_dsl.format_syntax(as_json) == rules_dsl.format_syntax(as_text) == text  # the canonical layout
+
+
+def test_the_format_example_prints_what_the_page_says():
+    line = next(b for b in indented_blocks() if "rules_dsl.format_rule(" in b).split("\n")[-1]
+    call, shown = re.fullmatch(r"rules_dsl\.format_rule\((.*)\)\s+# (.*)", line).groups()
+    assert repr(rules_dsl.format_rule(eval(call))) == shown  # noqa: S307 - a literal from our own page
