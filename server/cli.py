@@ -202,6 +202,8 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
         sys.exit(1)
     try:
         data = pd.read_csv(data_path, low_memory=False)
+        if data.empty:
+            raise DataError("The file holds no cases (only its first line, naming the columns).")
         result = run(ruleset, data, label_column)
         split = split_by(data, group_column, bands) if group_column else None  # bands cut as the API cuts them
         groups = by_subgroup(ruleset, split.frame, label_column, split.group_column,

@@ -313,3 +313,11 @@ def test_analyze_groups_show_their_case_counts_and_intervals(tmp_path):
     assert "  F                    15  15 (100%)   80.0% (12 of 15; 55%-93%)\n" in out
     assert "  M                    10  10 (100%)    0.0% (0 of 10; 0%-28%)\n" in out
     assert "accuracy on all cases: F 80% (12 of 15; 55%-93%) vs M 0% (0 of 10; 0%-28%)" in out
+
+
+def test_analyze_refuses_a_file_without_cases(tmp_path):
+    """It printed "accuracy on all cases: 0.0%" for no cases at all."""
+    data = tmp_path / "cases.csv"
+    data.write_text(CASES_CSV.split("\n")[0] + ",truth\n")
+    result = rulecraft("analyze", SEPSIS, "--data", data, "--label", "truth", "--group", "location")
+    assert result.returncode == 2 and "The file holds no cases" in result.stderr
