@@ -212,7 +212,8 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
         click.echo(f"{data_path}: {getattr(e, 'message', e)}", err=True)
         sys.exit(2)
     click.echo(_summary_lines(ruleset.title, result) + "\n")
-    table = result.rules.drop(columns=["name"], errors="ignore").fillna("-")
+    table = result.rules.drop(columns=["name"], errors="ignore").astype({"correct": "Int64"})  # a count, not 124.00
+    table = table.astype(object).where(table.notna(), "-")
     click.echo(table.to_string(float_format=lambda x: f"{x:.2f}"))
     if groups is not None:
         click.echo("\n" + _group_lines(split, groups))
