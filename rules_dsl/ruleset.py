@@ -29,6 +29,7 @@ from .backends.vectorized import VectorizedRules, check_columns
 from .checker import check
 from .collector import collector_paused
 from .errors import Problem, RuleError, normalize_name
+from .examples import unreadable as unreadable_examples
 from .formatter import format_syntax
 from .parser import parse_rule
 from .policy import Decision, Voter, decide, decide_frame
@@ -311,7 +312,7 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
         try:
             examples = pd.read_csv(io.BytesIO(files["examples.csv"]))
         except (ValueError, UnicodeDecodeError) as e:
-            raise RuleError(Problem("bad-examples", f"examples.csv cannot be read: {e}", file="examples.csv")) from None
+            raise RuleError(unreadable_examples(files["examples.csv"], e)) from None
     return RuleSet(settings, vocabulary, rules, id=id, version=version, release=release, examples=examples)
 
 
