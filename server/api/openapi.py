@@ -118,6 +118,18 @@ def op(summary: str, ok: dict | None, *, codes=(), params=(), request=None, stat
     return operation
 
 
+READY = obj({"status": {"enum": ["ready", "not ready"]},
+             "checks": obj({"database": S, "repository": S, "releases": S}, ["database", "repository", "releases"])},
+            ["status", "checks"])
+
+
+def _probe(operation: dict) -> dict:
+    """A readiness probe answers 503 with the same shape as its 200 (what is not ready), not an Error."""
+    operation["responses"]["503"] = {"description": "Not ready (the checks say why)",
+                                     "content": {"application/json": {"schema": READY}}}
+    return operation
+
+
 _DESCRIPTIONS = {"400": "Malformed request", "401": "Sign in or send a token", "403": "Not allowed",
                  "404": "Not found", "409": "Someone saved first, or already decided", "413": "Too large",
                  "422": "Invalid input (with problems and fields)", "428": "If-Match is required",
@@ -268,6 +280,11 @@ def document() -> dict:
                                  codes=("422",), params=PAGE_Q + [{"name": "ruleset", "in": "query", "schema": S},
                                                                    {"name": "action", "in": "query", "schema": S}])},
         "/api/openapi.json": {"get": op("This document", {"type": "object"}, secured=False)},
+        # ---- operations (docs/operations.md): probes for a load balancer
+        "/healthz": {"get": op("The process answers (nothing else is checked)", obj({"status": S}, ["status"]),
+                               secured=False)},
+        "/readyz": {"get": _probe(op("This worker can serve: database, repository, compiled releases (503 when "
+                                     "not, each check saying what is wrong)", READY, secured=False))},
     }
     return {
         "openapi": "3.1.0",
