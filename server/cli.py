@@ -351,10 +351,17 @@ def _overrides(data_dir: Path, database_url: str | None, **more) -> dict:
     return overrides
 
 
-def _runtime(data_dir: Path, database_url: str | None):
+def _runtime(data_dir: Path, database_url: str | None, **more):
+    """The workspace, after the database's schema is checked (a new database is created; an old one is refused
+    with what to run, and the command stops)."""
+    from server.migrate import SchemaError
     from server.operations import open_runtime
 
-    return open_runtime(_overrides(data_dir, database_url))
+    try:
+        return open_runtime(_overrides(data_dir, database_url, **more))
+    except SchemaError as e:
+        click.echo(f"Not started: {e.message}", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -368,13 +375,13 @@ def _runtime(data_dir: Path, database_url: str | None):
 def serve(data_dir: Path, database_url: str | None, host: str, port: int, workers: int, secret_key: str | None,
           demo: bool) -> None:
     """Start Rulecraft (creates and migrates the data folder and database when missing)."""
-    from server.operations import open_runtime, seed_demo, start
+    from server.operations import seed_demo, start
     from server.operations import serve as run_server
 
     overrides = _overrides(data_dir, database_url)
     if secret_key:
         overrides["SECRET_KEY"] = secret_key
-    runtime = open_runtime(overrides)
+    runtime = _runtime(data_dir, database_url, **({"SECRET_KEY": secret_key} if secret_key else {}))
     report = start(runtime)
     if report.actions:
         click.echo("Recovered after an interruption:\n" + str(report))
@@ -520,32 +527,91 @@ def recover(data_dir: Path, database_url: str | None) -> None:
 
 @main.group()
 def db() -> None:
-    """Database migrations."""
+    """Database migrations: only 'db upgrade' changes the schema of an existing database."""
+
+
+def _database_url(data_dir: Path, database_url: str | None) -> str:
+    from server import config as configuration
+
+    return configuration.build(_overrides(data_dir, database_url))["DATABASE_URL"]
+
+
+def _schema(action):
+    """Run ``action()``; a database that cannot be reached or a revision that does not exist is a plain message
+    and exit code 1, never a traceback."""
+    from alembic.script.revision import RevisionError
+    from alembic.util.exc import CommandError
+
+    from server.migrate import SchemaError
+
+    try:
+        return action()
+    except SchemaError as e:
+        click.echo(e.message, err=True)
+    except (CommandError, RevisionError) as e:
+        click.echo(f"The database was not changed: {e}", err=True)
+    sys.exit(1)
 
 
 @db.command()
 @workspace_options
 def upgrade(data_dir: Path, database_url: str | None) -> None:
-    """Bring the database schema up to date."""
-    from server import config as configuration
+    """Bring the database schema up to date (back it up first)."""
     from server import migrate
 
-    url = configuration.build(_overrides(data_dir, database_url))["DATABASE_URL"]
-    migrate.upgrade(url)
-    click.echo(f"Database is at revision {migrate.head(url)}.")
+    url = _database_url(data_dir, database_url)
+    before, _ = _schema(lambda: migrate.state(url))
+    _schema(lambda: migrate.upgrade(url))
+    needed = migrate.head(url)
+    if before == needed:
+        click.echo(f"Database is at revision {needed} already; nothing to do.")
+    else:
+        click.echo(f"Database upgraded from revision {before or 'base'} to {needed}.")
+
+
+@db.command()
+@workspace_options
+def current(data_dir: Path, database_url: str | None) -> None:
+    """Say which schema revision the database is at, and whether it needs 'db upgrade'."""
+    from server import migrate
+
+    url = _database_url(data_dir, database_url)
+    revision, _ = _schema(lambda: migrate.state(url))
+    needed = migrate.head(url)
+    if revision == needed:
+        click.echo(f"Database is at revision {revision}: up to date.")
+        return
+    click.echo(f"Database is at revision {revision or 'base'}; this version of Rulecraft needs {needed}. "
+               + ("Run 'rulecraft db upgrade'." if revision is None or revision in migrate.revisions(url)
+                  else "That revision is unknown to this version: a newer Rulecraft has upgraded it."))
+    sys.exit(1)
 
 
 @db.command()
 @workspace_options
 @click.argument("revision")
-def downgrade(data_dir: Path, database_url: str | None, revision: str) -> None:
-    """Take the schema back to REVISION (e.g. base)."""
-    from server import config as configuration
+@click.option("--yes-destroy-data", "confirmed", is_flag=True,
+              help="Confirm that the tables and columns removed on the way down, and the data in them, are lost.")
+def downgrade(data_dir: Path, database_url: str | None, revision: str, confirmed: bool) -> None:
+    """Take the schema back to REVISION (e.g. base): this deletes data, so it needs --yes-destroy-data."""
     from server import migrate
 
-    url = configuration.build(_overrides(data_dir, database_url))["DATABASE_URL"]
-    migrate.downgrade(url, revision)
-    click.echo(f"Database downgraded to {revision}.")
+    url = _database_url(data_dir, database_url)
+    _schema(lambda: migrate.known_revision(url, revision))
+    before, _ = _schema(lambda: migrate.state(url))
+    if before is None:
+        click.echo("The database has no Rulecraft schema to take down; nothing to do.")
+        return
+    if not confirmed:
+        lost = ("every table: people, sign-in sessions, tokens, releases and their approvals, the audit trail and "
+                "the list of data sets" if revision == "base" else "the tables and columns added after it, "
+                "with their data")
+        click.echo(f"Not done: taking the database down to '{revision}' deletes {lost} (the rules in the Git "
+                   "repository stay). Back up the database first (docs/operations.md), then run the command again "
+                   "with --yes-destroy-data.", err=True)
+        sys.exit(1)
+    _schema(lambda: migrate.downgrade(url, revision))
+    click.echo(f"Database downgraded from revision {before} to {revision}.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,9 @@
-"""Running a workspace outside a request: start-up (migrate, recover), the demo seed, the production server.
+"""Running a workspace outside a request: start-up (schema check, recover), the demo seed, the production server.
 
 Used by the command line (server/cli.py). The operator's promise: `rulecraft serve` on an empty folder creates
-and migrates what is missing, repairs what a crash left behind, and serves; backing up the data folder (and the
-database, when it is PostgreSQL) backs up everything.
+what is missing (a database at an older schema is refused until `rulecraft db upgrade`: nothing migrates
+silently), repairs what a crash left behind, and serves; backing up the data folder (and the database, when it is
+PostgreSQL) backs up everything.
 """
 from __future__ import annotations
 
@@ -34,9 +35,12 @@ class Runtime:
 
 
 def open_runtime(overrides: dict | None = None, *, upgrade: bool = True) -> Runtime:
+    """The workspace of a data folder. ``upgrade``: check the database's schema first (``migrate.check``): a new,
+    empty database is created at the current schema, an older or unknown one is refused with
+    ``migrate.SchemaError`` (only ``rulecraft db upgrade`` migrates)."""
     config = configuration.build(overrides)
     if upgrade:
-        migrate.upgrade(config["DATABASE_URL"])
+        migrate.check(config["DATABASE_URL"])
     store = GitStore(config["REPOSITORY"])
     return Runtime(config, session_factory(config["DATABASE_URL"]), store, Workspace(store))
 
