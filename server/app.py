@@ -59,6 +59,9 @@ def build_app(test_config: dict | None = None) -> Flask:
     if init_editor is not None:
         init_editor(app)
 
+    from . import metrics
+
+    metrics.init_app(app)  # first: its latency includes the other hooks
     app.before_request(_before)
     app.after_request(_security_headers)
     return app

@@ -36,7 +36,7 @@ MIN_PASSWORD = 10
 
 ROLE_PERMISSIONS = {
     "admin": {"rulesets.list", "rules.read", "rules.write", "releases.read", "releases.request", "releases.decide",
-              "audit.read", "bundles.read", "predict", "datasets.write", "users.manage"},
+              "audit.read", "bundles.read", "predict", "datasets.write", "users.manage", "metrics.read"},
     "author": {"rulesets.list", "rules.read", "rules.write", "releases.read", "releases.request", "bundles.read",
                "predict", "datasets.write"},
     "reviewer": {"rulesets.list", "rules.read", "releases.read", "releases.decide", "bundles.read", "predict"},
@@ -47,6 +47,7 @@ SCOPE_PERMISSIONS = {
     "read": {"rulesets.list", "rules.read", "releases.read", "audit.read", "bundles.read"},
     "predict": {"rulesets.list", "releases.read", "bundles.read", "predict"},
     "write": set().union(*ROLE_PERMISSIONS.values()),
+    "metrics": {"metrics.read"},  # for a Prometheus server: GET /metrics and nothing else
 }
 
 
@@ -312,7 +313,8 @@ def _why_not(permission: str) -> str:
             "releases.request": "request releases", "audit.read": "read the audit log",
             "rules.read": "read rules and their history", "users.manage": "manage people",
             "datasets.write": "register data sets", "predict": "run predictions",
-            "bundles.read": "download rule bundles"}.get(permission, "do this")
+            "bundles.read": "download rule bundles", "metrics.read": "read the server's metrics"}.get(permission,
+                                                                                                   "do this")
     return f"Your role ({role}) does not allow you to {what}."
 
 

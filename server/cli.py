@@ -372,8 +372,10 @@ def _runtime(data_dir: Path, database_url: str | None, **more):
 @click.option("--secret-key", envvar="RULECRAFT_SECRET_KEY", default=None,
               help="Signing key; by default one is generated and kept in the data folder.")
 @click.option("--demo", is_flag=True, help="Also seed the demo rule set and demo accounts (one-time passwords).")
+@click.option("--metrics", is_flag=True, envvar="RULECRAFT_METRICS",
+              help="Let anyone who can reach the server read /metrics (else only a token of scope metrics).")
 def serve(data_dir: Path, database_url: str | None, host: str, port: int, workers: int, secret_key: str | None,
-          demo: bool) -> None:
+          demo: bool, metrics: bool) -> None:
     """Start Rulecraft (creates and migrates the data folder and database when missing)."""
     from server.operations import seed_demo, start
     from server.operations import serve as run_server
@@ -381,6 +383,8 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
     overrides = _overrides(data_dir, database_url)
     if secret_key:
         overrides["SECRET_KEY"] = secret_key
+    if metrics:
+        overrides["METRICS"] = True
     runtime = _runtime(data_dir, database_url, **({"SECRET_KEY": secret_key} if secret_key else {}))
     report = start(runtime)
     if report.actions:
@@ -430,7 +434,7 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
 @main.command(name="create-token")
 @workspace_options
 @click.argument("user")
-@click.option("--scope", required=True, type=click.Choice(["read", "predict", "write"]))
+@click.option("--scope", required=True, type=click.Choice(["read", "predict", "write", "metrics"]))
 @click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
 @click.option("--name", "token_name", default="", help="A label to tell tokens apart.")
 def create_token(data_dir: Path, database_url: str | None, user: str, scope: str, days: int, token_name: str):

@@ -9,6 +9,7 @@
     RULECRAFT_PORT           port for `rulecraft serve` (default 8000)
     RULECRAFT_SECURE_COOKIES 1 = mark cookies Secure even when the request reached us over plain HTTP (behind a
                              TLS-terminating proxy)
+    RULECRAFT_METRICS        1 = /metrics answers anyone (else only a token of scope "metrics"); server/metrics.py
 """
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ def build(overrides: dict | None = None) -> dict:
         # TLS-terminating proxy set RULECRAFT_SECURE_COOKIES=1 so they are Secure regardless.
         "SECURE_COOKIES": os.environ.get("RULECRAFT_SECURE_COOKIES") == "1",
         "PREDICT_MAX_CASES": 10_000,
+        "METRICS": os.environ.get("RULECRAFT_METRICS") == "1",  # /metrics open to anyone (server/metrics.py)
     }
     config.update({k: v for k, v in overrides.items() if k != "SECRET_KEY"})
     config["SECRET_KEY"] = secret_key(folder, overrides.get("SECRET_KEY"))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 ROLES = ("admin", "author", "reviewer", "auditor", "ml-engineer")
-SCOPES = ("read", "predict", "write")
+SCOPES = ("read", "predict", "write", "metrics")  # metrics: only GET /metrics (server/metrics.py)
 
 
 def utcnow() -> datetime:

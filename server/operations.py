@@ -96,14 +96,18 @@ def serve(overrides: dict, host: str, port: int, workers: int, threads: int = 4)
     """The production server (gunicorn), each worker building its own app (no state shared across fork)."""
     from gunicorn.app.base import BaseApplication
 
-    from . import create_app
+    from . import create_app, metrics
+
+    # Each worker counts its own metrics; in prometheus_client's multiprocess mode /metrics sums them all.
+    metrics.prepare_multiprocess(configuration.data_dir(overrides.get("DATA_DIR")))
 
     class Server(BaseApplication):
         def load_config(self):
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
                                "threads": threads, "timeout": 60, "graceful_timeout": 10, "keepalive": 5,
                                "accesslog": None, "errorlog": "-", "loglevel": "warning",
-                               "limit_request_line": 8190, "limit_request_fields": 100}.items():
+                               "limit_request_line": 8190, "limit_request_fields": 100,
+                               "child_exit": metrics.worker_exited}.items():
                 self.cfg.set(key, value)
 
         def load(self):

@@ -267,8 +267,8 @@ def document() -> dict:
         "/api/tokens": {
             "get": op("My tokens", obj({"tokens": arr(ref("Token"))})),
             "post": op("Create a token (shown once)", ref("Token"), status="201", codes=("400", "422"),
-                       request=body(obj({"scope": {"enum": ["read", "predict", "write"]}, "name": S, "days": I},
-                                        ["scope"])))},
+                       request=body(obj({"scope": {"enum": ["read", "predict", "write", "metrics"]}, "name": S,
+                                         "days": I}, ["scope"])))},
         "/api/tokens/{token_id}": {"delete": op("Revoke a token", ref("Token"), codes=("404",), params=[TOKEN_P])},
         "/api/users": {
             "get": op("People (admin)", obj({"users": arr(ref("User"))})),
@@ -285,6 +285,9 @@ def document() -> dict:
                                secured=False)},
         "/readyz": {"get": _probe(op("This worker can serve: database, repository, compiled releases (503 when "
                                      "not, each check saying what is wrong)", READY, secured=False))},
+        "/metrics": {"get": op("Prometheus metrics (text format): open when the server runs with --metrics, "
+                               "else a token of scope 'metrics' (or an admin)", {"type": "string"},
+                               ok_type="text/plain")},
     }
     return {
         "openapi": "3.1.0",

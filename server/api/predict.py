@@ -20,6 +20,7 @@ from rules_dsl.errors import normalize_name
 from ..auth import requires
 from ..db import reads
 from ..errors import BadRequest, TooLarge, Unprocessable
+from ..metrics import count_predictions
 from ..services import releases
 from .common import etag, json_body, workspace
 
@@ -122,7 +123,9 @@ def predict(ruleset):
     meta = {"ruleset": ruleset, "version": version, "release": release, "outcome": rs.outcome.name}
     if "case" in body:
         row, missing, ignored = validate_case(rs, body["case"], "case")
-        return jsonify({**meta, "prediction": _decision_json(rs, row, missing, ignored)})
+        prediction = _decision_json(rs, row, missing, ignored)
+        count_predictions(ruleset, version, release, [prediction["label"]])
+        return jsonify({**meta, "prediction": prediction})
     cases = body["cases"]
     if not isinstance(cases, list):
         raise Unprocessable("\"cases\" must be a list of objects.", field="cases")
@@ -133,6 +136,7 @@ def predict(ruleset):
     for i, case in enumerate(cases):
         row, missing, ignored = validate_case(rs, case, f"cases[{i}]")
         predictions.append(_decision_json(rs, row, missing, ignored))
+    count_predictions(ruleset, version, release, [p["label"] for p in predictions])
     return jsonify({**meta, "predictions": predictions})
 
 
