@@ -529,6 +529,51 @@ def recover(data_dir: Path, database_url: str | None) -> None:
     click.echo(str(start(_runtime(data_dir, database_url))))
 
 
+@main.command(name="backup")
+@workspace_options
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(data_dir: Path, database_url: str | None, destination: Path) -> None:
+    """Back up the rules, the database, data sets and keys into DESTINATION (a new folder), while the server runs."""
+    from server.services.backup import BackupError, backup
+
+    runtime = _runtime(data_dir, database_url)
+    try:
+        outcome = backup(runtime, destination)
+    except BackupError as e:
+        click.echo(f"No backup made: {e.message}", err=True)
+        sys.exit(1)
+    finally:
+        runtime.store.close()
+    m = outcome.manifest
+    counts = ", ".join(f"{table.replace('_', ' ')} {n}" for table, n in m["counts"].items())
+    click.echo(f"Backed up to {outcome.folder}: version {(m['head'] or 'none')[:12]}, {len(m['releases'])} "
+               f"release{'s' * (len(m['releases']) != 1)}; rows: {counts}; saves waited {m['paused_seconds']:.2f} s.")
+
+
+@main.command(name="restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--data-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A new or empty folder to restore into.")
+@click.option("--database-url", default=None,
+              help="A new, empty database to restore into (default: SQLite in the data folder).")
+def restore_command(source: Path, data_dir: Path, database_url: str | None) -> None:
+    """Restore a backup made by 'rulecraft backup' into a new data folder, repair and check it."""
+    from server.migrate import SchemaError
+    from server.services.backup import BackupError, restore
+
+    try:
+        outcome = restore(source, data_dir, database_url)
+    except (BackupError, SchemaError) as e:
+        click.echo(f"Not restored: {e.message}", err=True)
+        sys.exit(1)
+    for note in outcome.notes:
+        click.echo(note)
+    m = outcome.manifest
+    click.echo(f"Restored into {outcome.folder}: version {(m['head'] or 'none')[:12]} and "
+               f"{len(m['releases'])} release{'s' * (len(m['releases']) != 1)}, as backed up at {m['started']}; "
+               "the repository and the database agree. Start the server on this folder.")
+
+
 @main.group()
 def db() -> None:
     """Database migrations: only 'db upgrade' changes the schema of an existing database."""

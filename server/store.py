@@ -795,6 +795,38 @@ class GitStore:
                                 f"({(here / name).relative_to(self.path)}).")
         return done
 
+    @contextmanager
+    def paused(self):
+        """Hold the maintenance lock and then the writer lock (the order ``recover`` takes them in): no save,
+        release or maintenance changes the repository until the block ends. For a consistent backup (copy the
+        repository with ``copy_to`` and the database inside the block); saves wait meanwhile (up to their lock
+        timeout, then they answer "busy")."""
+        with self._flock(MAINTENANCE_LOCK_FILE, time.monotonic() + self._lock_timeout) as held:
+            if not held:
+                raise StoreBusy("The rule store is busy with maintenance. Try again in a moment.")
+            with self._locked():
+                yield self
+
+    def copy_to(self, destination: Path) -> list[str]:
+        """Copy the repository (objects, refs, configuration) to a new folder ``destination``; call inside
+        ``paused()``. Lock files and the temporary files of saves are left out. Returns the relative paths
+        copied. The copy is a complete Rulecraft store (``rulecraft.store`` is in its configuration)."""
+        destination = Path(destination)
+        skipped = {LOCK_FILE, MAINTENANCE_LOCK_FILE, SCRATCH}
+        copied = []
+        for root, folders, names in os.walk(self.path):
+            here = Path(root)
+            relative = here.relative_to(self.path)
+            folders[:] = sorted(f for f in folders if not (relative == Path(".") and f in skipped))
+            (destination / relative).mkdir(parents=True, exist_ok=True)
+            for name in sorted(names):
+                if (relative == Path(".") and name in skipped) or name.endswith(".lock") \
+                        or name.startswith(("tmp_", ".tmp-")):
+                    continue
+                shutil.copy2(here / name, destination / relative / name)
+                copied.append(str(relative / name))
+        return copied
+
     def fsck(self) -> tuple[bool, str]:
         """Check every object and link in the repository (unreferenced leftovers of failed saves are fine)."""
         proc = self._git("fsck", "--strict", "--no-dangling", "--no-progress", check=False)
