@@ -534,12 +534,15 @@ def recover(data_dir: Path, database_url: str | None) -> None:
 @click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
 def backup_command(data_dir: Path, database_url: str | None, destination: Path) -> None:
     """Back up the rules, the database, data sets and keys into DESTINATION (a new folder), while the server runs."""
+    from server.migrate import SchemaError
+    from server.operations import open_runtime
     from server.services.backup import BackupError, backup
 
-    runtime = _runtime(data_dir, database_url)
+    # Whatever the database's schema: backing up comes before 'db upgrade'.
+    runtime = open_runtime(_overrides(data_dir, database_url), upgrade=False)
     try:
         outcome = backup(runtime, destination)
-    except BackupError as e:
+    except (BackupError, SchemaError) as e:
         click.echo(f"No backup made: {e.message}", err=True)
         sys.exit(1)
     finally:

@@ -146,6 +146,8 @@ def backup(runtime, destination: Path) -> Outcome:
         raise BackupError("The backup folder is inside the data folder: give a folder elsewhere (ideally on "
                           "another disk).")
     sqlite_file = _sqlite_path(url)
+    if not migrate.state(url)[1]:
+        raise BackupError("The database is empty: there is nothing to back up yet.")
     destination.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the keys
     store = runtime.store
     started = datetime.now(UTC)
@@ -234,6 +236,10 @@ def restore(source: Path, data_dir: Path, database_url: str | None) -> Outcome:
     source, data_dir = Path(source).absolute(), Path(data_dir).absolute()
     manifest = read_manifest(source)
     check_files(source, manifest)
+    if manifest["schema_revision"] not in migrate.revisions(str(data_dir)):
+        raise BackupError(f"This backup's database is at schema revision '{manifest['schema_revision']}', which "
+                          "this version of Rulecraft does not know (a newer version made it): restore it with "
+                          "that version.")
     if not _empty(data_dir):
         raise BackupError(f"{data_dir} is not empty: restore into a new or empty folder (never over a live "
                           "one); then point the server at it.")
@@ -276,10 +282,17 @@ def restore(source: Path, data_dir: Path, database_url: str | None) -> Outcome:
     if counts != manifest["counts"]:
         raise BackupError(f"The restored database's counts {counts} are not the manifest's {manifest['counts']}.")
     overrides = {"DATA_DIR": data_dir, **({"DATABASE_URL": database_url} if database_url else {})}
-    runtime = open_runtime(overrides)
+    current = manifest["schema_revision"] == migrate.head(url)
+    runtime = open_runtime(overrides, upgrade=False)
+    notes = []
     try:
-        report = start(runtime)
-        notes = [str(report)] if report.actions else []
+        if current:
+            report = start(runtime)
+            notes += [str(report)] if report.actions else []
+        else:  # recovery needs the current schema: it runs at the first start after 'db upgrade'
+            notes.append(f"The database is at schema revision {manifest['schema_revision']}; this version of "
+                         f"Rulecraft needs {migrate.head(url)}. Run 'rulecraft db upgrade' on the restored folder "
+                         "(same --data-dir and --database-url) before starting the server.")
         ok, detail = runtime.store.fsck()
         if not ok:
             raise BackupError(f"The restored repository does not pass 'git fsck': {detail[:500]}")

@@ -140,6 +140,26 @@ def test_refusals_are_plain(tmp_path):
         assert "Traceback" not in result.stderr
 
 
+def test_backup_comes_before_an_upgrade(tmp_path):
+    """Backing up is the step before 'db upgrade', so it works on a database whatever its schema revision (here
+    one this version does not know); restoring such a backup is refused before anything is copied."""
+    data = tmp_path / "data"
+    run("create-user", "Ana", "--role", "author", data=data, stdin="a long password 1\n", check=True)
+    engine = sa.create_engine(f"sqlite:///{data / 'rulecraft.db'}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'from_the_future'"))
+    engine.dispose()
+    assert "does not know" in run("recover", data=data).stderr  # other commands refuse it
+    run("backup", str(tmp_path / "backup"), data=data, check=True)
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert manifest["schema_revision"] == "from_the_future" and manifest["counts"]["users"] == 1
+    refused = restore(tmp_path / "backup", tmp_path / "restored")
+    assert refused.returncode == 1 and "a newer version made it" in refused.stderr
+    assert not (tmp_path / "restored").exists()
+    empty = run("backup", str(tmp_path / "backup2"), data=tmp_path / "empty")
+    assert empty.returncode == 1 and "nothing to back up" in empty.stderr
+
+
 def test_backup_while_the_server_saves(tmp_path):
     """About two saves a second on the real server (2 workers) while `rulecraft backup` runs: every save
     acknowledged before the backup started is in the restored repository, with its audit row done; the restored
