@@ -57,10 +57,12 @@ def check_restored(tmp_path, data: Path, url: str, manifest: dict) -> None:
     restored data set."""
     app = make_app(data, url)
     try:
-        with app.app_context(), session_factory(url)() as db:
+        sessions = session_factory(url)
+        with app.app_context(), sessions() as db:
             admin = auth.find_user(db, "Ada Admin")
             secret, _ = auth.create_token(db, admin, "write")
             db.commit()
+        sessions.kw["bind"].dispose()
         store = app.extensions["rulecraft.store"]
         assert store.head() == manifest["head"]
         assert {t.name: t.version for t in store.tags()} == manifest["releases"] == {f"{DEMO_RULESET}/v1":
