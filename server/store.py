@@ -93,7 +93,7 @@ from server.store_values import (
 )
 
 __all__ = [
-    "GitStore", "fault_point", "StoreError", "InvalidInput", "InvalidPath", "RevisionError", "NotFound",
+    "GitStore", "fault_point", "ANY_HEAD", "StoreError", "InvalidInput", "InvalidPath", "RevisionError", "NotFound",
     "NothingChanged", "ConflictError", "HeadMoved", "ReleaseExists", "StoreBusy", "GitError",
     "Identity", "Version", "Change", "BlameLine", "Tag", "SERVICE_IDENTITY",
 ]
@@ -105,7 +105,9 @@ LOCK_FILE = "rulecraft-store.flock"
 MAINTENANCE_LOCK_FILE = "rulecraft-maintenance.flock"
 SCRATCH = "rulecraft-tmp"
 ZERO_ID = "0" * 40
-_UNSET = object()
+# ``commit(expect_head=ANY_HEAD)``: save on whatever the newest version is (no compare-and-swap). The one sentinel for
+# "do not check": ``None`` means "the store must still be empty", so a first save is compare-and-swapped too.
+ANY_HEAD = object()
 _LINK_MODES = ("120000", "160000")
 _KINDS = {TREE_MODE: "tree", "160000": "commit"}
 
@@ -605,12 +607,13 @@ class GitStore:
     # ------------------------------------------------------------------------------------------------- writing
 
     def commit(self, changes: list[Change], *, author: Identity, message: str, trailers: dict[str, str],
-               base: str | None = None, conflict_paths: list[str] = (), expect_head: str | None = _UNSET,
+               base: str | None = None, conflict_paths: list[str] = (), expect_head: str | None = ANY_HEAD,
                recheck: Callable[[str | None], None] | None = None) -> Version:
         """Apply ``changes`` to the newest version as exactly one new version (see the module docstring).
 
         ``base`` + ``conflict_paths``: refuse (ConflictError) if any of those files changed since ``base``.
-        ``expect_head``: refuse (HeadMoved) unless the newest version is this one (None: the store is empty).
+        ``expect_head``: refuse (HeadMoved) unless the newest version is this one (None: the store is empty;
+        ``ANY_HEAD``, the default: no check).
         ``recheck``: when the newest version is not ``expect_head``, called with it under the writer lock (it cannot
         move meanwhile) instead of refusing: it returns if the changes still hold on it, or raises. Without it, a
         change checked against a whole version could starve behind a stream of other saves, retrying for ever.
@@ -620,7 +623,7 @@ class GitStore:
         planned = check_changes(changes)
         conflict_paths = [check_path(p) for p in conflict_paths]
         base_tree = self._record(base).tree if base is not None else None
-        if expect_head is not _UNSET and expect_head is not None and not (
+        if expect_head is not ANY_HEAD and expect_head is not None and not (
                 isinstance(expect_head, str) and FULL_ID.fullmatch(expect_head)):
             raise RevisionError(f"'{shown(expect_head)}' is not a version id.")
         with self._locked():
@@ -629,7 +632,7 @@ class GitStore:
             head, head_tree = (record.version.id, record.tree) if record else (None, None)
             if base is not None:
                 self._check_conflicts(base_tree, head_tree, head, conflict_paths)
-            if expect_head is not _UNSET and head != expect_head:
+            if expect_head is not ANY_HEAD and head != expect_head:
                 if recheck is None:
                     raise HeadMoved("The rules were changed by someone else in the meantime. "
                                     "Reload them and try again.", head)

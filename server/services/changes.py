@@ -23,7 +23,6 @@ from ..models import AuditEvent, User, utcnow
 from ..store import fault_point
 
 MAX_WHY = 5000
-ANY_HEAD = object()
 
 
 @dataclass
@@ -51,7 +50,7 @@ def check_why(why) -> str:
 
 def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset: str, rule: str | None,
            changes: list[git.Change], why: str, base: str | None = None, conflict_paths=(),
-           expect_head=ANY_HEAD, recheck=None, details: dict | None = None) -> Saved:
+           expect_head=git.ANY_HEAD, recheck=None, details: dict | None = None) -> Saved:
     save_id = str(uuid.uuid4())
     begin_write(db)
     event = AuditEvent(user_id=user.id, action=action, ruleset=ruleset, rule=rule, save_id=save_id,
@@ -63,7 +62,7 @@ def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset
                 "Rulecraft-Ruleset": ruleset}
     if rule:
         trailers["Rulecraft-Rule"] = rule
-    kwargs = {} if expect_head is ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
+    kwargs = {} if expect_head is git.ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
     try:
         version = store.commit(changes, author=identity(user), message=why, trailers=trailers, base=base,
                                conflict_paths=list(conflict_paths), **kwargs)

@@ -141,7 +141,7 @@ def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
                                                 "rule.update")
         change = git.Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
         saved = _commit(ws, db, user, action, ruleset, rule_id, [change], why, base=base,
-                        conflict_paths=[change.path], expect_head=head if renamed else None)
+                        conflict_paths=[change.path], expect_head=head if renamed else git.ANY_HEAD)
         return RuleSaved(compiled, saved)
 
     return _retrying(attempt)
@@ -158,8 +158,10 @@ def delete_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
 
 
 def _commit(ws: Workspace, db: Session, user: User, action: str, ruleset: str, rule: str | None, changes, why,
-            base=None, conflict_paths=(), expect_head=None, recheck=None, details=None) -> Saved:
-    kwargs = {} if expect_head is None else {"expect_head": expect_head, "recheck": recheck}
+            base=None, conflict_paths=(), expect_head=git.ANY_HEAD, recheck=None, details=None) -> Saved:
+    """``expect_head``: the version the change was checked on (None: the workspace was empty), or
+    ``git.ANY_HEAD`` when only ``conflict_paths`` matter."""
+    kwargs = {} if expect_head is git.ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
     try:
         return commit(db, ws.store, user, action=action, ruleset=ruleset, rule=rule, changes=changes, why=why,
                       base=base, conflict_paths=conflict_paths, details=details, **kwargs)
