@@ -28,7 +28,7 @@ from rules_dsl.errors import normalize_name
 from . import store as git
 from .db import begin_write, get_db, reads
 from .errors import Forbidden, TooMany, Unauthorized, Unprocessable
-from .models import ROLES, SCOPES, ApiToken, SignInFailure, SignInSession, User, utcnow
+from .models import ROLES, SCOPES, ApiToken, AuditEvent, SignInFailure, SignInSession, User, utcnow
 
 COOKIE = "rulecraft_session"
 TOKEN_PREFIX = "rc_"
@@ -160,6 +160,14 @@ def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, 
     begin_write(db)
     if not (ok and user is not None and user.active):
         db.add(SignInFailure(account_key=key, address=address))
+        # In the audit log too: who (the account, when it exists; else the name given), when, from where, why.
+        # Never the password.
+        disabled = ok and user is not None and not user.active
+        db.add(AuditEvent(user_id=user.id if user else None, action="sign-in", status="refused", at=utcnow(),
+                          details={"reason": "disabled" if disabled else "wrong-name-or-password",
+                                   "refused": "The account is disabled." if disabled
+                                   else "The name or the password was not right.",
+                                   "name": str(name or "")[:100], "address": address}))
         db.commit()
         raise Unauthorized("The name or the password is not right.")
     db.execute(delete(SignInFailure).where(SignInFailure.account_key == key))

@@ -10,7 +10,7 @@ from ..db import begin_write, get_db
 from ..errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from ..models import ApiToken, AuditEvent, User
 from ..services.changes import record
-from .common import json_body, page_args
+from .common import json_body, page_args, workspace
 
 bp = Blueprint("api_people", __name__, url_prefix="/api")
 
@@ -157,7 +157,15 @@ def audit_log():
     db = get_db()
     total = db.scalar(select(func.count()).select_from(query.subquery()))
     events = db.scalars(query.order_by(AuditEvent.id.desc()).offset((page - 1) * size).limit(size))
+    ws = workspace()
     return jsonify({"page": page, "per_page": size, "total": total, "events": [
         {"id": e.id, "at": e.at.isoformat(), "by": e.user.name if e.user else None, "action": e.action,
-         "ruleset": e.ruleset, "rule": e.rule, "version": e.version, "status": e.status, "why": e.message,
-         "details": e.details} for e in events]})
+         "ruleset": e.ruleset, "rule": e.rule, "rule_name": _rule_name(ws, e), "version": e.version,
+         "status": e.status, "why": e.message, "details": e.details} for e in events]})
+
+
+def _rule_name(ws, e: AuditEvent) -> str | None:
+    """Rules are named by their names: recorded with the row, else read from the version the row names."""
+    if not e.rule:
+        return None
+    return (e.details or {}).get("rule_name") or ws.rule_name(e.ruleset, e.rule, e.version)

@@ -17,21 +17,31 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from rules_dsl import RuleSet, to_bundle
 from rules_dsl.errors import normalize_name
 
-from ..auth import requires
+from ..auth import has, requires
 from ..db import reads
-from ..errors import BadRequest, TooLarge, Unprocessable
+from ..errors import BadRequest, Forbidden, TooLarge, Unprocessable
 from ..services import releases
+from ..store_values import FULL_ID
 from .common import etag, json_body, workspace
 
 bp = Blueprint("api_predict", __name__, url_prefix="/api")
 
 
 def pinned(ruleset_id: str) -> tuple[RuleSet, str, str | None]:
+    """The rule set at ?version= (default: the latest release). Who may not read rules (an ML engineer, a token
+    of scope "predict") gets released versions only: a draft's rules are not theirs to see or run."""
     ws = workspace()
     ws.check_id(ruleset_id)
     with reads() as connection:  # one query instead of reading Git's tags twice
         generation = releases.generation(connection, ruleset_id)
-    version = ws.resolve(ruleset_id, request.args.get("version"), default="release", generation=generation)
+    asked = request.args.get("version")
+    if asked and not has("rules.read") and FULL_ID.fullmatch(asked.lower()) \
+            and asked.lower() not in {t.version for t in ws.releases(ruleset_id, generation)}:
+        raise Forbidden("Your role (or your token's scope) allows released versions only: give a release name such "
+                        "as v1, or no version for the latest release. Versions not yet released are for those who "
+                        "may read rules.",
+                        code="released-only")
+    version = ws.resolve(ruleset_id, asked, default="release", generation=generation)
     return ws.ruleset(ruleset_id, version), version, ws.release_name(ruleset_id, version, generation)
 
 

@@ -17,7 +17,7 @@ from ..db import begin_write
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..models import Release, User, utcnow
 from ..store import fault_point
-from .changes import identity, record
+from .changes import identity, record, refused
 from .workspace import Workspace
 
 MAX_TEXT = 5000
@@ -52,6 +52,7 @@ def request_release(ws: Workspace, db: Session, user: User, ruleset: str, versio
                     notes) -> Release:
     version = ws.resolve(ruleset, version)
     ws.files(ruleset, version)  # 404 if the rule set is not in that version
+    version = ws.own_version(ruleset, version)  # this rule set's last change, not another rule set's newer one
     notes = _text(notes, "notes", False) or draft_notes(ws, ruleset, version)
     if any(t.version == version for t in ws.releases(ruleset)):
         raise Conflict("This version is already released.")
@@ -110,17 +111,23 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
     comment = _text(comment, "comment", False)
     release = _pending(db, ruleset, release_id)
     if release.requested_by == user.id:
-        raise Forbidden("You requested this release, so another reviewer must approve it.", code="own-release")
+        raise refused(db, user, "release.approve", Forbidden(
+            "You requested this release, so another reviewer must approve it.", code="own-release"),
+            reason="own-release", ruleset=ruleset, version=release.version, message=comment,
+            details={"release": release.id})
     if user.id in authors_since_last_release(ws, ruleset, release.version):
-        raise Forbidden("This release contains changes you made, so another reviewer must approve it.",
-                        code="own-changes")
+        raise refused(db, user, "release.approve", Forbidden(
+            "This release contains changes you made, so another reviewer must approve it.", code="own-changes"),
+            reason="own-changes", ruleset=ruleset, version=release.version, message=comment,
+            details={"release": release.id})
+    own = ws.own_version(ruleset, release.version)  # a request made before releases named their own version
     begin_write(db)
     _lock_decision(db, release)
-    if any(t.version == release.version for t in ws.releases(ruleset)):
+    if any(t.version == own for t in ws.releases(ruleset)):
         raise Conflict("This version is already released.")
     number = 1 + (db.scalar(select(func.count()).select_from(Release).where(
         Release.ruleset == ruleset, Release.status.in_(("approved", "approving")))) or 0)
-    release.name, release.status = f"v{number}", "approving"
+    release.version, release.name, release.status = own, f"v{number}", "approving"
     release.decided_by, release.decided_at, release.comment = user.id, utcnow(), comment
     try:
         db.commit()
@@ -155,8 +162,11 @@ def reject(ws: Workspace, db: Session, user: User, ruleset: str, release_id, com
     comment = _text(comment, "comment", True)
     release = _pending(db, ruleset, release_id)
     if release.requested_by == user.id:
-        raise Forbidden("You requested this release; another reviewer decides on it. (You can ask for it again "
-                        "later with other notes.)", code="own-release")
+        raise refused(db, user, "release.reject", Forbidden(
+            "You requested this release; another reviewer decides on it. (You can ask for it again later with "
+            "other notes.)", code="own-release"),
+            reason="own-release", ruleset=ruleset, version=release.version, message=comment,
+            details={"release": release.id})
     begin_write(db)
     _lock_decision(db, release)
     release.status, release.decided_by, release.decided_at, release.comment = "rejected", user.id, utcnow(), comment

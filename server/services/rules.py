@@ -29,7 +29,7 @@ from rules_dsl.ruleset import ruleset_from_files
 from .. import store as git
 from ..errors import BadRequest, Conflict, NotFound, Unprocessable, rule_error
 from ..models import User
-from .changes import Saved, check_why, commit, translate
+from .changes import Saved, check_why, commit, refused, translate
 from .workspace import EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, Workspace, file_path, rule_path
 
 RETRIES = 8
@@ -75,6 +75,17 @@ def _check_unique_name(ruleset: RuleSet, name: str, rule_id: str | None) -> None
                                 field="name", code="duplicate-name")
 
 
+def _new_rule_id(ws: Workspace, ruleset: str, version: str, name: str, taken: list[str]) -> str:
+    """An id no rule of this rule set ever had: a new rule named like a deleted one is a new rule, with a history
+    and blame of its own (reusing the id showed the old rule's creation and deletion as the new one's)."""
+    taken = list(taken)
+    while True:
+        rule_id = slugify(name, taken=taken)
+        if ws.store.count(rule_path(ruleset, rule_id), version=version) == 0:
+            return rule_id
+        taken.append(rule_id)
+
+
 def _retrying(action):
     """Run a check-then-commit step again when another save moved the latest version in between."""
     for _ in range(RETRIES):
@@ -93,7 +104,7 @@ def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: d
         head = ws.resolve(ruleset, None)
         current = ws.ruleset(ruleset, head)
         _check_unique_name(current, syntax.name, None)
-        rule_id = slugify(syntax.name, taken=[r.id for r in current.rules])
+        rule_id = _new_rule_id(ws, ruleset, head, syntax.name, [r.id for r in current.rules])
         compiled = compile_against(current, syntax, rule_id)
         change = git.Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
 
@@ -108,7 +119,7 @@ def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: d
             _check_unique_name(ws.ruleset(ruleset, now), syntax.name, None)
 
         saved = _commit(ws, db, user, "rule.create", ruleset, rule_id, [change], why, expect_head=head,
-                        recheck=still_holds)
+                        recheck=still_holds, details={"rule_name": compiled.name})
         return RuleSaved(compiled, saved)
 
     return _retrying(attempt)
@@ -127,9 +138,11 @@ def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
         current = ws.ruleset(ruleset, head)
         old = next((r for r in current.rules if r.id == rule_id), None)
         if old is None:
-            raise Conflict("This rule was deleted since you opened it. Copy your text and create it again if it "
-                           "is still needed.", base_text=ws.rule_text(ruleset, rule_id, base), current_text=None,
-                           current_version=head)
+            raise refused(db, user, "rule.update", Conflict(
+                "This rule was deleted since you opened it. Copy your text and create it again if it is still "
+                "needed.", base_text=ws.rule_text(ruleset, rule_id, base), current_text=None, current_version=head),
+                reason="stale", ruleset=ruleset, rule=rule_id, message=why,
+                details={"based_on": base, "current": head, "rule_name": syntax.name})
         renamed = normalize_name(old.name) != normalize_name(syntax.name)
         if renamed:
             _check_unique_name(current, syntax.name, rule_id)
@@ -140,8 +153,9 @@ def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
                                                 "rule.enable" if compiled.enabled and not old.enabled else
                                                 "rule.update")
         change = git.Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
+        names = {"rule_name": compiled.name, **({"renamed_from": old.name} if renamed else {})}
         saved = _commit(ws, db, user, action, ruleset, rule_id, [change], why, base=base,
-                        conflict_paths=[change.path], expect_head=head if renamed else git.ANY_HEAD)
+                        conflict_paths=[change.path], expect_head=head if renamed else git.ANY_HEAD, details=names)
         return RuleSaved(compiled, saved)
 
     return _retrying(attempt)
@@ -154,7 +168,7 @@ def delete_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
         raise NotFound(f"There is no rule '{rule_id}' in the version you opened.")
     path = rule_path(ruleset, rule_id)
     return _commit(ws, db, user, "rule.delete", ruleset, rule_id, [git.Change(path, None)], why, base=base,
-                   conflict_paths=[path])
+                   conflict_paths=[path], details={"rule_name": ws.rule_name(ruleset, rule_id, base)})
 
 
 def _commit(ws: Workspace, db: Session, user: User, action: str, ruleset: str, rule: str | None, changes, why,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 
-from rules_dsl import RuleError, RuleSet
+from rules_dsl import RuleError, RuleSet, parse_rule
 from rules_dsl.ruleset import RULE_ID, ruleset_from_files
 
 from .. import store as git
@@ -39,6 +40,7 @@ class Workspace:
         self._cache_size = cache_size
         self._releases: dict[str, tuple[object, list[git.Tag]]] = {}
         self._compiled: dict = {}  # what was compiled from which file bytes (ruleset_from_files' memo)
+        self._names: dict[tuple[str, str, str], str | None] = {}  # rule names by (rule set, rule, version)
         self._lock = threading.Lock()
 
     # ---- versions ------------------------------------------------------------------------------------------------
@@ -60,12 +62,22 @@ class Workspace:
             if head is None:
                 raise NotFound("The workspace is empty: no rule set has been saved yet.")
             return head
+        if isinstance(revision, str) and RELEASE_NAME.fullmatch(revision):
+            for tag in self.releases(ruleset, generation):
+                if tag.release == revision:
+                    return tag.version
         try:
             return self.store.resolve(revision, tag_prefix=ruleset)
         except git.RevisionError as e:
             raise Unprocessable(f"'{_short(revision)}' is not a version of this rule set. Give a release name "
                                 f"such as v1, or a full version id (40 characters). {e.message}",
                                 field="version") from None
+
+    def own_version(self, ruleset: str, version: str) -> str:
+        """The rule set's own last change as of ``version`` (``version`` itself if it changed the rule set; the same
+        files either way). A release names this, never another rule set's newer commit; see ``releases``."""
+        found = self.store.log(ruleset, limit=1, version=version)
+        return found[0].id if found else version
 
     def latest_release(self, ruleset: str, generation: object = None) -> git.Tag | None:
         tags = self.releases(ruleset, generation)
@@ -78,6 +90,11 @@ class Workspace:
         ``services.releases.generation``). When it is given, the tags are read from Git only when it changed: a
         prediction on the latest release then starts no Git process (reading the tags costs two process starts,
         about 3 ms each on 2 cores, which was half the time of a prediction).
+
+        Each tag's ``version`` is the rule set's own last change as of the tagged commit (``own_version``): releases
+        approved before that rule, whose tags name the repository's newest commit of the time (another rule set's
+        import, say), keep their tags (releases never change) and are read by their content, so history marks
+        them, release names resolve to them and notes count changes from them.
         """
         if generation is not None:
             with self._lock:
@@ -85,7 +102,8 @@ class Workspace:
             if cached is not None and cached[0] == generation:
                 return list(cached[1])
         tags = [t for t in self.store.tags(prefix=ruleset) if RELEASE_NAME.fullmatch(t.release)]
-        tags = sorted(tags, key=lambda t: int(t.release[1:]))
+        tags = [replace(t, version=self.own_version(ruleset, t.version))
+                for t in sorted(tags, key=lambda t: int(t.release[1:]))]
         if generation is not None:
             with self._lock:
                 self._releases[ruleset] = (generation, tags)
@@ -174,6 +192,31 @@ class Workspace:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return change
+
+    def rule_name(self, ruleset: str, rule_id: str | None, version: str | None) -> str | None:
+        """The name of rule ``rule_id`` as of ``version``, or just before it when that version deleted it; None when
+        unknown. For the audit log and history, which name rules by their names (their ids are only file names)."""
+        if not rule_id or not version or not RULE_ID.fullmatch(rule_id) or not RULESET_ID.fullmatch(ruleset or ""):
+            return None
+        key = (ruleset, rule_id, version)
+        with self._lock:
+            if key in self._names:
+                return self._names[key]
+        name = None
+        try:
+            record = self.store.log(version=version, limit=1)
+            for at in (version, record[0].parent if record else None):
+                text = self.rule_text(ruleset, rule_id, at)
+                if text is not None:
+                    name = parse_rule(text).name
+                    break
+        except (RuleError, git.StoreError, UnicodeDecodeError, NotFound):
+            name = None
+        with self._lock:
+            self._names[key] = name
+            while len(self._names) > 4096:
+                self._names.pop(next(iter(self._names)))
+        return name
 
     def rule_text(self, ruleset: str, rule_id: str, version: str | None) -> str | None:
         if version is None:
