@@ -236,7 +236,7 @@ def test_switching_a_rule_off_shows_its_effect_beside_the_change_and_in_the_rele
             f"{summary['fixed']} cases fixed")
         expect(panel.locator(".impact-correctness")).to_contain_text(f"{summary['broken']} cases broken")
         cause = panel.locator("table.rule-changes tr[data-rule='small-regular-nuclei']")
-        expect(cause.locator("td")).to_have_text(["taken out of use", "343 cases", str(impact["changed"])])
+        expect(cause.locator("td")).to_have_text(["taken out of use", "343 cases", str(impact["changed"]), "0"])
         alex.screenshot("24-compare-impact")
 
         # For whom: split into bands of a measurement.

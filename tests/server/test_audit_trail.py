@@ -208,3 +208,33 @@ def test_roles_without_rule_reading_get_released_versions_only(ws):
     predict_only = ws.add_person("Pia", "author", scope="predict")
     assert predict_only.token
     assert ws.as_("Pia").get(f"{RS}/bundle", query_string={"version": draft}).status_code == 403
+
+
+# ---- item 2: "which changes caused it" is right ------------------------------------------------------------------
+
+def test_compare_credits_a_changed_answer_only_to_rules_that_decided_it(ws):
+    from rules_dsl.demo import demo_path, reference_data
+
+    demo = ws.import_folder(demo_path(), by="Ana", why="Demo")
+    registered = ws.as_("Ana").post(f"/api/rulesets/{demo}/datasets?name=Wisconsin&label=diagnosis",
+                                    data=reference_data().to_csv(index=False), headers={"Content-Type": "text/csv"})
+    assert registered.status_code == 201, registered.get_json()
+    api = ws.as_("Ana")
+    base = own_history(ws, demo)[0]["version"]
+    for rule, change in (("uneven-nuclear-staining", ("above 30", "above 25")),  # a feature only: concludes nothing
+                         ("small-regular-nuclei", ("below 17", "below 14"))):
+        current = api.get(f"/api/rulesets/{demo}/rules/{rule}")
+        saved = api.put(f"/api/rulesets/{demo}/rules/{rule}",
+                        json={"text": current.get_json()["text"].replace(*change), "why": "Tighter"},
+                        headers={"If-Match": current.headers["ETag"]})
+        assert saved.status_code == 200, saved.get_json()
+    impact = ws.as_("Alex").get(f"/api/rulesets/{demo}/impact", query_string={"from": base}).get_json()
+    assert impact["changed"] > 0
+    by_rule = {c["id"]: c for c in impact["rule_changes"]}
+    feature = by_rule["uneven-nuclear-staining"]
+    assert feature["firing_differs"] > 0
+    assert (feature["predictions_changed"], feature["predictions_shared"]) == (0, 0)
+    assert all("uneven-nuclear-staining" not in c["causes"] for c in impact["changes"])
+    assert sum(impact["summary"]["caused_by"].values()) == impact["changed"]
+    assert by_rule["small-regular-nuclei"]["predictions_changed"] == impact["summary"]["caused_by"].get(
+        "small-regular-nuclei", 0) > 0
