@@ -173,7 +173,8 @@ def test_impact_of_a_change():
     assert json.loads(json.dumps(as_dict, allow_nan=False)) == as_dict
     assert len(as_dict["changes"]) == 2 and as_dict["changes_truncated"] == 3
     assert as_dict["changes"][0] == {"row": 3, "old": "cold", "new": "healthy", "causes": ["cough", "mild"],
-                                     "several_causes": True, "decided_before": ["cough"], "decided_after": ["mild"], "true_label": "cold",
+                                     "several_causes": True, "decided_before": ["cough"], "decided_after": ["mild"],
+                                     "true_label": "cold",
                                      "group": "M"}
     assert {"old": "flu", "new": ABSTAIN, "rows": 1} in as_dict["transitions_by_group"]["M"]
 
