@@ -5,7 +5,7 @@ from flask import Flask, g, request
 from flask.sessions import SessionInterface
 from werkzeug.routing import IntegerConverter
 
-from . import auth, db, errors
+from . import auth, db, errors, signing
 from .services.workspace import Workspace
 from .store import GitStore
 
@@ -47,6 +47,7 @@ def build_app(test_config: dict | None = None) -> Flask:
     store = GitStore(app.config["REPOSITORY"])
     app.extensions["rulecraft.store"] = store
     app.extensions["rulecraft.workspace"] = Workspace(store)
+    app.extensions["rulecraft.signing_key"] = signing.load_or_create(app.config["DATA_DIR"])
 
     from .api import register_api
 

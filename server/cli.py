@@ -262,6 +262,11 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
     if report.actions:
         click.echo("Recovered after an interruption:\n" + str(report))
     click.echo(f"Rulecraft: data in {runtime.config['DATA_DIR']}")
+    from server.signing import load_or_create
+
+    key = load_or_create(runtime.config["DATA_DIR"])
+    click.echo(f"Bundles are signed with key {key.id}; its public key (also at /api/signing-key):\n"
+               + key.public_pem.strip())
     if demo:
         people = seed_demo(runtime)
         click.echo("Demo accounts (sign in, then choose your own password):")
@@ -350,7 +355,10 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
         click.echo(e.message, err=True)
         sys.exit(1)
     pinned.version, pinned.release = version, ws.release_name(ruleset, version)
-    data = rules_dsl.to_bundle(pinned)
+    from rules_dsl.bundle import bundle_bytes, bundle_dict
+    from server.signing import load_or_create
+
+    data = bundle_bytes(load_or_create(runtime.config["DATA_DIR"]).sign(bundle_dict(pinned)))  # as the API serves
     if out_path:
         out_path.write_bytes(data)
         click.echo(f"Wrote {ruleset} at {pinned.release or version[:12]} to {out_path}")
@@ -386,6 +394,90 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
             click.echo(e.message, err=True)
             sys.exit(1)
     click.echo(f"Imported as rule set '{ruleset_id}', version {saved.version.id}")
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--server", "server_url", default=None, help="The Rulecraft server that served it (its signing key, "
+              "and with --token the hash recorded when the release was approved).")
+@click.option("--key", "key_file", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The server's public key (PEM), if you were given it rather than asking the server.")
+@click.option("--token", envvar="RULECRAFT_TOKEN", default=None, help="A token that may read releases.")
+@click.option("--data-dir", envvar="RULECRAFT_DATA_DIR", default="rulecraft-data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="On the server's machine: the data folder whose key to check with (without --server/--key).")
+def verify(bundle: Path, server_url: str | None, key_file: Path | None, token: str | None, data_dir: Path) -> None:
+    """Check a bundle file: its content matches its hash, the server signed it, and (with --server and --token)
+    the hash is the one recorded when its release was approved. Exit code 0 only when every check passed."""
+    import json
+
+    from rules_dsl.bundle import bundle_hash, key_id, verify_signature
+    from rules_dsl.client import ServerError, fetch_signing_key
+
+    def fail(message: str) -> None:
+        click.echo(f"NOT VERIFIED: {message}", err=True)
+        sys.exit(1)
+
+    data = bundle.read_bytes()
+    try:
+        digest = bundle_hash(data)
+    except rules_dsl.BundleError as e:
+        fail(str(e))
+    document = json.loads(data)
+    source = document.get("source") or {}
+    ruleset, release = (document.get("ruleset") or {}).get("id"), source.get("release")
+    click.echo(f"Bundle: rule set {ruleset}, {f'release {release}' if release else 'not a release'}, "
+               f"version {source.get('version')}")
+    click.echo(f"Content: matches its hash {digest}")
+    try:
+        if key_file is not None:
+            public_key, where = key_file.read_text(), str(key_file)
+        elif server_url:
+            public_key, where = fetch_signing_key(server_url), f"{server_url}/api/signing-key"
+        elif (data_dir / "signing-key.pem").is_file():
+            from server.signing import load_or_create
+
+            public_key, where = load_or_create(data_dir).public_pem, str(data_dir / "signing-key.pem")
+        else:
+            fail("no key to check the signature with: give --server URL or --key FILE.")
+        signed_by = verify_signature(document, public_key)
+    except rules_dsl.BundleError as e:
+        fail(str(e))
+    except (ServerError, OSError) as e:
+        fail(f"could not get the server's key ({getattr(e, 'message', None) or getattr(e, 'reason', e)}).")
+    click.echo(f"Signature: valid, by key {signed_by} (from {where})")
+    if server_url and token and release and ruleset:
+        recorded = _recorded_hash(server_url, token, ruleset, release)
+        if recorded is None:
+            click.echo(f"Recorded hash: none (release {release} was approved before hashes were recorded)")
+        elif recorded != digest:
+            fail(f"release {release} was approved with bundle hash {recorded}, not {digest}.")
+        else:
+            click.echo(f"Recorded hash: the same as recorded when release {release} was approved")
+    elif release:
+        click.echo("Recorded hash: not compared (give --server and --token to compare with the approval)")
+    click.echo(f"VERIFIED: {bundle} (key {key_id(public_key)})")
+
+
+def _recorded_hash(server_url: str, token: str, ruleset: str, release: str) -> str | None:
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    address = f"{server_url.rstrip('/')}/api/rulesets/{urllib.parse.quote(ruleset, safe='')}/releases"
+    request = urllib.request.Request(address, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            releases = json.loads(response.read())["releases"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+        click.echo(f"NOT VERIFIED: could not read the releases of {ruleset} ({getattr(e, 'reason', e)}).", err=True)
+        sys.exit(1)
+    for item in releases:
+        if item.get("name") == release and item.get("status") == "approved":
+            return item.get("bundle_hash")
+    click.echo(f"NOT VERIFIED: the server has no release {release} of {ruleset}.", err=True)
+    sys.exit(1)
 
 
 @main.command()

@@ -117,6 +117,9 @@ class Release(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     comment: Mapped[str] = mapped_column(Text, default="")
+    # The content hash of the release's bundle, recorded at approval (also in the tag's message); None for releases
+    # approved before it was recorded. See docs/api.md, "Verifying a bundle".
+    bundle_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
     requester: Mapped[User] = relationship(foreign_keys=[requested_by])
     decider: Mapped[User | None] = relationship(foreign_keys=[decided_by])

@@ -52,10 +52,10 @@ RULESET = obj({"id": S, "title": S, "description": S, "outcome": obj({"name": S,
                "policy": S, "default": NULL_S, "rules": {"type": ["integer", "array"]}, "enabled_rules": I,
                "version": S, "latest_release": RELEASE_REF}, ["id", "title", "outcome", "policy", "version"])
 VERSION = obj({"version": S, "author": S, "time": S, "why": S, "action": NULL_S, "rule": NULL_S,
-               "release": NULL_S}, ["version", "author", "time", "why"])
+               "rule_name": NULL_S, "release": NULL_S}, ["version", "author", "time", "why"])
 RELEASE = obj({"id": I, "ruleset": S, "name": NULL_S, "version": S, "status": S, "notes": S,
                "requested_by": NULL_S, "requested_at": S, "decided_by": NULL_S, "decided_at": NULL_S,
-               "comment": S}, ["id", "ruleset", "version", "status"])
+               "comment": S, "bundle_hash": NULL_S}, ["id", "ruleset", "version", "status"])
 PREDICTION = obj({"label": NULL_S, "abstained": B, "fired": arr(obj({"id": S, "name": S, "text": S})),
                   "deciding": arr(S), "reason": S, "scores": {"type": "object"}, "missing": arr(S),
                   "ignored": arr(S)}, ["label", "fired", "reason"])
@@ -268,6 +268,9 @@ def document() -> dict:
                                  codes=("422",), params=PAGE_Q + [{"name": "ruleset", "in": "query", "schema": S},
                                                                    {"name": "action", "in": "query", "schema": S}])},
         "/api/openapi.json": {"get": op("This document", {"type": "object"}, secured=False)},
+        "/api/signing-key": {"get": op("The public key that signs every bundle (Ed25519, PEM)",
+                                       obj({"algorithm": S, "key_id": S, "public_key": S},
+                                           ["algorithm", "key_id", "public_key"]), secured=False)},
     }
     return {
         "openapi": "3.1.0",

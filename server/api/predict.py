@@ -6,7 +6,6 @@ and ignored, a value of the wrong type is a 422 naming the field.
 """
 from __future__ import annotations
 
-import copy
 import io
 import math
 from functools import lru_cache
@@ -14,7 +13,8 @@ from functools import lru_cache
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from rules_dsl import RuleSet, to_bundle
+from rules_dsl import RuleSet
+from rules_dsl.bundle import bundle_bytes
 from rules_dsl.errors import normalize_name
 
 from ..auth import has, requires
@@ -45,27 +45,27 @@ def pinned(ruleset_id: str) -> tuple[RuleSet, str, str | None]:
     return ws.ruleset(ruleset_id, version), version, ws.release_name(ruleset_id, version, generation)
 
 
+@bp.get("/signing-key")
+def signing_key():
+    """The public key that signs every bundle this server serves (Ed25519, PEM), and its id. Public: no sign-in."""
+    key = current_app.extensions["rulecraft.signing_key"]
+    return jsonify({"algorithm": "Ed25519", "key_id": key.id, "public_key": key.public_pem})
+
+
 @bp.get("/rulesets/<ruleset>/bundle")
 @requires("bundles.read")
 def bundle(ruleset):
-    """The bundle file of a version (default: the latest release), with its content hash as ETag.
-    404 when there is no release yet and no version was given; 422 for a malformed version."""
-    rs, version, release = pinned(ruleset)
-    pinned_copy = copy.copy(rs)
-    pinned_copy.version, pinned_copy.release = version, release
-    data = to_bundle(pinned_copy)
+    """The bundle file of a version (default: the latest release), signed by the server, with its content hash as
+    ETag. 404 when there is no release yet and no version was given; 422 for a malformed version."""
+    _rs, version, release = pinned(ruleset)
+    document = releases.bundle_document(workspace(), ruleset, version, release)
+    data = bundle_bytes(current_app.extensions["rulecraft.signing_key"].sign(document))
     response = Response(data, mimetype="application/json")
-    response.headers["ETag"] = etag(_hash_of(data))
+    response.headers["ETag"] = etag(document["hash"])
     response.headers["Content-Disposition"] = f'attachment; filename="{ruleset}-{release or version[:12]}.json"'
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable" if request.args.get("version") \
         else "private, no-cache"
     return response
-
-
-def _hash_of(data: bytes) -> str:
-    from rules_dsl.bundle import bundle_hash
-
-    return bundle_hash(data)
 
 
 def validate_case(rs: RuleSet, case, where: str) -> tuple[dict, list[str], list[str]]:

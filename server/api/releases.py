@@ -19,7 +19,8 @@ def release_json(r: Release, released: dict[str, str] | None = None) -> dict:
     return {"id": r.id, "ruleset": r.ruleset, "name": r.name, "version": version, "status": r.status,
             "notes": r.notes, "requested_by": r.requester.name if r.requester else None,
             "requested_at": r.requested_at.isoformat(), "decided_by": r.decider.name if r.decider else None,
-            "decided_at": r.decided_at.isoformat() if r.decided_at else None, "comment": r.comment}
+            "decided_at": r.decided_at.isoformat() if r.decided_at else None, "comment": r.comment,
+            "bundle_hash": r.bundle_hash}
 
 
 @bp.get("/rulesets/<ruleset>/releases")

@@ -117,8 +117,10 @@ def _releases(db: Session, store: git.GitStore, report: Report) -> None:
                             and line.split(": ", 1)[0].startswith("Rulecraft-"))
             release_id = trailers.get("Rulecraft-Release", "")
             existing = db.get(Release, int(release_id)) if release_id.isdigit() else None
+            recorded_hash = trailers.get("Rulecraft-Bundle-Hash") or None
             if existing is not None:
                 existing.status, existing.name = "approved", release_name
+                existing.bundle_hash = existing.bundle_hash or recorded_hash
             else:
                 requested = trailers.get("Rulecraft-Requested-By", "")
                 approved_by = trailers.get("Rulecraft-Approved-By", "")
@@ -127,7 +129,8 @@ def _releases(db: Session, store: git.GitStore, report: Report) -> None:
                     continue
                 db.add(Release(ruleset=ruleset, name=release_name, version=tag.version, status="approved",
                                notes=tag.message, requested_by=int(requested),
-                               decided_by=int(approved_by) if approved_by.isdigit() else None, decided_at=tag.time))
+                               decided_by=int(approved_by) if approved_by.isdigit() else None, decided_at=tag.time,
+                               bundle_hash=recorded_hash))
             report.add(f"Release {ruleset} {release_name} existed only as a tag: recorded")
     db.flush()
     _release_decisions(db, report)
@@ -142,5 +145,6 @@ def _release_decisions(db: Session, report: Report) -> None:
         db.add(AuditEvent(at=release.decided_at or utcnow(), user_id=release.decided_by, action="release.approve",
                           ruleset=release.ruleset, version=release.version, status="done",
                           message=release.comment or "", details={"release": release.id, "name": release.name,
+                                                                  "bundle_hash": release.bundle_hash,
                                                                   "recovered": True}))
         report.add(f"Release {release.ruleset} {release.name} had no audit row for its approval: added")

@@ -7,10 +7,14 @@ Approval is crash-safe: the row is marked 'approving' with its name, then the ta
 """
 from __future__ import annotations
 
+import copy
+
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from rules_dsl.bundle import bundle_dict
 
 from .. import store as git
 from ..db import begin_write
@@ -34,6 +38,15 @@ def _text(value, field: str, required: bool) -> str:
     if len(value) > MAX_TEXT:
         raise Unprocessable(f"'{field}' is too long (at most {MAX_TEXT} characters).", field=field)
     return value
+
+
+def bundle_document(ws: Workspace, ruleset: str, version: str, release: str | None) -> dict:
+    """The bundle of ``ruleset`` at ``version`` (named ``release`` if it is one), with its content hash; unsigned
+    (the API signs what it serves). The hash recorded at approval is this document's, so it is the hash of every
+    copy of the release's bundle the server ever serves."""
+    pinned = copy.copy(ws.ruleset(ruleset, version))
+    pinned.version, pinned.release = version, release
+    return bundle_dict(pinned)
 
 
 def draft_notes(ws: Workspace, ruleset: str, version: str) -> str:
@@ -129,6 +142,7 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
         Release.ruleset == ruleset, Release.status.in_(("approved", "approving")))) or 0)
     release.version, release.name, release.status = own, f"v{number}", "approving"
     release.decided_by, release.decided_at, release.comment = user.id, utcnow(), comment
+    release.bundle_hash = bundle_document(ws, ruleset, own, release.name)["hash"]
     try:
         db.commit()
     except IntegrityError:  # another release of this rule set took the same number at the same moment
@@ -138,7 +152,7 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
     fault_point("release.approving")
     message = (f"Release {release.name} of {ruleset}\n\n{release.notes}\n\n"
                f"Rulecraft-Release: {release.id}\nRulecraft-Requested-By: {release.requested_by}\n"
-               f"Rulecraft-Approved-By: {user.id}")
+               f"Rulecraft-Approved-By: {user.id}\nRulecraft-Bundle-Hash: {release.bundle_hash}")
     try:
         ws.store.create_tag(f"{ruleset}/{release.name}", release.version, message=message, tagger=identity(user))
     except git.ReleaseExists:
@@ -147,13 +161,14 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
         db.rollback()
         begin_write(db)
         release.name, release.status, release.decided_by, release.decided_at = None, "requested", None, None
+        release.bundle_hash = None
         db.commit()
         raise Unprocessable(e.message) from None
     fault_point("release.tagged")
     begin_write(db)
     release.status = "approved"
     record(db, user, "release.approve", ruleset=ruleset, version=release.version, message=comment,
-           details={"release": release.id, "name": release.name})
+           details={"release": release.id, "name": release.name, "bundle_hash": release.bundle_hash})
     db.commit()
     return release
 

@@ -134,11 +134,13 @@ def test_a_revoked_token_or_deactivated_person_is_refused_at_once_by_every_worke
 
     data = tmp_path / "data"
     rulecraft("create-user", "Ana", "--role", "author", data_dir=data, stdin="a long password 1\n")
-    rulecraft("create-user", "Mia", "--role", "ml-engineer", data_dir=data, stdin="a long password 2\n")
+    # Mia reviews: she predicts on the unreleased latest version below, which needs the right to read rules
+    # (an ML engineer or a predict-scoped token gets released versions only).
+    rulecraft("create-user", "Mia", "--role", "reviewer", data_dir=data, stdin="a long password 2\n")
     rulecraft("import", str(FIXTURE), "--as", "Ana", "--why", "Initial rules", data_dir=data)
     ana = {"Authorization": "Bearer " + rulecraft("create-token", "Ana", "--scope", "write",
                                                   data_dir=data).stdout.strip()}
-    mia = {"Authorization": "Bearer " + rulecraft("create-token", "Mia", "--scope", "predict",
+    mia = {"Authorization": "Bearer " + rulecraft("create-token", "Mia", "--scope", "write",
                                                   data_dir=data).stdout.strip()}
     engine = sa.create_engine(f"sqlite:///{data / 'rulecraft.db'}")
     server = Server(data)
