@@ -105,6 +105,7 @@ def _releases(db: Session, store: git.GitStore, report: Report) -> None:
             report.add(f"Release {release.ruleset} {release.name} was tagged: marked approved")
         else:
             release.status, release.name, release.decided_by, release.decided_at = "requested", None, None, None
+            release.bundle_hash = None
             report.add(f"Release request {release.id} of {release.ruleset} was not tagged: back to requested")
     db.flush()
     approved = {(r.ruleset, r.name) for r in db.scalars(select(Release).where(Release.status == "approved"))}

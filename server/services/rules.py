@@ -81,8 +81,11 @@ def _new_rule_id(ws: Workspace, ruleset: str, version: str, name: str, taken: li
     taken = list(taken)
     while True:
         rule_id = slugify(name, taken=taken)
-        if ws.store.count(rule_path(ruleset, rule_id), version=version) == 0:
-            return rule_id
+        try:
+            if ws.store.count(rule_path(ruleset, rule_id), version=version) == 0:
+                return rule_id
+        except git.InvalidPath:
+            return rule_id  # a name the store refuses (e.g. CON): the save says so, in plain words
         taken.append(rule_id)
 
 
