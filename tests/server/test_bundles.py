@@ -59,6 +59,19 @@ def test_served_bundles_are_signed_and_an_edited_one_is_refused(ws, tmp_path):
     loaded = rules_dsl.from_bundle(data, public_key=public)
     assert loaded.release == "v1" and loaded.signed_by == key.get_json()["key_id"]
 
+    # docs/api.md, "Verifying a bundle": the hash and the signature recomputed by hand, as documented
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    document = json.loads(data)
+    body = {k: v for k, v in document.items() if k not in ("hash", "signature")}
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert document["hash"] == "sha256:" + hashlib.sha256(canonical).hexdigest()
+    load_pem_public_key(public.encode()).verify(base64.b64decode(document["signature"]["value"]),
+                                                document["hash"].encode())
+
     forged = edited(data)
     assert rules_dsl.from_bundle(forged).release == "v1"  # the hash alone cannot tell: this is the old hole
     with pytest.raises(rules_dsl.BundleError, match="signature does not verify"):
