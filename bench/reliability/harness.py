@@ -125,7 +125,7 @@ class ServerProcess:
             try:
                 requests.get(f"{self.url}/api/openapi.json", timeout=2)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or no worker ready yet
                 if self.process.poll() is not None:
                     self.kill()
                     raise AssertionError("the server stopped at start:\n" + self.output())  # noqa: B904
