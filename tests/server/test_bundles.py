@@ -140,7 +140,9 @@ def test_rulecraft_verify_and_the_client_check_the_servers_signature(tmp_path):
     """Against the real server process: `rulecraft verify` passes a served bundle and refuses an edited one; the
     client refuses an edited cache entry whose hash was recomputed."""
     import requests
-    from test_process import FIXTURE, Server, rulecraft
+    from test_process import FIXTURE, rulecraft
+
+    from bench.reliability.harness import ServerProcess
 
     data = tmp_path / "data"
     for name, role in (("Ana", "author"), ("Rui", "reviewer"), ("Mia", "ml-engineer")):
@@ -148,7 +150,7 @@ def test_rulecraft_verify_and_the_client_check_the_servers_signature(tmp_path):
     rulecraft("import", str(FIXTURE), "--as", "Ana", "--why", "Initial rules", data_dir=data)
     tokens = {n: rulecraft("create-token", n, "--scope", s, data_dir=data).stdout.strip()
               for n, s in (("Ana", "write"), ("Rui", "write"), ("Mia", "predict"))}
-    server = Server(data)
+    server = ServerProcess(data)  # waits for a worker to answer, however loaded the machine
     try:
         def call(method, path, who, **kw):
             response = requests.request(method, f"{server.url}{path}", timeout=30,
