@@ -204,12 +204,11 @@ class Workspace:
                 return self._names[key]
         name = None
         try:
-            record = self.store.log(version=version, limit=1)
-            for at in (version, record[0].parent if record else None):
-                text = self.rule_text(ruleset, rule_id, at)
-                if text is not None:
-                    name = parse_rule(text).name
-                    break
+            text = self.rule_text(ruleset, rule_id, version)  # no Git process: the store's reader
+            if text is None:  # deleted in that version: its name just before (one history query)
+                found = self.store.log(version=version, limit=1)
+                text = self.rule_text(ruleset, rule_id, found[0].parent if found else None)
+            name = parse_rule(text).name if text is not None else None
         except (RuleError, git.StoreError, UnicodeDecodeError, NotFound):
             name = None
         with self._lock:
