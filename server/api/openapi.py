@@ -270,7 +270,8 @@ def document() -> dict:
         "/api/openapi.json": {"get": op("This document", {"type": "object"}, secured=False)},
         "/api/signing-key": {"get": op("The public key that signs every bundle (Ed25519, PEM)",
                                        obj({"algorithm": S, "key_id": S, "public_key": S},
-                                           ["algorithm", "key_id", "public_key"]), secured=False)},
+                                           ["algorithm", "key_id", "public_key"]),
+                                       codes=("401",), secured=False)},  # 401 only for a bad token sent anyway
     }
     return {
         "openapi": "3.1.0",
