@@ -202,14 +202,16 @@ def _from_counts(feature: Feature, n: int, counts) -> ColumnReport:
             return ColumnReport(feature.column, feature, n, problem=e.message)
         if known is None or (isinstance(known, float) and known != known):
             missing += count
-        elif feature.type == "category" and category_key(known) not in allowed:
-            outside += count
-            examples.append(known)
-        elif feature.type == "number" and feature.range is not None and not (
-                feature.range[0] <= known <= feature.range[1]):
+        elif _outside(feature, known, allowed):
             outside += count
             examples.append(known)
     return ColumnReport(feature.column, feature, n, missing, outside, tuple(examples[:EXAMPLES]))
+
+
+def _outside(feature: Feature, known, allowed: set[str]) -> bool:
+    if feature.type == "category":
+        return category_key(known) not in allowed
+    return feature.type == "number" and feature.range is not None and not feature.range[0] <= known <= feature.range[1]
 
 
 def _hashable(value):
