@@ -204,7 +204,8 @@ def _from_counts(feature: Feature, n: int, counts) -> ColumnReport:
             missing += count
         elif _outside(feature, known, allowed):
             outside += count
-            examples.append(known)
+            if known not in examples:
+                examples.append(known)
     return ColumnReport(feature.column, feature, n, missing, outside, tuple(examples[:EXAMPLES]))
 
 
