@@ -24,6 +24,16 @@ def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
         click.echo(str(problem), file=stream or sys.stderr)
 
 
+def _print_data_report(report, most: int = 8) -> None:
+    """The data report (RuleSet.data_report) as a short block: at most ``most`` lines, the rest counted."""
+    lines = report.lines()
+    click.echo("Data check:")
+    for line in lines[:most]:
+        click.echo(f"  {line}")
+    if len(lines) > most:
+        click.echo(f"  ... and {len(lines) - most} more (RuleSet.data_report gives them all)")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(rules_dsl.__version__, prog_name="rulecraft")
 def main() -> None:
@@ -116,6 +126,7 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
         sys.exit(1)
     total = max(sum(1 for _ in data_path.open("rb")) - 1, 0)
     rows = fired_total = 0
+    report = None
     try:
         with tqdm(total=total, unit="rows", disable=total < chunk_rows or not sys.stderr.isatty(),
                   file=sys.stderr) as progress:
@@ -124,6 +135,7 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
                 if missing:
                     raise DataError(f"--keep: the data has no column '{missing[0]}'.", missing[0])
                 fired = ruleset.matches(chunk)
+                report = ruleset.data_report(chunk) if report is None else report + ruleset.data_report(chunk)
                 out = pd.concat([chunk[list(keep)], fired.astype("int8")], axis=1)
                 if predict:
                     out[ruleset.outcome.name] = ruleset.decide(chunk).fillna("")
@@ -138,6 +150,8 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
         click.echo(f"{data_path}: cannot read the CSV file: {e}", err=True)
         sys.exit(2)
     click.echo(f"{rows:,} cases x {len(ruleset.active_rules)} rules -> {out_path} ({fired_total:,} rule firings)")
+    if report is not None:
+        _print_data_report(report)
 
 
 @main.command()
@@ -165,6 +179,7 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
     except (DataError, KeyError, ValueError, pd.errors.ParserError) as e:
         click.echo(f"{data_path}: {getattr(e, 'message', e)}", err=True)
         sys.exit(2)
+    _print_data_report(ruleset.data_report(data))
     summary = result.summary
     click.echo(f"{ruleset.title}: {summary['rows']:,} cases; accuracy {summary['accuracy']:.1%} "
                f"(majority-class baseline {summary['baseline']['accuracy']:.1%}), answered "
