@@ -131,9 +131,19 @@ def _maybe_missing(values: st.SearchStrategy) -> st.SearchStrategy:
     return st.tuples(st.integers(0, 4), values).map(lambda p: None if p[0] == 0 else p[1])
 
 
+# How people type a category value: any letter case, spaces (tab, no-break space) around it.
+_AROUND = st.sampled_from(["", " ", "  ", "\t", "\u00a0", " \n"])
+_LETTER_CASES = st.sampled_from([str.lower, str.upper, str.title, str.swapcase])
+
+
+def _spelt(values: list[str]) -> st.SearchStrategy[str]:
+    return st.builds(lambda before, value, case, after: before + case(value) + after,
+                     _AROUND, st.sampled_from(values), _LETTER_CASES, _AROUND)
+
+
 def _column_values(feature) -> st.SearchStrategy:
     if feature.type == "category":
-        return st.sampled_from(CATEGORY_DATA[feature.name])
+        return st.one_of(st.sampled_from(CATEGORY_DATA[feature.name]), _spelt(CATEGORY_DATA[feature.name]))
     if feature.type == "number":
         return st.sampled_from([float(x) for x in NUMBERS] + OTHER_NUMBERS)
     return st.booleans() if feature.type == "boolean" else st.sampled_from(NOTES)
