@@ -17,7 +17,7 @@ RULESET = consistency_ruleset()
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """A server holding the consistency rule set, released as v1; (api as an ML engineer, rule set id)."""
+    """A server holding the consistency rule set, released as v1: (the workspace, the rule set's id)."""
     root = tmp_path_factory.mktemp("consistency")
     app = make_app(root / "data", f"sqlite:///{root / 'data' / 'rulecraft.db'}")
     ws = Workspace(app)
@@ -30,7 +30,7 @@ def served(tmp_path_factory):
     approved = ws.as_("Rui").post(f"/api/rulesets/{ruleset_id}/releases/{requested.get_json()['id']}/approve",
                                   json={"comment": "ok"})
     assert approved.status_code == 200, approved.get_json()
-    yield ws.as_("Mia"), ruleset_id
+    yield ws, ruleset_id
     ws.sessions.kw["bind"].dispose()
     close_app(app)
 
@@ -41,7 +41,8 @@ def _has_infinity(case: dict) -> bool:
 
 @pytest.mark.parametrize("what, case, expected", CASES, ids=[c[0] for c in CASES])
 def test_predict_answers_as_the_library(served, what, case, expected):
-    api, ruleset_id = served
+    ws, ruleset_id = served
+    api = ws.as_("Mia")
     body = {k: as_json(v) for k, v in case.items()}
     response = api.post(f"/api/rulesets/{ruleset_id}/predict", data=json.dumps({"case": body}),
                         headers={"Content-Type": "application/json"})
@@ -65,7 +66,8 @@ def test_predict_answers_as_the_library(served, what, case, expected):
 
 
 def test_evaluate_json_answers_as_the_library(served):
-    api, ruleset_id = served
+    ws, ruleset_id = served
+    api = ws.as_("Mia")
     ok = [case for _, case, expected in CASES if not is_error(expected)]
     response = api.post(f"/api/rulesets/{ruleset_id}/evaluate",
                         json={"cases": [{k: as_json(v) for k, v in case.items()} for case in ok]})
@@ -80,7 +82,8 @@ def test_evaluate_json_answers_as_the_library(served):
     (["-inf", "38"], "'temperature' holds an infinite number (-inf) in row 0"),
 ])
 def test_evaluate_csv_refuses_infinite_numbers_naming_column_and_row(served, cells, phrase):
-    api, ruleset_id = served
+    ws, ruleset_id = served
+    api = ws.as_("Mia")
     csv = "temperature,location\n" + "".join(f"{c},margin\n" for c in cells)
     response = api.post(f"/api/rulesets/{ruleset_id}/evaluate", data=csv, headers={"Content-Type": "text/csv"})
     assert response.status_code == 422
@@ -89,7 +92,8 @@ def test_evaluate_csv_refuses_infinite_numbers_naming_column_and_row(served, cel
 
 
 def test_evaluate_csv_refuses_true_false_where_a_number_is_expected(served):
-    api, ruleset_id = served
+    ws, ruleset_id = served
+    api = ws.as_("Mia")
     response = api.post(f"/api/rulesets/{ruleset_id}/evaluate", data="heart rate\ntrue\nfalse\n",
                         headers={"Content-Type": "text/csv"})
     assert response.status_code == 422
@@ -97,7 +101,8 @@ def test_evaluate_csv_refuses_true_false_where_a_number_is_expected(served):
 
 
 def test_values_outside_the_vocabulary_come_back_as_warnings(served):
-    api, ruleset_id = served
+    ws, ruleset_id = served
+    api = ws.as_("Mia")
     csv = "temperature,location\n102.2,margin\n98.6,Elsewhere\n37,\n"
     body = api.post(f"/api/rulesets/{ruleset_id}/evaluate", data=csv, headers={"Content-Type": "text/csv"}).get_json()
     by_code = {w["code"]: w for w in body["warnings"]}
@@ -109,3 +114,23 @@ def test_values_outside_the_vocabulary_come_back_as_warnings(served):
     assert [w["code"] for w in one["warnings"]] == ["outside-range"]
     assert api.post(f"/api/rulesets/{ruleset_id}/predict",
                     json={"case": {"temperature": 38, "location": " Margin"}}).get_json()["warnings"] == []
+
+
+def test_an_upload_answers_with_its_data_report_and_try_it_names_what_it_cannot_read(served):
+    """Reference cases with temperatures in °F, an unknown location and an infinite number: the upload says so;
+    trying a rule on them says which column it cannot read, instead of failing the whole check."""
+    ws, ruleset_id = served
+    csv = "temperature,location\n102.2,margin\n98.6,Elsewhere\ninf,centre\n"
+    ws_api = ws.as_("Ana")
+    added = ws_api.post(f"/api/rulesets/{ruleset_id}/datasets?name=Fahrenheit", data=csv,
+                        headers={"Content-Type": "text/csv"})
+    assert added.status_code == 201, added.get_json()
+    report = added.get_json()["data_report"]
+    codes = {(w["code"], w["column"]) for w in report["warnings"]}
+    assert ("wrong-type", "temperature") in codes and ("unknown-values", "location") in codes
+    assert any("infinite number" in line for line in report["lines"])
+    checked = ws_api.post("/api/check", json={"ruleset": ruleset_id, "text": 'rule "t" when temperature > 38',
+                                              "dataset": added.get_json()["id"]})
+    assert checked.status_code == 200, checked.get_json()
+    reference = checked.get_json()["reference"]
+    assert reference["matched"] is None and "'temperature' holds an infinite number" in reference["error"]
