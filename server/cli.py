@@ -144,7 +144,9 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
                 fired_total += int(fired.to_numpy().sum())
                 progress.update(len(chunk))
     except DataError as e:
-        click.echo(f"{data_path}: {e.message}", err=True)
+        # pandas numbers a file's rows from 0 after the header line, across chunks: row r is line r + 2
+        line = f" (line {e.row + 2} of the file)" if isinstance(e.row, int) else ""
+        click.echo(f"{data_path}: {e.message}{line}", err=True)
         sys.exit(2)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         click.echo(f"{data_path}: cannot read the CSV file: {e}", err=True)

@@ -242,12 +242,13 @@ def _numbers(series: pd.Series, column: str) -> np.ndarray:
                     row = series.index[position]
                     message = infinite_message(column, float(value), row) if _is_infinite(value) \
                         else f"{failed.message[:-1]} (row {row})."
-                    raise DataError(message, column) from None
+                    raise DataError(message, column, row) from None
             raise e
         return numbers
     if np.isinf(numbers).any():  # one pass (about 0.3 ms per million rows)
         position = int(np.flatnonzero(np.isinf(numbers))[0])
-        raise DataError(infinite_message(column, float(numbers[position]), series.index[position]), column)
+        row = series.index[position]
+        raise DataError(infinite_message(column, float(numbers[position]), row), column, row)
     return numbers
 
 

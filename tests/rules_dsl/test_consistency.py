@@ -233,6 +233,9 @@ def test_the_command_line_and_the_library_refuse_alike(tmp_path, column, cells, 
     data.write_text(",".join(header) + "\n" + "".join(f"{cell}{',' * (len(header) - 1)}\n" for cell in cells))
     result = rulecraft("evaluate", cli_folder(tmp_path), "--data", data, "--out", tmp_path / "out.csv")
     assert result.returncode == 2 and phrase in result.stderr, result.stderr
+    if "infinite" in phrase:  # the row as the file's line (header on line 1)
+        bad = next(i for i, cell in enumerate(cells) if cell in ("inf", "-inf"))
+        assert f"(line {bad + 2} of the file)" in result.stderr
     with pytest.raises(DataError) as info:
         RULESET.matches(pd.read_csv(data))
     assert info.value.column == column and phrase in info.value.message
