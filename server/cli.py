@@ -24,6 +24,16 @@ def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
         click.echo(str(problem), file=stream or sys.stderr)
 
 
+def _print_data_report(report, most: int = 8) -> None:
+    """The data report (RuleSet.data_report) as a short block: at most ``most`` lines, the rest counted."""
+    lines = report.lines()
+    click.echo("Data check:")
+    for line in lines[:most]:
+        click.echo(f"  {line}")
+    if len(lines) > most:
+        click.echo(f"  ... and {len(lines) - most} more (RuleSet.data_report gives them all)")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(rules_dsl.__version__, prog_name="rulecraft")
 def main() -> None:
@@ -140,6 +150,7 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
     prediction = _prediction_column(ruleset.outcome.name, [*keep, *ruleset.rule_ids])
     total = max(sum(1 for _ in data_path.open("rb")) - 1, 0)
     rows = fired_total = 0
+    report = None
     try:
         with tqdm(total=total, unit="rows", disable=total < chunk_rows or not sys.stderr.isatty(),
                   file=sys.stderr) as progress:
@@ -148,6 +159,7 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
                 if missing:
                     raise DataError(f"--keep: the data has no column '{missing[0]}'.", missing[0])
                 fired = ruleset.matches(chunk)
+                report = ruleset.data_report(chunk) if report is None else report + ruleset.data_report(chunk)
                 out = pd.concat([chunk[list(keep)], fired.astype("int8")], axis=1)
                 if predict:
                     out[prediction] = ruleset.decide(chunk).fillna("")
@@ -156,7 +168,9 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
                 fired_total += int(fired.to_numpy().sum())
                 progress.update(len(chunk))
     except DataError as e:
-        click.echo(f"{data_path}: {e.message}", err=True)
+        # pandas numbers a file's rows from 0 after the header line, across chunks: row r is line r + 2
+        line = f" (line {e.row + 2} of the file)" if isinstance(e.row, int) else ""
+        click.echo(f"{data_path}: {e.message}{line}", err=True)
         sys.exit(2)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         click.echo(f"{data_path}: cannot read the CSV file: {e}", err=True)
@@ -165,6 +179,8 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
     if predict and prediction != ruleset.outcome.name:
         click.echo(f"The predicted labels in column '{prediction}' (the column '{ruleset.outcome.name}' is the data's "
                    "own, kept as it was).")
+    if report is not None:
+        _print_data_report(report)
 
 
 def _prediction_column(outcome: str, taken: list[str]) -> str:
@@ -211,6 +227,7 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
     except (DataError, KeyError, ValueError, pd.errors.ParserError, ApiError) as e:
         click.echo(f"{data_path}: {getattr(e, 'message', e)}", err=True)
         sys.exit(2)
+    _print_data_report(ruleset.data_report(data))
     click.echo(_summary_lines(ruleset.title, result) + "\n")
     table = result.rules.drop(columns=["name"], errors="ignore").astype({"correct": "Int64"})  # a count, not 124.00
     table = table.astype(object).where(table.notna(), "-")
