@@ -40,6 +40,7 @@ class Sizes:
     batch_repeat: int
     row_seconds: float            # time budget per repetition for a row-at-a-time engine (sets its subsample)
     row_max: int                  # largest subsample for a row-at-a-time engine
+    row_min: int                  # smallest subsample (and the probe that sizes it)
     single_cases: int
     single_warmup: int
     compile_rules: int
@@ -51,9 +52,9 @@ class Sizes:
 
 
 SIZES = {
-    "full": Sizes((100_000, 1_000_000), 7, 2.0, 100_000, 10_000, 1_000, 1_000, 5, 10_000, 30, 1_000_000, 20_000),
-    "quick": Sizes((100_000,), 5, 0.7, 50_000, 2_000, 500, 1_000, 3, 1_000, 10, 100_000, 5_000),
-    "smoke": Sizes((2_000,), 2, 0.05, 300, 100, 20, 100, 1, 0, 0, 0, 500),
+    "full": Sizes((200_000, 1_000_000), 7, 2.0, 100_000, 200, 10_000, 1_000, 1_000, 5, 10_000, 30, 1_000_000, 20_000),
+    "quick": Sizes((100_000,), 5, 0.7, 50_000, 200, 2_000, 500, 1_000, 3, 1_000, 10, 100_000, 5_000),
+    "smoke": Sizes((2_000,), 2, 0.05, 300, 50, 100, 20, 100, 1, 0, 0, 0, 500),
 }
 
 
@@ -119,12 +120,12 @@ def at_least_as_fast(ratios: list[float]) -> tuple[bool | None, str]:
 
 def _subsample(e: E.Engine, data, n_rows: int, sizes: Sizes) -> tuple[object, int]:
     """(data(n), n) for a row-at-a-time engine: n rows, so that one run takes about sizes.row_seconds."""
-    probe = data(200)
+    probe = data(sizes.row_min)
     e.batch(probe)
     t = time.perf_counter()
     e.batch(probe)
-    rate = 200 / max(time.perf_counter() - t, 1e-9)
-    n = int(min(n_rows, sizes.row_max, max(200, rate * sizes.row_seconds)))
+    rate = sizes.row_min / max(time.perf_counter() - t, 1e-9)
+    n = int(min(n_rows, sizes.row_max, max(sizes.row_min, rate * sizes.row_seconds)))
     return data(n), n
 
 
