@@ -495,7 +495,16 @@ def machine() -> dict:
             packages[name] = version(name)
     import pandas as pd
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    commit = ""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit += " (with uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "commit": commit or "unknown",
             "string_storage": pd.options.mode.string_storage,
             "platform": platform.platform(), "load": os.getloadavg(), "packages": packages,
             "date": time.strftime("%Y-%m-%d %H:%M %Z")}
@@ -517,6 +526,7 @@ def run(mode: str = "full", suites=SUITES, only: set[str] | None = None, json_pa
     report.data["machine"] = info
     report.data["mode"] = mode
     report.add(f"## Rulecraft benchmark ({mode}), {info['date']}\n\n"
+               f"Code: commit {info['commit']}.\n"
                f"Machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['platform']}; "
                f"load average at start {', '.join(f'{x:.1f}' for x in info['load'])}.\n"
                f"Packages: {', '.join(f'{k} {v}' for k, v in info['packages'].items())}; pandas' default string "
