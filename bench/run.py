@@ -1,13 +1,16 @@
 """The benchmark: Rulecraft side by side with the engines people would pick instead (docs/benchmarks.md).
 
-    python -m bench run              # everything, full sizes (about 15-20 minutes on 2 cores)
+    python -m bench run              # everything, full sizes (about 20-30 minutes on 2 quiet cores)
     python -m bench run --quick      # smaller sizes (a few minutes)
     python -m bench run --smoke      # tiny sizes, seconds (what the test suite runs)
     python -m bench run --suites batch,single --only numpy,zen
+    python -m bench run --suites batch --forms "arrow str,category"
 
 Every engine's answers are checked against Rulecraft's on the same data (and Rulecraft's against a direct
-three-valued evaluation of the rules, the "oracle"); mismatches are counted and reported, never hidden. Timings
-are taken in one run, engines interleaved round by round (the order rotated each round), and reported as medians.
+three-valued evaluation of the rules, the "oracle"); mismatches are counted and reported, never hidden. The batch
+suite runs on every form of the data (workload.FORMS). Timings are taken in one run, engines (and data forms)
+interleaved round by round (the order rotated each round), and reported as median, min and max; a ratio between
+two engines is paired by round, so its spread shows how sure it is.
 """
 from __future__ import annotations
 
