@@ -210,7 +210,7 @@ def bench_batch(rules, ruleset, engines: list[E.Engine], sizes: Sizes, report: R
                               met, figure)
         slow_peers = [(g, name) for (g, name) in plans if by_name[name].kind != "vectorized"
                       and not by_name[name].rulecraft and name != "hand-written Python function"]
-        if slow_peers:
+        if slow_peers and results["mappings"]:  # judged where every row-at-a-time engine ran (the first size)
             rc_slowest = min(r["engines"][rc]["rows_per_s"]["median"] for r in results["forms"].values())
             peer_fastest = max((results["mappings"][name] if g == "mappings" else
                                 results["forms"][g]["engines"][name])["rows_per_s"]["median"]
