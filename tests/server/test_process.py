@@ -47,7 +47,7 @@ class Server:
             try:
                 requests.get(f"{self.url}/api/openapi.json", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # accepted but not answered yet: workers warming up
                 if self.process.poll() is not None:
                     raise AssertionError("the server stopped:\n" + self.stop())  # noqa: B904
                 time.sleep(0.2)
