@@ -259,6 +259,7 @@ class FallbackPredictor:
         self._reasons: dict[str, int] = {TIMEOUT: 0, ERROR: 0, SATURATED: 0, CLOSED: 0, ROUTED: 0}
         self._primary_own = _PathStats(latencies=deque(maxlen=window))  # the primary's own time, late calls too
         self._pool: ProcessPool | None = None
+        self._warming = False
         if processes:
             self._pool = ProcessPool(primary, processes, self.hang_ms, threads_per_process, start_method,
                                      f"rulecraft-fallback-{id(self):x}", self._observed)
@@ -278,6 +279,26 @@ class FallbackPredictor:
             return self._record(Answer(value, BACKUP, (time.perf_counter() - start) * 1000, ROUTED))
         return self._answer(self._primary_row, self._backup_row, row, self.deadline_ms, start,
                             router.observe if router is not None else None, kind="row")
+
+    def warm_up(self, rows) -> None:
+        """Ask the primary and the backup about ``rows`` (mappings), waiting for every answer, unrecorded.
+
+        A model's first calls are slow (imports, caches, thread pools); a predictor loaded from a pickle builds
+        its rules' evaluator on its first case. Warm up before taking traffic, with a few dozen real-looking
+        cases; with ``processes``, every worker process gets some of them."""
+        rows = list(rows)
+        for row in rows:
+            self._backup_row(row)
+        self._warming = True
+        try:
+            if self._pool is not None:
+                for future in [self._pool.submit("row", row) for row in rows]:
+                    future.result()
+            else:
+                for row in rows:
+                    self._primary_row(row)
+        finally:
+            self._warming = False
 
     def predict_batch(self, X) -> Answer:
         """A batch: the primary's predictions if they come within ``batch_deadline_ms``, else the backup's."""
@@ -346,6 +367,8 @@ class FallbackPredictor:
 
     def _observed(self, x, ms: float, observe: Callable | None = _MISSING) -> None:
         """A primary call finished after ``ms`` of its own time (in its worker, after the answer went out)."""
+        if self._warming:
+            return
         with self._lock:
             self._primary_own.count += 1
             self._primary_own.latencies.append(ms)
@@ -387,13 +410,21 @@ class FallbackPredictor:
                 PRIMARY: self._paths[PRIMARY].summary(),
                 BACKUP: self._paths[BACKUP].summary() | {"reasons": dict(self._reasons)},
                 CACHE: self._paths[CACHE].summary(),
-                "primary_own_time": self._primary_own.summary(),
+                "primary_own_time": self._primary_own.summary() | self._over_deadline(),
                 "abandoned_running": len(self._late),
                 "abandoned_hung": self._hung(),
                 "processes": self._pool.size if self._pool is not None else 0,
                 "processes_replaced": self._pool.replaced if self._pool is not None else 0,
                 "router_errors": self._router_errors,
             }
+
+    def _over_deadline(self) -> dict:
+        """The share of the primary's calls (last ``window``) slower than the single-case deadline: the least
+        fallback rate to expect. (Under the lock.)"""
+        if not self._primary_own.latencies:
+            return {}
+        ms = np.fromiter(self._primary_own.latencies, dtype=float)
+        return {"over_deadline": round(float((ms > self.deadline_ms).mean()), 4)}
 
     def close(self, wait: bool = True, timeout: float | None = None) -> None:
         """Stop the workers (waiting for running primary calls unless ``wait=False``). Later calls get the
