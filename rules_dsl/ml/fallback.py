@@ -103,6 +103,17 @@ def _batch_caller(model) -> Callable[[Any], Any]:
     raise TypeError(f"A model must have predict(X) or be a function, not {type(model).__name__}.")
 
 
+def _weakly(method) -> Callable:
+    """``method`` called through a weak reference to its object (a no-op once the object is gone)."""
+    reference = weakref.WeakMethod(method)
+
+    def call(*args):
+        bound = reference()
+        if bound is not None:
+            bound(*args)
+    return call
+
+
 # ---- workers --------------------------------------------------------------------------------------------------
 class _Workers:
     """At most ``size`` daemon threads reading one queue; a thread is started only when none is idle."""
@@ -261,8 +272,10 @@ class FallbackPredictor:
         self._pool: ProcessPool | None = None
         self._warming = False
         if processes:
+            # The pool calls back through a weak reference, so that a forgotten predictor can be collected
+            # (and its finalizer stop the processes).
             self._pool = ProcessPool(primary, processes, self.hang_ms, threads_per_process, start_method,
-                                     f"rulecraft-fallback-{id(self):x}", self._observed)
+                                     f"rulecraft-fallback-{id(self):x}", _weakly(self._observed))
             weakref.finalize(self, self._pool.close, False)
 
     # ---- answering -------------------------------------------------------------------------------------------

@@ -347,6 +347,16 @@ def test_the_process_route_falls_back_when_the_primary_hangs_fails_or_dies(backu
     assert fallback_processes() == []
 
 
+def test_a_forgotten_process_route_stops_its_processes(backup, rows):
+    predictor = FallbackPredictor(Moody(), backup, deadline_ms=2000, processes=1)
+    assert predictor.predict_one(rows[0]).path == "primary"
+    process = fallback_processes()[0]
+    del predictor
+    gc.collect()
+    process.join(10)
+    assert not process.is_alive() and fallback_processes() == []
+
+
 def test_the_process_route_needs_a_primary_that_pickles(backup):
     with pytest.raises(TypeError, match="must pickle.*function defined at the top of a module"):
         FallbackPredictor(lambda row: "benign", backup, processes=1)
