@@ -71,7 +71,7 @@ class Answer:
     value: Any                  # the label (one case) or the array of labels (a batch)
     path: str                   # "primary", "backup", or "cache" (a precomputed answer)
     ms: float                   # wall time from the call to the answer, in milliseconds
-    reason: str | None = None   # why the backup answered: timeout, error, saturated (too many abandoned), closed,
+    reason: str | None = None   # why the backup answered: timeout, error, saturated (too many hung calls), closed,
                                 # routed (the router predicted the primary would be late)
     error: str | None = None    # the primary's exception, when reason is "error"
 
