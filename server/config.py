@@ -9,6 +9,8 @@
     RULECRAFT_PORT           port for `rulecraft serve` (default 8000)
     RULECRAFT_SECURE_COOKIES 1 = mark cookies Secure even when the request reached us over plain HTTP (behind a
                              TLS-terminating proxy)
+    RULECRAFT_TRUSTED_PROXIES how many reverse proxies stand in front of the server (default 0); their
+                             X-Forwarded-For and X-Forwarded-Proto are then believed for that many hops
 """
 from __future__ import annotations
 
@@ -17,6 +19,11 @@ import secrets
 from pathlib import Path
 
 DEFAULT_PORT = 8000
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip().isdigit() else default
 
 
 def data_dir(value: str | os.PathLike | None = None) -> Path:
@@ -56,9 +63,18 @@ def build(overrides: dict | None = None) -> dict:
         "MAX_JSON_DEPTH": 100,
         "SESSION_HOURS": 12,
         "TOKEN_DAYS": 90,
-        "SIGNIN_MAX_FAILURES_ACCOUNT": 5,
-        "SIGNIN_MAX_FAILURES_ADDRESS": 30,
-        "SIGNIN_WINDOW_MINUTES": 15,
+        # Sign-in throttling (server/auth.py): failures allowed without waiting, then waits of 1, 2, 4 ... seconds up
+        # to the cap, counted per account and address together, per account from everywhere (a short cap: the
+        # owner is only ever asked to wait, never locked out) and per address over all accounts.
+        "SIGNIN_FREE_FAILURES": 3,
+        "SIGNIN_FREE_FAILURES_ACCOUNT": 10,
+        "SIGNIN_FREE_FAILURES_ADDRESS": 30,
+        "SIGNIN_MAX_WAIT_SECONDS": 300,
+        "SIGNIN_MAX_WAIT_ACCOUNT_SECONDS": 30,
+        "SIGNIN_WINDOW_MINUTES": 15,   # failures older than this are forgotten
+        # Reverse proxies in front of the server whose X-Forwarded-For/-Proto are believed (werkzeug's ProxyFix);
+        # 0: none, the client address is the connection's.
+        "TRUSTED_PROXIES": _int_env("RULECRAFT_TRUSTED_PROXIES", 0),
         # Cookies are always HttpOnly and SameSite=Lax, and Secure whenever the request came over HTTPS; behind a
         # TLS-terminating proxy set RULECRAFT_SECURE_COOKIES=1 so they are Secure regardless.
         "SECURE_COOKIES": os.environ.get("RULECRAFT_SECURE_COOKIES") == "1",
