@@ -109,7 +109,7 @@ def hash_password(password: str) -> str:
 
 
 def create_user(db: Session, name: str, role: str, password: str, email: str | None = None,
-                must_change_password: bool = False) -> User:
+                must_change_password: bool = False, created_by: User | None = None) -> User:
     name = " ".join(str(name or "").split())
     email = (email or default_email(name)).strip()
     check_identity_text(name, email)
@@ -121,7 +121,7 @@ def create_user(db: Session, name: str, role: str, password: str, email: str | N
         raise Unprocessable(f"Someone called '{name}' already exists (names that differ only in case are the same).",
                             field="name")
     user = User(name=name, name_key=key, email=email, role=role, password_hash=hash_password(password),
-                must_change_password=must_change_password)
+                must_change_password=must_change_password, created_by=created_by.id if created_by else None)
     db.add(user)
     db.flush()
     return user
@@ -131,7 +131,9 @@ def find_user(db: Session, name: str) -> User | None:
     return db.scalar(select(User).where(User.name_key == normalize_name(name or "")))
 
 
-def change_password(db: Session, user: User, old: str, new: str) -> None:
+def change_password(db: Session, user: User, old: str, new: str, keep_tokens: bool = False) -> int:
+    """A new password chosen by the person: every session ends, and every token is revoked unless they ask to keep
+    them (a password change is what one does after a leak). Returns how many tokens were revoked."""
     if not check_password_hash(user.password_hash, old or ""):
         raise Forbidden("The current password is not right.", field="old_password")
     check_password_rules(new)
@@ -139,8 +141,51 @@ def change_password(db: Session, user: User, old: str, new: str) -> None:
         raise Unprocessable("Choose a password different from the current one.", field="password")
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    db.execute(update(SignInSession).where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
-               .values(ended_at=utcnow()))
+    end_sessions(db, user)
+    return 0 if keep_tokens else revoke_tokens(db, user)
+
+
+# ---- people's lifecycle (an administrator, from the API or the command line) ------------------------------------
+
+def end_sessions(db: Session, user: User) -> int:
+    return db.execute(update(SignInSession).where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
+                      .values(ended_at=utcnow())).rowcount
+
+
+def revoke_tokens(db: Session, user: User) -> int:
+    return db.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                      .values(revoked_at=utcnow())).rowcount
+
+
+def disable_user(db: Session, user: User) -> None:
+    """The person can no longer sign in; their sessions end and their tokens are revoked at once (every request
+    checks both against the database). Their history stays theirs."""
+    if user.role == "admin" and user.active and not db.scalar(
+            select(User.id).where(User.role == "admin", User.active, User.id != user.id).limit(1)):
+        raise Unprocessable("This is the only active administrator: add or enable another one first.")
+    user.active = False
+    end_sessions(db, user)
+    revoke_tokens(db, user)
+
+
+def enable_user(db: Session, user: User) -> None:
+    """Able to sign in again (tokens revoked when disabled stay revoked)."""
+    user.active = True
+
+
+def reset_password(db: Session, user: User, password: str) -> None:
+    """An administrator gives a one-time password: it must be changed at the next sign-in; sessions end, tokens
+    are revoked and failed sign-ins are forgotten."""
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    end_sessions(db, user)
+    revoke_tokens(db, user)
+    unlock(db, user)
+
+
+def tokens_of(db: Session, user: User) -> list[ApiToken]:
+    return list(db.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
 
 
 # ---- sessions ----------------------------------------------------------------------------------------------------

@@ -328,6 +328,129 @@ def create_token(data_dir: Path, database_url: str | None, user: str, scope: str
     click.echo(secret)
 
 
+# ---- people's lifecycle: disable, enable, tokens, revoke-token, reset-password, unlock (each one audit row) -----
+
+def _person_or_exit(db, name: str):
+    from server import auth
+
+    person = auth.find_user(db, name)
+    if person is None:
+        click.echo(f"There is no one called '{name}'.", err=True)
+        sys.exit(1)
+    return person
+
+
+def _change_person(data_dir: Path, database_url: str | None, name: str, action: str, change, done: str) -> None:
+    """Apply ``change(db, person)`` and record it in the audit log as done from the command line."""
+    from server.db import begin_write
+    from server.errors import ApiError
+    from server.services.changes import record
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = _person_or_exit(db, name)
+        begin_write(db)
+        try:
+            change(db, person)
+        except ApiError as e:
+            click.echo(f"Not done: {e.message}", err=True)
+            sys.exit(1)
+        record(db, None, action, message=f"{person.name}: {done} from the command line",
+               details={"user": person.id})
+        db.commit()
+        click.echo(f"{person.name}: {done}.")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def disable(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Stop a person signing in; their sessions end and their tokens are revoked at once."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.disable", auth.disable_user,
+                   "disabled, sessions ended, tokens revoked")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def enable(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Let a disabled person sign in again (their old tokens stay revoked)."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.enable", auth.enable_user, "enabled")
+
+
+@main.command(name="reset-password")
+@workspace_options
+@click.argument("name")
+def reset_password(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Give a person a one-time password (read from standard input), to change at the next sign-in; their
+    sessions end, their tokens are revoked and failed sign-ins are forgotten."""
+    from server import auth
+
+    if sys.stdin.isatty():
+        password = click.prompt("One-time password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    _change_person(data_dir, database_url, name, "user.password-reset",
+                   lambda db, person: auth.reset_password(db, person, password),
+                   "one-time password set, sessions ended, tokens revoked")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def unlock(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Forget a person's failed sign-ins, so they need not wait before the next attempt."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.unlock", auth.unlock, "failed sign-ins forgotten")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def tokens(data_dir: Path, database_url: str | None, name: str) -> None:
+    """List a person's tokens (id, scope, name, expiry, revoked); never their secrets."""
+    from server import auth
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = _person_or_exit(db, name)
+        listed = auth.tokens_of(db, person)
+        for t in listed:
+            state = "revoked" if t.revoked_at else f"expires {t.expires_at:%Y-%m-%d}"
+            click.echo(f"{t.id:>6}  {t.prefix}...  {t.scope:<8} {state:<18} {t.name}")
+        if not listed:
+            click.echo(f"{person.name} has no tokens.")
+
+
+@main.command(name="revoke-token")
+@workspace_options
+@click.argument("token_id", type=click.IntRange(1, 999_999_999))
+def revoke_token(data_dir: Path, database_url: str | None, token_id: int) -> None:
+    """Revoke a token by its id (see `rulecraft tokens NAME`); it stops working at once."""
+    from server import auth
+    from server.db import begin_write
+    from server.models import ApiToken
+    from server.services.changes import record
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        token = db.get(ApiToken, token_id)
+        if token is None:
+            click.echo(f"There is no token {token_id}.", err=True)
+            sys.exit(1)
+        begin_write(db)
+        auth.revoke_token(db, token)
+        record(db, None, "token.revoke", message=f"Token {token.prefix}... of {token.user.name} from the command "
+                                                 "line", details={"user": token.user_id})
+        db.commit()
+        click.echo(f"Revoked token {token_id} ({token.prefix}...) of {token.user.name}.")
+
+
 @main.command(name="export")
 @workspace_options
 @click.argument("ruleset")

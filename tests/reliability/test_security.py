@@ -104,7 +104,8 @@ def _read_paths(inproc) -> list[str]:
             for rule in rules or ["none"]:
                 for dataset in datasets or [1]:
                     path = (template.replace("{ruleset}", ruleset).replace("{rule}", rule)
-                            .replace("{dataset_id}", str(dataset)).replace("{version}", "v1"))
+                            .replace("{dataset_id}", str(dataset)).replace("{version}", "v1")
+                            .replace("{user_id}", "1"))
                     query = {"/diff": "?from=v1", "/impact": "?from=v1", "/bundle": "?version=v1",
                              "/analysis": "?group=sepsis+risk"}
                     for end, extra in query.items():
@@ -337,7 +338,7 @@ def _json_operations(inproc) -> list[tuple[str, str, dict, str]]:
             if "application/json" not in content:
                 continue
             path = (template.replace("{ruleset}", RULESET).replace("{rule}", "sirs")
-                    .replace("{release_id}", str(release)).replace("{token_id}", "1"))
+                    .replace("{release_id}", str(release)).replace("{token_id}", "1").replace("{user_id}", "1"))
             if "predict" in path or "evaluate" in path:
                 path += "?version=v1"
             who = "Rui" if path.endswith(("/approve", "/reject")) else "Ada"
@@ -472,7 +473,8 @@ def test_tokens_passwords_and_cookies_never_appear_in_responses_or_the_database(
                     continue
                 assert secret not in raw, f"{what} in {path}"
     users = inproc.call("Ada", "GET", "/api/users").get_json()["users"]
-    assert all(set(u) == {"id", "name", "email", "role", "active", "must_change_password"} for u in users)
+    assert all(set(u) == {"id", "name", "email", "role", "active", "must_change_password",
+                              "created_by"} for u in users)
     wrong = inproc.call(None, "GET", "/api/me", headers={"Authorization": f"Bearer {secrets['token']}x"})
     assert wrong.status_code == 401 and secrets["token"] not in wrong.get_data(as_text=True)
     in_query = inproc.call(None, "GET", f"/api/me?token={secrets['token']}&access_token={secrets['token']}")

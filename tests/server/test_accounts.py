@@ -125,3 +125,150 @@ def test_concurrent_guesses_check_no_more_passwords_than_allowed(tmp_path, datab
     finally:
         w.sessions.kw["bind"].dispose()
         close_app(app)
+
+
+# ---- people's lifecycle (item 13) ----------------------------------------------------------------------------------
+
+def _signed_in(app, name: str, password: str = PASSWORD):
+    client = app.test_client()
+    response = client.post("/api/session", json={"name": name, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return client, response.get_json()["csrf_token"]
+
+
+def _user_id(ws, name: str) -> int:
+    return ws.people[name].id
+
+
+def _audit(ws, action: str) -> list[dict]:
+    return ws.as_("Ada").get(f"/api/audit?action={action}").get_json()["events"]
+
+
+def test_an_admin_disables_a_person_and_their_sessions_and_tokens_stop_at_once(ws):
+    browser, _ = _signed_in(ws.app, "Ana")
+    assert browser.get("/api/me").status_code == 200
+    disabled = ws.as_("Ada").post(f"/api/users/{_user_id(ws, 'Ana')}/disable", json={})
+    assert disabled.status_code == 200 and disabled.get_json()["active"] is False, disabled.get_json()
+    assert browser.get("/api/me").status_code == 401
+    assert ws.as_("Ana").get("/api/me").status_code == 401
+    assert _sign_in(ws.app, "Ana", PASSWORD).status_code == 401
+    [event] = _audit(ws, "user.disable")
+    assert event["by"] == "Ada" and "Ana" in event["why"]
+    enabled = ws.as_("Ada").post(f"/api/users/{_user_id(ws, 'Ana')}/enable", json={})
+    assert enabled.status_code == 200 and enabled.get_json()["active"] is True
+    assert _sign_in(ws.app, "Ana", PASSWORD).status_code == 200
+    assert ws.as_("Ana").get("/api/me").status_code == 401  # tokens were revoked, not paused
+    assert [e["by"] for e in _audit(ws, "user.enable")] == ["Ada"]
+
+
+def test_the_last_active_admin_cannot_be_disabled(ws):
+    refused = ws.as_("Ada").post(f"/api/users/{_user_id(ws, 'Ada')}/disable", json={})
+    assert refused.status_code == 422 and "administrator" in refused.get_json()["error"]["message"]
+    assert ws.as_("Ada").get("/api/me").status_code == 200
+
+
+def test_an_admin_lists_and_revokes_a_persons_tokens(ws):
+    mine = ws.as_("Ana").post("/api/tokens", json={"scope": "read", "name": "notebook"}).get_json()
+    listed = ws.as_("Ada").get(f"/api/users/{_user_id(ws, 'Ana')}/tokens")
+    assert listed.status_code == 200
+    tokens = listed.get_json()["tokens"]
+    assert {t["name"] for t in tokens} >= {"notebook"} and all("token" not in t for t in tokens)
+    revoked = ws.as_("Ada").delete(f"/api/tokens/{mine['id']}")
+    assert revoked.status_code == 200 and revoked.get_json()["revoked"] is True
+    assert ws.app.test_client().get("/api/me", headers={"Authorization": f"Bearer {mine['token']}"}) \
+        .status_code == 401
+    [event] = [e for e in _audit(ws, "token.revoke") if e["details"].get("user") == _user_id(ws, "Ana")]
+    assert event["by"] == "Ada" and "Ana" in event["why"]
+
+
+def test_an_admin_resets_a_password(ws):
+    browser, _ = _signed_in(ws.app, "Ana")
+    reset = ws.as_("Ada").post(f"/api/users/{_user_id(ws, 'Ana')}/password",
+                               json={"password": "a one-time password"})
+    assert reset.status_code == 200 and reset.get_json()["must_change_password"] is True, reset.get_json()
+    assert browser.get("/api/me").status_code == 401       # her sessions ended
+    assert ws.as_("Ana").get("/api/me").status_code == 401  # and her tokens were revoked
+    assert _sign_in(ws.app, "Ana", PASSWORD).status_code == 401
+    client, _ = _signed_in(ws.app, "Ana", "a one-time password")
+    assert client.get("/api/rulesets").get_json()["error"]["code"] == "password-change-required"
+    [event] = _audit(ws, "user.password-reset")
+    assert event["by"] == "Ada" and "a one-time password" not in str(event)
+    short = ws.as_("Ada").post(f"/api/users/{_user_id(ws, 'Ana')}/password", json={"password": "short"})
+    assert short.status_code == 422 and short.get_json()["error"]["field"] == "password"
+
+
+def test_an_admin_unlocks_an_account(ws):
+    statuses = [_sign_in(ws.app, "Ana", "wrong password", ATTACKER).status_code for _ in range(6)]
+    assert statuses[-1] == 429
+    unlocked = ws.as_("Ada").post(f"/api/users/{_user_id(ws, 'Ana')}/unlock", json={})
+    assert unlocked.status_code == 200
+    assert _sign_in(ws.app, "Ana", PASSWORD, ATTACKER).status_code == 200
+    assert [e["by"] for e in _audit(ws, "user.unlock")] == ["Ada"]
+
+
+def test_only_admins_manage_people(ws):
+    target = _user_id(ws, "Bea")
+    for who in ("Ana", "Rui", "Alex", "Mia"):
+        api = ws.as_(who)
+        assert api.get(f"/api/users/{target}/tokens").status_code == 403
+        for action in ("disable", "enable", "unlock"):
+            assert api.post(f"/api/users/{target}/{action}", json={}).status_code == 403
+        assert api.post(f"/api/users/{target}/password", json={"password": "x" * 20}).status_code == 403
+    assert ws.as_("Ada").post("/api/users/999999/disable", json={}).status_code == 404
+
+
+def test_a_password_change_revokes_the_persons_tokens_unless_asked_to_keep_them(ws):
+    browser, csrf = _signed_in(ws.app, "Ana")
+    changed = browser.post("/api/me/password", json={"old_password": PASSWORD, "password": "a new long password"},
+                           headers={"X-CSRF-Token": csrf})
+    assert changed.status_code == 200 and changed.get_json()["tokens_revoked"] == 1
+    assert ws.as_("Ana").get("/api/me").status_code == 401
+    browser, csrf = _signed_in(ws.app, "Bea")
+    kept = browser.post("/api/me/password", json={"old_password": PASSWORD, "password": "a new long password",
+                                                  "keep_tokens": True}, headers={"X-CSRF-Token": csrf})
+    assert kept.status_code == 200 and kept.get_json()["tokens_revoked"] == 0
+    assert ws.as_("Bea").get("/api/me").status_code == 200
+
+
+def test_the_people_list_and_the_audit_log_say_who_created_an_account(ws):
+    """An admin may make a reviewer account and approve their own changes with it: that is the admin's power, and it
+    is visible: the list of people and the audit log name the admin who created the account."""
+    created = ws.as_("Ada").post("/api/users", json={"name": "Second Hat", "role": "reviewer",
+                                                      "password": "a long password"})
+    assert created.status_code == 201 and created.get_json()["created_by"] == "Ada"
+    people = {u["name"]: u for u in ws.as_("Ada").get("/api/users").get_json()["users"]}
+    assert people["Second Hat"]["created_by"] == "Ada" and people["Ana"]["created_by"] is None
+    [event] = [e for e in _audit(ws, "user.create") if "Second Hat" in e["why"]]
+    assert event["by"] == "Ada" and event["details"]["role"] == "reviewer"
+
+
+def test_the_commands_manage_people(ws):
+    """rulecraft disable / enable / tokens / revoke-token / reset-password / unlock on the same data folder."""
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    folder = ["--data-dir", str(ws.app.config["DATA_DIR"]), "--database-url", ws.app.config["DATABASE_URL"]]
+    run = CliRunner().invoke
+    listed = run(main, ["tokens", "Ana", *folder])
+    assert listed.exit_code == 0, listed.output
+    token_id = ws.as_("Ana").get("/api/tokens").get_json()["tokens"][0]["id"]
+    assert str(token_id) in listed.output and "write" in listed.output
+    revoked = run(main, ["revoke-token", str(token_id), *folder])
+    assert revoked.exit_code == 0 and ws.as_("Ana").get("/api/me").status_code == 401, revoked.output
+    assert run(main, ["disable", "Bea", *folder]).exit_code == 0
+    assert ws.as_("Bea").get("/api/me").status_code == 401
+    assert run(main, ["enable", "Bea", *folder]).exit_code == 0
+    assert _sign_in(ws.app, "Bea", PASSWORD).status_code == 200
+    reset = run(main, ["reset-password", "Rui", *folder], input="a one-time password\n")
+    assert reset.exit_code == 0, reset.output
+    assert _sign_in(ws.app, "Rui", "a one-time password").get_json()["user"]["must_change_password"] is True
+    for _ in range(6):
+        _sign_in(ws.app, "Alex", "wrong password", ATTACKER)
+    assert run(main, ["unlock", "Alex", *folder]).exit_code == 0
+    assert _sign_in(ws.app, "Alex", PASSWORD, ATTACKER).status_code == 200
+    unknown = run(main, ["disable", "Nobody", *folder])
+    assert unknown.exit_code == 1 and "no one called" in unknown.output
+    actions = [e["action"] for e in ws.as_("Ada").get("/api/audit?per_page=200").get_json()["events"]]
+    for action in ("token.revoke", "user.disable", "user.enable", "user.password-reset", "user.unlock"):
+        assert action in actions, action
