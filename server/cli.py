@@ -248,13 +248,19 @@ def _runtime(data_dir: Path, database_url: str | None):
 @click.option("--secret-key", envvar="RULECRAFT_SECRET_KEY", default=None,
               help="Signing key; by default one is generated and kept in the data folder.")
 @click.option("--demo", is_flag=True, help="Also seed the demo rule set and demo accounts (one-time passwords).")
+@click.option("--trusted-proxies", envvar="RULECRAFT_TRUSTED_PROXIES", default=0, show_default=True,
+              type=click.IntRange(0, 10), help="How many reverse proxies stand in front of the server: their "
+              "X-Forwarded-For and X-Forwarded-Proto are believed for that many hops (0: none).")
 def serve(data_dir: Path, database_url: str | None, host: str, port: int, workers: int, secret_key: str | None,
-          demo: bool) -> None:
+          demo: bool, trusted_proxies: int) -> None:
     """Start Rulecraft (creates and migrates the data folder and database when missing)."""
+    import os
+
     from server.operations import open_runtime, seed_demo, start
     from server.operations import serve as run_server
 
-    overrides = _overrides(data_dir, database_url)
+    os.umask(0o077)  # everything the server and its Git processes write is owner-only (see server/config.py)
+    overrides = _overrides(data_dir, database_url, TRUSTED_PROXIES=trusted_proxies)
     if secret_key:
         overrides["SECRET_KEY"] = secret_key
     runtime = open_runtime(overrides)

@@ -35,6 +35,7 @@ class Runtime:
 
 def open_runtime(overrides: dict | None = None, *, upgrade: bool = True) -> Runtime:
     config = configuration.build(overrides)
+    configuration.make_private(config)
     if upgrade:
         migrate.upgrade(config["DATABASE_URL"])
     store = GitStore(config["REPOSITORY"])

@@ -244,7 +244,7 @@ class GitStore:
         self.git_processes = 0  # how many Git processes this store started (for tests and the benchmark)
         self.maintenance_runs = 0
         self._maintainer: threading.Thread | None = None
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)  # owner-only, like the rest of the data folder
         self._ensure_repository()
 
     def close(self) -> None:

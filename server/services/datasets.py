@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..config import private_folder, write_private
 from ..errors import NotFound, Unprocessable
 from ..models import ReferenceDataset, User
 
@@ -56,10 +57,10 @@ def register(db: Session, folder: Path, user: User, ruleset: str, name: str, dat
                                registered_by=user.id)
     db.add(dataset)
     db.flush()
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     path = folder / f"{dataset.id}.csv"
     temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(data)
+    write_private(temporary, data)  # reference cases may be patient data: owner-only (server/config.py)
     temporary.replace(path)
     return dataset
 

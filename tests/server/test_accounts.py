@@ -2,6 +2,8 @@
 and the attempt reserved before the password is checked (issue 13, item 12)."""
 from __future__ import annotations
 
+import os
+import stat
 import threading
 
 import pytest
@@ -272,3 +274,65 @@ def test_the_commands_manage_people(ws):
     actions = [e["action"] for e in ws.as_("Ada").get("/api/audit?per_page=200").get_json()["events"]]
     for action in ("token.revoke", "user.disable", "user.enable", "user.password-reset", "user.unlock"):
         assert action in actions, action
+
+
+# ---- private files (item 14) --------------------------------------------------------------------------------------
+
+def _mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _register_a_data_set(runtime) -> None:
+    from server import auth
+    from server.services import datasets
+
+    with runtime.sessions() as db:
+        user = auth.create_user(db, "Ana", "author", PASSWORD)
+        db.commit()
+        datasets.register(db, runtime.config["DATASETS_DIR"], user, "sepsis-triage", "cases",
+                          b"temperature,sepsis risk\n39,high\n36,low\n", label_column="sepsis risk")
+        db.commit()
+
+
+def _close(runtime) -> None:
+    runtime.store.close()
+    runtime.sessions.kw["bind"].dispose()
+
+
+def test_a_new_data_folder_and_everything_secret_in_it_is_private(tmp_path):
+    """Regression: the data folder, the database (password hashes, CSRF tokens), the reference data sets (possibly
+    patient data) and the repository were created readable by every user of the machine."""
+    from server.operations import open_runtime
+
+    data = tmp_path / "data"
+    usual = os.umask(0o022)  # a usual umask: what Rulecraft does not make private, everyone could read
+    try:
+        runtime = open_runtime({"DATA_DIR": data})
+        _register_a_data_set(runtime)
+        _close(runtime)
+    finally:
+        os.umask(usual)
+    assert _mode(data) == 0o700
+    for folder in ("rules.git", "datasets"):
+        assert _mode(data / folder) == 0o700, folder
+    for file in [data / "rulecraft.db", data / "secret_key", *(data / "datasets").iterdir()]:
+        assert _mode(file) == 0o600, file
+    for extra in data.glob("rulecraft.db-*"):  # SQLite's -wal and -shm take the database's mode
+        assert _mode(extra) & 0o077 == 0, extra
+
+
+def test_an_existing_data_folder_is_made_private_at_start(tmp_path):
+    from server.operations import open_runtime
+
+    data = tmp_path / "data"
+    runtime = open_runtime({"DATA_DIR": data})
+    _register_a_data_set(runtime)
+    _close(runtime)
+    for path in (data, data / "rules.git", data / "datasets"):
+        path.chmod(0o755)
+    for path in (data / "rulecraft.db", data / "secret_key", *(data / "datasets").iterdir()):
+        path.chmod(0o644)
+    _close(open_runtime({"DATA_DIR": data}))
+    assert _mode(data) == _mode(data / "rules.git") == _mode(data / "datasets") == 0o700
+    for path in (data / "rulecraft.db", data / "secret_key", *(data / "datasets").iterdir()):
+        assert _mode(path) == 0o600, path
