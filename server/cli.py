@@ -263,6 +263,7 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
     overrides = _overrides(data_dir, database_url, TRUSTED_PROXIES=trusted_proxies)
     if secret_key:
         overrides["SECRET_KEY"] = secret_key
+    _hold_data_folder(data_dir, "Stop it first, or give this server another --data-dir.")
     runtime = open_runtime(overrides)
     report = start(runtime)
     if report.actions:
@@ -520,10 +521,28 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
 @main.command()
 @workspace_options
 def recover(data_dir: Path, database_url: str | None) -> None:
-    """Repair what an interruption left behind (also done at every start) and say what was done."""
+    """Repair what an interruption left behind (also done at every start) and say what was done. Refused while a
+    server runs on the data folder: what it is saving at that moment is not an interruption."""
     from server.operations import start
 
+    _hold_data_folder(data_dir, "Stop it before running recover (every start of the server repairs the same "
+                                "things).")
     click.echo(str(start(_runtime(data_dir, database_url))))
+
+
+_held_folder: list[int] = []  # the descriptor of the data folder's lock, kept open while this command runs
+
+
+def _hold_data_folder(data_dir: Path, advice: str) -> None:
+    """One server (or recover) per data folder; exit code 1 with a plain message otherwise."""
+    from server import config as configuration
+    from server.operations import DataFolderInUse, hold_data_folder
+
+    try:
+        _held_folder.append(hold_data_folder(configuration.data_dir(data_dir)))
+    except DataFolderInUse as e:
+        click.echo(f"{e} {advice}", err=True)
+        sys.exit(1)
 
 
 @main.group()

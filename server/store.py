@@ -296,6 +296,13 @@ class GitStore:
             self._thread_lock.release()
 
     @contextmanager
+    def writers_done(self):
+        """Hold the writer lock: no save is in progress meanwhile, including the Git processes of a killed one
+        (they hold the lock until they end). Recovery of a dead worker's saves decides under it."""
+        with self._locked():
+            yield
+
+    @contextmanager
     def _flock(self, name: str, deadline: float):
         """Try to hold an flock on ``name`` until ``deadline``; yields whether it is held."""
         fd = os.open(self.path / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
