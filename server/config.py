@@ -55,14 +55,14 @@ def _make_private(path: Path, mode: int) -> None:
 def make_private(config: dict) -> None:
     """At start: the data folder, the database file, the secret key, the repository and the data sets made private
     (folders made by an older version, or copied in with a backup, may be readable by everyone)."""
-    folder = config["DATA_DIR"]
+    folder, repository, datasets = (Path(config[k]) for k in ("DATA_DIR", "REPOSITORY", "DATASETS_DIR"))
     private_folder(folder)
     files = [folder / "secret_key", *_sqlite_files(config["DATABASE_URL"])]
-    for path in (config["REPOSITORY"], config["DATASETS_DIR"]):
+    for path in (repository, datasets):
         if path.is_dir():
             private_folder(path)
-    if config["DATASETS_DIR"].is_dir():
-        files += [p for p in config["DATASETS_DIR"].iterdir() if p.is_file()]
+    if datasets.is_dir():
+        files += [p for p in datasets.iterdir() if p.is_file()]
     for path in files:
         if path.is_file():
             _make_private(path, PRIVATE_FILE)

@@ -142,7 +142,8 @@ def serve(overrides: dict, host: str, port: int, workers: int, threads: int = 4)
 
     class Server(BaseApplication):
         def load_config(self):
-            for key, value in {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
+            for key, value in {"bind": f"{host}:{port}", "workers": workers,
+                               "worker_class": "server.worker.HeadFirstWorker",  # gthread, heads read first
                                "threads": threads, "timeout": 60, "graceful_timeout": 10, "keepalive": 5,
                                "accesslog": None, "errorlog": "-", "loglevel": "warning",
                                "limit_request_line": 8190, "limit_request_fields": 100, "umask": 0o077,

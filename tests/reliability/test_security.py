@@ -535,6 +535,8 @@ ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
 def test_the_real_server_reserves_attempts_and_throttles_each_client_behind_a_trusted_proxy(workspace):
     """Regressions: 40 guesses at once had 11 passwords checked against a limit of 5; behind the reverse proxy 30
     failures from anyone locked out everyone, and five locked the admin out even with the right password."""
+    import math
+    import time
     from concurrent.futures import ThreadPoolExecutor
 
     import requests
@@ -544,14 +546,16 @@ def test_the_real_server_reserves_attempts_and_throttles_each_client_behind_a_tr
             return requests.post(f"{server.url}/api/session", json={"name": name, "password": password},
                                  headers={"X-Forwarded-For": client}, timeout=60).status_code
 
+        started = time.monotonic()
         with ThreadPoolExecutor(40) as pool:
             statuses = list(pool.map(lambda _: sign_in("Ada", "wrong password", ATTACKER), range(40)))
-        assert statuses.count(401) <= 4 and statuses.count(401) + statuses.count(429) == 40, statuses
-        for i in range(40):
-            sign_in(f"Someone {i}", "wrong password", ATTACKER)
+        # 3 free failures and the 4th; then waits of 1, 2, 4 ... s, of which a slow burst may see some expire
+        allowed = 4 + int(math.log2(time.monotonic() - started + 1))
+        assert statuses.count(401) <= allowed and statuses.count(401) + statuses.count(429) == 40, statuses
+        sprayed = [sign_in(f"Someone {i}", "wrong password", ATTACKER) for i in range(40)]
+        assert 429 in sprayed, sprayed  # one address guessing many accounts is slowed down too
         assert sign_in("Ada", PASSWORD, OWNER) == 200
         assert sign_in("Bea", PASSWORD, "198.51.100.8") == 200
-        assert sign_in("Ana", "wrong password", ATTACKER) == 429
     assert "Traceback" not in server.output()
 
 
@@ -597,7 +601,7 @@ def test_slow_header_senders_do_not_block_normal_requests(workspace):
     import socket
     import time
 
-    from server.operations import HEAD_TIMEOUT
+    from server.worker import HEAD_TIMEOUT
 
     with ServerProcess(workspace.data_dir) as server:
         slow = []

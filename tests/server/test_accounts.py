@@ -2,9 +2,11 @@
 and the attempt reserved before the password is checked (issue 13, item 12)."""
 from __future__ import annotations
 
+import math
 import os
 import stat
 import threading
+import time
 
 import pytest
 from conftest import PASSWORD, Workspace, close_app, make_app
@@ -114,14 +116,16 @@ def test_concurrent_guesses_check_no_more_passwords_than_allowed(tmp_path, datab
         statuses.append(_sign_in(app, "Ana", "wrong password", ATTACKER).status_code)
 
     threads = [threading.Thread(target=guess) for _ in range(40)]
+    started = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
     try:
         assert sorted(set(statuses)) == [401, 429], statuses
-        checked = statuses.count(401)
-        assert checked <= app.config["SIGNIN_FREE_FAILURES"] + 1, statuses
+        # the free failures and one more; then waits of 1, 2, 4 ... s, of which a slow burst may see some expire
+        allowed = app.config["SIGNIN_FREE_FAILURES"] + 1 + int(math.log2(time.monotonic() - started + 1))
+        assert statuses.count(401) <= allowed, statuses
         _time_passes(w)
         assert _sign_in(app, "Ana", PASSWORD, ATTACKER).status_code == 200
     finally:
