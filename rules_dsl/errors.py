@@ -86,9 +86,10 @@ class RuleError(RulecraftError, ValueError):
 class DataError(RulecraftError, ValueError):
     """Input data does not fit the vocabulary: a missing column, a wrong type, a value that is not finite."""
 
-    def __init__(self, message: str, column: str | None = None):
+    def __init__(self, message: str, column: str | None = None, row=None):
         self.message = message
         self.column = column
+        self.row = row  # the row's label in a table (its index), when one row is at fault
         super().__init__(message)
 
 

@@ -29,9 +29,11 @@ from .backends.vectorized import VectorizedRules, check_columns
 from .checker import check
 from .collector import collector_paused
 from .errors import Problem, RuleError, normalize_name
+from .examples import unreadable as unreadable_examples
 from .formatter import format_syntax
 from .parser import parse_rule
 from .policy import Decision, Voter, decide, decide_frame
+from .quality import DataReport
 from .syntax import Rule as RuleSyntax
 from .vocabulary import Settings, Vocabulary
 
@@ -205,6 +207,18 @@ class RuleSet:
     def check_columns(self, columns: Iterable[str]) -> None:
         check_columns(columns, self._pairs)
 
+    def data_report(self, data) -> DataReport:
+        """What in ``data`` does not fit the vocabulary: per column the missing values, numbers outside the declared
+        range and category values outside the allowed ones, with examples (quality.py). ``data``: a DataFrame, one
+        case (a mapping) or a list of cases. Never raises for the data's content: a column that cannot be read as
+        its type is reported with the message evaluation gives."""
+        from .quality import report_cases, report_frame
+
+        if isinstance(data, pd.DataFrame):
+            return report_frame(self.vocabulary, data, self.columns)
+        cases = [data] if isinstance(data, Mapping) else list(data)
+        return report_cases(self.vocabulary, cases, self.columns)
+
     # ---- pickling ----------------------------------------------------------------------------------------------
     # The compiled evaluators (a generated function, NumPy plans) are caches: they are dropped when pickling and
     # rebuilt from the checked rules on first use, so a pickled rule set (e.g. inside a joblib-saved scikit-learn
@@ -311,7 +325,7 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
         try:
             examples = pd.read_csv(io.BytesIO(files["examples.csv"]))
         except (ValueError, UnicodeDecodeError) as e:
-            raise RuleError(Problem("bad-examples", f"examples.csv cannot be read: {e}", file="examples.csv")) from None
+            raise RuleError(unreadable_examples(files["examples.csv"], e)) from None
     return RuleSet(settings, vocabulary, rules, id=id, version=version, release=release, examples=examples)
 
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .errors import Problem, RuleError, did_you_mean, normalize_name
+from .errors import DataError, Problem, RuleError, did_you_mean, normalize_name
 from .units import find_unit
 
 FEATURE_TYPES = ("number", "category", "boolean", "text")
 POLICIES = ("first match", "weighted vote")
 ABSTAIN = "abstain"
+_BY_COLUMN = object()  # where case_by_column's memo keeps the features by column
 _FEATURE_KEYS = {"type", "unit", "column", "synonyms", "values", "range", "description"}
 
 
@@ -80,6 +82,48 @@ class Vocabulary:
 
     def by_column(self) -> dict[str, Feature]:
         return {f.column: f for f in self.features}
+
+    def case_by_column(self, case: Mapping, memo: dict | None = None) -> tuple[dict, list]:
+        """One case's values by data column, and the keys that name no feature (or that lost to the column).
+
+        A key is a feature's data column or its name or synonym, written in any case and spacing: the library
+        (``matches_row``, ``decide_row``) and the server read cases the same way. When the data column and a name
+        are both given, the data column counts; one feature given under two names is a DataError. ``memo`` (a dict
+        the caller keeps) remembers what each key names, so that a row of many other keys is read quickly.
+        """
+        if memo is None:
+            columns = self.by_column()
+        else:
+            columns = memo.get(_BY_COLUMN) or memo.setdefault(_BY_COLUMN, self.by_column())
+        row: dict = {}
+        ignored: list = []
+        named: dict[str, list] = {}
+        for key, value in case.items():
+            if key in columns:
+                row[key] = value
+                continue
+            if memo is not None and key in memo:
+                feature = memo[key]
+            else:
+                feature = self.lookup(key) if isinstance(key, str) else None
+                if memo is not None:
+                    if len(memo) > 4096:
+                        memo.clear()
+                    memo[key] = feature
+            if feature is None:
+                ignored.append(key)
+            else:
+                named.setdefault(feature.column, []).append((key, value))
+        for column, given in named.items():
+            if column in row:
+                ignored.extend(key for key, _ in given)
+            elif len(given) > 1:
+                keys = " and ".join(f"'{key}'" for key, _ in given)
+                raise DataError(f"'{columns[column].name}' is given twice, as {keys}: give each value once.",
+                                column)
+            else:
+                row[column] = given[0][1]
+        return row, ignored
 
     def to_dict(self) -> dict:
         return {"features": {f.name: f.to_dict() for f in self.features}}

@@ -125,9 +125,10 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                requests.get(f"{self.url}/api/openapi.json", timeout=2)
+                requests.get(f"{self.url}/api/openapi.json", timeout=10)
                 return
-            except requests.ConnectionError:
+            # a loaded machine may accept the connection before a worker can answer: wait on, as for a refusal
+            except (requests.ConnectionError, requests.Timeout):
                 if self.process.poll() is not None:
                     self.kill()
                     raise AssertionError("the server stopped at start:\n" + self.output())  # noqa: B904

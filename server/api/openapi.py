@@ -59,12 +59,18 @@ RELEASE = obj({"id": I, "ruleset": S, "name": NULL_S, "version": S, "status": S,
 PREDICTION = obj({"label": NULL_S, "abstained": B, "fired": arr(obj({"id": S, "name": S, "text": S})),
                   "deciding": arr(S), "reason": S, "scores": {"type": "object"}, "missing": arr(S),
                   "ignored": arr(S)}, ["label", "fired", "reason"])
+DATA_WARNING = obj({"code": S, "column": S, "feature": S, "count": I, "examples": arr({}), "message": S},
+                   ["code", "column", "message"])
+DATA_REPORT = {"type": ["object", "null"], "properties": {"rows": I, "columns": arr({"type": "object"}),
+                                                          "absent": {"type": "object"},
+                                                          "warnings": arr(DATA_WARNING), "lines": arr(S)}}
 USER = obj({"id": I, "name": S, "email": S, "role": S, "active": B, "must_change_password": B,
             "created_by": NULL_S}, ["id", "name", "role"])
 TOKEN = obj({"id": I, "name": S, "prefix": S, "scope": S, "created_at": S, "expires_at": S, "revoked": B,
              "token": S}, ["id", "scope"])
 DATASET = obj({"id": I, "name": S, "rows": I, "columns": arr(S), "label_column": NULL_S, "group_columns": arr(S),
-               "created_at": S, "sha256": S, "head": arr({"type": "object"})}, ["id", "name", "rows"])
+               "created_at": S, "sha256": S, "head": arr({"type": "object"}), "data_report": DATA_REPORT},
+              ["id", "name", "rows"])
 TRY = {"type": ["object", "null"], "properties": {"total": I, "matched": {"type": ["integer", "null"]},
                                                   "matches": arr({"type": "object"}),
                                                   "near_misses": arr({"type": "object"})}}
@@ -189,12 +195,14 @@ def document() -> dict:
         "/api/rulesets/{ruleset}/predict": {
             "post": op("Predict with the rules", obj({"ruleset": S, "version": S, "release": NULL_S, "outcome": S,
                                                      "prediction": ref("Prediction"),
-                                                     "predictions": arr(ref("Prediction"))}),
+                                                     "predictions": arr(ref("Prediction")),
+                                                     "warnings": arr(DATA_WARNING)}),
                        codes=("400", "404", "413", "422"), params=rs + [VERSION_Q],
                        request=body(obj({"case": {"type": "object"}, "cases": arr({"type": "object"})})))},
         "/api/rulesets/{ruleset}/evaluate": {
             "post": op("Which rules fire per case", obj({"ruleset": S, "version": S, "rules": arr(S),
-                                                        "fired": arr(arr(I)), "missing_columns": arr(S)}),
+                                                        "fired": arr(arr(I)), "missing_columns": arr(S),
+                                                        "warnings": arr(DATA_WARNING)}),
                        codes=("400", "404", "413", "422"), params=rs + [VERSION_Q],
                        request={"required": True, "content": {
                            "application/json": {"schema": obj({"cases": arr({"type": "object"})})},

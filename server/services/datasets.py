@@ -19,6 +19,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rules_dsl import RuleError
+
 from ..config import private_folder, write_private
 from ..errors import NotFound, Unprocessable
 from ..models import ReferenceDataset, User
@@ -100,6 +102,16 @@ def _parser_problem(message: str) -> str:
         return (f"A quotation mark on line {int(quote.group(1)) + 1} is never closed: every value that starts "
                 "with \" needs a closing \".")
     return "The file cannot be read as a CSV table: check that every line has one value per column."
+
+
+def data_report(ws, ruleset: str, version: str, frame: pd.DataFrame) -> dict | None:
+    """What in the cases does not fit the rule set's vocabulary (RuleSet.data_report), as JSON; None when the rule
+    set cannot be compiled at that version (its errors are shown where it is edited)."""
+    try:
+        rules = ws.ruleset(ruleset, version)
+    except RuleError:
+        return None
+    return rules.data_report(frame).to_dict()
 
 
 def datasets_of(db: Session, ruleset: str) -> list[ReferenceDataset]:

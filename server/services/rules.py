@@ -248,14 +248,23 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
     return _retrying(attempt)
 
 
-def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why: str) -> tuple[str, Saved]:
-    """A whole rule set (from a bundle or a folder) as one new version of a new rule set."""
+def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why: str,
+                   name: str | None = None) -> tuple[str, Saved]:
+    """A whole rule set (from a bundle or a folder) as one new version of a new rule set, called ``name`` (by
+    default the folder's name, or the title). Refused (422, code "duplicate-name") when a rule set of that name
+    exists: importing a folder again silently made a second copy ('sepsis-triage-2') that nobody asked for."""
     why = check_why(why)
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise Unprocessable("Give the imported rule set a name.", field="name")
+    ruleset = slugify(name or source.id or source.title, fallback="ruleset")
 
     def attempt():
         head = ws.head()
         taken = ws.ruleset_ids(head) if head else []
-        ruleset = slugify(source.id or source.title, taken=taken, fallback="ruleset")
+        if ruleset in taken:
+            raise Unprocessable(f"There is already a rule set '{ruleset}'. Give the imported one another name, or "
+                                "save the changes to the existing rule set as new versions.", field="name",
+                                code="duplicate-name")
         changes = [git.Change(file_path(ruleset, SETTINGS_FILE), _dump(source.settings.to_dict())),
                    git.Change(file_path(ruleset, VOCABULARY_FILE), _dump(source.vocabulary.to_dict()))]
         changes += [git.Change(rule_path(ruleset, r.id), (r.text + "\n").encode()) for r in source.rules]
