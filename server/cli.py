@@ -382,15 +382,22 @@ def _runtime(data_dir: Path, database_url: str | None):
 @click.option("--secret-key", envvar="RULECRAFT_SECRET_KEY", default=None,
               help="Signing key; by default one is generated and kept in the data folder.")
 @click.option("--demo", is_flag=True, help="Also seed the demo rule set and demo accounts (one-time passwords).")
+@click.option("--trusted-proxies", envvar="RULECRAFT_TRUSTED_PROXIES", default=0, show_default=True,
+              type=click.IntRange(0, 10), help="How many reverse proxies stand in front of the server: their "
+              "X-Forwarded-For and X-Forwarded-Proto are believed for that many hops (0: none).")
 def serve(data_dir: Path, database_url: str | None, host: str, port: int, workers: int, secret_key: str | None,
-          demo: bool) -> None:
+          demo: bool, trusted_proxies: int) -> None:
     """Start Rulecraft (creates and migrates the data folder and database when missing)."""
+    import os
+
     from server.operations import open_runtime, seed_demo, start
     from server.operations import serve as run_server
 
-    overrides = _overrides(data_dir, database_url)
+    os.umask(0o077)  # everything the server and its Git processes write is owner-only (see server/config.py)
+    overrides = _overrides(data_dir, database_url, TRUSTED_PROXIES=trusted_proxies)
     if secret_key:
         overrides["SECRET_KEY"] = secret_key
+    _hold_data_folder(data_dir, "Stop it first, or give this server another --data-dir.")
     runtime = open_runtime(overrides)
     report = start(runtime)
     if report.actions:
@@ -462,6 +469,129 @@ def create_token(data_dir: Path, database_url: str | None, user: str, scope: str
     click.echo(secret)
 
 
+# ---- people's lifecycle: disable, enable, tokens, revoke-token, reset-password, unlock (each one audit row) -----
+
+def _person_or_exit(db, name: str):
+    from server import auth
+
+    person = auth.find_user(db, name)
+    if person is None:
+        click.echo(f"There is no one called '{name}'.", err=True)
+        sys.exit(1)
+    return person
+
+
+def _change_person(data_dir: Path, database_url: str | None, name: str, action: str, change, done: str) -> None:
+    """Apply ``change(db, person)`` and record it in the audit log as done from the command line."""
+    from server.db import begin_write
+    from server.errors import ApiError
+    from server.services.changes import record
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = _person_or_exit(db, name)
+        begin_write(db)
+        try:
+            change(db, person)
+        except ApiError as e:
+            click.echo(f"Not done: {e.message}", err=True)
+            sys.exit(1)
+        record(db, None, action, message=f"{person.name}: {done} from the command line",
+               details={"user": person.id})
+        db.commit()
+        click.echo(f"{person.name}: {done}.")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def disable(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Stop a person signing in; their sessions end and their tokens are revoked at once."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.disable", auth.disable_user,
+                   "disabled, sessions ended, tokens revoked")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def enable(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Let a disabled person sign in again (their old tokens stay revoked)."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.enable", auth.enable_user, "enabled")
+
+
+@main.command(name="reset-password")
+@workspace_options
+@click.argument("name")
+def reset_password(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Give a person a one-time password (read from standard input), to change at the next sign-in; their
+    sessions end, their tokens are revoked and failed sign-ins are forgotten."""
+    from server import auth
+
+    if sys.stdin.isatty():
+        password = click.prompt("One-time password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    _change_person(data_dir, database_url, name, "user.password-reset",
+                   lambda db, person: auth.reset_password(db, person, password),
+                   "one-time password set, sessions ended, tokens revoked")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def unlock(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Forget a person's failed sign-ins, so they need not wait before the next attempt."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.unlock", auth.unlock, "failed sign-ins forgotten")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def tokens(data_dir: Path, database_url: str | None, name: str) -> None:
+    """List a person's tokens (id, scope, name, expiry, revoked); never their secrets."""
+    from server import auth
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = _person_or_exit(db, name)
+        listed = auth.tokens_of(db, person)
+        for t in listed:
+            state = "revoked" if t.revoked_at else f"expires {t.expires_at:%Y-%m-%d}"
+            click.echo(f"{t.id:>6}  {t.prefix}...  {t.scope:<8} {state:<18} {t.name}")
+        if not listed:
+            click.echo(f"{person.name} has no tokens.")
+
+
+@main.command(name="revoke-token")
+@workspace_options
+@click.argument("token_id", type=click.IntRange(1, 999_999_999))
+def revoke_token(data_dir: Path, database_url: str | None, token_id: int) -> None:
+    """Revoke a token by its id (see `rulecraft tokens NAME`); it stops working at once."""
+    from server import auth
+    from server.db import begin_write
+    from server.models import ApiToken
+    from server.services.changes import record
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        token = db.get(ApiToken, token_id)
+        if token is None:
+            click.echo(f"There is no token {token_id}.", err=True)
+            sys.exit(1)
+        begin_write(db)
+        auth.revoke_token(db, token)
+        record(db, None, "token.revoke", message=f"Token {token.prefix}... of {token.user.name} from the command "
+                                                 "line", details={"user": token.user_id})
+        db.commit()
+        click.echo(f"Revoked token {token_id} ({token.prefix}...) of {token.user.name}.")
+
+
 @main.command(name="export")
 @workspace_options
 @click.argument("ruleset")
@@ -529,10 +659,28 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
 @main.command()
 @workspace_options
 def recover(data_dir: Path, database_url: str | None) -> None:
-    """Repair what an interruption left behind (also done at every start) and say what was done."""
+    """Repair what an interruption left behind (also done at every start) and say what was done. Refused while a
+    server runs on the data folder: what it is saving at that moment is not an interruption."""
     from server.operations import start
 
+    _hold_data_folder(data_dir, "Stop it before running recover (every start of the server repairs the same "
+                                "things).")
     click.echo(str(start(_runtime(data_dir, database_url))))
+
+
+_held_folder: list[int] = []  # the descriptor of the data folder's lock, kept open while this command runs
+
+
+def _hold_data_folder(data_dir: Path, advice: str) -> None:
+    """One server (or recover) per data folder; exit code 1 with a plain message otherwise."""
+    from server import config as configuration
+    from server.operations import DataFolderInUse, hold_data_folder
+
+    try:
+        _held_folder.append(hold_data_folder(configuration.data_dir(data_dir)))
+    except DataFolderInUse as e:
+        click.echo(f"{e} {advice}", err=True)
+        sys.exit(1)
 
 
 @main.group()

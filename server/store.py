@@ -244,7 +244,7 @@ class GitStore:
         self.git_processes = 0  # how many Git processes this store started (for tests and the benchmark)
         self.maintenance_runs = 0
         self._maintainer: threading.Thread | None = None
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)  # owner-only, like the rest of the data folder
         self._ensure_repository()
 
     def close(self) -> None:
@@ -294,6 +294,13 @@ class GitStore:
                 yield
         finally:
             self._thread_lock.release()
+
+    @contextmanager
+    def writers_done(self):
+        """Hold the writer lock: no save is in progress meanwhile, including the Git processes of a killed one
+        (they hold the lock until they end). Recovery of a dead worker's saves decides under it."""
+        with self._locked():
+            yield
 
     @contextmanager
     def _flock(self, name: str, deadline: float):

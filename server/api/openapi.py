@@ -64,8 +64,8 @@ DATA_WARNING = obj({"code": S, "column": S, "feature": S, "count": I, "examples"
 DATA_REPORT = {"type": ["object", "null"], "properties": {"rows": I, "columns": arr({"type": "object"}),
                                                           "absent": {"type": "object"},
                                                           "warnings": arr(DATA_WARNING), "lines": arr(S)}}
-USER = obj({"id": I, "name": S, "email": S, "role": S, "active": B, "must_change_password": B},
-           ["id", "name", "role"])
+USER = obj({"id": I, "name": S, "email": S, "role": S, "active": B, "must_change_password": B,
+            "created_by": NULL_S}, ["id", "name", "role"])
 TOKEN = obj({"id": I, "name": S, "prefix": S, "scope": S, "created_at": S, "expires_at": S, "revoked": B,
              "token": S}, ["id", "scope"])
 DATASET = obj({"id": I, "name": S, "rows": I, "columns": arr(S), "label_column": NULL_S, "group_columns": arr(S),
@@ -88,6 +88,7 @@ RULESET_P = {"name": "ruleset", "in": "path", "required": True, "schema": S}
 RULE_P = {"name": "rule", "in": "path", "required": True, "schema": S}
 RELEASE_P = {"name": "release_id", "in": "path", "required": True, "schema": I}
 TOKEN_P = {"name": "token_id", "in": "path", "required": True, "schema": I}
+USER_P = {"name": "user_id", "in": "path", "required": True, "schema": I}
 DATASET_P = {"name": "dataset_id", "in": "path", "required": True, "schema": I}
 GROUP_Q = {"name": "group", "in": "query", "schema": S, "description": "a column of the data set to split by"}
 BANDS_Q = {"name": "bands", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10},
@@ -258,8 +259,10 @@ def document() -> dict:
             "delete": op("Sign out", obj({"signed_out": B}), codes=("401", "403"), secured=False)},
         "/api/me": {"get": op("Who am I", obj({"user": ref("User"), "permissions": arr(S), "auth": S,
                                               "csrf_token": S}))},
-        "/api/me/password": {"post": op("Change my password", obj({"changed": B}), codes=("400", "422"),
-                                        request=body(obj({"old_password": S, "password": S})))},
+        "/api/me/password": {"post": op("Change my password (ends my sessions; revokes my tokens unless "
+                                        "keep_tokens is true)", obj({"changed": B, "tokens_revoked": I}),
+                                        codes=("400", "422"),
+                                        request=body(obj({"old_password": S, "password": S, "keep_tokens": B})))},
         "/api/tokens": {
             "get": op("My tokens", obj({"tokens": arr(ref("Token"))})),
             "post": op("Create a token (shown once)", ref("Token"), status="201", codes=("400", "422"),
@@ -271,6 +274,18 @@ def document() -> dict:
             "post": op("Add a person (admin)", ref("User"), status="201", codes=("400", "422"),
                        request=body(obj({"name": S, "role": S, "password": S, "email": S},
                                         ["name", "role", "password"])))},
+        "/api/users/{user_id}/tokens": {"get": op("A person's tokens (admin)", obj({"tokens": arr(ref("Token"))}),
+                                                  codes=("404",), params=[USER_P])},
+        "/api/users/{user_id}/disable": {"post": op("Disable a person: sessions end and tokens are revoked at once "
+                                                    "(admin)", ref("User"), codes=("404", "422"), params=[USER_P])},
+        "/api/users/{user_id}/enable": {"post": op("Enable a person again (admin)", ref("User"), codes=("404",),
+                                                   params=[USER_P])},
+        "/api/users/{user_id}/password": {"post": op("Reset a password to a one-time password; sessions end, tokens "
+                                                     "are revoked (admin)", ref("User"), codes=("400", "404", "422"),
+                                                     params=[USER_P],
+                                                     request=body(obj({"password": S}, ["password"])))},
+        "/api/users/{user_id}/unlock": {"post": op("Forget a person's failed sign-ins (admin)", ref("User"),
+                                                   codes=("404",), params=[USER_P])},
         "/api/audit": {"get": op("The audit log", obj({"page": I, "per_page": I, "total": I,
                                                        "events": arr({"type": "object"})}),
                                  codes=("422",), params=PAGE_Q + [{"name": "ruleset", "in": "query", "schema": S},

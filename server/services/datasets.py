@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from rules_dsl import RuleError
 
+from ..config import private_folder, write_private
 from ..errors import NotFound, Unprocessable
 from ..models import ReferenceDataset, User
 
@@ -58,10 +59,10 @@ def register(db: Session, folder: Path, user: User, ruleset: str, name: str, dat
                                registered_by=user.id)
     db.add(dataset)
     db.flush()
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     path = folder / f"{dataset.id}.csv"
     temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(data)
+    write_private(temporary, data)  # reference cases may be patient data: owner-only (server/config.py)
     temporary.replace(path)
     return dataset
 
