@@ -11,7 +11,6 @@ On disk (the same layout the store keeps in Git, so an auditor can read a clone)
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +32,7 @@ from .formatter import format_syntax
 from .parser import parse_rule
 from .policy import Decision, Voter, decide, decide_frame
 from .syntax import Rule as RuleSyntax
+from .tables import CsvError, read_csv
 from .vocabulary import Settings, Vocabulary
 
 RULE_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
@@ -309,9 +309,10 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
     examples = None
     if files.get("examples.csv"):
         try:
-            examples = pd.read_csv(io.BytesIO(files["examples.csv"]))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise RuleError(Problem("bad-examples", f"examples.csv cannot be read: {e}", file="examples.csv")) from None
+            examples = read_csv(files["examples.csv"])
+        except CsvError as e:
+            raise RuleError(Problem("bad-examples", f"examples.csv cannot be read: {e.message}", file="examples.csv",
+                                    line=e.line)) from None
     return RuleSet(settings, vocabulary, rules, id=id, version=version, release=release, examples=examples)
 
 

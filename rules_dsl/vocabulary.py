@@ -54,6 +54,17 @@ class Feature:
         return data
 
 
+def finite_number(x: Any) -> bool:
+    """A JSON or YAML number that is an ordinary float: not a bool, not NaN or infinite, and not an integer too
+    large for a float (JSON allows 4,300 digits; float() raises OverflowError above about 309)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
+
+
 def _plain(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
@@ -198,8 +209,7 @@ def _read_feature(name: str, spec: Any, fail) -> Feature | None:
     value_range = spec.get("range")
     if value_range is not None:
         if (kind != "number" or not isinstance(value_range, list) or len(value_range) != 2
-                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-                           for x in value_range) or value_range[0] > value_range[1]):
+                or not all(finite_number(x) for x in value_range) or value_range[0] > value_range[1]):
             fail(f"{where}: range is written [lowest, highest], for example: range: [0, 120], and only numbers "
                  "have one.", f"{path}.range")
             ok = False

@@ -7,8 +7,6 @@ and ignored, a value of the wrong type is a 422 naming the field.
 from __future__ import annotations
 
 import copy
-import io
-import math
 from functools import lru_cache
 
 import pandas as pd
@@ -16,6 +14,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from rules_dsl import RuleSet, to_bundle
 from rules_dsl.errors import normalize_name
+from rules_dsl.tables import CsvError, read_csv
+from rules_dsl.vocabulary import finite_number
 
 from ..auth import requires
 from ..db import reads
@@ -73,8 +73,10 @@ def validate_case(rs: RuleSet, case, where: str) -> tuple[dict, list[str], list[
         if value is None:
             row[feature.column] = None
         elif feature.type == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise Unprocessable(f"'{key}' must be a number (or null when unknown).", field=field)
+            if not finite_number(value):
+                too_large = isinstance(value, int) and not isinstance(value, bool)
+                raise Unprocessable(f"'{key}' is too large a number." if too_large else
+                                    f"'{key}' must be a number (or null when unknown).", field=field)
             row[feature.column] = float(value)
         elif feature.type == "boolean":
             if not isinstance(value, bool):
@@ -146,10 +148,13 @@ def evaluate(ruleset):
         data = request.get_data()
         if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
             raise TooLarge("The CSV file is too large.")
-        try:
-            frame = pd.read_csv(io.BytesIO(data), low_memory=False)
-        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-            raise BadRequest(f"The CSV could not be read ({e}).") from None
+        limit = current_app.config["PREDICT_MAX_CASES"]
+        try:  # only the columns the rules read are kept, and at most as many rows as JSON cases
+            frame = read_csv(data, max_rows=limit, keep=rs.columns)
+        except CsvError as e:
+            if e.code == "rows":
+                raise TooLarge(f"At most {limit:,} cases per request; split the file.") from None
+            raise BadRequest(f"The CSV could not be read: {e.message}") from None
     else:
         body = json_body()
         cases = body.get("cases")
