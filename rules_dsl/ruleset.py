@@ -27,7 +27,7 @@ from .backends.row import compile_rules
 from .backends.vectorized import VectorizedRules, check_columns
 from .checker import check
 from .collector import collector_paused
-from .errors import Problem, RuleError, normalize_name
+from .errors import Problem, RuleError, name_key
 from .formatter import format_syntax
 from .parser import parse_rule
 from .policy import Decision, Voter, decide, decide_frame
@@ -241,10 +241,12 @@ def _check_unique(rules: list[CompiledRule]) -> None:
 def _duplicate_names(rules: list[CompiledRule]) -> list[Problem]:
     problems, names = [], {}
     for r in rules:
-        key = normalize_name(r.name)
+        key = name_key(r.name)
         if key in names:
             problems.append(Problem("duplicate-name", f"Two rules are called '{r.name}' ({names[key]} and {r.id}); "
-                                    "give each rule its own name.", field="name", file=f"rules/{r.id}.rule"))
+                                    "give each rule its own name (names that differ only in capitals, accents or "
+                                    "look-alike letters count as the same).", field="name",
+                                    file=f"rules/{r.id}.rule"))
         names[key] = r.id
     return problems
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .errors import Problem, RuleError, did_you_mean, normalize_name
+from .errors import Problem, RuleError, did_you_mean, invisible_character, normalize_name
 from .units import find_unit
 
 FEATURE_TYPES = ("number", "category", "boolean", "text")
 POLICIES = ("first match", "weighted vote")
 ABSTAIN = "abstain"
+MAX_LABEL = 200  # characters in an outcome label
 _FEATURE_KEYS = {"type", "unit", "column", "synonyms", "values", "range", "description"}
 
 
@@ -282,6 +283,9 @@ class Settings:
         title = data.get("title")
         if not isinstance(title, str) or not title.strip():
             fail("The rule set needs a title, for example: title: Breast mass triage", "title")
+        elif invisible_character(title.strip()) is not None:
+            fail("The title must be one line of visible text (no line breaks, NUL or other invisible characters).",
+                 "title")
         outcome = data.get("outcome")
         name = labels = None
         if not isinstance(outcome, dict):
@@ -295,6 +299,10 @@ class Settings:
             if not isinstance(labels, list) or not labels or not all(
                     isinstance(x, (str, int)) and str(x).strip() for x in labels):
                 fail("The outcome needs its labels, for example: labels: [benign, malignant]", "outcome.labels")
+                labels = None
+            elif any(invisible_character(str(x).strip()) is not None or len(str(x)) > MAX_LABEL for x in labels):
+                fail(f"Each label is one line of visible text of at most {MAX_LABEL} characters (no line breaks, "
+                     "NUL or other invisible characters).", "outcome.labels")
                 labels = None
             elif len({normalize_name(str(x)) for x in labels}) != len(labels):
                 fail("The outcome's labels repeat one another.", "outcome.labels")

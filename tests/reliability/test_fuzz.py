@@ -203,3 +203,34 @@ def test_a_csv_with_a_comma_too_many_is_refused_never_shifted(inproc):
         assert from_csv.get_json()["fired"] == from_json.get_json()["fired"], text
 
     check()
+
+
+# ---- names that only look different are the same name --------------------------------------------------------------
+
+LATIN_TO_LOOK_ALIKE = {"a": "а", "c": "с", "e": "е", "o": "о", "p": "р", "x": "х", "y": "у", "C": "С", "E": "Е",
+                       "O": "О", "P": "Р", "H": "Н", "K": "К", "M": "М", "T": "Т", "B": "В", "s": "ѕ", "i": "і"}
+NAMES = st.text(st.sampled_from("abcdeiopsxyCEOPHKMTB fever"), min_size=1, max_size=16).filter(str.strip)
+
+
+@SETTINGS
+@given(name=NAMES, data=st.data())
+def test_a_look_alike_of_a_rule_name_is_a_duplicate(name, data):
+    from bench.reliability.harness import FIXTURE
+
+    def variant(ch: str) -> str:
+        choice = data.draw(st.sampled_from(["same", "look-alike", "case", "accent"]))
+        if choice == "look-alike":
+            return LATIN_TO_LOOK_ALIKE.get(ch, ch)
+        if choice == "case":
+            return ch.swapcase()
+        return ch + "\u0301" if choice == "accent" and ch.isalpha() else ch
+
+    other = "".join(variant(ch) for ch in name)
+    files = {n: (FIXTURE / n).read_bytes() for n in ("ruleset.yaml", "vocabulary.yaml")}
+    files["rules/one.rule"] = f'rule "{name}"\nwhen temperature is above 38\n'.encode()
+    files["rules/two.rule"] = f'rule "{other}"\nwhen heart rate is above 90\n'.encode()
+    from rules_dsl.ruleset import ruleset_from_files
+
+    with pytest.raises(RuleError) as e:
+        ruleset_from_files(files, id="fuzz")
+    assert [p.code for p in e.value.problems] == ["duplicate-name"], (name, other)

@@ -120,3 +120,59 @@ def test_a_rule_with_a_huge_number_is_a_422(ws):
     assert response.status_code == 422, response.get_json()
     response = ws.as_("Ana").post(f"{API}/rules", json={"rule": {**rule, "priority": HUGE}, "why": "w"})
     assert response.status_code == 422, response.get_json()
+
+
+# ---- item 11: names and texts ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["Fever \u202egnitfel", "Fe\u200bver", "Fever\u2066 x\u2069", "Fe\u00adver"])
+def test_rule_names_refuse_direction_marks_and_zero_width_characters(ws, name):
+    api = ws.as_("Ana")
+    response = api.post(f"{API}/rules", json={"text": f'rule "{name}"\nwhen temperature is above 38', "why": "w"})
+    assert response.status_code == 422, response.get_json()
+    assert "invisible character" in response.get_json()["error"]["message"]
+    structured = {"name": name, "when": {"feature": "temperature", "op": "above", "value": 38}}
+    assert api.post(f"{API}/rules", json={"rule": structured, "why": "w"}).status_code == 422
+    reason = api.post(f"{API}/rules", json={"text": 'rule "Fever"\nwhen temperature is above 38\n'
+                                                    f'because "{name}"', "why": "w"})
+    assert reason.status_code == 422 and "invisible character" in reason.get_json()["error"]["message"]
+    assert [r["id"] for r in api.get(f"{API}/rules").get_json()["rules"]] == ["dot", "sirs"]
+
+
+@pytest.mark.parametrize("look_alike", ["Small d\u043et",        # Cyrillic о
+                                        "\u0405mall dot",        # Cyrillic Ѕ
+                                        "Smáll dot",             # an accent
+                                        "SMALL\u00a0DOT"])       # capitals and a no-break space
+def test_a_name_that_looks_like_another_rules_name_is_a_duplicate(ws, look_alike):
+    api = ws.as_("Ana")
+    response = api.post(f"{API}/rules", json={"text": f'rule "{look_alike}"\nwhen temperature is above 38',
+                                              "why": "w"})
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "duplicate-name" and "look-alike" in error["message"]
+
+
+@pytest.mark.parametrize("title, labels", [("Sepsis\x00", ["low", "high"]), ("Two\nlines", ["low", "high"]),
+                                           ("Fine", ["low", "hi\ngh"]), ("Fine", ["low\x00", "high"]),
+                                           ("Fine", ["low", "\u202ehigh"]), ("Fine", ["low", "x" * 201])])
+def test_titles_and_outcome_labels_are_one_line_of_visible_text(ws, title, labels):
+    settings = {"title": title, "outcome": {"name": "risk", "labels": labels}}
+    created = ws.as_("Ana").post("/api/rulesets", json={"settings": settings, "why": "new"})
+    assert created.status_code == 422, created.get_json()
+    api = ws.as_("Ana")
+    current = api.get(f"{API}/settings")
+    edited = current.get_json()["settings"]
+    edited = {**edited, "title": title, "outcome": {**edited["outcome"], "labels": labels}}
+    response = api.put(f"{API}/settings", json={"settings": edited, "why": "w"},
+                       headers={"If-Match": current.headers["ETag"]})
+    assert response.status_code == 422, response.get_json()
+
+
+@pytest.mark.parametrize("notes", ["Checked\x01", "Fine \u202edesrever", "nul\x00"])
+def test_release_notes_are_checked_when_the_release_is_requested(ws, notes):
+    refused = ws.as_("Bea").post(f"{API}/releases", json={"notes": notes})
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["field"] == "notes"
+    requested = ws.as_("Bea").post(f"{API}/releases", json={"notes": "Line one\n\tand two\u00a0 "})
+    assert requested.status_code == 201, requested.get_json()  # line breaks, tabs and spaces of any width pass
+    approved = ws.as_("Rui").post(f"{API}/releases/{requested.get_json()['id']}/approve", json={"comment": "ok"})
+    assert approved.status_code == 200, approved.get_json()
