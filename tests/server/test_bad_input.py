@@ -176,3 +176,15 @@ def test_release_notes_are_checked_when_the_release_is_requested(ws, notes):
     assert requested.status_code == 201, requested.get_json()  # line breaks, tabs and spaces of any width pass
     approved = ws.as_("Rui").post(f"{API}/releases/{requested.get_json()['id']}/approve", json={"comment": "ok"})
     assert approved.status_code == 200, approved.get_json()
+
+
+def test_a_data_set_stored_before_the_check_is_refused_where_it_is_used_not_read_shifted(ws):
+    api = ws.as_("Ana")
+    created = api.post(f"{API}/datasets?name=ward", data="temperature,heart rate\n39,120\n", headers=CSV)
+    assert created.status_code == 201, created.get_json()
+    dataset = created.get_json()["id"]
+    stored = ws.app.config["DATASETS_DIR"] / f"{dataset}.csv"
+    stored.write_text("temperature,heart rate\n39,120,\n")  # as a file registered before this check was
+    response = api.get(f"{API}/datasets/{dataset}")
+    assert response.status_code == 422, response.get_json()
+    assert "cannot be read any more" in response.get_json()["error"]["message"]

@@ -22,3 +22,16 @@ def test_listing_rules_after_a_save_starts_one_git_walk_whatever_the_number_of_r
     changes = {r["id"]: r["last_change"] for r in listed}
     assert changes["fever-7"]["why"] == "adjusted" and changes["fever-7"]["version"] == saved.get_json()["version"]
     assert changes["fever-6"]["why"] == "more" and changes["sirs"]["why"] == "Start"
+
+
+def test_the_store_benchmark_times_the_rule_list_after_a_save():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "bench/store_bench.py", "--list-rules", "60", "--commits", "5",
+                             "--repeat", "3", "--compare"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for label in ("first list (new store)", "right after a save", "read again (same version)", "former: a query"):
+        assert label in result.stdout, result.stdout
