@@ -238,6 +238,7 @@ class GitStore:
         self._commits = LRUCache(10_000)
         self._trees = LRUCache(4_096)
         self._files = LRUCache(256, max_bytes=128 << 20)
+        self._blob_cache = LRUCache(65_536, max_bytes=64 << 20)  # file contents by id (immutable)
         # Walks of history from a version (counts and pages of log): what lies below a version never changes, so
         # a history page read again before the next save starts no Git process.
         self._walks = LRUCache(1_024)
@@ -413,12 +414,16 @@ class GitStore:
         return entry
 
     def _blobs(self, ids: list[str]) -> list[bytes]:
-        out = []
-        for oid, found in zip(ids, self._cat.get(ids)):
+        """File contents by id; those read before come from memory (after a save of one rule in a rule set of
+        5,000, reading the new version fetched all 5,000 again: 0.3 s)."""
+        known = {oid: self._blob_cache.get(oid) for oid in ids}
+        missing = [oid for oid, data in known.items() if data is None]
+        for oid, found in zip(missing, self._cat.get(missing) if missing else []):
             if found is None or found[1] != "blob":
                 raise GitError("The rule store's history is damaged (a file is missing).", oid)
-            out.append(found[2])
-        return out
+            known[oid] = found[2]
+            self._blob_cache.put(oid, found[2], len(found[2]) + 100)
+        return [known[oid] for oid in ids]
 
     # --------------------------------------------------------------------------------------------------- reads
 
