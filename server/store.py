@@ -555,7 +555,9 @@ class GitStore:
                 line = raw.rstrip(b"\n")
                 if not line:
                     continue
-                if not line.startswith(prefix):  # a version id (every path starts with the folder)
+                if not line.startswith(prefix):  # a version id, or a name Git had to quote (not one of ours)
+                    if not FULL_ID.fullmatch(line.decode("ascii", "replace")):
+                        continue
                     commit = line.decode()
                     first_seen = first_seen or commit
                     earlier = self._last_changes.get((folder, commit))
