@@ -13,6 +13,7 @@ import click
 
 import rules_dsl
 from rules_dsl import DataError, RuleError
+from rules_dsl.tables import CsvError, csv_chunks, read_csv
 
 
 def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
@@ -154,7 +155,7 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
     try:
         with tqdm(total=total, unit="rows", disable=total < chunk_rows or not sys.stderr.isatty(),
                   file=sys.stderr) as progress:
-            for i, chunk in enumerate(pd.read_csv(data_path, chunksize=chunk_rows, low_memory=False)):
+            for i, chunk in enumerate(csv_chunks(data_path, chunk_rows)):
                 missing = [c for c in keep if c not in chunk.columns]
                 if missing:
                     raise DataError(f"--keep: the data has no column '{missing[0]}'.", missing[0])
@@ -167,6 +168,9 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
                 rows += len(chunk)
                 fired_total += int(fired.to_numpy().sum())
                 progress.update(len(chunk))
+    except CsvError as e:
+        click.echo(f"{data_path}: cannot read the CSV file: {e.message}", err=True)
+        sys.exit(2)
     except DataError as e:
         # pandas numbers a file's rows from 0 after the header line, across chunks: row r is line r + 2
         line = f" (line {e.row + 2} of the file)" if isinstance(e.row, int) else ""
@@ -217,7 +221,7 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
         _print_problems(e.problems)
         sys.exit(1)
     try:
-        data = pd.read_csv(data_path, low_memory=False)
+        data = read_csv(data_path)
         if data.empty:
             raise DataError("The file holds no cases (only its first line, naming the columns).")
         result = run(ruleset, data, label_column)

@@ -10,13 +10,13 @@ answered and returned as ``warnings`` (RuleSet.data_report), never absorbed sile
 from __future__ import annotations
 
 import copy
-import io
 
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from rules_dsl import DataError, RuleSet, to_bundle
 from rules_dsl.backends.values import READERS
+from rules_dsl.tables import CsvError, read_csv
 
 from ..auth import requires
 from ..db import reads
@@ -135,10 +135,13 @@ def evaluate(ruleset):
         data = request.get_data()
         if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
             raise TooLarge("The CSV file is too large.")
-        try:
-            frame = pd.read_csv(io.BytesIO(data), low_memory=False)
-        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-            raise BadRequest(f"The CSV could not be read ({e}).") from None
+        limit = current_app.config["PREDICT_MAX_CASES"]
+        try:  # only the columns the rules read are kept, and at most as many rows as JSON cases
+            frame = read_csv(data, max_rows=limit, keep=rs.columns)
+        except CsvError as e:
+            if e.code == "rows":
+                raise TooLarge(f"At most {limit:,} cases per request; split the file.") from None
+            raise BadRequest(f"The CSV could not be read: {e.message}") from None
     else:
         body = json_body()
         cases = body.get("cases")

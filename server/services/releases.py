@@ -12,6 +12,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rules_dsl.errors import invisible_character
+
 from .. import store as git
 from ..db import begin_write
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -33,6 +35,8 @@ def _text(value, field: str, required: bool) -> str:
         raise Unprocessable("Please add a comment saying why.", field=field)
     if len(value) > MAX_TEXT:
         raise Unprocessable(f"'{field}' is too long (at most {MAX_TEXT} characters).", field=field)
+    if invisible_character(value.replace("\n", " ").replace("\t", " ")) is not None:  # here, not at approval
+        raise Unprocessable(f"'{field}' contains invisible control characters; please retype it.", field=field)
     return value
 
 

@@ -370,8 +370,9 @@ def test_non_finite_numbers_and_duplicate_keys_in_every_json_endpoint(inproc):
 
 
 def test_numbers_json_reads_as_infinite_or_huge_never_reach_a_500(inproc):
-    """1e400 is valid JSON that Python reads as infinity; 10**5000 is more digits than Python reads. No answer is a
-    500 and no infinity reaches a saved file (fields an endpoint does not read are ignored, so 2xx is fine)."""
+    """1e400 is valid JSON that Python reads as infinity; 10**5000 is more digits than Python reads; 10**309 is an
+    integer no float holds. No answer is a 500 and no infinity reaches a saved file (fields an endpoint does not
+    read are ignored, so 2xx is fine)."""
     for method, path, headers, who in _json_operations(inproc):
         if path == "/api/session":
             who = None
@@ -380,7 +381,13 @@ def test_numbers_json_reads_as_infinite_or_huge_never_reach_a_500(inproc):
                      b'"values": [1e400]}}, "why": "x"}',
                      b'{"why": ' + b"9" * 5000 + b"}",
                      b'{"rule": {"name": "x", "priority": ' + b"9" * 40 + b', "when": {"feature": "age", '
-                     b'"op": "above", "values": [' + b"9" * 300 + b"]}}, \"why\": \"x\"}"):
+                     b'"op": "above", "values": [' + b"9" * 300 + b"]}}, \"why\": \"x\"}",
+                     # integers too large for a float (310 to 4,300 digits) where numbers are read (issue 13)
+                     b'{"case": {"temperature": ' + b"9" * 310 + b'}}',
+                     b'{"cases": [{"heart rate": -' + b"9" * 4300 + b'}]}',
+                     b'{"vocabulary": {"features": {"age": {"type": "number", "range": [0, ' + b"9" * 400 +
+                     b']}}}, "settings": {"title": "Big", "outcome": {"name": "o", "labels": [' + b"9" * 4300 +
+                     b', "b"]}}, "why": "x"}'):
             response = inproc.call(who, method, path, data=data,
                                    headers={**headers, "Content-Type": "application/json"})
             assert response.status_code < 500, (method, path, data[:80], response.get_json())
