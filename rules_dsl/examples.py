@@ -105,7 +105,10 @@ def read_records(data: bytes, file: str = EXAMPLES_FILE) -> tuple[list[tuple[int
 def unreadable(data: bytes, error: Exception, file: str = EXAMPLES_FILE) -> Problem:
     """The problem to report when pandas cannot read examples.csv: positioned when the file's lines say where."""
     _, problems = read_records(data, file)
-    return problems[0] if problems else Problem("bad-examples", f"{file} cannot be read: {error}", file=file)
+    if problems:
+        return problems[0]
+    message = getattr(error, "message", None) or str(error)
+    return Problem("bad-examples", f"{file} cannot be read: {message}", file=file, line=getattr(error, "line", None))
 
 
 def _missing(value: str) -> bool:

@@ -28,6 +28,7 @@ from .backends.vectorized import VectorizedRules, check_columns
 from .checker import check
 from .collector import collector_paused
 from .errors import Problem, RuleError, name_key
+from .examples import unreadable as unreadable_examples
 from .formatter import format_syntax
 from .parser import parse_rule
 from .policy import Decision, Voter, decide, decide_frame
@@ -326,8 +327,9 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
         try:
             examples = read_csv(files["examples.csv"])
         except CsvError as e:
-            raise RuleError(Problem("bad-examples", f"examples.csv cannot be read: {e.message}", file="examples.csv",
-                                    line=e.line)) from None
+            # the file's own lines say best what is wrong and where (rules_dsl/examples.py); the reader's
+            # message is the fallback
+            raise RuleError(unreadable_examples(files["examples.csv"], e)) from None
     return RuleSet(settings, vocabulary, rules, id=id, version=version, release=release, examples=examples)
 
 

@@ -60,7 +60,11 @@ def number_value(value, column: str) -> float:
         raise DataError(f"'{column}' must be a number, but got yes/no {value!r}. A true/false column cannot be "
                         "compared with numbers: check that the column is the right one.", column)
     if isinstance(value, (float, int, np.integer, np.floating, Decimal)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer of more than ~309 digits (JSON allows 4,300)
+            raise DataError(f"'{column}' is too large a number ({len(str(value))} digits): check the value.",
+                            column) from None
         if math.isinf(number):
             raise DataError(infinite_message(column, number), column)
         return number
