@@ -30,8 +30,8 @@ from .errors import DataError
 from .policy import decide, decide_frame
 from .ruleset import RuleSet
 
-__all__ = ["analyze", "by_subgroup", "impact", "RuleSetAnalysis", "SubgroupAnalysis", "Impact", "ABSTAIN",
-           "SEVERAL"]
+__all__ = ["analyze", "by_subgroup", "impact", "wilson_interval", "RuleSetAnalysis", "SubgroupAnalysis", "Impact",
+           "ABSTAIN", "SEVERAL"]
 
 ABSTAIN = "(abstain)"      # how an abstention appears in label tables
 SEVERAL = "(several)"      # in Impact.summary["caused_by"]: answers that changed for more than one reason
@@ -52,6 +52,20 @@ def _json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def wilson_interval(successes: int, cases: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval of a share ``successes / cases`` (95% with the default ``z``); None without cases.
+
+    Unlike "share +- 2 standard errors" it stays within 0..1 and is not zero-width at 0% or 100%: 0 of 10 gives
+    0% to 28%, 12 of 15 gives 55% to 93%, so a gap between two small groups reads as the uncertain thing it is.
+    """
+    if not cases:
+        return None
+    share, z2 = successes / cases, z * z
+    centre = (share + z2 / (2 * cases)) / (1 + z2 / cases)
+    half = z * math.sqrt(share * (1 - share) / cases + z2 / (4 * cases * cases)) / (1 + z2 / cases)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _records(frame: pd.DataFrame, index_name: str) -> list[dict]:
@@ -115,6 +129,31 @@ class RuleSetAnalysis:
     rules: pd.DataFrame
     fires_by_label: pd.DataFrame
     summary: dict
+
+    def counts(self, figure: str, rule: str | None = None) -> tuple[int, int]:
+        """The share behind a figure as (successes, cases): "accuracy" (right of all rows), "accuracy answered"
+        (right of the rows answered), "coverage" (answered of all rows); with ``rule``, "rule coverage" (rows it
+        fires on of all rows) and "rule precision" (right of the rows it fires on)."""
+        s = self.summary
+        rows = s["rows"]
+        answered = rows - s["predicted_labels"].get(ABSTAIN, 0)
+        correct = round((s["accuracy"] or 0) * rows)  # accuracy is correct / rows
+        if rule is not None:
+            fires = int(self.rules.at[rule, "fires"])
+            if figure == "rule coverage":
+                return fires, rows
+            if figure == "rule precision":
+                right = self.rules.at[rule, "correct"]
+                if pd.isna(right):
+                    raise ValueError(f"The rule '{rule}' has no conclusion, so it has no precision.")
+                return int(right), fires
+        elif figure == "accuracy":
+            return correct, rows
+        elif figure == "accuracy answered":
+            return correct, answered
+        elif figure == "coverage":
+            return answered, rows
+        raise ValueError(f"No counts for the figure '{figure}'" + (" of a rule" if rule is not None else "") + ".")
 
     def to_dict(self) -> dict:
         by_label = {rule: _json(row) for rule, row in self.fires_by_label.to_dict("index").items()}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 from flask.sessions import SessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import auth, db, errors, signing
@@ -59,6 +60,9 @@ def build_app(test_config: dict | None = None) -> Flask:
     if init_editor is not None:
         init_editor(app)
 
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # the client's address (sign-in throttling) and scheme (Secure cookies, Origin) as the proxy saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.before_request(_before)
     app.after_request(_security_headers)
     return app

@@ -240,13 +240,16 @@ class GitStore:
         self._commits = LRUCache(10_000)
         self._trees = LRUCache(4_096)
         self._files = LRUCache(256, max_bytes=128 << 20)
+        self._blob_cache = LRUCache(65_536, max_bytes=64 << 20)  # file contents by id (immutable)
         # Walks of history from a version (counts and pages of log): what lies below a version never changes, so
         # a history page read again before the next save starts no Git process.
         self._walks = LRUCache(1_024)
+        # The version that last changed each file of a folder, by (folder, version): ~100 bytes per file.
+        self._last_changes = LRUCache(256, max_bytes=64 << 20)
         self.git_processes = 0  # how many Git processes this store started (for tests and the benchmark)
         self.maintenance_runs = 0
         self._maintainer: threading.Thread | None = None
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)  # owner-only, like the rest of the data folder
         self._ensure_repository()
 
     def close(self) -> None:
@@ -296,6 +299,13 @@ class GitStore:
                 yield
         finally:
             self._thread_lock.release()
+
+    @contextmanager
+    def writers_done(self):
+        """Hold the writer lock: no save is in progress meanwhile, including the Git processes of a killed one
+        (they hold the lock until they end). Recovery of a dead worker's saves decides under it."""
+        with self._locked():
+            yield
 
     @contextmanager
     def _flock(self, name: str, deadline: float):
@@ -413,12 +423,16 @@ class GitStore:
         return entry
 
     def _blobs(self, ids: list[str]) -> list[bytes]:
-        out = []
-        for oid, found in zip(ids, self._cat.get(ids)):
+        """File contents by id; those read before come from memory (after a save of one rule in a rule set of
+        5,000, reading the new version fetched all 5,000 again: 0.3 s)."""
+        known = {oid: self._blob_cache.get(oid) for oid in ids}
+        missing = [oid for oid, data in known.items() if data is None]
+        for oid, found in zip(missing, self._cat.get(missing) if missing else []):
             if found is None or found[1] != "blob":
                 raise GitError("The rule store's history is damaged (a file is missing).", oid)
-            out.append(found[2])
-        return out
+            known[oid] = found[2]
+            self._blob_cache.put(oid, found[2], len(found[2]) + 100)
+        return [known[oid] for oid in ids]
 
     # --------------------------------------------------------------------------------------------------- reads
 
@@ -513,6 +527,69 @@ class GitStore:
             counted = int(self._git(*args).stdout)
             self._walks.put(key, counted)
         return counted
+
+    def last_changes(self, folder: str, *, version: str | None = None) -> dict[str, Version]:
+        """The version that last changed each file directly in ``folder`` (full paths), as of ``version`` (default:
+        newest), from ONE walk of the folder's history (``git log --name-only``) that stops as soon as every file
+        there is accounted for, or where it reaches a version whose answer the store already has: right after a
+        save, that is the one new commit. One ``rev-list`` per file instead took 14 s for 5,000 rules, 31.8 s right
+        after a save (issue 13, item 17)."""
+        folder = check_path(folder)
+        start = self._start(version, folder)
+        if start is None:
+            return {}
+        answer = self._last_changes.get((folder, start))
+        if answer is None:
+            entry = self._entry(self._record(start).tree, folder)
+            present = set()
+            if entry is not None and entry[0] == TREE_MODE:
+                present = {f"{folder}/{name}" for name, (mode, _) in self._tree(entry[1]).items()
+                           if mode != TREE_MODE and mode not in _LINK_MODES}
+            answer = self._walk_last_changes(folder, start, present) if present else {}
+            self._last_changes.put((folder, start), answer, 100 * len(answer) + 100)
+        records = {r.version.id: public_version(r.version) for r in self._records(sorted(set(answer.values())))}
+        return {path: records[commit] for path, commit in answer.items()}
+
+    def _walk_last_changes(self, folder: str, start: str, present: set[str]) -> dict[str, str]:
+        answer: dict[str, str] = {}
+        first_seen = None  # the newest version that changed the folder: the answer is also remembered under it
+        argv = [*self._argv, "log", "--format=%H", "--name-only", "--no-renames", "--end-of-options", start, "--",
+                folder]
+        self.git_processes += 1
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.path,
+                                env=self._env)
+        try:
+            commit, prefix = None, folder.encode() + b"/"
+            for raw in proc.stdout:
+                line = raw.rstrip(b"\n")
+                if not line:
+                    continue
+                if not line.startswith(prefix):  # a version id, or a name Git had to quote (not one of ours)
+                    if not FULL_ID.fullmatch(line.decode("ascii", "replace")):
+                        continue
+                    commit = line.decode()
+                    first_seen = first_seen or commit
+                    earlier = self._last_changes.get((folder, commit))
+                    if earlier is not None:  # what did not change since then, changed last where it said
+                        answer.update((p, c) for p, c in earlier.items() if p in present and p not in answer)
+                        break
+                    continue
+                path = line.decode("utf-8", "replace")
+                if commit is not None and path in present and path not in answer:
+                    answer[path] = commit
+                    if len(answer) == len(present):
+                        break
+        finally:
+            proc.kill()
+            proc.stdout.close()
+            proc.wait()
+        for path in present - answer.keys():  # only if Git showed no change for it (a merge made outside)
+            found = self.log(path, limit=1, version=start)
+            if found:
+                answer[path] = found[0].id
+        if first_seen is not None and first_seen != start:
+            self._last_changes.put((folder, first_seen), answer, 100 * len(answer) + 100)
+        return answer
 
     def _start(self, version: str | None, path: str | None) -> str | None:
         if path is not None:

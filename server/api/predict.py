@@ -1,21 +1,21 @@
 """Released rules at work: bundles for ML engineers, predictions (the backup predictor) and batch evaluation.
 
 The version defaults to the latest release; ``?version=`` takes a release name (v3) or a full version id.
-Cases are checked against the vocabulary: missing features are allowed and reported, unknown keys are reported
-and ignored, a value of the wrong type is a 422 naming the field.
+Cases are read exactly as the library reads them (Vocabulary.case_by_column and the readers of
+rules_dsl/backends/values.py): keys are data columns, feature names or synonyms; missing features are allowed and
+reported, unknown keys are reported and ignored, a value of the wrong type is a 422 naming the field. Values
+outside the vocabulary (a number outside its range, a category value that is none of the allowed ones) are
+answered and returned as ``warnings`` (RuleSet.data_report), never absorbed silently.
 """
 from __future__ import annotations
-
-import io
-import math
-from functools import lru_cache
 
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from rules_dsl import RuleSet
+from rules_dsl import DataError, RuleSet
+from rules_dsl.backends.values import READERS
 from rules_dsl.bundle import bundle_bytes
-from rules_dsl.errors import normalize_name
+from rules_dsl.tables import CsvError, read_csv
 
 from ..auth import has, requires
 from ..db import reads
@@ -72,43 +72,29 @@ def validate_case(rs: RuleSet, case, where: str) -> tuple[dict, list[str], list[
     """(row by data column, missing features, ignored keys); Unprocessable naming the field on a wrong type."""
     if not isinstance(case, dict):
         raise Unprocessable(f"{where} must be an object of feature -> value.", field=where)
-    by_column = {f.column: f for f in rs.vocabulary.features}
-    row, ignored = {}, []
-    for key, value in case.items():
-        feature = by_column.get(key) or rs.vocabulary.lookup(key)
-        if feature is None:
-            ignored.append(key)
-            continue
-        field = f"{where}.{key}"
-        if value is None:
-            row[feature.column] = None
-        elif feature.type == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise Unprocessable(f"'{key}' must be a number (or null when unknown).", field=field)
-            row[feature.column] = float(value)
-        elif feature.type == "boolean":
-            if not isinstance(value, bool):
-                raise Unprocessable(f"'{key}' must be true or false (or null when unknown).", field=field)
-            row[feature.column] = value
-        else:
-            if not isinstance(value, str):
-                raise Unprocessable(f"'{key}' must be text (or null when unknown).", field=field)
-            if feature.type == "category":
-                value = _values_by_key(feature.values).get(normalize_name(value), value)
-            row[feature.column] = value
+    vocabulary = rs.vocabulary
+    try:
+        given, ignored = vocabulary.case_by_column(case)
+    except DataError as e:
+        raise Unprocessable(e.message, field=where) from None
+    features = vocabulary.by_column()
+    row = {}
+    for column, value in given.items():
+        feature = features[column]
+        try:
+            value = READERS[feature.type](value, column)
+        except DataError as e:
+            key = column if column in case else next(k for k in case if vocabulary.lookup(k) is feature)
+            raise Unprocessable(e.message, field=f"{where}.{key}") from None
+        row[column] = None if value != value else value  # NaN: missing
     used = set(rs.columns)
-    missing = [f.name for f in rs.vocabulary.features if f.column in used and row.get(f.column) is None]
+    missing = [f.name for f in vocabulary.features if f.column in used and row.get(f.column) is None]
     return row, missing, ignored
 
 
-@lru_cache(maxsize=1024)
-def _values_by_key(values: tuple[str, ...]) -> dict[str, str]:
-    """A category's allowed values by their normalized form (the first one when two share it), so that a case's
-    value is normalized once, not once per allowed value (and each allowed value again on every request)."""
-    index: dict[str, str] = {}
-    for value in values:
-        index.setdefault(normalize_name(value), value)
-    return index
+def data_warnings(rs: RuleSet, data, absent: bool = True) -> list[dict]:
+    """The data report's problems (values outside the vocabulary, absent columns when ``absent``), as JSON."""
+    return [w for w in rs.data_report(data).warnings if absent or w["code"] != "absent-column"]
 
 
 def _decision_json(rs: RuleSet, row: dict, missing, ignored) -> dict:
@@ -132,18 +118,20 @@ def predict(ruleset):
     meta = {"ruleset": ruleset, "version": version, "release": release, "outcome": rs.outcome.name}
     if "case" in body:
         row, missing, ignored = validate_case(rs, body["case"], "case")
-        return jsonify({**meta, "prediction": _decision_json(rs, row, missing, ignored)})
+        return jsonify({**meta, "prediction": _decision_json(rs, row, missing, ignored),
+                        "warnings": data_warnings(rs, [row], absent=False)})
     cases = body["cases"]
     if not isinstance(cases, list):
         raise Unprocessable("\"cases\" must be a list of objects.", field="cases")
     limit = current_app.config["PREDICT_MAX_CASES"]
     if len(cases) > limit:
         raise TooLarge(f"At most {limit:,} cases per request; split the batch.")
-    predictions = []
+    predictions, rows = [], []
     for i, case in enumerate(cases):
         row, missing, ignored = validate_case(rs, case, f"cases[{i}]")
         predictions.append(_decision_json(rs, row, missing, ignored))
-    return jsonify({**meta, "predictions": predictions})
+        rows.append(row)
+    return jsonify({**meta, "predictions": predictions, "warnings": data_warnings(rs, rows, absent=False)})
 
 
 @bp.post("/rulesets/<ruleset>/evaluate")
@@ -156,10 +144,13 @@ def evaluate(ruleset):
         data = request.get_data()
         if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
             raise TooLarge("The CSV file is too large.")
-        try:
-            frame = pd.read_csv(io.BytesIO(data), low_memory=False)
-        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-            raise BadRequest(f"The CSV could not be read ({e}).") from None
+        limit = current_app.config["PREDICT_MAX_CASES"]
+        try:  # only the columns the rules read are kept, and at most as many rows as JSON cases
+            frame = read_csv(data, max_rows=limit, keep=rs.columns)
+        except CsvError as e:
+            if e.code == "rows":
+                raise TooLarge(f"At most {limit:,} cases per request; split the file.") from None
+            raise BadRequest(f"The CSV could not be read: {e.message}") from None
     else:
         body = json_body()
         cases = body.get("cases")
@@ -173,6 +164,7 @@ def evaluate(ruleset):
         for feature in rs.vocabulary.features:
             if feature.column in frame.columns and feature.type == "number":
                 frame[feature.column] = pd.to_numeric(frame[feature.column])
+    warnings = data_warnings(rs, frame)
     by_column = {f.column: f for f in rs.vocabulary.features}
     absent = [c for c in rs.columns if c not in frame.columns]
     for column in absent:  # a column the rules read but the data lacks: every value is missing
@@ -182,4 +174,4 @@ def evaluate(ruleset):
         return Response(fired.astype("int8").to_csv(index=False), mimetype="text/csv")
     return jsonify({"ruleset": ruleset, "version": version, "release": release, "rules": list(fired.columns),
                     "fired": fired.astype("int8").to_numpy().tolist(),
-                    "missing_columns": [by_column[c].name for c in absent]})
+                    "missing_columns": [by_column[c].name for c in absent], "warnings": warnings})

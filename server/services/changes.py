@@ -11,6 +11,7 @@ whose row is still pending (recovery marks it done). See services/recovery.py.
 """
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 
@@ -55,7 +56,7 @@ def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset
     begin_write(db)
     details = {**(details or {}), **({"based_on": base} if base else {})}
     event = AuditEvent(user_id=user.id, action=action, ruleset=ruleset, rule=rule, save_id=save_id,
-                       status="pending", message=why, details=details)
+                       status="pending", message=why, details=details or {}, process_id=os.getpid())
     db.add(event)
     db.commit()
     fault_point("service.audit-pending")

@@ -44,8 +44,27 @@ def recover(db: Session, store: git.GitStore) -> Report:
     return report
 
 
-def _pending_saves(db: Session, store: git.GitStore, report: Report) -> None:
-    for event in db.scalars(select(AuditEvent).where(AuditEvent.status == "pending")):
+def settle_process(db: Session, store: git.GitStore, process_id: int) -> Report:
+    """The pending saves of one server worker that has died, settled at once (not at the next start) and only
+    those: other workers' saves in flight are left alone. Decided holding the store's writer lock, so that Git
+    processes the worker left running have finished."""
+    report = Report()
+    mine = select(AuditEvent.id).where(AuditEvent.status == "pending", AuditEvent.process_id == process_id)
+    if db.scalar(mine.limit(1)) is None:
+        db.rollback()
+        return report
+    with store.writers_done():
+        begin_write(db)
+        _pending_saves(db, store, report, process_id)
+        db.commit()
+    return report
+
+
+def _pending_saves(db: Session, store: git.GitStore, report: Report, process_id: int | None = None) -> None:
+    pending = select(AuditEvent).where(AuditEvent.status == "pending")
+    if process_id is not None:
+        pending = pending.where(AuditEvent.process_id == process_id)
+    for event in db.scalars(pending):
         version = store.find_by_trailer("Rulecraft-Save", event.save_id) if event.save_id else None
         if version is not None:
             event.status, event.version, event.at = "done", version.id, version.time

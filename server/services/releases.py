@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rules_dsl.bundle import bundle_dict
+from rules_dsl.errors import invisible_character
 
 from .. import store as git
 from ..db import begin_write
@@ -37,6 +38,8 @@ def _text(value, field: str, required: bool) -> str:
         raise Unprocessable("Please add a comment saying why.", field=field)
     if len(value) > MAX_TEXT:
         raise Unprocessable(f"'{field}' is too long (at most {MAX_TEXT} characters).", field=field)
+    if invisible_character(value.replace("\n", " ").replace("\t", " ")) is not None:  # here, not at approval
+        raise Unprocessable(f"'{field}' contains invisible control characters; please retype it.", field=field)
     return value
 
 

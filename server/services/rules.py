@@ -23,7 +23,7 @@ from rules_dsl import (
     rule_from_json,
     slugify,
 )
-from rules_dsl.errors import normalize_name
+from rules_dsl.errors import name_key, normalize_name
 from rules_dsl.ruleset import ruleset_from_files
 
 from .. import store as git
@@ -67,11 +67,12 @@ def compile_against(ruleset: RuleSet, syntax, rule_id: str) -> CompiledRule:
 
 
 def _check_unique_name(ruleset: RuleSet, name: str, rule_id: str | None) -> None:
-    key = normalize_name(name)
+    key = name_key(name)
     for other in ruleset.rules:
-        if other.id != rule_id and normalize_name(other.name) == key:
+        if other.id != rule_id and name_key(other.name) == key:
             raise Unprocessable(f"There is already a rule called '{other.name}' in this rule set; choose another "
-                                "name (names that differ only in capitals or accents count as the same).",
+                                "name (names that differ only in capitals, accents or look-alike letters count "
+                                "as the same).",
                                 field="name", code="duplicate-name")
 
 
@@ -256,7 +257,7 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
     def attempt():
         head = ws.head()
         taken = ws.ruleset_ids(head) if head else []
-        if any(normalize_name(ws.ruleset(r, head).title) == normalize_name(settings.title) for r in taken):
+        if any(name_key(ws.ruleset(r, head).title) == name_key(settings.title) for r in taken):
             raise Unprocessable(f"There is already a rule set called '{settings.title}'.", field="title",
                                 code="duplicate-name")
         ruleset = slugify(settings.title, taken=taken, fallback="ruleset")
@@ -267,14 +268,23 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
     return _retrying(attempt)
 
 
-def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why: str) -> tuple[str, Saved]:
-    """A whole rule set (from a bundle or a folder) as one new version of a new rule set."""
+def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why: str,
+                   name: str | None = None) -> tuple[str, Saved]:
+    """A whole rule set (from a bundle or a folder) as one new version of a new rule set, called ``name`` (by
+    default the folder's name, or the title). Refused (422, code "duplicate-name") when a rule set of that name
+    exists: importing a folder again silently made a second copy ('sepsis-triage-2') that nobody asked for."""
     why = check_why(why)
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise Unprocessable("Give the imported rule set a name.", field="name")
+    ruleset = slugify(name or source.id or source.title, fallback="ruleset")
 
     def attempt():
         head = ws.head()
         taken = ws.ruleset_ids(head) if head else []
-        ruleset = slugify(source.id or source.title, taken=taken, fallback="ruleset")
+        if ruleset in taken:
+            raise Unprocessable(f"There is already a rule set '{ruleset}'. Give the imported one another name, or "
+                                "save the changes to the existing rule set as new versions.", field="name",
+                                code="duplicate-name")
         changes = [git.Change(file_path(ruleset, SETTINGS_FILE), _dump(source.settings.to_dict())),
                    git.Change(file_path(ruleset, VOCABULARY_FILE), _dump(source.vocabulary.to_dict()))]
         changes += [git.Change(rule_path(ruleset, r.id), (r.text + "\n").encode()) for r in source.rules]

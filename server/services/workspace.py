@@ -25,8 +25,12 @@ VOCABULARY_FILE = "vocabulary.yaml"
 EXAMPLES_FILE = "examples.csv"
 
 
+def rules_folder(ruleset: str) -> str:
+    return f"{ruleset}/rules"
+
+
 def rule_path(ruleset: str, rule_id: str) -> str:
-    return f"{ruleset}/rules/{rule_id}.rule"
+    return f"{rules_folder(ruleset)}/{rule_id}.rule"
 
 
 def file_path(ruleset: str, name: str) -> str:
@@ -161,16 +165,17 @@ class Workspace:
         return compiled
 
     def last_changes(self, ruleset: str, version: str) -> dict[str, git.Version]:
-        """The version that last changed each rule (as of ``version``), cached per version."""
+        """The version that last changed each rule (as of ``version``), cached per version: one walk of the rule
+        set's history (after a save, of the commits since the answer the store last gave)."""
         key = ("last-changes", ruleset, version)
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
+        found = self.store.last_changes(rules_folder(ruleset), version=version)
         changes = {}
         for rule in self.ruleset(ruleset, version).rules:
-            found = self.store.log(rule_path(ruleset, rule.id), limit=1, version=version)
-            if found:
-                changes[rule.id] = found[0]
+            if (change := found.get(rule_path(ruleset, rule.id))) is not None:
+                changes[rule.id] = change
         with self._lock:
             self._cache[key] = changes
         return changes

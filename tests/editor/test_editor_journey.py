@@ -107,6 +107,14 @@ def test_author_edits_the_rule_again_in_text_mode(people):
     ana.screenshot("05-editor-text-with-mistake")
     text.fill(text.input_value().replace("worst radus", "worst radius"))
     expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    # A missing number is marked where it goes, just after "is above", not at the next line's "and".
+    complete = text.input_value()
+    text.fill(complete.replace("worst radius is above 17.5", "worst radius is above"))
+    expect(summary).to_contain_text("Line 2, column 27: Expected a number after 'is above'")
+    expect(page.locator(".mirror mark.error")).to_have_count(1)
+    assert page.locator(".mirror mark.error").evaluate("mark => mark.textContent") == " "
+    text.fill(complete)
+    expect(page.locator("#check-state")).to_have_text("No mistakes found.")
     # Form and text show the same rule: switching loses nothing.
     page.get_by_role("button", name="Form").click()
     expect(page.get_by_label("Value", exact=True).first).to_have_value("17.5")

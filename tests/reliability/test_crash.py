@@ -201,7 +201,8 @@ def test_a_command_killed_mid_save_is_repaired_by_rulecraft_recover(workspace, s
 
     ws = workspace
     before = len(read_ledger(ws.data_dir).commits)
-    killed = rulecraft("import", str(FIXTURE), "--as", "Bea", "--why", "A copy", data_dir=ws.data_dir, fault=step)
+    killed = rulecraft("import", str(FIXTURE), "--as", "Bea", "--why", "A copy", "--name", "sepsis copy",
+                       data_dir=ws.data_dir, fault=step)
     assert killed.returncode == 99 and "Imported" not in killed.stdout, killed.stderr
     report = rulecraft("recover", data_dir=ws.data_dir)
     assert report.returncode == 0

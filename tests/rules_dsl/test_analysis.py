@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from rules_dsl import DataError
-from rules_dsl.analysis import ABSTAIN, analyze, by_subgroup, impact
+from rules_dsl.analysis import ABSTAIN, analyze, by_subgroup, impact, wilson_interval
 
 from .ml_rulesets import BREAST_FEATURES, breast_data, breast_ruleset, build
 
@@ -235,3 +235,30 @@ def test_impact_without_changes_and_on_the_breast_data():
     assert vote.rule_changes.empty
     assert set(c for causes in vote.changes["causes"] for c in causes) <= {"(policy)"}
     assert vote.summary["accuracy_old"] == pytest.approx((breast_ruleset().decide(data) == data.diagnosis).mean())
+
+
+@pytest.mark.parametrize("successes, cases, low, high", [
+    (12, 15, 0.5481, 0.9295),   # 80% of 15: far from certain
+    (0, 10, 0.0, 0.2775),       # 0% of 10 is not "never"
+    (10, 10, 0.7225, 1.0),
+    (50, 100, 0.4038, 0.5962),
+])
+def test_wilson_interval_against_the_formula_worked_by_hand(successes, cases, low, high):
+    assert wilson_interval(successes, cases) == pytest.approx((low, high), abs=1e-4)
+
+
+def test_wilson_interval_without_cases_is_none():
+    assert wilson_interval(0, 0) is None
+
+
+def test_counts_behind_the_figures():
+    result = analyze(old_version(), CASES, "illness")
+    assert result.counts("accuracy") == (4, 8)
+    assert result.counts("accuracy answered") == (4, 7)
+    assert result.counts("coverage") == (7, 8)
+    assert result.counts("rule coverage", "cough") == (5, 8)
+    assert result.counts("rule precision", "cough") == (3, 5)
+    with pytest.raises(ValueError, match="no conclusion"):
+        result.counts("rule precision", "chills")  # a feature-only rule has no precision
+    with pytest.raises(ValueError, match="No counts"):
+        result.counts("precision")

@@ -6,7 +6,7 @@ from conftest import FIXTURES, Workspace, make_app
 
 from server import migrate
 
-TABLES = {"users", "sessions", "api_tokens", "signin_failures", "releases", "audit_events", "datasets"}
+TABLES = {"users", "sessions", "api_tokens", "signin_throttle", "releases", "audit_events", "datasets"}
 
 
 def tables(url: str) -> set[str]:
