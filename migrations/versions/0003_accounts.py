@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"   # the integrator re-chains this after 0002 (releases) when both are merged
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

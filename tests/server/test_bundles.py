@@ -131,7 +131,7 @@ def test_migration_0002_adds_the_bundle_hash_and_keeps_releases(database_url):
         with engine.connect() as c:
             assert c.execute(sa.text("SELECT name FROM releases")).all() == [("v1",)]
         migrate.upgrade(database_url)
-        assert migrate.current(engine) == migrate.head(database_url) == "0002"
+        assert migrate.current(engine) == migrate.head(database_url)
     finally:
         engine.dispose()
 
