@@ -203,7 +203,9 @@ def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, 
         # The attempt was counted as a failure when it was reserved. In the audit log too: who (the account, when
         # it exists; else the name given), when, from where, why. Never the password.
         disabled = ok and user is not None and not user.active
-        db.add(AuditEvent(user_id=user.id if user else None, action="sign-in", status="refused", at=utcnow(),
+        user_id = user.id if user else None
+        begin_write(db)  # SQLite: a read transaction turned writer is refused at once by a busy database (a 500)
+        db.add(AuditEvent(user_id=user_id, action="sign-in", status="refused", at=utcnow(),
                           details={"reason": "disabled" if disabled else "wrong-name-or-password",
                                    "refused": "The account is disabled." if disabled
                                    else "The name or the password was not right.",

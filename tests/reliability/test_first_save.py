@@ -1,9 +1,9 @@
 """The first save of an empty workspace has a compare-and-swap too (issue 13, item 4).
 
-Two PROCESSES import the same rule set into an empty data folder at the same moment. Both read "the workspace is
-empty" before either commits (the test holds the store's writer lock until both are waiting for it), so both pick
-the same folder name. The second must notice that the workspace is no longer empty, check again and take the next
-name; before the fix it was acknowledged too and replaced the first one's files: one rule set, two acknowledgements.
+Two PROCESSES import two rule sets into an empty data folder at the same moment. Both read "the workspace is
+empty" before either commits (the test holds the store's writer lock until both are waiting for it). The second
+must notice that the workspace is no longer empty and save on top of the first; before the fix it was acknowledged
+too and its commit, built on the empty workspace, dropped the first one's files: one rule set, two acknowledgements.
 """
 from __future__ import annotations
 
@@ -77,8 +77,8 @@ def test_two_first_saves_at_once_from_two_processes_are_both_kept(tmp_path, data
     assert app.extensions["rulecraft.store"].head() is None  # an empty workspace, as `rulecraft serve` starts
     close_app(app)
 
-    # Bea's copy has another title (so neither import is "nothing changed") but the same folder name.
-    copy = tmp_path / "copy" / "sepsis-triage"
+    # Bea's copy has another title and folder name (a rule set of a name that exists is refused, not copied).
+    copy = tmp_path / "copy" / "sepsis-copy"
     shutil.copytree(FIXTURES / "sepsis-triage", copy)
     settings = copy / "ruleset.yaml"
     settings.write_text(settings.read_text().replace("title: ", "title: Copy of ", 1))
@@ -110,13 +110,13 @@ def test_two_first_saves_at_once_from_two_processes_are_both_kept(tmp_path, data
     try:
         ws = app.extensions["rulecraft.workspace"]
         names = sorted(a["ruleset"] for a in answers)
-        assert names == ["sepsis-triage", "sepsis-triage-2"]
+        assert names == ["sepsis-copy", "sepsis-triage"]
         assert ws.ruleset_ids() == names  # both acknowledged rule sets are there, neither replaced the other
         history = ws.store.log(limit=10)
         assert len(history) == 2 and history[1].parent is None and history[0].parent == history[1].id
         for answer in answers:
             assert ws.store.log(answer["ruleset"], limit=1)[0].id == answer["version"]
-        assert sorted(ws.ruleset(r, ws.head()).title for r in names) == ["Copy of Sepsis triage", "Sepsis triage"]
+        assert [ws.ruleset(r, ws.head()).title for r in names] == ["Copy of Sepsis triage", "Sepsis triage"]
     finally:
         close_app(app)
 
