@@ -4,7 +4,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import PASSWORD
+
+from tests.server.conftest import PASSWORD
 
 RULE = 'rule "High fever"\nwhen temperature is above 39.5\nthen sepsis risk is "high"'
 

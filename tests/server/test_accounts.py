@@ -9,10 +9,10 @@ import threading
 import time
 
 import pytest
-from conftest import PASSWORD, Workspace, close_app, make_app
 from sqlalchemy import update
 
 from server.models import SignInThrottle, utcnow
+from tests.server.conftest import PASSWORD, Workspace, close_app, make_app
 
 ATTACKER = "203.0.113.66"
 OWNER = "198.51.100.7"

@@ -7,10 +7,10 @@ import json
 import math
 
 import pytest
-from conftest import Workspace, close_app, make_app
 
 import rules_dsl
 from tests.rules_dsl.consistency_cases import CASES, IDS, as_json, consistency_ruleset, is_error
+from tests.server.conftest import Workspace, close_app, make_app
 
 RULESET = consistency_ruleset()
 
