@@ -15,12 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import math
-import unicodedata
 from typing import TYPE_CHECKING
 
-from pandas._libs.parsers import STR_NA_VALUES  # the cells pandas reads as missing: the examples are read by pandas
-
-from .backends.values import boolean_value
+from .backends.values import MISSING_WORDS, boolean_value, category_key
 from .errors import WARNING, DataError, Problem, did_you_mean, quote_list
 
 if TYPE_CHECKING:
@@ -108,11 +105,14 @@ def read_records(data: bytes, file: str = EXAMPLES_FILE) -> tuple[list[tuple[int
 def unreadable(data: bytes, error: Exception, file: str = EXAMPLES_FILE) -> Problem:
     """The problem to report when pandas cannot read examples.csv: positioned when the file's lines say where."""
     _, problems = read_records(data, file)
-    return problems[0] if problems else Problem("bad-examples", f"{file} cannot be read: {error}", file=file)
+    if problems:
+        return problems[0]
+    message = getattr(error, "message", None) or str(error)
+    return Problem("bad-examples", f"{file} cannot be read: {message}", file=file, line=getattr(error, "line", None))
 
 
 def _missing(value: str) -> bool:
-    return value in STR_NA_VALUES or not value.strip()
+    return value in MISSING_WORDS or not value.strip()
 
 
 def _unread_column(name: str, ruleset: RuleSet, file: str) -> Problem:
@@ -157,8 +157,8 @@ def _value_problem(value: str, feature, line: int, file: str) -> Problem | None:
             return Problem("out-of-range", f"'{column}' is {value.strip()} here, outside its usual range ({low} to "
                            f"{high}{unit}).", severity=WARNING, line=line, file=file, field=column)
     elif feature.type == "category":
-        allowed = {_category_key(v): v for v in feature.values}
-        if _category_key(value) not in allowed and _category_key(_plain_number(value)) not in allowed:
+        allowed = {category_key(v): v for v in feature.values}
+        if category_key(value) not in allowed and category_key(_plain_number(value)) not in allowed:
             close = did_you_mean(value.strip(), feature.values)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             return Problem("unknown-value", f"'{column}' is '{value}' here, which is not one of its values: "
@@ -170,12 +170,6 @@ def _value_problem(value: str, feature, line: int, file: str) -> Problem | None:
         except DataError as e:
             return Problem("wrong-type", e.message, line=line, file=file, field=column)
     return None
-
-
-def _category_key(value: str) -> str:
-    """How a data value is compared with a category's allowed values (docs/language.md): Unicode NFC, surrounding
-    spaces trimmed, case folded."""
-    return unicodedata.normalize("NFC", value).strip().casefold()
 
 
 def _plain_number(value: str) -> str:

@@ -14,7 +14,7 @@ from functools import lru_cache
 from lark import Lark, Token, Transformer_NonRecursive, Tree, v_args
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from .errors import Problem, RuleError
+from .errors import Problem, RuleError, invisible_character
 from .syntax import AllOf, AnyOf, AtLeast, Comparison, Conclusion, Flag, Not, Quantity, Rule, Span, Text, children
 
 MAX_RULE_BYTES = 8 * 1024
@@ -303,6 +303,18 @@ def _fail(token, code: str, message: str):
     raise RuleError(Problem.at(_span(token), code, message))
 
 
+def _refuse_invisible(token: Token, text: str, what: str) -> None:
+    """Names and reasons are read by people: no character that does not show (a direction override can make a
+    name read backwards, a zero-width space makes two names that look the same differ)."""
+    index = invisible_character(text)
+    if index is not None:
+        line, column = getattr(token, "line", None), getattr(token, "column", None)
+        raise RuleError(Problem("invisible-character", f"{what} holds an invisible character (U+{ord(text[index]):04X}"
+                                ", such as a direction mark or a zero-width space pasted from another program). "
+                                "Retype it.", line=line, column=column and column + 1 + index, end_line=line,
+                                end_column=column and column + 2 + index))
+
+
 def unquote(token: Token | str) -> str:
     if "\r" in token:  # a lone carriage return: a line break to most editors (and to Python's text files)
         index = token.index("\r")
@@ -360,6 +372,7 @@ class _ToSyntax(Transformer_NonRecursive):
         title = unquote(name)
         if not title.strip():
             _fail(name, "empty-name", 'The rule needs a name between the quotes, for example: rule "High fever"')
+        _refuse_invisible(name, title, "The rule's name")
         return Rule(name=title, condition=condition, conclusion=conclusion, because=because, priority=priority,
                     enabled=enabled, span=_span(meta), name_span=_span(name), priority_span=priority_span)
 
@@ -377,6 +390,7 @@ class _ToSyntax(Transformer_NonRecursive):
         if not reason.strip():
             _fail(items[1], "empty-reason", 'Write the reason between the quotes (or leave out "because"), for '
                                             'example: because "Guideline 4.2"')
+        _refuse_invisible(items[1], reason, "The reason")
         return ("because", reason)
 
     def label(self, meta, items):

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 from flask.sessions import SessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import auth, db, errors
+from . import auth, db, errors, signing
 from .api.health import PROBES
 from .services.workspace import Workspace
 from .store import GitStore
@@ -48,6 +49,7 @@ def build_app(test_config: dict | None = None) -> Flask:
     store = GitStore(app.config["REPOSITORY"])
     app.extensions["rulecraft.store"] = store
     app.extensions["rulecraft.workspace"] = Workspace(store)
+    app.extensions["rulecraft.signing_key"] = signing.load_or_create(app.config["DATA_DIR"])
 
     from .api import register_api
 
@@ -58,6 +60,10 @@ def build_app(test_config: dict | None = None) -> Flask:
         init_editor = None
     if init_editor is not None:
         init_editor(app)
+
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # the client's address (sign-in throttling) and scheme (Secure cookies, Origin) as the proxy saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     from . import metrics
 

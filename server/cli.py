@@ -13,6 +13,7 @@ import click
 
 import rules_dsl
 from rules_dsl import DataError, RuleError
+from rules_dsl.tables import CsvError, csv_chunks, read_csv
 
 
 def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
@@ -22,6 +23,16 @@ def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
         if folder is not None and problem.file and folder.is_dir():
             problem = problem.in_file(str(folder / problem.file))
         click.echo(str(problem), file=stream or sys.stderr)
+
+
+def _print_data_report(report, most: int = 8) -> None:
+    """The data report (RuleSet.data_report) as a short block: at most ``most`` lines, the rest counted."""
+    lines = report.lines()
+    click.echo("Data check:")
+    for line in lines[:most]:
+        click.echo(f"  {line}")
+    if len(lines) > most:
+        click.echo(f"  ... and {len(lines) - most} more (RuleSet.data_report gives them all)")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -140,14 +151,16 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
     prediction = _prediction_column(ruleset.outcome.name, [*keep, *ruleset.rule_ids])
     total = max(sum(1 for _ in data_path.open("rb")) - 1, 0)
     rows = fired_total = 0
+    report = None
     try:
         with tqdm(total=total, unit="rows", disable=total < chunk_rows or not sys.stderr.isatty(),
                   file=sys.stderr) as progress:
-            for i, chunk in enumerate(pd.read_csv(data_path, chunksize=chunk_rows, low_memory=False)):
+            for i, chunk in enumerate(csv_chunks(data_path, chunk_rows)):
                 missing = [c for c in keep if c not in chunk.columns]
                 if missing:
                     raise DataError(f"--keep: the data has no column '{missing[0]}'.", missing[0])
                 fired = ruleset.matches(chunk)
+                report = ruleset.data_report(chunk) if report is None else report + ruleset.data_report(chunk)
                 out = pd.concat([chunk[list(keep)], fired.astype("int8")], axis=1)
                 if predict:
                     out[prediction] = ruleset.decide(chunk).fillna("")
@@ -155,8 +168,13 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
                 rows += len(chunk)
                 fired_total += int(fired.to_numpy().sum())
                 progress.update(len(chunk))
+    except CsvError as e:
+        click.echo(f"{data_path}: cannot read the CSV file: {e.message}", err=True)
+        sys.exit(2)
     except DataError as e:
-        click.echo(f"{data_path}: {e.message}", err=True)
+        # pandas numbers a file's rows from 0 after the header line, across chunks: row r is line r + 2
+        line = f" (line {e.row + 2} of the file)" if isinstance(e.row, int) else ""
+        click.echo(f"{data_path}: {e.message}{line}", err=True)
         sys.exit(2)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         click.echo(f"{data_path}: cannot read the CSV file: {e}", err=True)
@@ -165,6 +183,8 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
     if predict and prediction != ruleset.outcome.name:
         click.echo(f"The predicted labels in column '{prediction}' (the column '{ruleset.outcome.name}' is the data's "
                    "own, kept as it was).")
+    if report is not None:
+        _print_data_report(report)
 
 
 def _prediction_column(outcome: str, taken: list[str]) -> str:
@@ -201,7 +221,7 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
         _print_problems(e.problems)
         sys.exit(1)
     try:
-        data = pd.read_csv(data_path, low_memory=False)
+        data = read_csv(data_path)
         if data.empty:
             raise DataError("The file holds no cases (only its first line, naming the columns).")
         result = run(ruleset, data, label_column)
@@ -211,6 +231,7 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
     except (DataError, KeyError, ValueError, pd.errors.ParserError, ApiError) as e:
         click.echo(f"{data_path}: {getattr(e, 'message', e)}", err=True)
         sys.exit(2)
+    _print_data_report(ruleset.data_report(data))
     click.echo(_summary_lines(ruleset.title, result) + "\n")
     table = result.rules.drop(columns=["name"], errors="ignore").astype({"correct": "Int64"})  # a count, not 124.00
     table = table.astype(object).where(table.notna(), "-")
@@ -354,11 +375,15 @@ def _overrides(data_dir: Path, database_url: str | None, **more) -> dict:
 def _runtime(data_dir: Path, database_url: str | None, **more):
     """The workspace, after the database's schema is checked (a new database is created; an old one is refused
     with what to run, and the command stops)."""
+    return _open_runtime(_overrides(data_dir, database_url, **more))
+
+
+def _open_runtime(overrides: dict):
     from server.migrate import SchemaError
     from server.operations import open_runtime
 
     try:
-        return open_runtime(_overrides(data_dir, database_url, **more))
+        return open_runtime(overrides)
     except SchemaError as e:
         click.echo(f"Not started: {e.message}", err=True)
         sys.exit(1)
@@ -372,24 +397,36 @@ def _runtime(data_dir: Path, database_url: str | None, **more):
 @click.option("--secret-key", envvar="RULECRAFT_SECRET_KEY", default=None,
               help="Signing key; by default one is generated and kept in the data folder.")
 @click.option("--demo", is_flag=True, help="Also seed the demo rule set and demo accounts (one-time passwords).")
+@click.option("--trusted-proxies", envvar="RULECRAFT_TRUSTED_PROXIES", default=0, show_default=True,
+              type=click.IntRange(0, 10), help="How many reverse proxies stand in front of the server: their "
+              "X-Forwarded-For and X-Forwarded-Proto are believed for that many hops (0: none).")
 @click.option("--metrics", is_flag=True, envvar="RULECRAFT_METRICS",
               help="Let anyone who can reach the server read /metrics (else only a token of scope metrics).")
 def serve(data_dir: Path, database_url: str | None, host: str, port: int, workers: int, secret_key: str | None,
-          demo: bool, metrics: bool) -> None:
-    """Start Rulecraft (creates and migrates the data folder and database when missing)."""
+          demo: bool, trusted_proxies: int, metrics: bool) -> None:
+    """Start Rulecraft (creates the data folder and database when missing; an old schema is refused)."""
+    import os
+
     from server.operations import seed_demo, start
     from server.operations import serve as run_server
 
-    overrides = _overrides(data_dir, database_url)
+    os.umask(0o077)  # everything the server and its Git processes write is owner-only (see server/config.py)
+    overrides = _overrides(data_dir, database_url, TRUSTED_PROXIES=trusted_proxies)
     if secret_key:
         overrides["SECRET_KEY"] = secret_key
     if metrics:
         overrides["METRICS"] = True
-    runtime = _runtime(data_dir, database_url, **({"SECRET_KEY": secret_key} if secret_key else {}))
+    _hold_data_folder(data_dir, "Stop it first, or give this server another --data-dir.")
+    runtime = _open_runtime(overrides)
     report = start(runtime)
     if report.actions:
         click.echo("Recovered after an interruption:\n" + str(report))
     click.echo(f"Rulecraft: data in {runtime.config['DATA_DIR']}")
+    from server.signing import load_or_create
+
+    key = load_or_create(runtime.config["DATA_DIR"])
+    click.echo(f"Bundles are signed with key {key.id}; its public key (also at /api/signing-key):\n"
+               + key.public_pem.strip())
     if demo:
         people = seed_demo(runtime)
         click.echo("Demo accounts (sign in, then choose your own password):")
@@ -456,6 +493,129 @@ def create_token(data_dir: Path, database_url: str | None, user: str, scope: str
     click.echo(secret)
 
 
+# ---- people's lifecycle: disable, enable, tokens, revoke-token, reset-password, unlock (each one audit row) -----
+
+def _person_or_exit(db, name: str):
+    from server import auth
+
+    person = auth.find_user(db, name)
+    if person is None:
+        click.echo(f"There is no one called '{name}'.", err=True)
+        sys.exit(1)
+    return person
+
+
+def _change_person(data_dir: Path, database_url: str | None, name: str, action: str, change, done: str) -> None:
+    """Apply ``change(db, person)`` and record it in the audit log as done from the command line."""
+    from server.db import begin_write
+    from server.errors import ApiError
+    from server.services.changes import record
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = _person_or_exit(db, name)
+        begin_write(db)
+        try:
+            change(db, person)
+        except ApiError as e:
+            click.echo(f"Not done: {e.message}", err=True)
+            sys.exit(1)
+        record(db, None, action, message=f"{person.name}: {done} from the command line",
+               details={"user": person.id})
+        db.commit()
+        click.echo(f"{person.name}: {done}.")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def disable(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Stop a person signing in; their sessions end and their tokens are revoked at once."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.disable", auth.disable_user,
+                   "disabled, sessions ended, tokens revoked")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def enable(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Let a disabled person sign in again (their old tokens stay revoked)."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.enable", auth.enable_user, "enabled")
+
+
+@main.command(name="reset-password")
+@workspace_options
+@click.argument("name")
+def reset_password(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Give a person a one-time password (read from standard input), to change at the next sign-in; their
+    sessions end, their tokens are revoked and failed sign-ins are forgotten."""
+    from server import auth
+
+    if sys.stdin.isatty():
+        password = click.prompt("One-time password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    _change_person(data_dir, database_url, name, "user.password-reset",
+                   lambda db, person: auth.reset_password(db, person, password),
+                   "one-time password set, sessions ended, tokens revoked")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def unlock(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Forget a person's failed sign-ins, so they need not wait before the next attempt."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.unlock", auth.unlock, "failed sign-ins forgotten")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def tokens(data_dir: Path, database_url: str | None, name: str) -> None:
+    """List a person's tokens (id, scope, name, expiry, revoked); never their secrets."""
+    from server import auth
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = _person_or_exit(db, name)
+        listed = auth.tokens_of(db, person)
+        for t in listed:
+            state = "revoked" if t.revoked_at else f"expires {t.expires_at:%Y-%m-%d}"
+            click.echo(f"{t.id:>6}  {t.prefix}...  {t.scope:<8} {state:<18} {t.name}")
+        if not listed:
+            click.echo(f"{person.name} has no tokens.")
+
+
+@main.command(name="revoke-token")
+@workspace_options
+@click.argument("token_id", type=click.IntRange(1, 999_999_999))
+def revoke_token(data_dir: Path, database_url: str | None, token_id: int) -> None:
+    """Revoke a token by its id (see `rulecraft tokens NAME`); it stops working at once."""
+    from server import auth
+    from server.db import begin_write
+    from server.models import ApiToken
+    from server.services.changes import record
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        token = db.get(ApiToken, token_id)
+        if token is None:
+            click.echo(f"There is no token {token_id}.", err=True)
+            sys.exit(1)
+        begin_write(db)
+        auth.revoke_token(db, token)
+        record(db, None, "token.revoke", message=f"Token {token.prefix}... of {token.user.name} from the command "
+                                                 "line", details={"user": token.user_id})
+        db.commit()
+        click.echo(f"Revoked token {token_id} ({token.prefix}...) of {token.user.name}.")
+
+
 @main.command(name="export")
 @workspace_options
 @click.argument("ruleset")
@@ -478,7 +638,10 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
         click.echo(e.message, err=True)
         sys.exit(1)
     pinned.version, pinned.release = version, ws.release_name(ruleset, version)
-    data = rules_dsl.to_bundle(pinned)
+    from rules_dsl.bundle import bundle_bytes, bundle_dict
+    from server.signing import load_or_create
+
+    data = bundle_bytes(load_or_create(runtime.config["DATA_DIR"]).sign(bundle_dict(pinned)))  # as the API serves
     if out_path:
         out_path.write_bytes(data)
         click.echo(f"Wrote {ruleset} at {pinned.release or version[:12]} to {out_path}")
@@ -521,11 +684,98 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
 
 
 @main.command()
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--server", "server_url", default=None, help="The Rulecraft server that served it (its signing key, "
+              "and with --token the hash recorded when the release was approved).")
+@click.option("--key", "key_file", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The server's public key (PEM), if you were given it rather than asking the server.")
+@click.option("--token", envvar="RULECRAFT_TOKEN", default=None, help="A token that may read releases.")
+@click.option("--data-dir", envvar="RULECRAFT_DATA_DIR", default="rulecraft-data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="On the server's machine: the data folder whose key to check with (without --server/--key).")
+def verify(bundle: Path, server_url: str | None, key_file: Path | None, token: str | None, data_dir: Path) -> None:
+    """Check a bundle file: its content matches its hash, the server signed it, and (with --server and --token)
+    the hash is the one recorded when its release was approved. Exit code 0 only when every check passed."""
+    import json
+
+    from rules_dsl.bundle import bundle_hash, key_id, verify_signature
+    from rules_dsl.client import ServerError, fetch_signing_key
+
+    def fail(message: str) -> None:
+        click.echo(f"NOT VERIFIED: {message}", err=True)
+        sys.exit(1)
+
+    data = bundle.read_bytes()
+    try:
+        digest = bundle_hash(data)
+    except rules_dsl.BundleError as e:
+        fail(str(e))
+    document = json.loads(data)
+    source = document.get("source") or {}
+    ruleset, release = (document.get("ruleset") or {}).get("id"), source.get("release")
+    click.echo(f"Bundle: rule set {ruleset}, {f'release {release}' if release else 'not a release'}, "
+               f"version {source.get('version')}")
+    click.echo(f"Content: matches its hash {digest}")
+    try:
+        if key_file is not None:
+            public_key, where = key_file.read_text(), str(key_file)
+        elif server_url:
+            public_key, where = fetch_signing_key(server_url), f"{server_url}/api/signing-key"
+        elif (data_dir / "signing-key.pem").is_file():
+            from server.signing import load_or_create
+
+            public_key, where = load_or_create(data_dir).public_pem, str(data_dir / "signing-key.pem")
+        else:
+            fail("no key to check the signature with: give --server URL or --key FILE.")
+        signed_by = verify_signature(document, public_key)
+    except rules_dsl.BundleError as e:
+        fail(str(e))
+    except (ServerError, OSError) as e:
+        fail(f"could not get the server's key ({getattr(e, 'message', None) or getattr(e, 'reason', e)}).")
+    click.echo(f"Signature: valid, by key {signed_by} (from {where})")
+    if server_url and token and release and ruleset:
+        recorded = _recorded_hash(server_url, token, ruleset, release)
+        if recorded is None:
+            click.echo(f"Recorded hash: none (release {release} was approved before hashes were recorded)")
+        elif recorded != digest:
+            fail(f"release {release} was approved with bundle hash {recorded}, not {digest}.")
+        else:
+            click.echo(f"Recorded hash: the same as recorded when release {release} was approved")
+    elif release:
+        click.echo("Recorded hash: not compared (give --server and --token to compare with the approval)")
+    click.echo(f"VERIFIED: {bundle} (key {key_id(public_key)})")
+
+
+def _recorded_hash(server_url: str, token: str, ruleset: str, release: str) -> str | None:
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    address = f"{server_url.rstrip('/')}/api/rulesets/{urllib.parse.quote(ruleset, safe='')}/releases"
+    request = urllib.request.Request(address, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            releases = json.loads(response.read())["releases"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+        click.echo(f"NOT VERIFIED: could not read the releases of {ruleset} ({getattr(e, 'reason', e)}).", err=True)
+        sys.exit(1)
+    for item in releases:
+        if item.get("name") == release and item.get("status") == "approved":
+            return item.get("bundle_hash")
+    click.echo(f"NOT VERIFIED: the server has no release {release} of {ruleset}.", err=True)
+    sys.exit(1)
+
+
+@main.command()
 @workspace_options
 def recover(data_dir: Path, database_url: str | None) -> None:
-    """Repair what an interruption left behind (also done at every start) and say what was done."""
+    """Repair what an interruption left behind (also done at every start) and say what was done. Refused while a
+    server runs on the data folder: what it is saving at that moment is not an interruption."""
     from server.operations import start
 
+    _hold_data_folder(data_dir, "Stop it before running recover (every start of the server repairs the same "
+                                "things).")
     click.echo(str(start(_runtime(data_dir, database_url))))
 
 
@@ -575,6 +825,21 @@ def restore_command(source: Path, data_dir: Path, database_url: str | None) -> N
     click.echo(f"Restored into {outcome.folder}: version {(m['head'] or 'none')[:12]} and "
                f"{len(m['releases'])} release{'s' * (len(m['releases']) != 1)}, as backed up at {m['started']}; "
                "the repository and the database agree. Start the server on this folder.")
+
+
+_held_folder: list[int] = []  # the descriptor of the data folder's lock, kept open while this command runs
+
+
+def _hold_data_folder(data_dir: Path, advice: str) -> None:
+    """One server (or recover) per data folder; exit code 1 with a plain message otherwise."""
+    from server import config as configuration
+    from server.operations import DataFolderInUse, hold_data_folder
+
+    try:
+        _held_folder.append(hold_data_folder(configuration.data_dir(data_dir)))
+    except DataFolderInUse as e:
+        click.echo(f"{e} {advice}", err=True)
+        sys.exit(1)
 
 
 @main.group()

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURES
 from test_process import rulecraft
 
 from server.errors import Unprocessable
 from server.operations import open_runtime
+from tests.server.conftest import FIXTURES
 
 SEPSIS = FIXTURES / "sepsis-triage"
 
