@@ -1,17 +1,26 @@
-"""Benchmarks for the scikit-learn wrappers and the fallback predictor (issue 6).
+"""Benchmarks for the scikit-learn wrappers and the fallback predictor (issues 6 and 12).
 
-    python bench/ml_bench.py                  # 1,000,000 rows x 50 rules; about a minute on 2 cores
+    python bench/ml_bench.py                  # 1,000,000 rows x 50 rules; a few minutes on 2 cores
     python bench/ml_bench.py --rows 100000
+    python bench/ml_bench.py --only deadline --deadline-cases 2000 --deadline-ms 20
 
 Prints:
 - RuleFeatures.transform against RuleSet.matches alone, on a seeded synthetic rule set (50 rules over 20 features,
   written in the rule language and compiled like any other rule set);
 - FallbackPredictor's overhead per case with a fast primary, and the p50/p99 latency with a slow primary
-  (a model that sleeps 50 ms, deadline 10 ms).
+  (a model that sleeps 50 ms, deadline 10 ms);
+- "deadline": the fallback rate and answer p50/p99 under a deadline (default 20 ms) for three primaries, each with
+  the share of its own calls slower than the deadline (the least fallback rate possible): an I/O-bound primary
+  (sleeps a log-normal time, median 6 ms), a scikit-learn pipeline (one-hot + HistGradientBoosting, one-row
+  predict) on threads with the defaults (and with a 1 ms GIL switch interval), and the same pipeline in worker
+  processes (processes=2). One caller,
+  cases back to back, after a warm-up. Target, when the primary's median is below the deadline: fallback rate
+  within 2 points of that share, p99 at most deadline + 2 ms.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import sys
@@ -180,15 +189,94 @@ def bench_fallback(cases: int) -> None:
           f"p99 {np.percentile(ms, 99):.2f} ms; backup reasons {reasons}")
 
 
+def hist_gradient_boosting_pipeline(ruleset: RuleSet):
+    """A typical tabular model: one-hot categories beside the numbers, HistGradientBoosting (100 trees), trained on
+    the rules' own labels for 5,000 synthetic rows."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    train = synthetic_data(5_000, seed=4)
+    y = RulePredictor(ruleset).fit(train).predict(train)
+    columns = ColumnTransformer([("categories", OneHotEncoder(handle_unknown="ignore"), CATEGORIES)],
+                                remainder="passthrough")
+    return make_pipeline(columns, HistGradientBoostingClassifier(max_iter=100, random_state=0)).fit(train, y)
+
+
+class LogNormalSleep:
+    """An I/O-bound primary (a model behind the network): sleeps a seeded log-normal time, median ``median_ms``."""
+
+    def __init__(self, median_ms: float = 6.0, sigma: float = 0.6, seed: int = 5):
+        self.median_ms, self.sigma = median_ms, sigma
+        self._rng = random.Random(seed)
+
+    def __call__(self, row):
+        time.sleep(self.median_ms * math.exp(self._rng.gauss(0, self.sigma)) / 1000)
+        return "low"
+
+
+def bench_deadline(cases: int, deadline_ms: float, processes: int) -> None:
+    ruleset = synthetic_ruleset(50)
+    rows = synthetic_data(max(cases, 500), seed=1).to_dict("records")
+    backup = RulePredictor(ruleset).fit(synthetic_data(100, seed=2))
+    model = hist_gradient_boosting_pipeline(ruleset)
+    print(f"\n== FallbackPredictor under a {deadline_ms:g} ms deadline, {cases:,} cases back to back, one caller "
+          f"(after a warm-up of 50)")
+    print(f"{'primary, route':58s} {'own p50':>8s} {'own>dl':>7s} {'fallback':>9s} {'p50':>7s} {'p99':>7s} "
+          f"{'max':>7s}  target")
+    routes = [
+        ("I/O-bound (sleeps, median 6 ms), threads, defaults", LogNormalSleep(), {}),
+        ("HistGradientBoosting pipeline, threads, defaults", model, {}),
+        ("  the same, the defaults before issue 12 (every late call", model, {"hang_ms": 0, "max_abandoned": 3}),
+        ("    counted at once: hang_ms=0, max_abandoned=3)", None, {}),
+        ("  the same, sys.setswitchinterval(0.001)", model, {"switch": 0.001}),
+        (f"HistGradientBoosting pipeline, processes={processes}", model, {"processes": processes}),
+    ]
+    default_switch = sys.getswitchinterval()
+    for label, primary, options in routes:
+        if primary is None:  # the second line of a label
+            print(label)
+            continue
+        sys.setswitchinterval(options.pop("switch", default_switch))
+        with FallbackPredictor(primary, backup, deadline_ms=deadline_ms, **options) as predictor:
+            predictor.warm_up(rows[-50:])
+            answers = [predictor.predict_one(rows[i % len(rows)]) for i in range(cases)]
+            own = predictor.stats()["primary_own_time"]
+            reasons = {k: v for k, v in predictor.stats()["backup"]["reasons"].items() if v}
+        sys.setswitchinterval(default_switch)
+        ms = np.array([a.ms for a in answers])
+        fallback = float(np.mean([a.path == "backup" for a in answers]))
+        p50, p99 = np.percentile(ms, [50, 99])
+        late = own.get("over_deadline", 0.0)
+        if own.get("p50_ms", math.inf) < deadline_ms:
+            met = abs(fallback - late) <= 0.02 and p99 <= deadline_ms + 2
+            target = f"{'met' if met else 'NOT met'} (fallback - own>dl {100 * (fallback - late):+.1f} pts)"
+        else:
+            target = "n/a: the primary's median is over the deadline"
+        print(f"{label:58s} {own.get('p50_ms', math.nan):6.2f}ms {100 * late:6.1f}% {100 * fallback:8.1f}% "
+              f"{p50:5.2f}ms {p99:5.2f}ms {ms.max():5.1f}ms  {target}  {reasons}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rules", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--cases", type=int, default=20_000, help="cases for the fallback overhead")
+    parser.add_argument("--only", choices=["transform", "fallback", "deadline"], action="append",
+                        help="run only these parts (repeatable); default all")
+    parser.add_argument("--deadline-cases", type=int, default=1_000, help="cases per route for 'deadline'")
+    parser.add_argument("--deadline-ms", type=float, default=20.0)
+    parser.add_argument("--processes", type=int, default=2, help="worker processes for the process route")
     args = parser.parse_args()
-    bench_transform(args.rows, args.rules, args.repeat)
-    bench_fallback(args.cases)
+    parts = set(args.only or ["transform", "fallback", "deadline"])
+    if "transform" in parts:
+        bench_transform(args.rows, args.rules, args.repeat)
+    if "fallback" in parts:
+        bench_fallback(args.cases)
+    if "deadline" in parts:
+        bench_deadline(args.deadline_cases, args.deadline_ms, args.processes)
 
 
 if __name__ == "__main__":

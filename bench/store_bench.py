@@ -6,6 +6,7 @@ far-apart versions, and reading a whole rule set at a pinned version, cold and f
 
     python bench/store_bench.py                 # 10,000 saves (a few minutes)
     python bench/store_bench.py --commits 1000
+    python bench/store_bench.py --list-rules 5000 --commits 200   # the rule list's "last changed" of every rule
 
 Prints wall-clock p50/p95/p99/max and the median CPU time (this process + its Git children), which shows how much of
 the wall time was waiting for a busy machine. Writes nothing outside its temporary folder.
@@ -65,8 +66,16 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=10_000, help="saves to make (default 10,000)")
     parser.add_argument("--repeat", type=int, default=50, help="samples per read measurement")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--list-rules", type=int, default=0, metavar="N",
+                        help="instead: one rule set of N rules (imported in one save), --commits saves of single "
+                             "rules, then the last change of every rule (what the rule list shows) after a save")
+    parser.add_argument("--compare", action="store_true",
+                        help="with --list-rules: also time the former way once, one history query per rule")
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    if args.list_rules:
+        list_rules(args.list_rules, args.commits, args.repeat, args.compare, rng)
+        return
     with tempfile.TemporaryDirectory(prefix="rulecraft-bench-") as folder:
         repo = Path(folder) / "workspace.git"
         store = GitStore(repo)
@@ -136,6 +145,53 @@ def main() -> None:
         for v, folder in pins:
             store.files(v, folder), store.read(v, f"{folder}/ruleset.yaml"), store.head()
         print(f"git processes for {len(pins)} cached reads: {store.git_processes - before}")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"machine load (1, 5, 15 min): {load} on {os.cpu_count()} cores")
+        store.close()
+
+
+def list_rules(rules: int, commits: int, repeat: int, compare: bool, rng: random.Random) -> None:
+    """The last change of every rule of one large rule set, as the rule list needs it right after a save."""
+    folder = "big/rules"
+    names = [f"{folder}/r{i:05}.rule" for i in range(rules)]
+    with tempfile.TemporaryDirectory(prefix="rulecraft-bench-") as tmp:
+        repo = Path(tmp) / "workspace.git"
+        store = GitStore(repo)
+        store.commit([Change(n, rule_text(n, i)) for i, n in enumerate(names)] +
+                     [Change("big/ruleset.yaml", b"outcome: risk\n")], author=AUTHORS[0],
+                     message="Import the rule set", trailers={"Rulecraft-Save": "0"})
+        print(f"{rules:,} rules imported; {commits:,} saves of single rules ...", flush=True)
+
+        def save_one(i: int) -> None:
+            path = rng.choice(names)
+            store.commit([Change(path, rule_text(path, i))], author=rng.choice(AUTHORS), message=f"Adjust ({i})",
+                         trailers={"Rulecraft-Save": str(i)}, base=store.head(), conflict_paths=[path])
+
+        for i in range(1, commits + 1):
+            save_one(i)
+        store.close()
+        print(f"\nlast change of each of {rules:,} rules, {commits + 1:,} versions")
+        with GitStore(repo) as fresh:  # nothing remembered: the walk goes back to the import
+            print(f"first list (new store)    {percentiles(timed(lambda: fresh.last_changes(folder), 1))}")
+        store = GitStore(repo)
+        store.last_changes(folder)
+        samples, saves = [], iter(range(commits + 1, commits + 1 + repeat))
+
+        def after_a_save():
+            save_one(next(saves))
+            start, cpu = time.perf_counter(), cpu_seconds()
+            found = store.last_changes(folder)
+            samples.append((time.perf_counter() - start, cpu_seconds() - cpu))
+            assert len(found) == rules
+
+        for _ in range(repeat):
+            after_a_save()
+        print(f"right after a save        {percentiles(samples)}")
+        print(f"read again (same version) {percentiles(timed(lambda: store.last_changes(folder), repeat))}")
+        if compare:
+            head = store.head()
+            former = timed(lambda: [store.log(n, limit=1, version=head) for n in names], 1)
+            print(f"former: a query per rule  {percentiles(former)}")
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"machine load (1, 5, 15 min): {load} on {os.cpu_count()} cores")
         store.close()

@@ -12,6 +12,11 @@ Missing values need care in every peer, and this is where hand-written rules go 
 - ``at least N of (...)``: a count where the language has arithmetic on booleans (NumPy, Python), otherwise the
   disjunction of every N-combination (pandas, zen-engine, rule-engine, json-logic), which is how a person writes it
   there.
+
+Two hand-written NumPy versions: the quick one compares Python string objects for every condition and computes
+each guard where it is used (``numpy_strings_source``); the careful one, the baseline, turns each text column into
+integer codes once (``pd.factorize``), looks values up in small tables, and computes each column's "is known" mask
+once (``numpy_codes_source``).
 """
 from __future__ import annotations
 
@@ -122,6 +127,8 @@ class Dialect:
 # ---- NumPy (vectorized, hand-written style: one expression per rule, nothing shared between rules) ---------------
 
 class NumpyDialect(Dialect):
+    """The quick version: text columns as arrays of Python objects (None for missing), compared with ``==``."""
+
     counts = True
     guard_numbers = False  # NaN compares False both ways
 
@@ -149,15 +156,85 @@ class NumpyDialect(Dialect):
         return "(" + " + ".join(f"({p}).astype(np.int8)" for p in parts) + f") >= {count}"
 
 
-def numpy_source(rules: list[BenchRule]) -> str:
+def numpy_strings_source(rules: list[BenchRule]) -> str:
+    """The quick version. Text is read as objects with None for every missing value: str and category columns
+    give NaN there, which ``!= None`` does not see."""
     d = NumpyDialect()
     used = sorted({c.column for r in rules for c in _conds(r.condition)})
     lines = ["def numpy_rules(frame):"]
-    lines += [f"    {c} = frame[{c!r}].to_numpy()" for c in used]
+    lines += [f"    {c} = frame[{c!r}].to_numpy()" if is_number(c)
+              else f"    {c} = frame[{c!r}].to_numpy(dtype=object, na_value=None)" for c in used]
     lines.append(f"    out = np.empty(({len(rules)}, len(frame)), dtype=bool)")
     lines += [f"    out[{i}] = {d.rail(r.condition, True)}" for i, r in enumerate(rules)]
     lines.append("    return out")
     return "\n".join(lines)
+
+
+class NumpyCodesDialect(NumpyDialect):
+    """The careful version: each text column factorized once (codes, -1 for missing), each value looked up once
+    as a code, each "one of" list as a table indexed by the codes (its last slot, index -1, is for missing), each
+    column's "is known" mask computed once. The names it needs are collected in ``self.setup``."""
+
+    def __init__(self):
+        self.setup: dict[str, str] = {}  # variable -> expression, computed once per call before the rules
+
+    def _once(self, prefix: str, expression: str, numbered: bool = True) -> str:
+        """The variable holding ``expression`` (a new one, named prefix [+ a number], the first time)."""
+        for name, known in self.setup.items():
+            if known == expression:
+                return name
+        name = f"{prefix}{sum(1 for k in self.setup if k.startswith(prefix))}" if numbered else prefix
+        self.setup[name] = expression
+        return name
+
+    def known(self, column):
+        if is_number(column):
+            return self._once(f"{column}_known", f"~np.isnan({column})", False)
+        return self._once(f"{column}_known", f"{column} >= 0", False)
+
+    def missing(self, column):
+        if is_number(column):
+            return self._once(f"{column}_missing", f"np.isnan({column})", False)
+        return self._once(f"{column}_missing", f"{column} < 0", False)
+
+    def cmp(self, column, op, value):
+        if is_number(column):
+            return super().cmp(column, op, value)
+        return f"{column} {op} {self._once(f'{column}_v', f'code({column}_values, {value})')}"
+
+    def member(self, column, values):
+        if is_number(column):
+            return super().member(column, values)
+        name = self._once(f"{column}_t", f"table({column}_values, [{', '.join(values)}])")
+        return f"{name}[{column}]"
+
+
+NUMPY_CODES_HELPERS = '''
+def code(values, value):
+    """The code of one value (-2, which no row has, for a value the column never holds)."""
+    i = values.get_indexer([value])[0]
+    return i if i >= 0 else -2
+
+
+def table(values, accepted):
+    """True at the codes of the accepted values; the last slot (index -1: missing) is False."""
+    return np.append(np.asarray(values.isin(accepted), dtype=bool), False)
+'''
+
+
+def numpy_codes_source(rules: list[BenchRule]) -> str:
+    """The careful version, the baseline (helpers ``code`` and ``table``: NUMPY_CODES_HELPERS)."""
+    d = NumpyCodesDialect()
+    body = [f"    out[{i}] = {d.rail(r.condition, True)}" for i, r in enumerate(rules)]
+    used = sorted({c.column for r in rules for c in _conds(r.condition)})
+    lines = ["def numpy_codes_rules(frame):"]
+    lines += [f"    {c} = frame[{c!r}].to_numpy()" if is_number(c)
+              else f"    {c}, {c}_values = pd.factorize(frame[{c!r}])" for c in used]
+    lines += [f"    {name} = {expression}" for name, expression in d.setup.items()]
+    lines.append(f"    out = np.empty(({len(rules)}, len(frame)), dtype=bool)")
+    lines += body
+    lines.append("    return out")
+    return NUMPY_CODES_HELPERS + "\n\n" + "\n".join(lines)
 
 
 # ---- pandas eval -------------------------------------------------------------------------------------------------

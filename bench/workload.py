@@ -8,6 +8,10 @@ Features: 14 numbers (12 measurements in [0, 100] with one decimal, one of them 
 the rules; 2 counts 0..9) with about 2% missing, and 6 categories of 3 to 8 values with about 1% missing.
 Thresholds are round numbers, as people write them, so several rules share a threshold and some data values sit
 exactly on one (which tells ``at least`` from ``above``).
+
+The same data comes in the forms users have (``FORMS``, ``data_forms``): what ``read_csv`` gives with pyarrow
+installed and without it, text decoded from JSON (one string object per row), ``category``, and object columns
+built from a handful of shared string objects.
 """
 from __future__ import annotations
 
@@ -246,8 +250,9 @@ def ruleset_files(rules: list[BenchRule]) -> dict[str, bytes]:
 
 def generate_frame(rows: int, seed: int = 11, missing_numbers: float = 0.02,
                    missing_categories: float = 0.01) -> pd.DataFrame:
-    """Numbers as float64 with NaN for missing; categories as Python strings (object dtype) with None for missing,
-    the way data read from CSV or JSON arrives."""
+    """Numbers as float64 with NaN for missing; categories as object columns holding a handful of shared string
+    objects (one per value) with None for missing: the "object, shared strings" form of ``FORMS``, the best case
+    for factorizing by object identity. ``data_forms`` gives the other forms of the same data."""
     rng = np.random.default_rng(seed)
     data = {}
     for column in MEASURES:
@@ -266,15 +271,66 @@ def generate_frame(rows: int, seed: int = 11, missing_numbers: float = 0.02,
     return pd.DataFrame(data)
 
 
+# The forms of the text columns (numbers are float64 with NaN in every form: what read_csv gives them).
+FORMS = {
+    "arrow str": "read_csv with pyarrow installed: pandas' str dtype on Arrow, NaN for missing",
+    "python str": "read_csv without pyarrow (mode.string_storage 'python'): pandas' str dtype holding Python "
+                  "strings, NaN for missing",
+    "JSON objects": "object dtype, one string object per row (as json.loads makes them), None for missing",
+    "category": "pandas category dtype, NaN for missing",
+    "object (shared)": "object dtype built from one string object per distinct value, None for missing",
+}
+
+
+def data_forms(frame: pd.DataFrame, forms=None) -> dict[str, pd.DataFrame]:
+    """The same data in each form of ``FORMS`` (all of them unless ``forms`` names some): {form: DataFrame}.
+
+    The two str forms really are ``read_csv`` output (of the frame written as CSV); "arrow str" needs pyarrow
+    (ImportError without it). Every form holds the same values: the numbers survive the CSV round trip exactly."""
+    import io
+    import json
+
+    forms = list(FORMS) if forms is None else list(forms)
+    unknown = [f for f in forms if f not in FORMS]
+    if unknown:
+        raise ValueError(f"unknown data form(s) {unknown}; the forms are {list(FORMS)}")
+    out = {}
+    text = frame.to_csv(index=False) if {"arrow str", "python str"} & set(forms) else ""
+    for form in forms:
+        if form == "arrow str":
+            import pyarrow  # noqa: F401 - without it read_csv would quietly give the python form
+
+            with pd.option_context("mode.string_storage", "pyarrow"):
+                out[form] = pd.read_csv(io.StringIO(text))
+        elif form == "python str":
+            with pd.option_context("mode.string_storage", "python"):
+                out[form] = pd.read_csv(io.StringIO(text))
+        elif form == "JSON objects":
+            out[form] = frame.assign(**{c: pd.Series(json.loads(json.dumps(frame[c].tolist())), dtype=object,
+                                                     index=frame.index) for c in CATEGORIES})
+        elif form == "category":
+            out[form] = frame.astype({c: "category" for c in CATEGORIES})
+        else:
+            out[form] = frame.copy()
+    return out
+
+
+def text_dtypes(frame: pd.DataFrame) -> str:
+    """The dtype of the text columns, as pandas names it (with the string storage for str)."""
+    names = {repr(frame[c].dtype) if isinstance(frame[c].dtype, pd.StringDtype) else str(frame[c].dtype)
+             for c in CATEGORIES}
+    return ", ".join(sorted(names))
+
+
 def frame_to_rows(frame: pd.DataFrame) -> list[dict]:
-    """One mapping per row, as a service receives a case: None for every missing value."""
+    """One mapping per row, as a service receives a case: None for every missing value (whatever the dtype)."""
     columns = {}
     for c in frame.columns:
         values = frame[c].to_numpy(dtype=object)
         if is_number(c):
             values = [None if v != v else float(v) for v in values]
         else:
-            values = list(values)
+            values = [v if isinstance(v, str) else None for v in values]
         columns[c] = values
     names = list(frame.columns)
     return [dict(zip(names, vals)) for vals in zip(*(columns[c] for c in names))]

@@ -54,8 +54,9 @@ def format_rule(text: str | bytes) -> str:
 
 
 def load_from_server(url: str, ruleset: str, version: str | None = None, token: str | None = None,
-                     cache_dir: str | Path | None = None) -> RuleSet:
-    """Fetch a released (or exactly pinned) version from a Rulecraft server; see rules_dsl.client."""
+                     cache_dir: str | Path | None = None, public_key: str | bytes | None = None) -> RuleSet:
+    """Fetch a released (or exactly pinned) version from a Rulecraft server, checking the server's signature;
+    see rules_dsl.client."""
     from .client import load_from_server as _load
 
-    return _load(url, ruleset, version=version, token=token, cache_dir=cache_dir)
+    return _load(url, ruleset, version=version, token=token, cache_dir=cache_dir, public_key=public_key)

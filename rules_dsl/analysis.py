@@ -30,9 +30,11 @@ from .errors import DataError
 from .policy import decide, decide_frame
 from .ruleset import RuleSet
 
-__all__ = ["analyze", "by_subgroup", "impact", "RuleSetAnalysis", "SubgroupAnalysis", "Impact", "ABSTAIN"]
+__all__ = ["analyze", "by_subgroup", "impact", "wilson_interval", "RuleSetAnalysis", "SubgroupAnalysis", "Impact",
+           "ABSTAIN", "SEVERAL"]
 
 ABSTAIN = "(abstain)"      # how an abstention appears in label tables
+SEVERAL = "(several)"      # in Impact.summary["caused_by"]: answers that changed for more than one reason
 MISSING_GROUP = "(missing)"
 
 
@@ -50,6 +52,20 @@ def _json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def wilson_interval(successes: int, cases: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval of a share ``successes / cases`` (95% with the default ``z``); None without cases.
+
+    Unlike "share +- 2 standard errors" it stays within 0..1 and is not zero-width at 0% or 100%: 0 of 10 gives
+    0% to 28%, 12 of 15 gives 55% to 93%, so a gap between two small groups reads as the uncertain thing it is.
+    """
+    if not cases:
+        return None
+    share, z2 = successes / cases, z * z
+    centre = (share + z2 / (2 * cases)) / (1 + z2 / cases)
+    half = z * math.sqrt(share * (1 - share) / cases + z2 / (4 * cases * cases)) / (1 + z2 / cases)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _records(frame: pd.DataFrame, index_name: str) -> list[dict]:
@@ -113,6 +129,31 @@ class RuleSetAnalysis:
     rules: pd.DataFrame
     fires_by_label: pd.DataFrame
     summary: dict
+
+    def counts(self, figure: str, rule: str | None = None) -> tuple[int, int]:
+        """The share behind a figure as (successes, cases): "accuracy" (right of all rows), "accuracy answered"
+        (right of the rows answered), "coverage" (answered of all rows); with ``rule``, "rule coverage" (rows it
+        fires on of all rows) and "rule precision" (right of the rows it fires on)."""
+        s = self.summary
+        rows = s["rows"]
+        answered = rows - s["predicted_labels"].get(ABSTAIN, 0)
+        correct = round((s["accuracy"] or 0) * rows)  # accuracy is correct / rows
+        if rule is not None:
+            fires = int(self.rules.at[rule, "fires"])
+            if figure == "rule coverage":
+                return fires, rows
+            if figure == "rule precision":
+                right = self.rules.at[rule, "correct"]
+                if pd.isna(right):
+                    raise ValueError(f"The rule '{rule}' has no conclusion, so it has no precision.")
+                return int(right), fires
+        elif figure == "accuracy":
+            return correct, rows
+        elif figure == "accuracy answered":
+            return correct, answered
+        elif figure == "coverage":
+            return answered, rows
+        raise ValueError(f"No counts for the figure '{figure}'" + (" of a rule" if rule is not None else "") + ".")
 
     def to_dict(self) -> dict:
         by_label = {rule: _json(row) for rule, row in self.fires_by_label.to_dict("index").items()}
@@ -284,10 +325,16 @@ class Impact:
     """What changing ``old`` into ``new`` does to the predictions on a data set.
 
     ``rule_changes``: one row per rule added, removed or changed (index: rule id), with how many rows its firing
-    differs on and how many prediction changes it took part in. ``changes``: one row per row whose prediction
-    changed (index: the data's index), with old and new label, the causes (rule ids, plus "(default)" /
-    "(policy)" for changes of the settings), the rules that decided before and after, and with labelled data the
-    true label. ``transitions``: old label x new label counts over all rows (abstentions as "(abstain)").
+    differs on, how many answers it alone changed (``predictions_changed``) and how many it changed together
+    with other changes (``predictions_shared``). ``changes``: one row per row whose prediction changed (index:
+    the data's index), with old and new label, the causes, ``several_causes`` when there is more than one, the
+    rules that decided before and after, and with labelled data the true label. ``transitions``: old label x new
+    label counts over all rows (abstentions as "(abstain)").
+
+    A changed rule is a cause of a changed answer only when its firing (or its vote) changed on that case and it
+    decided the case before or after; "(default)" / "(policy)" name changes of the settings, and when neither a
+    rule nor those explain it, "(vocabulary)" or "(settings)". ``summary["caused_by"]`` counts each changed
+    answer once, under its only cause or under "(several)": its values add up to ``changed``.
     """
 
     rows: int
@@ -330,37 +377,52 @@ def impact(old: RuleSet, new: RuleSet, data: pd.DataFrame, label_column: str | N
 
     rule_changes, differs, vote_changed = _rule_changes(old, new, old_fired, new_fired)
     settings_causes = _settings_causes(old, new)
+    vocabulary_changed = old.vocabulary != new.vocabulary
     positions = np.flatnonzero(changed)
-    records, involvement = [], {rule_id: 0 for rule_id in rule_changes.index}
+    # per rule change: [answers it alone changed, answers it changed together with other changes]
+    records, involvement = [], {rule_id: [0, 0] for rule_id in rule_changes.index}
+    caused_by: dict[str, int] = {}
     old_block, new_block = old_fired.to_numpy(), new_fired.to_numpy()
     old_columns, new_columns = np.array(old_fired.columns), np.array(new_fired.columns)
     for i in positions:
         old_ids, new_ids = list(old_columns[old_block[i]]), list(new_columns[new_block[i]])
         d_old = decide(old_ids, old.voters, old.outcome, old.policy)
         d_new = decide(new_ids, new.voters, new.outcome, new.policy)
-        causes = [rule_id for rule_id in rule_changes.index
-                  if differs[rule_id][i] or (vote_changed[rule_id] and (rule_id in old_ids or rule_id in new_ids))]
+        # A rule change caused this answer only if the rule's firing (or its vote) changed on this case AND its
+        # conclusion decided the case before or after: a rule without a conclusion, or one outvoted both times,
+        # changed nothing here whatever its firing did.
+        deciding = set(d_old.deciding) | set(d_new.deciding)
+        causes = [rule_id for rule_id in rule_changes.index if rule_id in deciding and (
+                  differs[rule_id][i] or (vote_changed[rule_id] and (rule_id in old_ids or rule_id in new_ids)))]
         if "(default)" in settings_causes and (not d_old.deciding or not d_new.deciding):
             causes.append("(default)")
         if "(policy)" in settings_causes and (d_old.deciding or d_new.deciding):
             causes.append("(policy)")
+        if not causes:  # same rules, same votes: what the rules read changed (the vocabulary) or other settings
+            causes.append("(vocabulary)" if vocabulary_changed else "(settings)")
+        key = causes[0] if len(causes) == 1 else SEVERAL
+        caused_by[key] = caused_by.get(key, 0) + 1
         for cause in causes:
             if cause in involvement:
-                involvement[cause] += 1
+                involvement[cause][0 if len(causes) == 1 else 1] += 1
         record = {"row": data.index[i], "old": before[i], "new": after[i], "causes": causes,
+                  "several_causes": len(causes) > 1,
                   "decided_before": list(d_old.deciding), "decided_after": list(d_new.deciding)}
         if truth is not None:
             record["true_label"] = truth[i]
         if groups is not None:
             record["group"] = groups[i]
         records.append(record)
-    columns = ["row", "old", "new", "causes", "decided_before", "decided_after"]
+    columns = ["row", "old", "new", "causes", "several_causes", "decided_before", "decided_after"]
     columns += (["true_label"] if truth is not None else []) + (["group"] if groups is not None else [])
     changes = pd.DataFrame(records, columns=columns).set_index("row")
-    rule_changes["predictions_changed"] = pd.Series(involvement, dtype=int)
+    rule_changes["predictions_changed"] = pd.Series({r: n[0] for r, n in involvement.items()}, dtype=int)
+    rule_changes["predictions_shared"] = pd.Series({r: n[1] for r, n in involvement.items()}, dtype=int)
 
     summary = {"rows": len(data), "changed": int(changed.sum()), "share_changed": _ratio(changed.sum(), len(data)),
-               "old_version": old.release or old.version, "new_version": new.release or new.version}
+               "old_version": old.release or old.version, "new_version": new.release or new.version,
+               # every changed answer counted once: under its one cause, or under SEVERAL (sums to "changed")
+               "caused_by": dict(sorted(caused_by.items(), key=lambda item: (item[0] == SEVERAL, item[0])))}
     if truth is not None:
         summary |= _fixed_and_broken(before, after, truth)
     result = Impact(len(data), int(changed.sum()), transitions, rule_changes, changes, summary)

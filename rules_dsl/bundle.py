@@ -3,9 +3,18 @@
 A bundle records the language version and a SHA-256 hash of its content. The same inputs give byte-identical
 bundles (sorted keys, rules sorted by id, fixed separators), so a hash names a version's behaviour exactly; loading
 recomputes the hash and refuses a file that was changed after it was made.
+
+The hash alone proves nothing against someone who edits a file and recomputes it. A Rulecraft server therefore
+signs the bundles it serves: ``"signature": {"algorithm": "Ed25519", "key": <key id>, "value": <base64>}``, an
+Ed25519 signature of the hash text (``sha256:<hex>``, ASCII). ``from_bundle(data, public_key=...)`` refuses a bundle
+whose signature does not verify with that key (the server's, from ``/api/signing-key``). The ``cryptography``
+package is imported only then, inside ``verify_signature``. What is hashed: every key of the bundle except
+``hash`` and ``signature``, as canonical JSON (``_canonical``); docs/api.md shows how to recompute it.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
@@ -25,9 +34,65 @@ def _canonical(data: dict) -> bytes:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
+UNHASHED = ("hash", "signature")
+SIGNATURE_ALGORITHM = "Ed25519"
+
+
 def content_hash(data: dict) -> str:
-    body = {k: v for k, v in data.items() if k != "hash"}
+    """``sha256:`` + the SHA-256 (hex) of the canonical JSON of every key but ``hash`` and ``signature``."""
+    body = {k: v for k, v in data.items() if k not in UNHASHED}
     return "sha256:" + hashlib.sha256(_canonical(body)).hexdigest()
+
+
+def key_id(public_key) -> str:
+    """A short name for an Ed25519 public key: ``ed25519:`` + the first 16 hex digits of the SHA-256 of its 32 raw
+    bytes (the same on the server and in every client)."""
+    raw = _raw_public_key(public_key)
+    return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _raw_public_key(public_key) -> bytes:
+    """The 32 raw bytes of an Ed25519 public key given as PEM (text or bytes, as /api/signing-key serves it), as
+    raw bytes, or as a cryptography key object."""
+    if hasattr(public_key, "public_bytes_raw"):
+        return public_key.public_bytes_raw()
+    if isinstance(public_key, str):
+        public_key = public_key.encode()
+    if isinstance(public_key, bytes) and len(public_key) == 32:
+        return public_key
+    if isinstance(public_key, bytes) and b"BEGIN PUBLIC KEY" in public_key:
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        try:
+            loaded = load_pem_public_key(public_key)
+            return loaded.public_bytes_raw()
+        except (ValueError, TypeError, AttributeError):
+            pass
+    raise BundleError("The public key is not an Ed25519 key (give the PEM text the server serves at "
+                      "/api/signing-key).")
+
+
+def verify_signature(document: dict, public_key) -> str:
+    """Check that ``document`` (a bundle whose hash was already checked) is signed with ``public_key``; returns the
+    key id. Raises BundleError when it is unsigned, signed with another key, or the signature does not verify."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    expected = key_id(public_key)
+    signature = document.get("signature")
+    if not isinstance(signature, dict) or not isinstance(signature.get("value"), str):
+        raise BundleError("This bundle is not signed, so it cannot be shown to come from the Rulecraft server. "
+                          "Fetch it from the server again (servers sign every bundle they serve).")
+    if signature.get("algorithm") != SIGNATURE_ALGORITHM or signature.get("key") != expected:
+        raise BundleError(f"This bundle was signed with key {str(signature.get('key'))[:40]}, not with the "
+                          f"server key {expected}: it did not come from that server.")
+    try:
+        value = base64.b64decode(signature["value"], validate=True)
+        Ed25519PublicKey.from_public_bytes(_raw_public_key(public_key)).verify(value, document["hash"].encode())
+    except (InvalidSignature, ValueError, binascii.Error):
+        raise BundleError("The bundle's signature does not verify: it was changed after the server signed it. "
+                          "Fetch it from the server again.") from None
+    return expected
 
 
 def bundle_dict(ruleset: RuleSet) -> dict:
@@ -45,9 +110,13 @@ def bundle_dict(ruleset: RuleSet) -> dict:
 
 
 def to_bundle(ruleset: RuleSet) -> bytes:
-    """The bundle file's bytes."""
-    return json.dumps(bundle_dict(ruleset), sort_keys=True, ensure_ascii=False, indent=1,
-                      allow_nan=False).encode() + b"\n"
+    """The bundle file's bytes (unsigned: the server adds its signature, see ``bundle_bytes``)."""
+    return bundle_bytes(bundle_dict(ruleset))
+
+
+def bundle_bytes(document: dict) -> bytes:
+    """A bundle document (from ``bundle_dict``, perhaps with a ``signature``) as the file's bytes."""
+    return json.dumps(document, sort_keys=True, ensure_ascii=False, indent=1, allow_nan=False).encode() + b"\n"
 
 
 def bundle_hash(data: bytes) -> str:
@@ -86,9 +155,11 @@ def _finite(text: str) -> float:
     return value
 
 
-def from_bundle(data: bytes) -> RuleSet:
-    """Load a bundle's bytes into a RuleSet; raises BundleError on a foreign or tampered file."""
+def from_bundle(data: bytes, public_key=None) -> RuleSet:
+    """Load a bundle's bytes into a RuleSet; raises BundleError on a foreign or tampered file, and, with
+    ``public_key`` (the server's, as PEM), on a bundle that this key did not sign."""
     document = _verified(data)
+    signed_by = verify_signature(document, public_key) if public_key is not None else None
     if document.get("language_version") != LANGUAGE_VERSION:
         raise BundleError(f"This bundle was made for language version {document.get('language_version')}; this "
                           f"Rulecraft reads version {LANGUAGE_VERSION}. Upgrade Rulecraft or export the bundle again.")
@@ -107,6 +178,7 @@ def from_bundle(data: bytes) -> RuleSet:
     ruleset = RuleSet(settings, vocabulary, rules, id=document["ruleset"].get("id", ""),
                       version=source.get("version"), release=source.get("release"))
     ruleset.bundle_hash = document["hash"]
+    ruleset.signed_by = signed_by  # the key id that was checked, None when no key was given
     return ruleset
 
 
@@ -123,5 +195,6 @@ def _check_rule_ids(rules: list) -> None:
         seen.add(rule_id)
 
 
-def read_bundle(path: str | Path) -> RuleSet:
-    return from_bundle(Path(path).read_bytes())
+def read_bundle(path: str | Path, public_key=None) -> RuleSet:
+    """A bundle file as a RuleSet; with ``public_key``, only if that key signed it (see ``from_bundle``)."""
+    return from_bundle(Path(path).read_bytes(), public_key=public_key)

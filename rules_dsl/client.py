@@ -7,8 +7,12 @@
   fetched they are served from the local cache without asking the server again (the same bytes, the same
   predictions, on every machine, every day). Without ``version`` the latest release is asked for each time;
   when the server cannot be reached, the last one fetched is used and a warning says so.
-- Every bundle's content hash is verified before it is cached or used; the cache is keyed by hash.
-- Only the standard library is used (urllib), so notebooks and services need nothing more.
+- Every bundle's content hash AND the server's signature are verified before it is cached or used (and again each
+  time it is read from the cache); the cache is keyed by hash. The signing key is the ``public_key`` given, else
+  the server's, fetched from ``/api/signing-key`` on first use and kept in the cache folder (``keys/``): a bundle
+  signed with another key, or edited and re-hashed, is refused. Pass ``public_key`` (the PEM text an
+  administrator gave you) to trust nothing fetched.
+- Only the standard library is used (urllib), and ``cryptography`` to check signatures.
 The cache folder is RULECRAFT_CACHE, else ~/.cache/rulecraft.
 """
 from __future__ import annotations
@@ -61,8 +65,8 @@ def _write(path: Path, data: bytes) -> None:
     temporary.replace(path)
 
 
-def _cached(folder: Path, pin: Path) -> RuleSet | None:
-    if not pin.is_file():
+def _cached(folder: Path, pin: Path, public_key) -> RuleSet | None:
+    if not pin.is_file() or public_key is None:
         return None
     try:
         digest = json.loads(pin.read_text())["hash"]
@@ -71,7 +75,44 @@ def _cached(folder: Path, pin: Path) -> RuleSet | None:
         return None
     if bundle_hash(data) != digest:  # raises BundleError on a changed file, which is right
         raise BundleError("The cached bundle does not match its recorded hash; delete the cache folder.")
-    return from_bundle(data)
+    if b'"signature"' not in data:
+        return None  # kept by a Rulecraft that did not check signatures: fetched (signed) again
+    return from_bundle(data, public_key=public_key)  # raises BundleError unless the server's key signed it
+
+
+def _key_file(folder: Path, url: str) -> Path:
+    return folder / "keys" / f"{_SAFE.sub('_', urllib.parse.urlsplit(url).netloc)}.pem"
+
+
+def _known_key(folder: Path, url: str) -> str | None:
+    try:
+        return _key_file(folder, url).read_text()
+    except OSError:
+        return None
+
+
+def fetch_signing_key(url: str) -> str:
+    """The server's public key for bundles (PEM text), from ``/api/signing-key`` (no sign-in needed)."""
+    address = f"{url.rstrip('/')}/api/signing-key"
+    request = urllib.request.Request(address, headers={"Accept": "application/json"})
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        try:
+            key = json.loads(response.read())["public_key"]
+        except (ValueError, KeyError, TypeError):
+            key = None
+    if not isinstance(key, str) or "BEGIN PUBLIC KEY" not in key:
+        raise ServerError(f"The server at {url} did not send a signing key; is it a Rulecraft server?")
+    return key
+
+
+def _server_key(folder: Path, url: str) -> str:
+    """The key kept from the first contact with this server, else fetched now and kept."""
+    known = _known_key(folder, url)
+    if known is not None:
+        return known
+    key = fetch_signing_key(url)
+    _write(_key_file(folder, url), key.encode())
+    return key
 
 
 def fetch_bundle(url: str, ruleset: str, version: str | None, token: str | None) -> bytes:
@@ -92,20 +133,23 @@ def fetch_bundle(url: str, ruleset: str, version: str | None, token: str | None)
 
 
 def load_from_server(url: str, ruleset: str, version: str | None = None, token: str | None = None,
-                     cache_dir: str | Path | None = None) -> RuleSet:
-    """The rule set at a release or exact version, from the cache when already fetched (see module docs)."""
+                     cache_dir: str | Path | None = None, public_key: str | bytes | None = None) -> RuleSet:
+    """The rule set at a release or exact version, from the cache when already fetched (see module docs). Every
+    bundle must carry the server's signature: ``public_key`` (PEM), else the key kept from this server."""
     folder = cache_folder(cache_dir)
     pin = _pin_file(folder, url, ruleset, version)
+    known = public_key if public_key is not None else _known_key(folder, url)
     if version:
-        cached = _cached(folder, pin)
+        cached = _cached(folder, pin, known)
         if cached is not None:
             return cached
     try:
+        key = known if known is not None else _server_key(folder, url)
         data = fetch_bundle(url, ruleset, version, token)
     except (urllib.error.URLError, OSError, ServerError) as e:
         if isinstance(e, ServerError) and e.status is not None:
             raise
-        cached = _cached(folder, pin)
+        cached = _cached(folder, pin, known)
         if cached is None:
             raise ServerError(f"Cannot reach the Rulecraft server at {url} ({getattr(e, 'reason', e)}) and "
                               f"this version of '{ruleset}' is not in the local cache yet.") from None
@@ -114,7 +158,7 @@ def load_from_server(url: str, ruleset: str, version: str | None = None, token: 
                       RuntimeWarning, stacklevel=2)
         return cached
     digest = bundle_hash(data)  # verifies the content before anything is kept
-    loaded = from_bundle(data)
+    loaded = from_bundle(data, public_key=key)  # and the server's signature
     if version and version not in (loaded.release, loaded.version):
         raise BundleError(f"Asked for {version} of '{ruleset}' but the server sent "
                           f"{loaded.release or loaded.version}.")

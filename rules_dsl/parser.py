@@ -14,7 +14,7 @@ from functools import lru_cache
 from lark import Lark, Token, Transformer_NonRecursive, Tree, v_args
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from .errors import Problem, RuleError
+from .errors import Problem, RuleError, invisible_character
 from .syntax import AllOf, AnyOf, AtLeast, Comparison, Conclusion, Flag, Not, Quantity, Rule, Span, Text, children
 
 MAX_RULE_BYTES = 8 * 1024
@@ -166,12 +166,24 @@ def _syntax_problem(text: str, e: UnexpectedInput, accepted: list[Token]) -> Pro
         word = re.match(r"\S{1,40}", text[e.pos_in_stream:]) or re.match(r".", text[e.pos_in_stream:], re.S)
         found = word.group(0)
         span = Span(e.line, e.column, e.line, e.column + len(found))
-    if found is not None and accepted and accepted[-1].type == "UNIT":
+    before = accepted[-1] if accepted else None
+    later_line = found is not None and before is not None and span.line > before.end_line
+    if found is not None and before is not None and before.type == "UNIT":
         # "x is 1 y is 2": the word after the number was read as its unit; that word is where the problem is
-        span = _span(accepted[-1])
-    message = _message(expected, accepted, found)
+        span = _span(before)
+    message = _message(expected, accepted, found, later_line)
+    if isinstance(message, _Missing) and before is not None:
+        # Something is missing after the word before: point just after that word, where it goes, not at the next
+        # word (which may be the 'then' of the next line); on the same line, the word written instead is included.
+        end = (span.end_line, span.end_column) if found is not None and not later_line else \
+            (before.end_line, before.end_column)
+        span = Span(before.end_line, before.end_column, *end)
     return Problem("syntax", message, line=span.line, column=span.column, end_line=span.end_line,
                    end_column=span.end_column)
+
+
+class _Missing(str):
+    """A message saying what is missing after the previous word ("Expected a number after 'is above'")."""
 
 
 def _end_position(text: str) -> tuple[int, int]:
@@ -184,7 +196,10 @@ def _said(token: Token | None) -> str:
     return " ".join(str(token).split()).lower() if token is not None else ""
 
 
-def _message(expected: set[str], accepted: list[Token], found: str | None) -> str:
+def _message(expected: set[str], accepted: list[Token], found: str | None, later_line: bool = False) -> str:
+    """What is wrong, in words; a ``_Missing`` message when something is missing after the previous word.
+    ``later_line``: the word found instead starts on a later line (it begins the next part, such as 'then').
+    """
     before = accepted[-1] if accepted else None
     prev = before.type if before is not None else None
     counting = prev == "AT_LEAST" and (len(accepted) < 2 or accepted[-2].type != "NAME")
@@ -206,58 +221,62 @@ def _message(expected: set[str], accepted: list[Token], found: str | None) -> st
     if "RULE" in expected and prev is None:
         return 'A rule starts with the word "rule" and its name in quotes, for example: rule "High fever"'
     if prev == "RULE":
-        return 'Give the rule a name in quotes after "rule", for example: rule "High fever"'
+        return _Missing('Give the rule a name in quotes after "rule", for example: rule "High fever"')
     if prev == "PRIORITY":
-        return "Expected a whole number after 'priority', for example: priority 2 (higher numbers are tried first)"
+        return _Missing("Expected a whole number after 'priority', for example: priority 2 (higher numbers are "
+                        "tried first)")
     if "WHEN" in expected and prev in {"STRING", "NUMBER", "DISABLED"} and "NAME" not in expected:
         return ("Expected 'when' followed by the conditions, for example: when " + _EXAMPLE_CONDITION)
     if counting and "NUMBER" in expected:
-        return "Expected how many after 'at least', for example: at least 2 of (fever, cough, fatigue)"
+        return _Missing(f"Expected how many after '{said}', for example: at least 2 of (fever, cough, fatigue)")
     if prev in _NUMERIC_OPS and "NUMBER" in expected:
-        return f"Expected a number after '{said}', for example: {said} 38"
+        return _Missing(f"Expected a number after '{said}', for example: {said} 38")
     if prev == "BETWEEN":
-        return f"Expected a number after '{said}', for example: {said} 2 and 5"
+        return _Missing(f"Expected a number after '{said}', for example: {said} 2 and 5")
     if "_AND" in expected and not (expected & {"_OR", "THEN"}):
-        return "Expected 'and' and the upper limit, for example: is between 2 and 5"
+        return _Missing("Expected 'and' and the upper limit, for example: is between 2 and 5")
     if prev in {"ONE_OF", "NOT_ONE_OF"}:
-        return (f"Expected a list of values after '{said}', separated by commas, for example: "
-                f'{said} "margin", "border"')
+        return _Missing(f"Expected a list of values after '{said}', separated by commas, for example: "
+                        f'{said} "margin", "border"')
     if prev in {"IS", "IS_NOT"} and {"STRING", "NUMBER"} & expected:
-        if found and re.match(r"[^\W\d]", found):
+        if found and not later_line and re.match(r"[^\W\d]", found):
             return (f"Put text values in quotes, for example: {said} \"{found.strip(',')}\" "
                     "(or use yes / no, or a number)")
-        return f'Expected a value after \'{said}\': a number, yes / no, or text in quotes, for example: {said} "dark"'
+        return _Missing(f"Expected a value after '{said}': a number, yes / no, or text in quotes, for example: "
+                        f'{said} "dark"')
     if prev in {"CONTAINS", "NOT_CONTAINS"}:
-        return f'Expected text in quotes after \'{said}\', for example: {said} "biopsy"'
+        return _Missing(f'Expected text in quotes after \'{said}\', for example: {said} "biopsy"')
     if prev == "NAME" and expected == {"IS"}:
-        return f'Expected \'is\' and a label in quotes, for example: then {before} is "high"'
+        return _Missing(f'Expected \'is\' and a label in quotes, for example: then {before} is "high"')
     if expected & _OPERATORS and prev == "NAME":
-        return (f"After '{before}' I expected a comparison such as 'is', 'is above', 'is below', "
-                "'is between', 'is one of' or 'is missing'"
-                + (f", not '{found}'" if found else "") + ".")
+        return _Missing(f"After '{before}' I expected a comparison such as 'is', 'is above', 'is below', "
+                        "'is between', 'is one of' or 'is missing'" + (f", not '{found}'" if found else "") + ".")
     if prev == "THEN":
-        return 'Expected the outcome after \'then\', for example: then risk is "high"'
+        return _Missing('Expected the outcome after \'then\', for example: then risk is "high"')
     if "STRING" in expected and prev == "IS":
-        return 'Put the outcome label in quotes, for example: then risk is "high"'
+        message = 'Put the outcome label in quotes, for example: then risk is "high"'
+        return _Missing(message) if later_line else message
     if prev == "WITH":
-        return "Expected 'confidence' after 'with', for example: with confidence 0.8"
+        return _Missing("Expected 'confidence' after 'with', for example: with confidence 0.8")
     if prev == "CONFIDENCE":
-        return "Expected a number between 0 and 1 after 'with confidence', for example: with confidence 0.8"
+        return _Missing("Expected a number between 0 and 1 after 'with confidence', for example: with "
+                        "confidence 0.8")
     if prev == "BECAUSE":
-        return 'Put the reason in quotes after \'because\', for example: because "Guideline 4.2"'
+        return _Missing('Put the reason in quotes after \'because\', for example: because "Guideline 4.2"')
     if "_OF" in expected:
-        return f"Expected 'of' after '{_said(before)}', for example: at least 2 of (...)"
+        return _Missing(f"Expected 'of' after '{_said(before)}', for example: at least 2 of (...)")
     if "LPAR" in expected and prev == "_OF":
         return "Expected the list of conditions in parentheses, for example: at least 2 of (a is yes, b is yes)"
     if expected & _CONDITION_START and prev in {"WHEN", "_AND", "_OR", "NOT", "LPAR", "COMMA", None} | {"_OF"}:
-        word = {"WHEN": "when", "_AND": "and", "_OR": "or", "NOT": "not", "LPAR": "(", "COMMA": ","}.get(prev, said)
+        word = {"_AND": "and", "_OR": "or", "NOT": "not", "LPAR": "(", "COMMA": ","}.get(prev, said)  # as written
         if found and found[:1].isdigit():
             return (f"A condition starts with a feature name, not a number, for example: {_EXAMPLE_CONDITION}")
-        return f"Expected a condition after '{word}', for example: {_EXAMPLE_CONDITION}"
+        return _Missing(f"Expected a condition after '{word}', for example: {_EXAMPLE_CONDITION}")
     if at_end and "RPAR" in expected:
         return "A '(' is never closed. Add ')' at the end of the group."
     if at_end:
-        return f"The rule ends too early after '{said}'. Finish the condition, for example: {_EXAMPLE_CONDITION}"
+        return _Missing(f"The rule ends too early after '{said}'. Finish the condition, for example: "
+                        f"{_EXAMPLE_CONDITION}")
     if "RPAR" in expected and found and not (expected & {"THEN", "$END"}):
         return f"Expected ')' to close the group, or 'and' / 'or' to add a condition, not '{found}'."
     if expected & {"_AND", "_OR", "THEN", "BECAUSE", "$END"}:
@@ -282,6 +301,18 @@ def _span(meta_or_token) -> Span | None:
 
 def _fail(token, code: str, message: str):
     raise RuleError(Problem.at(_span(token), code, message))
+
+
+def _refuse_invisible(token: Token, text: str, what: str) -> None:
+    """Names and reasons are read by people: no character that does not show (a direction override can make a
+    name read backwards, a zero-width space makes two names that look the same differ)."""
+    index = invisible_character(text)
+    if index is not None:
+        line, column = getattr(token, "line", None), getattr(token, "column", None)
+        raise RuleError(Problem("invisible-character", f"{what} holds an invisible character (U+{ord(text[index]):04X}"
+                                ", such as a direction mark or a zero-width space pasted from another program). "
+                                "Retype it.", line=line, column=column and column + 1 + index, end_line=line,
+                                end_column=column and column + 2 + index))
 
 
 def unquote(token: Token | str) -> str:
@@ -341,6 +372,7 @@ class _ToSyntax(Transformer_NonRecursive):
         title = unquote(name)
         if not title.strip():
             _fail(name, "empty-name", 'The rule needs a name between the quotes, for example: rule "High fever"')
+        _refuse_invisible(name, title, "The rule's name")
         return Rule(name=title, condition=condition, conclusion=conclusion, because=because, priority=priority,
                     enabled=enabled, span=_span(meta), name_span=_span(name), priority_span=priority_span)
 
@@ -358,6 +390,7 @@ class _ToSyntax(Transformer_NonRecursive):
         if not reason.strip():
             _fail(items[1], "empty-reason", 'Write the reason between the quotes (or leave out "because"), for '
                                             'example: because "Guideline 4.2"')
+        _refuse_invisible(items[1], reason, "The reason")
         return ("because", reason)
 
     def label(self, meta, items):

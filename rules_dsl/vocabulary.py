@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .errors import Problem, RuleError, did_you_mean, normalize_name
+from .errors import DataError, Problem, RuleError, did_you_mean, invisible_character, normalize_name
 from .units import find_unit
 
 FEATURE_TYPES = ("number", "category", "boolean", "text")
 POLICIES = ("first match", "weighted vote")
 ABSTAIN = "abstain"
+_BY_COLUMN = object()  # where case_by_column's memo keeps the features by column
+MAX_LABEL = 200  # characters in an outcome label
 _FEATURE_KEYS = {"type", "unit", "column", "synonyms", "values", "range", "description"}
 
 
@@ -54,6 +57,17 @@ class Feature:
         return data
 
 
+def finite_number(x: Any) -> bool:
+    """A JSON or YAML number that is an ordinary float: not a bool, not NaN or infinite, and not an integer too
+    large for a float (JSON allows 4,300 digits; float() raises OverflowError above about 309)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
+
+
 def _plain(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
@@ -80,6 +94,48 @@ class Vocabulary:
 
     def by_column(self) -> dict[str, Feature]:
         return {f.column: f for f in self.features}
+
+    def case_by_column(self, case: Mapping, memo: dict | None = None) -> tuple[dict, list]:
+        """One case's values by data column, and the keys that name no feature (or that lost to the column).
+
+        A key is a feature's data column or its name or synonym, written in any case and spacing: the library
+        (``matches_row``, ``decide_row``) and the server read cases the same way. When the data column and a name
+        are both given, the data column counts; one feature given under two names is a DataError. ``memo`` (a dict
+        the caller keeps) remembers what each key names, so that a row of many other keys is read quickly.
+        """
+        if memo is None:
+            columns = self.by_column()
+        else:
+            columns = memo.get(_BY_COLUMN) or memo.setdefault(_BY_COLUMN, self.by_column())
+        row: dict = {}
+        ignored: list = []
+        named: dict[str, list] = {}
+        for key, value in case.items():
+            if key in columns:
+                row[key] = value
+                continue
+            if memo is not None and key in memo:
+                feature = memo[key]
+            else:
+                feature = self.lookup(key) if isinstance(key, str) else None
+                if memo is not None:
+                    if len(memo) > 4096:
+                        memo.clear()
+                    memo[key] = feature
+            if feature is None:
+                ignored.append(key)
+            else:
+                named.setdefault(feature.column, []).append((key, value))
+        for column, given in named.items():
+            if column in row:
+                ignored.extend(key for key, _ in given)
+            elif len(given) > 1:
+                keys = " and ".join(f"'{key}'" for key, _ in given)
+                raise DataError(f"'{columns[column].name}' is given twice, as {keys}: give each value once.",
+                                column)
+            else:
+                row[column] = given[0][1]
+        return row, ignored
 
     def to_dict(self) -> dict:
         return {"features": {f.name: f.to_dict() for f in self.features}}
@@ -198,8 +254,7 @@ def _read_feature(name: str, spec: Any, fail) -> Feature | None:
     value_range = spec.get("range")
     if value_range is not None:
         if (kind != "number" or not isinstance(value_range, list) or len(value_range) != 2
-                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-                           for x in value_range) or value_range[0] > value_range[1]):
+                or not all(finite_number(x) for x in value_range) or value_range[0] > value_range[1]):
             fail(f"{where}: range is written [lowest, highest], for example: range: [0, 120], and only numbers "
                  "have one.", f"{path}.range")
             ok = False
@@ -272,6 +327,9 @@ class Settings:
         title = data.get("title")
         if not isinstance(title, str) or not title.strip():
             fail("The rule set needs a title, for example: title: Breast mass triage", "title")
+        elif invisible_character(title.strip()) is not None:
+            fail("The title must be one line of visible text (no line breaks, NUL or other invisible characters).",
+                 "title")
         outcome = data.get("outcome")
         name = labels = None
         if not isinstance(outcome, dict):
@@ -285,6 +343,10 @@ class Settings:
             if not isinstance(labels, list) or not labels or not all(
                     isinstance(x, (str, int)) and str(x).strip() for x in labels):
                 fail("The outcome needs its labels, for example: labels: [benign, malignant]", "outcome.labels")
+                labels = None
+            elif any(invisible_character(str(x).strip()) is not None or len(str(x)) > MAX_LABEL for x in labels):
+                fail(f"Each label is one line of visible text of at most {MAX_LABEL} characters (no line breaks, "
+                     "NUL or other invisible characters).", "outcome.labels")
                 labels = None
             elif len({normalize_name(str(x)) for x in labels}) != len(labels):
                 fail("The outcome's labels repeat one another.", "outcome.labels")

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 from flask.sessions import SessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import auth, db, errors
+from . import auth, db, errors, signing
+from .api.health import PROBES
 from .services.workspace import Workspace
 from .store import GitStore
 
@@ -47,6 +49,7 @@ def build_app(test_config: dict | None = None) -> Flask:
     store = GitStore(app.config["REPOSITORY"])
     app.extensions["rulecraft.store"] = store
     app.extensions["rulecraft.workspace"] = Workspace(store)
+    app.extensions["rulecraft.signing_key"] = signing.load_or_create(app.config["DATA_DIR"])
 
     from .api import register_api
 
@@ -58,6 +61,13 @@ def build_app(test_config: dict | None = None) -> Flask:
     if init_editor is not None:
         init_editor(app)
 
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # the client's address (sign-in throttling) and scheme (Secure cookies, Origin) as the proxy saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+    from . import metrics
+
+    metrics.init_app(app)  # first: its latency includes the other hooks
     app.before_request(_before)
     app.after_request(_security_headers)
     return app
@@ -65,6 +75,8 @@ def build_app(test_config: dict | None = None) -> Flask:
 
 def _before():
     g.request_started = True
+    if request.path in PROBES:  # a load balancer's probe: no credentials looked at, so no database needed
+        return
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         origin = request.headers.get("Origin")
         if origin and origin != request.host_url.rstrip("/"):

@@ -6,20 +6,24 @@
   form field csrf_token).
 - Tokens for scripts: ``Authorization: Bearer rc_...``; stored hashed, scoped (read / predict / write), expiring,
   revocable. A token acts as its person, limited to its scope.
-- Sign-in failures are stored in the database (so the limit holds across workers), per account and per address;
-  unknown and known accounts take the same time to refuse.
+- Sign-in failures are stored in the database (so the limit holds across workers) and make the next attempt wait
+  (growing delays, never a lock-out of the right password from elsewhere); unknown and known accounts take the
+  same time to refuse. Behind a reverse proxy the client address comes from X-Forwarded-For, for as many hops as
+  TRUSTED_PROXIES says (server/app.py).
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache, wraps
 
 from flask import current_app, g, has_app_context, request
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,7 +32,7 @@ from rules_dsl.errors import normalize_name
 from . import store as git
 from .db import begin_write, get_db, reads
 from .errors import Forbidden, TooMany, Unauthorized, Unprocessable
-from .models import ROLES, SCOPES, ApiToken, SignInFailure, SignInSession, User, utcnow
+from .models import ROLES, SCOPES, ApiToken, AuditEvent, SignInSession, SignInThrottle, User, utcnow
 
 COOKIE = "rulecraft_session"
 TOKEN_PREFIX = "rc_"
@@ -36,7 +40,7 @@ MIN_PASSWORD = 10
 
 ROLE_PERMISSIONS = {
     "admin": {"rulesets.list", "rules.read", "rules.write", "releases.read", "releases.request", "releases.decide",
-              "audit.read", "bundles.read", "predict", "datasets.write", "users.manage"},
+              "audit.read", "bundles.read", "predict", "datasets.write", "users.manage", "metrics.read"},
     "author": {"rulesets.list", "rules.read", "rules.write", "releases.read", "releases.request", "bundles.read",
                "predict", "datasets.write"},
     "reviewer": {"rulesets.list", "rules.read", "releases.read", "releases.decide", "bundles.read", "predict"},
@@ -47,6 +51,7 @@ SCOPE_PERMISSIONS = {
     "read": {"rulesets.list", "rules.read", "releases.read", "audit.read", "bundles.read"},
     "predict": {"rulesets.list", "releases.read", "bundles.read", "predict"},
     "write": set().union(*ROLE_PERMISSIONS.values()),
+    "metrics": {"metrics.read"},  # for a Prometheus server: GET /metrics and nothing else
 }
 
 
@@ -105,7 +110,7 @@ def hash_password(password: str) -> str:
 
 
 def create_user(db: Session, name: str, role: str, password: str, email: str | None = None,
-                must_change_password: bool = False) -> User:
+                must_change_password: bool = False, created_by: User | None = None) -> User:
     name = " ".join(str(name or "").split())
     email = (email or default_email(name)).strip()
     check_identity_text(name, email)
@@ -117,7 +122,7 @@ def create_user(db: Session, name: str, role: str, password: str, email: str | N
         raise Unprocessable(f"Someone called '{name}' already exists (names that differ only in case are the same).",
                             field="name")
     user = User(name=name, name_key=key, email=email, role=role, password_hash=hash_password(password),
-                must_change_password=must_change_password)
+                must_change_password=must_change_password, created_by=created_by.id if created_by else None)
     db.add(user)
     db.flush()
     return user
@@ -127,7 +132,9 @@ def find_user(db: Session, name: str) -> User | None:
     return db.scalar(select(User).where(User.name_key == normalize_name(name or "")))
 
 
-def change_password(db: Session, user: User, old: str, new: str) -> None:
+def change_password(db: Session, user: User, old: str, new: str, keep_tokens: bool = False) -> int:
+    """A new password chosen by the person: every session ends, and every token is revoked unless they ask to keep
+    them (a password change is what one does after a leak). Returns how many tokens were revoked."""
     if not check_password_hash(user.password_hash, old or ""):
         raise Forbidden("The current password is not right.", field="old_password")
     check_password_rules(new)
@@ -135,8 +142,51 @@ def change_password(db: Session, user: User, old: str, new: str) -> None:
         raise Unprocessable("Choose a password different from the current one.", field="password")
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    db.execute(update(SignInSession).where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
-               .values(ended_at=utcnow()))
+    end_sessions(db, user)
+    return 0 if keep_tokens else revoke_tokens(db, user)
+
+
+# ---- people's lifecycle (an administrator, from the API or the command line) ------------------------------------
+
+def end_sessions(db: Session, user: User) -> int:
+    return db.execute(update(SignInSession).where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
+                      .values(ended_at=utcnow())).rowcount
+
+
+def revoke_tokens(db: Session, user: User) -> int:
+    return db.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                      .values(revoked_at=utcnow())).rowcount
+
+
+def disable_user(db: Session, user: User) -> None:
+    """The person can no longer sign in; their sessions end and their tokens are revoked at once (every request
+    checks both against the database). Their history stays theirs."""
+    if user.role == "admin" and user.active and not db.scalar(
+            select(User.id).where(User.role == "admin", User.active, User.id != user.id).limit(1)):
+        raise Unprocessable("This is the only active administrator: add or enable another one first.")
+    user.active = False
+    end_sessions(db, user)
+    revoke_tokens(db, user)
+
+
+def enable_user(db: Session, user: User) -> None:
+    """Able to sign in again (tokens revoked when disabled stay revoked)."""
+    user.active = True
+
+
+def reset_password(db: Session, user: User, password: str) -> None:
+    """An administrator gives a one-time password: it must be changed at the next sign-in; sessions end, tokens
+    are revoked and failed sign-ins are forgotten."""
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    end_sessions(db, user)
+    revoke_tokens(db, user)
+    unlock(db, user)
+
+
+def tokens_of(db: Session, user: User) -> list[ApiToken]:
+    return list(db.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
 
 
 # ---- sessions ----------------------------------------------------------------------------------------------------
@@ -144,31 +194,112 @@ def change_password(db: Session, user: User, old: str, new: str) -> None:
 def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, str, SignInSession]:
     """Check the password (throttled) and open a session; returns the user, the cookie value and the session."""
     config = current_app.config
-    since = utcnow() - timedelta(minutes=config["SIGNIN_WINDOW_MINUTES"])
     key = normalize_name(name or "")[:100]
     address = (address or "unknown")[:64]
-    by_account = db.scalar(select(func.count()).select_from(SignInFailure)
-                           .where(SignInFailure.account_key == key, SignInFailure.at >= since))
-    by_address = db.scalar(select(func.count()).select_from(SignInFailure)
-                           .where(SignInFailure.address == address, SignInFailure.at >= since))
-    if by_account >= config["SIGNIN_MAX_FAILURES_ACCOUNT"] or by_address >= config["SIGNIN_MAX_FAILURES_ADDRESS"]:
-        raise TooMany(f"Too many failed sign-ins. Wait {config['SIGNIN_WINDOW_MINUTES']} minutes and try again, "
-                      "or ask an administrator to reset your password.")
+    reserve_attempt(db, key, address)
     user = find_user(db, name) if key else None
     # Check a password even for an unknown name, so both take the same time.
     ok = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
-    begin_write(db)
     if not (ok and user is not None and user.active):
-        db.add(SignInFailure(account_key=key, address=address))
+        # The attempt was counted as a failure when it was reserved. In the audit log too: who (the account, when
+        # it exists; else the name given), when, from where, why. Never the password.
+        disabled = ok and user is not None and not user.active
+        user_id = user.id if user else None
+        begin_write(db)  # SQLite: a read transaction turned writer is refused at once by a busy database (a 500)
+        db.add(AuditEvent(user_id=user_id, action="sign-in", status="refused", at=utcnow(),
+                          details={"reason": "disabled" if disabled else "wrong-name-or-password",
+                                   "refused": "The account is disabled." if disabled
+                                   else "The name or the password was not right.",
+                                   "name": str(name or "")[:100], "address": address}))
         db.commit()
         raise Unauthorized("The name or the password is not right.")
-    db.execute(delete(SignInFailure).where(SignInFailure.account_key == key))
+    begin_write(db)
+    attempt_succeeded(db, key, address)
     cookie = secrets.token_urlsafe(32)
     session = SignInSession(token_hash=_digest(cookie), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
                             expires_at=utcnow() + timedelta(hours=config["SESSION_HOURS"]))
     db.add(session)
     db.commit()
     return user, cookie, session
+
+
+# ---- sign-in throttling ------------------------------------------------------------------------------------------
+#
+# No lock-out anyone can trigger: failures make the next attempt wait (1, 2, 4 ... seconds, capped), counted per
+# account and address together (guessing one account from one place), per account from everywhere (guessing from
+# many places; a short cap, so its owner is asked to wait seconds, never locked out) and per address (one place
+# guessing many accounts). The right password from another address is never refused for failures elsewhere.
+# An attempt is reserved (counted as a failure, rows locked, committed) before its password is checked: 40 guesses
+# at once then check at most SIGNIN_FREE_FAILURES + 1 passwords, not one per worker thread that read the count
+# before the others wrote theirs (19 of 40 were checked against a limit of 5 before).
+
+def _throttles(key: str, address: str) -> list[tuple[str, str, int, int]]:
+    """(row key, account key, failures without waiting, longest wait in seconds) of the counts an attempt joins."""
+    c = current_app.config
+    return sorted([(f"pair:{key}\n{address}", key, c["SIGNIN_FREE_FAILURES"], c["SIGNIN_MAX_WAIT_SECONDS"]),
+                   (f"account:{key}", key, c["SIGNIN_FREE_FAILURES_ACCOUNT"], c["SIGNIN_MAX_WAIT_ACCOUNT_SECONDS"]),
+                   (f"address:{address}", "", c["SIGNIN_FREE_FAILURES_ADDRESS"], c["SIGNIN_MAX_WAIT_SECONDS"])])
+
+
+def wait_after(failures: int, free: int, longest: int) -> int:
+    """Seconds to wait before the next attempt after this many failures: none for the first ``free``, then 1, 2,
+    4 ... up to ``longest``."""
+    return 0 if failures <= free else min(longest, 2 ** min(failures - free - 1, 30))
+
+
+def reserve_attempt(db: Session, key: str, address: str) -> None:
+    """Count this attempt as a failure before its password is checked, or refuse it (429) while a wait runs.
+
+    One write transaction: the rows are created if missing (insert, ignoring conflicts) and read locked (SELECT
+    ... FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE holds the database's write lock), in key order.
+    """
+    now = utcnow()
+    window = timedelta(minutes=current_app.config["SIGNIN_WINDOW_MINUTES"])
+    throttles = _throttles(key, address)
+    keys = [t[0] for t in throttles]
+    begin_write(db)
+    insert = (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(SignInThrottle)
+    rows: dict[str, SignInThrottle] = {}
+    while len(rows) < len(keys):  # again only if a clean-up removed a row between the two statements
+        db.execute(insert.values([{"key": k, "account_key": account, "failures": 0, "last_at": now, "next_at": now}
+                                  for k, account, _free, _longest in throttles]).on_conflict_do_nothing())
+        rows = {row.key: row for row in db.scalars(select(SignInThrottle).where(SignInThrottle.key.in_(keys))
+                                                   .order_by(SignInThrottle.key).with_for_update()
+                                                   .execution_options(populate_existing=True))}
+    for row in rows.values():
+        if row.last_at < now - window:  # old failures are forgotten
+            row.failures, row.next_at = 0, now
+    wait = max((rows[k].next_at - now).total_seconds() for k in keys)
+    if wait > 0:
+        db.commit()
+        seconds = max(1, math.ceil(wait))
+        raise TooMany(f"Too many failed sign-ins for this name from here. Wait {seconds} second"
+                      f"{'s' * (seconds != 1)} and try again, or ask an administrator to reset your password.",
+                      retry_after=seconds)
+    for k, _account, free, longest in throttles:
+        row = rows[k]
+        row.failures += 1
+        row.last_at = now
+        row.next_at = now + timedelta(seconds=wait_after(row.failures, free, longest))
+    db.commit()
+
+
+def attempt_succeeded(db: Session, key: str, address: str) -> None:
+    """The right password: the account's counts start afresh; the address's count takes back this attempt only
+    (signing in to one's own account must not clear the way for guessing others from the same place)."""
+    db.execute(delete(SignInThrottle).where(SignInThrottle.key.in_([f"pair:{key}\n{address}", f"account:{key}"])))
+    db.execute(update(SignInThrottle).where(SignInThrottle.key == f"address:{address}", SignInThrottle.failures > 0)
+               .values(failures=SignInThrottle.failures - 1))
+    # Counts nobody added to for two windows are gone. Rows another attempt holds are skipped (PostgreSQL), so
+    # this never waits for, or deadlocks with, a reservation.
+    stale = utcnow() - 2 * timedelta(minutes=current_app.config["SIGNIN_WINDOW_MINUTES"])
+    db.execute(delete(SignInThrottle).where(SignInThrottle.key.in_(
+        select(SignInThrottle.key).where(SignInThrottle.last_at < stale).with_for_update(skip_locked=True))))
+
+
+def unlock(db: Session, user: User) -> int:
+    """Forget every failed sign-in counted against this person's account (admin); returns how many counts."""
+    return db.execute(delete(SignInThrottle).where(SignInThrottle.account_key == user.name_key)).rowcount
 
 
 def sign_out(db: Session, session: SignInSession) -> None:
@@ -312,7 +443,8 @@ def _why_not(permission: str) -> str:
             "releases.request": "request releases", "audit.read": "read the audit log",
             "rules.read": "read rules and their history", "users.manage": "manage people",
             "datasets.write": "register data sets", "predict": "run predictions",
-            "bundles.read": "download rule bundles"}.get(permission, "do this")
+            "bundles.read": "download rule bundles", "metrics.read": "read the server's metrics"}.get(permission,
+                                                                                                   "do this")
     return f"Your role ({role}) does not allow you to {what}."
 
 

@@ -13,6 +13,7 @@ import click
 
 import rules_dsl
 from rules_dsl import DataError, RuleError
+from rules_dsl.tables import CsvError, csv_chunks, read_csv
 
 
 def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
@@ -22,6 +23,16 @@ def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
         if folder is not None and problem.file and folder.is_dir():
             problem = problem.in_file(str(folder / problem.file))
         click.echo(str(problem), file=stream or sys.stderr)
+
+
+def _print_data_report(report, most: int = 8) -> None:
+    """The data report (RuleSet.data_report) as a short block: at most ``most`` lines, the rest counted."""
+    lines = report.lines()
+    click.echo("Data check:")
+    for line in lines[:most]:
+        click.echo(f"  {line}")
+    if len(lines) > most:
+        click.echo(f"  ... and {len(lines) - most} more (RuleSet.data_report gives them all)")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,10 +52,27 @@ def check(path: Path) -> None:
         errors = len(e.errors)
         click.echo(f"{path}: {errors} error{'s' * (errors != 1)}", err=True)
         sys.exit(1)
-    _print_problems(ruleset.warnings, folder=path)
-    warnings = len(ruleset.warnings)
+    examples, cases = _check_examples(path, ruleset)
+    _print_problems([*ruleset.warnings, *examples], folder=path)
+    errors = sum(p.is_error for p in examples)
+    if errors:
+        click.echo(f"{path}: {errors} error{'s' * (errors != 1)} in examples.csv", err=True)
+        sys.exit(1)
+    warnings = len(ruleset.warnings) + len(examples)
     click.echo(f"{path}: {len(ruleset.rules)} rules, no errors"
-               + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""))
+               + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else "")
+               + (f"; {cases} example case{'s' * (cases != 1)} checked" if cases else ""))
+
+
+def _check_examples(path: Path, ruleset) -> tuple[list, int]:
+    """The problems of a folder's examples.csv (its values against the vocabulary, its labels against the
+    outcome), and how many cases it holds."""
+    from rules_dsl.examples import EXAMPLES_FILE, check_examples
+
+    file = path / EXAMPLES_FILE
+    if not path.is_dir() or not file.is_file():
+        return [], 0
+    return check_examples(file.read_bytes(), ruleset), 0 if ruleset.examples is None else len(ruleset.examples)
 
 
 @main.command(name="format")
@@ -114,30 +142,60 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
     except RuleError as e:
         _print_problems(e.problems)
         sys.exit(1)
+    keep = tuple(dict.fromkeys(keep))
+    clash = next((c for c in keep if c in ruleset.rule_ids), None)
+    if clash is not None:
+        click.echo(f"{data_path}: --keep: the column '{clash}' has the name of the rule '{clash}', whose 0/1 column "
+                   "the output holds. Rename the column in the data, then keep it under its new name.", err=True)
+        sys.exit(2)
+    prediction = _prediction_column(ruleset.outcome.name, [*keep, *ruleset.rule_ids])
     total = max(sum(1 for _ in data_path.open("rb")) - 1, 0)
     rows = fired_total = 0
+    report = None
     try:
         with tqdm(total=total, unit="rows", disable=total < chunk_rows or not sys.stderr.isatty(),
                   file=sys.stderr) as progress:
-            for i, chunk in enumerate(pd.read_csv(data_path, chunksize=chunk_rows, low_memory=False)):
+            for i, chunk in enumerate(csv_chunks(data_path, chunk_rows)):
                 missing = [c for c in keep if c not in chunk.columns]
                 if missing:
                     raise DataError(f"--keep: the data has no column '{missing[0]}'.", missing[0])
                 fired = ruleset.matches(chunk)
+                report = ruleset.data_report(chunk) if report is None else report + ruleset.data_report(chunk)
                 out = pd.concat([chunk[list(keep)], fired.astype("int8")], axis=1)
                 if predict:
-                    out[ruleset.outcome.name] = ruleset.decide(chunk).fillna("")
+                    out[prediction] = ruleset.decide(chunk).fillna("")
                 out.to_csv(out_path, mode="w" if i == 0 else "a", header=i == 0, index=False)
                 rows += len(chunk)
                 fired_total += int(fired.to_numpy().sum())
                 progress.update(len(chunk))
+    except CsvError as e:
+        click.echo(f"{data_path}: cannot read the CSV file: {e.message}", err=True)
+        sys.exit(2)
     except DataError as e:
-        click.echo(f"{data_path}: {e.message}", err=True)
+        # pandas numbers a file's rows from 0 after the header line, across chunks: row r is line r + 2
+        line = f" (line {e.row + 2} of the file)" if isinstance(e.row, int) else ""
+        click.echo(f"{data_path}: {e.message}{line}", err=True)
         sys.exit(2)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         click.echo(f"{data_path}: cannot read the CSV file: {e}", err=True)
         sys.exit(2)
     click.echo(f"{rows:,} cases x {len(ruleset.active_rules)} rules -> {out_path} ({fired_total:,} rule firings)")
+    if predict and prediction != ruleset.outcome.name:
+        click.echo(f"The predicted labels in column '{prediction}' (the column '{ruleset.outcome.name}' is the data's "
+                   "own, kept as it was).")
+    if report is not None:
+        _print_data_report(report)
+
+
+def _prediction_column(outcome: str, taken: list[str]) -> str:
+    """The outcome's name, or "<outcome> (predicted)" when a kept column (or a rule) has that name: a kept column
+    is never overwritten (a kept true label overwritten by the prediction read as 100% agreement)."""
+    name = outcome
+    if name in taken:
+        name = f"{outcome} (predicted)"
+        while name in taken:
+            name += "_"
+    return name
 
 
 @main.command()
@@ -146,12 +204,16 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
               help="Labelled cases as CSV.")
 @click.option("--label", "label_column", required=True, help="The column holding the true outcome.")
 @click.option("--group", "group_column", default=None, help="A column to split the figures by (e.g. sex).")
-def analyze(path: Path, data_path: Path, label_column: str, group_column: str | None) -> None:
+@click.option("--bands", default=4, show_default=True, type=click.IntRange(2, 10),
+              help="How many bands a --group column of numbers is cut into (about as many cases each).")
+def analyze(path: Path, data_path: Path, label_column: str, group_column: str | None, bands: int) -> None:
     """How good the rules are on labelled cases: per rule and for the whole rule set (and by subgroup)."""
     import pandas as pd
 
     from rules_dsl.analysis import analyze as run
     from rules_dsl.analysis import by_subgroup
+    from server.errors import ApiError
+    from server.services.datasets import split as split_by
 
     try:
         ruleset = rules_dsl.load(path)
@@ -159,24 +221,100 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
         _print_problems(e.problems)
         sys.exit(1)
     try:
-        data = pd.read_csv(data_path, low_memory=False)
+        data = read_csv(data_path)
+        if data.empty:
+            raise DataError("The file holds no cases (only its first line, naming the columns).")
         result = run(ruleset, data, label_column)
-        groups = by_subgroup(ruleset, data, label_column, group_column) if group_column else None
-    except (DataError, KeyError, ValueError, pd.errors.ParserError) as e:
+        split = split_by(data, group_column, bands) if group_column else None  # bands cut as the API cuts them
+        groups = by_subgroup(ruleset, split.frame, label_column, split.group_column,
+                             figures=_gap_figures(ruleset, split.column)) if split else None
+    except (DataError, KeyError, ValueError, pd.errors.ParserError, ApiError) as e:
         click.echo(f"{data_path}: {getattr(e, 'message', e)}", err=True)
         sys.exit(2)
-    summary = result.summary
-    click.echo(f"{ruleset.title}: {summary['rows']:,} cases; accuracy {summary['accuracy']:.1%} "
-               f"(majority-class baseline {summary['baseline']['accuracy']:.1%}), answered "
-               f"{summary['coverage']:.0%}\n")
-    table = result.rules.drop(columns=["name"], errors="ignore").fillna("-")
+    _print_data_report(ruleset.data_report(data))
+    click.echo(_summary_lines(ruleset.title, result) + "\n")
+    table = result.rules.drop(columns=["name"], errors="ignore").astype({"correct": "Int64"})  # a count, not 124.00
+    table = table.astype(object).where(table.notna(), "-")
     click.echo(table.to_string(float_format=lambda x: f"{x:.2f}"))
     if groups is not None:
-        click.echo(f"\nBy {group_column}:\n" + groups.groups.to_string(float_format=lambda x: f"{x:.2f}"))
-        click.echo("\nLargest gaps between groups:")
-        for gap in groups.gaps:
-            what = f"{gap.figure} of {gap.rule}" if gap.rule else gap.figure
-            click.echo(f"  {what}: {gap.high_group} {gap.high:.0%} vs {gap.low_group} {gap.low:.0%}")
+        click.echo("\n" + _group_lines(split, groups))
+
+
+def _gap_figures(ruleset, column: str) -> tuple[str, ...]:
+    """The figures compared between groups: how often a rule fires differs by design between groups cut from a
+    column the rules read (all the largest gaps were such), so that one is left out then."""
+    from rules_dsl.analysis import GAP_FIGURES
+
+    read = column in ruleset.vocabulary.by_column()
+    return tuple(f for f in GAP_FIGURES if not (read and f == "rule coverage"))
+
+
+def _share(analysis, figure: str, rule: str | None = None, digits: int = 0) -> str:
+    """'80% (12 of 15; 55%-93%)': a share with the counts behind it and its 95% Wilson interval, so that a figure
+    from a small group reads as the uncertain thing it is."""
+    from rules_dsl.analysis import wilson_interval
+
+    successes, cases = analysis.counts(figure, rule)
+    if not cases:
+        return "- (no cases)"
+    low, high = wilson_interval(successes, cases)
+    return f"{successes / cases:.{digits}%} ({successes:,} of {cases:,}; {low:.0%}-{high:.0%})"
+
+
+def _summary_lines(title: str, result) -> str:
+    """Accuracy on the cases the rules answer beside the share answered, and accuracy on all cases: counting
+    abstentions as wrong made a rule set that abstains often read as "below the baseline"."""
+    s = result.summary
+    answered, rows = result.counts("coverage")
+    lines = [f"{title}: {rows:,} cases",
+             f"  answered by the rules: {answered:,} of {rows:,} cases ({s['coverage'] or 0:.0%})"]
+    if answered:
+        lines.append("  accuracy on the cases answered: " + _share(result, "accuracy answered", digits=1)
+                     .replace(";", "; 95% interval", 1))
+    unanswered = f" (the {rows - answered:,} unanswered counted as wrong)" if answered < rows else ""
+    lines.append(f"  accuracy on all cases: {s['accuracy'] or 0:.1%}{unanswered}")
+    baseline = s["baseline"]
+    lines.append(f"  majority-class baseline (always \"{baseline['label']}\"): {baseline['accuracy'] or 0:.1%}")
+    return "\n".join(lines)
+
+
+def _group_lines(split, groups) -> str:
+    if split.bands:
+        heading = (f"By {split.column}, cut into {len(split.bands)} bands of about as many cases each "
+                   "(a value on a boundary goes to the higher band)")
+        order = [b for b in split.bands if b in groups.by_group] + [g for g in groups.by_group
+                                                                     if g not in split.bands]
+    else:
+        heading, order = f"By {split.column}", list(groups.by_group)
+    lines = [heading + "; in brackets the counts and the 95% interval (wide for small groups):",
+             f"  {'group':<16} {'cases':>6}  {'answered':<10} accuracy on the cases answered"]
+    for group in order:
+        analysis = groups.by_group[group]
+        answered, rows = analysis.counts("coverage")
+        share, _, counts = (_share(analysis, "accuracy answered", digits=1) if answered else "-").partition(" ")
+        lines.append(f"  {group:<16} {rows:>6}  {f'{answered:,} ({answered / rows:.0%})':<10} {share:>6} {counts}")
+    if groups.gaps:
+        lines += ["", "Largest gaps between groups:"]
+    for gap in groups.gaps:
+        what = _GAP_WORDS[gap.figure] + (f" of {gap.rule}" if gap.rule else "")
+        high, low = groups.by_group[gap.high_group], groups.by_group[gap.low_group]
+        line = (f"  {what}: {gap.high_group} {_share(high, gap.figure, gap.rule)} vs "
+                f"{gap.low_group} {_share(low, gap.figure, gap.rule)}")
+        if _overlap(high, low, gap.figure, gap.rule):
+            line += "; the intervals overlap: the gap may be chance"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+_GAP_WORDS = {"accuracy": "accuracy on all cases", "coverage": "answered", "rule coverage": "fires",
+              "rule precision": "precision"}
+
+
+def _overlap(high, low, figure: str, rule: str | None) -> bool:
+    from rules_dsl.analysis import wilson_interval
+
+    a, b = wilson_interval(*high.counts(figure, rule)), wilson_interval(*low.counts(figure, rule))
+    return a is not None and b is not None and a[0] <= b[1]
 
 
 @main.command()
@@ -234,10 +372,21 @@ def _overrides(data_dir: Path, database_url: str | None, **more) -> dict:
     return overrides
 
 
-def _runtime(data_dir: Path, database_url: str | None):
+def _runtime(data_dir: Path, database_url: str | None, **more):
+    """The workspace, after the database's schema is checked (a new database is created; an old one is refused
+    with what to run, and the command stops)."""
+    return _open_runtime(_overrides(data_dir, database_url, **more))
+
+
+def _open_runtime(overrides: dict):
+    from server.migrate import SchemaError
     from server.operations import open_runtime
 
-    return open_runtime(_overrides(data_dir, database_url))
+    try:
+        return open_runtime(overrides)
+    except SchemaError as e:
+        click.echo(f"Not started: {e.message}", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -248,20 +397,36 @@ def _runtime(data_dir: Path, database_url: str | None):
 @click.option("--secret-key", envvar="RULECRAFT_SECRET_KEY", default=None,
               help="Signing key; by default one is generated and kept in the data folder.")
 @click.option("--demo", is_flag=True, help="Also seed the demo rule set and demo accounts (one-time passwords).")
+@click.option("--trusted-proxies", envvar="RULECRAFT_TRUSTED_PROXIES", default=0, show_default=True,
+              type=click.IntRange(0, 10), help="How many reverse proxies stand in front of the server: their "
+              "X-Forwarded-For and X-Forwarded-Proto are believed for that many hops (0: none).")
+@click.option("--metrics", is_flag=True, envvar="RULECRAFT_METRICS",
+              help="Let anyone who can reach the server read /metrics (else only a token of scope metrics).")
 def serve(data_dir: Path, database_url: str | None, host: str, port: int, workers: int, secret_key: str | None,
-          demo: bool) -> None:
-    """Start Rulecraft (creates and migrates the data folder and database when missing)."""
-    from server.operations import open_runtime, seed_demo, start
+          demo: bool, trusted_proxies: int, metrics: bool) -> None:
+    """Start Rulecraft (creates the data folder and database when missing; an old schema is refused)."""
+    import os
+
+    from server.operations import seed_demo, start
     from server.operations import serve as run_server
 
-    overrides = _overrides(data_dir, database_url)
+    os.umask(0o077)  # everything the server and its Git processes write is owner-only (see server/config.py)
+    overrides = _overrides(data_dir, database_url, TRUSTED_PROXIES=trusted_proxies)
     if secret_key:
         overrides["SECRET_KEY"] = secret_key
-    runtime = open_runtime(overrides)
+    if metrics:
+        overrides["METRICS"] = True
+    _hold_data_folder(data_dir, "Stop it first, or give this server another --data-dir.")
+    runtime = _open_runtime(overrides)
     report = start(runtime)
     if report.actions:
         click.echo("Recovered after an interruption:\n" + str(report))
     click.echo(f"Rulecraft: data in {runtime.config['DATA_DIR']}")
+    from server.signing import load_or_create
+
+    key = load_or_create(runtime.config["DATA_DIR"])
+    click.echo(f"Bundles are signed with key {key.id}; its public key (also at /api/signing-key):\n"
+               + key.public_pem.strip())
     if demo:
         people = seed_demo(runtime)
         click.echo("Demo accounts (sign in, then choose your own password):")
@@ -306,7 +471,7 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
 @main.command(name="create-token")
 @workspace_options
 @click.argument("user")
-@click.option("--scope", required=True, type=click.Choice(["read", "predict", "write"]))
+@click.option("--scope", required=True, type=click.Choice(["read", "predict", "write", "metrics"]))
 @click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
 @click.option("--name", "token_name", default="", help="A label to tell tokens apart.")
 def create_token(data_dir: Path, database_url: str | None, user: str, scope: str, days: int, token_name: str):
@@ -326,6 +491,129 @@ def create_token(data_dir: Path, database_url: str | None, user: str, scope: str
         record(db, person, "token.create", message=f"Token {token.prefix}... ({scope}) from the command line")
         db.commit()
     click.echo(secret)
+
+
+# ---- people's lifecycle: disable, enable, tokens, revoke-token, reset-password, unlock (each one audit row) -----
+
+def _person_or_exit(db, name: str):
+    from server import auth
+
+    person = auth.find_user(db, name)
+    if person is None:
+        click.echo(f"There is no one called '{name}'.", err=True)
+        sys.exit(1)
+    return person
+
+
+def _change_person(data_dir: Path, database_url: str | None, name: str, action: str, change, done: str) -> None:
+    """Apply ``change(db, person)`` and record it in the audit log as done from the command line."""
+    from server.db import begin_write
+    from server.errors import ApiError
+    from server.services.changes import record
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = _person_or_exit(db, name)
+        begin_write(db)
+        try:
+            change(db, person)
+        except ApiError as e:
+            click.echo(f"Not done: {e.message}", err=True)
+            sys.exit(1)
+        record(db, None, action, message=f"{person.name}: {done} from the command line",
+               details={"user": person.id})
+        db.commit()
+        click.echo(f"{person.name}: {done}.")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def disable(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Stop a person signing in; their sessions end and their tokens are revoked at once."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.disable", auth.disable_user,
+                   "disabled, sessions ended, tokens revoked")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def enable(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Let a disabled person sign in again (their old tokens stay revoked)."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.enable", auth.enable_user, "enabled")
+
+
+@main.command(name="reset-password")
+@workspace_options
+@click.argument("name")
+def reset_password(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Give a person a one-time password (read from standard input), to change at the next sign-in; their
+    sessions end, their tokens are revoked and failed sign-ins are forgotten."""
+    from server import auth
+
+    if sys.stdin.isatty():
+        password = click.prompt("One-time password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    _change_person(data_dir, database_url, name, "user.password-reset",
+                   lambda db, person: auth.reset_password(db, person, password),
+                   "one-time password set, sessions ended, tokens revoked")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def unlock(data_dir: Path, database_url: str | None, name: str) -> None:
+    """Forget a person's failed sign-ins, so they need not wait before the next attempt."""
+    from server import auth
+
+    _change_person(data_dir, database_url, name, "user.unlock", auth.unlock, "failed sign-ins forgotten")
+
+
+@main.command()
+@workspace_options
+@click.argument("name")
+def tokens(data_dir: Path, database_url: str | None, name: str) -> None:
+    """List a person's tokens (id, scope, name, expiry, revoked); never their secrets."""
+    from server import auth
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = _person_or_exit(db, name)
+        listed = auth.tokens_of(db, person)
+        for t in listed:
+            state = "revoked" if t.revoked_at else f"expires {t.expires_at:%Y-%m-%d}"
+            click.echo(f"{t.id:>6}  {t.prefix}...  {t.scope:<8} {state:<18} {t.name}")
+        if not listed:
+            click.echo(f"{person.name} has no tokens.")
+
+
+@main.command(name="revoke-token")
+@workspace_options
+@click.argument("token_id", type=click.IntRange(1, 999_999_999))
+def revoke_token(data_dir: Path, database_url: str | None, token_id: int) -> None:
+    """Revoke a token by its id (see `rulecraft tokens NAME`); it stops working at once."""
+    from server import auth
+    from server.db import begin_write
+    from server.models import ApiToken
+    from server.services.changes import record
+
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        token = db.get(ApiToken, token_id)
+        if token is None:
+            click.echo(f"There is no token {token_id}.", err=True)
+            sys.exit(1)
+        begin_write(db)
+        auth.revoke_token(db, token)
+        record(db, None, "token.revoke", message=f"Token {token.prefix}... of {token.user.name} from the command "
+                                                 "line", details={"user": token.user_id})
+        db.commit()
+        click.echo(f"Revoked token {token_id} ({token.prefix}...) of {token.user.name}.")
 
 
 @main.command(name="export")
@@ -350,7 +638,10 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
         click.echo(e.message, err=True)
         sys.exit(1)
     pinned.version, pinned.release = version, ws.release_name(ruleset, version)
-    data = rules_dsl.to_bundle(pinned)
+    from rules_dsl.bundle import bundle_bytes, bundle_dict
+    from server.signing import load_or_create
+
+    data = bundle_bytes(load_or_create(runtime.config["DATA_DIR"]).sign(bundle_dict(pinned)))  # as the API serves
     if out_path:
         out_path.write_bytes(data)
         click.echo(f"Wrote {ruleset} at {pinned.release or version[:12]} to {out_path}")
@@ -363,7 +654,10 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--as", "as_user", required=True, help="The person the new version is saved under.")
 @click.option("--why", required=True, help="Why this rule set is imported (kept with the version).")
-def import_command(data_dir: Path, database_url: str | None, source: Path, as_user: str, why: str) -> None:
+@click.option("--name", default=None,
+              help="The new rule set's name (default: the folder's name, or the title). A name in use is refused.")
+def import_command(data_dir: Path, database_url: str | None, source: Path, as_user: str, why: str,
+                   name: str | None) -> None:
     """Add a rule set from a bundle file or a rule-set folder, as a new rule set."""
     from server import auth
     from server.errors import ApiError
@@ -381,50 +675,260 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
             click.echo(f"There is no one called '{as_user}'.", err=True)
             sys.exit(1)
         try:
-            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why)
+            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name)
         except ApiError as e:
-            click.echo(e.message, err=True)
+            hint = " (rulecraft import --name ...)" if e.extra.get("code") == "duplicate-name" else ""
+            click.echo(e.message + hint, err=True)
             sys.exit(1)
     click.echo(f"Imported as rule set '{ruleset_id}', version {saved.version.id}")
 
 
 @main.command()
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--server", "server_url", default=None, help="The Rulecraft server that served it (its signing key, "
+              "and with --token the hash recorded when the release was approved).")
+@click.option("--key", "key_file", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The server's public key (PEM), if you were given it rather than asking the server.")
+@click.option("--token", envvar="RULECRAFT_TOKEN", default=None, help="A token that may read releases.")
+@click.option("--data-dir", envvar="RULECRAFT_DATA_DIR", default="rulecraft-data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="On the server's machine: the data folder whose key to check with (without --server/--key).")
+def verify(bundle: Path, server_url: str | None, key_file: Path | None, token: str | None, data_dir: Path) -> None:
+    """Check a bundle file: its content matches its hash, the server signed it, and (with --server and --token)
+    the hash is the one recorded when its release was approved. Exit code 0 only when every check passed."""
+    import json
+
+    from rules_dsl.bundle import bundle_hash, key_id, verify_signature
+    from rules_dsl.client import ServerError, fetch_signing_key
+
+    def fail(message: str) -> None:
+        click.echo(f"NOT VERIFIED: {message}", err=True)
+        sys.exit(1)
+
+    data = bundle.read_bytes()
+    try:
+        digest = bundle_hash(data)
+    except rules_dsl.BundleError as e:
+        fail(str(e))
+    document = json.loads(data)
+    source = document.get("source") or {}
+    ruleset, release = (document.get("ruleset") or {}).get("id"), source.get("release")
+    click.echo(f"Bundle: rule set {ruleset}, {f'release {release}' if release else 'not a release'}, "
+               f"version {source.get('version')}")
+    click.echo(f"Content: matches its hash {digest}")
+    try:
+        if key_file is not None:
+            public_key, where = key_file.read_text(), str(key_file)
+        elif server_url:
+            public_key, where = fetch_signing_key(server_url), f"{server_url}/api/signing-key"
+        elif (data_dir / "signing-key.pem").is_file():
+            from server.signing import load_or_create
+
+            public_key, where = load_or_create(data_dir).public_pem, str(data_dir / "signing-key.pem")
+        else:
+            fail("no key to check the signature with: give --server URL or --key FILE.")
+        signed_by = verify_signature(document, public_key)
+    except rules_dsl.BundleError as e:
+        fail(str(e))
+    except (ServerError, OSError) as e:
+        fail(f"could not get the server's key ({getattr(e, 'message', None) or getattr(e, 'reason', e)}).")
+    click.echo(f"Signature: valid, by key {signed_by} (from {where})")
+    if server_url and token and release and ruleset:
+        recorded = _recorded_hash(server_url, token, ruleset, release)
+        if recorded is None:
+            click.echo(f"Recorded hash: none (release {release} was approved before hashes were recorded)")
+        elif recorded != digest:
+            fail(f"release {release} was approved with bundle hash {recorded}, not {digest}.")
+        else:
+            click.echo(f"Recorded hash: the same as recorded when release {release} was approved")
+    elif release:
+        click.echo("Recorded hash: not compared (give --server and --token to compare with the approval)")
+    click.echo(f"VERIFIED: {bundle} (key {key_id(public_key)})")
+
+
+def _recorded_hash(server_url: str, token: str, ruleset: str, release: str) -> str | None:
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    address = f"{server_url.rstrip('/')}/api/rulesets/{urllib.parse.quote(ruleset, safe='')}/releases"
+    request = urllib.request.Request(address, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            releases = json.loads(response.read())["releases"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+        click.echo(f"NOT VERIFIED: could not read the releases of {ruleset} ({getattr(e, 'reason', e)}).", err=True)
+        sys.exit(1)
+    for item in releases:
+        if item.get("name") == release and item.get("status") == "approved":
+            return item.get("bundle_hash")
+    click.echo(f"NOT VERIFIED: the server has no release {release} of {ruleset}.", err=True)
+    sys.exit(1)
+
+
+@main.command()
 @workspace_options
 def recover(data_dir: Path, database_url: str | None) -> None:
-    """Repair what an interruption left behind (also done at every start) and say what was done."""
+    """Repair what an interruption left behind (also done at every start) and say what was done. Refused while a
+    server runs on the data folder: what it is saving at that moment is not an interruption."""
     from server.operations import start
 
+    _hold_data_folder(data_dir, "Stop it before running recover (every start of the server repairs the same "
+                                "things).")
     click.echo(str(start(_runtime(data_dir, database_url))))
+
+
+@main.command(name="backup")
+@workspace_options
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(data_dir: Path, database_url: str | None, destination: Path) -> None:
+    """Back up the rules, the database, data sets and keys into DESTINATION (a new folder), while the server runs."""
+    from server.migrate import SchemaError
+    from server.operations import open_runtime
+    from server.services.backup import BackupError, backup
+
+    # Whatever the database's schema: backing up comes before 'db upgrade'.
+    runtime = open_runtime(_overrides(data_dir, database_url), upgrade=False)
+    try:
+        outcome = backup(runtime, destination)
+    except (BackupError, SchemaError) as e:
+        click.echo(f"No backup made: {e.message}", err=True)
+        sys.exit(1)
+    finally:
+        runtime.store.close()
+    m = outcome.manifest
+    counts = ", ".join(f"{table.replace('_', ' ')} {n}" for table, n in m["counts"].items())
+    click.echo(f"Backed up to {outcome.folder}: version {(m['head'] or 'none')[:12]}, {len(m['releases'])} "
+               f"release{'s' * (len(m['releases']) != 1)}; rows: {counts}; saves waited {m['paused_seconds']:.2f} s.")
+
+
+@main.command(name="restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--data-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A new or empty folder to restore into.")
+@click.option("--database-url", default=None,
+              help="A new, empty database to restore into (default: SQLite in the data folder).")
+def restore_command(source: Path, data_dir: Path, database_url: str | None) -> None:
+    """Restore a backup made by 'rulecraft backup' into a new data folder, repair and check it."""
+    from server.migrate import SchemaError
+    from server.services.backup import BackupError, restore
+
+    try:
+        outcome = restore(source, data_dir, database_url)
+    except (BackupError, SchemaError) as e:
+        click.echo(f"Not restored: {e.message}", err=True)
+        sys.exit(1)
+    for note in outcome.notes:
+        click.echo(note)
+    m = outcome.manifest
+    click.echo(f"Restored into {outcome.folder}: version {(m['head'] or 'none')[:12]} and "
+               f"{len(m['releases'])} release{'s' * (len(m['releases']) != 1)}, as backed up at {m['started']}; "
+               "the repository and the database agree. Start the server on this folder.")
+
+
+_held_folder: list[int] = []  # the descriptor of the data folder's lock, kept open while this command runs
+
+
+def _hold_data_folder(data_dir: Path, advice: str) -> None:
+    """One server (or recover) per data folder; exit code 1 with a plain message otherwise."""
+    from server import config as configuration
+    from server.operations import DataFolderInUse, hold_data_folder
+
+    try:
+        _held_folder.append(hold_data_folder(configuration.data_dir(data_dir)))
+    except DataFolderInUse as e:
+        click.echo(f"{e} {advice}", err=True)
+        sys.exit(1)
 
 
 @main.group()
 def db() -> None:
-    """Database migrations."""
+    """Database migrations: only 'db upgrade' changes the schema of an existing database."""
+
+
+def _database_url(data_dir: Path, database_url: str | None) -> str:
+    from server import config as configuration
+
+    return configuration.build(_overrides(data_dir, database_url))["DATABASE_URL"]
+
+
+def _schema(action):
+    """Run ``action()``; a database that cannot be reached or a revision that does not exist is a plain message
+    and exit code 1, never a traceback."""
+    from alembic.script.revision import RevisionError
+    from alembic.util.exc import CommandError
+
+    from server.migrate import SchemaError
+
+    try:
+        return action()
+    except SchemaError as e:
+        click.echo(e.message, err=True)
+    except (CommandError, RevisionError) as e:
+        click.echo(f"The database was not changed: {e}", err=True)
+    sys.exit(1)
 
 
 @db.command()
 @workspace_options
 def upgrade(data_dir: Path, database_url: str | None) -> None:
-    """Bring the database schema up to date."""
-    from server import config as configuration
+    """Bring the database schema up to date (back it up first)."""
     from server import migrate
 
-    url = configuration.build(_overrides(data_dir, database_url))["DATABASE_URL"]
-    migrate.upgrade(url)
-    click.echo(f"Database is at revision {migrate.head(url)}.")
+    url = _database_url(data_dir, database_url)
+    before, _ = _schema(lambda: migrate.state(url))
+    _schema(lambda: migrate.upgrade(url))
+    needed = migrate.head(url)
+    if before == needed:
+        click.echo(f"Database is at revision {needed} already; nothing to do.")
+    else:
+        click.echo(f"Database upgraded from revision {before or 'base'} to {needed}.")
+
+
+@db.command()
+@workspace_options
+def current(data_dir: Path, database_url: str | None) -> None:
+    """Say which schema revision the database is at, and whether it needs 'db upgrade'."""
+    from server import migrate
+
+    url = _database_url(data_dir, database_url)
+    revision, _ = _schema(lambda: migrate.state(url))
+    needed = migrate.head(url)
+    if revision == needed:
+        click.echo(f"Database is at revision {revision}: up to date.")
+        return
+    click.echo(f"Database is at revision {revision or 'base'}; this version of Rulecraft needs {needed}. "
+               + ("Run 'rulecraft db upgrade'." if revision is None or revision in migrate.revisions(url)
+                  else "That revision is unknown to this version: a newer Rulecraft has upgraded it."))
+    sys.exit(1)
 
 
 @db.command()
 @workspace_options
 @click.argument("revision")
-def downgrade(data_dir: Path, database_url: str | None, revision: str) -> None:
-    """Take the schema back to REVISION (e.g. base)."""
-    from server import config as configuration
+@click.option("--yes-destroy-data", "confirmed", is_flag=True,
+              help="Confirm that the tables and columns removed on the way down, and the data in them, are lost.")
+def downgrade(data_dir: Path, database_url: str | None, revision: str, confirmed: bool) -> None:
+    """Take the schema back to REVISION (e.g. base): this deletes data, so it needs --yes-destroy-data."""
     from server import migrate
 
-    url = configuration.build(_overrides(data_dir, database_url))["DATABASE_URL"]
-    migrate.downgrade(url, revision)
-    click.echo(f"Database downgraded to {revision}.")
+    url = _database_url(data_dir, database_url)
+    _schema(lambda: migrate.known_revision(url, revision))
+    before, _ = _schema(lambda: migrate.state(url))
+    if before is None:
+        click.echo("The database has no Rulecraft schema to take down; nothing to do.")
+        return
+    if not confirmed:
+        lost = ("every table: people, sign-in sessions, tokens, releases and their approvals, the audit trail and "
+                "the list of data sets" if revision == "base" else "the tables and columns added after it, "
+                "with their data")
+        click.echo(f"Not done: taking the database down to '{revision}' deletes {lost} (the rules in the Git "
+                   "repository stay). Back up the database first (docs/operations.md), then run the command again "
+                   "with --yes-destroy-data.", err=True)
+        sys.exit(1)
+    _schema(lambda: migrate.downgrade(url, revision))
+    click.echo(f"Database downgraded from revision {before} to {revision}.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -99,7 +99,10 @@ def wants_json() -> bool:
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(e: ApiError):
-        return jsonify(e.body()), e.status
+        response = jsonify(e.body())
+        if e.extra.get("retry_after"):
+            response.headers["Retry-After"] = str(e.extra["retry_after"])
+        return response, e.status
 
     @app.errorhandler(RuleError)
     def _rule_error(e: RuleError):

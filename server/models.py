@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 ROLES = ("admin", "author", "reviewer", "auditor", "ml-engineer")
-SCOPES = ("read", "predict", "write")
+SCOPES = ("read", "predict", "write", "metrics")  # metrics: only GET /metrics (server/metrics.py)
 
 
 def utcnow() -> datetime:
@@ -53,6 +53,9 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The admin who added this person (None: from the command line, on the server's machine). Shown in the list of
+    # people and in the audit log, so an account an admin made for themselves to approve with can be seen.
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
 
 class SignInSession(Base):
@@ -89,15 +92,19 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
-class SignInFailure(Base):
-    """One failed sign-in; counted per account and per address to throttle guessing across all workers."""
+class SignInThrottle(Base):
+    """Failed sign-ins, counted three ways: per account and address together (``pair:``), per account from
+    everywhere (``account:``) and per address over all accounts (``address:``). Each count sets when the next
+    attempt of its kind may be made (growing delays, server/auth.py). Rows are locked while an attempt is reserved,
+    so every worker sees the same counts."""
 
-    __tablename__ = "signin_failures"
+    __tablename__ = "signin_throttle"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_key: Mapped[str] = mapped_column(String(100), index=True)
-    address: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(100), index=True)   # "" for an address's own row
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Release(Base):
@@ -117,6 +124,9 @@ class Release(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     comment: Mapped[str] = mapped_column(Text, default="")
+    # The content hash of the release's bundle, recorded at approval (also in the tag's message); None for releases
+    # approved before it was recorded. See docs/api.md, "Verifying a bundle".
+    bundle_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
     requester: Mapped[User] = relationship(foreign_keys=[requested_by])
     decider: Mapped[User | None] = relationship(foreign_keys=[decided_by])
@@ -142,6 +152,9 @@ class AuditEvent(Base):
     version: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     save_id: Mapped[str | None] = mapped_column(String(36), unique=True, nullable=True)
     status: Mapped[str] = mapped_column(String(10), default="done")      # pending | done | failed
+    # The process that wrote a pending row: when that server worker dies, its rows are settled at once (not at the
+    # next start), and only its rows (server/services/recovery.py).
+    process_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 

@@ -1,13 +1,20 @@
-"""Running a workspace outside a request: start-up (migrate, recover), the demo seed, the production server.
+"""Running a workspace outside a request: start-up (schema check, recover), the demo seed, the production server.
 
 Used by the command line (server/cli.py). The operator's promise: `rulecraft serve` on an empty folder creates
-and migrates what is missing, repairs what a crash left behind, and serves; backing up the data folder (and the
-database, when it is PostgreSQL) backs up everything.
+what is missing (a database at an older schema is refused until `rulecraft db upgrade`: nothing migrates
+silently), repairs what a crash left behind, and serves; backing up the data folder (and the database, when it is
+PostgreSQL) backs up everything.
 """
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import secrets
+import time
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -34,11 +41,54 @@ class Runtime:
 
 
 def open_runtime(overrides: dict | None = None, *, upgrade: bool = True) -> Runtime:
+    """The workspace of a data folder. ``upgrade``: check the database's schema first (``migrate.check``): a new,
+    empty database is created at the current schema, an older or unknown one is refused with
+    ``migrate.SchemaError`` (only ``rulecraft db upgrade`` migrates)."""
     config = configuration.build(overrides)
+    configuration.make_private(config)
     if upgrade:
-        migrate.upgrade(config["DATABASE_URL"])
+        migrate.check(config["DATABASE_URL"])
     store = GitStore(config["REPOSITORY"])
     return Runtime(config, session_factory(config["DATABASE_URL"]), store, Workspace(store))
+
+
+# ---- one server per data folder ----------------------------------------------------------------------------------
+#
+# A running server holds an flock on this file (its descriptor is inherited by the workers it forks, so the lock
+# lasts while any of them lives and goes with the last one, even after kill -9). `rulecraft recover` and a second
+# `rulecraft serve` take the same lock, and refuse while a server holds it: recovery beside a live server took saves
+# still in flight for interrupted ones ("never reached the repository: marked failed") although they then completed.
+# Not named *.lock: those are Git's leftovers, which recovery removes.
+SERVER_LOCK = "server.pid"
+
+
+class DataFolderInUse(Exception):
+    def __init__(self, folder: Path, pid: str):
+        self.folder, self.pid = folder, pid
+        who = f" (process {pid})" if pid else ""
+        super().__init__(f"A Rulecraft server{who} is already using the data folder {folder}.")
+
+
+def hold_data_folder(folder: Path, wait: float = 5.0) -> int:
+    """Hold the data folder for this process (and the workers it forks); returns the descriptor to keep open.
+    Waits up to ``wait`` seconds (the processes of a server just killed take a moment to go), then raises
+    DataFolderInUse."""
+    descriptor = os.open(configuration.private_folder(folder) / SERVER_LOCK, os.O_RDWR | os.O_CREAT,
+                         configuration.PRIVATE_FILE)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                pid = os.pread(descriptor, 32, 0).decode(errors="replace").strip()
+                os.close(descriptor)
+                raise DataFolderInUse(folder, pid) from None
+            time.sleep(0.1)
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+    return descriptor
 
 
 def start(runtime: Runtime) -> recovery.Report:
@@ -92,14 +142,19 @@ def serve(overrides: dict, host: str, port: int, workers: int, threads: int = 4)
     """The production server (gunicorn), each worker building its own app (no state shared across fork)."""
     from gunicorn.app.base import BaseApplication
 
-    from . import create_app
+    from . import create_app, metrics
+
+    # Each worker counts its own metrics; in prometheus_client's multiprocess mode /metrics sums them all.
+    metrics.prepare_multiprocess(configuration.data_dir(overrides.get("DATA_DIR")))
 
     class Server(BaseApplication):
         def load_config(self):
-            for key, value in {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
+            for key, value in {"bind": f"{host}:{port}", "workers": workers,
+                               "worker_class": "server.worker.HeadFirstWorker",  # gthread, heads read first
                                "threads": threads, "timeout": 60, "graceful_timeout": 10, "keepalive": 5,
                                "accesslog": None, "errorlog": "-", "loglevel": "warning",
-                               "limit_request_line": 8190, "limit_request_fields": 100}.items():
+                               "limit_request_line": 8190, "limit_request_fields": 100, "umask": 0o077,
+                               "child_exit": partial(_worker_exited, overrides)}.items():
                 self.cfg.set(key, value)
 
         def load(self):
@@ -108,6 +163,27 @@ def serve(overrides: dict, host: str, port: int, workers: int, threads: int = 4)
             return app
 
     Server().run()
+
+
+def _worker_exited(overrides: dict, _arbiter, worker) -> None:
+    """In the master, when a worker has ended (killed, crashed or stopped): settle the saves it left pending at
+    once, instead of leaving their audit rows 'pending' until the next start. Never raises: the master must live."""
+    log = logging.getLogger("rulecraft")
+    from . import metrics
+
+    metrics.worker_exited(_arbiter, worker)  # its live values are forgotten
+    try:
+        runtime = open_runtime(overrides, upgrade=False)
+        try:
+            with runtime.sessions() as db:
+                report = recovery.settle_process(db, runtime.store, worker.pid)
+        finally:
+            runtime.store.close()
+            runtime.sessions.kw["bind"].dispose()
+        if report.actions:
+            log.warning("worker %s ended during a save:\n%s", worker.pid, report)
+    except Exception:  # noqa: BLE001 - reported; the next start settles what is left
+        log.exception("could not settle the saves of worker %s (the next start will)", worker.pid)
 
 
 def warm_up(app) -> None:

@@ -93,7 +93,7 @@ from server.store_values import (
 )
 
 __all__ = [
-    "GitStore", "fault_point", "StoreError", "InvalidInput", "InvalidPath", "RevisionError", "NotFound",
+    "GitStore", "fault_point", "ANY_HEAD", "StoreError", "InvalidInput", "InvalidPath", "RevisionError", "NotFound",
     "NothingChanged", "ConflictError", "HeadMoved", "ReleaseExists", "StoreBusy", "GitError",
     "Identity", "Version", "Change", "BlameLine", "Tag", "SERVICE_IDENTITY",
 ]
@@ -105,7 +105,9 @@ LOCK_FILE = "rulecraft-store.flock"
 MAINTENANCE_LOCK_FILE = "rulecraft-maintenance.flock"
 SCRATCH = "rulecraft-tmp"
 ZERO_ID = "0" * 40
-_UNSET = object()
+# ``commit(expect_head=ANY_HEAD)``: save on whatever the newest version is (no compare-and-swap). The one sentinel for
+# "do not check": ``None`` means "the store must still be empty", so a first save is compare-and-swapped too.
+ANY_HEAD = object()
 _LINK_MODES = ("120000", "160000")
 _KINDS = {TREE_MODE: "tree", "160000": "commit"}
 
@@ -238,13 +240,16 @@ class GitStore:
         self._commits = LRUCache(10_000)
         self._trees = LRUCache(4_096)
         self._files = LRUCache(256, max_bytes=128 << 20)
+        self._blob_cache = LRUCache(65_536, max_bytes=64 << 20)  # file contents by id (immutable)
         # Walks of history from a version (counts and pages of log): what lies below a version never changes, so
         # a history page read again before the next save starts no Git process.
         self._walks = LRUCache(1_024)
+        # The version that last changed each file of a folder, by (folder, version): ~100 bytes per file.
+        self._last_changes = LRUCache(256, max_bytes=64 << 20)
         self.git_processes = 0  # how many Git processes this store started (for tests and the benchmark)
         self.maintenance_runs = 0
         self._maintainer: threading.Thread | None = None
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)  # owner-only, like the rest of the data folder
         self._ensure_repository()
 
     def close(self) -> None:
@@ -294,6 +299,13 @@ class GitStore:
                 yield
         finally:
             self._thread_lock.release()
+
+    @contextmanager
+    def writers_done(self):
+        """Hold the writer lock: no save is in progress meanwhile, including the Git processes of a killed one
+        (they hold the lock until they end). Recovery of a dead worker's saves decides under it."""
+        with self._locked():
+            yield
 
     @contextmanager
     def _flock(self, name: str, deadline: float):
@@ -411,12 +423,16 @@ class GitStore:
         return entry
 
     def _blobs(self, ids: list[str]) -> list[bytes]:
-        out = []
-        for oid, found in zip(ids, self._cat.get(ids)):
+        """File contents by id; those read before come from memory (after a save of one rule in a rule set of
+        5,000, reading the new version fetched all 5,000 again: 0.3 s)."""
+        known = {oid: self._blob_cache.get(oid) for oid in ids}
+        missing = [oid for oid, data in known.items() if data is None]
+        for oid, found in zip(missing, self._cat.get(missing) if missing else []):
             if found is None or found[1] != "blob":
                 raise GitError("The rule store's history is damaged (a file is missing).", oid)
-            out.append(found[2])
-        return out
+            known[oid] = found[2]
+            self._blob_cache.put(oid, found[2], len(found[2]) + 100)
+        return [known[oid] for oid in ids]
 
     # --------------------------------------------------------------------------------------------------- reads
 
@@ -512,6 +528,69 @@ class GitStore:
             self._walks.put(key, counted)
         return counted
 
+    def last_changes(self, folder: str, *, version: str | None = None) -> dict[str, Version]:
+        """The version that last changed each file directly in ``folder`` (full paths), as of ``version`` (default:
+        newest), from ONE walk of the folder's history (``git log --name-only``) that stops as soon as every file
+        there is accounted for, or where it reaches a version whose answer the store already has: right after a
+        save, that is the one new commit. One ``rev-list`` per file instead took 14 s for 5,000 rules, 31.8 s right
+        after a save (issue 13, item 17)."""
+        folder = check_path(folder)
+        start = self._start(version, folder)
+        if start is None:
+            return {}
+        answer = self._last_changes.get((folder, start))
+        if answer is None:
+            entry = self._entry(self._record(start).tree, folder)
+            present = set()
+            if entry is not None and entry[0] == TREE_MODE:
+                present = {f"{folder}/{name}" for name, (mode, _) in self._tree(entry[1]).items()
+                           if mode != TREE_MODE and mode not in _LINK_MODES}
+            answer = self._walk_last_changes(folder, start, present) if present else {}
+            self._last_changes.put((folder, start), answer, 100 * len(answer) + 100)
+        records = {r.version.id: public_version(r.version) for r in self._records(sorted(set(answer.values())))}
+        return {path: records[commit] for path, commit in answer.items()}
+
+    def _walk_last_changes(self, folder: str, start: str, present: set[str]) -> dict[str, str]:
+        answer: dict[str, str] = {}
+        first_seen = None  # the newest version that changed the folder: the answer is also remembered under it
+        argv = [*self._argv, "log", "--format=%H", "--name-only", "--no-renames", "--end-of-options", start, "--",
+                folder]
+        self.git_processes += 1
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.path,
+                                env=self._env)
+        try:
+            commit, prefix = None, folder.encode() + b"/"
+            for raw in proc.stdout:
+                line = raw.rstrip(b"\n")
+                if not line:
+                    continue
+                if not line.startswith(prefix):  # a version id, or a name Git had to quote (not one of ours)
+                    if not FULL_ID.fullmatch(line.decode("ascii", "replace")):
+                        continue
+                    commit = line.decode()
+                    first_seen = first_seen or commit
+                    earlier = self._last_changes.get((folder, commit))
+                    if earlier is not None:  # what did not change since then, changed last where it said
+                        answer.update((p, c) for p, c in earlier.items() if p in present and p not in answer)
+                        break
+                    continue
+                path = line.decode("utf-8", "replace")
+                if commit is not None and path in present and path not in answer:
+                    answer[path] = commit
+                    if len(answer) == len(present):
+                        break
+        finally:
+            proc.kill()
+            proc.stdout.close()
+            proc.wait()
+        for path in present - answer.keys():  # only if Git showed no change for it (a merge made outside)
+            found = self.log(path, limit=1, version=start)
+            if found:
+                answer[path] = found[0].id
+        if first_seen is not None and first_seen != start:
+            self._last_changes.put((folder, first_seen), answer, 100 * len(answer) + 100)
+        return answer
+
     def _start(self, version: str | None, path: str | None) -> str | None:
         if path is not None:
             check_path(path)
@@ -605,12 +684,13 @@ class GitStore:
     # ------------------------------------------------------------------------------------------------- writing
 
     def commit(self, changes: list[Change], *, author: Identity, message: str, trailers: dict[str, str],
-               base: str | None = None, conflict_paths: list[str] = (), expect_head: str | None = _UNSET,
+               base: str | None = None, conflict_paths: list[str] = (), expect_head: str | None = ANY_HEAD,
                recheck: Callable[[str | None], None] | None = None) -> Version:
         """Apply ``changes`` to the newest version as exactly one new version (see the module docstring).
 
         ``base`` + ``conflict_paths``: refuse (ConflictError) if any of those files changed since ``base``.
-        ``expect_head``: refuse (HeadMoved) unless the newest version is this one (None: the store is empty).
+        ``expect_head``: refuse (HeadMoved) unless the newest version is this one (None: the store is empty;
+        ``ANY_HEAD``, the default: no check).
         ``recheck``: when the newest version is not ``expect_head``, called with it under the writer lock (it cannot
         move meanwhile) instead of refusing: it returns if the changes still hold on it, or raises. Without it, a
         change checked against a whole version could starve behind a stream of other saves, retrying for ever.
@@ -620,7 +700,7 @@ class GitStore:
         planned = check_changes(changes)
         conflict_paths = [check_path(p) for p in conflict_paths]
         base_tree = self._record(base).tree if base is not None else None
-        if expect_head is not _UNSET and expect_head is not None and not (
+        if expect_head is not ANY_HEAD and expect_head is not None and not (
                 isinstance(expect_head, str) and FULL_ID.fullmatch(expect_head)):
             raise RevisionError(f"'{shown(expect_head)}' is not a version id.")
         with self._locked():
@@ -629,7 +709,7 @@ class GitStore:
             head, head_tree = (record.version.id, record.tree) if record else (None, None)
             if base is not None:
                 self._check_conflicts(base_tree, head_tree, head, conflict_paths)
-            if expect_head is not _UNSET and head != expect_head:
+            if expect_head is not ANY_HEAD and head != expect_head:
                 if recheck is None:
                     raise HeadMoved("The rules were changed by someone else in the meantime. "
                                     "Reload them and try again.", head)
@@ -794,6 +874,38 @@ class GitStore:
                     done.append(f"Removed a {what} left by an interrupted operation "
                                 f"({(here / name).relative_to(self.path)}).")
         return done
+
+    @contextmanager
+    def paused(self):
+        """Hold the maintenance lock and then the writer lock (the order ``recover`` takes them in): no save,
+        release or maintenance changes the repository until the block ends. For a consistent backup (copy the
+        repository with ``copy_to`` and the database inside the block); saves wait meanwhile (up to their lock
+        timeout, then they answer "busy")."""
+        with self._flock(MAINTENANCE_LOCK_FILE, time.monotonic() + self._lock_timeout) as held:
+            if not held:
+                raise StoreBusy("The rule store is busy with maintenance. Try again in a moment.")
+            with self._locked():
+                yield self
+
+    def copy_to(self, destination: Path) -> list[str]:
+        """Copy the repository (objects, refs, configuration) to a new folder ``destination``; call inside
+        ``paused()``. Lock files and the temporary files of saves are left out. Returns the relative paths
+        copied. The copy is a complete Rulecraft store (``rulecraft.store`` is in its configuration)."""
+        destination = Path(destination)
+        skipped = {LOCK_FILE, MAINTENANCE_LOCK_FILE, SCRATCH}
+        copied = []
+        for root, folders, names in os.walk(self.path):
+            here = Path(root)
+            relative = here.relative_to(self.path)
+            folders[:] = sorted(f for f in folders if not (relative == Path(".") and f in skipped))
+            (destination / relative).mkdir(parents=True, exist_ok=True)
+            for name in sorted(names):
+                if (relative == Path(".") and name in skipped) or name.endswith(".lock") \
+                        or name.startswith(("tmp_", ".tmp-")):
+                    continue
+                shutil.copy2(here / name, destination / relative / name)
+                copied.append(str(relative / name))
+        return copied
 
     def fsck(self) -> tuple[bool, str]:
         """Check every object and link in the repository (unreferenced leftovers of failed saves are fine)."""

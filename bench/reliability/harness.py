@@ -103,7 +103,8 @@ class ServerProcess:
     """``python -m server serve`` on a free loopback port; ``fault`` sets RULECRAFT_FAULT in its environment."""
 
     def __init__(self, data_dir: Path, *, workers: int = 2, fault: str | None = None,
-                 database_url: str | None = None, log_path: Path | None = None, start_timeout: float = 60):
+                 database_url: str | None = None, log_path: Path | None = None, start_timeout: float = 60,
+                 extra: tuple[str, ...] = ()):
         self.data_dir = Path(data_dir)
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
@@ -112,6 +113,7 @@ class ServerProcess:
                 "--port", str(self.port), "--workers", str(workers)]
         if database_url:
             args += ["--database-url", database_url]
+        args += list(extra)  # more flags of `rulecraft serve`, e.g. ("--trusted-proxies", "1")
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(args, cwd=ROOT, env=child_env(fault), stdout=self._log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -123,9 +125,10 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                requests.get(f"{self.url}/api/openapi.json", timeout=2)
+                requests.get(f"{self.url}/api/openapi.json", timeout=10)
                 return
-            except (requests.ConnectionError, requests.Timeout):  # a worker still loading, on a busy machine
+            # a loaded machine may accept the connection before a worker can answer: wait on, as for a refusal
+            except (requests.ConnectionError, requests.Timeout):
                 if self.process.poll() is not None:
                     self.kill()
                     raise AssertionError("the server stopped at start:\n" + self.output())  # noqa: B904

@@ -9,21 +9,28 @@ decide it (a guess from the vocabulary: estimate.py).
     def fired_rules(row):
         if row.__class__ is dict:
             try:
-                v0 = row['temperature']; v1 = row['hr']
+                v0 = row['temperature']; v1 = row['hr']; v2 = row['location']
             except KeyError:
-                v0 = row.get('temperature'); v1 = row.get('hr')
+                row = by_column(row)     # feature names and synonyms as keys, as the server reads a case
+                v0 = row.get('temperature'); v1 = row.get('hr'); v2 = row.get('location')
         else:
-            v0 = row.get('temperature'); v1 = row.get('hr')
-        if type(v0) is not float: v0 = read_number(v0, 'temperature')
+            row = by_column(row)
+            v0 = row.get('temperature'); ...
+        if type(v0) is not float or v0 in INFINITE: v0 = read_number(v0, 'temperature')   # refuses +-inf
+        if type(v2) is not str or v2 not in KEYS_2: v2 = read_category(v2, 'location')    # NFC, trimmed, folded
         ...
         out = []
         if v0 > 38.0 and v1 > 90.0: out.append('sirs')
-        if v2 in {'margin', 'border'}: out.append('site')     # a frozenset constant
+        if v2 in {'margin', 'border'}: out.append('site')     # a frozenset constant of category keys
         return out
+
+A category value spelt exactly as an allowed value's key (the common case) skips normalising: KEYS_n holds the
+keys of the values the rules test, each its own key.
 """
 from __future__ import annotations
 
 import ast
+import math
 import sys
 import types
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from .. import logic as L
 from ..collector import collector_paused
 from .estimate import likelihood
-from .values import READERS
+from .values import READERS, category_key, category_value, is_key
 
 _CLASS = {"number": "float", "category": "str", "text": "str", "boolean": "bool"}
 
@@ -39,10 +46,12 @@ _CLASS = {"number": "float", "category": "str", "text": "str", "boolean": "bool"
 class _Builder:
     def __init__(self, rules: Sequence[tuple[str, L.Logic]], vocabulary=None):
         self.rules = rules
+        self.vocabulary = vocabulary
         self.estimate = likelihood(vocabulary) if vocabulary is not None else None
         self.columns: dict[str, tuple[str, str]] = {}  # column -> (variable, kind)
+        self.keys: dict[str, set[str]] = {}  # category column -> keys of the values its tests name
         self.namespace: dict[str, object] = {"float": float, "str": str, "bool": bool, "type": type, "dict": dict,
-                                             "KeyError": KeyError}
+                                             "KeyError": KeyError, "INFINITE": frozenset((math.inf, -math.inf))}
 
     def var(self, test: L.Test) -> ast.Name:
         if test.column not in self.columns:
@@ -108,6 +117,9 @@ class _Builder:
             return known if (op == "known") == want else _compare(x, ast.Is(), ast.Constant(None))
         if t.kind == "boolean":  # op is eq
             return _compare(x, ast.Is(), ast.Constant(v if want else not v))
+        if t.kind == "category":  # the variable holds the data value's key: compare with the allowed values' keys
+            v = frozenset(category_key(item) for item in v) if isinstance(v, tuple) else category_key(v)
+            self.keys.setdefault(t.column, set()).update(v if isinstance(v, frozenset) else (v,))
         if op in ("eq", "ne"):
             if (op == "eq") == want:
                 return _compare(x, ast.Eq(), ast.Constant(v))
@@ -134,8 +146,11 @@ class _Builder:
         row = ast.Name("row", ast.Load())
 
         def reads(by_key: bool) -> list[ast.stmt]:
-            """Every feature read once: ``row[column]`` (a plain dict) or ``row.get(column)`` (absent = missing)."""
+            """Every feature read once: ``row[column]`` (a plain dict) or ``row.get(column)`` (absent = missing),
+            the latter after re-keying the case by data column when there is a vocabulary (names as keys)."""
             out = []
+            if not by_key and self.vocabulary is not None:
+                out.append(_assign("row", ast.Call(ast.Name("by_column", ast.Load()), [row], [])))
             for column, (name, _) in self.columns.items():
                 if by_key:
                     value = ast.Subscript(row, ast.Constant(column), ast.Load())
@@ -150,15 +165,23 @@ class _Builder:
         is_dict = _compare(ast.Attribute(row, "__class__", ast.Load()), ast.Is(), ast.Name("dict", ast.Load()))
         key_error = ast.ExceptHandler(ast.Name("KeyError", ast.Load()), None, reads(False))
         body: list[ast.stmt] = [ast.If(is_dict, [ast.Try(reads(True), [key_error], [], [])], reads(False))]
+        if self.vocabulary is not None:
+            vocabulary, memo = self.vocabulary, {}
+            self.namespace["by_column"] = lambda case: vocabulary.case_by_column(case, memo)[0]
         for column, (name, kind) in self.columns.items():
             reader = f"read_{kind}"
-            self.namespace[reader] = READERS[kind]
+            self.namespace[reader] = category_value if kind == "category" else READERS[kind]
             # Normalise only when the value is not already of the expected class: one cheap check per feature.
-            wrong_class = _compare(ast.Call(ast.Name("type", ast.Load()), [ast.Name(name, ast.Load())], []),
-                                   ast.IsNot(), ast.Name(_CLASS[kind], ast.Load()))
-            fix = _assign(name, ast.Call(ast.Name(reader, ast.Load()),
-                                         [ast.Name(name, ast.Load()), ast.Constant(column)], []))
-            body.append(ast.If(wrong_class, [fix], []))
+            variable = ast.Name(name, ast.Load())
+            wrong = _compare(ast.Call(ast.Name("type", ast.Load()), [variable], []),
+                             ast.IsNot(), ast.Name(_CLASS[kind], ast.Load()))
+            if kind == "number":  # a float, but infinite: refused
+                wrong = ast.BoolOp(ast.Or(), [wrong, _compare(variable, ast.In(), ast.Name("INFINITE", ast.Load()))])
+            elif kind == "category":  # text, but not spelt as a key the rules test: normalised
+                keys = frozenset(k for k in self.keys.get(column, ()) if is_key(k))
+                wrong = ast.BoolOp(ast.Or(), [wrong, _compare(variable, ast.NotIn(), ast.Constant(keys))])
+            fix = _assign(name, ast.Call(ast.Name(reader, ast.Load()), [variable, ast.Constant(column)], []))
+            body.append(ast.If(wrong, [fix], []))
         body.append(_assign("out", ast.List([], ast.Load())))
         body.extend(checks)
         body.append(ast.Return(ast.Name("out", ast.Load())))

@@ -4,17 +4,72 @@ Expressions are built on the same two rails as the other backends, so each one i
 NULL: ``select(table).where(expr)`` selects the rows where the rule fires and ``case((expr, 1), else_=0)`` makes
 its 0/1 feature column. Missing values must be SQL NULL (floating-point NaN is not missing to most databases).
 Text "contains" compares lower-cased text; SQLite's lower() folds only the letters A-Z.
+
+Category values are matched as everywhere else (values.category_key: NFC, surrounding spaces trimmed, case
+folded), as nearly as SQL allows: the column's value is trimmed and lower-cased in the database
+(``lower(trim(x, <spaces>))``; on PostgreSQL also ``normalize(..., NFC)``, PostgreSQL 13+) and compared with every
+spelling of each allowed value that such a value can take. SQLite's lower() folds only A-Z, so the spellings
+include the upper and lower case of each other letter (up to 64 spellings per value: "écho" also as "Écho",
+"ÉCHO" lower-cased by SQLite). What SQL cannot do: Unicode normalisation outside PostgreSQL (data in SQLite and
+other databases must be NFC, as text from keyboards and most files is), and case folds that change a letter's
+count (German ß and "ss" match in SQL only when the data is spelt as the allowed value or lower-cased by the
+database). Infinite numbers cannot be refused inside an SQL expression: run RuleSet.data_report first.
 This is the only module of rules_dsl that imports SQLAlchemy.
 """
 from __future__ import annotations
 
+import itertools
+import unicodedata
 from collections.abc import Sequence
 
-from sqlalchemy import and_, case, false, func, literal, or_, true
+from sqlalchemy import String, and_, case, false, func, literal, or_, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from .. import logic as L
 from ..errors import DataError
+from .values import SPACES, category_key
+
+MAX_SPELLINGS = 64
+
+
+class category_key_sql(FunctionElement):  # noqa: N801 (named like the SQL function it stands for)
+    """A category column's value as it is compared: trimmed and lower-cased by the database (see the module)."""
+
+    type = String()
+    name = "category_key"
+    inherit_cache = True
+
+
+@compiles(category_key_sql)
+def _category_key_default(element, compiler, **kw):
+    return f"lower(trim({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(category_key_sql, "sqlite")
+def _category_key_sqlite(element, compiler, **kw):
+    spaces = compiler.process(literal(SPACES), **kw)
+    return f"lower(trim({compiler.process(element.clauses, **kw)}, {spaces}))"
+
+
+@compiles(category_key_sql, "postgresql")
+def _category_key_postgresql(element, compiler, **kw):
+    spaces = compiler.process(literal(SPACES), **kw)
+    inner = f"normalize(btrim({compiler.process(element.clauses, **kw)}, {spaces}), NFD)"
+    return f"normalize(lower({inner}), NFC)"
+
+
+def sql_spellings(value: str) -> list[str]:
+    """The texts a database's lower(trim(...)) can make of a data value that matches ``value``, sorted."""
+    forms = {category_key(value), unicodedata.normalize("NFC", unicodedata.normalize("NFD", value).lower()).strip()}
+    spellings: set[str] = set()
+    for form in forms:
+        choices = [(c, c.upper()) if not c.isascii() and len(c.upper()) == 1 and c.upper() != c else (c,)
+                   for c in form]
+        variants = itertools.islice(itertools.product(*choices), MAX_SPELLINGS)
+        spellings.update("".join(v) for v in variants)
+    return sorted(spellings)
 
 
 def _count(parts: list[ColumnElement]) -> ColumnElement:
@@ -57,6 +112,12 @@ class _Builder:
         if op in ("contains", "not_contains"):
             found = func.lower(x).contains(v.lower(), autoescape=True)
             return and_(known, found if (op == "contains") == want else ~found)
+        if t.kind == "category" and op in ("eq", "ne", "in", "not_in"):
+            spellings = sorted({s for item in (v if isinstance(v, tuple) else (v,)) for s in sql_spellings(item)})
+            key = category_key_sql(x)
+            inside = key.in_([literal(s) for s in spellings])
+            positive = op in ("eq", "in")
+            return and_(known, inside if positive == want else key.not_in([literal(s) for s in spellings]))
         if op in ("in", "not_in"):
             inside = x.in_([literal(item) for item in v])
             return and_(known, inside if (op == "in") == want else x.not_in([literal(item) for item in v]))

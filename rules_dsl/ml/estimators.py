@@ -6,10 +6,13 @@ follow scikit-learn's conventions: ``__init__`` only
 stores parameters, ``fit`` validates and records ``feature_names_in_`` / ``n_features_in_`` (and ``classes_``),
 fitted attributes end in ``_``.
 
-Input. Rules read columns by name, so a pandas DataFrame is the natural input (extra columns are fine, and the
-same columns must come back at transform/predict time, as everywhere in scikit-learn). A NumPy array has no names:
+Input. Rules read columns by name, so a pandas DataFrame is the natural input: at fit and after it, extra columns
+are fine and the order of the columns does not matter (scikit-learn's own check that the columns at predict time
+are the fitted ones, in the same order, is not applied: the rules find their columns by name). A NumPy array has
+no names:
 
-- after fitting on a DataFrame, an array with the same number of columns is read in the fitted column order;
+- after fitting on a DataFrame, an array with the same number of columns is read in the fitted column order
+  (``feature_names_in_``); another number of columns is a ValueError naming that order;
 - fitted on an array, the columns are called ``x0, x1, ...`` (scikit-learn's names for unnamed features), which
   only a rule set written over such columns can use; any other rule set raises a DataError asking for a DataFrame.
 
@@ -52,7 +55,10 @@ class _RuleInput:
         if isinstance(X, pd.DataFrame) and len(X.columns) and all(isinstance(c, str) for c in X.columns):
             # Our own column check comes first: it names the rules that need a missing column.
             ruleset.check_columns(X.columns)
-            validate_data(self, X, reset=reset, skip_check_array=True)
+            if reset:
+                validate_data(self, X, reset=True, skip_check_array=True)
+            # After fit, columns are found by name: extra ones and another order are fine (scikit-learn's
+            # feature-name check would refuse both), so only the rules' own columns are checked.
             return X
         # No column names: an array, or a frame with non-text column labels (scikit-learn does not take those
         # for names either). Columns are read by position.
@@ -61,7 +67,9 @@ class _RuleInput:
         if fitted_names is not None:
             if data.shape[1] != len(fitted_names):
                 raise ValueError(f"X has {data.shape[1]} features, but {type(self).__name__} is expecting "
-                                 f"{len(fitted_names)} features as input.")
+                                 f"{len(fitted_names)} features as input. Data without column names is read by "
+                                 f"position, in the order of the columns at fit: {_shown(fitted_names)}. Pass a "
+                                 "pandas DataFrame to have the columns read by name.")
             columns = list(fitted_names)
         else:
             validate_data(self, data, reset=reset, skip_check_array=True)
@@ -198,9 +206,11 @@ class RulePredictor(_RuleInput, ClassifierMixin, BaseEstimator):
         ``fit`` raises, because scikit-learn needs a label for every row. ``explain`` tells abstentions apart.
 
     Fitting learns nothing: the rules are fixed. ``fit(X, y)`` checks the columns and that y's classes are the
-    outcome's labels, and records ``classes_``: the outcome's labels in the outcome's order, as text; or as
-    integers when y holds integers and the labels are whole numbers (``labels: [0, 1]``), so that predictions
-    compare equal to y. ``y`` may be None (nothing to check: classes_ are the labels as text).
+    outcome's labels, and records ``classes_``: the outcome's labels, sorted (as ``np.unique`` sorts them, like
+    every scikit-learn classifier), as text; or as integers when y holds integers and the labels are whole numbers
+    (``labels: [0, 1]``), so that predictions compare equal to y. ``y`` may be None (nothing to check: classes_
+    are the labels as text). The columns of ``predict_proba`` follow ``classes_``, not the outcome's order, so
+    scikit-learn's scorers (roc_auc, neg_log_loss) read the right column.
 
     ``predict_proba``:
 
@@ -211,7 +221,7 @@ class RulePredictor(_RuleInput, ClassifierMixin, BaseEstimator):
       ``predict`` answers the default / abstain_label there.
 
     So ``argmax(predict_proba)`` equals ``predict`` except on rows no rule decided (unless the default is the
-    first label) and on first-match rules whose confidence is below 1 / number of labels.
+    first of ``classes_``) and on first-match rules whose confidence is below 1 / number of labels.
     """
 
     def __init__(self, ruleset, abstain_label=None):
@@ -244,7 +254,12 @@ class RulePredictor(_RuleInput, ClassifierMixin, BaseEstimator):
         if fallback not in labels:
             raise ValueError(f"abstain_label '{fallback}' is not a label of the outcome "
                              f"'{ruleset.outcome.name}' ({', '.join(labels)}).")
-        self.classes_ = classes
+        # classes holds the labels in the outcome's order (what the evaluator computes in); classes_ is sorted,
+        # and _proba_order_ picks the outcome-ordered columns in classes_' order.
+        order = np.argsort(classes, kind="stable")
+        self.classes_ = classes[order]
+        self._labels_class_ = classes
+        self._proba_order_ = order
         self.abstain_label_ = classes[labels.index(fallback)].item()
         self._class_of_label = dict(zip(labels, classes.tolist()))
         ruleset.matches_row({})  # builds the per-row evaluator now, not on the first (deadline-bound) predict_row
@@ -257,7 +272,7 @@ class RulePredictor(_RuleInput, ClassifierMixin, BaseEstimator):
         frame = self._frame(X, reset=False)
         decided = self.ruleset.decide(frame)
         codes = pd.Categorical(decided, categories=self.ruleset.outcome.labels).codes
-        return np.where(codes >= 0, self.classes_[codes], self.abstain_label_).astype(self.classes_.dtype)
+        return np.where(codes >= 0, self._labels_class_[codes], self.abstain_label_).astype(self.classes_.dtype)
 
     def predict_row(self, row: Mapping) -> str:
         """The label for one case (column -> value), through the per-row evaluator: microseconds."""
@@ -278,7 +293,7 @@ class RulePredictor(_RuleInput, ClassifierMixin, BaseEstimator):
         undecided = totals[:, 0] <= 0
         np.divide(proba, totals, out=proba, where=~undecided[:, None])
         proba[undecided] = 1.0 / k
-        return proba
+        return proba[:, self._proba_order_]  # outcome order -> classes_ order
 
     def predict_log_proba(self, X) -> np.ndarray:
         with np.errstate(divide="ignore"):
@@ -366,6 +381,11 @@ def _first_match_proba(matches: pd.DataFrame, ruleset: RuleSet, k: int) -> np.nd
         proba[hit, labels.index(voter.label)] = voter.weight if k > 1 else 1.0
         undecided &= ~hit
     return proba
+
+
+def _shown(names, limit: int = 6) -> str:
+    shown = ", ".join(f"'{name}'" for name in list(names)[:limit])
+    return shown + (f" ... ({len(names)} columns)" if len(names) > limit else "")
 
 
 def _check_input_features(estimator, input_features) -> None:

@@ -8,10 +8,23 @@
 How it works. The primary runs on a small pool of worker threads; the caller waits for it until the deadline and
 then answers with the backup, which runs in the caller's thread (rules answer one case in microseconds). A call
 that missed its deadline cannot be stopped (Python threads cannot be killed): it is *abandoned* and finishes in the
-background. Abandoned calls are bounded: while ``max_abandoned`` of them are still running, cases go straight to
-the backup without waiting; a call still queued when its deadline passes is cancelled, never run. Workers are
+background, holding its worker. A call still queued when its deadline passes is cancelled, never run. Workers are
 daemon threads, started one at a time when no worker is idle, and stopped by ``close()`` (or leaving the ``with``
 block), so a primary that hangs for ever neither grows the pool nor keeps the process from exiting.
+
+Late is not hung. A model in the same process is sometimes a few milliseconds late (its first calls, a busy
+moment): that costs its own case and nothing else, and the next case asks the primary again. An abandoned call
+that is still running ``hang_ms`` after it started (default: ten times the longest deadline, at least one second)
+counts as *hung*; while ``max_abandoned`` calls are hung (default: all ``max_workers``), cases go straight to the
+backup without waiting (reason "saturated"), so a primary that hangs costs a few threads and then no time at all.
+Until then a case that finds every worker busy waits in the queue, within its deadline. (Counting every late call, as
+before, turned three slow first calls of a scikit-learn pipeline into 99.6% of answers from the backup: the
+caller, answered at once, went through the next thousand cases before the late calls finished.)
+
+Processes. ``processes=N`` runs the primary in N worker processes instead (rules_dsl/ml/processes.py): for a
+model that computes in Python (a scikit-learn pipeline), which on a thread holds the GIL the waiting caller needs
+at its deadline. The primary is pickled to each process; a process still busy ``hang_ms`` after it took a case is
+ended and replaced. See docs/ml-guide.md for sizing.
 
 Batches (``predict_batch`` / ``predict``): one deadline for the whole batch (``batch_deadline_ms``, default
 ``deadline_ms``); when the primary misses it or raises, the backup answers the whole batch. A model's batch call is
@@ -44,6 +57,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .processes import ProcessPool
+
 __all__ = ["FallbackPredictor", "Answer"]
 
 PRIMARY, BACKUP, CACHE = "primary", "backup", "cache"
@@ -56,7 +71,7 @@ class Answer:
     value: Any                  # the label (one case) or the array of labels (a batch)
     path: str                   # "primary", "backup", or "cache" (a precomputed answer)
     ms: float                   # wall time from the call to the answer, in milliseconds
-    reason: str | None = None   # why the backup answered: timeout, error, saturated (too many abandoned), closed,
+    reason: str | None = None   # why the backup answered: timeout, error, saturated (too many hung calls), closed,
                                 # routed (the router predicted the primary would be late)
     error: str | None = None    # the primary's exception, when reason is "error"
 
@@ -86,6 +101,17 @@ def _batch_caller(model) -> Callable[[Any], Any]:
     if callable(model):
         return model
     raise TypeError(f"A model must have predict(X) or be a function, not {type(model).__name__}.")
+
+
+def _weakly(method) -> Callable:
+    """``method`` called through a weak reference to its object (a no-op once the object is gone)."""
+    reference = weakref.WeakMethod(method)
+
+    def call(*args):
+        bound = reference()
+        if bound is not None:
+            bound(*args)
+    return call
 
 
 # ---- workers --------------------------------------------------------------------------------------------------
@@ -182,8 +208,21 @@ class FallbackPredictor:
         Threads that run the primary (started on first use). Size it to the number of concurrent callers plus
         ``max_abandoned``, or calls queue behind abandoned ones and spend their deadline waiting.
     max_abandoned : int or None
-        While this many late primary calls are still running, cases go straight to the backup (reason
-        "saturated"). None: ``max_workers - 1``, which keeps a worker for live calls.
+        While this many abandoned primary calls have been running for ``hang_ms`` or longer (hung), cases go
+        straight to the backup (reason "saturated"). None: ``max_workers``: every worker is held by a hung call,
+        so a new call could not start anyway.
+    hang_ms : float or None
+        When an abandoned call counts as hung (threads), or a worker process is ended and replaced (processes).
+        None: ten times the longest deadline, at least 1000 ms. 0 counts every late call at once.
+    processes : int
+        0 (default): the primary runs on threads of this process. N > 0: in N worker processes, started now
+        (about a second: each imports the model's libraries and loads the pickled primary); size it to the number
+        of concurrent callers, at most the number of cores. ``max_workers`` and ``max_abandoned`` are for threads.
+    threads_per_process : int or None
+        Thread pools of the maths libraries (OpenMP, BLAS) in each worker process; None leaves them as they are.
+    start_method : str
+        How worker processes start (multiprocessing): "spawn" (default; safe beside threads and OpenMP),
+        "forkserver" or "fork".
     window : int
         Latency percentiles are over the last ``window`` answers of each path; counts are over all answers.
     cache : mapping or None
@@ -196,11 +235,17 @@ class FallbackPredictor:
 
     def __init__(self, primary, backup, deadline_ms: float = 50.0, batch_deadline_ms: float | None = None,
                  max_workers: int = 4, max_abandoned: int | None = None, window: int = 10_000,
-                 cache: Mapping | None = None, cache_key: Callable[[Mapping], Any] | None = None, router=None):
+                 cache: Mapping | None = None, cache_key: Callable[[Mapping], Any] | None = None, router=None,
+                 hang_ms: float | None = None, processes: int = 0, threads_per_process: int | None = 1,
+                 start_method: str = "spawn"):
         if deadline_ms <= 0 or (batch_deadline_ms is not None and batch_deadline_ms <= 0):
             raise ValueError("Deadlines are positive numbers of milliseconds.")
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1.")
+        if processes < 0:
+            raise ValueError("processes is a number of worker processes: 0 (threads) or more.")
+        if hang_ms is not None and hang_ms < 0:
+            raise ValueError("hang_ms is a number of milliseconds, 0 or more.")
         if cache is not None and cache_key is None:
             raise ValueError("A cache needs cache_key, the function that turns a case into its key.")
         self.primary = primary
@@ -208,7 +253,10 @@ class FallbackPredictor:
         self.deadline_ms = float(deadline_ms)
         self.batch_deadline_ms = float(batch_deadline_ms if batch_deadline_ms is not None else deadline_ms)
         self.max_workers = max_workers
-        self.max_abandoned = max(1, max_workers - 1) if max_abandoned is None else max_abandoned
+        self.max_abandoned = max_workers if max_abandoned is None else max_abandoned
+        self.hang_ms = (max(1000.0, 10 * max(self.deadline_ms, self.batch_deadline_ms)) if hang_ms is None
+                        else float(hang_ms))
+        self.processes = processes
         self.window = window
         self.cache, self.cache_key, self.router = cache, cache_key, router
         self._primary_row, self._primary_batch = _row_caller(primary), _batch_caller(primary)
@@ -216,11 +264,19 @@ class FallbackPredictor:
         self._lock = threading.Lock()
         self._workers: _Workers | None = None
         self._closed = False
-        self._abandoned = 0
+        self._late: dict[Future, list] = {}  # abandoned calls still running -> [their start time] (empty: not yet)
         self._router_errors = 0
         self._paths = {path: _PathStats(latencies=deque(maxlen=window)) for path in (PRIMARY, BACKUP, CACHE)}
         self._reasons: dict[str, int] = {TIMEOUT: 0, ERROR: 0, SATURATED: 0, CLOSED: 0, ROUTED: 0}
         self._primary_own = _PathStats(latencies=deque(maxlen=window))  # the primary's own time, late calls too
+        self._pool: ProcessPool | None = None
+        self._warming = False
+        if processes:
+            # The pool calls back through a weak reference, so that a forgotten predictor can be collected
+            # (and its finalizer stop the processes).
+            self._pool = ProcessPool(primary, processes, self.hang_ms, threads_per_process, start_method,
+                                     f"rulecraft-fallback-{id(self):x}", _weakly(self._observed))
+            weakref.finalize(self, self._pool.close, False)
 
     # ---- answering -------------------------------------------------------------------------------------------
     def predict_one(self, row: Mapping) -> Answer:
@@ -235,12 +291,32 @@ class FallbackPredictor:
             value = self._backup_row(row)
             return self._record(Answer(value, BACKUP, (time.perf_counter() - start) * 1000, ROUTED))
         return self._answer(self._primary_row, self._backup_row, row, self.deadline_ms, start,
-                            router.observe if router is not None else None)
+                            router.observe if router is not None else None, kind="row")
+
+    def warm_up(self, rows) -> None:
+        """Ask the primary and the backup about ``rows`` (mappings), waiting for every answer, unrecorded.
+
+        A model's first calls are slow (imports, caches, thread pools); a predictor loaded from a pickle builds
+        its rules' evaluator on its first case. Warm up before taking traffic, with a few dozen real-looking
+        cases; with ``processes``, every worker process gets some of them."""
+        rows = list(rows)
+        for row in rows:
+            self._backup_row(row)
+        self._warming = True
+        try:
+            if self._pool is not None:
+                for future in [self._pool.submit("row", row) for row in rows]:
+                    future.result()
+            else:
+                for row in rows:
+                    self._primary_row(row)
+        finally:
+            self._warming = False
 
     def predict_batch(self, X) -> Answer:
         """A batch: the primary's predictions if they come within ``batch_deadline_ms``, else the backup's."""
         answer = self._answer(self._primary_batch, self._backup_batch, X, self.batch_deadline_ms,
-                              time.perf_counter())
+                              time.perf_counter(), kind="batch")
         return answer if isinstance(answer.value, np.ndarray) else Answer(np.asarray(answer.value), answer.path,
                                                                            answer.ms, answer.reason, answer.error)
 
@@ -249,9 +325,9 @@ class FallbackPredictor:
         return self.predict_batch(X).value
 
     def _answer(self, primary: Callable, backup: Callable, x, deadline_ms: float, start: float,
-                observe: Callable | None = None) -> Answer:
+                observe: Callable | None = None, kind: str = "row") -> Answer:
         reason = error = None
-        future = self._submit(primary, x, observe)
+        future, started = self._submit(primary, x, observe, kind)
         if future is None:
             reason = CLOSED if self._closed else SATURATED
         else:
@@ -262,7 +338,7 @@ class FallbackPredictor:
                     reason, error = ERROR, f"{type(e).__name__}: {e}"  # the primary's own TimeoutError
                 else:
                     reason = TIMEOUT
-                    self._abandon(future)
+                    self._abandon(future, started)
             except Exception as e:  # the primary failed: the backup answers, the error is reported
                 reason, error = ERROR, f"{type(e).__name__}: {e}"
             else:
@@ -270,42 +346,64 @@ class FallbackPredictor:
         value = backup(x)
         return self._record(Answer(value, BACKUP, (time.perf_counter() - start) * 1000, reason, error))
 
-    def _submit(self, primary: Callable, x, observe: Callable | None) -> Future | None:
+    def _submit(self, primary: Callable, x, observe: Callable | None, kind: str) -> tuple[Future | None, list]:
+        started: list = []  # the primary call's start time, once a worker has taken it
+        if self._pool is not None:
+            if self._closed:
+                return None, started
+            started.append(time.perf_counter())  # queued or sent: the process ends it after hang_ms
+            try:
+                return self._pool.submit(kind, x), started
+            except RuntimeError:  # closed meanwhile
+                return None, started
         with self._lock:
-            if self._closed or self._abandoned >= self.max_abandoned:
-                return None
+            if self._closed or self._hung() >= self.max_abandoned:
+                return None, started
             if self._workers is None:
                 self._workers = _Workers(self.max_workers, f"rulecraft-fallback-{id(self):x}")
                 weakref.finalize(self, self._workers.close, False)
             workers = self._workers
-        return workers.submit(self._timed, primary, x, observe)
+        return workers.submit(self._timed, primary, x, observe, started), started
 
-    def _timed(self, primary: Callable, x, observe: Callable | None):
+    def _hung(self) -> int:
+        """Abandoned calls running for hang_ms or longer (under the lock)."""
+        limit = time.perf_counter() - self.hang_ms / 1000
+        return sum(1 for started in self._late.values() if started and started[0] <= limit)
+
+    def _timed(self, primary: Callable, x, observe: Callable | None, started: list):
         start = time.perf_counter()
+        started.append(start)
         try:
             return primary(x)
         finally:
-            ms = (time.perf_counter() - start) * 1000
-            with self._lock:
-                self._primary_own.count += 1
-                self._primary_own.latencies.append(ms)
-            if observe is not None:  # in this worker, after the answer went out (or was abandoned)
-                try:
-                    observe(x, ms)
-                except Exception:  # the router is an optimisation: it must never cost an answer
-                    with self._lock:
-                        self._router_errors += 1
+            self._observed(x, (time.perf_counter() - start) * 1000, observe)
 
-    def _abandon(self, future: Future) -> None:
+    def _observed(self, x, ms: float, observe: Callable | None = _MISSING) -> None:
+        """A primary call finished after ``ms`` of its own time (in its worker, after the answer went out)."""
+        if self._warming:
+            return
+        with self._lock:
+            self._primary_own.count += 1
+            self._primary_own.latencies.append(ms)
+        if observe is _MISSING:  # from a worker process: the router, if any, observes single cases
+            observe = self.router.observe if self.router is not None and isinstance(x, Mapping) else None
+        if observe is not None:
+            try:
+                observe(x, ms)
+            except Exception:  # the router is an optimisation: it must never cost an answer
+                with self._lock:
+                    self._router_errors += 1
+
+    def _abandon(self, future: Future, started: list) -> None:
         if future.cancel():
             return  # still queued: it will never run
         with self._lock:
-            self._abandoned += 1
+            self._late[future] = started
         future.add_done_callback(self._finished_abandoned)  # runs at once if it has finished meanwhile
 
-    def _finished_abandoned(self, _future: Future) -> None:
+    def _finished_abandoned(self, future: Future) -> None:
         with self._lock:
-            self._abandoned -= 1
+            self._late.pop(future, None)
 
     def _record(self, answer: Answer) -> Answer:
         with self._lock:
@@ -325,10 +423,21 @@ class FallbackPredictor:
                 PRIMARY: self._paths[PRIMARY].summary(),
                 BACKUP: self._paths[BACKUP].summary() | {"reasons": dict(self._reasons)},
                 CACHE: self._paths[CACHE].summary(),
-                "primary_own_time": self._primary_own.summary(),
-                "abandoned_running": self._abandoned,
+                "primary_own_time": self._primary_own.summary() | self._over_deadline(),
+                "abandoned_running": len(self._late),
+                "abandoned_hung": self._hung(),
+                "processes": self._pool.size if self._pool is not None else 0,
+                "processes_replaced": self._pool.replaced if self._pool is not None else 0,
                 "router_errors": self._router_errors,
             }
+
+    def _over_deadline(self) -> dict:
+        """The share of the primary's calls (last ``window``) slower than the single-case deadline: the least
+        fallback rate to expect. (Under the lock.)"""
+        if not self._primary_own.latencies:
+            return {}
+        ms = np.fromiter(self._primary_own.latencies, dtype=float)
+        return {"over_deadline": round(float((ms > self.deadline_ms).mean()), 4)}
 
     def close(self, wait: bool = True, timeout: float | None = None) -> None:
         """Stop the workers (waiting for running primary calls unless ``wait=False``). Later calls get the
@@ -338,6 +447,8 @@ class FallbackPredictor:
             workers = self._workers
         if workers is not None:
             workers.close(wait=wait, timeout=timeout)
+        if self._pool is not None:
+            self._pool.close(wait=wait, timeout=timeout)
 
     def __enter__(self) -> FallbackPredictor:
         return self

@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_api(app: Flask) -> None:
-    from . import analysis, check, datasets, history, openapi, people, predict, releases, rulesets
+    from . import analysis, check, datasets, health, history, openapi, people, predict, releases, rulesets
 
-    for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi):
+    for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health):
         app.register_blueprint(module.bp)

@@ -30,9 +30,12 @@ def list_datasets(ruleset):
 @bp.post("/rulesets/<ruleset>/datasets")
 @requires("datasets.write")
 def register(ruleset):
-    """Register a CSV (the request body, Content-Type: text/csv) as ?name=&label=&group=a,b. 422 on a bad file."""
+    """Register a CSV (the request body, Content-Type: text/csv) as ?name=&label=&group=a,b. 422 on a bad file.
+    The answer holds the data report against the rule set's vocabulary (``data_report``; null when the rule set
+    has errors)."""
     ws = workspace()
-    ws.files(ws.check_id(ruleset), ws.resolve(ruleset, None))
+    version = ws.resolve(ws.check_id(ruleset), None)
+    ws.files(ruleset, version)
     if request.mimetype != "text/csv":
         raise BadRequest("Send the data set as CSV (Content-Type: text/csv).")
     data = request.get_data()
@@ -46,7 +49,8 @@ def register(ruleset):
     record(db, current_user(), "dataset.register", ruleset=ruleset, message=dataset.name,
            details={"dataset": dataset.id, "rows": dataset.rows})
     db.commit()
-    return jsonify(dataset_json(dataset)), 201
+    report = datasets.data_report(ws, ruleset, version, datasets.frame(current_app.config["DATASETS_DIR"], dataset))
+    return jsonify({**dataset_json(dataset), "data_report": report}), 201
 
 
 @bp.get("/rulesets/<ruleset>/datasets/<id:dataset_id>")

@@ -14,8 +14,11 @@ bp = Blueprint("api_history", __name__, url_prefix="/api")
 
 
 def version_json(v) -> dict:
+    """One version; a save of one rule names it by its name then (``rule`` is its id, for links)."""
+    rule, ruleset = v.trailers.get("Rulecraft-Rule"), v.trailers.get("Rulecraft-Ruleset")
     return {"version": v.id, "author": v.author.name, "time": v.time.isoformat(), "why": v.message,
-            "action": v.trailers.get("Rulecraft-Action"), "rule": v.trailers.get("Rulecraft-Rule")}
+            "action": v.trailers.get("Rulecraft-Action"), "rule": rule,
+            "rule_name": workspace().rule_name(ruleset, rule, v.id) if rule and ruleset else None}
 
 
 def _history(ruleset: str, path: str, never_existed: str):

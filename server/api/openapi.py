@@ -52,19 +52,25 @@ RULESET = obj({"id": S, "title": S, "description": S, "outcome": obj({"name": S,
                "policy": S, "default": NULL_S, "rules": {"type": ["integer", "array"]}, "enabled_rules": I,
                "version": S, "latest_release": RELEASE_REF}, ["id", "title", "outcome", "policy", "version"])
 VERSION = obj({"version": S, "author": S, "time": S, "why": S, "action": NULL_S, "rule": NULL_S,
-               "release": NULL_S}, ["version", "author", "time", "why"])
+               "rule_name": NULL_S, "release": NULL_S}, ["version", "author", "time", "why"])
 RELEASE = obj({"id": I, "ruleset": S, "name": NULL_S, "version": S, "status": S, "notes": S,
                "requested_by": NULL_S, "requested_at": S, "decided_by": NULL_S, "decided_at": NULL_S,
-               "comment": S}, ["id", "ruleset", "version", "status"])
+               "comment": S, "bundle_hash": NULL_S}, ["id", "ruleset", "version", "status"])
 PREDICTION = obj({"label": NULL_S, "abstained": B, "fired": arr(obj({"id": S, "name": S, "text": S})),
                   "deciding": arr(S), "reason": S, "scores": {"type": "object"}, "missing": arr(S),
                   "ignored": arr(S)}, ["label", "fired", "reason"])
-USER = obj({"id": I, "name": S, "email": S, "role": S, "active": B, "must_change_password": B},
-           ["id", "name", "role"])
+DATA_WARNING = obj({"code": S, "column": S, "feature": S, "count": I, "examples": arr({}), "message": S},
+                   ["code", "column", "message"])
+DATA_REPORT = {"type": ["object", "null"], "properties": {"rows": I, "columns": arr({"type": "object"}),
+                                                          "absent": {"type": "object"},
+                                                          "warnings": arr(DATA_WARNING), "lines": arr(S)}}
+USER = obj({"id": I, "name": S, "email": S, "role": S, "active": B, "must_change_password": B,
+            "created_by": NULL_S}, ["id", "name", "role"])
 TOKEN = obj({"id": I, "name": S, "prefix": S, "scope": S, "created_at": S, "expires_at": S, "revoked": B,
              "token": S}, ["id", "scope"])
 DATASET = obj({"id": I, "name": S, "rows": I, "columns": arr(S), "label_column": NULL_S, "group_columns": arr(S),
-               "created_at": S, "sha256": S, "head": arr({"type": "object"})}, ["id", "name", "rows"])
+               "created_at": S, "sha256": S, "head": arr({"type": "object"}), "data_report": DATA_REPORT},
+              ["id", "name", "rows"])
 TRY = {"type": ["object", "null"], "properties": {"total": I, "matched": {"type": ["integer", "null"]},
                                                   "matches": arr({"type": "object"}),
                                                   "near_misses": arr({"type": "object"})}}
@@ -82,6 +88,7 @@ RULESET_P = {"name": "ruleset", "in": "path", "required": True, "schema": S}
 RULE_P = {"name": "rule", "in": "path", "required": True, "schema": S}
 RELEASE_P = {"name": "release_id", "in": "path", "required": True, "schema": I}
 TOKEN_P = {"name": "token_id", "in": "path", "required": True, "schema": I}
+USER_P = {"name": "user_id", "in": "path", "required": True, "schema": I}
 DATASET_P = {"name": "dataset_id", "in": "path", "required": True, "schema": I}
 GROUP_Q = {"name": "group", "in": "query", "schema": S, "description": "a column of the data set to split by"}
 BANDS_Q = {"name": "bands", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10},
@@ -115,6 +122,18 @@ def op(summary: str, ok: dict | None, *, codes=(), params=(), request=None, stat
         operation["requestBody"] = request
     if not secured:
         operation["security"] = []
+    return operation
+
+
+READY = obj({"status": {"enum": ["ready", "not ready"]},
+             "checks": obj({"database": S, "repository": S, "releases": S}, ["database", "repository", "releases"])},
+            ["status", "checks"])
+
+
+def _probe(operation: dict) -> dict:
+    """A readiness probe answers 503 with the same shape as its 200 (what is not ready), not an Error."""
+    operation["responses"]["503"] = {"description": "Not ready (the checks say why)",
+                                     "content": {"application/json": {"schema": READY}}}
     return operation
 
 
@@ -188,12 +207,14 @@ def document() -> dict:
         "/api/rulesets/{ruleset}/predict": {
             "post": op("Predict with the rules", obj({"ruleset": S, "version": S, "release": NULL_S, "outcome": S,
                                                      "prediction": ref("Prediction"),
-                                                     "predictions": arr(ref("Prediction"))}),
+                                                     "predictions": arr(ref("Prediction")),
+                                                     "warnings": arr(DATA_WARNING)}),
                        codes=("400", "404", "413", "422"), params=rs + [VERSION_Q],
                        request=body(obj({"case": {"type": "object"}, "cases": arr({"type": "object"})})))},
         "/api/rulesets/{ruleset}/evaluate": {
             "post": op("Which rules fire per case", obj({"ruleset": S, "version": S, "rules": arr(S),
-                                                        "fired": arr(arr(I)), "missing_columns": arr(S)}),
+                                                        "fired": arr(arr(I)), "missing_columns": arr(S),
+                                                        "warnings": arr(DATA_WARNING)}),
                        codes=("400", "404", "413", "422"), params=rs + [VERSION_Q],
                        request={"required": True, "content": {
                            "application/json": {"schema": obj({"cases": arr({"type": "object"})})},
@@ -250,24 +271,50 @@ def document() -> dict:
             "delete": op("Sign out", obj({"signed_out": B}), codes=("401", "403"), secured=False)},
         "/api/me": {"get": op("Who am I", obj({"user": ref("User"), "permissions": arr(S), "auth": S,
                                               "csrf_token": S}))},
-        "/api/me/password": {"post": op("Change my password", obj({"changed": B}), codes=("400", "422"),
-                                        request=body(obj({"old_password": S, "password": S})))},
+        "/api/me/password": {"post": op("Change my password (ends my sessions; revokes my tokens unless "
+                                        "keep_tokens is true)", obj({"changed": B, "tokens_revoked": I}),
+                                        codes=("400", "422"),
+                                        request=body(obj({"old_password": S, "password": S, "keep_tokens": B})))},
         "/api/tokens": {
             "get": op("My tokens", obj({"tokens": arr(ref("Token"))})),
             "post": op("Create a token (shown once)", ref("Token"), status="201", codes=("400", "422"),
-                       request=body(obj({"scope": {"enum": ["read", "predict", "write"]}, "name": S, "days": I},
-                                        ["scope"])))},
+                       request=body(obj({"scope": {"enum": ["read", "predict", "write", "metrics"]}, "name": S,
+                                         "days": I}, ["scope"])))},
         "/api/tokens/{token_id}": {"delete": op("Revoke a token", ref("Token"), codes=("404",), params=[TOKEN_P])},
         "/api/users": {
             "get": op("People (admin)", obj({"users": arr(ref("User"))})),
             "post": op("Add a person (admin)", ref("User"), status="201", codes=("400", "422"),
                        request=body(obj({"name": S, "role": S, "password": S, "email": S},
                                         ["name", "role", "password"])))},
+        "/api/users/{user_id}/tokens": {"get": op("A person's tokens (admin)", obj({"tokens": arr(ref("Token"))}),
+                                                  codes=("404",), params=[USER_P])},
+        "/api/users/{user_id}/disable": {"post": op("Disable a person: sessions end and tokens are revoked at once "
+                                                    "(admin)", ref("User"), codes=("404", "422"), params=[USER_P])},
+        "/api/users/{user_id}/enable": {"post": op("Enable a person again (admin)", ref("User"), codes=("404",),
+                                                   params=[USER_P])},
+        "/api/users/{user_id}/password": {"post": op("Reset a password to a one-time password; sessions end, tokens "
+                                                     "are revoked (admin)", ref("User"), codes=("400", "404", "422"),
+                                                     params=[USER_P],
+                                                     request=body(obj({"password": S}, ["password"])))},
+        "/api/users/{user_id}/unlock": {"post": op("Forget a person's failed sign-ins (admin)", ref("User"),
+                                                   codes=("404",), params=[USER_P])},
         "/api/audit": {"get": op("The audit log", obj({"page": I, "per_page": I, "total": I,
                                                        "events": arr({"type": "object"})}),
                                  codes=("422",), params=PAGE_Q + [{"name": "ruleset", "in": "query", "schema": S},
                                                                    {"name": "action", "in": "query", "schema": S}])},
         "/api/openapi.json": {"get": op("This document", {"type": "object"}, secured=False)},
+        "/api/signing-key": {"get": op("The public key that signs every bundle (Ed25519, PEM)",
+                                       obj({"algorithm": S, "key_id": S, "public_key": S},
+                                           ["algorithm", "key_id", "public_key"]),
+                                       codes=("401",), secured=False)},  # 401 only for a bad token sent anyway
+        # ---- operations (docs/operations.md): probes for a load balancer
+        "/healthz": {"get": op("The process answers (nothing else is checked)", obj({"status": S}, ["status"]),
+                               secured=False)},
+        "/readyz": {"get": _probe(op("This worker can serve: database, repository, compiled releases (503 when "
+                                     "not, each check saying what is wrong)", READY, secured=False))},
+        "/metrics": {"get": op("Prometheus metrics (text format): open when the server runs with --metrics, "
+                               "else a token of scope 'metrics' (or an admin)", {"type": "string"},
+                               ok_type="text/plain")},
     }
     return {
         "openapi": "3.1.0",

@@ -10,14 +10,18 @@ from ..db import begin_write, get_db
 from ..errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from ..models import ApiToken, AuditEvent, User
 from ..services.changes import record
-from .common import json_body, page_args
+from .common import json_body, page_args, workspace
 
 bp = Blueprint("api_people", __name__, url_prefix="/api")
 
 
-def user_json(u: User) -> dict:
+def user_json(u: User, creators: dict[int, str] | None = None) -> dict:
+    """A person; ``created_by`` names the admin who added them (None: made on the command line)."""
+    if creators is None:
+        creator = get_db().get(User, u.created_by) if u.created_by else None
+        creators = {creator.id: creator.name} if creator else {}
     return {"id": u.id, "name": u.name, "email": u.email, "role": u.role, "active": u.active,
-            "must_change_password": u.must_change_password}
+            "must_change_password": u.must_change_password, "created_by": creators.get(u.created_by)}
 
 
 def token_json(t: ApiToken) -> dict:
@@ -62,16 +66,19 @@ def me():
 
 @bp.post("/me/password")
 def change_password():
-    """{"old_password", "password"}; ends every session of the person (sign in again)."""
+    """{"old_password", "password", "keep_tokens"?}; ends every session of the person (sign in again) and revokes
+    their tokens unless keep_tokens is true. 403 wrong current password, 422 a password not allowed."""
     user = current_user()
     _may_change_account()
     body = json_body()
     db = get_db()
     begin_write(db)
-    auth.change_password(db, user, body.get("old_password"), body.get("password"))
-    record(db, user, "user.password", message="Password changed")
+    revoked = auth.change_password(db, user, body.get("old_password"), body.get("password"),
+                                   keep_tokens=body.get("keep_tokens") is True)
+    record(db, user, "user.password", message="Password changed" + (f"; {revoked} token(s) revoked" if revoked
+                                                                    else ""), details={"tokens_revoked": revoked})
     db.commit()
-    response = jsonify({"changed": True})
+    response = jsonify({"changed": True, "tokens_revoked": revoked})
     auth.clear_session_cookie(response)
     return response
 
@@ -119,7 +126,8 @@ def revoke_token(token_id):
         raise NotFound("There is no such token.")
     begin_write(db)
     auth.revoke_token(db, token)
-    record(db, user, "token.revoke", message=f"Token {token.prefix}...")
+    owner = f" of {token.user.name}" if token.user_id != user.id else ""
+    record(db, user, "token.revoke", message=f"Token {token.prefix}...{owner}", details={"user": token.user_id})
     db.commit()
     return jsonify(token_json(token))
 
@@ -127,7 +135,9 @@ def revoke_token(token_id):
 @bp.get("/users")
 @requires("users.manage")
 def list_users():
-    return jsonify({"users": [user_json(u) for u in get_db().scalars(select(User).order_by(User.id))]})
+    people = list(get_db().scalars(select(User).order_by(User.id)))
+    names = {u.id: u.name for u in people}
+    return jsonify({"users": [user_json(u, names) for u in people]})
 
 
 @bp.post("/users")
@@ -137,11 +147,73 @@ def create_user():
     body = json_body()
     db = get_db()
     begin_write(db)
+    admin = current_user()
     user = auth.create_user(db, body.get("name"), body.get("role"), body.get("password"), body.get("email"),
-                            must_change_password=bool(body.get("must_change_password", True)))
-    record(db, current_user(), "user.create", message=f"{user.name} ({user.role})")
+                            must_change_password=bool(body.get("must_change_password", True)), created_by=admin)
+    record(db, admin, "user.create", message=f"{user.name} ({user.role})",
+           details={"user": user.id, "role": user.role})
     db.commit()
     return jsonify(user_json(user)), 201
+
+
+# ---- people's lifecycle (admin); the same from the command line: rulecraft disable, enable, tokens, revoke-token,
+# reset-password, unlock. Each is one audit row naming the admin and the person.
+
+def _person(user_id: int) -> User:
+    user = get_db().get(User, user_id)
+    if user is None:
+        raise NotFound("There is no such person.")
+    return user
+
+
+@bp.get("/users/<id:user_id>/tokens")
+@requires("users.manage")
+def person_tokens(user_id):
+    """A person's tokens, never their secrets (admin). 404 no such person."""
+    return jsonify({"tokens": [token_json(t) for t in auth.tokens_of(get_db(), _person(user_id))]})
+
+
+def _lifecycle(user_id: int, action: str, change, message: str, status: int = 200, **extra):
+    person = _person(user_id)
+    db = get_db()
+    begin_write(db)
+    change(db, person)
+    record(db, current_user(), action, message=f"{person.name}: {message}", details={"user": person.id})
+    db.commit()
+    return jsonify({**user_json(person), **extra}), status
+
+
+@bp.post("/users/<id:user_id>/disable")
+@requires("users.manage")
+def disable_user(user_id):
+    """The person can no longer sign in; their sessions end and tokens are revoked at once (admin). 404 no such
+    person, 422 the only active administrator."""
+    return _lifecycle(user_id, "user.disable", auth.disable_user, "disabled; sessions ended, tokens revoked")
+
+
+@bp.post("/users/<id:user_id>/enable")
+@requires("users.manage")
+def enable_user(user_id):
+    """Able to sign in again (admin). 404 no such person."""
+    return _lifecycle(user_id, "user.enable", auth.enable_user, "enabled")
+
+
+@bp.post("/users/<id:user_id>/password")
+@requires("users.manage")
+def reset_password(user_id):
+    """{"password"}: a one-time password, to be changed at the next sign-in; sessions end, tokens are revoked,
+    failed sign-ins are forgotten (admin). 404 no such person, 422 a password not allowed."""
+    password = json_body().get("password")
+    return _lifecycle(user_id, "user.password-reset", lambda db, p: auth.reset_password(db, p, password),
+                      "password reset (one-time); sessions ended, tokens revoked")
+
+
+@bp.post("/users/<id:user_id>/unlock")
+@requires("users.manage")
+def unlock_user(user_id):
+    """Forget the failed sign-ins counted against the person's account, so no wait remains (admin). 404 no such
+    person."""
+    return _lifecycle(user_id, "user.unlock", auth.unlock, "failed sign-ins forgotten")
 
 
 @bp.get("/audit")
@@ -157,7 +229,15 @@ def audit_log():
     db = get_db()
     total = db.scalar(select(func.count()).select_from(query.subquery()))
     events = db.scalars(query.order_by(AuditEvent.id.desc()).offset((page - 1) * size).limit(size))
+    ws = workspace()
     return jsonify({"page": page, "per_page": size, "total": total, "events": [
         {"id": e.id, "at": e.at.isoformat(), "by": e.user.name if e.user else None, "action": e.action,
-         "ruleset": e.ruleset, "rule": e.rule, "version": e.version, "status": e.status, "why": e.message,
-         "details": e.details} for e in events]})
+         "ruleset": e.ruleset, "rule": e.rule, "rule_name": _rule_name(ws, e), "version": e.version,
+         "status": e.status, "why": e.message, "details": e.details} for e in events]})
+
+
+def _rule_name(ws, e: AuditEvent) -> str | None:
+    """Rules are named by their names: recorded with the row, else read from the version the row names."""
+    if not e.rule:
+        return None
+    return (e.details or {}).get("rule_name") or ws.rule_name(e.ruleset, e.rule, e.version)

@@ -12,27 +12,35 @@ from .common import json_body, workspace
 bp = Blueprint("api_releases", __name__, url_prefix="/api")
 
 
-def release_json(r: Release) -> dict:
-    return {"id": r.id, "ruleset": r.ruleset, "name": r.name, "version": r.version, "status": r.status,
+def release_json(r: Release, released: dict[str, str] | None = None) -> dict:
+    """``released``: release name -> the rule set's own version it names (Workspace.releases); a release approved
+    before releases named their own version has the repository's newest commit of the time in its row."""
+    version = (released or {}).get(r.name, r.version) if r.status == "approved" else r.version
+    return {"id": r.id, "ruleset": r.ruleset, "name": r.name, "version": version, "status": r.status,
             "notes": r.notes, "requested_by": r.requester.name if r.requester else None,
             "requested_at": r.requested_at.isoformat(), "decided_by": r.decider.name if r.decider else None,
-            "decided_at": r.decided_at.isoformat() if r.decided_at else None, "comment": r.comment}
+            "decided_at": r.decided_at.isoformat() if r.decided_at else None, "comment": r.comment,
+            "bundle_hash": r.bundle_hash}
 
 
 @bp.get("/rulesets/<ruleset>/releases")
 @requires("releases.read")
 def list_releases(ruleset):
     """Release requests and releases of a rule set, newest first."""
-    workspace().check_id(ruleset)
-    return jsonify({"ruleset": ruleset, "releases": [release_json(r) for r in releases.releases_of(get_db(), ruleset)]})
+    ws = workspace()
+    ws.check_id(ruleset)
+    released = {t.release: t.version for t in ws.releases(ruleset)}
+    return jsonify({"ruleset": ruleset, "releases": [release_json(r, released)
+                                                     for r in releases.releases_of(get_db(), ruleset)]})
 
 
 @bp.get("/rulesets/<ruleset>/releases/draft")
 @requires("releases.request")
 def draft(ruleset):
-    """Notes drafted from the reasons given since the last release, for ?version= (default: latest)."""
+    """Notes drafted from the reasons given since the last release, for ?version= (default: latest); the version is
+    the rule set's own last change as of it (what a request would release)."""
     ws = workspace()
-    version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
+    version = ws.own_version(ruleset, ws.resolve(ws.check_id(ruleset), request.args.get("version")))
     latest = ws.latest_release(ruleset)
     return jsonify({"version": version, "notes": releases.draft_notes(ws, ruleset, version),
                     "previous": None if latest is None else {"name": latest.release,

@@ -11,6 +11,7 @@ whose row is still pending (recovery marks it done). See services/recovery.py.
 """
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 
@@ -23,7 +24,6 @@ from ..models import AuditEvent, User, utcnow
 from ..store import fault_point
 
 MAX_WHY = 5000
-ANY_HEAD = object()
 
 
 @dataclass
@@ -51,11 +51,12 @@ def check_why(why) -> str:
 
 def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset: str, rule: str | None,
            changes: list[git.Change], why: str, base: str | None = None, conflict_paths=(),
-           expect_head=ANY_HEAD, recheck=None, details: dict | None = None) -> Saved:
+           expect_head=git.ANY_HEAD, recheck=None, details: dict | None = None) -> Saved:
     save_id = str(uuid.uuid4())
     begin_write(db)
+    details = {**(details or {}), **({"based_on": base} if base else {})}
     event = AuditEvent(user_id=user.id, action=action, ruleset=ruleset, rule=rule, save_id=save_id,
-                       status="pending", message=why, details=details or {})
+                       status="pending", message=why, details=details or {}, process_id=os.getpid())
     db.add(event)
     db.commit()
     fault_point("service.audit-pending")
@@ -63,7 +64,7 @@ def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset
                 "Rulecraft-Ruleset": ruleset}
     if rule:
         trailers["Rulecraft-Rule"] = rule
-    kwargs = {} if expect_head is ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
+    kwargs = {} if expect_head is git.ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
     try:
         version = store.commit(changes, author=identity(user), message=why, trailers=trailers, base=base,
                                conflict_paths=list(conflict_paths), **kwargs)
@@ -79,20 +80,46 @@ def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset
 
 
 def _mark_failed(db: Session, event: AuditEvent, error: BaseException) -> None:
+    """A save that did not happen: 'refused' when it was based on an old version of what it changed (who, when
+    and why stay in the row, with the version it was based on and the current one), else 'failed'."""
     db.rollback()
     begin_write(db)
-    event.status = "failed"
-    event.details = {**(event.details or {}), "reason": type(error).__name__}
+    details = {**(event.details or {}), "reason": type(error).__name__}
+    if isinstance(error, git.ConflictError):
+        event.status = "refused"
+        details.update(reason="stale", refused=STALE, path=error.path.rsplit("/", 1)[-1],
+                       current=error.current_version)
+    else:
+        event.status = "failed"
+    event.details = details
     db.commit()
 
 
+STALE = ("Someone else saved a change to this since the version it was based on; the save was refused so that "
+         "nothing is lost.")
+
+
 def record(db: Session, user: User | None, action: str, *, ruleset: str | None = None, rule: str | None = None,
-           version: str | None = None, message: str = "", details: dict | None = None) -> AuditEvent:
+           version: str | None = None, message: str = "", details: dict | None = None,
+           status: str = "done") -> AuditEvent:
     """An audit row for something that is not a commit (a release decision, a new person, a token)."""
     event = AuditEvent(user_id=user.id if user else None, action=action, ruleset=ruleset, rule=rule,
-                       version=version, status="done", message=message, details=details or {}, at=utcnow())
+                       version=version, status=status, message=message, details=details or {}, at=utcnow())
     db.add(event)
     return event
+
+
+def refused(db: Session, user: User | None, action: str, error, *, reason: str, ruleset: str | None = None,
+            rule: str | None = None, version: str | None = None, message: str = "", details: dict | None = None):
+    """Record that ``action`` was refused, in its own transaction, and return ``error`` for the caller to raise.
+    The row says who and when, ``message`` is what the person gave (their why or comment), and ``details`` hold
+    ``reason`` (a short code) and ``refused`` (the plain words they were answered with), as for a stale save."""
+    db.rollback()
+    begin_write(db)
+    record(db, user, action, ruleset=ruleset, rule=rule, version=version, message=message,
+           details={**(details or {}), "reason": reason, "refused": error.message}, status="refused")
+    db.commit()
+    return error
 
 
 def translate(error: git.StoreError):

@@ -6,8 +6,6 @@ are cached by content hash, so "try it" on every keystroke does not re-read the 
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,6 +17,10 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rules_dsl import RuleError
+from rules_dsl.tables import CsvError, read_csv
+
+from ..config import private_folder, write_private
 from ..errors import NotFound, Unprocessable
 from ..models import ReferenceDataset, User
 
@@ -56,30 +58,20 @@ def register(db: Session, folder: Path, user: User, ruleset: str, name: str, dat
                                registered_by=user.id)
     db.add(dataset)
     db.flush()
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     path = folder / f"{dataset.id}.csv"
     temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(data)
+    write_private(temporary, data)  # reference cases may be patient data: owner-only (server/config.py)
     temporary.replace(path)
     return dataset
 
 
 def read_table(data: bytes) -> pd.DataFrame:
     """The CSV file as a table, or a plain-words 422 (field "file") saying what is wrong with it and where."""
-    if not data.strip():
-        raise Unprocessable("The file is empty.", field="file")
-    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
-        raise Unprocessable("This is not a CSV file (it looks like a spreadsheet or another binary file). In the "
-                            "spreadsheet program, save it as \u201cCSV UTF-8\u201d and add that file.", field="file")
     try:
-        frame = pd.read_csv(io.BytesIO(data), low_memory=False)
-    except UnicodeDecodeError:
-        raise Unprocessable("The file is not plain text in UTF-8. In the spreadsheet program, save it as "
-                            "\u201cCSV UTF-8\u201d and add that file.", field="file") from None
-    except pd.errors.ParserError as e:
-        raise Unprocessable(_parser_problem(str(e)), field="file") from None
-    except ValueError as e:
-        raise Unprocessable(f"The file cannot be read as a CSV table ({e}).", field="file") from None
+        frame = read_csv(data)
+    except CsvError as e:
+        raise Unprocessable(e.message, field="file") from None
     if len(frame.columns) == 0 or frame.empty:
         raise Unprocessable("The file has column names but no cases below them.", field="file")
     if len(frame.columns) == 1 and any(sep in str(frame.columns[0]) for sep in (";", "\t")):
@@ -88,17 +80,14 @@ def read_table(data: bytes) -> pd.DataFrame:
     return frame
 
 
-def _parser_problem(message: str) -> str:
-    ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
-    if ragged:
-        columns, line, values = ragged.groups()
-        return (f"Line {line} has {values} values, but the first line names {columns} columns. Every line needs "
-                "one value per column (leave a value empty with two commas in a row).")
-    quote = re.search(r"EOF inside string starting at row (\d+)", message)
-    if quote:
-        return (f"A quotation mark on line {int(quote.group(1)) + 1} is never closed: every value that starts "
-                "with \" needs a closing \".")
-    return "The file cannot be read as a CSV table: check that every line has one value per column."
+def data_report(ws, ruleset: str, version: str, frame: pd.DataFrame) -> dict | None:
+    """What in the cases does not fit the rule set's vocabulary (RuleSet.data_report), as JSON; None when the rule
+    set cannot be compiled at that version (its errors are shown where it is edited)."""
+    try:
+        rules = ws.ruleset(ruleset, version)
+    except RuleError:
+        return None
+    return rules.data_report(frame).to_dict()
 
 
 def datasets_of(db: Session, ruleset: str) -> list[ReferenceDataset]:
@@ -120,7 +109,11 @@ def frame(folder: Path, dataset: ReferenceDataset) -> pd.DataFrame:
         if dataset.sha256 in _cache:
             _cache.move_to_end(dataset.sha256)
             return _cache[dataset.sha256]
-    loaded = pd.read_csv(folder / f"{dataset.id}.csv", low_memory=False)
+    try:
+        loaded = read_csv(folder / f"{dataset.id}.csv")
+    except CsvError as e:  # registered before lines with more values than columns were refused
+        raise Unprocessable(f"The data set '{dataset.name}' cannot be read any more: {e.message} Correct the file "
+                            "and add it again as a new data set.", field="dataset") from None
     with _lock:
         _cache[dataset.sha256] = loaded
         while len(_cache) > 8:

@@ -44,8 +44,27 @@ def recover(db: Session, store: git.GitStore) -> Report:
     return report
 
 
-def _pending_saves(db: Session, store: git.GitStore, report: Report) -> None:
-    for event in db.scalars(select(AuditEvent).where(AuditEvent.status == "pending")):
+def settle_process(db: Session, store: git.GitStore, process_id: int) -> Report:
+    """The pending saves of one server worker that has died, settled at once (not at the next start) and only
+    those: other workers' saves in flight are left alone. Decided holding the store's writer lock, so that Git
+    processes the worker left running have finished."""
+    report = Report()
+    mine = select(AuditEvent.id).where(AuditEvent.status == "pending", AuditEvent.process_id == process_id)
+    if db.scalar(mine.limit(1)) is None:
+        db.rollback()
+        return report
+    with store.writers_done():
+        begin_write(db)
+        _pending_saves(db, store, report, process_id)
+        db.commit()
+    return report
+
+
+def _pending_saves(db: Session, store: git.GitStore, report: Report, process_id: int | None = None) -> None:
+    pending = select(AuditEvent).where(AuditEvent.status == "pending")
+    if process_id is not None:
+        pending = pending.where(AuditEvent.process_id == process_id)
+    for event in db.scalars(pending):
         version = store.find_by_trailer("Rulecraft-Save", event.save_id) if event.save_id else None
         if version is not None:
             event.status, event.version, event.at = "done", version.id, version.time
@@ -109,6 +128,7 @@ def _releases(db: Session, store: git.GitStore, report: Report) -> None:
             report.add(f"Release {release.ruleset} {release.name} was tagged: marked approved")
         else:
             release.status, release.name, release.decided_by, release.decided_at = "requested", None, None, None
+            release.bundle_hash = None
             report.add(f"Release request {release.id} of {release.ruleset} was not tagged: back to requested")
     db.flush()
     approved = {(r.ruleset, r.name) for r in db.scalars(select(Release).where(Release.status == "approved"))}
@@ -124,11 +144,13 @@ def _releases(db: Session, store: git.GitStore, report: Report) -> None:
             # The tag names the approver: the row keeps them (its decision may have been rolled back or never
             # written), so the release and its rebuilt audit row say who approved it. An id that names nobody
             # here is left out rather than written as a dangling reference.
+            recorded_hash = trailers.get("Rulecraft-Bundle-Hash") or None
             approved_by = trailers.get("Rulecraft-Approved-By", "")
             approver = int(approved_by) if approved_by.isdigit() and int(approved_by) in users else None
             if existing is not None:
                 existing.status, existing.name = "approved", release_name
                 existing.decided_by, existing.decided_at = approver, tag.time
+                existing.bundle_hash = existing.bundle_hash or recorded_hash
             else:
                 requested = trailers.get("Rulecraft-Requested-By", "")
                 if not requested.isdigit() or int(requested) not in users:
@@ -136,7 +158,7 @@ def _releases(db: Session, store: git.GitStore, report: Report) -> None:
                     continue
                 db.add(Release(ruleset=ruleset, name=release_name, version=tag.version, status="approved",
                                notes=tag.message, requested_by=int(requested), decided_by=approver,
-                               decided_at=tag.time))
+                               decided_at=tag.time, bundle_hash=recorded_hash))
             report.add(f"Release {ruleset} {release_name} existed only as a tag: recorded")
     db.flush()
     _release_decisions(db, report)
@@ -151,5 +173,6 @@ def _release_decisions(db: Session, report: Report) -> None:
         db.add(AuditEvent(at=release.decided_at or utcnow(), user_id=release.decided_by, action="release.approve",
                           ruleset=release.ruleset, version=release.version, status="done",
                           message=release.comment or "", details={"release": release.id, "name": release.name,
+                                                                  "bundle_hash": release.bundle_hash,
                                                                   "recovered": True}))
         report.add(f"Release {release.ruleset} {release.name} had no audit row for its approval: added")

@@ -7,17 +7,22 @@ Approval is crash-safe: the row is marked 'approving' with its name, then the ta
 """
 from __future__ import annotations
 
+import copy
+
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from rules_dsl.bundle import bundle_dict
+from rules_dsl.errors import invisible_character
 
 from .. import store as git
 from ..db import begin_write
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..models import Release, User, utcnow
 from ..store import fault_point
-from .changes import identity, record
+from .changes import identity, record, refused
 from .workspace import Workspace
 
 MAX_TEXT = 5000
@@ -33,7 +38,18 @@ def _text(value, field: str, required: bool) -> str:
         raise Unprocessable("Please add a comment saying why.", field=field)
     if len(value) > MAX_TEXT:
         raise Unprocessable(f"'{field}' is too long (at most {MAX_TEXT} characters).", field=field)
+    if invisible_character(value.replace("\n", " ").replace("\t", " ")) is not None:  # here, not at approval
+        raise Unprocessable(f"'{field}' contains invisible control characters; please retype it.", field=field)
     return value
+
+
+def bundle_document(ws: Workspace, ruleset: str, version: str, release: str | None) -> dict:
+    """The bundle of ``ruleset`` at ``version`` (named ``release`` if it is one), with its content hash; unsigned
+    (the API signs what it serves). The hash recorded at approval is this document's, so it is the hash of every
+    copy of the release's bundle the server ever serves."""
+    pinned = copy.copy(ws.ruleset(ruleset, version))
+    pinned.version, pinned.release = version, release
+    return bundle_dict(pinned)
 
 
 def draft_notes(ws: Workspace, ruleset: str, version: str) -> str:
@@ -52,6 +68,7 @@ def request_release(ws: Workspace, db: Session, user: User, ruleset: str, versio
                     notes) -> Release:
     version = ws.resolve(ruleset, version)
     ws.files(ruleset, version)  # 404 if the rule set is not in that version
+    version = ws.own_version(ruleset, version)  # this rule set's last change, not another rule set's newer one
     notes = _text(notes, "notes", False) or draft_notes(ws, ruleset, version)
     if any(t.version == version for t in ws.releases(ruleset)):
         raise Conflict("This version is already released.")
@@ -110,18 +127,25 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
     comment = _text(comment, "comment", False)
     release = _pending(db, ruleset, release_id)
     if release.requested_by == user.id:
-        raise Forbidden("You requested this release, so another reviewer must approve it.", code="own-release")
+        raise refused(db, user, "release.approve", Forbidden(
+            "You requested this release, so another reviewer must approve it.", code="own-release"),
+            reason="own-release", ruleset=ruleset, version=release.version, message=comment,
+            details={"release": release.id})
     if user.id in authors_since_last_release(ws, ruleset, release.version):
-        raise Forbidden("This release contains changes you made, so another reviewer must approve it.",
-                        code="own-changes")
+        raise refused(db, user, "release.approve", Forbidden(
+            "This release contains changes you made, so another reviewer must approve it.", code="own-changes"),
+            reason="own-changes", ruleset=ruleset, version=release.version, message=comment,
+            details={"release": release.id})
+    own = ws.own_version(ruleset, release.version)  # a request made before releases named their own version
     begin_write(db)
     _lock_decision(db, release)
-    if any(t.version == release.version for t in ws.releases(ruleset)):
+    if any(t.version == own for t in ws.releases(ruleset)):
         raise Conflict("This version is already released.")
     number = 1 + (db.scalar(select(func.count()).select_from(Release).where(
         Release.ruleset == ruleset, Release.status.in_(("approved", "approving")))) or 0)
-    release.name, release.status = f"v{number}", "approving"
+    release.version, release.name, release.status = own, f"v{number}", "approving"
     release.decided_by, release.decided_at, release.comment = user.id, utcnow(), comment
+    release.bundle_hash = bundle_document(ws, ruleset, own, release.name)["hash"]
     try:
         db.commit()
     except IntegrityError:  # another release of this rule set took the same number at the same moment
@@ -131,7 +155,7 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
     fault_point("release.approving")
     message = (f"Release {release.name} of {ruleset}\n\n{release.notes}\n\n"
                f"Rulecraft-Release: {release.id}\nRulecraft-Requested-By: {release.requested_by}\n"
-               f"Rulecraft-Approved-By: {user.id}")
+               f"Rulecraft-Approved-By: {user.id}\nRulecraft-Bundle-Hash: {release.bundle_hash}")
     try:
         ws.store.create_tag(f"{ruleset}/{release.name}", release.version, message=message, tagger=identity(user))
     except git.ReleaseExists:
@@ -140,13 +164,14 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
         db.rollback()
         begin_write(db)
         release.name, release.status, release.decided_by, release.decided_at = None, "requested", None, None
+        release.bundle_hash = None
         db.commit()
         raise Unprocessable(e.message) from None
     fault_point("release.tagged")
     begin_write(db)
     release.status = "approved"
     record(db, user, "release.approve", ruleset=ruleset, version=release.version, message=comment,
-           details={"release": release.id, "name": release.name})
+           details={"release": release.id, "name": release.name, "bundle_hash": release.bundle_hash})
     db.commit()
     return release
 
@@ -155,8 +180,11 @@ def reject(ws: Workspace, db: Session, user: User, ruleset: str, release_id, com
     comment = _text(comment, "comment", True)
     release = _pending(db, ruleset, release_id)
     if release.requested_by == user.id:
-        raise Forbidden("You requested this release; another reviewer decides on it. (You can ask for it again "
-                        "later with other notes.)", code="own-release")
+        raise refused(db, user, "release.reject", Forbidden(
+            "You requested this release; another reviewer decides on it. (You can ask for it again later with "
+            "other notes.)", code="own-release"),
+            reason="own-release", ruleset=ruleset, version=release.version, message=comment,
+            details={"release": release.id})
     begin_write(db)
     _lock_decision(db, release)
     release.status, release.decided_by, release.decided_at, release.comment = "rejected", user.id, utcnow(), comment

@@ -23,13 +23,13 @@ from rules_dsl import (
     rule_from_json,
     slugify,
 )
-from rules_dsl.errors import normalize_name
+from rules_dsl.errors import name_key, normalize_name
 from rules_dsl.ruleset import ruleset_from_files
 
 from .. import store as git
 from ..errors import BadRequest, Conflict, NotFound, Unprocessable, rule_error
 from ..models import User
-from .changes import Saved, check_why, commit, translate
+from .changes import Saved, check_why, commit, refused, translate
 from .workspace import EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, Workspace, file_path, rule_path
 
 RETRIES = 8
@@ -67,12 +67,27 @@ def compile_against(ruleset: RuleSet, syntax, rule_id: str) -> CompiledRule:
 
 
 def _check_unique_name(ruleset: RuleSet, name: str, rule_id: str | None) -> None:
-    key = normalize_name(name)
+    key = name_key(name)
     for other in ruleset.rules:
-        if other.id != rule_id and normalize_name(other.name) == key:
+        if other.id != rule_id and name_key(other.name) == key:
             raise Unprocessable(f"There is already a rule called '{other.name}' in this rule set; choose another "
-                                "name (names that differ only in capitals or accents count as the same).",
+                                "name (names that differ only in capitals, accents or look-alike letters count "
+                                "as the same).",
                                 field="name", code="duplicate-name")
+
+
+def _new_rule_id(ws: Workspace, ruleset: str, version: str, name: str, taken: list[str]) -> str:
+    """An id no rule of this rule set ever had: a new rule named like a deleted one is a new rule, with a history
+    and blame of its own (reusing the id showed the old rule's creation and deletion as the new one's)."""
+    taken = list(taken)
+    while True:
+        rule_id = slugify(name, taken=taken)
+        try:
+            if ws.store.count(rule_path(ruleset, rule_id), version=version) == 0:
+                return rule_id
+        except git.InvalidPath:
+            return rule_id  # a name the store refuses (e.g. CON): the save says so, in plain words
+        taken.append(rule_id)
 
 
 def _retrying(action):
@@ -93,7 +108,7 @@ def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: d
         head = ws.resolve(ruleset, None)
         current = ws.ruleset(ruleset, head)
         _check_unique_name(current, syntax.name, None)
-        rule_id = slugify(syntax.name, taken=[r.id for r in current.rules])
+        rule_id = _new_rule_id(ws, ruleset, head, syntax.name, [r.id for r in current.rules])
         compiled = compile_against(current, syntax, rule_id)
         change = git.Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
 
@@ -108,7 +123,7 @@ def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: d
             _check_unique_name(ws.ruleset(ruleset, now), syntax.name, None)
 
         saved = _commit(ws, db, user, "rule.create", ruleset, rule_id, [change], why, expect_head=head,
-                        recheck=still_holds)
+                        recheck=still_holds, details={"rule_name": compiled.name})
         return RuleSaved(compiled, saved)
 
     return _retrying(attempt)
@@ -127,9 +142,11 @@ def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
         current = ws.ruleset(ruleset, head)
         old = next((r for r in current.rules if r.id == rule_id), None)
         if old is None:
-            raise Conflict("This rule was deleted since you opened it. Copy your text and create it again if it "
-                           "is still needed.", base_text=ws.rule_text(ruleset, rule_id, base), current_text=None,
-                           current_version=head)
+            raise refused(db, user, "rule.update", Conflict(
+                "This rule was deleted since you opened it. Copy your text and create it again if it is still "
+                "needed.", base_text=ws.rule_text(ruleset, rule_id, base), current_text=None, current_version=head),
+                reason="stale", ruleset=ruleset, rule=rule_id, message=why,
+                details={"based_on": base, "current": head, "rule_name": syntax.name})
         renamed = normalize_name(old.name) != normalize_name(syntax.name)
         if renamed:
             _check_unique_name(current, syntax.name, rule_id)
@@ -140,8 +157,9 @@ def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
                                                 "rule.enable" if compiled.enabled and not old.enabled else
                                                 "rule.update")
         change = git.Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
+        names = {"rule_name": compiled.name, **({"renamed_from": old.name} if renamed else {})}
         saved = _commit(ws, db, user, action, ruleset, rule_id, [change], why, base=base,
-                        conflict_paths=[change.path], expect_head=head if renamed else None)
+                        conflict_paths=[change.path], expect_head=head if renamed else git.ANY_HEAD, details=names)
         return RuleSaved(compiled, saved)
 
     return _retrying(attempt)
@@ -154,12 +172,14 @@ def delete_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
         raise NotFound(f"There is no rule '{rule_id}' in the version you opened.")
     path = rule_path(ruleset, rule_id)
     return _commit(ws, db, user, "rule.delete", ruleset, rule_id, [git.Change(path, None)], why, base=base,
-                   conflict_paths=[path])
+                   conflict_paths=[path], details={"rule_name": ws.rule_name(ruleset, rule_id, base)})
 
 
 def _commit(ws: Workspace, db: Session, user: User, action: str, ruleset: str, rule: str | None, changes, why,
-            base=None, conflict_paths=(), expect_head=None, recheck=None, details=None) -> Saved:
-    kwargs = {} if expect_head is None else {"expect_head": expect_head, "recheck": recheck}
+            base=None, conflict_paths=(), expect_head=git.ANY_HEAD, recheck=None, details=None) -> Saved:
+    """``expect_head``: the version the change was checked on (None: the workspace was empty), or
+    ``git.ANY_HEAD`` when only ``conflict_paths`` matter."""
+    kwargs = {} if expect_head is git.ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
     try:
         return commit(db, ws.store, user, action=action, ruleset=ruleset, rule=rule, changes=changes, why=why,
                       base=base, conflict_paths=conflict_paths, details=details, **kwargs)
@@ -237,7 +257,7 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
     def attempt():
         head = ws.head()
         taken = ws.ruleset_ids(head) if head else []
-        if any(normalize_name(ws.ruleset(r, head).title) == normalize_name(settings.title) for r in taken):
+        if any(name_key(ws.ruleset(r, head).title) == name_key(settings.title) for r in taken):
             raise Unprocessable(f"There is already a rule set called '{settings.title}'.", field="title",
                                 code="duplicate-name")
         ruleset = slugify(settings.title, taken=taken, fallback="ruleset")
@@ -248,14 +268,23 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
     return _retrying(attempt)
 
 
-def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why: str) -> tuple[str, Saved]:
-    """A whole rule set (from a bundle or a folder) as one new version of a new rule set."""
+def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why: str,
+                   name: str | None = None) -> tuple[str, Saved]:
+    """A whole rule set (from a bundle or a folder) as one new version of a new rule set, called ``name`` (by
+    default the folder's name, or the title). Refused (422, code "duplicate-name") when a rule set of that name
+    exists: importing a folder again silently made a second copy ('sepsis-triage-2') that nobody asked for."""
     why = check_why(why)
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise Unprocessable("Give the imported rule set a name.", field="name")
+    ruleset = slugify(name or source.id or source.title, fallback="ruleset")
 
     def attempt():
         head = ws.head()
         taken = ws.ruleset_ids(head) if head else []
-        ruleset = slugify(source.id or source.title, taken=taken, fallback="ruleset")
+        if ruleset in taken:
+            raise Unprocessable(f"There is already a rule set '{ruleset}'. Give the imported one another name, or "
+                                "save the changes to the existing rule set as new versions.", field="name",
+                                code="duplicate-name")
         changes = [git.Change(file_path(ruleset, SETTINGS_FILE), _dump(source.settings.to_dict())),
                    git.Change(file_path(ruleset, VOCABULARY_FILE), _dump(source.vocabulary.to_dict()))]
         changes += [git.Change(rule_path(ruleset, r.id), (r.text + "\n").encode()) for r in source.rules]

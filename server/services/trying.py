@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from rules_dsl import RuleError, RuleSet, check, format_syntax, rule_to_json
+from rules_dsl import DataError, RuleError, RuleSet, check, format_syntax, rule_to_json
 from rules_dsl import logic as L
 from rules_dsl.backends.vectorized import VectorizedRules, check_columns
 from rules_dsl.formatter import format_condition
@@ -43,9 +43,9 @@ def try_on(checked, frame: pd.DataFrame, label_column: str | None, id_column: st
     pairs = [(f"part{i}", logic) for i, logic in enumerate(logics)]
     try:
         check_columns(frame.columns, pairs)
-    except Exception as e:  # DataError: the cases lack a column the rule needs
+        block = VectorizedRules(pairs).evaluate(frame)
+    except DataError as e:  # the cases lack a column the rule needs, or hold a value it cannot read (inf, yes/no)
         return {"total": len(frame), "matched": None, "error": str(e), "matches": [], "near_misses": []}
-    block = VectorizedRules(pairs).evaluate(frame)
     holds = block.sum(axis=0)
     fires = holds == len(pairs)
     near = holds == len(pairs) - 1 if len(pairs) > 1 else np.zeros(len(frame), dtype=bool)

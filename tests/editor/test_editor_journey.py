@@ -107,6 +107,14 @@ def test_author_edits_the_rule_again_in_text_mode(people):
     ana.screenshot("05-editor-text-with-mistake")
     text.fill(text.input_value().replace("worst radus", "worst radius"))
     expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    # A missing number is marked where it goes, just after "is above", not at the next line's "and".
+    complete = text.input_value()
+    text.fill(complete.replace("worst radius is above 17.5", "worst radius is above"))
+    expect(summary).to_contain_text("Line 2, column 27: Expected a number after 'is above'")
+    expect(page.locator(".mirror mark.error")).to_have_count(1)
+    assert page.locator(".mirror mark.error").evaluate("mark => mark.textContent") == " "
+    text.fill(complete)
+    expect(page.locator("#check-state")).to_have_text("No mistakes found.")
     # Form and text show the same rule: switching loses nothing.
     page.get_by_role("button", name="Form").click()
     expect(page.get_by_label("Value", exact=True).first).to_have_value("17.5")
@@ -184,6 +192,9 @@ def test_author_asks_for_a_release_and_a_reviewer_approves_it(people):
     request.get_by_role("button", name="Approve the release").click()
     expect(request).to_contain_text("Approved: this version is now release v2")
     expect(review.locator("section.release").first).to_contain_text("Release v2")
+    # what an auditor checks a downloaded bundle against (issue 13, item 6)
+    expect(review.locator("section.release").first.locator(".bundle-hash")).to_contain_text(
+        re.compile(r"Bundle hash, recorded at approval: sha256:[0-9a-f]{64}"))
 
 
 def test_nobody_is_offered_to_approve_their_own_request(people):
@@ -265,6 +276,7 @@ def test_ml_engineer_sees_releases_and_bundles(people):
     expect(page.get_by_role("link", name="Rules")).to_have_count(0)
     download = page.get_by_role("link", name="Download release v2 (bundle file)")
     expect(download).to_be_visible()
+    expect(page.locator("section.release").first.locator(".bundle-hash")).to_contain_text("sha256:")
     with page.expect_download() as info:
         download.click()
     assert info.value.suggested_filename == f"{RULESET}-v2.json"

@@ -202,8 +202,8 @@ def test_a_command_killed_mid_save_is_repaired_by_rulecraft_recover(workspace_on
 
     ws = workspace_on_each_database
     before = len(read_ledger(ws.data_dir, ws.database_url).commits)
-    killed = rulecraft("import", str(FIXTURE), "--as", "Bea", "--why", "A copy", data_dir=ws.data_dir,
-                       database_url=ws.database_url, fault=step)
+    killed = rulecraft("import", str(FIXTURE), "--as", "Bea", "--why", "A copy", "--name", "sepsis copy",
+                       data_dir=ws.data_dir, database_url=ws.database_url, fault=step)
     assert killed.returncode == 99 and "Imported" not in killed.stdout, killed.stderr
     report = rulecraft("recover", data_dir=ws.data_dir, database_url=ws.database_url)
     assert report.returncode == 0

@@ -11,7 +11,9 @@ Added here:
 - arbitrary JSON as a structured rule, a vocabulary and settings: a result or the library's own error; any change
   to a bundle: refused (BundleError or RuleError), never loaded as another rule set;
 - arbitrary cases through the API: ``predict`` (one row at a time) and ``evaluate`` (vectorized) fire the same rules
-  for every case that one of them accepts, and refuse the same cases.
+  for every case that one of them accepts, and refuse the same cases; integers too large for a float among them;
+- the same cases as a CSV file, sometimes with a comma at the end of every line: refused with the line, or the
+  same rules fire as for the JSON cases (never values under a neighbouring column's name).
 RULECRAFT_FUZZ_EXAMPLES sets examples per operation or property (default 12; a long run: 500).
 """
 from __future__ import annotations
@@ -73,7 +75,10 @@ def test_api_fuzzing_finds_no_server_error_and_no_undocumented_answer(inproc, wh
 
 # ---- the library on arbitrary JSON ----------------------------------------------------------------------------------
 
-SCALARS = st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.floats(allow_nan=False) | st.text(max_size=20)
+# integers too large for a float (JSON allows up to 4,300 digits; float() overflows above about 309)
+HUGE = st.integers(10**308, 10**4299) | st.integers(-10**4299, -10**308)
+SCALARS = (st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.floats(allow_nan=False) | st.text(max_size=20)
+           | HUGE)
 KEYS = st.sampled_from(["name", "when", "then", "because", "priority", "enabled", "feature", "op", "values", "all",
                         "any", "at_least", "of", "not", "label", "outcome", "confidence", "unit", "type", "features",
                         "range", "synonyms", "description", "column", "policy", "default", "labels", "title"]) \
@@ -156,7 +161,7 @@ def test_any_change_to_a_bundle_is_refused(bundle_bytes, data):
 
 VALUES = (st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
           | st.sampled_from(["margin", "border", "centre", "MARGIN", "", "BIOPSY done", "yes", "38"])
-          | st.lists(st.integers(), max_size=2))
+          | st.lists(st.integers(), max_size=2) | HUGE)
 FEATURES = st.sampled_from(["temperature", "heart rate", "pulse", "respiratory rate", "white cell count",
                             "lesion diameter", "diam_mm", "location", "smoker", "notes", "age", "unknown thing"])
 CASES = st.dictionaries(FEATURES, VALUES, max_size=8)
@@ -179,3 +184,60 @@ def test_predict_and_evaluate_agree_on_any_case(inproc):
             assert fired == {rule for rule, hit in zip(body["rules"], body["fired"][0]) if hit}, case
 
     check()
+
+
+NUMBER_COLUMNS = ["temperature", "heart rate", "respiratory rate", "white cell count", "diam_mm", "age"]
+ROWS = st.lists(st.fixed_dictionaries({}, optional={c: st.integers(-5, 200) for c in NUMBER_COLUMNS}),
+                min_size=1, max_size=6)
+
+
+@pytest.mark.slow
+def test_a_csv_with_a_comma_too_many_is_refused_never_shifted(inproc):
+    api = "/api/rulesets/sepsis-triage/evaluate?version=v1"
+
+    @given(rows=ROWS, columns=st.permutations(NUMBER_COLUMNS), trailing=st.booleans())
+    @settings(max_examples=EXAMPLES * 5, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def check(rows, columns, trailing):
+        end = ",\n" if trailing else "\n"
+        text = ",".join(columns) + "\n" + "".join(",".join(str(row.get(c, "")) for c in columns) + end for row in rows)
+        from_csv = inproc.call("Mia", "POST", api, data=text, headers={"Content-Type": "text/csv"})
+        if trailing:
+            assert from_csv.status_code == 400, (text, from_csv.get_json())
+            assert "Line 2 has" in from_csv.get_json()["error"]["message"]
+            return
+        from_json = inproc.call("Mia", "POST", api, json={"cases": rows})
+        assert from_csv.status_code == from_json.status_code == 200, (text, from_csv.get_json())
+        assert from_csv.get_json()["fired"] == from_json.get_json()["fired"], text
+
+    check()
+
+
+# ---- names that only look different are the same name --------------------------------------------------------------
+
+LATIN_TO_LOOK_ALIKE = {"a": "а", "c": "с", "e": "е", "o": "о", "p": "р", "x": "х", "y": "у", "C": "С", "E": "Е",
+                       "O": "О", "P": "Р", "H": "Н", "K": "К", "M": "М", "T": "Т", "B": "В", "s": "ѕ", "i": "і"}
+NAMES = st.text(st.sampled_from("abcdeiopsxyCEOPHKMTB fever"), min_size=1, max_size=16).filter(str.strip)
+
+
+@SETTINGS
+@given(name=NAMES, data=st.data())
+def test_a_look_alike_of_a_rule_name_is_a_duplicate(name, data):
+    from bench.reliability.harness import FIXTURE
+
+    def variant(ch: str) -> str:
+        choice = data.draw(st.sampled_from(["same", "look-alike", "case", "accent"]))
+        if choice == "look-alike":
+            return LATIN_TO_LOOK_ALIKE.get(ch, ch)
+        if choice == "case":
+            return ch.swapcase()
+        return ch + "\u0301" if choice == "accent" and ch.isalpha() else ch
+
+    other = "".join(variant(ch) for ch in name)
+    files = {n: (FIXTURE / n).read_bytes() for n in ("ruleset.yaml", "vocabulary.yaml")}
+    files["rules/one.rule"] = f'rule "{name}"\nwhen temperature is above 38\n'.encode()
+    files["rules/two.rule"] = f'rule "{other}"\nwhen heart rate is above 90\n'.encode()
+    from rules_dsl.ruleset import ruleset_from_files
+
+    with pytest.raises(RuleError) as e:
+        ruleset_from_files(files, id="fuzz")
+    assert [p.code for p in e.value.problems] == ["duplicate-name"], (name, other)

@@ -104,7 +104,8 @@ def _read_paths(inproc) -> list[str]:
             for rule in rules or ["none"]:
                 for dataset in datasets or [1]:
                     path = (template.replace("{ruleset}", ruleset).replace("{rule}", rule)
-                            .replace("{dataset_id}", str(dataset)).replace("{version}", "v1"))
+                            .replace("{dataset_id}", str(dataset)).replace("{version}", "v1")
+                            .replace("{user_id}", "1"))
                     query = {"/diff": "?from=v1", "/impact": "?from=v1", "/bundle": "?version=v1",
                              "/analysis": "?group=sepsis+risk"}
                     for end, extra in query.items():
@@ -337,7 +338,7 @@ def _json_operations(inproc) -> list[tuple[str, str, dict, str]]:
             if "application/json" not in content:
                 continue
             path = (template.replace("{ruleset}", RULESET).replace("{rule}", "sirs")
-                    .replace("{release_id}", str(release)).replace("{token_id}", "1"))
+                    .replace("{release_id}", str(release)).replace("{token_id}", "1").replace("{user_id}", "1"))
             if "predict" in path or "evaluate" in path:
                 path += "?version=v1"
             who = "Rui" if path.endswith(("/approve", "/reject")) else "Ada"
@@ -369,8 +370,9 @@ def test_non_finite_numbers_and_duplicate_keys_in_every_json_endpoint(inproc):
 
 
 def test_numbers_json_reads_as_infinite_or_huge_never_reach_a_500(inproc):
-    """1e400 is valid JSON that Python reads as infinity; 10**5000 is more digits than Python reads. No answer is a
-    500 and no infinity reaches a saved file (fields an endpoint does not read are ignored, so 2xx is fine)."""
+    """1e400 is valid JSON that Python reads as infinity; 10**5000 is more digits than Python reads; 10**309 is an
+    integer no float holds. No answer is a 500 and no infinity reaches a saved file (fields an endpoint does not
+    read are ignored, so 2xx is fine)."""
     for method, path, headers, who in _json_operations(inproc):
         if path == "/api/session":
             who = None
@@ -379,7 +381,13 @@ def test_numbers_json_reads_as_infinite_or_huge_never_reach_a_500(inproc):
                      b'"values": [1e400]}}, "why": "x"}',
                      b'{"why": ' + b"9" * 5000 + b"}",
                      b'{"rule": {"name": "x", "priority": ' + b"9" * 40 + b', "when": {"feature": "age", '
-                     b'"op": "above", "values": [' + b"9" * 300 + b"]}}, \"why\": \"x\"}"):
+                     b'"op": "above", "values": [' + b"9" * 300 + b"]}}, \"why\": \"x\"}",
+                     # integers too large for a float (310 to 4,300 digits) where numbers are read (issue 13)
+                     b'{"case": {"temperature": ' + b"9" * 310 + b'}}',
+                     b'{"cases": [{"heart rate": -' + b"9" * 4300 + b'}]}',
+                     b'{"vocabulary": {"features": {"age": {"type": "number", "range": [0, ' + b"9" * 400 +
+                     b']}}}, "settings": {"title": "Big", "outcome": {"name": "o", "labels": [' + b"9" * 4300 +
+                     b', "b"]}}, "why": "x"}'):
             response = inproc.call(who, method, path, data=data,
                                    headers={**headers, "Content-Type": "application/json"})
             assert response.status_code < 500, (method, path, data[:80], response.get_json())
@@ -472,7 +480,8 @@ def test_tokens_passwords_and_cookies_never_appear_in_responses_or_the_database(
                     continue
                 assert secret not in raw, f"{what} in {path}"
     users = inproc.call("Ada", "GET", "/api/users").get_json()["users"]
-    assert all(set(u) == {"id", "name", "email", "role", "active", "must_change_password"} for u in users)
+    assert all(set(u) == {"id", "name", "email", "role", "active", "must_change_password",
+                              "created_by"} for u in users)
     wrong = inproc.call(None, "GET", "/api/me", headers={"Authorization": f"Bearer {secrets['token']}x"})
     assert wrong.status_code == 401 and secrets["token"] not in wrong.get_data(as_text=True)
     in_query = inproc.call(None, "GET", f"/api/me?token={secrets['token']}&access_token={secrets['token']}")
@@ -522,3 +531,115 @@ def test_writes_from_another_origin_are_refused_for_tokens_cookies_and_sign_in(i
     same = inproc.call("Ana", "POST", f"/api/rulesets/{RULESET}/rules", json=body,
                        headers={"Origin": "http://localhost"})
     assert same.status_code == 201
+
+
+# ---- accounts and the network (issue 13, items 12-16), against the real server -------------------------------------
+
+ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
+
+
+@pytest.mark.slow
+def test_the_real_server_reserves_attempts_and_throttles_each_client_behind_a_trusted_proxy(workspace):
+    """Regressions: 40 guesses at once had 11 passwords checked against a limit of 5; behind the reverse proxy 30
+    failures from anyone locked out everyone, and five locked the admin out even with the right password."""
+    import math
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    with ServerProcess(workspace.data_dir, extra=("--trusted-proxies", "1")) as server:
+        def sign_in(name: str, password: str, client: str) -> int:
+            return requests.post(f"{server.url}/api/session", json={"name": name, "password": password},
+                                 headers={"X-Forwarded-For": client}, timeout=60).status_code
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(40) as pool:
+            statuses = list(pool.map(lambda _: sign_in("Ada", "wrong password", ATTACKER), range(40)))
+        # 3 free failures and the 4th; then waits of 1, 2, 4 ... s, of which a slow burst may see some expire
+        allowed = 4 + int(math.log2(time.monotonic() - started + 1))
+        assert statuses.count(401) <= allowed and statuses.count(401) + statuses.count(429) == 40, statuses
+        sprayed = [sign_in(f"Someone {i}", "wrong password", ATTACKER) for i in range(40)]
+        assert 429 in sprayed, sprayed  # one address guessing many accounts is slowed down too
+        assert sign_in("Ada", PASSWORD, OWNER) == 200
+        assert sign_in("Bea", PASSWORD, "198.51.100.8") == 200
+    assert "Traceback" not in server.output()
+
+
+def _files(folder: Path) -> dict[Path, int]:
+    import stat
+
+    return {p: stat.S_IMODE(p.stat().st_mode) for p in [folder, *folder.rglob("*")] if not p.is_symlink()}
+
+
+@pytest.mark.slow
+def test_the_real_server_keeps_what_it_writes_private(workspace):
+    """Regression: the data folder and what the server wrote in it (database, data sets, repository) could be read
+    by every user of the machine."""
+    import os
+
+    usual = os.umask(0o022)  # the umask the server is started with must not matter
+    try:
+        before = set(_files(workspace.data_dir))
+        with ServerProcess(workspace.data_dir) as server:
+            ana = Client(server.url, workspace.tokens["Ana"])
+            assert ana.post(f"/api/rulesets/{RULESET}/datasets?name=cases&label=sepsis+risk",
+                            data=b"temperature,sepsis risk\n39,high\n36,low\n",
+                            headers={"Content-Type": "text/csv"}).status_code == 201
+            assert ana.post(f"/api/rulesets/{RULESET}/rules", json={
+                "text": 'rule "Private"\nwhen temperature is above 40', "why": "files"}).status_code == 201
+    finally:
+        os.umask(usual)
+    modes = _files(workspace.data_dir)
+    new = {p: m for p, m in modes.items() if p not in before}
+    assert any(p.suffix == ".csv" for p in new) and any("objects" in p.parts for p in new), sorted(new)
+    assert {str(p): oct(m) for p, m in new.items() if m & 0o077} == {}
+    assert modes[workspace.data_dir] == 0o700
+    for name in ("rulecraft.db", "secret_key"):
+        assert modes[workspace.data_dir / name] == 0o600, name
+    for name in ("rules.git", "datasets"):
+        assert modes[workspace.data_dir / name] == 0o700, name
+
+
+@pytest.mark.slow
+def test_slow_header_senders_do_not_block_normal_requests(workspace):
+    """Regression: 32 sockets sending their headers slowly held every worker thread, and normal requests timed out.
+    A connection gets a thread only once its request head has arrived; a head that takes too long is dropped."""
+    import socket
+    import time
+
+    from server.worker import HEAD_TIMEOUT
+
+    with ServerProcess(workspace.data_dir) as server:
+        slow = []
+        for _ in range(32):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            s.sendall(b"GET /api/rulesets HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            slow.append(s)
+        ana = Client(server.url, workspace.tokens["Ana"], timeout=5)
+        waits, closed = [], set()
+        deadline = time.monotonic() + HEAD_TIMEOUT + 4
+        for _round in range(200):  # bounded: about HEAD_TIMEOUT + 4 seconds
+            if time.monotonic() > deadline:
+                break
+            for i, s in enumerate(slow):
+                try:
+                    s.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    closed.add(i)
+            started = time.perf_counter()
+            assert ana.get(f"/api/rulesets/{RULESET}").status_code == 200
+            waits.append(time.perf_counter() - started)
+            time.sleep(0.25)
+        for i, s in enumerate(slow):
+            s.settimeout(2)
+            try:
+                if s.recv(100) == b"":
+                    closed.add(i)
+            except OSError:
+                closed.add(i)
+            s.close()
+        assert max(waits) < 2, waits
+        assert len(closed) == 32, f"{32 - len(closed)} slow connections were still open after {HEAD_TIMEOUT} s"
+        assert ana.get(f"/api/rulesets/{RULESET}").status_code == 200
+    assert "Traceback" not in server.output()

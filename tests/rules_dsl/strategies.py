@@ -20,7 +20,9 @@ FEATURES = VOCABULARY_DATA["features"]
 # Printable text: no control characters (the parser refuses them) and no surrogates (not encodable).
 PRINTABLE = st.characters(blacklist_categories=("Cc", "Cs"))
 ANY_TEXT = st.text(PRINTABLE, max_size=12)
-ONE_LINE_NAME = st.text(PRINTABLE, min_size=1, max_size=20).filter(lambda s: s.strip() != "")
+# names and reasons are visible text: no format characters (direction marks, zero-width), separators or private use
+VISIBLE = st.characters(blacklist_categories=("Cc", "Cs", "Cf", "Zl", "Zp", "Co"))
+ONE_LINE_NAME = st.text(VISIBLE, min_size=1, max_size=20).filter(lambda s: s.strip() != "")
 
 # Names that the grammar reads as one feature name but the test vocabulary does not know.
 ODD_NAMES = ["o'neil score", "x-ray result", "ñandú count", "age of onset", "is_flag", "Temperature",

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from rules_dsl import DataError
-from rules_dsl.analysis import ABSTAIN, analyze, by_subgroup, impact
+from rules_dsl.analysis import ABSTAIN, analyze, by_subgroup, impact, wilson_interval
 
-from .ml_rulesets import breast_data, breast_ruleset, build
+from .ml_rulesets import BREAST_FEATURES, breast_data, breast_ruleset, build
 
 FEATURES = {"temperature": {"type": "number"}, "cough": {"type": "boolean"}, "sex": {"type": "category",
                                                                                     "values": ["F", "M"]}}
@@ -158,7 +158,11 @@ def test_impact_of_a_change():
     assert changes["kind"].to_dict() == {"chills": "changed", "cough": "removed", "fever": "changed",
                                          "mild": "added"}
     assert changes["firing_differs"].to_dict() == {"chills": 0, "cough": 5, "fever": 1, "mild": 3}
-    assert changes["predictions_changed"].to_dict() == {"chills": 0, "cough": 3, "fever": 1, "mild": 3}
+    # rows 3 and 5 changed because cough went AND mild came: several causes, counted once, not once per rule
+    assert result.changes["several_causes"].tolist() == [True, False, True, False, False]
+    assert changes["predictions_changed"].to_dict() == {"chills": 0, "cough": 1, "fever": 1, "mild": 1}
+    assert changes["predictions_shared"].to_dict() == {"chills": 0, "cough": 2, "fever": 0, "mild": 2}
+    assert result.summary.pop("caused_by") == {"cough": 1, "fever": 1, "mild": 1, "(several)": 2}
     assert result.summary == {"rows": 8, "changed": 5, "share_changed": 5 / 8, "old_version": "1" * 40,
                               "new_version": "2" * 40, "accuracy_old": 0.5, "accuracy_new": 0.5, "fixed": 2,
                               "broken": 2}
@@ -169,9 +173,49 @@ def test_impact_of_a_change():
     assert json.loads(json.dumps(as_dict, allow_nan=False)) == as_dict
     assert len(as_dict["changes"]) == 2 and as_dict["changes_truncated"] == 3
     assert as_dict["changes"][0] == {"row": 3, "old": "cold", "new": "healthy", "causes": ["cough", "mild"],
-                                     "decided_before": ["cough"], "decided_after": ["mild"], "true_label": "cold",
+                                     "several_causes": True, "decided_before": ["cough"], "decided_after": ["mild"],
+                                     "true_label": "cold",
                                      "group": "M"}
     assert {"old": "flu", "new": ABSTAIN, "rows": 1} in as_dict["transitions_by_group"]["M"]
+
+
+def test_impact_credits_only_rules_that_decided_a_changed_answer():
+    """Issue 13, item 2: a feature-only rule whose firing changes on a changed case is not its cause (it concludes
+    nothing), and the per-cause counts add up to the answers that changed."""
+    rules = dict(RULES)
+    rules["fever"] = rules["fever"].replace("above 38 ", "above 38.3 ")
+    rules["chills"] = rules["chills"].replace("above 37.5", "above 38.3")  # stops firing on row 7 too
+    result = impact(old_version(), build(FEATURES, rules, OUTCOME, id="illness", version="2" * 40), CASES)
+    assert result.changes.index.tolist() == [7]
+    assert result.rule_changes["firing_differs"].to_dict() == {"chills": 1, "fever": 1}
+    assert result.changes.loc[7, "causes"] == ["fever"]
+    assert result.rule_changes["predictions_changed"].to_dict() == {"chills": 0, "fever": 1}
+    assert result.summary["caused_by"] == {"fever": 1}
+    assert sum(result.summary["caused_by"].values()) == result.changed
+
+
+@pytest.mark.parametrize("policy", ["first match", "weighted vote"])
+def test_impact_counts_add_up_on_the_breast_data(policy):
+    data = breast_data()
+    old = breast_ruleset(policy)
+    changed = {r.id: r.text for r in old.rules}
+    changed["large-nuclei"] = changed["large-nuclei"].replace("above 17", "above 15")
+    changed["large-mass"] = changed["large-mass"].replace("above 700", "above 500")  # a feature only
+    del changed["small-and-smooth"]
+    new = build(BREAST_FEATURES, changed, {"name": "diagnosis", "labels": ["benign", "malignant"]}, policy,
+                "benign", id="breast-test")
+    result = impact(old, new, data, label_column="diagnosis")
+    assert result.rule_changes.loc["large-mass", "firing_differs"] > 0
+    assert result.rule_changes.loc["large-mass", ["predictions_changed", "predictions_shared"]].tolist() == [0, 0]
+    assert result.changed > 0
+    assert sum(result.summary["caused_by"].values()) == result.changed
+    alone = result.rule_changes["predictions_changed"].sum()
+    settings = sum(n for cause, n in result.summary["caused_by"].items() if cause.startswith("(") and
+                   cause != "(several)")
+    assert alone + settings + result.summary["caused_by"].get("(several)", 0) == result.changed
+    for causes, decided in zip(result.changes["causes"], result.changes["decided_before"] + result.changes[
+            "decided_after"]):
+        assert set(causes) <= set(decided) | {"(default)", "(policy)", "(vocabulary)", "(settings)"}
 
 
 def test_impact_of_a_new_default_names_the_setting():
@@ -191,3 +235,30 @@ def test_impact_without_changes_and_on_the_breast_data():
     assert vote.rule_changes.empty
     assert set(c for causes in vote.changes["causes"] for c in causes) <= {"(policy)"}
     assert vote.summary["accuracy_old"] == pytest.approx((breast_ruleset().decide(data) == data.diagnosis).mean())
+
+
+@pytest.mark.parametrize("successes, cases, low, high", [
+    (12, 15, 0.5481, 0.9295),   # 80% of 15: far from certain
+    (0, 10, 0.0, 0.2775),       # 0% of 10 is not "never"
+    (10, 10, 0.7225, 1.0),
+    (50, 100, 0.4038, 0.5962),
+])
+def test_wilson_interval_against_the_formula_worked_by_hand(successes, cases, low, high):
+    assert wilson_interval(successes, cases) == pytest.approx((low, high), abs=1e-4)
+
+
+def test_wilson_interval_without_cases_is_none():
+    assert wilson_interval(0, 0) is None
+
+
+def test_counts_behind_the_figures():
+    result = analyze(old_version(), CASES, "illness")
+    assert result.counts("accuracy") == (4, 8)
+    assert result.counts("accuracy answered") == (4, 7)
+    assert result.counts("coverage") == (7, 8)
+    assert result.counts("rule coverage", "cough") == (5, 8)
+    assert result.counts("rule precision", "cough") == (3, 5)
+    with pytest.raises(ValueError, match="no conclusion"):
+        result.counts("rule precision", "chills")  # a feature-only rule has no precision
+    with pytest.raises(ValueError, match="No counts"):
+        result.counts("precision")

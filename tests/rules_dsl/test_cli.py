@@ -8,6 +8,8 @@ import sys
 import pandas as pd
 import pytest
 
+import rules_dsl
+
 from .conftest import REPO_ROOT, SEPSIS
 
 
@@ -50,6 +52,60 @@ def test_check_prints_warnings_and_exits_0(sepsis_copy):
 def test_check_a_folder_that_is_not_there(tmp_path):
     result = rulecraft("check", tmp_path / "nothing")
     assert result.returncode == 1 and "neither a rule-set folder nor a bundle" in result.stderr
+
+
+EXAMPLES_CSV = """case,temperature,heart rate,location,smoker,diam_mm,sepsis risk,lesion diameter
+a,39,95,margin,no,3,high,3
+b,hot,95,Border ,yes,4,low,
+c,37,300,top,maybe,2,medium,
+
+d,"36",,margin,,,High,
+e,37,80
+"""
+
+
+def test_check_reads_examples_csv_against_the_vocabulary_with_file_and_line(sepsis_copy):
+    """examples.csv was never checked: a label or a value the rules cannot match went unnoticed (issue 12)."""
+    (sepsis_copy / "examples.csv").write_text(EXAMPLES_CSV)
+    result = rulecraft("check", sepsis_copy)
+    assert result.returncode == 1
+    file = sepsis_copy / "examples.csv"
+    lines = result.stderr.splitlines()
+    assert lines[:-1] == [
+        f"{file}:1: warning: No feature reads the column 'lesion diameter'. The feature 'lesion diameter' reads "
+        "the column 'diam_mm': name the column so, or leave it out.",
+        f"{file}:3: 'temperature' is a number, but this case has 'hot'.",
+        f"{file}:4: warning: 'heart rate' is 300 here, outside its usual range (20 to 250).",
+        f"{file}:4: 'location' is 'top' here, which is not one of its values: 'margin', 'border' or 'centre'.",
+        f"{file}:4: 'smoker' must be yes or no (true/false, 1/0), but got 'maybe'.",
+        f"{file}:4: 'medium' is not a label of 'sepsis risk': 'low' or 'high'.",
+        f"{file}:6: 'High' is not a label of 'sepsis risk': 'low' or 'high'. Write it as 'high' (labels are compared "
+        "exactly).",
+        f"{file}:7: This case has 3 values, but the first line names 8 columns. Every line needs one value per column "
+        "(leave a value empty with two commas in a row).",
+    ]
+    assert lines[-1] == f"{sepsis_copy}: 6 errors in examples.csv"
+
+
+def test_check_passes_the_demo_and_its_examples():
+    from rules_dsl.demo import demo_path
+
+    result = rulecraft("check", demo_path())
+    assert result.returncode == 0, result.stderr
+    assert "16 example cases checked" in result.stdout
+
+
+@pytest.mark.parametrize("content, code, message", [
+    (b"", 0, "examples.csv:1: warning: examples.csv is empty"),
+    (b"case,temperature\n\n\n\"a,39\n", 1, "examples.csv:4: A value in quotes starts on this line but its closing "
+                                           "quote is missing"),
+    (b"case,temperature,case\na,39,b\n", 1, "examples.csv:1: The column 'case' is named twice"),
+    (b"case,temperature\na,39\nb,\xff\n", 1, "examples.csv:3: examples.csv is not UTF-8 text (byte 25)"),
+])
+def test_check_reports_an_examples_file_it_cannot_read(sepsis_copy, content, code, message):
+    (sepsis_copy / "examples.csv").write_bytes(content)
+    result = rulecraft("check", sepsis_copy)
+    assert result.returncode == code and message in result.stderr, result.stderr
 
 
 # ---- format ------------------------------------------------------------------------------------------------------
@@ -162,3 +218,106 @@ def test_evaluate_a_rule_set_with_errors_exits_1(sepsis_copy, tmp_path):
     data.write_text(CASES_CSV)
     result = rulecraft("evaluate", sepsis_copy, "--data", data, "--out", tmp_path / "fired.csv")
     assert result.returncode == 1 and "Did you mean 'age'?" in result.stderr
+
+
+def test_evaluate_never_overwrites_a_kept_column_with_the_prediction(tmp_path):
+    """--keep "sepsis risk" --predict wrote the prediction over the kept true label (issue 12, item 6)."""
+    truth = ["low", "low", "high", "high", "low", "high"]
+    lines = CASES_CSV.strip().split("\n")
+    data, out = tmp_path / "cases.csv", tmp_path / "fired.csv"
+    data.write_text("\n".join([lines[0] + ",sepsis risk"] + [f"{line},{label}" for line, label
+                                                             in zip(lines[1:], truth)]) + "\n")
+    result = rulecraft("evaluate", SEPSIS, "--data", data, "--out", out, "--keep", "case", "--keep", "sepsis risk",
+                       "--predict")
+    assert result.returncode == 0, result.stderr
+    fired = pd.read_csv(out, keep_default_na=False)
+    assert list(fired.columns) == ["case", "sepsis risk", "dot", "sirs", "sepsis risk (predicted)"]
+    assert fired["sepsis risk"].tolist() == truth
+    assert fired["sepsis risk (predicted)"].tolist() == ["high", "high", "low", "low", "low", "low"]
+    assert "predicted labels in column 'sepsis risk (predicted)'" in result.stdout
+
+
+def test_evaluate_refuses_to_keep_a_column_named_like_a_rule(tmp_path):
+    data, out = tmp_path / "cases.csv", tmp_path / "fired.csv"
+    data.write_text(CASES_CSV.replace("case,", "sirs,"))
+    result = rulecraft("evaluate", SEPSIS, "--data", data, "--out", out, "--keep", "sirs")
+    assert result.returncode == 2
+    assert "--keep: the column 'sirs' has the name of the rule 'sirs'" in result.stderr
+    assert not out.exists()
+
+
+# ---- analyze -----------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_csv(tmp_path_factory):
+    from rules_dsl.demo import reference_data
+
+    path = tmp_path_factory.mktemp("demo") / "wisconsin.csv"
+    reference_data().to_csv(path, index=False)
+    return path
+
+
+def test_analyze_gives_accuracy_on_the_cases_answered_beside_accuracy_on_all(demo_csv):
+    """Abstentions counted as wrong made a good rule set read as 'below the baseline' (issue 12, item 6)."""
+    from rules_dsl.demo import demo_path
+
+    result = rulecraft("analyze", demo_path(), "--data", demo_csv, "--label", "diagnosis")
+    assert result.returncode == 0, result.stderr
+    data = pd.read_csv(demo_csv)
+    predicted = rules_dsl.load(demo_path()).decide(data)
+    answered = predicted.notna()
+    right = int((predicted[answered] == data["diagnosis"][answered]).sum())
+    assert 0 < answered.sum() < len(data)  # the demo abstains on some cases
+    out = result.stdout
+    assert f"answered by the rules: {answered.sum():,} of {len(data):,} cases ({answered.mean():.0%})" in out
+    assert f"accuracy on the cases answered: {right / answered.sum():.1%} ({right:,} of {answered.sum():,};" in out
+    assert (f"accuracy on all cases: {right / len(data):.1%} (the {(~answered).sum():,} unanswered counted as "
+            "wrong)") in out
+
+
+def test_analyze_cuts_a_number_column_into_bands_as_the_api_does(demo_csv):
+    from rules_dsl.demo import demo_path
+    from server.services.datasets import split
+
+    result = rulecraft("analyze", demo_path(), "--data", demo_csv, "--label", "diagnosis", "--group", "mean radius",
+                       "--bands", "3")
+    assert result.returncode == 0, result.stderr
+    banded = split(pd.read_csv(demo_csv), "mean radius", 3)
+    assert len(banded.bands) == 3
+    assert "By mean radius, cut into 3 bands of about as many cases each" in result.stdout
+    table = result.stdout.split("By mean radius")[1]
+    sizes = banded.frame[banded.group_column].value_counts()
+    for band in banded.bands:
+        assert f"{band:<16} {sizes[band]:>6}" in table, band
+    assert table.index(banded.bands[0]) < table.index(banded.bands[1]) < table.index(banded.bands[2])
+
+
+@pytest.mark.parametrize("bands", ["1", "11"])
+def test_analyze_bands_are_2_to_10(demo_csv, bands):
+    from rules_dsl.demo import demo_path
+
+    result = rulecraft("analyze", demo_path(), "--data", demo_csv, "--label", "diagnosis", "--group", "mean radius",
+                       "--bands", bands)
+    assert result.returncode == 2 and "--bands" in result.stderr
+
+
+def test_analyze_groups_show_their_case_counts_and_intervals(tmp_path):
+    """80% of 15 against 0% of 10 is a gap, but an uncertain one: the counts and intervals say so."""
+    quiet = CASES_CSV.strip().split("\n")[-1].split(",", 1)[1]  # no rule fires: the default, "low"
+    rows = ([f"F,{quiet},low"] * 12 + [f"F,{quiet},high"] * 3 + [f"M,{quiet},high"] * 10)
+    data = tmp_path / "cases.csv"
+    data.write_text("sex," + CASES_CSV.split("\n")[0].split(",", 1)[1] + ",truth\n" + "\n".join(rows) + "\n")
+    result = rulecraft("analyze", SEPSIS, "--data", data, "--label", "truth", "--group", "sex")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "  F                    15  15 (100%)   80.0% (12 of 15; 55%-93%)\n" in out
+    assert "  M                    10  10 (100%)    0.0% (0 of 10; 0%-28%)\n" in out
+    assert "accuracy on all cases: F 80% (12 of 15; 55%-93%) vs M 0% (0 of 10; 0%-28%)" in out
+
+
+def test_analyze_refuses_a_file_without_cases(tmp_path):
+    """It printed "accuracy on all cases: 0.0%" for no cases at all."""
+    data = tmp_path / "cases.csv"
+    data.write_text(CASES_CSV.split("\n")[0] + ",truth\n")
+    result = rulecraft("analyze", SEPSIS, "--data", data, "--label", "truth", "--group", "location")
+    assert result.returncode == 2 and "The file holds no cases" in result.stderr

@@ -1,6 +1,8 @@
 """Bad rules get a RuleError that says what is wrong, where, and how to fix it; never anything else."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,12 +12,14 @@ from rules_dsl import RuleError, parse_rule
 from rules_dsl.parser import MAX_DEPTH, MAX_NODES, MAX_RULE_BYTES
 
 # (text, code, (line, column, end_line, end_column), phrases the message must contain)
+# A message saying what is missing after a word ("Expected a number after 'is above'") points just after that word;
+# when something else was written there on the same line, the span runs on to the end of it.
 SYNTAX_ERRORS = [
     ("", "empty", (1, 1, 1, 1), ['rule "High fever"']),
     ("  \n\t", "empty", (1, 1, 1, 1), ["empty"]),
     ("when x is 1", "syntax", (1, 1, 1, 5), ['starts with the word "rule"']),
-    ("rule when x is 1", "syntax", (1, 6, 1, 10), ["name in quotes"]),
-    ("rule 'a' when x is 1", "syntax", (1, 6, 1, 9), ["name in quotes"]),
+    ("rule when x is 1", "syntax", (1, 5, 1, 10), ["name in quotes"]),
+    ("rule 'a' when x is 1", "syntax", (1, 5, 1, 9), ["name in quotes"]),
     ('rule "" when x is 1', "empty-name", (1, 6, 1, 8), ["needs a name"]),
     ('rule "a"', "syntax", (1, 9, 1, 9), ["Expected 'when'"]),
     ('rule "a" x is 1', "syntax", (1, 10, 1, 11), ["Expected 'when'", "when temperature is above 38"]),
@@ -24,13 +28,13 @@ SYNTAX_ERRORS = [
     ('rule "a" when x is', "syntax", (1, 19, 1, 19), ["Expected a value after 'is'"]),
     ('rule "a" when temperature is above', "syntax", (1, 35, 1, 35),
      ["Expected a number after 'is above'", "is above 38"]),
-    ('rule "a" when temperature is above "high"', "syntax", (1, 36, 1, 42), ["Expected a number after 'is above'"]),
-    ('rule "a" when temperature > high', "syntax", (1, 29, 1, 33), ["Expected a number after '>'"]),
+    ('rule "a" when temperature is above "high"', "syntax", (1, 35, 1, 42), ["Expected a number after 'is above'"]),
+    ('rule "a" when temperature > high', "syntax", (1, 28, 1, 33), ["Expected a number after '>'"]),
     ('rule "a" when x is between 2', "syntax", (1, 29, 1, 29), ["'and' and the upper limit"]),
-    ('rule "a" when x is between 2 5', "syntax", (1, 30, 1, 31), ["between 2 and 5"]),
+    ('rule "a" when x is between 2 5', "syntax", (1, 29, 1, 31), ["between 2 and 5"]),
     ('rule "a" when x is one of', "syntax", (1, 26, 1, 26), ["list of values after 'is one of'"]),
     ('rule "a" when pigmentation is dark', "syntax", (1, 31, 1, 35), ['Put text values in quotes', '"dark"']),
-    ('rule "a" when notes contains biopsy', "syntax", (1, 30, 1, 36), ["text in quotes after 'contains'"]),
+    ('rule "a" when notes contains biopsy', "syntax", (1, 29, 1, 36), ["text in quotes after 'contains'"]),
     ('rule "a" when x is 1 y is 2', "syntax", (1, 22, 1, 23), ["'and' or 'or' seems to be missing before 'y'"]),
     ('rule "a" when x is 1 when y is 2', "syntax", (1, 22, 1, 26), ["'when' is written only once"]),
     ('rule "a" priority 1\npriority 2 when x is 1', "duplicate-header", (2, 1, 2, 11),
@@ -39,8 +43,8 @@ SYNTAX_ERRORS = [
     ('rule "a" when x is 1 rule "b" when y is 2', "syntax", (1, 22, 1, 26), ["Only one rule"]),
     ('rule "a" when (x is 1', "syntax", (1, 22, 1, 22), ["'(' is never closed"]),
     ('rule "a" when x is 1)', "syntax", (1, 21, 1, 22), ["not ')'"]),
-    ('rule "a" when at least of (x is 1)', "syntax", (1, 24, 1, 26), ["how many after 'at least'"]),
-    ('rule "a" when at least 2 (x is 1)', "syntax", (1, 26, 1, 27), ["Expected 'of'"]),
+    ('rule "a" when at least of (x is 1)', "syntax", (1, 23, 1, 26), ["how many after 'at least'"]),
+    ('rule "a" when at least 2 (x is 1)', "syntax", (1, 25, 1, 27), ["Expected 'of'"]),
     ('rule "a" when at least 2 of x is 1', "syntax", (1, 29, 1, 30), ["in parentheses"]),
     ('rule "a" when at least 1.5 of (x is 1)', "bad-count", (1, 24, 1, 27), ["whole number"]),
     ('rule "a" when x is 1 then', "syntax", (1, 26, 1, 26), ["outcome after 'then'"]),
@@ -50,13 +54,13 @@ SYNTAX_ERRORS = [
      ["number between 0 and 1"]),
     ('rule "a" when x is 1 then risk is "high" with confidence 5 mm', "bad-confidence", (1, 58, 1, 62),
      ["with confidence 0.8"]),
-    ('rule "a" when x is 1 because reasons', "syntax", (1, 30, 1, 37), ["reason in quotes"]),
+    ('rule "a" when x is 1 because reasons', "syntax", (1, 29, 1, 37), ["reason in quotes"]),
     ('rule "a" when x is "open', "syntax", (1, 20, 1, 25), ["no closing quote"]),
-    ('rule "a" priority high when x is 1', "syntax", (1, 19, 1, 30), ["whole number after 'priority'"]),
+    ('rule "a" priority high when x is 1', "syntax", (1, 18, 1, 30), ["whole number after 'priority'"]),
     ('rule "a" priority 1.5 when x is 1', "bad-priority", (1, 19, 1, 22), ["whole number"]),
     ('rule "a" priority 2000000 when x is 1', "bad-priority", (1, 19, 1, 26), ["whole number"]),
     ('rule "a" when x is 1 and', "syntax", (1, 25, 1, 25), ["condition after 'and'"]),
-    ('rule "a" when x is 1 and and y is 2', "syntax", (1, 26, 1, 29), ["condition after 'and'"]),
+    ('rule "a" when x is 1 and and y is 2', "syntax", (1, 25, 1, 29), ["condition after 'and'"]),
     ('rule "a" when 5 is x', "syntax", (1, 15, 1, 16), ["starts with a feature name, not a number"]),
     ('rule "a" when x is 1 @', "syntax", (1, 22, 1, 23), ["'and' or 'or'", "'then'"]),
     ('rule "a"\nwhen x is 1\n  and y\n', "syntax", (3, 8, 3, 8), ["After 'y'"]),
@@ -75,6 +79,20 @@ SYNTAX_ERRORS = [
     # a carriage return is a line end (as in old Mac files), so the text in quotes is left open at the line end
     ('rule "a" when notes is "a\rb"', "syntax", (1, 24, 1, 26), ["no closing quote"]),
     ('rule "a" when notes is "\ud800"', "not-text", (1, 25, 1, 26), ["not readable text"]),
+    # What is missing is missing just after the word before it, even when the next word is on a later line.
+    ('rule "Big"\nwhen tumour size is over\nthen risk is "high"', "syntax", (2, 25, 2, 25),
+     ["Expected a number after 'is over'"]),
+    ('rule "a"\nwhen x is\n\nthen y is "z"', "syntax", (2, 10, 2, 10), ["Expected a value after 'is'"]),
+    ('rule "a"\nwhen x is between 2\nthen y is "z"', "syntax", (2, 20, 2, 20), ["'and' and the upper limit"]),
+    ('rule "a"\nwhen\nthen risk is "high"', "syntax", (2, 5, 2, 5), ["Expected a condition after 'when'"]),
+    ('rule "a"\nwhen x is 1 then\nbecause "b"', "syntax", (2, 17, 2, 17), ["outcome after 'then'"]),
+    ('rule "a"\nwhen notes contains\nthen r is "x"', "syntax", (2, 20, 2, 20), ["text in quotes after 'contains'"]),
+    ('rule "a"\nwhen x is 1 and\nthen r is "x"', "syntax", (2, 16, 2, 16), ["condition after 'and'"]),
+    ('rule "a"\nwhen at least 2\n(x is 1)', "syntax", (2, 16, 2, 16), ["Expected 'of' after '2'"]),
+    ('rule "a"\nwhen x is one of\nthen r is "x"', "syntax", (2, 17, 2, 17), ["list of values after 'is one of'"]),
+    ('rule "a"\nwhen x\nthen r is "x"', "syntax", (2, 7, 2, 7), ["After 'x'", "'is above'"]),
+    ('rule "a" when x is 1 then r is "x" with\n0.8', "syntax", (1, 40, 1, 40), ["'confidence' after 'with'"]),
+    ('rule "a" priority\nwhen x is 1', "syntax", (1, 18, 1, 18), ["whole number after 'priority'"]),
 ]
 
 
@@ -352,3 +370,23 @@ def test_compile_rule_names_the_file(vocabulary, ruleset_settings):
         rules_dsl.compile_rule('rule "r" when temprature is above 38', vocabulary, ruleset_settings,
                                file="rules/r.rule")
     assert str(info.value).startswith("rules/r.rule:1:15: There is no feature called 'temprature'")
+
+
+def _text_before(text: str, line: int, column: int) -> str:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(lines[:line - 1] + [lines[line - 1][:column - 1]])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join))
+def test_a_message_about_what_is_missing_after_a_word_points_just_after_that_word(text):
+    """"Expected X after Y" (and "After 'Y' I expected ...") points just after Y, wherever the next word is."""
+    text = 'rule "r" when ' + text
+    try:
+        parse_rule(text)
+    except RuleError as e:
+        said = re.search(r"""(?:after|After) (['"])(.+?)\1(?!\w)""", e.message)
+        if said is None or e.code != "syntax":
+            return
+        before = " ".join(_text_before(text, e.line, e.column).split()).lower()
+        assert before.endswith(said.group(2).lower()), (e.line, e.column, e.message)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 
@@ -13,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from rules_dsl.ml import FallbackPredictor, RuleFeatures, RulePredictor
 
 from .ml_rulesets import breast_data, breast_ruleset
+from .primaries import Moody, busy
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +116,8 @@ def test_abandoned_calls_are_bounded_and_then_the_backup_answers_at_once(backup,
         release.wait(5)
         return "malignant"
 
-    with FallbackPredictor(stuck, backup, deadline_ms=50, max_workers=4, max_abandoned=3) as predictor:
+    # hang_ms=0: every late call counts as hung at once (the default waits until a call has run hang_ms).
+    with FallbackPredictor(stuck, backup, deadline_ms=50, max_workers=4, max_abandoned=3, hang_ms=0) as predictor:
         answers = [predictor.predict_one(row) for row in rows[:20]]
         reasons = [a.reason for a in answers]
         # Three late calls (on a loaded machine, a call not yet started at its deadline is cancelled instead,
@@ -245,3 +248,116 @@ def test_the_router_learns_which_cases_are_slow(backup, rows):
     assert max(a.ms for a in slow) < 40  # no waiting out the 80 ms deadline for a primary known to be late
     assert {a.path for a in fast} == {"primary"}
     assert stats["backup"]["reasons"]["routed"] >= 20 and stats["router_errors"] == 0
+
+
+# ---- late is not hung: a model computing in this process ----------------------------------------------------
+def test_a_cpu_bound_primary_with_slow_first_calls_does_not_saturate_the_defaults(backup, rows):
+    calls = []
+
+    def pipeline_like(row):  # about 5 ms of Python computing, the first three calls 300 ms (a model warming up)
+        calls.append(row)
+        busy(300 if len(calls) <= 3 else 5)
+        return "benign"
+
+    # A generous deadline: 5 ms of CPU stays far below it even on a busy machine; the first calls are late.
+    with FallbackPredictor(pipeline_like, backup, deadline_ms=100) as predictor:
+        answers = [predictor.predict_one(row) for row in rows[:100]]
+        stats = predictor.stats()
+    reasons = stats["backup"]["reasons"]
+    # Before: the three late first calls, running together, "saturated" the predictor, and the caller, answered
+    # at once by the backup, went through the other 97 cases before they finished (97 "saturated").
+    assert reasons["saturated"] == 0, reasons
+    assert sum(a.path == "primary" for a in answers) >= 80, reasons  # late: the first calls, and on a busy
+    assert len(calls) >= 90  # machine a few beside them; the primary was asked about (nearly) every case
+
+
+def test_calls_that_hang_saturate_after_hang_ms(backup, rows):
+    release = threading.Event()
+
+    def stuck(_):
+        release.wait(5)
+        return "malignant"
+
+    with FallbackPredictor(stuck, backup, deadline_ms=20, max_workers=2, max_abandoned=1,
+                           hang_ms=300) as predictor:
+        first = [predictor.predict_one(row) for row in rows[:3]]  # late, not yet hung: each waits its deadline
+        assert {a.reason for a in first} == {"timeout"} and all(a.ms >= 20 for a in first)
+        assert predictor.stats()["abandoned_hung"] == 0
+        time.sleep(0.35)
+        later = [predictor.predict_one(row) for row in rows[3:13]]
+        assert {a.reason for a in later} == {"saturated"} and all(a.ms < 15 for a in later)
+        assert predictor.stats()["abandoned_hung"] >= 1
+        release.set()
+
+
+# ---- worker processes: processes=N ----------------------------------------------------------------------------
+def fallback_processes() -> list:
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.name == "rulecraft-fallback-process"]
+
+
+def test_the_process_route_answers_with_the_primary_and_the_same_predictions(data, backup, rows):
+    X, y = data
+    model = make_pipeline(RuleFeatures(breast_ruleset()), LogisticRegression(max_iter=1000)).fit(X, y)
+    with FallbackPredictor(model, backup, deadline_ms=5000, processes=1) as predictor:
+        pid = fallback_processes()[0].pid
+        assert pid != os.getpid()
+        answers = [predictor.predict_one(row) for row in rows[:20]]
+        batch = predictor.predict_batch(X)
+        stats = predictor.stats()
+    assert {a.path for a in answers} == {"primary"}
+    assert [a.value for a in answers] == list(model.predict(X.iloc[:20]))
+    assert batch.path == "primary"
+    np.testing.assert_array_equal(batch.value, model.predict(X))
+    assert stats["processes"] == 1 and stats["primary_own_time"]["count"] == 21
+    assert fallback_processes() == []  # close() stopped the process
+
+
+def test_the_process_route_falls_back_when_the_primary_hangs_fails_or_dies(backup, rows):
+    row = rows[0]
+    with FallbackPredictor(Moody(), backup, deadline_ms=300, processes=1, hang_ms=1000) as predictor:
+        first_pid = predictor.predict_one({"mood": "pid"}).value
+        assert first_pid == fallback_processes()[0].pid
+
+        start = time.perf_counter()
+        hung = predictor.predict_one(dict(row, mood="hang"))
+        assert (hung.path, hung.reason, hung.value) == ("backup", "timeout", backup.predict_row(row))
+        assert time.perf_counter() - start < 1.0  # answered at its deadline, not after the minute
+        # The hung process is ended after hang_ms and replaced; the replacement answers once it has loaded.
+        for _ in range(600):
+            answer = predictor.predict_one({"mood": "pid"})
+            if answer.path == "primary":
+                break
+            time.sleep(0.05)
+        assert answer.path == "primary" and answer.value != first_pid
+        assert predictor.stats()["processes_replaced"] == 1
+
+        failed = predictor.predict_one(dict(row, mood="fail", case=7))
+        assert (failed.path, failed.reason, failed.error) == ("backup", "error", "ValueError: no answer for case 7")
+
+        died = predictor.predict_one(dict(row, mood="crash"))
+        assert (died.path, died.reason) == ("backup", "error") and "process stopped" in died.error
+        for _ in range(600):  # replaced again
+            if predictor.predict_one({"mood": "pid"}).path == "primary":
+                break
+            time.sleep(0.05)
+        assert predictor.predict_one(row).path == "primary"
+        assert predictor.stats()["processes_replaced"] == 2
+    assert fallback_processes() == []
+
+
+def test_a_forgotten_process_route_stops_its_processes(backup, rows):
+    predictor = FallbackPredictor(Moody(), backup, deadline_ms=2000, processes=1)
+    assert predictor.predict_one(rows[0]).path == "primary"
+    process = fallback_processes()[0]
+    del predictor
+    gc.collect()
+    process.join(10)
+    assert not process.is_alive() and fallback_processes() == []
+
+
+def test_the_process_route_needs_a_primary_that_pickles(backup):
+    with pytest.raises(TypeError, match="must pickle.*function defined at the top of a module"):
+        FallbackPredictor(lambda row: "benign", backup, processes=1)
+    assert fallback_processes() == []

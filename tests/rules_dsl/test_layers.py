@@ -88,3 +88,27 @@ def test_importing_rules_dsl_does_not_import_sqlalchemy_or_sklearn():
                             cwd=PACKAGE.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(PARSED))
+def test_cryptography_only_inside_the_bundle_signature_check(name):
+    """rules_dsl imports cryptography only inside functions of bundle.py (the signature check), never at module
+    level, so that `import rules_dsl` never loads it."""
+    tree = PARSED[name]
+    module_level = set().union(*(imported_modules(node) for node in tree.body
+                                 if isinstance(node, (ast.Import, ast.ImportFrom))))
+    assert "cryptography" not in module_level
+    if name != "bundle.py":
+        assert "cryptography" not in imported_modules(tree)
+
+
+def test_importing_rules_dsl_does_not_import_cryptography():
+    import subprocess
+    import sys
+
+    code = "import sys, rules_dsl, rules_dsl.bundle, rules_dsl.client; print('cryptography' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+

@@ -141,6 +141,37 @@ def test_an_array_without_names_asks_for_a_data_frame(data):
         RuleFeatures(breast_ruleset()).fit(X.to_numpy())
 
 
+def test_columns_are_read_by_name_extra_and_reordered_columns_after_fit(data):
+    X, y = data
+    shuffled = X[X.columns[::-1]].assign(**{"case id": np.arange(len(X)), "ward": "B"})  # reversed, two extra
+    features = RuleFeatures(breast_ruleset(), counts=True).fit(X)
+    np.testing.assert_array_equal(features.transform(shuffled), features.transform(X))
+    only_needed = X[list(reversed(breast_ruleset().columns))]  # just the rules' columns, in another order
+    np.testing.assert_array_equal(features.transform(only_needed), features.transform(X))
+    pandas_out = RuleFeatures(breast_ruleset()).set_output(transform="pandas").fit(X).transform(shuffled)
+    assert list(pandas_out.columns) == list(features.rule_ids_)
+    predictor = RulePredictor(breast_ruleset()).fit(X, y)
+    np.testing.assert_array_equal(predictor.predict(shuffled), predictor.predict(X))
+    np.testing.assert_array_equal(predictor.predict_proba(only_needed), predictor.predict_proba(X))
+    assert predictor.score(shuffled, y) == predictor.score(X, y)
+    assert [e.label for e in predictor.explain(shuffled.iloc[:5])] == list(predictor.predict(X.iloc[:5]))
+    # In a pipeline fitted on one layout and used on another (the model behind it sees the rules' columns).
+    pipe = model_pipeline(breast_ruleset()).fit(X, y)
+    np.testing.assert_array_equal(pipe.predict_proba(shuffled), pipe.predict_proba(X))
+
+
+def test_an_array_with_another_column_count_says_which_order_it_expects(data):
+    X, y = data
+    for estimator in (RuleFeatures(breast_ruleset()).fit(X), RulePredictor(breast_ruleset()).fit(X, y)):
+        method = estimator.transform if isinstance(estimator, RuleFeatures) else estimator.predict
+        with pytest.raises(ValueError) as e:
+            method(X.to_numpy()[:, :7])
+        message = str(e.value)
+        assert f"X has 7 features, but {type(estimator).__name__} is expecting 30 features" in message
+        assert "read by position, in the order of the columns at fit: 'mean radius', 'mean texture'" in message
+        assert "(30 columns)" in message and "Pass a pandas DataFrame to have the columns read by name" in message
+
+
 def test_not_a_rule_set_is_a_clear_type_error(data):
     with pytest.raises(TypeError, match="ruleset must be a rules_dsl.RuleSet"):
         RuleFeatures("breast-mass-triage/").fit(data[0])
@@ -272,6 +303,71 @@ def test_integer_labels_follow_y(data):
     assert predictor.classes_.tolist() == [0, 1] and predictor.predict(X).dtype.kind == "i"
     assert predictor.score(X, y) > 0.9
     assert predictor.predict_row(X.iloc[0].to_dict()) == predictor.predict(X.iloc[:1])[0]
+
+
+# An outcome whose labels are not in alphabetical order: the breast rules with "low" for benign, "high" for
+# malignant, listed [low, high]. scikit-learn's scorers read predict_proba's columns in classes_ order, and
+# classes_ is sorted in every scikit-learn classifier: ["high", "low"].
+def low_high_ruleset(policy: str = "first match"):
+    rules = {k: v.replace('diagnosis is "malignant"', 'risk is "high"')
+                 .replace('diagnosis is "benign"', 'risk is "low"') for k, v in BREAST_RULES.items()}
+    return build(BREAST_FEATURES, rules, {"name": "risk", "labels": ["low", "high"]}, policy, default="low",
+                 id="low-high")
+
+
+def low_high_y():
+    return breast_data()["diagnosis"].map({"benign": "low", "malignant": "high"})
+
+
+@pytest.mark.parametrize("policy", ["first match", "weighted vote"])
+def test_classes_are_sorted_and_probabilities_follow_them(data, policy):
+    X, _ = data
+    y = low_high_y()
+    predictor = RulePredictor(low_high_ruleset(policy)).fit(X, y)
+    assert predictor.classes_.tolist() == ["high", "low"]
+    # The same rules over [benign, malignant] (already sorted) are the reference: P(high) is P(malignant).
+    reference = RulePredictor(breast_ruleset(policy)).fit(X, data[1]).predict_proba(X)
+    proba = predictor.predict_proba(X)
+    np.testing.assert_allclose(proba, reference[:, ::-1])
+    np.testing.assert_array_equal(predictor.predict(X), np.where(RulePredictor(breast_ruleset(policy)).fit(X)
+                                                                 .predict(X) == "malignant", "high", "low"))
+    # argmax over classes_ is predict wherever a rule decided (the only undecided default here is "low")
+    decided = breast_ruleset(policy).decide(X).notna().to_numpy() & (proba.max(axis=1) > 0.5)
+    np.testing.assert_array_equal(predictor.classes_[proba.argmax(axis=1)][decided], predictor.predict(X)[decided])
+    assert predictor.predict_row(X.iloc[0].to_dict()) == predictor.predict(X.iloc[:1])[0]
+
+
+def test_scorers_read_the_right_probability_column():
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    frame = breast_data()
+    X, y = frame.drop(columns="diagnosis"), low_high_y()
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    auc = cross_val_score(RulePredictor(low_high_ruleset()), X, y, cv=folds, scoring="roc_auc")
+    loss = cross_val_score(RulePredictor(low_high_ruleset()), X, y, cv=folds, scoring="neg_log_loss")
+    # By hand, with sklearn.metrics on the right column: P(high) is the reference rules' P(malignant), and
+    # "high" is the positive class (the last of the sorted labels, as the roc_auc scorer takes it).
+    p_high = RulePredictor(breast_ruleset()).fit(X).predict_proba(X)[:, 1]
+    expected_auc, expected_loss = [], []
+    for _, test in folds.split(X, y):
+        expected_auc.append(roc_auc_score(y.iloc[test] == "low", 1 - p_high[test]))
+        expected_loss.append(-log_loss(y.iloc[test], np.column_stack([p_high[test], 1 - p_high[test]]),
+                                       labels=["high", "low"]))
+    np.testing.assert_allclose(auc, expected_auc)
+    np.testing.assert_allclose(loss, expected_loss)
+    assert auc.mean() > 0.8 and loss.mean() > -0.5  # the rules rank well: before the fix, 1 - AUC and a worse loss
+
+
+def test_integer_labels_listed_out_of_order_are_sorted(data):
+    X, _ = data
+    rules = {k: v.replace('"malignant"', '"0"').replace('"benign"', '"1"') for k, v in BREAST_RULES.items()}
+    ruleset = build(BREAST_FEATURES, rules, {"name": "diagnosis", "labels": [1, 0]}, default="1")
+    y = (breast_data()["diagnosis"] == "benign").astype(int).to_numpy()
+    predictor = RulePredictor(ruleset).fit(X, y)
+    assert predictor.classes_.tolist() == [0, 1]
+    reference = RulePredictor(breast_ruleset()).fit(X).predict_proba(X)  # [benign, malignant]
+    np.testing.assert_allclose(predictor.predict_proba(X), reference[:, ::-1])
+    assert predictor.score(X, y) == pytest.approx(RulePredictor(breast_ruleset()).fit(X).score(X, data[1]))
 
 
 def proba_frame():

@@ -6,11 +6,14 @@ Kleene evaluator) combines them; ``reference_rule`` goes further and reads the s
 "between", "one of"), so the checker's translation is tested too.
 
 Text for "contains" is ASCII in generated data: SQLite's lower() folds only A-Z (see backends/sql.py).
+Category values match whatever their letter case and surrounding spaces (DESIGN.md: Unicode NFC, trimmed,
+case-insensitive); the reference folds them with its own ``fold``.
 """
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
@@ -37,6 +40,11 @@ COLUMNS = list(FEATURES)
 
 # ---- the reference -------------------------------------------------------------------------------------------
 
+def fold(text: str) -> str:
+    """How DESIGN.md says a category value is compared: Unicode NFC, surrounding spaces trimmed, case-insensitive."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).strip().casefold())
+
+
 def reference_test(test: L.Test, row: dict):
     """One test's result from DESIGN.md: None (unknown) when the value is missing, except for missing / known."""
     x = row.get(test.column)
@@ -47,6 +55,8 @@ def reference_test(test: L.Test, row: dict):
     if x is None:
         return None
     v = test.value
+    if test.kind == "category":
+        x, v = fold(x), tuple(map(fold, v)) if isinstance(v, tuple) else fold(v)
     if test.op == "contains":
         return v.lower() in x.lower()
     if test.op == "not_contains":
@@ -102,7 +112,8 @@ def reference_comparison(c: Comparison, row: dict):
     if feature.type == "number":
         values = [_in_feature_unit(feature, v) for v in c.values]
     elif feature.type == "category":
-        values = [_category_value(feature, v) for v in c.values]
+        values = [fold(_category_value(feature, v)) for v in c.values]
+        x = fold(x)
     else:
         values = [v.value for v in c.values]
     if c.op == "between":
@@ -121,9 +132,19 @@ def _maybe_missing(values: st.SearchStrategy) -> st.SearchStrategy:
     return st.tuples(st.integers(0, 4), values).map(lambda p: None if p[0] == 0 else p[1])
 
 
+# How people type a category value: any letter case, spaces (tab, no-break space) around it.
+_AROUND = st.sampled_from(["", " ", "  ", "\t", "\u00a0", " \n"])
+_LETTER_CASES = st.sampled_from([str.lower, str.upper, str.title, str.swapcase])
+
+
+def _spelt(values: list[str]) -> st.SearchStrategy[str]:
+    return st.builds(lambda before, value, case, after: before + case(value) + after,
+                     _AROUND, st.sampled_from(values), _LETTER_CASES, _AROUND)
+
+
 def _column_values(feature) -> st.SearchStrategy:
     if feature.type == "category":
-        return st.sampled_from(CATEGORY_DATA[feature.name])
+        return st.one_of(st.sampled_from(CATEGORY_DATA[feature.name]), _spelt(CATEGORY_DATA[feature.name]))
     if feature.type == "number":
         return st.sampled_from([float(x) for x in NUMBERS] + OTHER_NUMBERS)
     return st.booleans() if feature.type == "boolean" else st.sampled_from(NOTES)
@@ -420,8 +441,12 @@ def test_nullable_integer_numbers_and_numpy_scalars():
     assert ruleset.matches(frame).to_dict("list") == {
         "r000": [True, False, False, False], "r001": [True, False, False, True], "r002": [False, True, False, False]}
     for value, fired in [(np.int64(100), ["r000", "r001"]), (np.float32(80), ["r001"]), (pd.NA, ["r002"]),
-                         (np.nan, ["r002"]), (Decimal("90"), []), (True, ["r001"])]:
+                         (np.nan, ["r002"]), (Decimal("90"), []), ("n/a", ["r002"]), ("NA", ["r002"])]:
         assert ruleset.matches_row({"hr": value}) == fired, value
+    for value in (True, np.bool_(False), math.inf, -math.inf, np.float32("inf"), Decimal("-Infinity")):
+        with pytest.raises(DataError) as info:  # yes/no is no number; infinite numbers are refused
+            ruleset.matches_row({"hr": value})
+        assert info.value.column == "hr", value
 
 
 def test_category_codes_given_as_numbers():
@@ -525,8 +550,14 @@ def test_columns_named_like_the_vocabulary_says(vocabulary):
     assert VOCABULARY_DATA["features"]["heart rate"]["column"] == "hr"
     ruleset = build_ruleset(['rule "a" when pulse is above 90'])
     assert ruleset.columns == ["hr"]
-    assert ruleset.matches_row({"heart rate": 100.0, "pulse": 100.0}) == []  # only the data column counts
     assert ruleset.matches_row({"hr": 100.0}) == ["r000"]
+    # the feature's name or a synonym, in any case, as the server reads a case; the data column wins over them
+    assert ruleset.matches_row({"heart rate": 100.0}) == ["r000"]
+    assert ruleset.matches_row({"Pulse": 100.0, "other": 1}) == ["r000"]
+    assert ruleset.matches_row({"hr": 50.0, "heart rate": 100.0}) == []
+    with pytest.raises(DataError) as info:
+        ruleset.matches_row({"heart rate": 100.0, "pulse": 100.0})
+    assert info.value.column == "hr" and "given twice" in info.value.message
 
 
 @pytest.mark.parametrize("dtype", [object, "str", "string"])

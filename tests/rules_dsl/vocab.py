@@ -41,7 +41,10 @@ UNITS: dict[str, dict[str | None, Decimal]] = {
 # Numbers (in each feature's own unit) that rules compare with and data holds.
 NUMBERS = [Decimal(x) for x in ("-1", "0", "0.5", "2", "2.5", "5", "12", "37.5", "38", "90", "100")]
 OTHER_NUMBERS = [-3.25, 1.0, 3.0, 37.9, 38.1, 1000.0]  # only in data
-CATEGORY_DATA = {"location": ["margin", "border", "centre", "Margin", "elsewhere"], "grade": ["1", "2", "3", "4"]}
+# Category data as people type it: other letter cases and surrounding spaces match (docs/language.md), "elsewhere"
+# and "4" are outside the allowed values.
+CATEGORY_DATA = {"location": ["margin", "border", "centre", "Margin", "elsewhere", " BORDER", "Centre\t", "margin "],
+                 "grade": ["1", "2", "3", "4", " 2"]}
 NOTES = ["fever", "Biopsy done", "BIOPSY", "no biopsy", "", "cough and fever", "50% better", "under_score"]
 NEEDLES = ["biopsy", "fever", "", "BI", "and", "%", "_", "50% b", "x"]
 

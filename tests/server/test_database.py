@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from conftest import FIXTURES, Workspace, make_app
 
 from server import migrate
+from tests.server.conftest import FIXTURES, Workspace, make_app
 
-TABLES = {"users", "sessions", "api_tokens", "signin_failures", "releases", "audit_events", "datasets"}
+TABLES = {"users", "sessions", "api_tokens", "signin_throttle", "releases", "audit_events", "datasets"}
 
 
 def tables(url: str) -> set[str]:

@@ -47,7 +47,7 @@ class Server:
             try:
                 requests.get(f"{self.url}/api/openapi.json", timeout=1)
                 return
-            except (requests.ConnectionError, requests.Timeout):  # a worker still loading, on a busy machine
+            except (requests.ConnectionError, requests.Timeout):  # accepted but not answered yet: workers warming up
                 if self.process.poll() is not None:
                     raise AssertionError("the server stopped:\n" + self.stop())  # noqa: B904
                 time.sleep(0.2)
@@ -134,11 +134,13 @@ def test_a_revoked_token_or_deactivated_person_is_refused_at_once_by_every_worke
 
     data = tmp_path / "data"
     rulecraft("create-user", "Ana", "--role", "author", data_dir=data, stdin="a long password 1\n")
-    rulecraft("create-user", "Mia", "--role", "ml-engineer", data_dir=data, stdin="a long password 2\n")
+    # Mia reviews: she predicts on the unreleased latest version below, which needs the right to read rules
+    # (an ML engineer or a predict-scoped token gets released versions only).
+    rulecraft("create-user", "Mia", "--role", "reviewer", data_dir=data, stdin="a long password 2\n")
     rulecraft("import", str(FIXTURE), "--as", "Ana", "--why", "Initial rules", data_dir=data)
     ana = {"Authorization": "Bearer " + rulecraft("create-token", "Ana", "--scope", "write",
                                                   data_dir=data).stdout.strip()}
-    mia = {"Authorization": "Bearer " + rulecraft("create-token", "Mia", "--scope", "predict",
+    mia = {"Authorization": "Bearer " + rulecraft("create-token", "Mia", "--scope", "write",
                                                   data_dir=data).stdout.strip()}
     engine = sa.create_engine(f"sqlite:///{data / 'rulecraft.db'}")
     server = Server(data)
@@ -159,6 +161,68 @@ def test_a_revoked_token_or_deactivated_person_is_refused_at_once_by_every_worke
         with engine.begin() as c:  # ... and deactivates Ana: her token stops working at once
             c.execute(sa.text("UPDATE users SET active = 0 WHERE name = 'Ana'"))
         assert statuses(ana) == {401}
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_recover_refuses_to_run_beside_a_live_server(tmp_path):
+    """Regression: `rulecraft recover` beside a running server marked saves in flight "never reached the repository:
+    marked failed" although they then completed. The server holds the data folder; recover (and a second server)
+    says so and changes nothing."""
+    data = tmp_path / "data"
+    rulecraft("create-user", "Ana", "--role", "author", data_dir=data, stdin="a long password 1\n")
+    server = Server(data)
+    try:
+        refused = rulecraft("recover", data_dir=data, check=False)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "server" in refused.stderr and "stop it" in refused.stderr.lower(), refused.stderr
+        second_run = subprocess.run([sys.executable, "-m", "server", "serve", "--data-dir", str(data), "--port",
+                                     str(free_port())], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                    capture_output=True, text=True, timeout=120)
+        assert second_run.returncode == 1 and "already" in second_run.stderr, second_run.stderr
+        assert requests.get(f"{server.url}/api/openapi.json", timeout=10).status_code == 200
+    finally:
+        server.stop()
+    assert "Nothing to repair" in rulecraft("recover", data_dir=data).stdout
+
+
+@pytest.mark.slow
+def test_the_saves_of_a_killed_worker_are_settled_without_a_restart(tmp_path):
+    """Regression: the audit row of a save whose worker died stayed 'pending' until the next full start. The
+    server settles that worker's rows (and only those) as soon as it has died."""
+    import sqlalchemy as sa
+
+    data = tmp_path / "data"
+    rulecraft("create-user", "Ana", "--role", "author", data_dir=data, stdin="a long password 1\n")
+    rulecraft("import", str(FIXTURE), "--as", "Ana", "--why", "Initial rules", data_dir=data)
+    ana = {"Authorization": "Bearer " + rulecraft("create-token", "Ana", "--scope", "write",
+                                                  data_dir=data).stdout.strip()}
+    env = os.environ.get("RULECRAFT_FAULT")
+    os.environ["RULECRAFT_FAULT"] = "service.audit-pending:1"  # each worker dies at its first save
+    try:
+        server = Server(data, "--workers", "1")
+    finally:
+        if env is None:
+            os.environ.pop("RULECRAFT_FAULT")
+        else:
+            os.environ["RULECRAFT_FAULT"] = env
+    engine = sa.create_engine(f"sqlite:///{data / 'rulecraft.db'}")
+    try:
+        with pytest.raises(requests.RequestException):
+            requests.post(f"{server.url}/api/rulesets/sepsis-triage/rules", headers=ana, timeout=30,
+                          json={"text": 'rule "Cold"\nwhen temperature is below 35', "why": "Hypothermia"})
+        statuses = []
+        for _ in range(100):  # bounded: 20 s
+            with engine.connect() as c:
+                statuses = [r.status for r in c.execute(sa.text(
+                    "SELECT status FROM audit_events WHERE action = 'rule.create'"))]
+            if statuses and "pending" not in statuses:
+                break
+            time.sleep(0.2)
+        assert statuses == ["failed"], statuses
+        assert requests.get(f"{server.url}/api/rulesets", headers=ana, timeout=30).status_code == 200
     finally:
         server.stop()
         engine.dispose()

@@ -940,3 +940,44 @@ def test_fault_point_fires_only_on_the_named_step_and_time(tmp_path):
     assert run("a.step").returncode == 99 and run("a.step").stdout == ""
     assert (run("a.step:2").returncode, run("a.step:2").stdout) == (99, "0\n")
     assert (run("other.step").returncode, run("other.step").stdout) == (0, "0\n1\n2\n")
+
+
+# ---- last change of every file in a folder: one walk (issue 13, item 17) ------------------------------------------
+
+def test_last_changes_of_a_folder_agree_with_git_at_every_version(store, repo):
+    rng = random.Random(7)
+    names = [f"set/rules/r{i}.rule" for i in range(8)]
+    versions = []
+    for step in range(40):
+        path = rng.choice(names)
+        if step % 9 == 8 and any(store.exists(versions[-1], n) for n in names if n != path):
+            present = [n for n in names if store.exists(versions[-1], n)]
+            versions.append(store.commit([Change(rng.choice(present), None)], author=ANN, message="gone",
+                                         trailers=TRAILERS).id)  # a deletion (the name may come back later)
+        elif step % 5 == 4:
+            versions.append(save(store, "other/rules/x.rule", f"{step}\n").id)  # a save elsewhere
+        else:
+            versions.append(save(store, path, f"{step}\n").id)
+        if step % 3 == 0:
+            store.last_changes("set/rules")  # answers remembered on the way, as after list views between saves
+    for version in rng.sample(versions, 15) + [versions[-1]]:
+        expected = {}
+        for line in git(repo, "ls-tree", "--name-only", version, "set/rules/").split():
+            expected[line] = git(repo, "log", "-1", "--format=%H", version, "--", line).strip()
+        found = store.last_changes("set/rules", version=version)
+        assert {p: v.id for p, v in found.items()} == expected, version
+        assert all(v.author == ANN and v.message for v in found.values())
+    assert store.last_changes("nothing/here") == {}
+
+
+def test_last_changes_right_after_a_save_is_one_git_process_and_reads_again_start_none(store):
+    for i in range(30):
+        save(store, f"set/rules/r{i}.rule", f"{i}\n")
+    store.last_changes("set/rules")
+    latest = save(store, "set/rules/r3.rule", "changed\n")
+    started = store.git_processes
+    found = store.last_changes("set/rules")
+    assert store.git_processes - started == 1 and found["set/rules/r3.rule"].id == latest.id
+    assert len(found) == 30
+    store.last_changes("set/rules")
+    assert store.git_processes - started == 1

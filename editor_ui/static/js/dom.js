@@ -79,6 +79,7 @@ const ACTIONS = {
   "release.approve": "approved a release", "release.reject": "turned down a release",
   "dataset.register": "added reference cases", "user.create": "added a person", "user.password": "changed a password",
   "token.create": "made a key for scripts", "token.revoke": "withdrew a key for scripts",
+  "sign-in": "signed in",
 };
 
 export function actionWords(action) {

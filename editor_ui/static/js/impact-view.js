@@ -27,6 +27,8 @@ function whatHappened(change) {
 function causeWords(cause, names) {
   if (cause === "(default)") return "the answer when no rule fires";
   if (cause === "(policy)") return "how the rules are combined";
+  if (cause === "(vocabulary)") return "the vocabulary";
+  if (cause === "(settings)") return "the outcome or settings";
   return names.get(cause) || cause;
 }
 
@@ -97,21 +99,30 @@ function correctness(data) {
   ];
 }
 
+// Each changed answer is counted once: under the one change that caused it, or under "several changes together"
+// (summary.caused_by adds up to the answers that changed). A rule is a cause only where its firing changed and its
+// conclusion decided the case before or after.
 function causes(data, names) {
-  const settings = ["(default)", "(policy)"].map((c) => [c, data.changes.filter((x) => x.causes.includes(c)).length])
-    .filter(([, n]) => n);
+  const causedBy = data.summary.caused_by || {};
+  const settings = Object.entries(causedBy).filter(([c, n]) => c.startsWith("(") && c !== "(several)" && n);
+  const several = causedBy["(several)"] || 0;
   if (!data.rule_changes.length && !settings.length) return h("p", {}, "No rule changed.");
   return h("div", { class: "table-wrap" }, h("table", { class: "rule-changes" },
-    h("caption", {}, "Which changes caused it"),
-    h("thead", {}, h("tr", {}, ["What changed", "How", "Fires differently on", "Answers changed with it"].map((c, i) => h("th", { scope: "col", class: i > 1 ? "number" : "" }, c)))),
+    h("caption", {}, "Which changes caused it (each changed answer counted once)"),
+    h("thead", {}, h("tr", {}, ["What changed", "How", "Fires differently on", "Answers it alone changed", "Answers it changed with other changes"]
+      .map((c, i) => h("th", { scope: "col", class: i > 1 ? "number" : "" }, c)))),
     h("tbody", {},
       data.rule_changes.map((c) => h("tr", { dataset: { rule: c.id } },
         h("th", { scope: "row" }, c.kind === "removed" ? c.name : h("a", { href: pages.rule(data.ruleset, c.id, data.to) }, c.name)),
         h("td", {}, whatHappened(c)),
         h("td", { class: "number" }, count(c.firing_differs)),
-        h("td", { class: "number" }, String(c.predictions_changed)))),
+        h("td", { class: "number" }, String(c.predictions_changed)),
+        h("td", { class: "number" }, String(c.predictions_shared || 0)))),
       settings.map(([c, n]) => h("tr", {}, h("th", { scope: "row" }, causeWords(c, names)), h("td", {}, "changed"),
-        h("td", { class: "number" }, "–"), h("td", { class: "number" }, data.changes_truncated ? `at least ${n}` : String(n)))))));
+        h("td", { class: "number" }, "–"), h("td", { class: "number" }, String(n)), h("td", { class: "number" }, "–"))),
+      several ? h("tr", { class: "several" }, h("th", { scope: "row" }, "Several changes together"),
+        h("td", {}, `${plural(several, "answer")} changed for more than one reason`), h("td", { class: "number" }, "–"),
+        h("td", { class: "number" }, String(several)), h("td", { class: "number" }, "–")) : null)));
 }
 
 function byGroup(data, level) {
@@ -183,7 +194,9 @@ function annotateDiff(diffRoot, data) {
     if (!section) continue;
     section.append(h("p", { class: "rule-impact" }, "On the reference cases: ",
       h("strong", {}, `fires differently on ${count(change.firing_differs)}`),
-      change.predictions_changed ? `; ${plural(change.predictions_changed, "answer")} change with it.` : ", but no answer changes with it."));
+      change.predictions_changed ? `; ${plural(change.predictions_changed, "answer")} change with it` : "",
+      change.predictions_shared ? `${change.predictions_changed ? "," : ";"} ${plural(change.predictions_shared, "answer")} together with other changes.`
+        : change.predictions_changed ? "." : ", but no answer changes because of it."));
   }
   const summary = diffRoot.querySelector(".diff-summary");
   if (summary) {

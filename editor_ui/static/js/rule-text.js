@@ -67,8 +67,11 @@ export class RuleText {
       const [start, end] = [Math.max(r[0], at), r[1]];
       if (end <= start) continue;
       parts.push(text.slice(at, start));
-      const shown = text.slice(start, Math.min(end, text.length)) || " ";
+      const piece = text.slice(start, Math.min(end, text.length));
+      // A problem at the end of a line ("Expected a number after 'is above'"): a one-space mark there.
+      const shown = piece === "" || piece === "\n" ? " " : piece;
       parts.push(h("mark", { class: p.severity === "warning" ? "warning" : "error", title: p.message }, shown));
+      if (piece === "\n") parts.push("\n");
       at = Math.min(end, text.length);
     }
     parts.push(text.slice(at), "\n ");

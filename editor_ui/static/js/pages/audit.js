@@ -11,8 +11,8 @@ const SIZE = 50;
 let page = 1;
 const ACTIONS = ["rule.create", "rule.update", "rule.rename", "rule.disable", "rule.enable", "rule.delete", "vocabulary.update",
   "settings.update", "ruleset.create", "ruleset.import", "version.restore", "release.request", "release.approve",
-  "release.reject", "dataset.register", "user.create", "user.password", "token.create", "token.revoke"];
-const STATUS = { done: "done", pending: "in progress", failed: "not saved" };
+  "release.reject", "dataset.register", "user.create", "user.password", "token.create", "token.revoke", "sign-in"];
+const STATUS = { done: "done", pending: "in progress", failed: "not saved", refused: "refused" };
 const REASONS = { ConflictError: "someone had saved first", HeadMoved: "too many saves at once" };
 const titles = new Map();
 
@@ -39,9 +39,10 @@ async function show() {
         h("td", {}, timeEl(e.at)), h("td", {}, e.by || "the system"),
         h("td", {}, actionWords(e.action), e.details && e.details.name ? ` (${e.details.name})` : ""),
         h("td", {}, e.ruleset ? h("a", { href: pages.ruleset(e.ruleset) }, titles.get(e.ruleset) || e.ruleset) : ""),
-        h("td", {}, e.ruleset && e.rule ? h("a", { href: pages.ruleHistory(e.ruleset, e.rule) }, e.rule) : ""),
+        h("td", {}, e.ruleset && e.rule ? h("a", { href: pages.ruleHistory(e.ruleset, e.rule) }, e.rule_name || e.rule) : ""),
         h("td", { class: "why" }, e.why || ""),
         h("td", {}, STATUS[e.status] || e.status,
+          e.status === "refused" && e.details && e.details.refused ? `: ${e.details.refused}` : "",
           e.status === "failed" && e.details && e.details.reason ? `: ${REASONS[e.details.reason] || "it did not go through"}` : "")))))),
     h("div", { class: "pager" },
       page > 1 ? button("Newer", page - 1) : null,

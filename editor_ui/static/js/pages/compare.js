@@ -26,7 +26,8 @@ async function options() {
   const released = releases.releases.filter((r) => r.status === "approved" && r.name);
   const choices = [
     ...released.map((r) => ({ kind: "release", value: r.name, words: `Release ${r.name} (${when(r.decided_at)})` })),
-    ...history.versions.map((v) => ({ kind: "version", value: v.version, words: `${when(v.time)} · ${v.author}: ${short(v.why)}` })),
+    ...history.versions.map((v) => ({ kind: "version", value: v.version,
+      words: `${when(v.time)} · ${v.author}: ${short(v.why)}${v.release ? ` (release ${v.release})` : ""}` })),
   ];
   return { choices, released, history };
 }

@@ -38,7 +38,7 @@ async function show() {
         h("label", { for: toId, class: "visually-hidden" }, `Compare to the version of ${v.author}, ${v.time}`)),
       h("td", {}, timeEl(v.time), v.release ? [" ", h("span", { class: "badge approved" }, `release ${v.release}`)] : null),
       h("td", {}, v.author),
-      h("td", {}, actionWords(v.action), v.rule && !rule ? [" (", h("a", { href: pages.ruleHistory(ruleset, v.rule) }, v.rule), ")"] : null),
+      h("td", {}, actionWords(v.action), v.rule && !rule ? [" (", h("a", { href: pages.ruleHistory(ruleset, v.rule) }, v.rule_name || v.rule), ")"] : null),
       h("td", { class: "why" }, v.why),
       h("td", {}, h("a", { href: rule ? pages.rule(ruleset, rule, v.version) : pages.ruleset(ruleset, v.version) }, "Open"),
         can("rules.write") && index > 0 ? [" ", restoreButton(v)] : null));

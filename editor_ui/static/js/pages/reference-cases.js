@@ -69,6 +69,21 @@ async function showList(openId = null) {
       : notice("There are no reference cases yet."));
 }
 
+// ---- the data report of a set just added ---------------------------------------------------------------------------
+// What in the cases does not fit the vocabulary (numbers outside the declared range, category values that are none
+// of the allowed ones, missing values), in the server's plain words: a column in months where the vocabulary says
+// years is seen here, not discovered later in the figures.
+function dataReport(report) {
+  if (!report) return null;
+  const problems = report.warnings || [];
+  return h("section", { class: "data-report", "aria-label": "Data check" },
+    h("h3", {}, "Data check"),
+    problems.length
+      ? notice(`${problems.length === 1 ? "One finding needs" : `${problems.length} findings need`} a look before these cases are trusted:`, "warning")
+      : notice("Every value fits the vocabulary.", "ok"),
+    h("ul", {}, report.lines.map((line) => h("li", {}, line))));
+}
+
 // ---- adding a set -----------------------------------------------------------------------------------------------
 function field(labelText, control, hintText) {
   const problem = h("p", { class: "field-error", id: uid("problem"), hidden: true });
@@ -183,7 +198,8 @@ function addForm() {
     try {
       const added = await upload(paths.register(ruleset, { name: name.control.value.trim(), label: outcome.control.value, groups: picked }),
         chosen, "text/csv");
-      replace(message, notice(`Added “${added.name}”: ${count(added.rows)}, ${added.columns.length} columns.`, "ok"));
+      replace(message, notice(`Added “${added.name}”: ${count(added.rows)}, ${added.columns.length} columns.`, "ok"),
+        dataReport(added.data_report));
       form.reset();
       columns = [];
       rows = [];

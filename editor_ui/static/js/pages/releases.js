@@ -91,7 +91,14 @@ function release(r, before) {
     h("p", { class: "muted" }, `Asked for by ${r.requested_by || "someone"}, `, timeEl(r.requested_at),
       r.decided_by ? [`; ${r.status === "rejected" ? "turned down" : "approved"} by ${r.decided_by}, `, timeEl(r.decided_at)] : "", "."),
     h("pre", { class: "notes" }, r.notes || ""),
-    r.comment ? h("p", {}, h("strong", {}, "Reviewer's comment: "), r.comment) : null);
+    r.comment ? h("p", {}, h("strong", {}, "Reviewer's comment: "), r.comment) : null,
+    r.status === "approved" ? h("p", { class: "release-version" }, "This release is the rule set's version ",
+      can("rules.read") ? h("a", { href: pages.ruleset(ruleset, r.version) }, h("code", {}, r.version.slice(0, 12))) : h("code", {}, r.version.slice(0, 12)),
+      ".") : null,
+    r.status === "approved" ? h("p", { class: "bundle-hash" }, r.bundle_hash
+      ? ["Bundle hash, recorded at approval: ", h("code", {}, r.bundle_hash),
+        " (check a downloaded file with ", h("code", {}, "rulecraft verify"), ")"]
+      : "No bundle hash was recorded for this release (it was approved before hashes were recorded).") : null);
   if (r.status === "approved" && can("bundles.read") && r.name) {
     section.append(h("p", {}, h("a", { class: "button", href: paths.bundle(ruleset, r.name), download: `${ruleset}-${r.name}.json` },
       `Download release ${r.name} (bundle file)`)));
