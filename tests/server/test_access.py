@@ -149,7 +149,7 @@ def _state_changing_routes() -> list[tuple[str, str]]:
     """Every (method, path) of the app's URL map that may change something: a new route is covered by itself.
     Path arguments get values that exist in the ``ws`` fixture (or a plausible id), so the request reaches its
     view when the CSRF check lets it through."""
-    values = {"ruleset": "sepsis-triage", "rule": "sirs", "release_id": 1, "token_id": 1}
+    values = {"ruleset": "sepsis-triage", "rule": "sirs", "release_id": 1, "token_id": 1, "user_id": 2}
     with tempfile.TemporaryDirectory() as folder:
         app = build_app({"DATA_DIR": folder})
         try:
