@@ -383,10 +383,19 @@ def _open_runtime(overrides: dict):
     from server.operations import open_runtime
 
     try:
-        return open_runtime(overrides)
+        runtime = open_runtime(overrides)
     except SchemaError as e:
         click.echo(f"Not started: {e.message}", err=True)
         sys.exit(1)
+    context = click.get_current_context(silent=True)
+    if context is not None:  # a command run in-process (tests, scripts) must not leave database connections open
+        context.call_on_close(lambda: _close_runtime(runtime))
+    return runtime
+
+
+def _close_runtime(runtime) -> None:
+    runtime.store.close()
+    runtime.sessions.kw["bind"].dispose()
 
 
 @main.command()

@@ -72,8 +72,10 @@ def test_readyz_is_503_when_the_database_cannot_be_reached(tmp_path):
 
 
 def test_readyz_is_503_on_a_schema_this_code_does_not_know(app):
-    with sa.create_engine(app.config["DATABASE_URL"]).begin() as connection:
+    engine = sa.create_engine(app.config["DATABASE_URL"])
+    with engine.begin() as connection:
         connection.execute(sa.text("UPDATE alembic_version SET version_num = 'not_a_revision'"))
+    engine.dispose()  # a pooled PostgreSQL connection left open warns (an error) in whichever test runs next
     body = app.test_client().get("/readyz").get_json()
     assert body["checks"]["database"] == ("The database schema is not the one this version needs: run "
                                           "'rulecraft db upgrade'.")
