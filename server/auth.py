@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from rules_dsl.errors import normalize_name
+from rules_dsl.errors import invisible_character, normalize_name
 
 from . import store as git
 from .db import begin_write, get_db, reads
@@ -324,12 +324,15 @@ def create_token(db: Session, user: User, scope: str, name: str = "", days: int 
     """A new token; the secret is returned once and only its hash is kept."""
     if scope not in SCOPES:
         raise Unprocessable(f"The scope must be one of {', '.join(SCOPES)}.", field="scope")
+    name = "" if name is None else name
+    if not isinstance(name, str) or invisible_character(name) is not None:  # NUL: a 500 from PostgreSQL (fuzzing)
+        raise Unprocessable("A token's name is one line of text without control characters.", field="name")
     days = days or 90
     if not isinstance(days, int) or not 1 <= days <= 3650:
         raise Unprocessable("A token lasts between 1 and 3650 days.", field="days")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(token_hash=_digest(secret), prefix=secret[:10], user_id=user.id, scope=scope,
-                     name=str(name or "")[:100], expires_at=utcnow() + timedelta(days=days))
+                     name=name[:100], expires_at=utcnow() + timedelta(days=days))
     db.add(token)
     db.flush()
     return secret, token

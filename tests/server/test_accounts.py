@@ -340,3 +340,11 @@ def test_an_existing_data_folder_is_made_private_at_start(tmp_path):
     assert _mode(data) == _mode(data / "rules.git") == _mode(data / "datasets") == 0o700
     for path in (data / "rulecraft.db", data / "secret_key", *(data / "datasets").iterdir()):
         assert _mode(path) == 0o600, path
+
+
+@pytest.mark.parametrize("name", ["nul\x00", "two\nlines", 7])
+def test_a_token_name_with_control_characters_is_refused_not_a_500(ws, name):
+    """Regression (fuzzing on PostgreSQL): a NUL in a token's name reached the database, which refuses it: a 500."""
+    response = ws.as_("Ana").post("/api/tokens", json={"scope": "read", "name": name})
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["field"] == "name"
