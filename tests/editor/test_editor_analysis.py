@@ -137,8 +137,8 @@ def test_an_author_adds_reference_cases_and_a_bad_file_is_refused_beside_the_fie
     expect(page.get_by_label("Name of these cases")).to_have_value("ragged")
     page.get_by_role("button", name="Add these reference cases").click()
     beside = page.locator(f"#{file.get_attribute('aria-describedby').split()[-1]}")
-    expect(beside).to_have_text("Line 3 has 4 values, but the first line names 2 columns. Every line needs one value "
-                                "per column (leave a value empty with two commas in a row).")
+    expect(beside).to_contain_text("Line 3 has 4 values, but the first line names 2 columns. Every line needs one "
+                                   "value per column (leave a value empty with two commas in a row).")
     expect(file).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_role("alert")).to_contain_text("Not added: see the message beside the field.")
     ana.screenshot("21-reference-cases-refused")
