@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from rules_dsl import BundleError, DataError, RuleError
 
+from .services import errors as domain
 from .store import InvalidInput, StoreBusy, StoreError
 from .store import NotFound as StoreNotFound
 
@@ -79,6 +80,18 @@ def rule_error(e: RuleError, message: str | None = None) -> Unprocessable:
     return error
 
 
+# The one table from the services' errors to HTTP status codes.
+STATUS = {
+    domain.Malformed: 400, domain.Invalid: 422, domain.NotFound: 404, domain.Forbidden: 403,
+    domain.Conflict: 409, domain.VersionRequired: 428, domain.TooMany: 429, domain.TooLarge: 413,
+    domain.Busy: 503,
+}
+
+
+def status_of(e: domain.ServiceError) -> int:
+    return next(status for cls, status in STATUS.items() if isinstance(e, cls))
+
+
 _PLAIN = {
     400: "The request could not be understood.",
     401: "Please sign in.",
@@ -103,6 +116,12 @@ def init_app(app: Flask) -> None:
         if e.extra.get("retry_after"):
             response.headers["Retry-After"] = str(e.extra["retry_after"])
         return response, e.status
+
+    @app.errorhandler(domain.ServiceError)
+    def _service_error(e: domain.ServiceError):
+        error = ApiError(e.message, **e.details)
+        error.status, error.code = status_of(e), e.code
+        return _api_error(error)
 
     @app.errorhandler(RuleError)
     def _rule_error(e: RuleError):
