@@ -26,10 +26,10 @@ from . import logic as L
 from .backends.row import compile_rules
 from .backends.vectorized import VectorizedRules, check_columns
 from .checker import check
-from .collector import collector_paused
 from .errors import Problem, RuleError, name_key
 from .examples import unreadable as unreadable_examples
 from .formatter import format_syntax
+from .gc_pause import collector_paused
 from .parser import parse_rule
 from .policy import Decision, Voter, decide, decide_frame
 from .quality import DataReport

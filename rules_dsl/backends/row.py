@@ -4,7 +4,7 @@ The function is built as a Python syntax tree (the ``ast`` module) from the chec
 values enter it only as constants, so no user text can become code. It reads each feature once, normalises it
 (numbers become floats with NaN for missing, so a comparison with a missing number is simply False on both rails),
 then tests each rule with short-circuit ``and``/``or``, the parts of each ordered by how likely they are to
-decide it (a guess from the vocabulary: estimate.py).
+decide it (a guess from the vocabulary: selectivity.py).
 
     def fired_rules(row):
         if row.__class__ is dict:
@@ -36,8 +36,8 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 
 from .. import logic as L
-from ..collector import collector_paused
-from .estimate import likelihood
+from ..gc_pause import collector_paused
+from .selectivity import likelihood
 from .values import READERS, category_key, category_value, is_key
 
 _CLASS = {"number": "float", "category": "str", "text": "str", "boolean": "bool"}
@@ -80,7 +80,7 @@ class _Builder:
         items = node.items
         if self.estimate is not None and len(items) > 1:
             # the part most likely to decide first: in an "and" the one most likely not to hold, in an "or" the one
-            # most likely to hold (estimate.py; the order changes the work skipped, never the answer)
+            # most likely to hold (selectivity.py; the order changes the work skipped, never the answer)
             def holds(item):
                 p = self.estimate(item)
                 return p if want else 1 - p
@@ -234,7 +234,7 @@ def compile_rules(rules: Sequence[tuple[str, L.Logic]], vocabulary=None) -> Call
     """A function from a mapping (column -> value) to the ids of the rules that fire, in the given order.
 
     With the ``vocabulary``, the parts of each and/or are tested in the order most likely to short-circuit
-    (estimate.py).
+    (selectivity.py).
     """
     with collector_paused():
         return _Builder(rules, vocabulary).function()

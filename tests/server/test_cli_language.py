@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -9,8 +10,23 @@ import pandas as pd
 import pytest
 
 import rules_dsl
+from tests.server.conftest import FIXTURES
 
-from .conftest import REPO_ROOT, SEPSIS
+REPO_ROOT = FIXTURES.parents[1]
+SEPSIS = FIXTURES / "sepsis-triage"
+
+
+@pytest.fixture(scope="module")
+def sepsis() -> rules_dsl.RuleSet:
+    return rules_dsl.load(SEPSIS)
+
+
+@pytest.fixture
+def sepsis_copy(tmp_path):
+    """A writable copy of the sepsis-triage folder."""
+    target = tmp_path / "sepsis-triage"
+    shutil.copytree(SEPSIS, target)
+    return target
 
 
 def rulecraft(*args, cwd=REPO_ROOT) -> subprocess.CompletedProcess:

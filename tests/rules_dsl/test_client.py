@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_process import FIXTURE, Server, rulecraft
 
 import rules_dsl
 from rules_dsl.client import ServerError
+from tests.server.test_process import FIXTURE, Server, rulecraft
 
 
 @pytest.fixture(scope="module")
