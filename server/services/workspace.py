@@ -231,6 +231,27 @@ class Workspace:
         except git.NotFound:
             return None
 
+    # ---- history (the views reach the store only through these) ---------------------------------------------------
+    def history(self, ruleset: str, rule_id: str | None = None, *, limit: int = 20,
+                offset: int = 0) -> tuple[int, list[git.Version]]:
+        """(how many versions changed the rule set, or one rule of it; one page of them, newest first). The count
+        is one Git walk of the whole history; the page is not read when the count is 0."""
+        path = ruleset if rule_id is None else rule_path(ruleset, rule_id)
+        total = self.store.count(path)
+        return total, (self.store.log(path, limit=limit, offset=offset) if total else [])
+
+    def saved_at(self, ruleset: str, version: str) -> git.Version | None:
+        """The save that made the rule set as it stands at ``version`` (None: the rule set did not exist then)."""
+        found = self.store.log(ruleset, limit=1, version=version)
+        return found[0] if found else None
+
+    def blame(self, ruleset: str, rule_id: str, version: str) -> list[git.BlameLine] | None:
+        """Each line of a rule at ``version`` with the version that last changed it; None: no such rule then."""
+        path = rule_path(ruleset, rule_id)
+        if not self.store.exists(version, path):
+            return None
+        return self.store.blame(version, path)
+
 
 def _short(text) -> str:
     text = str(text)
