@@ -51,6 +51,14 @@ class Workspace:
     def head(self) -> str | None:
         return self.store.head()
 
+    @property
+    def repository_path(self):
+        return self.store.path
+
+    def has_repository(self) -> bool:
+        """Whether the rules repository is there at all (its HEAD file), without starting Git."""
+        return (self.store.path / "HEAD").is_file()
+
     def resolve(self, ruleset: str, revision: str | None, *, default: str = "head",
                 generation: object = None) -> str:
         """A commit for a revision given by a person or a script: a release name, a full hash, or the default
