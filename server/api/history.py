@@ -92,7 +92,7 @@ def blame(ruleset, rule):
 
 
 def _check_rule_id(rule: str) -> None:
-    from rules_dsl.ruleset import RULE_ID
+    from rules_dsl.layout import RULE_ID
 
     if not RULE_ID.fullmatch(rule):
         raise NotFound(f"There is no rule called '{rule[:60]}'.")

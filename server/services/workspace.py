@@ -13,24 +13,22 @@ from collections import OrderedDict
 from dataclasses import replace
 
 from rules_dsl import RuleError, RuleSet, parse_rule
-from rules_dsl.ruleset import RULE_ID, ruleset_from_files
+from rules_dsl.layout import RULE_ID, RULES_FOLDER, rule_file
+from rules_dsl.ruleset import ruleset_from_files
 
 from .. import store as git
 from ..errors import NotFound, Unprocessable
 
 RULESET_ID = RULE_ID
 RELEASE_NAME = re.compile(r"v[1-9][0-9]{0,5}")
-SETTINGS_FILE = "ruleset.yaml"
-VOCABULARY_FILE = "vocabulary.yaml"
-EXAMPLES_FILE = "examples.csv"
 
 
 def rules_folder(ruleset: str) -> str:
-    return f"{ruleset}/rules"
+    return f"{ruleset}/{RULES_FOLDER}"
 
 
 def rule_path(ruleset: str, rule_id: str) -> str:
-    return f"{rules_folder(ruleset)}/{rule_id}.rule"
+    return file_path(ruleset, rule_file(rule_id))
 
 
 def file_path(ruleset: str, name: str) -> str:
