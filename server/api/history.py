@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify, request
 
 from ..auth import requires
 from ..errors import NotFound, Unprocessable
+from ..limits import shown
 from ..services import diffs, releases
 from .common import page_args, workspace
 
@@ -95,4 +96,4 @@ def _check_rule_id(rule: str) -> None:
     from rules_dsl.layout import RULE_ID
 
     if not RULE_ID.fullmatch(rule):
-        raise NotFound(f"There is no rule called '{rule[:60]}'.")
+        raise NotFound(f"There is no rule called '{shown(rule)}'.")

@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session
 from .. import store as git
 from ..db import begin_write
 from ..errors import Busy, Conflict, Unprocessable
+from ..limits import MAX_WHY
 from ..models import AuditEvent, User, utcnow
 from ..store import fault_point
-
-MAX_WHY = 5000
 
 
 @dataclass

@@ -7,7 +7,6 @@ store verifies both (server/store.py).
 """
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import replace
@@ -18,9 +17,9 @@ from rules_dsl.ruleset import ruleset_from_files
 
 from .. import store as git
 from ..errors import NotFound, Unprocessable
+from ..limits import RELEASE_NAME, shown
 
 RULESET_ID = RULE_ID
-RELEASE_NAME = re.compile(r"v[1-9][0-9]{0,5}")
 
 
 def rules_folder(ruleset: str) -> str:
@@ -79,7 +78,7 @@ class Workspace:
         try:
             return self.store.resolve(revision, tag_prefix=ruleset)
         except git.RevisionError as e:
-            raise Unprocessable(f"'{_short(revision)}' is not a version of this rule set. Give a release name "
+            raise Unprocessable(f"'{shown(revision)}' is not a version of this rule set. Give a release name "
                                 f"such as v1, or a full version id (40 characters). {e.message}",
                                 field="version") from None
 
@@ -134,12 +133,12 @@ class Workspace:
 
     def check_id(self, ruleset: str) -> str:
         if not isinstance(ruleset, str) or not RULESET_ID.fullmatch(ruleset):
-            raise NotFound(f"There is no rule set called '{_short(ruleset)}'.")
+            raise NotFound(f"There is no rule set called '{shown(ruleset)}'.")
         return ruleset
 
     def check_rule_id(self, rule_id: str) -> str:
         if not isinstance(rule_id, str) or not RULE_ID.fullmatch(rule_id):
-            raise NotFound(f"There is no rule called '{_short(rule_id)}'.")
+            raise NotFound(f"There is no rule called '{shown(rule_id)}'.")
         return rule_id
 
     def files(self, ruleset: str, version: str) -> dict[str, bytes]:
@@ -258,7 +257,3 @@ class Workspace:
             return None
         return self.store.blame(version, path)
 
-
-def _short(text) -> str:
-    text = str(text)
-    return text if len(text) <= 60 else text[:57] + "..."
