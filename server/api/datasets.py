@@ -7,6 +7,7 @@ from ..auth import current_user, requires
 from ..errors import BadRequest, TooLarge
 from ..services import datasets
 from .common import session, workspace
+from .spec import DATA_REPORT, NULL_S, RS, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_datasets", __name__, url_prefix="/api")
 
@@ -52,3 +53,23 @@ def show(ruleset, dataset_id):
     frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)
     count = min(max(request.args.get("rows", 20, type=int) or 20, 1), 100)
     return jsonify({**dataset_json(dataset), "head": datasets.head(frame, count)})
+
+
+# ---- OpenAPI (assembled by openapi.py)
+DATASET_P = {"name": "dataset_id", "in": "path", "required": True, "schema": I}
+SCHEMAS = {"Dataset": obj({"id": I, "name": S, "rows": I, "columns": arr(S), "label_column": NULL_S,
+                           "group_columns": arr(S), "created_at": S, "sha256": S, "head": arr({"type": "object"}),
+                           "data_report": DATA_REPORT}, ["id", "name", "rows"])}
+PATHS = {
+    "/api/rulesets/{ruleset}/datasets": {
+        "get": op("Reference data sets", obj({"datasets": arr(ref("Dataset"))}), codes=("404",), params=RS),
+        "post": op("Register a reference data set (CSV)", ref("Dataset"), status="201",
+                   codes=("400", "404", "413", "422"),
+                   params=RS + [{"name": "name", "in": "query", "required": True, "schema": S},
+                                {"name": "label", "in": "query", "schema": S},
+                                {"name": "group", "in": "query", "schema": S}],
+                   request=body(S, "text/csv"))},
+    "/api/rulesets/{ruleset}/datasets/{dataset_id}": {
+        "get": op("A data set and its first rows", ref("Dataset"), codes=("404",),
+                  params=RS + [DATASET_P, {"name": "rows", "in": "query", "schema": I}])},
+}

@@ -7,6 +7,7 @@ from ..auth import requires
 from ..errors import NotFound, Unprocessable
 from ..services import diffs, releases
 from .common import page_args, workspace
+from .spec import NULL_S, PAGE_Q, RS, RULE, VERSION_Q, B, I, S, arr, obj, op, ref
 
 bp = Blueprint("api_history", __name__, url_prefix="/api")
 
@@ -96,3 +97,34 @@ def _check_rule_id(rule: str) -> None:
 
     if not RULE_ID.fullmatch(rule):
         raise NotFound(f"There is no rule called '{rule[:60]}'.")
+
+
+# ---- OpenAPI (assembled by openapi.py)
+SCHEMAS = {
+    "Version": obj({"version": S, "author": S, "time": S, "why": S, "action": NULL_S, "rule": NULL_S,
+                    "rule_name": NULL_S, "release": NULL_S}, ["version", "author", "time", "why"]),
+    "Diff": obj({"from": S, "to": S, "summary": S, "counts": {"type": "object"}, "rules": arr({"type": "object"}),
+                 "vocabulary": {"type": "object"}, "settings_changed": B, "text": S},
+                ["from", "to", "summary", "rules"]),
+}
+PATHS = {
+    "/api/rulesets/{ruleset}/history": {
+        "get": op("Versions of a rule set, newest first",
+                  obj({"page": I, "per_page": I, "total": I, "versions": arr(ref("Version"))}),
+                  codes=("404", "422"), params=RS + PAGE_Q)},
+    "/api/rulesets/{ruleset}/rules/{rule}/history": {
+        "get": op("Versions that changed a rule", obj({"page": I, "per_page": I, "total": I,
+                                                      "versions": arr(ref("Version"))}),
+                  codes=("404", "422"), params=RULE + PAGE_Q)},
+    "/api/rulesets/{ruleset}/rules/{rule}/blame": {
+        "get": op("Who last changed each line", obj({"ruleset": S, "rule": S, "version": S,
+                                                    "lines": arr({"type": "object"})}),
+                  codes=("404", "422"), params=RULE + [VERSION_Q])},
+    "/api/rulesets/{ruleset}/versions/{version}": {
+        "get": op("Who saved a version of a rule set, when and why", ref("Version"), codes=("404", "422"),
+                  params=RS + [{"name": "version", "in": "path", "required": True, "schema": S}])},
+    "/api/rulesets/{ruleset}/diff": {
+        "get": op("Differences between two versions", ref("Diff"), codes=("404", "422"),
+                  params=RS + [{"name": "from", "in": "query", "required": True, "schema": S},
+                               {"name": "to", "in": "query", "required": False, "schema": S}])},
+}

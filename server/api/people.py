@@ -12,6 +12,7 @@ from ..auth import current_user, requires
 from ..errors import Forbidden, Unauthorized, Unprocessable
 from ..services import accounts
 from .common import json_body, page_args, session, workspace
+from .spec import NULL_S, PAGE_Q, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_people", __name__, url_prefix="/api")
 
@@ -201,3 +202,52 @@ def _rule_name(ws, e) -> str | None:
     if not e.rule:
         return None
     return (e.details or {}).get("rule_name") or ws.rule_name(e.ruleset, e.rule, e.version)
+
+
+# ---- OpenAPI (assembled by openapi.py)
+TOKEN_P = {"name": "token_id", "in": "path", "required": True, "schema": I}
+USER_P = {"name": "user_id", "in": "path", "required": True, "schema": I}
+SCHEMAS = {
+    "User": obj({"id": I, "name": S, "email": S, "role": S, "active": B, "must_change_password": B,
+                 "created_by": NULL_S}, ["id", "name", "role"]),
+    "Token": obj({"id": I, "name": S, "prefix": S, "scope": S, "created_at": S, "expires_at": S, "revoked": B,
+                  "token": S}, ["id", "scope"]),
+}
+PATHS = {
+    "/api/session": {
+        "post": op("Sign in", obj({"user": ref("User"), "csrf_token": S}), codes=("400", "401", "422", "429"),
+                   request=body(obj({"name": S, "password": S}, ["name", "password"])), secured=False),
+        "delete": op("Sign out", obj({"signed_out": B}), codes=("401", "403"), secured=False)},
+    "/api/me": {"get": op("Who am I", obj({"user": ref("User"), "permissions": arr(S), "auth": S,
+                                          "csrf_token": S}))},
+    "/api/me/password": {"post": op("Change my password (ends my sessions; revokes my tokens unless "
+                                    "keep_tokens is true)", obj({"changed": B, "tokens_revoked": I}),
+                                    codes=("400", "422"),
+                                    request=body(obj({"old_password": S, "password": S, "keep_tokens": B})))},
+    "/api/tokens": {
+        "get": op("My tokens", obj({"tokens": arr(ref("Token"))})),
+        "post": op("Create a token (shown once)", ref("Token"), status="201", codes=("400", "422"),
+                   request=body(obj({"scope": {"enum": ["read", "predict", "write", "metrics"]}, "name": S,
+                                     "days": I}, ["scope"])))},
+    "/api/tokens/{token_id}": {"delete": op("Revoke a token", ref("Token"), codes=("404",), params=[TOKEN_P])},
+    "/api/users": {
+        "get": op("People (admin)", obj({"users": arr(ref("User"))})),
+        "post": op("Add a person (admin)", ref("User"), status="201", codes=("400", "422"),
+                   request=body(obj({"name": S, "role": S, "password": S, "email": S},
+                                    ["name", "role", "password"])))},
+    "/api/users/{user_id}/tokens": {"get": op("A person's tokens (admin)", obj({"tokens": arr(ref("Token"))}),
+                                              codes=("404",), params=[USER_P])},
+    "/api/users/{user_id}/disable": {"post": op("Disable a person: sessions end and tokens are revoked at once "
+                                                "(admin)", ref("User"), codes=("404", "422"), params=[USER_P])},
+    "/api/users/{user_id}/enable": {"post": op("Enable a person again (admin)", ref("User"), codes=("404",),
+                                               params=[USER_P])},
+    "/api/users/{user_id}/password": {"post": op("Reset a password to a one-time password; sessions end, tokens "
+                                                 "are revoked (admin)", ref("User"), codes=("400", "404", "422"),
+                                                 params=[USER_P], request=body(obj({"password": S}, ["password"])))},
+    "/api/users/{user_id}/unlock": {"post": op("Forget a person's failed sign-ins (admin)", ref("User"),
+                                               codes=("404",), params=[USER_P])},
+    "/api/audit": {"get": op("The audit log", obj({"page": I, "per_page": I, "total": I,
+                                                   "events": arr({"type": "object"})}),
+                             codes=("422",), params=PAGE_Q + [{"name": "ruleset", "in": "query", "schema": S},
+                                                               {"name": "action", "in": "query", "schema": S}])},
+}

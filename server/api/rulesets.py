@@ -13,6 +13,7 @@ from ..auth import current_user, requires
 from ..errors import NotFound
 from ..services import rules as editing
 from .common import etag, if_match, json_body, session, workspace
+from .spec import IF_MATCH, NULL_S, RS, RULE, VERSION_Q, WHY, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_rulesets", __name__, url_prefix="/api")
 
@@ -234,3 +235,50 @@ def restore(ruleset):
     response = jsonify({"version": saved.version.id, "restored": body.get("version")})
     response.headers["ETag"] = etag(saved.version.id)
     return response
+
+
+# ---- OpenAPI (assembled by openapi.py)
+RULESET_SCHEMA = obj({"id": S, "title": S, "description": S, "outcome": obj({"name": S, "labels": arr(S)}),
+                      "policy": S, "default": NULL_S, "rules": {"type": ["integer", "array"]}, "enabled_rules": I,
+                      "version": S, "latest_release": {"type": ["object", "null"],
+                                                       "properties": {"name": S, "version": S, "time": S}}},
+                     ["id", "title", "outcome", "policy", "version"])
+LAST_CHANGE = {"type": ["object", "null"], "properties": {"version": NULL_S, "by": NULL_S, "at": S, "why": S,
+                                                          "action": S}}
+RULE_SCHEMA = obj({"id": S, "name": S, "text": S, "structured": ref("StructuredRule"), "enabled": B, "priority": I,
+                   "conclusion": {"type": ["object", "null"]}, "because": NULL_S, "warnings": arr(ref("Problem")),
+                   "version": S, "last_change": LAST_CHANGE}, ["id", "name", "text", "structured", "version"])
+SCHEMAS = {"Rule": RULE_SCHEMA, "RuleSet": RULESET_SCHEMA}
+RULE_IN = obj({"text": S, "rule": ref("StructuredRule"), "why": S})
+PATHS = {
+    "/api/rulesets": {
+        "get": op("List rule sets", obj({"rulesets": arr(ref("RuleSet")), "version": NULL_S})),
+        "post": op("Create a rule set", ref("RuleSet"), status="201", codes=("400", "422", "503"),
+                   request=body(obj({"settings": {"type": "object"}, "vocabulary": {"type": "object"}, **WHY})))},
+    "/api/rulesets/{ruleset}": {"get": op("A rule set at a version", ref("RuleSet"), codes=("404", "422"),
+                                          params=RS + [VERSION_Q])},
+    "/api/rulesets/{ruleset}/rules": {
+        "get": op("Rules at a version", obj({"ruleset": S, "version": S, "rules": arr(ref("Rule"))}),
+                  codes=("404", "422"), params=RS + [VERSION_Q, {"name": "q", "in": "query", "schema": S}]),
+        "post": op("Add a rule", ref("Rule"), status="201", codes=("400", "404", "422", "503"), params=RS,
+                   request=body(RULE_IN))},
+    "/api/rulesets/{ruleset}/rules/{rule}": {
+        "get": op("One rule", ref("Rule"), codes=("404", "422"), params=RULE + [VERSION_Q]),
+        "put": op("Change a rule", ref("Rule"), codes=("400", "404", "409", "422", "428", "503"),
+                  params=RULE + [IF_MATCH], request=body(RULE_IN)),
+        "delete": op("Delete a rule", obj({"deleted": S, "version": S}),
+                     codes=("400", "404", "409", "422", "428"), params=RULE + [IF_MATCH],
+                     request=body(obj(WHY)))},
+    "/api/rulesets/{ruleset}/vocabulary": {
+        "get": op("The vocabulary", {"type": "object"}, codes=("404", "422"), params=RS + [VERSION_Q]),
+        "put": op("Replace the vocabulary", {"type": "object"}, codes=("400", "404", "409", "422", "428", "503"),
+                  params=RS + [IF_MATCH], request=body(obj({"vocabulary": {"type": "object"}, **WHY})))},
+    "/api/rulesets/{ruleset}/settings": {
+        "get": op("Outcome, policy, default", {"type": "object"}, codes=("404", "422"), params=RS + [VERSION_Q]),
+        "put": op("Replace the settings", {"type": "object"}, codes=("400", "404", "409", "422", "428", "503"),
+                  params=RS + [IF_MATCH], request=body(obj({"settings": {"type": "object"}, **WHY})))},
+    "/api/rulesets/{ruleset}/restore": {
+        "post": op("Restore an earlier version as a new version", obj({"version": S, "restored": S}),
+                   codes=("400", "404", "422", "503"), params=RS,
+                   request=body(obj({"version": S, "rule": S, **WHY})))},
+}
