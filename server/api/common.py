@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 
-from flask import current_app, request
+from flask import Response, current_app, jsonify, request
 
 from ..db import get_db
 from ..errors import BadRequest, PreconditionRequired, TooLarge, Unprocessable
@@ -114,6 +114,17 @@ def if_match() -> str:
 
 def etag(version: str) -> str:
     return f'"{version}"'
+
+
+def with_etag(body: dict | Response, version: str, status: int = 200, location: str | None = None) -> Response:
+    """The answer (a JSON body, or a response made already) carrying ``version`` as its ETag: the version a client
+    sends back in If-Match to change what it read. ``location``: where a created thing can be read (201)."""
+    response = body if isinstance(body, Response) else jsonify(body)
+    response.status_code = status
+    if location is not None:
+        response.headers["Location"] = location
+    response.headers["ETag"] = etag(version)
+    return response
 
 
 def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:

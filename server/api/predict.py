@@ -14,7 +14,7 @@ from ..auth import has, requires
 from ..errors import TooLarge
 from ..metrics import count_predictions
 from ..services import predicting, releases
-from .common import etag, json_body, workspace
+from .common import json_body, with_etag, workspace
 from .spec import DATA_WARNING, NULL_S, RS, VERSION_Q, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_predict", __name__, url_prefix="/api")
@@ -42,8 +42,7 @@ def bundle(ruleset):
     _rs, version, release = pinned(ruleset)
     document = releases.bundle_document(workspace(), ruleset, version, release)
     data = bundle_bytes(current_app.extensions["rulecraft.signing_key"].sign(document))
-    response = Response(data, mimetype="application/json")
-    response.headers["ETag"] = etag(document["hash"])
+    response = with_etag(Response(data, mimetype="application/json"), document["hash"])
     response.headers["Content-Disposition"] = f'attachment; filename="{ruleset}-{release or version[:12]}.json"'
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable" if request.args.get("version") \
         else "private, no-cache"

@@ -12,7 +12,7 @@ from rules_dsl import rule_to_json
 from ..auth import current_user, requires
 from ..errors import NotFound
 from ..services import rules as editing
-from .common import etag, if_match, json_body, session, workspace
+from .common import if_match, json_body, session, with_etag, workspace
 from .spec import IF_MATCH, NULL_S, RS, RULE, VERSION_Q, WHY, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_rulesets", __name__, url_prefix="/api")
@@ -73,11 +73,8 @@ def create_ruleset():
     body = json_body()
     ruleset_id, saved = editing.create_ruleset(workspace(), session(), current_user(), body.get("settings"),
                                                body.get("vocabulary"), body.get("why"))
-    response = jsonify(ruleset_summary(ruleset_id, saved.version.id))
-    response.status_code = 201
-    response.headers["Location"] = url_for(".get_ruleset", ruleset=ruleset_id)
-    response.headers["ETag"] = etag(saved.version.id)
-    return response
+    return with_etag(ruleset_summary(ruleset_id, saved.version.id), saved.version.id, 201,
+                     url_for(".get_ruleset", ruleset=ruleset_id))
 
 
 @bp.get("/rulesets/<ruleset>")
@@ -90,9 +87,7 @@ def get_ruleset(ruleset):
     body = ruleset_summary(ruleset, version)
     body["vocabulary"] = vocabulary_json(rs)
     body["rules"] = [rule_json(r, version) for r in rs.rules]
-    response = jsonify(body)
-    response.headers["ETag"] = etag(version)
-    return response
+    return with_etag(body, version)
 
 
 def vocabulary_json(rs) -> dict:
@@ -112,9 +107,7 @@ def list_rules(ruleset):
     changes = last_changes(ruleset, version)
     rules = [rule_json(r, version, changes.get(r.id)) for r in rs.rules
              if not query or query in r.name.casefold() or query in r.text.casefold()]
-    response = jsonify({"ruleset": ruleset, "version": version, "rules": rules})
-    response.headers["ETag"] = etag(version)
-    return response
+    return with_etag({"ruleset": ruleset, "version": version, "rules": rules}, version)
 
 
 @bp.post("/rulesets/<ruleset>/rules")
@@ -124,11 +117,8 @@ def create_rule(ruleset):
     ws = workspace()
     body = json_body()
     result = editing.create_rule(ws, session(), current_user(), ws.check_id(ruleset), body, body.get("why"))
-    response = jsonify(rule_json(result.rule, result.saved.version.id))
-    response.status_code = 201
-    response.headers["Location"] = url_for(".get_rule", ruleset=ruleset, rule=result.rule.id)
-    response.headers["ETag"] = etag(result.saved.version.id)
-    return response
+    return with_etag(rule_json(result.rule, result.saved.version.id), result.saved.version.id, 201,
+                     url_for(".get_rule", ruleset=ruleset, rule=result.rule.id))
 
 
 @bp.get("/rulesets/<ruleset>/rules/<rule>")
@@ -142,9 +132,7 @@ def get_rule(ruleset, rule):
         compiled = rs.rule(rule)
     except KeyError:
         raise NotFound(f"There is no rule '{rule}' in rule set '{ruleset}'.") from None
-    response = jsonify(rule_json(compiled, version, change_json(ws.last_change(ruleset, rule, version))))
-    response.headers["ETag"] = etag(version)
-    return response
+    return with_etag(rule_json(compiled, version, change_json(ws.last_change(ruleset, rule, version))), version)
 
 
 @bp.put("/rulesets/<ruleset>/rules/<rule>")
@@ -157,9 +145,7 @@ def update_rule(ruleset, rule):
     body = json_body()
     result = editing.update_rule(ws, session(), current_user(), ws.check_id(ruleset), rule, body, body.get("why"),
                                  base)
-    response = jsonify(rule_json(result.rule, result.saved.version.id))
-    response.headers["ETag"] = etag(result.saved.version.id)
-    return response
+    return with_etag(rule_json(result.rule, result.saved.version.id), result.saved.version.id)
 
 
 @bp.delete("/rulesets/<ruleset>/rules/<rule>")
@@ -170,9 +156,7 @@ def delete_rule(ruleset, rule):
     base = if_match()
     body = json_body()
     saved = editing.delete_rule(ws, session(), current_user(), ws.check_id(ruleset), rule, body.get("why"), base)
-    response = jsonify({"deleted": rule, "version": saved.version.id})
-    response.headers["ETag"] = etag(saved.version.id)
-    return response
+    return with_etag({"deleted": rule, "version": saved.version.id}, saved.version.id)
 
 
 @bp.get("/rulesets/<ruleset>/vocabulary")
@@ -180,9 +164,7 @@ def delete_rule(ruleset, rule):
 def get_vocabulary(ruleset):
     ws = workspace()
     version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
-    response = jsonify({"version": version, **vocabulary_json(ws.ruleset(ruleset, version))})
-    response.headers["ETag"] = etag(version)
-    return response
+    return with_etag({"version": version, **vocabulary_json(ws.ruleset(ruleset, version))}, version)
 
 
 @bp.put("/rulesets/<ruleset>/vocabulary")
@@ -194,9 +176,8 @@ def put_vocabulary(ruleset):
     body = json_body()
     saved = editing.update_vocabulary(ws, session(), current_user(), ws.check_id(ruleset), body.get("vocabulary"),
                                       body.get("why"), base)
-    response = jsonify({"version": saved.version.id, **vocabulary_json(ws.ruleset(ruleset, saved.version.id))})
-    response.headers["ETag"] = etag(saved.version.id)
-    return response
+    return with_etag({"version": saved.version.id, **vocabulary_json(ws.ruleset(ruleset, saved.version.id))},
+                     saved.version.id)
 
 
 @bp.get("/rulesets/<ruleset>/settings")
@@ -204,9 +185,7 @@ def put_vocabulary(ruleset):
 def get_settings(ruleset):
     ws = workspace()
     version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
-    response = jsonify({"version": version, "settings": ws.ruleset(ruleset, version).settings.to_dict()})
-    response.headers["ETag"] = etag(version)
-    return response
+    return with_etag({"version": version, "settings": ws.ruleset(ruleset, version).settings.to_dict()}, version)
 
 
 @bp.put("/rulesets/<ruleset>/settings")
@@ -218,10 +197,8 @@ def put_settings(ruleset):
     body = json_body()
     saved = editing.update_settings(ws, session(), current_user(), ws.check_id(ruleset), body.get("settings"),
                                     body.get("why"), base)
-    response = jsonify({"version": saved.version.id,
-                        "settings": ws.ruleset(ruleset, saved.version.id).settings.to_dict()})
-    response.headers["ETag"] = etag(saved.version.id)
-    return response
+    return with_etag({"version": saved.version.id,
+                      "settings": ws.ruleset(ruleset, saved.version.id).settings.to_dict()}, saved.version.id)
 
 
 @bp.post("/rulesets/<ruleset>/restore")
@@ -232,9 +209,7 @@ def restore(ruleset):
     body = json_body()
     saved = editing.restore(ws, session(), current_user(), ws.check_id(ruleset), body.get("version"),
                             body.get("why"), body.get("rule"))
-    response = jsonify({"version": saved.version.id, "restored": body.get("version")})
-    response.headers["ETag"] = etag(saved.version.id)
-    return response
+    return with_etag({"version": saved.version.id, "restored": body.get("version")}, saved.version.id)
 
 
 # ---- OpenAPI (assembled by openapi.py)
