@@ -7,14 +7,10 @@ from ..auth import current_user, requires
 from ..errors import BadRequest, TooLarge
 from ..services import datasets
 from .common import session, workspace
+from .serializers import dataset_json
 from .spec import DATA_REPORT, NULL_S, RS, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_datasets", __name__, url_prefix="/api")
-
-
-def dataset_json(d) -> dict:
-    return {"id": d.id, "name": d.name, "rows": d.rows, "columns": d.columns, "label_column": d.label_column,
-            "group_columns": d.group_columns, "created_at": d.created_at.isoformat(), "sha256": d.sha256}
 
 
 @bp.get("/rulesets/<ruleset>/datasets")

@@ -7,17 +7,10 @@ from ..auth import requires
 from ..errors import NotFound, Unprocessable
 from ..services import diffs, releases
 from .common import page_args, workspace
+from .serializers import version_json
 from .spec import NULL_S, PAGE_Q, RS, RULE, VERSION_Q, B, I, S, arr, obj, op, ref
 
 bp = Blueprint("api_history", __name__, url_prefix="/api")
-
-
-def version_json(v) -> dict:
-    """One version; a save of one rule names it by its name then (``rule`` is its id, for links)."""
-    rule, ruleset = v.trailers.get("Rulecraft-Rule"), v.trailers.get("Rulecraft-Ruleset")
-    return {"version": v.id, "author": v.author.name, "time": v.time.isoformat(), "why": v.message,
-            "action": v.trailers.get("Rulecraft-Action"), "rule": rule,
-            "rule_name": workspace().rule_name(ruleset, rule, v.id) if rule and ruleset else None}
 
 
 def _history(ruleset: str, rule: str | None, never_existed: str):
@@ -30,7 +23,7 @@ def _history(ruleset: str, rule: str | None, never_existed: str):
     if total == 0:
         raise NotFound(never_existed)
     released = {t.version: t.release for t in ws.releases(ruleset, releases.current_generation(ruleset))}
-    items = [{**version_json(v), "release": released.get(v.id)} for v in entries]
+    items = [{**version_json(v, ws.rule_name), "release": released.get(v.id)} for v in entries]
     return jsonify({"page": page, "per_page": size, "total": total, "versions": items})
 
 
@@ -62,7 +55,7 @@ def version_info(ruleset, version):
     saved = ws.saved_at(ruleset, resolved)
     if saved is None:
         raise NotFound(f"There is no rule set called '{ruleset}' in that version.")
-    return jsonify({**version_json(saved), "release": ws.release_name(ruleset, saved.id)})
+    return jsonify({**version_json(saved, ws.rule_name), "release": ws.release_name(ruleset, saved.id)})
 
 
 @bp.get("/rulesets/<ruleset>/diff")
@@ -88,7 +81,7 @@ def blame(ruleset, rule):
     blamed = ws.blame(ruleset, rule, version)
     if blamed is None:
         raise NotFound(f"There is no rule '{rule}' in that version of '{ruleset}'.")
-    lines = [{"line": b.number, "text": b.text, **version_json(b.version)} for b in blamed]
+    lines = [{"line": b.number, "text": b.text, **version_json(b.version, ws.rule_name)} for b in blamed]
     return jsonify({"ruleset": ruleset, "rule": rule, "version": version, "lines": lines})
 
 

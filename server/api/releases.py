@@ -6,20 +6,10 @@ from flask import Blueprint, jsonify, request
 from ..auth import current_user, requires
 from ..services import releases
 from .common import json_body, session, workspace
+from .serializers import release_json
 from .spec import NULL_S, RS, VERSION_Q, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_releases", __name__, url_prefix="/api")
-
-
-def release_json(r, released: dict[str, str] | None = None) -> dict:
-    """``released``: release name -> the rule set's own version it names (Workspace.releases); a release approved
-    before releases named their own version has the repository's newest commit of the time in its row."""
-    version = (released or {}).get(r.name, r.version) if r.status == "approved" else r.version
-    return {"id": r.id, "ruleset": r.ruleset, "name": r.name, "version": version, "status": r.status,
-            "notes": r.notes, "requested_by": r.requester.name if r.requester else None,
-            "requested_at": r.requested_at.isoformat(), "decided_by": r.decider.name if r.decider else None,
-            "decided_at": r.decided_at.isoformat() if r.decided_at else None, "comment": r.comment,
-            "bundle_hash": r.bundle_hash}
 
 
 @bp.get("/rulesets/<ruleset>/releases")

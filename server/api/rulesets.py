@@ -7,53 +7,24 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from rules_dsl import rule_to_json
-
 from ..auth import current_user, requires
 from ..errors import NotFound
 from ..services import rules as editing
 from .common import if_match, json_body, session, with_etag, workspace
+from .serializers import change_json, rule_json, ruleset_json, vocabulary_json
 from .spec import IF_MATCH, NULL_S, RS, RULE, VERSION_Q, WHY, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_rulesets", __name__, url_prefix="/api")
 
 
-def rule_json(rule, version: str, last_change: dict | None = None) -> dict:
-    c = rule.conclusion
-    return {
-        "id": rule.id, "name": rule.name, "text": rule.text, "structured": rule_to_json(rule.syntax),
-        "enabled": rule.enabled, "priority": rule.priority,
-        "conclusion": None if c is None else {"outcome": c.outcome, "label": c.label,
-                                              "confidence": float(c.confidence) if c.confidence is not None else None},
-        "because": rule.syntax.because, "warnings": [w.to_dict() for w in rule.warnings],
-        "version": version, "last_change": last_change,
-    }
-
-
 def ruleset_summary(ruleset_id: str, version: str) -> dict:
     ws = workspace()
-    rs = ws.ruleset(ruleset_id, version)
-    latest = ws.latest_release(ruleset_id)
-    return {
-        "id": rs.id, "title": rs.title, "description": rs.settings.description,
-        "outcome": {"name": rs.outcome.name, "labels": list(rs.outcome.labels)},
-        "policy": rs.policy.kind, "default": rs.policy.default, "rules": len(rs.rules),
-        "enabled_rules": len(rs.active_rules), "version": version,
-        "latest_release": None if latest is None else {"name": latest.release, "version": latest.version,
-                                                        "time": latest.time.isoformat()},
-    }
+    return ruleset_json(ws.ruleset(ruleset_id, version), version, ws.latest_release(ruleset_id))
 
 
 def last_changes(ruleset_id: str, version: str) -> dict[str, dict]:
     """Who last changed each rule, when and why (as of ``version``)."""
     return {rule: change_json(v) for rule, v in workspace().last_changes(ruleset_id, version).items()}
-
-
-def change_json(v) -> dict | None:
-    if v is None:
-        return None
-    return {"version": v.id, "by": v.author.name, "at": v.time.isoformat(), "why": v.message,
-            "action": v.trailers.get("Rulecraft-Action")}
 
 
 @bp.get("/rulesets")
@@ -88,12 +59,6 @@ def get_ruleset(ruleset):
     body["vocabulary"] = vocabulary_json(rs)
     body["rules"] = [rule_json(r, version) for r in rs.rules]
     return with_etag(body, version)
-
-
-def vocabulary_json(rs) -> dict:
-    return {"features": [{"name": f.name, **f.to_dict(), "column": f.column} for f in rs.vocabulary.features],
-            "outcome": {"name": rs.outcome.name, "labels": list(rs.outcome.labels),
-                        "description": rs.outcome.description}}
 
 
 @bp.get("/rulesets/<ruleset>/rules")
