@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 from flask import Response, current_app, jsonify, request
 
@@ -136,7 +135,3 @@ def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
     if page < 1 or page > 1_000_000 or not 1 <= size <= max_size:
         raise Unprocessable(f"page starts at 1 and per_page is between 1 and {max_size}.")
     return page, size
-
-
-def finite(value) -> bool:
-    return not isinstance(value, float) or math.isfinite(value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 S = {"type": "string"}
 I = {"type": "integer"}  # noqa: E741
 B = {"type": "boolean"}
-N = {"type": "number"}
 NULL_S = {"type": ["string", "null"]}
 
 
