@@ -20,7 +20,6 @@ from typing import Any
 
 # Test operators. Numbers: eq ne gt ge lt le in not_in; categories and text: eq ne in not_in (+ contains,
 # not_contains for text); booleans: eq. Every kind: missing, known.
-COMPARE_OPS = ("eq", "ne", "gt", "ge", "lt", "le")
 
 
 @dataclass(frozen=True)
