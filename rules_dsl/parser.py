@@ -520,7 +520,7 @@ class _ToSyntax(Transformer_NonRecursive):
         return items[0]
 
     def rule(self, meta, items):
-        rule_kw, name, *rest = items
+        _keyword, name, *rest = items
         priority, enabled, priority_span = 0, True, None
         conclusion = because = None
         condition = None
