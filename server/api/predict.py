@@ -22,7 +22,7 @@ from ..db import reads
 from ..errors import BadRequest, Forbidden, TooLarge, Unprocessable
 from ..metrics import count_predictions
 from ..services import releases
-from ..store_values import FULL_ID
+from ..store import FULL_ID
 from .common import etag, json_body, workspace
 
 bp = Blueprint("api_predict", __name__, url_prefix="/api")
