@@ -1,5 +1,8 @@
 """History of the store: log pages, counts, last changes, diffs and blame, one Git process each (or none, from the
-caches: what lies below a version never changes)."""
+caches: what lies below a version never changes).
+
+Not GitPython's ``Repo.blame``/``Repo.iter_commits``: its blame took 41% longer (25 vs 36 ms), and its processes
+start from the server's ``os.environ`` (package docstring, "GitPython"; ``bench/store_gitpython.py``)."""
 from __future__ import annotations
 
 import subprocess

@@ -1,5 +1,9 @@
 """The text formats of Git's commit, tag and tree objects, and the in-memory half of a save (``plan_tree``).
-Runs no Git and touches no files: turns objects into the store's small values and back."""
+Runs no Git and touches no files: turns objects into the store's small values and back.
+
+Not GitPython's ``Commit``/``TagObject``/``tree_entries_from_data``: parsing a tree of 500 files took 6x the CPU
+(0.31 vs 1.97 ms), 301 commits 24% more (through a private ``_deserialize``, trailers not included), and a tag
+cannot be parsed from bytes (``bench/store_gitpython.py``)."""
 from __future__ import annotations
 
 import hashlib

@@ -2,6 +2,10 @@
 
 Objects never change, so reads from cache start no process at all. Trees are parsed here, which is also how links and
 submodules are refused rather than followed.
+
+Not GitPython's ``GitCmdObjectDB``/``Git.get_object_data``: one request per object made reading 500 files 35%
+slower (24 vs 32 ms), and its process starts from the server's ``os.environ`` (package docstring, "GitPython";
+``bench/store_gitpython.py``).
 """
 from __future__ import annotations
 
