@@ -1,7 +1,7 @@
 """Rulecraft's server: Flask app factory, JSON API, people and roles, services, the Git store and the CLI.
 
 Layer rules: views translate HTTP and call services; services decide and orchestrate rules_dsl, the store and the
-database; ``store.py`` is the only module that runs Git; nothing is built at import time.
+database; ``store`` is the only package that runs Git; nothing is built at import time.
 """
 
 

@@ -1,6 +1,6 @@
 """Database tables: people, their sessions and tokens, releases, the audit trail, reference data sets.
 
-The rules themselves live in Git (server/store.py); the database holds who may do what, the audit trail that ties
+The rules themselves live in Git (server/store/); the database holds who may do what, the audit trail that ties
 every commit to a person (and is reconciled with Git after a crash), and the release workflow. Schema changes go
 through Alembic (migrations/); tests run them on SQLite and PostgreSQL.
 """

@@ -6,8 +6,6 @@ are cached by content hash, so "try it" on every keystroke does not re-read the 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 from rules_dsl import RuleError
 from rules_dsl.tables import CsvError, read_csv
 
+from ..caches import LRUCache
 from ..config import private_folder, write_private
 from ..db import begin_write
 from ..errors import NotFound, Unprocessable
@@ -28,8 +27,7 @@ from .changes import record
 from .trying import plain_value
 
 MAX_ROWS = 2_000_000
-_cache: OrderedDict[str, pd.DataFrame] = OrderedDict()
-_lock = threading.Lock()
+_cache = LRUCache(8)  # loaded data frames by content hash
 
 
 def register(db: Session, folder: Path, user: User, ruleset: str, name: str, data: bytes,
@@ -124,19 +122,14 @@ def get(db: Session, ruleset: str, dataset_id) -> ReferenceDataset:
 
 
 def frame(folder: Path, dataset: ReferenceDataset) -> pd.DataFrame:
-    with _lock:
-        if dataset.sha256 in _cache:
-            _cache.move_to_end(dataset.sha256)
-            return _cache[dataset.sha256]
+    if (cached := _cache.get(dataset.sha256)) is not None:
+        return cached
     try:
         loaded = read_csv(folder / f"{dataset.id}.csv")
     except CsvError as e:  # registered before lines with more values than columns were refused
         raise Unprocessable(f"The data set '{dataset.name}' cannot be read any more: {e.message} Correct the file "
                             "and add it again as a new data set.", field="dataset") from None
-    with _lock:
-        _cache[dataset.sha256] = loaded
-        while len(_cache) > 8:
-            _cache.popitem(last=False)
+    _cache.put(dataset.sha256, loaded)
     return loaded
 
 

@@ -14,7 +14,7 @@ from rules_dsl import DataError, RuleSet
 from rules_dsl.backends.values import READERS
 from rules_dsl.tables import CsvError, read_csv
 
-from ..store_values import FULL_ID
+from ..store import FULL_ID
 from . import releases
 from .errors import Forbidden, Invalid, Malformed, TooLarge
 from .workspace import Workspace

@@ -8,7 +8,6 @@ store verifies both (server/store.py).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import replace
 
 from rules_dsl import RuleError, RuleSet, parse_rule
@@ -16,6 +15,7 @@ from rules_dsl.layout import RULE_ID, RULES_FOLDER, rule_file
 from rules_dsl.ruleset import ruleset_from_files
 
 from .. import store as git
+from ..caches import LRUCache
 from ..errors import NotFound, Unprocessable
 from ..limits import RELEASE_NAME, shown
 
@@ -37,8 +37,8 @@ def file_path(ruleset: str, name: str) -> str:
 class Workspace:
     def __init__(self, store: git.GitStore, cache_size: int = 64):
         self.store = store
-        self._cache: OrderedDict[tuple[str, str], RuleSet] = OrderedDict()
-        self._cache_size = cache_size
+        # Compiled rule sets and last changes, by rule set and version (plus rule): answers that never change.
+        self._cache = LRUCache(cache_size)
         self._releases: dict[str, tuple[object, list[git.Tag]]] = {}
         self._compiled: dict = {}  # what was compiled from which file bytes (ruleset_from_files' memo)
         self._names: dict[tuple[str, str, str], str | None] = {}  # rule names by (rule set, rule, version)
@@ -153,36 +153,29 @@ class Workspace:
 
     def ruleset(self, ruleset: str, version: str) -> RuleSet:
         key = (ruleset, version)
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
+        if (cached := self._cache.get(key)) is not None:
+            return cached
         files = self.files(ruleset, version)
         try:
             compiled = ruleset_from_files(files, id=ruleset, version=version, memo=self._compiled)
         except RuleError as e:  # only possible if the repository was edited by hand
             raise Unprocessable(f"This version of '{ruleset}' cannot be read: {e.message}",
                                 problems=[p.to_dict() for p in e.problems]) from None
-        with self._lock:
-            self._cache[key] = compiled
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        self._cache.put(key, compiled)
         return compiled
 
     def last_changes(self, ruleset: str, version: str) -> dict[str, git.Version]:
         """The version that last changed each rule (as of ``version``), cached per version: one walk of the rule
         set's history (after a save, of the commits since the answer the store last gave)."""
         key = ("last-changes", ruleset, version)
-        with self._lock:
-            if key in self._cache:
-                return self._cache[key]
+        if (cached := self._cache.get(key)) is not None:
+            return cached
         found = self.store.last_changes(rules_folder(ruleset), version=version)
         changes = {}
         for rule in self.ruleset(ruleset, version).rules:
             if (change := found.get(rule_path(ruleset, rule.id))) is not None:
                 changes[rule.id] = change
-        with self._lock:
-            self._cache[key] = changes
+        self._cache.put(key, changes)
         return changes
 
     def last_change(self, ruleset: str, rule_id: str, version: str) -> git.Version | None:
@@ -190,17 +183,13 @@ class Workspace:
         runs one per rule (50 Git processes for 50 rules, after every save, for an author opening one rule)."""
         every = ("last-changes", ruleset, version)
         key = ("last-change", ruleset, rule_id, version)
-        with self._lock:
-            if every in self._cache:
-                return self._cache[every].get(rule_id)
-            if key in self._cache:
-                return self._cache[key]
+        if (changes := self._cache.get(every)) is not None:
+            return changes.get(rule_id)
+        if key in self._cache:
+            return self._cache.get(key)
         found = self.store.log(rule_path(ruleset, rule_id), limit=1, version=version)
         change = found[0] if found else None
-        with self._lock:
-            self._cache[key] = change
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        self._cache.put(key, change)
         return change
 
     def rule_name(self, ruleset: str, rule_id: str | None, version: str | None) -> str | None:

@@ -64,9 +64,9 @@ def attributes(tree: ast.AST) -> set[str]:
 PARSED = {relative(path): ast.parse(path.read_text(encoding="utf-8"), str(path)) for path in SOURCES}
 VIEWS = sorted(name for name in PARSED if name.startswith("api/"))
 SERVICES = sorted(name for name in PARSED if name.startswith("services/"))
-# The store: one module and its helper today, a package server/store/ soon; both count as the store.
-STORE = {"store.py", "store_values.py"}
-STORE_MODULES = ("server.store", "server.store_values")
+# The store: the package server/store/.
+STORE: set[str] = set()
+STORE_MODULES = ("server.store",)
 
 
 def is_store(name: str) -> bool:
