@@ -23,11 +23,11 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 RULESET = "breast-mass-triage"
-RULE = "very-large-and-concave-nuclei"
-RULE_PATH = f"/api/rulesets/{RULESET}/rules/{RULE}"
+RULE = "very-large-and-concave-nuclei"  # its id when first made; a rule made again after a deletion gets a new one
+NAME = "Very large and concave nuclei"
 
 # The rule as each step of the journey leaves it, who saved it and why (what the browser steps type).
-BUILT = ('rule "Very large and concave nuclei"\n'
+BUILT = (f'rule "{NAME}"\n'
          'when worst radius is above 18\n'
          '  and worst concave points is above 0.15\n'
          'then diagnosis is "malignant" with confidence 0.8\n'
@@ -41,27 +41,35 @@ STEPS = [("Ana Author", BUILT, "Large nuclei with many concave points: guideline
          ("Ana Author", COMBINED, "Slightly stricter on concave points")]
 
 
-def current_rule(visitor, version: str | None = None) -> str | None:
-    """The journey's rule as text (at a version, default the latest), or None when it is not there."""
-    found = call_api(visitor, "GET", RULE_PATH + (f"?version={version}" if version else ""), expect=(200, 404))
-    return found.get("text")
+def journey_rule(visitor, version: str | None = None) -> dict | None:
+    """The journey's rule (found by its name) at a version, default the latest, or None when it is not there."""
+    found = call_api(visitor, "GET", f"/api/rulesets/{RULESET}/rules" + (f"?version={version}" if version else ""))
+    return next((r for r in found["rules"] if r["name"] == NAME), None)
+
+
+def rule_id(visitor) -> str:
+    found = journey_rule(visitor)
+    assert found is not None, f"there is no rule called '{NAME}'"
+    return found["id"]
 
 
 def save_rule(people, name: str, text: str, why: str):
     visitor = signed_in(people, name)
-    found = call_api(visitor, "GET", RULE_PATH, expect=(200, 404))
-    if "text" not in found:
+    found = journey_rule(visitor)
+    if found is None:
         call_api(visitor, "POST", f"/api/rulesets/{RULESET}/rules", {"text": text, "why": why})
     elif found["text"] != text:
-        call_api(visitor, "PUT", RULE_PATH, {"text": text, "why": why}, version=found["version"])
+        call_api(visitor, "PUT", f"/api/rulesets/{RULESET}/rules/{found['id']}", {"text": text, "why": why},
+                 version=found["version"])
 
 
 def delete_rule(people, why: str):
     """Taken out by Bea Author (so that Ana Author's first sign-in stays the journey's own)."""
     bea = signed_in(people, "Bea Author")
-    found = call_api(bea, "GET", RULE_PATH, expect=(200, 404))
-    if "text" in found:
-        call_api(bea, "DELETE", RULE_PATH, {"why": why}, version=found["version"])
+    found = journey_rule(bea)
+    if found is not None:
+        call_api(bea, "DELETE", f"/api/rulesets/{RULESET}/rules/{found['id']}", {"why": why},
+                 version=found["version"])
 
 
 def rule_as_left_by(people, step: int):
@@ -71,7 +79,8 @@ def rule_as_left_by(people, step: int):
         delete_rule(people, "Take the rule out to build it again")
         return
     texts = [text for _, text, _ in STEPS]
-    current = current_rule(signed_in(people, "Ana Author"))
+    found = journey_rule(signed_in(people, "Ana Author"))
+    current = found and found["text"]
     if current == texts[step - 1]:
         return
     start = 0 if current is None else texts.index(current) + 1 if current in texts[:step - 1] else step - 1
@@ -97,7 +106,7 @@ def ready_for_release(people) -> str:
     without it, then built again); returns the last release's name."""
     ana = signed_in(people, "Ana Author")
     last = releases(ana)[-1]["name"]
-    if current_rule(ana, last) is not None:
+    if journey_rule(ana, last) is not None:
         delete_rule(people, "Take the rule out to release it again")
         release_latest(people, "The rule set without the journey's rule")
         last = releases(ana)[-1]["name"]
@@ -111,10 +120,11 @@ def journey_released(people) -> tuple[str, str]:
     the release that first held the rule and of the one before it."""
     rule_as_left_by(people, 4)
     ana = signed_in(people, "Ana Author")
-    if current_rule(ana, releases(ana)[-1]["name"]) != COMBINED:
+    in_last = journey_rule(ana, releases(ana)[-1]["name"])
+    if in_last is None or in_last["text"] != COMBINED:
         release_latest(people, "Checked on the reference cases; fine.")
     names = [r["name"] for r in releases(ana)]
-    first = next(i for i, name in enumerate(names) if current_rule(ana, name) is not None)
+    first = next(i for i, name in enumerate(names) if journey_rule(ana, name) is not None)
     return names[first - 1], names[first]
 
 
@@ -191,13 +201,15 @@ def test_author_builds_a_rule_in_the_form_and_saves_it(people):
     dialog.get_by_label("Why are you making this change?").fill("Large nuclei with many concave points: guideline 4.2")
     dialog.get_by_role("button", name="Save").click()
     expect(page.locator("#saved-state")).to_contain_text("Saved by you")
-    expect(page).to_have_url(re.compile(f"/rulesets/{RULESET}/rules/{RULE}$"))
+    made = rule_id(ana)  # RULE, or RULE-2 and so on when an earlier test's rule of that name was deleted
+    assert made.startswith(RULE)
+    expect(page).to_have_url(re.compile(f"/rulesets/{RULESET}/rules/{made}$"))
 
 
 def test_author_edits_the_rule_again_in_text_mode(people):
     rule_as_left_by(people, 1)
     ana = signed_in(people, "Ana Author")
-    page = ana.go(f"/rulesets/{RULESET}/rules/{RULE}")
+    page = ana.go(f"/rulesets/{RULESET}/rules/{rule_id(ana)}")
     page.get_by_role("button", name="Text").click()
     text = page.get_by_label("The rule as text")
     expect(text).to_have_value(re.compile(r"^rule \"Very large and concave nuclei\"\nwhen worst radius is above 18\n"))
@@ -234,11 +246,12 @@ def test_author_edits_the_rule_again_in_text_mode(people):
 def test_second_author_saves_first_and_the_conflict_is_resolved(people):
     rule_as_left_by(people, 2)
     ana, bea = signed_in(people, "Ana Author"), signed_in(people, "Bea Author")
-    page = ana.go(f"/rulesets/{RULESET}/rules/{RULE}")
+    rule = rule_id(ana)
+    page = ana.go(f"/rulesets/{RULESET}/rules/{rule}")
     page.get_by_label("Value", exact=True).nth(1).fill("0.16")
     expect(page.locator("#sentence")).to_contain_text("worst concave points is above 0.16")
 
-    other = bea.go(f"/rulesets/{RULESET}/rules/{RULE}")
+    other = bea.go(f"/rulesets/{RULESET}/rules/{rule}")
     other.get_by_label("Because (optional)").fill("Guideline 4.3 (2026 update): large nuclei with many indentations")
     expect(other.locator("#sentence")).to_contain_text("Guideline 4.3")
     other.get_by_role("button", name="Save…").click()
@@ -358,7 +371,7 @@ def test_auditor_reads_the_diff_the_blame_and_the_audit_log(people, journey_rele
     expect(changed.locator("del")).to_contain_text(["0.15"])
     expect(changed.locator("ins")).to_contain_text(["0.16"])
 
-    blame = alex.go(f"/rulesets/{RULESET}/rules/{RULE}/blame")
+    blame = alex.go(f"/rulesets/{RULESET}/rules/{rule_id(alex)}/blame")
     lines = blame.locator("table.blame-table tbody tr")
     concave = lines.filter(has_text="worst concave points is above 0.16")
     expect(concave).to_contain_text("Ana Author")
