@@ -3,8 +3,10 @@ real browser: the analysis page draws its plots and holds the same figures as th
 the largest gap in plain words; an author adds reference cases (a bad file is refused beside the field); switching
 a rule off shows its effect beside the text of the change, on the compare page and in the release review.
 
-The tests share the server with the other modules: the rule switched off is switched back on, byte for byte, and
-the release asked for is turned down. Figures are compared with the API's own answer for the same question.
+The tests share the server with the other modules and run in any order: the rule switched off is switched back on,
+byte for byte, and the release asked for is turned down; the reference cases added in the page have a name of their
+own, and the test that splits by size band adds its cases through the API when they are not there. Figures are
+compared with the API's own answer for the same question.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.browser
 RULESET = "breast-mass-triage"
 RULE = "small-regular-nuclei"
 BANDED = "Wisconsin cases with size bands"
+BANDED_IN_THE_PAGE = "Wisconsin cases with size bands, added in the page"  # a name no other test adds
 PAYLOAD = "<img src=x onerror=alert(1)>"
 
 
@@ -56,7 +59,7 @@ def banded_cases() -> bytes:
 
 
 def banded_dataset(people) -> int:
-    """The id of the reference cases with size bands (added through the API when this test runs alone)."""
+    """The id of the reference cases with size bands (added through the API the first time)."""
     ana = signed_in(people, "Ana Author")
     found = [d for d in api(ana, f"/api/rulesets/{RULESET}/datasets")["datasets"] if d["name"] == BANDED]
     if found:
@@ -155,12 +158,12 @@ def test_an_author_adds_reference_cases_and_a_bad_file_is_refused_beside_the_fie
     expect(outcome_problem).to_contain_text("but the rules answer “benign” or “malignant”")
     outcome.select_option("diagnosis")
     expect(outcome_problem).to_be_hidden()
-    page.get_by_label("Name of these cases").fill(BANDED)
+    page.get_by_label("Name of these cases").fill(BANDED_IN_THE_PAGE)
     page.get_by_role("group", name="Columns to split by (optional)").get_by_label("size band").check()
     page.get_by_role("button", name="Add these reference cases").click()
     expect(page.get_by_role("status").filter(has_text="Added")).to_have_text(
-        f"Added “{BANDED}”: 569 cases, 33 columns.")
-    added = page.locator("section.dataset").filter(has_text=BANDED)
+        f"Added “{BANDED_IN_THE_PAGE}”: 569 cases, 33 columns.")
+    added = page.locator("section.dataset").filter(has_text=BANDED_IN_THE_PAGE)
     expect(added).to_contain_text("size band")
     expect(added.locator("table.preview tbody tr")).to_have_count(5)
     expect(added.get_by_role("columnheader", name="diagnosis (true outcome)")).to_be_visible()

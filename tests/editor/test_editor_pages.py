@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import UNLABELLED, signed_in
+from browser_support import UNLABELLED, call_api, signed_in
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -152,8 +152,20 @@ def test_every_demo_rule_goes_through_the_form_and_the_text_unchanged(people, se
 
 def test_a_session_that_ends_while_writing_loses_nothing(people, server):
     """Signed out in another tab while writing: the editor keeps the rule and says so; after signing in again
-    (in that other tab) the same page checks and saves, with the new session's token."""
+    (in that other tab) the same page checks and saves, with the new session's token. The rule is put back as it
+    was afterwards: a release asked for later (the journey's) shows only its own change."""
     ana = signed_in(people, "Ana Author")
+    rule = "/api/rulesets/breast-mass-triage/rules/very-large-nuclei"
+    original = call_api(ana, "GET", rule)["text"]
+    try:
+        _sign_out_while_writing_and_save(ana, server)
+    finally:
+        found = call_api(ana, "GET", rule)
+        if found["text"] != original:
+            call_api(ana, "PUT", rule, {"text": original, "why": "Back as it was"}, version=found["version"])
+
+
+def _sign_out_while_writing_and_save(ana, server):
     ana.allowed_status.update({401, 403})
     page = ana.go("/rulesets/breast-mass-triage/rules/very-large-nuclei")
     expect(page.locator("#check-state")).to_have_text(re.compile(r"^No mistakes"))
