@@ -448,6 +448,10 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
         overrides["METRICS"] = True
     _hold_data_folder(data_dir, "Stop it first, or give this server another --data-dir.")
     runtime = _open_runtime(overrides)
+    from server import logs
+
+    # The master's own lines (a worker that died during a save) with timestamps too; each worker's app does the same
+    logs.configure(runtime.config["LOG_LEVEL"], runtime.config["LOG_FORMAT"], runtime.config["LOG_REPEAT_SECONDS"])
     report = start(runtime)
     if report.actions:
         click.echo("Recovered after an interruption:\n" + str(report))

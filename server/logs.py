@@ -135,6 +135,8 @@ def configure(level: str = "info", style: str = "text", repeat_seconds: float = 
     handler.setLevel(level.upper())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Alembic says "Context impl PostgresqlImpl." at INFO each time the schema is checked (every /readyz)
+    logging.getLogger("alembic").setLevel(logging.DEBUG if level.lower() == "debug" else logging.WARNING)
     return handler
 
 

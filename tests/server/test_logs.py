@@ -170,3 +170,22 @@ def test_level_and_format_are_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("RULECRAFT_LOG_FORMAT", "xml")
     with pytest.raises(ValueError, match="RULECRAFT_LOG_FORMAT is one of text, json"):
         make_app(tmp_path / "data", f"sqlite:///{tmp_path / 'data' / 'rulecraft.db'}")
+
+
+@pytest.mark.slow
+def test_serve_writes_json_request_lines_and_housekeeps_at_start(tmp_path):
+    import requests
+
+    from tests.server.test_process import Server
+
+    server = Server(tmp_path / "data", "--log-format", "json", "--threads", "2", "--workers", "1")
+    try:
+        answer = requests.get(f"{server.url}/healthz", headers={"X-Request-Id": "lb-probe-1"}, timeout=10)
+        assert answer.headers["X-Request-Id"] == "lb-probe-1"
+    finally:
+        output = server.stop()
+    assert "Housekeeping: purged 0 old session(s)" in output, output
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    probe = [line for line in lines if line.get("id") == "lb-probe-1"]
+    assert len(probe) == 1 and probe[0]["route"] == "/healthz" and probe[0]["status"] == 200, output
+    assert all(re.fullmatch(TIME, line["time"]) for line in lines)
