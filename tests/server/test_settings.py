@@ -98,3 +98,24 @@ def test_serve_refuses_a_bad_flag_before_starting(tmp_path):
     result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "data"), "--threads", "0"])
     assert result.exit_code == 2 and "--threads" in result.output and "1 to 64" in result.output
     assert not (tmp_path / "data").exists()
+
+
+def test_rotating_the_signing_key_as_the_runbook_says(tmp_path):
+    """docs/operations.md, "Keys and rotating them": keep the old public key, move the key file away, start. The
+    new key signs from then on; a document signed before still verifies with the kept old key only."""
+    from rules_dsl.bundle import verify_signature
+    from rules_dsl.errors import BundleError
+    from server import signing
+
+    data = tmp_path / "data"
+    data.mkdir()
+    old = signing.load_or_create(data)
+    kept_public = old.public_pem  # step 1: GET /api/signing-key
+    signed_before = old.sign({"hash": "sha256:" + "0" * 64})
+    (data / signing.KEY_FILE).rename(tmp_path / "retired-signing-key.pem")  # steps 2-3
+    new = signing.load_or_create(data)  # step 4: the start makes a new key
+    assert new.id != old.id
+    assert verify_signature(signed_before, kept_public) == old.id
+    with pytest.raises(BundleError):
+        verify_signature(signed_before, new.public_pem)
+    assert verify_signature(new.sign({"hash": "sha256:" + "1" * 64}), new.public_pem) == new.id
