@@ -504,9 +504,11 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
 @workspace_options
 @click.argument("user")
 @click.option("--scope", required=True, type=click.Choice(["read", "predict", "write", "metrics"]))
-@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--days", default=None, type=click.IntRange(1, 3650),
+              help="Days it lasts [RULECRAFT_TOKEN_DAYS, 90].")
 @click.option("--name", "token_name", default="", help="A label to tell tokens apart.")
-def create_token(data_dir: Path, database_url: str | None, user: str, scope: str, days: int, token_name: str):
+def create_token(data_dir: Path, database_url: str | None, user: str, scope: str, days: int | None,
+                 token_name: str):
     """Make an API token for a person; it is printed once and only its hash is kept."""
     from server.services import accounts
 

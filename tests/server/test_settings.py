@@ -119,3 +119,22 @@ def test_rotating_the_signing_key_as_the_runbook_says(tmp_path):
     with pytest.raises(BundleError):
         verify_signature(signed_before, new.public_pem)
     assert verify_signature(new.sign({"hash": "sha256:" + "1" * 64}), new.public_pem) == new.id
+
+
+def test_a_token_from_the_command_line_lasts_the_configured_days(tmp_path, monkeypatch):
+    from server.db import session_factory
+
+    monkeypatch.setenv("RULECRAFT_TOKEN_DAYS", "3")
+    data = ["--data-dir", str(tmp_path / "data")]
+    runner = CliRunner()
+    made = runner.invoke(main, ["create-user", "Mia", "--role", "ml-engineer", *data], input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(main, ["create-token", "Mia", "--scope", "predict", *data])
+    assert result.exit_code == 0, result.output
+    sessions = session_factory(_sqlite(tmp_path))
+    try:
+        with sessions() as db:
+            token = db.scalars(select(ApiToken)).one()
+            assert abs(token.expires_at - utcnow() - timedelta(days=3)) < timedelta(minutes=1)
+    finally:
+        sessions.kw["bind"].dispose()
