@@ -378,6 +378,7 @@ def _runtime(data_dir: Path, database_url: str | None, **more):
 
 
 def _open_runtime(overrides: dict):
+    from server.config import ConfigError
     from server.migrate import SchemaError
     from server.operations import open_runtime
 
@@ -385,6 +386,9 @@ def _open_runtime(overrides: dict):
         runtime = open_runtime(overrides)
     except SchemaError as e:
         click.echo(f"Not started: {e.message}", err=True)
+        sys.exit(1)
+    except ConfigError as e:
+        click.echo(f"Not started: {e}", err=True)
         sys.exit(1)
     context = click.get_current_context(silent=True)
     if context is not None:  # a command run in-process (tests, scripts) must not leave database connections open

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+class ConfigError(ValueError):
+    """A setting's value is not one it may take; the message names the variable and what is allowed."""
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its Flask config key, environment variable, default, allowed values, flag of `rulecraft serve`
@@ -37,20 +41,20 @@ class Setting:
         return "RULECRAFT_" + self.key
 
     def parse(self, text: str) -> object:
-        """The value of ``text`` (from the environment), or ValueError saying what is allowed."""
+        """The value of ``text`` (from the environment), or ConfigError saying what is allowed."""
         text = text.strip()
         if isinstance(self.default, bool):
             if text.lower() in ("1", "true", "yes", "on"):
                 return True
             if text.lower() in ("0", "false", "no", "off", ""):
                 return False
-            raise ValueError(f"{self.env} is 1 or 0, not '{text}'.")
+            raise ConfigError(f"{self.env} is 1 or 0, not '{text}'.")
         if isinstance(self.default, int):
             if not text.isdigit() or not self.low <= int(text) <= self.high:
-                raise ValueError(f"{self.env} is a whole number from {self.low} to {self.high}, not '{text}'.")
+                raise ConfigError(f"{self.env} is a whole number from {self.low} to {self.high}, not '{text}'.")
             return int(text)
         if self.choices and text.lower() not in self.choices:
-            raise ValueError(f"{self.env} is one of {', '.join(self.choices)}, not '{text}'.")
+            raise ConfigError(f"{self.env} is one of {', '.join(self.choices)}, not '{text}'.")
         return text.lower() if self.choices else text
 
 

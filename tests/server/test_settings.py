@@ -138,3 +138,10 @@ def test_a_token_from_the_command_line_lasts_the_configured_days(tmp_path, monke
             assert abs(token.expires_at - utcnow() - timedelta(days=3)) < timedelta(minutes=1)
     finally:
         sessions.kw["bind"].dispose()
+
+
+def test_a_command_stops_with_a_clear_message_on_a_bad_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("RULECRAFT_LOG_LEVEL", "loud")
+    result = CliRunner().invoke(main, ["tokens", "Mia", "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 1 and "Not started: RULECRAFT_LOG_LEVEL is one of debug, info" in result.output, \
+        result.output
