@@ -6,7 +6,7 @@ from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import auth, db, errors, signing
+from . import auth, db, errors, housekeeping, logs, signing
 from .api.health import PROBES
 from .services.workspace import Workspace
 from .store import GitStore
@@ -46,7 +46,7 @@ def build_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     errors.init_app(app)
-    store = GitStore(app.config["REPOSITORY"])
+    store = GitStore(app.config["REPOSITORY"], lock_timeout=app.config["LOCK_TIMEOUT"])
     app.extensions["rulecraft.store"] = store
     app.extensions["rulecraft.workspace"] = Workspace(store)
     app.extensions["rulecraft.signing_key"] = signing.load_or_create(app.config["DATA_DIR"])
@@ -66,7 +66,9 @@ def build_app(test_config: dict | None = None) -> Flask:
 
     from . import metrics
 
-    metrics.init_app(app)  # first: its latency includes the other hooks
+    logs.init_app(app)  # first: its request line is written last, with the latency of every other hook
+    metrics.init_app(app)  # next: its latency includes the other hooks
+    housekeeping.init_app(app)
     app.before_request(_before)
     app.after_request(_security_headers)
     return app

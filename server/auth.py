@@ -1,6 +1,7 @@
 """People and access: passwords, browser sessions, API tokens, roles, CSRF, sign-in throttling.
 
-- Browser sessions: the cookie holds a random id; the database holds its hash, so signing out (or changing the
+- Browser sessions: the cookie holds a random id; the database holds its HMAC under the secret key (SECRET_KEY,
+  server/config.py), so changing that key ends every session, and signing out (or changing the
   password) ends the session for good and a copied cookie no longer works. Cookies are HttpOnly, SameSite=Lax,
   and Secure over HTTPS. Every write made with a cookie needs the session's CSRF token (header X-CSRF-Token or
   form field csrf_token).
@@ -59,6 +60,12 @@ SCOPE_PERMISSIONS = {
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _session_digest(cookie: str) -> str:
+    """What the database keeps of a session cookie: its HMAC under the secret key. A new key makes every kept value
+    unmatchable, which is how rotating the key ends every session (docs/operations.md)."""
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), cookie.encode(), hashlib.sha256).hexdigest()
 
 
 # ---- people ------------------------------------------------------------------------------------------------------
@@ -207,6 +214,7 @@ def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, 
     shown = "".join("\ufffd" if _control(c) else c for c in given)
     key = normalize_name(shown)[:MAX_PERSON_NAME]
     address = "".join(c for c in (address or "unknown") if not _control(c))[:64]
+    g.sign_in_name = shown[:100]  # for the security log (server/logs.py)
     reserve_attempt(db, key, address)
     user = find_user(db, given) if key and shown == given else None
     # Check a password even for an unknown name, so both take the same time.
@@ -227,10 +235,11 @@ def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, 
     begin_write(db)
     attempt_succeeded(db, key, address)
     cookie = secrets.token_urlsafe(32)
-    session = SignInSession(token_hash=_digest(cookie), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+    session = SignInSession(token_hash=_session_digest(cookie), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
                             expires_at=utcnow() + timedelta(hours=config["SESSION_HOURS"]))
     db.add(session)
     db.commit()
+    g.sign_in_person = user.id
     return user, cookie, session
 
 
@@ -338,7 +347,7 @@ def create_token(db: Session, user: User, scope: str, name: str = "", days: int 
     name = "" if name is None else name
     if not isinstance(name, str) or invisible_character(name) is not None:  # NUL: a 500 from PostgreSQL (fuzzing)
         raise Unprocessable("A token's name is one line of text without control characters.", field="name")
-    days = days or 90
+    days = days or _default_token_days()
     if not isinstance(days, int) or not 1 <= days <= 3650:
         raise Unprocessable("A token lasts between 1 and 3650 days.", field="days")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -347,6 +356,15 @@ def create_token(db: Session, user: User, scope: str, name: str = "", days: int 
     db.add(token)
     db.flush()
     return secret, token
+
+
+def _default_token_days() -> int:
+    """TOKEN_DAYS of the app, or (from the command line, outside any app) of the environment."""
+    if has_app_context():
+        return current_app.config["TOKEN_DAYS"]
+    from .config import from_environment
+
+    return from_environment()["TOKEN_DAYS"]
 
 
 def revoke_token(db: Session, token: ApiToken) -> None:
@@ -398,7 +416,7 @@ def load_identity() -> None:
         return
     cookie = request.cookies.get(COOKIE)
     if cookie:
-        session = get_db().scalar(select(SignInSession).where(SignInSession.token_hash == _digest(cookie)))
+        session = get_db().scalar(select(SignInSession).where(SignInSession.token_hash == _session_digest(cookie)))
         if session is not None and session.ended_at is None and session.expires_at > utcnow() \
                 and session.user.active:
             g.user, g.session, g.auth = session.user, session, "session"

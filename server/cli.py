@@ -378,6 +378,7 @@ def _runtime(data_dir: Path, database_url: str | None, **more):
 
 
 def _open_runtime(overrides: dict):
+    from server.config import ConfigError
     from server.migrate import SchemaError
     from server.operations import open_runtime
 
@@ -385,6 +386,9 @@ def _open_runtime(overrides: dict):
         runtime = open_runtime(overrides)
     except SchemaError as e:
         click.echo(f"Not started: {e.message}", err=True)
+        sys.exit(1)
+    except ConfigError as e:
+        click.echo(f"Not started: {e}", err=True)
         sys.exit(1)
     context = click.get_current_context(silent=True)
     if context is not None:  # a command run in-process (tests, scripts) must not leave database connections open
@@ -403,32 +407,60 @@ def _close_runtime(runtime) -> None:
 @click.option("--port", envvar="RULECRAFT_PORT", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--secret-key", envvar="RULECRAFT_SECRET_KEY", default=None,
-              help="Signing key; by default one is generated and kept in the data folder.")
+              help="Key that signs sign-in sessions (a new one ends them all); by default one is generated "
+              "and kept in the data folder.")
 @click.option("--demo", is_flag=True, help="Also seed the demo rule set and demo accounts (one-time passwords).")
 @click.option("--trusted-proxies", envvar="RULECRAFT_TRUSTED_PROXIES", default=0, show_default=True,
               type=click.IntRange(0, 10), help="How many reverse proxies stand in front of the server: their "
               "X-Forwarded-For and X-Forwarded-Proto are believed for that many hops (0: none).")
 @click.option("--metrics", is_flag=True, envvar="RULECRAFT_METRICS",
               help="Let anyone who can reach the server read /metrics (else only a token of scope metrics).")
+@click.option("--threads", type=int, default=None, help="Threads per worker [RULECRAFT_THREADS, 4].")
+@click.option("--timeout", type=int, default=None,
+              help="Seconds a request may run before its worker is restarted [RULECRAFT_TIMEOUT, 60].")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
+              help="Lowest level logged [RULECRAFT_LOG_LEVEL, info: a line per request].")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="Log lines as key=value text or JSON [RULECRAFT_LOG_FORMAT, text].")
+@click.option("--session-hours", type=int, default=None,
+              help="Hours a browser sign-in lasts [RULECRAFT_SESSION_HOURS, 12].")
+@click.option("--token-days", type=int, default=None,
+              help="Days a token lasts when none is given [RULECRAFT_TOKEN_DAYS, 90].")
 def serve(data_dir: Path, database_url: str | None, host: str, port: int, workers: int, secret_key: str | None,
-          demo: bool, trusted_proxies: int, metrics: bool) -> None:
-    """Start Rulecraft (creates the data folder and database when missing; an old schema is refused)."""
+          demo: bool, trusted_proxies: int, metrics: bool, **settings) -> None:
+    """Start Rulecraft (creates the data folder and database when missing; an old schema is refused).
+    Every setting is in docs/operations.md (flags win over RULECRAFT_... environment variables)."""
     import os
 
-    from server.operations import seed_demo, start
+    from server.config import SETTING
+    from server.operations import housekeep, seed_demo, start
     from server.operations import serve as run_server
 
     os.umask(0o077)  # everything the server and its Git processes write is owner-only (see server/config.py)
     overrides = _overrides(data_dir, database_url, TRUSTED_PROXIES=trusted_proxies)
+    for name, value in settings.items():
+        if value is not None:
+            setting = SETTING[name.upper()]
+            try:
+                overrides[setting.key] = setting.parse(str(value))
+            except ValueError as e:
+                raise click.BadParameter(str(e).replace(setting.env, setting.flag), param_hint=setting.flag) \
+                    from None
     if secret_key:
         overrides["SECRET_KEY"] = secret_key
     if metrics:
         overrides["METRICS"] = True
     _hold_data_folder(data_dir, "Stop it first, or give this server another --data-dir.")
     runtime = _open_runtime(overrides)
+    from server import logs
+
+    # The master's own lines (a worker that died during a save) with timestamps too; each worker's app does the same
+    logs.configure(runtime.config["LOG_LEVEL"], runtime.config["LOG_FORMAT"], runtime.config["LOG_REPEAT_SECONDS"])
     report = start(runtime)
     if report.actions:
         click.echo("Recovered after an interruption:\n" + str(report))
+    purged, pruned = housekeep(runtime)
+    click.echo(f"Housekeeping: purged {purged}; pruned {pruned} unreferenced object(s) of failed saves.")
     click.echo(f"Rulecraft: data in {runtime.config['DATA_DIR']}")
     from server.signing import load_or_create
 
@@ -444,7 +476,7 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
     click.echo(f"Open http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/ "
                f"(stop with Ctrl+C)", err=False)
     sys.stdout.flush()
-    run_server(overrides, host, port, workers)
+    run_server(overrides, host, port, workers, runtime.config)
 
 
 @main.command(name="create-user")
@@ -476,9 +508,11 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
 @workspace_options
 @click.argument("user")
 @click.option("--scope", required=True, type=click.Choice(["read", "predict", "write", "metrics"]))
-@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--days", default=None, type=click.IntRange(1, 3650),
+              help="Days it lasts [RULECRAFT_TOKEN_DAYS, 90].")
 @click.option("--name", "token_name", default="", help="A label to tell tokens apart.")
-def create_token(data_dir: Path, database_url: str | None, user: str, scope: str, days: int, token_name: str):
+def create_token(data_dir: Path, database_url: str | None, user: str, scope: str, days: int | None,
+                 token_name: str):
     """Make an API token for a person; it is printed once and only its hash is kept."""
     from server.services import accounts
 

@@ -1,28 +1,118 @@
-"""Configuration: flags and environment variables over defaults; nothing secret is built in.
+"""Configuration: flags and environment variables over defaults; nothing secret is built in. The one owner of every
+setting: ``SETTINGS`` below (docs/operations.md shows the same table, and a test keeps the two alike).
 
     RULECRAFT_DATA_DIR       data folder (default ./rulecraft-data): the Git repository, the SQLite database,
-                             the secret key and registered data sets. Back up this folder (and the database, if
-                             it is PostgreSQL) and you have backed up everything.
+                             the secret key, the bundle signing key and registered data sets.
     RULECRAFT_DATABASE_URL   SQLAlchemy URL (default: SQLite in the data folder), e.g.
                              postgresql+psycopg://rulecraft@127.0.0.1/rulecraft
-    RULECRAFT_SECRET_KEY     signing key; when absent one is generated once and kept in the data folder
+    RULECRAFT_SECRET_KEY     the key that signs sign-in sessions (the database keeps only an HMAC of each session
+                             cookie under this key, so changing it ends every session); when absent one is
+                             generated once and kept in the data folder (``secret_key``)
     RULECRAFT_PORT           port for `rulecraft serve` (default 8000)
-    RULECRAFT_SECURE_COOKIES 1 = mark cookies Secure even when the request reached us over plain HTTP (behind a
-                             TLS-terminating proxy)
-    RULECRAFT_METRICS        1 = /metrics answers anyone (else only a token of scope "metrics"); server/metrics.py
-    RULECRAFT_TRUSTED_PROXIES how many reverse proxies stand in front of the server (default 0); their
-                             X-Forwarded-For and X-Forwarded-Proto are then believed for that many hops
+    RULECRAFT_...            the rest: ``SETTINGS``
 """
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 
-def _int_env(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip().isdigit() else default
+class ConfigError(ValueError):
+    """A setting's value is not one it may take; the message names the variable and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its Flask config key, environment variable, default, allowed values, flag of `rulecraft serve`
+    (if any) and what it does, in the words docs/operations.md uses."""
+
+    key: str
+    default: object
+    help: str
+    choices: tuple[str, ...] = ()
+    low: int = 0
+    high: int = 10**9
+    flag: str | None = None
+
+    @property
+    def env(self) -> str:
+        return "RULECRAFT_" + self.key
+
+    def parse(self, text: str) -> object:
+        """The value of ``text`` (from the environment), or ConfigError saying what is allowed."""
+        text = text.strip()
+        if isinstance(self.default, bool):
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ConfigError(f"{self.env} is 1 or 0, not '{text}'.")
+        if isinstance(self.default, int):
+            if not text.isdigit() or not self.low <= int(text) <= self.high:
+                raise ConfigError(f"{self.env} is a whole number from {self.low} to {self.high}, not '{text}'.")
+            return int(text)
+        if self.choices and text.lower() not in self.choices:
+            raise ConfigError(f"{self.env} is one of {', '.join(self.choices)}, not '{text}'.")
+        return text.lower() if self.choices else text
+
+
+# Every setting beyond the data folder, the database, the secret key and the port. Flags win over the environment,
+# the environment over these defaults.
+SETTINGS = (
+    Setting("SESSION_HOURS", 12, "hours a browser sign-in lasts", low=1, high=24 * 90, flag="--session-hours"),
+    Setting("TOKEN_DAYS", 90, "days an API token lasts when its creator gives no number", low=1, high=3650,
+            flag="--token-days"),
+    # Sign-in throttling (server/auth.py): failures allowed without waiting, then waits of 1, 2, 4 ... seconds up
+    # to the cap, counted per account and address together, per account from everywhere (a short cap: the owner is
+    # only ever asked to wait, never locked out) and per address over all accounts.
+    Setting("SIGNIN_FREE_FAILURES", 3, "failed sign-ins for one name from one address before waits begin",
+            low=1, high=1000),
+    Setting("SIGNIN_FREE_FAILURES_ACCOUNT", 10, "failed sign-ins for one name from anywhere before waits begin",
+            low=1, high=1000),
+    Setting("SIGNIN_FREE_FAILURES_ADDRESS", 30, "failed sign-ins from one address (any names) before waits begin",
+            low=1, high=100000),
+    Setting("SIGNIN_MAX_WAIT_SECONDS", 300, "longest wait after failures from one address", low=1, high=86400),
+    Setting("SIGNIN_MAX_WAIT_ACCOUNT_SECONDS", 30, "longest wait for a name after failures from everywhere",
+            low=1, high=3600),
+    Setting("SIGNIN_WINDOW_MINUTES", 15, "failed sign-ins older than this are forgotten", low=1, high=10080),
+    Setting("THREADS", 4, "threads per worker process (requests one worker serves at once)", low=1, high=64,
+            flag="--threads"),
+    Setting("TIMEOUT", 60, "seconds a request may run before its worker is restarted (gunicorn's timeout)",
+            low=5, high=3600, flag="--timeout"),
+    Setting("GRACEFUL_TIMEOUT", 10, "seconds a stopping worker gets to finish its requests", low=1, high=600),
+    Setting("KEEPALIVE", 5, "seconds an idle kept-alive connection stays open", low=0, high=300),
+    Setting("LOCK_TIMEOUT", 30, "seconds a save waits for the writer lock before answering 'busy' (503)",
+            low=1, high=600),
+    Setting("LOG_LEVEL", "info", "lowest level written to the log (info: one line per request)",
+            choices=("debug", "info", "warning", "error"), flag="--log-level"),
+    Setting("LOG_FORMAT", "text", "text (key=value) or json (one object a line)", choices=("text", "json"),
+            flag="--log-format"),
+    Setting("LOG_REPEAT_SECONDS", 60, "a warning or error repeated within this time is counted, not written "
+            "again (an outage writes one line per failure per interval, not a traceback per request)",
+            low=0, high=86400),
+    Setting("PURGE_MINUTES", 60, "how often each worker purges expired sessions and tokens and old sign-in "
+            "failures (also done at every start)", low=1, high=10080),
+    Setting("PURGE_AFTER_DAYS", 7, "days ended or expired sessions and expired tokens are kept before the purge "
+            "removes them", low=0, high=3650),
+    Setting("TRUSTED_PROXIES", 0, "how many reverse proxies stand in front: their X-Forwarded-For and "
+            "X-Forwarded-Proto are believed for that many hops", low=0, high=10, flag="--trusted-proxies"),
+    Setting("SECURE_COOKIES", False, "1 = cookies are Secure even when the request came over plain HTTP (behind a "
+            "TLS-terminating proxy); they are always Secure over HTTPS"),
+    Setting("METRICS", False, "1 = /metrics answers anyone (else only a token of scope metrics)",
+            flag="--metrics"),
+)
+SETTING = {s.key: s for s in SETTINGS}
+
+
+def from_environment() -> dict:
+    """Every setting's value from the environment, or its default."""
+    values = {}
+    for setting in SETTINGS:
+        text = os.environ.get(setting.env)
+        values[setting.key] = setting.default if text is None else setting.parse(text)
+    return values
 
 
 # Files are private: the data folder holds password hashes and CSRF tokens (the database), reference data sets
@@ -119,25 +209,8 @@ def build(overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,   # data-set uploads; JSON bodies have their own, smaller limit
         "MAX_JSON_BYTES": 1024 * 1024,
         "MAX_JSON_DEPTH": 100,
-        "SESSION_HOURS": 12,
-        "TOKEN_DAYS": 90,
-        # Sign-in throttling (server/auth.py): failures allowed without waiting, then waits of 1, 2, 4 ... seconds up
-        # to the cap, counted per account and address together, per account from everywhere (a short cap: the
-        # owner is only ever asked to wait, never locked out) and per address over all accounts.
-        "SIGNIN_FREE_FAILURES": 3,
-        "SIGNIN_FREE_FAILURES_ACCOUNT": 10,
-        "SIGNIN_FREE_FAILURES_ADDRESS": 30,
-        "SIGNIN_MAX_WAIT_SECONDS": 300,
-        "SIGNIN_MAX_WAIT_ACCOUNT_SECONDS": 30,
-        "SIGNIN_WINDOW_MINUTES": 15,   # failures older than this are forgotten
-        # Reverse proxies in front of the server whose X-Forwarded-For/-Proto are believed (werkzeug's ProxyFix);
-        # 0: none, the client address is the connection's.
-        "TRUSTED_PROXIES": _int_env("RULECRAFT_TRUSTED_PROXIES", 0),
-        # Cookies are always HttpOnly and SameSite=Lax, and Secure whenever the request came over HTTPS; behind a
-        # TLS-terminating proxy set RULECRAFT_SECURE_COOKIES=1 so they are Secure regardless.
-        "SECURE_COOKIES": os.environ.get("RULECRAFT_SECURE_COOKIES") == "1",
         "PREDICT_MAX_CASES": 10_000,
-        "METRICS": os.environ.get("RULECRAFT_METRICS") == "1",  # /metrics open to anyone (server/metrics.py)
+        **from_environment(),
     }
     config.update({k: v for k, v in overrides.items() if k != "SECRET_KEY"})
     config["SECRET_KEY"] = secret_key(folder, overrides.get("SECRET_KEY"))

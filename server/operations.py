@@ -21,9 +21,10 @@ from sqlalchemy.orm import sessionmaker
 from rules_dsl import load
 from rules_dsl.demo import DEMO_RULESET, demo_path, reference_data
 
-from . import auth, migrate
+from . import auth, housekeeping, migrate
 from . import config as configuration
 from .db import begin_write, session_factory
+from .housekeeping import Purged
 from .services import datasets, recovery, releases
 from .services.rules import import_ruleset
 from .services.workspace import Workspace
@@ -46,7 +47,7 @@ def open_runtime(overrides: dict | None = None, *, upgrade: bool = True) -> Runt
     configuration.make_private(config)
     if upgrade:
         migrate.check(config["DATABASE_URL"])
-    store = GitStore(config["REPOSITORY"])
+    store = GitStore(config["REPOSITORY"], lock_timeout=config["LOCK_TIMEOUT"])
     return Runtime(config, session_factory(config["DATABASE_URL"]), store, Workspace(store))
 
 
@@ -94,6 +95,15 @@ def start(runtime: Runtime) -> recovery.Report:
         return recovery.recover(db, runtime.store)
 
 
+def housekeep(runtime: Runtime) -> tuple[Purged, int]:
+    """At start, after ``start`` and before any worker runs: purge the database's old sessions, tokens and sign-in
+    failures, and prune the objects failed saves left in the repository (server/housekeeping.py). Returns both
+    counts."""
+    with runtime.sessions() as db:
+        purged = housekeeping.purge(db, runtime.config)
+    return purged, runtime.store.prune_unreachable()
+
+
 DEMO_PEOPLE = [("Ana Author", "author"), ("Rui Reviewer", "reviewer"), ("Alex Auditor", "auditor"),
                ("Mia ML Engineer", "ml-engineer"), ("Ada Admin", "admin")]
 
@@ -136,8 +146,9 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str | None]]:
     return people
 
 
-def serve(overrides: dict, host: str, port: int, workers: int, threads: int = 4) -> None:
-    """The production server (gunicorn), each worker building its own app (no state shared across fork)."""
+def serve(overrides: dict, host: str, port: int, workers: int, config: dict) -> None:
+    """The production server (gunicorn), each worker building its own app (no state shared across fork).
+    ``config``: the settings (server/config.py) of threads per worker and timeouts."""
     from gunicorn.app.base import BaseApplication
 
     from . import create_app, metrics
@@ -149,7 +160,9 @@ def serve(overrides: dict, host: str, port: int, workers: int, threads: int = 4)
         def load_config(self):
             for key, value in {"bind": f"{host}:{port}", "workers": workers,
                                "worker_class": "server.worker.HeadFirstWorker",  # gthread, heads read first
-                               "threads": threads, "timeout": 60, "graceful_timeout": 10, "keepalive": 5,
+                               "threads": config["THREADS"], "timeout": config["TIMEOUT"],
+                               "graceful_timeout": config["GRACEFUL_TIMEOUT"], "keepalive": config["KEEPALIVE"],
+                               # server/logs.py writes one line per request: no access log of gunicorn's own
                                "accesslog": None, "errorlog": "-", "loglevel": "warning",
                                "limit_request_line": 8190, "limit_request_fields": 100, "umask": 0o077,
                                "child_exit": partial(_worker_exited, overrides)}.items():

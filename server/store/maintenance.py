@@ -110,6 +110,18 @@ class Maintenance:
         report = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
         return proc.returncode == 0, report
 
+    def prune_unreachable(self) -> int:
+        """Remove the loose objects no branch or tag reaches (written by saves that failed before moving the
+        branch); returns how many. Holds the maintenance lock and then the writer lock, so no save is writing
+        objects meanwhile (a save's objects are unreachable until its branch moves). Objects already packed by
+        ``maintain`` stay (only a full repack drops them; not worth its cost for the bytes of a failed save)."""
+        with self._flock(MAINTENANCE_LOCK_FILE, time.monotonic() + self._lock_timeout) as held:
+            if not held:
+                raise StoreBusy("The rule store is busy with maintenance. Try again in a moment.")
+            with self._locked():
+                proc = self._git("prune", "--verbose", "--expire=now")
+        return len(proc.stdout.splitlines())
+
     def maintain(self) -> None:
         """Pack loose objects and update the commit-graph (with changed-path filters).
 
