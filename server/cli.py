@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 import rules_dsl
 from rules_dsl import DataError, RuleError
 from rules_dsl.tables import CsvError, csv_chunks, read_csv
+
+
+def _refuse(error, *, before: str = "", after: str = "", status: int = 1) -> NoReturn:
+    """A service's refusal (a ``server.services.errors.ServiceError``) as the CLI says it: the message on standard
+    error, and a non-zero exit."""
+    click.echo(f"{before}{error.message}{after}", err=True)
+    sys.exit(status)
 
 
 def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
@@ -212,8 +220,8 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
 
     from rules_dsl.analysis import analyze as run
     from rules_dsl.analysis import by_subgroup
-    from server.errors import ApiError
     from server.services.datasets import split as split_by
+    from server.services.errors import ServiceError
 
     try:
         ruleset = rules_dsl.load(path)
@@ -228,9 +236,11 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
         split = split_by(data, group_column, bands) if group_column else None  # bands cut as the API cuts them
         groups = by_subgroup(ruleset, split.frame, label_column, split.group_column,
                              figures=_gap_figures(ruleset, split.column)) if split else None
-    except (DataError, KeyError, ValueError, pd.errors.ParserError, ApiError) as e:
+    except (DataError, KeyError, ValueError, pd.errors.ParserError) as e:
         click.echo(f"{data_path}: {getattr(e, 'message', e)}", err=True)
         sys.exit(2)
+    except ServiceError as e:
+        _refuse(e, before=f"{data_path}: ", status=2)
     _print_data_report(ruleset.data_report(data))
     click.echo(_summary_lines(ruleset.title, result) + "\n")
     table = result.rules.drop(columns=["name"], errors="ignore").astype({"correct": "Int64"})  # a count, not 124.00
@@ -457,8 +467,8 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
     """Add a person; the password is read from standard input."""
     from server import auth
     from server.db import begin_write
-    from server.errors import ApiError
     from server.services.changes import record
+    from server.services.errors import ServiceError
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -469,9 +479,8 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
         begin_write(db)
         try:
             user = auth.create_user(db, name, role, password, email)
-        except ApiError as e:
-            click.echo(f"Not created: {e.message}", err=True)
-            sys.exit(1)
+        except ServiceError as e:
+            _refuse(e, before="Not created: ")
         record(db, None, "user.create", message=f"{user.name} ({user.role}) from the command line")
         db.commit()
         click.echo(f"Created {user.name} ({user.role}).")
@@ -517,8 +526,8 @@ def _person_or_exit(db, name: str):
 def _change_person(data_dir: Path, database_url: str | None, name: str, action: str, change, done: str) -> None:
     """Apply ``change(db, person)`` and record it in the audit log as done from the command line."""
     from server.db import begin_write
-    from server.errors import ApiError
     from server.services.changes import record
+    from server.services.errors import ServiceError
 
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
@@ -526,9 +535,8 @@ def _change_person(data_dir: Path, database_url: str | None, name: str, action: 
         begin_write(db)
         try:
             change(db, person)
-        except ApiError as e:
-            click.echo(f"Not done: {e.message}", err=True)
-            sys.exit(1)
+        except ServiceError as e:
+            _refuse(e, before="Not done: ")
         record(db, None, action, message=f"{person.name}: {done} from the command line",
                details={"user": person.id})
         db.commit()
@@ -636,16 +644,15 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
     """Write a rule set version as a bundle file."""
     import copy
 
-    from server.errors import ApiError
+    from server.services.errors import ServiceError
 
     runtime = _runtime(data_dir, database_url)
     ws = runtime.workspace
     try:
         version = ws.resolve(ws.check_id(ruleset), revision)
         pinned = copy.copy(ws.ruleset(ruleset, version))
-    except ApiError as e:
-        click.echo(e.message, err=True)
-        sys.exit(1)
+    except ServiceError as e:
+        _refuse(e)
     pinned.version, pinned.release = version, ws.release_name(ruleset, version)
     from rules_dsl.bundle import bundle_bytes, bundle_dict
     from server.signing import load_or_create
@@ -669,7 +676,7 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
                    name: str | None) -> None:
     """Add a rule set from a bundle file or a rule-set folder, as a new rule set."""
     from server import auth
-    from server.errors import ApiError
+    from server.services.errors import ServiceError
     from server.services.rules import import_ruleset
 
     try:
@@ -685,10 +692,8 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
             sys.exit(1)
         try:
             ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name)
-        except ApiError as e:
-            hint = " (rulecraft import --name ...)" if e.extra.get("code") == "duplicate-name" else ""
-            click.echo(e.message + hint, err=True)
-            sys.exit(1)
+        except ServiceError as e:
+            _refuse(e, after=" (rulecraft import --name ...)" if e.code == "duplicate-name" else "")
     click.echo(f"Imported as rule set '{ruleset_id}', version {saved.version.id}")
 
 

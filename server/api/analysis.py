@@ -8,8 +8,8 @@ from rules_dsl.analysis import GAP_FIGURES, analyze, by_subgroup, impact
 
 from ..auth import requires
 from ..db import get_db
-from ..errors import NotFound, Unprocessable
 from ..services import datasets
+from ..services.errors import Invalid, NotFound
 from .common import workspace
 
 bp = Blueprint("api_analysis", __name__, url_prefix="/api")
@@ -37,7 +37,7 @@ def _split(frame) -> datasets.Split | None:
         return None
     bands = request.args.get("bands", 4, type=int)
     if not 2 <= bands <= 10:
-        raise Unprocessable("Cut a number column into 2 to 10 bands (?bands=).", field="bands")
+        raise Invalid("Cut a number column into 2 to 10 bands (?bands=).", field="bands")
     return datasets.split(frame, group, bands)
 
 
@@ -69,8 +69,8 @@ def analysis(ruleset):
     rs = ws.ruleset(ruleset, version)
     dataset, frame = _dataset(ruleset)
     if not dataset.label_column:
-        raise Unprocessable(f"The data set '{dataset.name}' has no column with the true outcome, so the rules "
-                            "cannot be scored on it.", field="dataset")
+        raise Invalid(f"The data set '{dataset.name}' has no column with the true outcome, so the rules "
+                      "cannot be scored on it.", field="dataset")
     split = _split(frame)
     try:
         body = {"version": version, "dataset": {"id": dataset.id, "name": dataset.name, "rows": dataset.rows},
@@ -78,7 +78,7 @@ def analysis(ruleset):
         if split:
             body["subgroups"] = _subgroups(rs, split, dataset.label_column)
     except DataError as e:
-        raise Unprocessable(f"The data set does not fit the rules: {e.message}", field=e.column) from None
+        raise Invalid(f"The data set does not fit the rules: {e.message}", field=e.column) from None
     return jsonify(body)
 
 
@@ -91,7 +91,7 @@ def change_impact(ruleset):
     ws = workspace()
     ws.check_id(ruleset)
     if not request.args.get("from"):
-        raise Unprocessable("Say which version to compare from (?from=v1 or a version id).", field="from")
+        raise Invalid("Say which version to compare from (?from=v1 or a version id).", field="from")
     old = ws.ruleset(ruleset, ws.resolve(ruleset, request.args.get("from")))
     new = ws.ruleset(ruleset, ws.resolve(ruleset, request.args.get("to")))
     dataset, frame = _dataset(ruleset)
@@ -100,7 +100,7 @@ def change_impact(ruleset):
         result = impact(old, new, split.frame if split else frame, dataset.label_column,
                         split.group_column if split else None)
     except DataError as e:
-        raise Unprocessable(f"The data set does not fit the rules: {e.message}", field=e.column) from None
+        raise Invalid(f"The data set does not fit the rules: {e.message}", field=e.column) from None
     return jsonify({"from": old.version, "to": new.version,
                     "dataset": {"id": dataset.id, "name": dataset.name, "rows": dataset.rows,
                                 "label_column": dataset.label_column},

@@ -5,10 +5,10 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..auth import current_user, requires
 from ..db import begin_write, get_db
-from ..errors import BadRequest, TooLarge
 from ..models import ReferenceDataset
 from ..services import datasets
 from ..services.changes import record
+from ..services.errors import Malformed, TooLarge
 from ..services.trying import _plain
 from .common import workspace
 
@@ -37,7 +37,7 @@ def register(ruleset):
     version = ws.resolve(ws.check_id(ruleset), None)
     ws.files(ruleset, version)
     if request.mimetype != "text/csv":
-        raise BadRequest("Send the data set as CSV (Content-Type: text/csv).")
+        raise Malformed("Send the data set as CSV (Content-Type: text/csv).")
     data = request.get_data()
     if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
         raise TooLarge("The file is too large.")

@@ -5,8 +5,8 @@ from flask import Blueprint, jsonify, request
 
 from ..auth import requires
 from ..db import reads
-from ..errors import NotFound, Unprocessable
 from ..services import diffs, releases
+from ..services.errors import Invalid, NotFound
 from ..services.workspace import rule_path
 from .common import page_args, workspace
 
@@ -76,7 +76,7 @@ def diff(ruleset):
     ws = workspace()
     ws.check_id(ruleset)
     if not request.args.get("from"):
-        raise Unprocessable("Say which version to compare from (?from=v1 or a version id).", field="from")
+        raise Invalid("Say which version to compare from (?from=v1 or a version id).", field="from")
     a = ws.resolve(ruleset, request.args.get("from"))
     b = ws.resolve(ruleset, request.args.get("to"))
     return jsonify(diffs.diff(ws, ruleset, a, b))

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 from .. import auth
 from ..auth import current_user, requires
 from ..db import begin_write, get_db
-from ..errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from ..models import ApiToken, AuditEvent, User
 from ..services.changes import record
+from ..services.errors import Forbidden, Invalid, NotFound, SignInRequired
 from .common import json_body, page_args, workspace
 
 bp = Blueprint("api_people", __name__, url_prefix="/api")
@@ -36,7 +36,7 @@ def sign_in():
     body = json_body()
     name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str):
-        raise Unprocessable("Give your name and your password.", field="name")
+        raise Invalid("Give your name and your password.", field="name")
     user, cookie, session = auth.sign_in(get_db(), name, password, auth.client_address())
     response = jsonify({"user": user_json(user), "csrf_token": session.csrf_token})
     auth.set_session_cookie(response, cookie)
@@ -47,7 +47,7 @@ def sign_in():
 def sign_out():
     """End the browser session for good (the cookie stops working even if copied). Needs the CSRF token."""
     if g.get("session") is None:
-        raise Unauthorized("You are not signed in.")
+        raise SignInRequired("You are not signed in.")
     auth.sign_out(get_db(), g.session)
     response = jsonify({"signed_out": True})
     auth.clear_session_cookie(response)
@@ -105,7 +105,7 @@ def create_token():
     user = current_user()
     _may_change_account()
     if user.must_change_password and g.auth == "session":
-        raise Unprocessable("Please choose a new password first.", code="password-change-required")
+        raise Invalid("Please choose a new password first.", code="password-change-required")
     body = json_body()
     db = get_db()
     begin_write(db)

@@ -19,9 +19,9 @@ from rules_dsl.tables import CsvError, read_csv
 
 from ..auth import has, requires
 from ..db import reads
-from ..errors import BadRequest, Forbidden, TooLarge, Unprocessable
 from ..metrics import count_predictions
 from ..services import releases
+from ..services.errors import Forbidden, Invalid, Malformed, TooLarge
 from ..store_values import FULL_ID
 from .common import etag, json_body, workspace
 
@@ -70,14 +70,14 @@ def bundle(ruleset):
 
 
 def validate_case(rs: RuleSet, case, where: str) -> tuple[dict, list[str], list[str]]:
-    """(row by data column, missing features, ignored keys); Unprocessable naming the field on a wrong type."""
+    """(row by data column, missing features, ignored keys); Invalid naming the field on a wrong type."""
     if not isinstance(case, dict):
-        raise Unprocessable(f"{where} must be an object of feature -> value.", field=where)
+        raise Invalid(f"{where} must be an object of feature -> value.", field=where)
     vocabulary = rs.vocabulary
     try:
         given, ignored = vocabulary.case_by_column(case)
     except DataError as e:
-        raise Unprocessable(e.message, field=where) from None
+        raise Invalid(e.message, field=where) from None
     features = vocabulary.by_column()
     row = {}
     for column, value in given.items():
@@ -86,7 +86,7 @@ def validate_case(rs: RuleSet, case, where: str) -> tuple[dict, list[str], list[
             value = READERS[feature.type](value, column)
         except DataError as e:
             key = column if column in case else next(k for k in case if vocabulary.lookup(k) is feature)
-            raise Unprocessable(e.message, field=f"{where}.{key}") from None
+            raise Invalid(e.message, field=f"{where}.{key}") from None
         row[column] = None if value != value else value  # NaN: missing
     used = set(rs.columns)
     missing = [f.name for f in vocabulary.features if f.column in used and row.get(f.column) is None]
@@ -115,7 +115,7 @@ def predict(ruleset):
     rs, version, release = pinned(ruleset)
     body = json_body()
     if ("case" in body) == ("cases" in body):
-        raise Unprocessable("Send one case as {\"case\": {...}} or several as {\"cases\": [...]}.", field="case")
+        raise Invalid("Send one case as {\"case\": {...}} or several as {\"cases\": [...]}.", field="case")
     meta = {"ruleset": ruleset, "version": version, "release": release, "outcome": rs.outcome.name}
     if "case" in body:
         row, missing, ignored = validate_case(rs, body["case"], "case")
@@ -124,7 +124,7 @@ def predict(ruleset):
         return jsonify({**meta, "prediction": prediction, "warnings": data_warnings(rs, [row], absent=False)})
     cases = body["cases"]
     if not isinstance(cases, list):
-        raise Unprocessable("\"cases\" must be a list of objects.", field="cases")
+        raise Invalid("\"cases\" must be a list of objects.", field="cases")
     limit = current_app.config["PREDICT_MAX_CASES"]
     if len(cases) > limit:
         raise TooLarge(f"At most {limit:,} cases per request; split the batch.")
@@ -153,13 +153,13 @@ def evaluate(ruleset):
         except CsvError as e:
             if e.code == "rows":
                 raise TooLarge(f"At most {limit:,} cases per request; split the file.") from None
-            raise BadRequest(f"The CSV could not be read: {e.message}") from None
+            raise Malformed(f"The CSV could not be read: {e.message}") from None
     else:
         body = json_body()
         cases = body.get("cases")
         if not isinstance(cases, list):
-            raise Unprocessable("Send {\"cases\": [{...}, ...]} or a CSV file (Content-Type: text/csv).",
-                                field="cases")
+            raise Invalid("Send {\"cases\": [{...}, ...]} or a CSV file (Content-Type: text/csv).",
+                          field="cases")
         if len(cases) > current_app.config["PREDICT_MAX_CASES"]:
             raise TooLarge("Too many cases in one request; send a CSV file or split the batch.")
         rows = [validate_case(rs, c, f"cases[{i}]")[0] for i, c in enumerate(cases)]

@@ -11,8 +11,8 @@ from rules_dsl import rule_to_json
 
 from ..auth import current_user, requires
 from ..db import get_db
-from ..errors import NotFound
 from ..services import rules as editing
+from ..services.errors import NotFound
 from .common import etag, if_match, json_body, workspace
 
 bp = Blueprint("api_rulesets", __name__, url_prefix="/api")

@@ -16,7 +16,7 @@ from rules_dsl import RuleError, RuleSet, parse_rule
 from rules_dsl.ruleset import RULE_ID, ruleset_from_files
 
 from .. import store as git
-from ..errors import NotFound, Unprocessable
+from .errors import Invalid, NotFound
 
 RULESET_ID = RULE_ID
 RELEASE_NAME = re.compile(r"v[1-9][0-9]{0,5}")
@@ -73,9 +73,9 @@ class Workspace:
         try:
             return self.store.resolve(revision, tag_prefix=ruleset)
         except git.RevisionError as e:
-            raise Unprocessable(f"'{_short(revision)}' is not a version of this rule set. Give a release name "
-                                f"such as v1, or a full version id (40 characters). {e.message}",
-                                field="version") from None
+            raise Invalid(f"'{_short(revision)}' is not a version of this rule set. Give a release name "
+                          f"such as v1, or a full version id (40 characters). {e.message}",
+                          field="version") from None
 
     def own_version(self, ruleset: str, version: str) -> str:
         """The rule set's own last change as of ``version`` (``version`` itself if it changed the rule set; the same
@@ -156,8 +156,8 @@ class Workspace:
         try:
             compiled = ruleset_from_files(files, id=ruleset, version=version, memo=self._compiled)
         except RuleError as e:  # only possible if the repository was edited by hand
-            raise Unprocessable(f"This version of '{ruleset}' cannot be read: {e.message}",
-                                problems=[p.to_dict() for p in e.problems]) from None
+            raise Invalid(f"This version of '{ruleset}' cannot be read: {e.message}",
+                          problems=[p.to_dict() for p in e.problems]) from None
         with self._lock:
             self._cache[key] = compiled
             while len(self._cache) > self._cache_size:
