@@ -56,12 +56,11 @@ def build_app(test_config: dict | None = None) -> Flask:
     from .api import register_api
 
     register_api(app)
-    try:
-        from editor_ui import init_app as init_editor
-    except ImportError:  # the editor is optional for API-only deployments and early tests
-        init_editor = None
-    if init_editor is not None:
-        init_editor(app)
+    # The editor is part of the product: an import that fails is an error to see at start, not a server that
+    # quietly comes up without its whole UI (a broken import once did exactly that, behind `except ImportError`).
+    from editor_ui import init_app as init_editor
+
+    init_editor(app)
 
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies:  # the client's address (sign-in throttling) and scheme (Secure cookies, Origin) as the proxy saw them

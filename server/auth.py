@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache, wraps
@@ -191,13 +192,22 @@ def tokens_of(db: Session, user: User) -> list[ApiToken]:
 
 # ---- sessions ----------------------------------------------------------------------------------------------------
 
+def _control(c: str) -> bool:
+    """A control or format character (NUL, BEL, a direction override); spaces of any kind are not."""
+    return unicodedata.category(c) in ("Cc", "Cf") and not c.isspace()
+
+
 def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, str, SignInSession]:
     """Check the password (throttled) and open a session; returns the user, the cookie value and the session."""
     config = current_app.config
-    key = normalize_name(name or "")[:100]
-    address = (address or "unknown")[:64]
+    given = str(name or "")
+    # No account name holds a control character (names are checked when made), and PostgreSQL text cannot hold
+    # NUL: such a name is recorded with the characters replaced and is never looked up.
+    shown = "".join("\ufffd" if _control(c) else c for c in given)
+    key = normalize_name(shown)[:100]
+    address = "".join(c for c in (address or "unknown") if not _control(c))[:64]
     reserve_attempt(db, key, address)
-    user = find_user(db, name) if key else None
+    user = find_user(db, given) if key and shown == given else None
     # Check a password even for an unknown name, so both take the same time.
     ok = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
     if not (ok and user is not None and user.active):
@@ -210,7 +220,7 @@ def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, 
                           details={"reason": "disabled" if disabled else "wrong-name-or-password",
                                    "refused": "The account is disabled." if disabled
                                    else "The name or the password was not right.",
-                                   "name": str(name or "")[:100], "address": address}))
+                                   "name": shown[:100], "address": address}))
         db.commit()
         raise SignInRequired("The name or the password is not right.")
     begin_write(db)

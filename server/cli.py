@@ -465,9 +465,7 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
 @click.option("--email", default=None, help="Shown as the author of the person's changes.")
 def create_user(data_dir: Path, database_url: str | None, name: str, role: str, email: str | None) -> None:
     """Add a person; the password is read from standard input."""
-    from server import auth
-    from server.db import begin_write
-    from server.services.changes import record
+    from server.services import accounts
     from server.services.errors import ServiceError
 
     if sys.stdin.isatty():
@@ -476,13 +474,10 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
         password = sys.stdin.readline().rstrip("\n")
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        begin_write(db)
         try:
-            user = auth.create_user(db, name, role, password, email)
+            user = accounts.create_person(db, None, name, role, password, email, note=" from the command line")
         except ServiceError as e:
             _refuse(e, before="Not created: ")
-        record(db, None, "user.create", message=f"{user.name} ({user.role}) from the command line")
-        db.commit()
         click.echo(f"Created {user.name} ({user.role}).")
 
 
@@ -494,52 +489,40 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
 @click.option("--name", "token_name", default="", help="A label to tell tokens apart.")
 def create_token(data_dir: Path, database_url: str | None, user: str, scope: str, days: int, token_name: str):
     """Make an API token for a person; it is printed once and only its hash is kept."""
-    from server import auth
-    from server.db import begin_write
-    from server.services.changes import record
+    from server.services import accounts
 
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        person = auth.find_user(db, user)
-        if person is None:
-            click.echo(f"There is no one called '{user}'.", err=True)
-            sys.exit(1)
-        begin_write(db)
-        secret, token = auth.create_token(db, person, scope, token_name, days)
-        record(db, person, "token.create", message=f"Token {token.prefix}... ({scope}) from the command line")
-        db.commit()
+        person = _person_or_exit(db, user)
+        secret, _token = accounts.create_token(db, person, scope, token_name, days, note=" from the command line")
     click.echo(secret)
 
 
 # ---- people's lifecycle: disable, enable, tokens, revoke-token, reset-password, unlock (each one audit row) -----
 
 def _person_or_exit(db, name: str):
-    from server import auth
+    from server.services import accounts
 
-    person = auth.find_user(db, name)
+    person = accounts.find_person(db, name)
     if person is None:
         click.echo(f"There is no one called '{name}'.", err=True)
         sys.exit(1)
     return person
 
 
-def _change_person(data_dir: Path, database_url: str | None, name: str, action: str, change, done: str) -> None:
-    """Apply ``change(db, person)`` and record it in the audit log as done from the command line."""
-    from server.db import begin_write
-    from server.services.changes import record
+def _change_person(data_dir: Path, database_url: str | None, name: str, action: str, done: str,
+                   password: str | None = None) -> None:
+    """The service's ``action`` on the person, recorded in the audit log as done from the command line."""
+    from server.services import accounts
     from server.services.errors import ServiceError
 
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
         person = _person_or_exit(db, name)
-        begin_write(db)
         try:
-            change(db, person)
+            accounts.change_person(db, None, person, action, f"{done} from the command line", password)
         except ServiceError as e:
             _refuse(e, before="Not done: ")
-        record(db, None, action, message=f"{person.name}: {done} from the command line",
-               details={"user": person.id})
-        db.commit()
         click.echo(f"{person.name}: {done}.")
 
 
@@ -548,10 +531,7 @@ def _change_person(data_dir: Path, database_url: str | None, name: str, action: 
 @click.argument("name")
 def disable(data_dir: Path, database_url: str | None, name: str) -> None:
     """Stop a person signing in; their sessions end and their tokens are revoked at once."""
-    from server import auth
-
-    _change_person(data_dir, database_url, name, "user.disable", auth.disable_user,
-                   "disabled, sessions ended, tokens revoked")
+    _change_person(data_dir, database_url, name, "user.disable", "disabled, sessions ended, tokens revoked")
 
 
 @main.command()
@@ -559,9 +539,7 @@ def disable(data_dir: Path, database_url: str | None, name: str) -> None:
 @click.argument("name")
 def enable(data_dir: Path, database_url: str | None, name: str) -> None:
     """Let a disabled person sign in again (their old tokens stay revoked)."""
-    from server import auth
-
-    _change_person(data_dir, database_url, name, "user.enable", auth.enable_user, "enabled")
+    _change_person(data_dir, database_url, name, "user.enable", "enabled")
 
 
 @main.command(name="reset-password")
@@ -570,15 +548,12 @@ def enable(data_dir: Path, database_url: str | None, name: str) -> None:
 def reset_password(data_dir: Path, database_url: str | None, name: str) -> None:
     """Give a person a one-time password (read from standard input), to change at the next sign-in; their
     sessions end, their tokens are revoked and failed sign-ins are forgotten."""
-    from server import auth
-
     if sys.stdin.isatty():
         password = click.prompt("One-time password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
     _change_person(data_dir, database_url, name, "user.password-reset",
-                   lambda db, person: auth.reset_password(db, person, password),
-                   "one-time password set, sessions ended, tokens revoked")
+                   "one-time password set, sessions ended, tokens revoked", password)
 
 
 @main.command()
@@ -586,9 +561,7 @@ def reset_password(data_dir: Path, database_url: str | None, name: str) -> None:
 @click.argument("name")
 def unlock(data_dir: Path, database_url: str | None, name: str) -> None:
     """Forget a person's failed sign-ins, so they need not wait before the next attempt."""
-    from server import auth
-
-    _change_person(data_dir, database_url, name, "user.unlock", auth.unlock, "failed sign-ins forgotten")
+    _change_person(data_dir, database_url, name, "user.unlock", "failed sign-ins forgotten")
 
 
 @main.command()
@@ -596,12 +569,12 @@ def unlock(data_dir: Path, database_url: str | None, name: str) -> None:
 @click.argument("name")
 def tokens(data_dir: Path, database_url: str | None, name: str) -> None:
     """List a person's tokens (id, scope, name, expiry, revoked); never their secrets."""
-    from server import auth
+    from server.services import accounts
 
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
         person = _person_or_exit(db, name)
-        listed = auth.tokens_of(db, person)
+        listed = accounts.tokens_of(db, person)
         for t in listed:
             state = "revoked" if t.revoked_at else f"expires {t.expires_at:%Y-%m-%d}"
             click.echo(f"{t.id:>6}  {t.prefix}...  {t.scope:<8} {state:<18} {t.name}")
@@ -614,22 +587,16 @@ def tokens(data_dir: Path, database_url: str | None, name: str) -> None:
 @click.argument("token_id", type=click.IntRange(1, 999_999_999))
 def revoke_token(data_dir: Path, database_url: str | None, token_id: int) -> None:
     """Revoke a token by its id (see `rulecraft tokens NAME`); it stops working at once."""
-    from server import auth
-    from server.db import begin_write
-    from server.models import ApiToken
-    from server.services.changes import record
+    from server.services import accounts
+    from server.services.errors import NotFound
 
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        token = db.get(ApiToken, token_id)
-        if token is None:
+        try:
+            token = accounts.revoke_token(db, None, token_id)
+        except NotFound:
             click.echo(f"There is no token {token_id}.", err=True)
             sys.exit(1)
-        begin_write(db)
-        auth.revoke_token(db, token)
-        record(db, None, "token.revoke", message=f"Token {token.prefix}... of {token.user.name} from the command "
-                                                 "line", details={"user": token.user_id})
-        db.commit()
         click.echo(f"Revoked token {token_id} ({token.prefix}...) of {token.user.name}.")
 
 

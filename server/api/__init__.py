@@ -1,4 +1,9 @@
-"""The JSON API, one blueprint per feature; documented at /api/openapi.json (openapi.py)."""
+"""The JSON API, one blueprint per feature; documented at /api/openapi.json (openapi.py).
+
+Views translate HTTP: they parse the request, call one service (``server/services``) and answer. They import
+neither the models nor the database module (``common.session()`` hands the request's Session to the services)
+and never reach the Git store (the workspace answers for it). Enforced by tests/server/test_layers.py.
+"""
 from __future__ import annotations
 
 from flask import Flask

@@ -6,10 +6,9 @@ from flask import Blueprint, current_app, jsonify
 from rules_dsl import parse_rule, rule_from_json
 
 from ..auth import requires
-from ..db import get_db
 from ..services import datasets, trying
 from ..services.errors import Invalid
-from .common import json_body, workspace
+from .common import json_body, session, workspace
 
 bp = Blueprint("api_check", __name__, url_prefix="/api")
 
@@ -43,7 +42,7 @@ def check():
         id_column = "case" if "case" in ruleset.examples.columns else None
         examples = trying.try_on(checked, ruleset.examples, label, id_column)
     reference = None
-    db = get_db()
+    db = session()
     chosen = body.get("dataset")
     dataset = datasets.get(db, ruleset_id, chosen) if chosen is not None else datasets.default_dataset(db, ruleset_id)
     if dataset is not None:

@@ -6,12 +6,19 @@ import math
 
 from flask import current_app, request
 
+from ..db import get_db
 from ..services.errors import Invalid, Malformed, TooLarge, VersionRequired
 from ..services.workspace import Workspace
 
 
 def workspace() -> Workspace:
     return current_app.extensions["rulecraft.workspace"]
+
+
+def session():
+    """This request's database session, handed to the services, which own every transaction. The one place the
+    views reach the database module (tests/server/test_layers.py)."""
+    return get_db()
 
 
 class _Duplicate(ValueError):

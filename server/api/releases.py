@@ -4,15 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..auth import current_user, requires
-from ..db import get_db
-from ..models import Release
 from ..services import releases
-from .common import json_body, workspace
+from .common import json_body, session, workspace
 
 bp = Blueprint("api_releases", __name__, url_prefix="/api")
 
 
-def release_json(r: Release, released: dict[str, str] | None = None) -> dict:
+def release_json(r, released: dict[str, str] | None = None) -> dict:
     """``released``: release name -> the rule set's own version it names (Workspace.releases); a release approved
     before releases named their own version has the repository's newest commit of the time in its row."""
     version = (released or {}).get(r.name, r.version) if r.status == "approved" else r.version
@@ -31,7 +29,7 @@ def list_releases(ruleset):
     ws.check_id(ruleset)
     released = {t.release: t.version for t in ws.releases(ruleset)}
     return jsonify({"ruleset": ruleset, "releases": [release_json(r, released)
-                                                     for r in releases.releases_of(get_db(), ruleset)]})
+                                                     for r in releases.releases_of(session(), ruleset)]})
 
 
 @bp.get("/rulesets/<ruleset>/releases/draft")
@@ -54,7 +52,7 @@ def request_release(ruleset):
     409 if already released or already requested."""
     ws = workspace()
     body = json_body(required=False)
-    release = releases.request_release(ws, get_db(), current_user(), ws.check_id(ruleset), body.get("version"),
+    release = releases.request_release(ws, session(), current_user(), ws.check_id(ruleset), body.get("version"),
                                        body.get("notes"))
     return jsonify(release_json(release)), 201
 
@@ -65,7 +63,7 @@ def approve(ruleset, release_id):
     """Approve: {"comment"?}. 403 for one's own request or own changes; 409 if already decided."""
     ws = workspace()
     body = json_body(required=False)
-    release = releases.approve(ws, get_db(), current_user(), ws.check_id(ruleset), release_id, body.get("comment"))
+    release = releases.approve(ws, session(), current_user(), ws.check_id(ruleset), release_id, body.get("comment"))
     return jsonify(release_json(release))
 
 
@@ -75,5 +73,5 @@ def reject(ruleset, release_id):
     """Reject: {"comment": required}. 403 for one's own request; 409 if already decided."""
     ws = workspace()
     body = json_body()
-    release = releases.reject(ws, get_db(), current_user(), ws.check_id(ruleset), release_id, body.get("comment"))
+    release = releases.reject(ws, session(), current_user(), ws.check_id(ruleset), release_id, body.get("comment"))
     return jsonify(release_json(release))

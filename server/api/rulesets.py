@@ -10,10 +10,9 @@ from flask import Blueprint, jsonify, request, url_for
 from rules_dsl import rule_to_json
 
 from ..auth import current_user, requires
-from ..db import get_db
 from ..services import rules as editing
 from ..services.errors import NotFound
-from .common import etag, if_match, json_body, workspace
+from .common import etag, if_match, json_body, session, workspace
 
 bp = Blueprint("api_rulesets", __name__, url_prefix="/api")
 
@@ -71,7 +70,7 @@ def list_rulesets():
 def create_ruleset():
     """Create a rule set: {"settings": {...}, "vocabulary": {...}, "why": "..."}. 422 on invalid settings."""
     body = json_body()
-    ruleset_id, saved = editing.create_ruleset(workspace(), get_db(), current_user(), body.get("settings"),
+    ruleset_id, saved = editing.create_ruleset(workspace(), session(), current_user(), body.get("settings"),
                                                body.get("vocabulary"), body.get("why"))
     response = jsonify(ruleset_summary(ruleset_id, saved.version.id))
     response.status_code = 201
@@ -123,7 +122,7 @@ def create_rule(ruleset):
     """Add a rule: {"text": ...} or {"rule": {...}}, plus "why". 422 with problems if it does not check."""
     ws = workspace()
     body = json_body()
-    result = editing.create_rule(ws, get_db(), current_user(), ws.check_id(ruleset), body, body.get("why"))
+    result = editing.create_rule(ws, session(), current_user(), ws.check_id(ruleset), body, body.get("why"))
     response = jsonify(rule_json(result.rule, result.saved.version.id))
     response.status_code = 201
     response.headers["Location"] = url_for(".get_rule", ruleset=ruleset, rule=result.rule.id)
@@ -155,7 +154,7 @@ def update_rule(ruleset, rule):
     ws = workspace()
     base = if_match()
     body = json_body()
-    result = editing.update_rule(ws, get_db(), current_user(), ws.check_id(ruleset), rule, body, body.get("why"),
+    result = editing.update_rule(ws, session(), current_user(), ws.check_id(ruleset), rule, body, body.get("why"),
                                  base)
     response = jsonify(rule_json(result.rule, result.saved.version.id))
     response.headers["ETag"] = etag(result.saved.version.id)
@@ -169,7 +168,7 @@ def delete_rule(ruleset, rule):
     ws = workspace()
     base = if_match()
     body = json_body()
-    saved = editing.delete_rule(ws, get_db(), current_user(), ws.check_id(ruleset), rule, body.get("why"), base)
+    saved = editing.delete_rule(ws, session(), current_user(), ws.check_id(ruleset), rule, body.get("why"), base)
     response = jsonify({"deleted": rule, "version": saved.version.id})
     response.headers["ETag"] = etag(saved.version.id)
     return response
@@ -192,7 +191,7 @@ def put_vocabulary(ruleset):
     ws = workspace()
     base = if_match()
     body = json_body()
-    saved = editing.update_vocabulary(ws, get_db(), current_user(), ws.check_id(ruleset), body.get("vocabulary"),
+    saved = editing.update_vocabulary(ws, session(), current_user(), ws.check_id(ruleset), body.get("vocabulary"),
                                       body.get("why"), base)
     response = jsonify({"version": saved.version.id, **vocabulary_json(ws.ruleset(ruleset, saved.version.id))})
     response.headers["ETag"] = etag(saved.version.id)
@@ -216,7 +215,7 @@ def put_settings(ruleset):
     ws = workspace()
     base = if_match()
     body = json_body()
-    saved = editing.update_settings(ws, get_db(), current_user(), ws.check_id(ruleset), body.get("settings"),
+    saved = editing.update_settings(ws, session(), current_user(), ws.check_id(ruleset), body.get("settings"),
                                     body.get("why"), base)
     response = jsonify({"version": saved.version.id,
                         "settings": ws.ruleset(ruleset, saved.version.id).settings.to_dict()})
@@ -230,7 +229,7 @@ def restore(ruleset):
     """Make an earlier version current again as a new version: {"version", "why", "rule"?}."""
     ws = workspace()
     body = json_body()
-    saved = editing.restore(ws, get_db(), current_user(), ws.check_id(ruleset), body.get("version"),
+    saved = editing.restore(ws, session(), current_user(), ws.check_id(ruleset), body.get("version"),
                             body.get("why"), body.get("rule"))
     response = jsonify({"version": saved.version.id, "restored": body.get("version")})
     response.headers["ETag"] = etag(saved.version.id)

@@ -51,6 +51,14 @@ class Workspace:
     def head(self) -> str | None:
         return self.store.head()
 
+    @property
+    def repository_path(self):
+        return self.store.path
+
+    def has_repository(self) -> bool:
+        """Whether the rules repository is there at all (its HEAD file), without starting Git."""
+        return (self.store.path / "HEAD").is_file()
+
     def resolve(self, ruleset: str, revision: str | None, *, default: str = "head",
                 generation: object = None) -> str:
         """A commit for a revision given by a person or a script: a release name, a full hash, or the default
@@ -230,6 +238,27 @@ class Workspace:
             return self.store.read(version, rule_path(ruleset, rule_id)).decode("utf-8")
         except git.NotFound:
             return None
+
+    # ---- history (the views reach the store only through these) ---------------------------------------------------
+    def history(self, ruleset: str, rule_id: str | None = None, *, limit: int = 20,
+                offset: int = 0) -> tuple[int, list[git.Version]]:
+        """(how many versions changed the rule set, or one rule of it; one page of them, newest first). The count
+        is one Git walk of the whole history; the page is not read when the count is 0."""
+        path = ruleset if rule_id is None else rule_path(ruleset, rule_id)
+        total = self.store.count(path)
+        return total, (self.store.log(path, limit=limit, offset=offset) if total else [])
+
+    def saved_at(self, ruleset: str, version: str) -> git.Version | None:
+        """The save that made the rule set as it stands at ``version`` (None: the rule set did not exist then)."""
+        found = self.store.log(ruleset, limit=1, version=version)
+        return found[0] if found else None
+
+    def blame(self, ruleset: str, rule_id: str, version: str) -> list[git.BlameLine] | None:
+        """Each line of a rule at ``version`` with the version that last changed it; None: no such rule then."""
+        path = rule_path(ruleset, rule_id)
+        if not self.store.exists(version, path):
+            return None
+        return self.store.blame(version, path)
 
 
 def _short(text) -> str:
