@@ -1,7 +1,7 @@
 """The application factory: everything is built here, per app, nothing at import time."""
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -75,7 +75,6 @@ def build_app(test_config: dict | None = None) -> Flask:
 
 
 def _before():
-    g.request_started = True
     if request.path in PROBES:  # a load balancer's probe: no credentials looked at, so no database needed
         return
     if request.method not in ("GET", "HEAD", "OPTIONS"):

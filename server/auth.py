@@ -32,6 +32,7 @@ from rules_dsl.errors import invisible_character, normalize_name
 
 from . import store as git
 from .db import begin_write, get_db, reads
+from .limits import MAX_EMAIL, MAX_PERSON_NAME
 from .models import ROLES, SCOPES, ApiToken, AuditEvent, SignInSession, SignInThrottle, User, utcnow
 from .services.errors import Forbidden, Invalid, SignInRequired, TooMany
 
@@ -71,7 +72,7 @@ def check_password_rules(password: str) -> None:
 
 def check_identity_text(name: str, email: str) -> None:
     """Names and e-mails end up as commit authors: refuse anything that could break or forge that line."""
-    for field, value, limit in (("name", name, 100), ("email", email, 200)):
+    for field, value, limit in (("name", name, MAX_PERSON_NAME), ("email", email, MAX_EMAIL)):
         if not isinstance(value, str) or not value.strip():
             raise Invalid(f"The {field} is required.", field=field)
         if len(value) > limit or any(c in value for c in "\n\r\0<>") or not value.isprintable():
@@ -204,7 +205,7 @@ def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, 
     # No account name holds a control character (names are checked when made), and PostgreSQL text cannot hold
     # NUL: such a name is recorded with the characters replaced and is never looked up.
     shown = "".join("\ufffd" if _control(c) else c for c in given)
-    key = normalize_name(shown)[:100]
+    key = normalize_name(shown)[:MAX_PERSON_NAME]
     address = "".join(c for c in (address or "unknown") if not _control(c))[:64]
     reserve_attempt(db, key, address)
     user = find_user(db, given) if key and shown == given else None
@@ -220,7 +221,7 @@ def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, 
                           details={"reason": "disabled" if disabled else "wrong-name-or-password",
                                    "refused": "The account is disabled." if disabled
                                    else "The name or the password was not right.",
-                                   "name": shown[:100], "address": address}))
+                                   "name": shown[:MAX_PERSON_NAME], "address": address}))
         db.commit()
         raise SignInRequired("The name or the password is not right.")
     begin_write(db)

@@ -14,6 +14,7 @@ import click
 
 import rules_dsl
 from rules_dsl import DataError, RuleError
+from rules_dsl.layout import EXAMPLES_FILE, RULE_SUFFIX, RULES_FOLDER, SETTINGS_FILE, VOCABULARY_FILE, read_yaml
 from rules_dsl.tables import CsvError, csv_chunks, read_csv
 
 
@@ -75,7 +76,7 @@ def check(path: Path) -> None:
 def _check_examples(path: Path, ruleset) -> tuple[list, int]:
     """The problems of a folder's examples.csv (its values against the vocabulary, its labels against the
     outcome), and how many cases it holds."""
-    from rules_dsl.examples import EXAMPLES_FILE, check_examples
+    from rules_dsl.examples import check_examples
 
     file = path / EXAMPLES_FILE
     if not path.is_dir() or not file.is_file():
@@ -88,14 +89,12 @@ def _check_examples(path: Path, ruleset) -> tuple[list, int]:
 @click.option("--check", "only_check", is_flag=True, help="Only report files that are not in canonical form.")
 def format_command(path: Path, only_check: bool) -> None:
     """Rewrite rule files in canonical form (names in the vocabulary's spelling when the rule checks clean)."""
-    files = sorted((path / "rules").glob("*.rule")) if path.is_dir() else [path]
+    files = sorted((path / RULES_FOLDER).glob("*" + RULE_SUFFIX)) if path.is_dir() else [path]
     vocabulary = settings = None
     if path.is_dir():
         try:
-            from rules_dsl.ruleset import read_yaml
-
-            settings = rules_dsl.Settings.from_dict(read_yaml(path / "ruleset.yaml", "ruleset.yaml"))
-            vocabulary = rules_dsl.Vocabulary.from_dict(read_yaml(path / "vocabulary.yaml", "vocabulary.yaml"))
+            settings = rules_dsl.Settings.from_dict(read_yaml(path / SETTINGS_FILE, SETTINGS_FILE))
+            vocabulary = rules_dsl.Vocabulary.from_dict(read_yaml(path / VOCABULARY_FILE, VOCABULARY_FILE))
         except RuleError as e:
             _print_problems(e.problems, folder=path)
             click.echo("Formatting syntax only (the vocabulary has errors).", err=True)

@@ -5,6 +5,11 @@ neither the models nor the database module (``common.session()`` hands the reque
 and never reach the Git store (the workspace answers for it). Enforced by tests/server/test_layers.py.
 Views raise the domain's errors (``server/services/errors.py``) like the services; ``errors.py`` here is the one
 table from those errors to HTTP status codes and JSON bodies.
+
+A new route goes in its feature's module, and its OpenAPI description at that module's end (``PATHS``; ``SCHEMAS``
+for shapes only it answers with), written with spec.py; openapi.py assembles the parts, and docs/api.md lists the
+path. Domain objects become JSON in serializers.py; an answer carrying a version as its ETag is
+``common.with_etag``.
 """
 from __future__ import annotations
 

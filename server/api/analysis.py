@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 from ..auth import requires
 from ..services import analysis as analysing
 from .common import session, workspace
+from .spec import RS, VERSION_Q, I, S, arr, obj, op
 
 bp = Blueprint("api_analysis", __name__, url_prefix="/api")
 
@@ -37,3 +38,32 @@ def change_impact(ruleset):
     404 for an unknown version or without a reference data set; 422 for a column that cannot be split by."""
     return jsonify(analysing.change_impact(workspace(), session(), current_app.config["DATASETS_DIR"], ruleset,
                                            request.args.get("from"), request.args.get("to"), **_choices()))
+
+
+# ---- OpenAPI (assembled by openapi.py)
+GROUP_Q = {"name": "group", "in": "query", "schema": S, "description": "a column of the data set to split by"}
+BANDS_Q = {"name": "bands", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10},
+           "description": "how many bands a number column with many values is cut into (default 4)"}
+SPLIT = {"type": ["object", "null"], "description": "the column split by, and its bands (lowest first) when a "
+                                                    "number column was cut into bands",
+         "properties": {"column": S, "bands": {"type": ["array", "null"], "items": S}}}
+PATHS = {
+    "/api/rulesets/{ruleset}/analysis": {
+        "get": op("How the rules do on a reference data set (by subgroup with ?group=)",
+                  obj({"version": S, "dataset": {"type": "object"}, "summary": {"type": "object"},
+                       "rules": arr({"type": "object"}), "subgroups": {"type": "object"}, "split": SPLIT},
+                      ["summary", "rules"]),
+                  codes=("404", "422"), params=RS + [VERSION_Q, {"name": "dataset", "in": "query", "schema": S},
+                                                    GROUP_Q, BANDS_Q])},
+    "/api/rulesets/{ruleset}/impact": {
+        "get": op("What a change between two versions does to the predictions",
+                  obj({"from": S, "to": S, "dataset": {"type": "object"}, "rows": I, "changed": I,
+                       "summary": {"type": "object"}, "transitions": arr({"type": "object"}),
+                       "rule_changes": arr({"type": "object"}), "changes": arr({"type": "object"}),
+                       "split": SPLIT},
+                      ["rows", "changed", "transitions"]),
+                  codes=("404", "422"),
+                  params=RS + [{"name": "from", "in": "query", "required": True, "schema": S},
+                               {"name": "to", "in": "query", "schema": S},
+                               {"name": "dataset", "in": "query", "schema": S}, GROUP_Q, BANDS_Q])},
+}

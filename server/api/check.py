@@ -9,6 +9,7 @@ from ..auth import requires
 from ..services import datasets, trying
 from ..services.errors import Invalid
 from .common import json_body, session, workspace
+from .spec import NULL_S, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_check", __name__, url_prefix="/api")
 
@@ -50,3 +51,18 @@ def check():
         reference = {"dataset": {"id": dataset.id, "name": dataset.name},
                      **trying.try_on(checked, frame, dataset.label_column)}
     return jsonify({**result, "version": version, "examples": examples, "reference": reference})
+
+
+# ---- OpenAPI (assembled by openapi.py)
+TRY = {"type": ["object", "null"], "properties": {"total": I, "matched": {"type": ["integer", "null"]},
+                                                  "matches": arr({"type": "object"}),
+                                                  "near_misses": arr({"type": "object"})}}
+SCHEMAS = {"Check": obj({"valid": B, "errors": arr(ref("Problem")), "warnings": arr(ref("Problem")), "text": NULL_S,
+                         "structured": {"anyOf": [ref("StructuredRule"), {"type": "null"}]}, "version": S,
+                         "examples": TRY, "reference": TRY}, ["valid", "errors", "warnings"])}
+PATHS = {
+    "/api/check": {
+        "post": op("Check a rule without saving; try it on cases", ref("Check"), codes=("400", "404", "422"),
+                   request=body(obj({"ruleset": S, "text": S, "rule": ref("StructuredRule"), "version": S,
+                                     "dataset": I}, ["ruleset"])))},
+}

@@ -7,13 +7,10 @@ from ..auth import current_user, requires
 from ..services import datasets
 from ..services.errors import Malformed, TooLarge
 from .common import session, workspace
+from .serializers import dataset_json
+from .spec import DATA_REPORT, NULL_S, RS, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_datasets", __name__, url_prefix="/api")
-
-
-def dataset_json(d) -> dict:
-    return {"id": d.id, "name": d.name, "rows": d.rows, "columns": d.columns, "label_column": d.label_column,
-            "group_columns": d.group_columns, "created_at": d.created_at.isoformat(), "sha256": d.sha256}
 
 
 @bp.get("/rulesets/<ruleset>/datasets")
@@ -52,3 +49,23 @@ def show(ruleset, dataset_id):
     frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)
     count = min(max(request.args.get("rows", 20, type=int) or 20, 1), 100)
     return jsonify({**dataset_json(dataset), "head": datasets.head(frame, count)})
+
+
+# ---- OpenAPI (assembled by openapi.py)
+DATASET_P = {"name": "dataset_id", "in": "path", "required": True, "schema": I}
+SCHEMAS = {"Dataset": obj({"id": I, "name": S, "rows": I, "columns": arr(S), "label_column": NULL_S,
+                           "group_columns": arr(S), "created_at": S, "sha256": S, "head": arr({"type": "object"}),
+                           "data_report": DATA_REPORT}, ["id", "name", "rows"])}
+PATHS = {
+    "/api/rulesets/{ruleset}/datasets": {
+        "get": op("Reference data sets", obj({"datasets": arr(ref("Dataset"))}), codes=("404",), params=RS),
+        "post": op("Register a reference data set (CSV)", ref("Dataset"), status="201",
+                   codes=("400", "404", "413", "422"),
+                   params=RS + [{"name": "name", "in": "query", "required": True, "schema": S},
+                                {"name": "label", "in": "query", "schema": S},
+                                {"name": "group", "in": "query", "schema": S}],
+                   request=body(S, "text/csv"))},
+    "/api/rulesets/{ruleset}/datasets/{dataset_id}": {
+        "get": op("A data set and its first rows", ref("Dataset"), codes=("404",),
+                  params=RS + [DATASET_P, {"name": "rows", "in": "query", "schema": I}])},
+}

@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify
 
 from ..services import readiness
 from .common import workspace
+from .spec import S, obj, op
 
 bp = Blueprint("health", __name__)
 
@@ -55,3 +56,17 @@ def _schema_head() -> str:
 
         known = current_app.extensions["rulecraft.schema_head"] = migrate.head(current_app.config["DATABASE_URL"])
     return known
+
+
+# ---- OpenAPI (assembled by openapi.py): probes for a load balancer (docs/operations.md)
+READY = obj({"status": {"enum": ["ready", "not ready"]},
+             "checks": obj({"database": S, "repository": S, "releases": S}, ["database", "repository", "releases"])},
+            ["status", "checks"])
+NOT_READY = {"description": "Not ready (the checks say why)", "content": {"application/json": {"schema": READY}}}
+PATHS = {
+    "/healthz": {"get": op("The process answers (nothing else is checked)", obj({"status": S}, ["status"]),
+                           secured=False)},
+    # a readiness probe answers 503 with the same shape as its 200 (what is not ready), not an Error
+    "/readyz": {"get": op("This worker can serve: database, repository, compiled releases (503 when not, each "
+                          "check saying what is wrong)", READY, secured=False, responses={"503": NOT_READY})},
+}

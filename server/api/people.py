@@ -12,21 +12,15 @@ from ..auth import current_user, requires
 from ..services import accounts
 from ..services.errors import Forbidden, Invalid, SignInRequired
 from .common import json_body, page_args, session, workspace
+from .serializers import event_json, token_json, user_json
+from .spec import NULL_S, PAGE_Q, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_people", __name__, url_prefix="/api")
 
 
-def user_json(u, creators: dict[int, str] | None = None) -> dict:
-    """A person; ``created_by`` names the admin who added them (None: made on the command line)."""
-    if creators is None:
-        creators = accounts.creator_names(session(), [u])
-    return {"id": u.id, "name": u.name, "email": u.email, "role": u.role, "active": u.active,
-            "must_change_password": u.must_change_password, "created_by": creators.get(u.created_by)}
-
-
-def token_json(t) -> dict:
-    return {"id": t.id, "name": t.name, "prefix": t.prefix, "scope": t.scope, "created_at": t.created_at.isoformat(),
-            "expires_at": t.expires_at.isoformat(), "revoked": t.revoked_at is not None}
+def _person_json(u) -> dict:
+    """user_json of one person, naming the admin who added them."""
+    return user_json(u, accounts.creator_names(session(), [u]))
 
 
 @bp.post("/session")
@@ -38,7 +32,7 @@ def sign_in():
     if not isinstance(name, str) or not isinstance(password, str):
         raise Invalid("Give your name and your password.", field="name")
     user, cookie, signed_in = auth.sign_in(session(), name, password, auth.client_address())
-    response = jsonify({"user": user_json(user), "csrf_token": signed_in.csrf_token})
+    response = jsonify({"user": _person_json(user), "csrf_token": signed_in.csrf_token})
     auth.set_session_cookie(response, cookie)
     return response
 
@@ -58,7 +52,7 @@ def sign_out():
 def me():
     """Who is asking, with what role and permissions (and the CSRF token of a browser session). 401 if nobody."""
     user = current_user()
-    body = {"user": user_json(user), "permissions": sorted(g.permissions), "auth": g.auth}
+    body = {"user": _person_json(user), "permissions": sorted(g.permissions), "auth": g.auth}
     if g.get("session") is not None:
         body["csrf_token"] = g.session.csrf_token
     return jsonify(body)
@@ -130,7 +124,7 @@ def create_user():
     user = accounts.create_person(session(), current_user(), body.get("name"), body.get("role"),
                                   body.get("password"), body.get("email"),
                                   must_change_password=bool(body.get("must_change_password", True)))
-    return jsonify(user_json(user)), 201
+    return jsonify(_person_json(user)), 201
 
 
 # ---- people's lifecycle (admin); the same from the command line: rulecraft disable, enable, tokens, revoke-token,
@@ -147,7 +141,7 @@ def person_tokens(user_id):
 def _lifecycle(user_id: int, action: str, message: str, password: str | None = None):
     db = session()
     person = accounts.change_person(db, current_user(), accounts.person(db, user_id), action, message, password)
-    return jsonify(user_json(person))
+    return jsonify(_person_json(person))
 
 
 @bp.post("/users/<id:user_id>/disable")
@@ -190,10 +184,8 @@ def audit_log():
     total, events = accounts.audit_events(session(), page, size, request.args.get("ruleset") or None,
                                           request.args.get("action") or None)
     ws = workspace()
-    return jsonify({"page": page, "per_page": size, "total": total, "events": [
-        {"id": e.id, "at": e.at.isoformat(), "by": e.user.name if e.user else None, "action": e.action,
-         "ruleset": e.ruleset, "rule": e.rule, "rule_name": _rule_name(ws, e), "version": e.version,
-         "status": e.status, "why": e.message, "details": e.details} for e in events]})
+    return jsonify({"page": page, "per_page": size, "total": total,
+                    "events": [event_json(e, _rule_name(ws, e)) for e in events]})
 
 
 def _rule_name(ws, e) -> str | None:
@@ -201,3 +193,52 @@ def _rule_name(ws, e) -> str | None:
     if not e.rule:
         return None
     return (e.details or {}).get("rule_name") or ws.rule_name(e.ruleset, e.rule, e.version)
+
+
+# ---- OpenAPI (assembled by openapi.py)
+TOKEN_P = {"name": "token_id", "in": "path", "required": True, "schema": I}
+USER_P = {"name": "user_id", "in": "path", "required": True, "schema": I}
+SCHEMAS = {
+    "User": obj({"id": I, "name": S, "email": S, "role": S, "active": B, "must_change_password": B,
+                 "created_by": NULL_S}, ["id", "name", "role"]),
+    "Token": obj({"id": I, "name": S, "prefix": S, "scope": S, "created_at": S, "expires_at": S, "revoked": B,
+                  "token": S}, ["id", "scope"]),
+}
+PATHS = {
+    "/api/session": {
+        "post": op("Sign in", obj({"user": ref("User"), "csrf_token": S}), codes=("400", "401", "422", "429"),
+                   request=body(obj({"name": S, "password": S}, ["name", "password"])), secured=False),
+        "delete": op("Sign out", obj({"signed_out": B}), codes=("401", "403"), secured=False)},
+    "/api/me": {"get": op("Who am I", obj({"user": ref("User"), "permissions": arr(S), "auth": S,
+                                          "csrf_token": S}))},
+    "/api/me/password": {"post": op("Change my password (ends my sessions; revokes my tokens unless "
+                                    "keep_tokens is true)", obj({"changed": B, "tokens_revoked": I}),
+                                    codes=("400", "422"),
+                                    request=body(obj({"old_password": S, "password": S, "keep_tokens": B})))},
+    "/api/tokens": {
+        "get": op("My tokens", obj({"tokens": arr(ref("Token"))})),
+        "post": op("Create a token (shown once)", ref("Token"), status="201", codes=("400", "422"),
+                   request=body(obj({"scope": {"enum": ["read", "predict", "write", "metrics"]}, "name": S,
+                                     "days": I}, ["scope"])))},
+    "/api/tokens/{token_id}": {"delete": op("Revoke a token", ref("Token"), codes=("404",), params=[TOKEN_P])},
+    "/api/users": {
+        "get": op("People (admin)", obj({"users": arr(ref("User"))})),
+        "post": op("Add a person (admin)", ref("User"), status="201", codes=("400", "422"),
+                   request=body(obj({"name": S, "role": S, "password": S, "email": S},
+                                    ["name", "role", "password"])))},
+    "/api/users/{user_id}/tokens": {"get": op("A person's tokens (admin)", obj({"tokens": arr(ref("Token"))}),
+                                              codes=("404",), params=[USER_P])},
+    "/api/users/{user_id}/disable": {"post": op("Disable a person: sessions end and tokens are revoked at once "
+                                                "(admin)", ref("User"), codes=("404", "422"), params=[USER_P])},
+    "/api/users/{user_id}/enable": {"post": op("Enable a person again (admin)", ref("User"), codes=("404",),
+                                               params=[USER_P])},
+    "/api/users/{user_id}/password": {"post": op("Reset a password to a one-time password; sessions end, tokens "
+                                                 "are revoked (admin)", ref("User"), codes=("400", "404", "422"),
+                                                 params=[USER_P], request=body(obj({"password": S}, ["password"])))},
+    "/api/users/{user_id}/unlock": {"post": op("Forget a person's failed sign-ins (admin)", ref("User"),
+                                               codes=("404",), params=[USER_P])},
+    "/api/audit": {"get": op("The audit log", obj({"page": I, "per_page": I, "total": I,
+                                                   "events": arr({"type": "object"})}),
+                             codes=("422",), params=PAGE_Q + [{"name": "ruleset", "in": "query", "schema": S},
+                                                               {"name": "action", "in": "query", "schema": S}])},
+}

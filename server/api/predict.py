@@ -14,7 +14,8 @@ from ..auth import has, requires
 from ..metrics import count_predictions
 from ..services import predicting, releases
 from ..services.errors import TooLarge
-from .common import etag, json_body, workspace
+from .common import json_body, with_etag, workspace
+from .spec import DATA_WARNING, NULL_S, RS, VERSION_Q, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_predict", __name__, url_prefix="/api")
 
@@ -41,8 +42,7 @@ def bundle(ruleset):
     _rs, version, release = pinned(ruleset)
     document = releases.bundle_document(workspace(), ruleset, version, release)
     data = bundle_bytes(current_app.extensions["rulecraft.signing_key"].sign(document))
-    response = Response(data, mimetype="application/json")
-    response.headers["ETag"] = etag(document["hash"])
+    response = with_etag(Response(data, mimetype="application/json"), document["hash"])
     response.headers["Content-Disposition"] = f'attachment; filename="{ruleset}-{release or version[:12]}.json"'
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable" if request.args.get("version") \
         else "private, no-cache"
@@ -82,3 +82,33 @@ def evaluate(ruleset):
     return jsonify({"ruleset": ruleset, "version": version, "release": release, "rules": list(fired.columns),
                     "fired": fired.astype("int8").to_numpy().tolist(),
                     "missing_columns": missing_columns, "warnings": warnings})
+
+
+# ---- OpenAPI (assembled by openapi.py)
+SCHEMAS = {"Prediction": obj({"label": NULL_S, "abstained": B, "fired": arr(obj({"id": S, "name": S, "text": S})),
+                              "deciding": arr(S), "reason": S, "scores": {"type": "object"}, "missing": arr(S),
+                              "ignored": arr(S)}, ["label", "fired", "reason"])}
+PATHS = {
+    "/api/rulesets/{ruleset}/bundle": {
+        "get": op("The bundle of a version (default: latest release)", {"type": "object"},
+                  codes=("404", "422"), params=RS + [VERSION_Q])},
+    "/api/rulesets/{ruleset}/predict": {
+        "post": op("Predict with the rules", obj({"ruleset": S, "version": S, "release": NULL_S, "outcome": S,
+                                                 "prediction": ref("Prediction"),
+                                                 "predictions": arr(ref("Prediction")),
+                                                 "warnings": arr(DATA_WARNING)}),
+                   codes=("400", "404", "413", "422"), params=RS + [VERSION_Q],
+                   request=body(obj({"case": {"type": "object"}, "cases": arr({"type": "object"})})))},
+    "/api/rulesets/{ruleset}/evaluate": {
+        "post": op("Which rules fire per case", obj({"ruleset": S, "version": S, "rules": arr(S),
+                                                    "fired": arr(arr(I)), "missing_columns": arr(S),
+                                                    "warnings": arr(DATA_WARNING)}),
+                   codes=("400", "404", "413", "422"), params=RS + [VERSION_Q],
+                   request={"required": True, "content": {
+                       "application/json": {"schema": obj({"cases": arr({"type": "object"})})},
+                       "text/csv": {"schema": S}}})},
+    "/api/signing-key": {"get": op("The public key that signs every bundle (Ed25519, PEM)",
+                                   obj({"algorithm": S, "key_id": S, "public_key": S},
+                                       ["algorithm", "key_id", "public_key"]),
+                                   codes=("401",), secured=False)},  # 401 only for a bad token sent anyway
+}

@@ -73,7 +73,6 @@ _PERSON_CHANGES = {
     "user.password-reset": lambda db, p, password: auth.reset_password(db, p, password),
     "user.unlock": lambda db, p, _password: auth.unlock(db, p),
 }
-PERSON_ACTIONS = tuple(_PERSON_CHANGES)
 
 
 def change_person(db: Session, actor: User | None, person: User, action: str, message: str,

@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 
 from .. import store as git
 from ..db import begin_write
+from ..limits import MAX_WHY
 from ..models import AuditEvent, User, utcnow
 from ..store import fault_point
 from .errors import Conflict, Invalid
-
-MAX_WHY = 5000
 
 
 @dataclass

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from .. import store as git
 from ..db import begin_write
+from ..limits import RELEASE_NAME
 from ..models import AuditEvent, Release, User, utcnow
-from .workspace import RELEASE_NAME
 
 
 @dataclass

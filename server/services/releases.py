@@ -19,13 +19,12 @@ from rules_dsl.errors import invisible_character
 
 from .. import store as git
 from ..db import begin_write, reads
+from ..limits import MAX_WHY
 from ..models import Release, User, utcnow
 from ..store import fault_point
 from .changes import identity, record, refused
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .workspace import Workspace
-
-MAX_TEXT = 5000
 
 
 def _text(value, field: str, required: bool) -> str:
@@ -36,8 +35,8 @@ def _text(value, field: str, required: bool) -> str:
     value = value.replace("\r\n", "\n").strip()
     if required and not value:
         raise Invalid("Please add a comment saying why.", field=field)
-    if len(value) > MAX_TEXT:
-        raise Invalid(f"'{field}' is too long (at most {MAX_TEXT} characters).", field=field)
+    if len(value) > MAX_WHY:
+        raise Invalid(f"'{field}' is too long (at most {MAX_WHY} characters).", field=field)
     if invisible_character(value.replace("\n", " ").replace("\t", " ")) is not None:  # here, not at approval
         raise Invalid(f"'{field}' contains invisible control characters; please retype it.", field=field)
     return value

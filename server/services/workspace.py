@@ -7,30 +7,27 @@ store verifies both (server/store.py).
 """
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import replace
 
 from rules_dsl import RuleError, RuleSet, parse_rule
-from rules_dsl.ruleset import RULE_ID, ruleset_from_files
+from rules_dsl.layout import RULE_ID, RULES_FOLDER, rule_file
+from rules_dsl.ruleset import ruleset_from_files
 
 from .. import store as git
+from ..limits import RELEASE_NAME, shown
 from .errors import Invalid, NotFound
 
 RULESET_ID = RULE_ID
-RELEASE_NAME = re.compile(r"v[1-9][0-9]{0,5}")
-SETTINGS_FILE = "ruleset.yaml"
-VOCABULARY_FILE = "vocabulary.yaml"
-EXAMPLES_FILE = "examples.csv"
 
 
 def rules_folder(ruleset: str) -> str:
-    return f"{ruleset}/rules"
+    return f"{ruleset}/{RULES_FOLDER}"
 
 
 def rule_path(ruleset: str, rule_id: str) -> str:
-    return f"{rules_folder(ruleset)}/{rule_id}.rule"
+    return file_path(ruleset, rule_file(rule_id))
 
 
 def file_path(ruleset: str, name: str) -> str:
@@ -81,7 +78,7 @@ class Workspace:
         try:
             return self.store.resolve(revision, tag_prefix=ruleset)
         except git.RevisionError as e:
-            raise Invalid(f"'{_short(revision)}' is not a version of this rule set. Give a release name "
+            raise Invalid(f"'{shown(revision)}' is not a version of this rule set. Give a release name "
                           f"such as v1, or a full version id (40 characters). {e.message}",
                           field="version") from None
 
@@ -136,12 +133,12 @@ class Workspace:
 
     def check_id(self, ruleset: str) -> str:
         if not isinstance(ruleset, str) or not RULESET_ID.fullmatch(ruleset):
-            raise NotFound(f"There is no rule set called '{_short(ruleset)}'.")
+            raise NotFound(f"There is no rule set called '{shown(ruleset)}'.")
         return ruleset
 
     def check_rule_id(self, rule_id: str) -> str:
         if not isinstance(rule_id, str) or not RULE_ID.fullmatch(rule_id):
-            raise NotFound(f"There is no rule called '{_short(rule_id)}'.")
+            raise NotFound(f"There is no rule called '{shown(rule_id)}'.")
         return rule_id
 
     def files(self, ruleset: str, version: str) -> dict[str, bytes]:
@@ -260,7 +257,3 @@ class Workspace:
             return None
         return self.store.blame(version, path)
 
-
-def _short(text) -> str:
-    text = str(text)
-    return text if len(text) <= 60 else text[:57] + "..."
