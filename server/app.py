@@ -6,8 +6,10 @@ from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import auth, db, errors, housekeeping, logs, signing
+from . import auth, db, housekeeping, logs, signing
+from .api import errors
 from .api.health import PROBES
+from .services.errors import Forbidden
 from .services.workspace import Workspace
 from .store import GitStore
 
@@ -80,7 +82,7 @@ def _before():
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         origin = request.headers.get("Origin")
         if origin and origin != request.host_url.rstrip("/"):
-            raise errors.Forbidden("Requests from other sites are not accepted.", code="cross-site")
+            raise Forbidden("Requests from other sites are not accepted.", code="cross-site")
     auth.load_identity()
 
 

@@ -33,9 +33,9 @@ from rules_dsl.errors import invisible_character, normalize_name
 
 from . import store as git
 from .db import begin_write, get_db, reads
-from .errors import Forbidden, TooMany, Unauthorized, Unprocessable
 from .limits import MAX_EMAIL, MAX_PERSON_NAME
 from .models import ROLES, SCOPES, ApiToken, AuditEvent, SignInSession, SignInThrottle, User, utcnow
+from .services.errors import Forbidden, Invalid, SignInRequired, TooMany
 
 COOKIE = "rulecraft_session"
 TOKEN_PREFIX = "rc_"
@@ -72,28 +72,28 @@ def _session_digest(cookie: str) -> str:
 
 def check_password_rules(password: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise Unprocessable(f"Choose a password of at least {MIN_PASSWORD} characters.", field="password")
+        raise Invalid(f"Choose a password of at least {MIN_PASSWORD} characters.", field="password")
     if len(password) > 200:
-        raise Unprocessable("That password is too long (at most 200 characters).", field="password")
+        raise Invalid("That password is too long (at most 200 characters).", field="password")
 
 
 def check_identity_text(name: str, email: str) -> None:
     """Names and e-mails end up as commit authors: refuse anything that could break or forge that line."""
     for field, value, limit in (("name", name, MAX_PERSON_NAME), ("email", email, MAX_EMAIL)):
         if not isinstance(value, str) or not value.strip():
-            raise Unprocessable(f"The {field} is required.", field=field)
+            raise Invalid(f"The {field} is required.", field=field)
         if len(value) > limit or any(c in value for c in "\n\r\0<>") or not value.isprintable():
-            raise Unprocessable(f"The {field} may not contain line breaks, '<', '>' or control characters "
-                                f"(and at most {limit} characters).", field=field)
+            raise Invalid(f"The {field} may not contain line breaks, '<', '>' or control characters "
+                          f"(and at most {limit} characters).", field=field)
     if "@" not in email or " " in email.strip():
-        raise Unprocessable("Give an e-mail address such as ana@example.org.", field="email")
+        raise Invalid("Give an e-mail address such as ana@example.org.", field="email")
     # The store records both as the author of every save; what it cannot record must be refused now, not at the
     # person's first save (a name of punctuation only, an address that starts or ends with '.', quotes, ...).
     for field, identity in (("name", (name, "person@example.org")), ("email", ("Person", email))):
         try:
             git.Identity(*identity)
         except git.StoreError as e:
-            raise Unprocessable(e.message, field=field) from None
+            raise Invalid(e.message, field=field) from None
 
 
 def default_email(name: str) -> str:
@@ -124,12 +124,12 @@ def create_user(db: Session, name: str, role: str, password: str, email: str | N
     email = (email or default_email(name)).strip()
     check_identity_text(name, email)
     if role not in ROLES:
-        raise Unprocessable(f"The role must be one of {', '.join(ROLES)}.", field="role")
+        raise Invalid(f"The role must be one of {', '.join(ROLES)}.", field="role")
     check_password_rules(password)
     key = normalize_name(name)
     if db.scalar(select(User).where(User.name_key == key)) is not None:
-        raise Unprocessable(f"Someone called '{name}' already exists (names that differ only in case are the same).",
-                            field="name")
+        raise Invalid(f"Someone called '{name}' already exists (names that differ only in case are the same).",
+                      field="name")
     user = User(name=name, name_key=key, email=email, role=role, password_hash=hash_password(password),
                 must_change_password=must_change_password, created_by=created_by.id if created_by else None)
     db.add(user)
@@ -148,7 +148,7 @@ def change_password(db: Session, user: User, old: str, new: str, keep_tokens: bo
         raise Forbidden("The current password is not right.", field="old_password")
     check_password_rules(new)
     if new == old:
-        raise Unprocessable("Choose a password different from the current one.", field="password")
+        raise Invalid("Choose a password different from the current one.", field="password")
     user.password_hash = hash_password(new)
     user.must_change_password = False
     end_sessions(db, user)
@@ -172,7 +172,7 @@ def disable_user(db: Session, user: User) -> None:
     checks both against the database). Their history stays theirs."""
     if user.role == "admin" and user.active and not db.scalar(
             select(User.id).where(User.role == "admin", User.active, User.id != user.id).limit(1)):
-        raise Unprocessable("This is the only active administrator: add or enable another one first.")
+        raise Invalid("This is the only active administrator: add or enable another one first.")
     user.active = False
     end_sessions(db, user)
     revoke_tokens(db, user)
@@ -231,7 +231,7 @@ def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, 
                                    else "The name or the password was not right.",
                                    "name": shown[:MAX_PERSON_NAME], "address": address}))
         db.commit()
-        raise Unauthorized("The name or the password is not right.")
+        raise SignInRequired("The name or the password is not right.")
     begin_write(db)
     attempt_succeeded(db, key, address)
     cookie = secrets.token_urlsafe(32)
@@ -343,13 +343,13 @@ def clear_session_cookie(response) -> None:
 def create_token(db: Session, user: User, scope: str, name: str = "", days: int | None = None) -> tuple[str, ApiToken]:
     """A new token; the secret is returned once and only its hash is kept."""
     if scope not in SCOPES:
-        raise Unprocessable(f"The scope must be one of {', '.join(SCOPES)}.", field="scope")
+        raise Invalid(f"The scope must be one of {', '.join(SCOPES)}.", field="scope")
     name = "" if name is None else name
     if not isinstance(name, str) or invisible_character(name) is not None:  # NUL: a 500 from PostgreSQL (fuzzing)
-        raise Unprocessable("A token's name is one line of text without control characters.", field="name")
+        raise Invalid("A token's name is one line of text without control characters.", field="name")
     days = days or _default_token_days()
     if not isinstance(days, int) or not 1 <= days <= 3650:
-        raise Unprocessable("A token lasts between 1 and 3650 days.", field="days")
+        raise Invalid("A token lasts between 1 and 3650 days.", field="days")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(token_hash=_digest(secret), prefix=secret[:10], user_id=user.id, scope=scope,
                      name=name[:100], expires_at=utcnow() + timedelta(days=days))
@@ -406,11 +406,11 @@ def load_identity() -> None:
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip().startswith(TOKEN_PREFIX):
-            raise Unauthorized("Send a token as 'Authorization: Bearer rc_...'.")
+            raise SignInRequired("Send a token as 'Authorization: Bearer rc_...'.")
         with reads() as connection:
             row = connection.execute(_TOKEN_CHECK, {"token_hash": _digest(secret.strip())}).first()
         if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
-            raise Unauthorized("This token is not valid (unknown, expired or revoked).")
+            raise SignInRequired("This token is not valid (unknown, expired or revoked).")
         g.token, g.auth = TokenGrant(row.id, row.scope, row.user_id, row.role), "token"
         g.permissions = ROLE_PERMISSIONS[row.role] & SCOPE_PERMISSIONS[row.scope]
         return
@@ -440,10 +440,10 @@ def current_user() -> User:
     if g.get("user") is None:
         grant = g.get("token")
         if grant is None:
-            raise Unauthorized("Please sign in (or send a token).")
+            raise SignInRequired("Please sign in (or send a token).")
         user = get_db().get(User, grant.user_id)
         if user is None:  # the token row cascades away with its person, so this is a deletion since the check
-            raise Unauthorized("This token is not valid (unknown, expired or revoked).")
+            raise SignInRequired("This token is not valid (unknown, expired or revoked).")
         g.user = user
     return g.user
 
@@ -456,7 +456,7 @@ def requires(permission: str):
             # Decided from what load_identity found, without reading the person again (a token's person is only
             # loaded when the view needs it).
             if g.get("auth") is None:
-                raise Unauthorized("Please sign in (or send a token).")
+                raise SignInRequired("Please sign in (or send a token).")
             if g.auth == "session" and g.user.must_change_password:
                 raise Forbidden("Please choose a new password first.", code="password-change-required")
             if permission not in g.permissions:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -15,6 +16,13 @@ import rules_dsl
 from rules_dsl import DataError, RuleError
 from rules_dsl.layout import EXAMPLES_FILE, RULE_SUFFIX, RULES_FOLDER, SETTINGS_FILE, VOCABULARY_FILE, read_yaml
 from rules_dsl.tables import CsvError, csv_chunks, read_csv
+
+
+def _refuse(error, *, before: str = "", after: str = "", status: int = 1) -> NoReturn:
+    """A service's refusal (a ``server.services.errors.ServiceError``) as the CLI says it: the message on standard
+    error, and a non-zero exit."""
+    click.echo(f"{before}{error.message}{after}", err=True)
+    sys.exit(status)
 
 
 def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
@@ -211,8 +219,8 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
 
     from rules_dsl.analysis import analyze as run
     from rules_dsl.analysis import by_subgroup
-    from server.errors import ApiError
     from server.services.datasets import split as split_by
+    from server.services.errors import ServiceError
 
     try:
         ruleset = rules_dsl.load(path)
@@ -227,9 +235,11 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
         split = split_by(data, group_column, bands) if group_column else None  # bands cut as the API cuts them
         groups = by_subgroup(ruleset, split.frame, label_column, split.group_column,
                              figures=_gap_figures(ruleset, split.column)) if split else None
-    except (DataError, KeyError, ValueError, pd.errors.ParserError, ApiError) as e:
+    except (DataError, KeyError, ValueError, pd.errors.ParserError) as e:
         click.echo(f"{data_path}: {getattr(e, 'message', e)}", err=True)
         sys.exit(2)
+    except ServiceError as e:
+        _refuse(e, before=f"{data_path}: ", status=2)
     _print_data_report(ruleset.data_report(data))
     click.echo(_summary_lines(ruleset.title, result) + "\n")
     table = result.rules.drop(columns=["name"], errors="ignore").astype({"correct": "Int64"})  # a count, not 124.00
@@ -486,7 +496,6 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
 @click.option("--email", default=None, help="Shown as the author of the person's changes.")
 def create_user(data_dir: Path, database_url: str | None, name: str, role: str, email: str | None) -> None:
     """Add a person; the password is read from standard input."""
-    from server.errors import ApiError
     from server.services import accounts
     from server.services.errors import ServiceError
 
@@ -498,9 +507,8 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
     with runtime.sessions() as db:
         try:
             user = accounts.create_person(db, None, name, role, password, email, note=" from the command line")
-        except (ApiError, ServiceError) as e:
-            click.echo(f"Not created: {e.message}", err=True)
-            sys.exit(1)
+        except ServiceError as e:
+            _refuse(e, before="Not created: ")
         click.echo(f"Created {user.name} ({user.role}).")
 
 
@@ -538,7 +546,6 @@ def _person_or_exit(db, name: str):
 def _change_person(data_dir: Path, database_url: str | None, name: str, action: str, done: str,
                    password: str | None = None) -> None:
     """The service's ``action`` on the person, recorded in the audit log as done from the command line."""
-    from server.errors import ApiError
     from server.services import accounts
     from server.services.errors import ServiceError
 
@@ -547,9 +554,8 @@ def _change_person(data_dir: Path, database_url: str | None, name: str, action: 
         person = _person_or_exit(db, name)
         try:
             accounts.change_person(db, None, person, action, f"{done} from the command line", password)
-        except (ApiError, ServiceError) as e:
-            click.echo(f"Not done: {e.message}", err=True)
-            sys.exit(1)
+        except ServiceError as e:
+            _refuse(e, before="Not done: ")
         click.echo(f"{person.name}: {done}.")
 
 
@@ -638,16 +644,15 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
     """Write a rule set version as a bundle file."""
     import copy
 
-    from server.errors import ApiError
+    from server.services.errors import ServiceError
 
     runtime = _runtime(data_dir, database_url)
     ws = runtime.workspace
     try:
         version = ws.resolve(ws.check_id(ruleset), revision)
         pinned = copy.copy(ws.ruleset(ruleset, version))
-    except ApiError as e:
-        click.echo(e.message, err=True)
-        sys.exit(1)
+    except ServiceError as e:
+        _refuse(e)
     pinned.version, pinned.release = version, ws.release_name(ruleset, version)
     from rules_dsl.bundle import bundle_bytes, bundle_dict
     from server.signing import load_or_create
@@ -671,7 +676,7 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
                    name: str | None) -> None:
     """Add a rule set from a bundle file or a rule-set folder, as a new rule set."""
     from server import auth
-    from server.errors import ApiError
+    from server.services.errors import ServiceError
     from server.services.rules import import_ruleset
 
     try:
@@ -687,10 +692,8 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
             sys.exit(1)
         try:
             ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name)
-        except ApiError as e:
-            hint = " (rulecraft import --name ...)" if e.extra.get("code") == "duplicate-name" else ""
-            click.echo(e.message + hint, err=True)
-            sys.exit(1)
+        except ServiceError as e:
+            _refuse(e, after=" (rulecraft import --name ...)" if e.code == "duplicate-name" else "")
     click.echo(f"Imported as rule set '{ruleset_id}', version {saved.version.id}")
 
 

@@ -3,6 +3,8 @@
 Views translate HTTP: they parse the request, call one service (``server/services``) and answer. They import
 neither the models nor the database module (``common.session()`` hands the request's Session to the services)
 and never reach the Git store (the workspace answers for it). Enforced by tests/server/test_layers.py.
+Views raise the domain's errors (``server/services/errors.py``) like the services; ``errors.py`` here is the one
+table from those errors to HTTP status codes and JSON bodies.
 
 A new route goes in its feature's module, and its OpenAPI description at that module's end (``PATHS``; ``SCHEMAS``
 for shapes only it answers with), written with spec.py; openapi.py assembles the parts, and docs/api.md lists the

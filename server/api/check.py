@@ -6,8 +6,8 @@ from flask import Blueprint, current_app, jsonify
 from rules_dsl import parse_rule, rule_from_json
 
 from ..auth import requires
-from ..errors import Unprocessable
 from ..services import datasets, trying
+from ..services.errors import Invalid
 from .common import json_body, session, workspace
 from .spec import NULL_S, B, I, S, arr, body, obj, op, ref
 
@@ -24,13 +24,13 @@ def check():
     ws = workspace()
     ruleset_id = body.get("ruleset")
     if not isinstance(ruleset_id, str):
-        raise Unprocessable("Say which rule set to check against (\"ruleset\").", field="ruleset")
+        raise Invalid("Say which rule set to check against (\"ruleset\").", field="ruleset")
     version = ws.resolve(ws.check_id(ruleset_id), body.get("version"))
     ruleset = ws.ruleset(ruleset_id, version)
     if ("text" in body) == ("rule" in body):
-        raise Unprocessable("Send the rule either as \"text\" or as \"rule\" (structured), not both.", field="text")
+        raise Invalid("Send the rule either as \"text\" or as \"rule\" (structured), not both.", field="text")
     if "text" in body and not isinstance(body["text"], str):
-        raise Unprocessable("The rule's text must be a string.", field="text")
+        raise Invalid("The rule's text must be a string.", field="text")
     syntax, failed = trying.parse_or_problems(
         lambda: parse_rule(body["text"]) if "text" in body else rule_from_json(body["rule"]))
     if failed is not None:

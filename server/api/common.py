@@ -6,7 +6,7 @@ import json
 from flask import Response, current_app, jsonify, request
 
 from ..db import get_db
-from ..errors import BadRequest, PreconditionRequired, TooLarge, Unprocessable
+from ..services.errors import Invalid, Malformed, TooLarge, VersionRequired
 from ..services.workspace import Workspace
 
 
@@ -44,22 +44,22 @@ def parse_json(data: bytes):
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadRequest("The request body is not UTF-8 text.") from None
+        raise Malformed("The request body is not UTF-8 text.") from None
     limit = current_app.config["MAX_JSON_DEPTH"]
     # The depth is at most the number of opening brackets, so the character-by-character count (a third of the
     # time of a small prediction's body handling) is only needed when there are more of them than the limit.
     if text.count("[") + text.count("{") > limit and (depth := max_depth(text)) > limit:
-        raise Unprocessable(f"The JSON is nested too deeply ({depth} levels; at most {limit}).")
+        raise Invalid(f"The JSON is nested too deeply ({depth} levels; at most {limit}).")
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except _Duplicate as e:
-        raise Unprocessable(f"The field '{e.args[0]}' appears twice in the same object; send it once.",
-                            field=str(e.args[0]), code="duplicate-key") from None
+        raise Invalid(f"The field '{e.args[0]}' appears twice in the same object; send it once.",
+                      field=str(e.args[0]), code="duplicate-key") from None
     except ValueError as e:
         if e.args and e.args[0] in ("NaN", "Infinity", "-Infinity"):
-            raise Unprocessable(f"{e.args[0]} is not a number the API accepts; send an ordinary number or null.",
-                                code="not-finite") from None
-        raise BadRequest(f"The request body is not valid JSON ({e}).") from None
+            raise Invalid(f"{e.args[0]} is not a number the API accepts; send an ordinary number or null.",
+                          code="not-finite") from None
+        raise Malformed(f"The request body is not valid JSON ({e}).") from None
 
 
 def max_depth(text: str) -> int:
@@ -89,13 +89,13 @@ def json_body(required: bool = True) -> dict:
     data = request.get_data(cache=True)
     if not data:
         if required:
-            raise BadRequest("Send a JSON object in the request body.")
+            raise Malformed("Send a JSON object in the request body.")
         return {}
     if request.mimetype not in ("application/json", "") and not request.mimetype.endswith("+json"):
-        raise BadRequest("Send the request body as JSON (Content-Type: application/json).")
+        raise Malformed("Send the request body as JSON (Content-Type: application/json).")
     body = parse_json(data)
     if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object ({...}).")
+        raise Malformed("The request body must be a JSON object ({...}).")
     return body
 
 
@@ -103,8 +103,8 @@ def if_match() -> str:
     """The version the change is based on, from If-Match (the ETag a GET returned); 428 when absent."""
     value = request.headers.get("If-Match")
     if not value:
-        raise PreconditionRequired("Say which version you edited: send the ETag you got when you opened it, in an "
-                                   "If-Match header. This is how Rulecraft makes sure no one's change is lost.")
+        raise VersionRequired("Say which version you edited: send the ETag you got when you opened it, in an "
+                              "If-Match header. This is how Rulecraft makes sure no one's change is lost.")
     value = value.strip()
     if value.startswith("W/"):
         value = value[2:]
@@ -131,7 +131,7 @@ def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
         page = int(request.args.get("page", 1))
         size = int(request.args.get("per_page", default_size))
     except ValueError:
-        raise Unprocessable("page and per_page are whole numbers.") from None
+        raise Invalid("page and per_page are whole numbers.") from None
     if page < 1 or page > 1_000_000 or not 1 <= size <= max_size:
-        raise Unprocessable(f"page starts at 1 and per_page is between 1 and {max_size}.")
+        raise Invalid(f"page starts at 1 and per_page is between 1 and {max_size}.")
     return page, size

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from ..auth import current_user, requires
-from ..errors import BadRequest, TooLarge
 from ..services import datasets
+from ..services.errors import Malformed, TooLarge
 from .common import session, workspace
 from .serializers import dataset_json
 from .spec import DATA_REPORT, NULL_S, RS, I, S, arr, body, obj, op, ref
@@ -30,7 +30,7 @@ def register(ruleset):
     version = ws.resolve(ws.check_id(ruleset), None)
     ws.files(ruleset, version)
     if request.mimetype != "text/csv":
-        raise BadRequest("Send the data set as CSV (Content-Type: text/csv).")
+        raise Malformed("Send the data set as CSV (Content-Type: text/csv).")
     data = request.get_data()
     if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
         raise TooLarge("The file is too large.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..auth import requires
-from ..errors import NotFound, Unprocessable
 from ..limits import shown
 from ..services import diffs, releases
+from ..services.errors import Invalid, NotFound
 from .common import page_args, workspace
 from .serializers import version_json
 from .spec import NULL_S, PAGE_Q, RS, RULE, VERSION_Q, B, I, S, arr, obj, op, ref
@@ -66,7 +66,7 @@ def diff(ruleset):
     ws = workspace()
     ws.check_id(ruleset)
     if not request.args.get("from"):
-        raise Unprocessable("Say which version to compare from (?from=v1 or a version id).", field="from")
+        raise Invalid("Say which version to compare from (?from=v1 or a version id).", field="from")
     a = ws.resolve(ruleset, request.args.get("from"))
     b = ws.resolve(ruleset, request.args.get("to"))
     return jsonify(diffs.diff(ws, ruleset, a, b))

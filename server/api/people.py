@@ -9,8 +9,8 @@ from flask import Blueprint, g, jsonify, request
 
 from .. import auth
 from ..auth import current_user, requires
-from ..errors import Forbidden, Unauthorized, Unprocessable
 from ..services import accounts
+from ..services.errors import Forbidden, Invalid, SignInRequired
 from .common import json_body, page_args, session, workspace
 from .serializers import event_json, token_json, user_json
 from .spec import NULL_S, PAGE_Q, B, I, S, arr, body, obj, op, ref
@@ -30,7 +30,7 @@ def sign_in():
     body = json_body()
     name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str):
-        raise Unprocessable("Give your name and your password.", field="name")
+        raise Invalid("Give your name and your password.", field="name")
     user, cookie, signed_in = auth.sign_in(session(), name, password, auth.client_address())
     response = jsonify({"user": _person_json(user), "csrf_token": signed_in.csrf_token})
     auth.set_session_cookie(response, cookie)
@@ -41,7 +41,7 @@ def sign_in():
 def sign_out():
     """End the browser session for good (the cookie stops working even if copied). Needs the CSRF token."""
     if g.get("session") is None:
-        raise Unauthorized("You are not signed in.")
+        raise SignInRequired("You are not signed in.")
     auth.sign_out(session(), g.session)
     response = jsonify({"signed_out": True})
     auth.clear_session_cookie(response)
@@ -92,7 +92,7 @@ def create_token():
     user = current_user()
     _may_change_account()
     if user.must_change_password and g.auth == "session":
-        raise Unprocessable("Please choose a new password first.", code="password-change-required")
+        raise Invalid("Please choose a new password first.", code="password-change-required")
     body = json_body()
     secret, token = accounts.create_token(session(), user, body.get("scope"), body.get("name", ""),
                                           body.get("days"))

@@ -11,9 +11,9 @@ from rules_dsl import RuleSet
 from rules_dsl.bundle import bundle_bytes
 
 from ..auth import has, requires
-from ..errors import TooLarge
 from ..metrics import count_predictions
 from ..services import predicting, releases
+from ..services.errors import TooLarge
 from .common import json_body, with_etag, workspace
 from .spec import DATA_WARNING, NULL_S, RS, VERSION_Q, B, I, S, arr, body, obj, op, ref
 

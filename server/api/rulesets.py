@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from ..auth import current_user, requires
-from ..errors import NotFound
 from ..services import rules as editing
+from ..services.errors import NotFound
 from .common import if_match, json_body, session, with_etag, workspace
 from .serializers import change_json, rule_json, ruleset_json, vocabulary_json
 from .spec import IF_MATCH, NULL_S, RS, RULE, VERSION_Q, WHY, B, I, S, arr, body, obj, op, ref

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from .. import store as git
 from ..db import begin_write
-from ..errors import Busy, Conflict, Unprocessable
 from ..limits import MAX_WHY
 from ..models import AuditEvent, User, utcnow
 from ..store import fault_point
+from .errors import Conflict, Invalid
 
 
 @dataclass
@@ -38,13 +38,13 @@ def identity(user: User) -> git.Identity:
 def check_why(why) -> str:
     """The reason for a change, required, as people wrote it (several lines allowed)."""
     if not isinstance(why, str) or not why.strip():
-        raise Unprocessable("Say in a few words why you are making this change; it is kept with the version.",
-                            field="why", code="why-required")
+        raise Invalid("Say in a few words why you are making this change; it is kept with the version.",
+                      field="why", code="why-required")
     why = why.replace("\r\n", "\n").strip()
     if len(why) > MAX_WHY:
-        raise Unprocessable(f"The reason is too long (at most {MAX_WHY} characters).", field="why")
+        raise Invalid(f"The reason is too long (at most {MAX_WHY} characters).", field="why")
     if any(not (c.isprintable() or c in "\n\t") for c in why):
-        raise Unprocessable("The reason contains invisible control characters; please retype it.", field="why")
+        raise Invalid("The reason contains invisible control characters; please retype it.", field="why")
     return why
 
 
@@ -121,15 +121,9 @@ def refused(db: Session, user: User | None, action: str, error, *, reason: str, 
     return error
 
 
-def translate(error: git.StoreError):
-    """Store errors as API errors, in plain words."""
-    if isinstance(error, git.ConflictError):
-        return Conflict("Someone else saved a change to this since you opened it. Both versions are below: "
-                        "carry your change over to the current version and save again.",
-                        base_text=error.base_text, current_text=error.current_text,
-                        current_version=error.current_version, path=error.path.rsplit("/", 1)[-1])
-    if isinstance(error, (git.HeadMoved, git.StoreBusy)):
-        return Busy("Many changes are being saved right now; please try again.")
-    if isinstance(error, git.InvalidPath):
-        return Unprocessable("That name cannot be used here.")
-    return Unprocessable(error.message)
+def stale(error: git.ConflictError) -> Conflict:
+    """A save based on an old version of what it changes, refused with both texts so that nothing is lost."""
+    return Conflict("Someone else saved a change to this since you opened it. Both versions are below: carry your "
+                    "change over to the current version and save again.",
+                    base_text=error.base_text, current_text=error.current_text,
+                    current_version=error.current_version, path=error.path.rsplit("/", 1)[-1])

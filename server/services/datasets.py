@@ -21,9 +21,9 @@ from rules_dsl.tables import CsvError, read_csv
 from ..caches import LRUCache
 from ..config import private_folder, write_private
 from ..db import begin_write
-from ..errors import NotFound, Unprocessable
 from ..models import ReferenceDataset, User
 from .changes import record
+from .errors import Invalid, NotFound
 from .trying import plain_value
 
 MAX_ROWS = 2_000_000
@@ -34,25 +34,25 @@ def register(db: Session, folder: Path, user: User, ruleset: str, name: str, dat
              label_column: str | None = None, group_columns: list[str] | None = None) -> ReferenceDataset:
     name = " ".join(str(name or "").split())
     if not name or len(name) > 100 or not name.isprintable():
-        raise Unprocessable("Give the data set a short name (at most 100 characters).", field="name")
+        raise Invalid("Give the data set a short name (at most 100 characters).", field="name")
     if db.scalar(select(ReferenceDataset).where(ReferenceDataset.ruleset == ruleset,
                                                 ReferenceDataset.name == name)):
-        raise Unprocessable(f"This rule set already has a data set called '{name}'.", field="name")
+        raise Invalid(f"This rule set already has a data set called '{name}'.", field="name")
     frame = read_table(data)
     if len(frame) > MAX_ROWS:
-        raise Unprocessable(f"The data set is too large (at most {MAX_ROWS:,} rows).", field="file")
+        raise Invalid(f"The data set is too large (at most {MAX_ROWS:,} rows).", field="file")
     if label_column and label_column not in frame.columns:
-        raise Unprocessable(f"The data has no column '{label_column}' to use as the true outcome.",
-                            field="label_column")
+        raise Invalid(f"The data has no column '{label_column}' to use as the true outcome.",
+                      field="label_column")
     if label_column:
         empty = int(frame[label_column].isna().sum())
         if empty:
-            raise Unprocessable(f"The outcome column '{label_column}' is empty in {empty} of {len(frame)} rows: fill "
-                                "in the true outcome there, leave those cases out, or choose no outcome column.",
-                                field="label_column")
+            raise Invalid(f"The outcome column '{label_column}' is empty in {empty} of {len(frame)} rows: fill "
+                          "in the true outcome there, leave those cases out, or choose no outcome column.",
+                          field="label_column")
     for column in group_columns or []:
         if column not in frame.columns:
-            raise Unprocessable(f"The data has no column '{column}' to group by.", field="group_columns")
+            raise Invalid(f"The data has no column '{column}' to group by.", field="group_columns")
     dataset = ReferenceDataset(ruleset=ruleset, name=name, label_column=label_column or None,
                                group_columns=list(group_columns or []), rows=len(frame),
                                columns=[str(c) for c in frame.columns], sha256=hashlib.sha256(data).hexdigest(),
@@ -88,12 +88,12 @@ def read_table(data: bytes) -> pd.DataFrame:
     try:
         frame = read_csv(data)
     except CsvError as e:
-        raise Unprocessable(e.message, field="file") from None
+        raise Invalid(e.message, field="file") from None
     if len(frame.columns) == 0 or frame.empty:
-        raise Unprocessable("The file has column names but no cases below them.", field="file")
+        raise Invalid("The file has column names but no cases below them.", field="file")
     if len(frame.columns) == 1 and any(sep in str(frame.columns[0]) for sep in (";", "\t")):
-        raise Unprocessable("The values in this file are separated by semicolons or tabs; Rulecraft reads values "
-                            "separated by commas. Save the file as CSV with commas and add it again.", field="file")
+        raise Invalid("The values in this file are separated by semicolons or tabs; Rulecraft reads values "
+                      "separated by commas. Save the file as CSV with commas and add it again.", field="file")
     return frame
 
 
@@ -127,8 +127,8 @@ def frame(folder: Path, dataset: ReferenceDataset) -> pd.DataFrame:
     try:
         loaded = read_csv(folder / f"{dataset.id}.csv")
     except CsvError as e:  # registered before lines with more values than columns were refused
-        raise Unprocessable(f"The data set '{dataset.name}' cannot be read any more: {e.message} Correct the file "
-                            "and add it again as a new data set.", field="dataset") from None
+        raise Invalid(f"The data set '{dataset.name}' cannot be read any more: {e.message} Correct the file "
+                      "and add it again as a new data set.", field="dataset") from None
     _cache.put(dataset.sha256, loaded)
     return loaded
 
@@ -160,8 +160,8 @@ def split(frame: pd.DataFrame, column: str, bands: int = 4) -> Split:
     cases each ("below 11.7", "11.7 to 13.4", "13.4 and above"; a value on a boundary goes to the higher band);
     a column with more than MAX_GROUPS values otherwise is refused (422, field "group")."""
     if column not in frame.columns:
-        raise Unprocessable(f"The data set has no column '{column}' to split by. Its columns: "
-                            f"{', '.join(map(str, frame.columns[:30]))}.", field="group")
+        raise Invalid(f"The data set has no column '{column}' to split by. Its columns: "
+                      f"{', '.join(map(str, frame.columns[:30]))}.", field="group")
     values = frame[column]
     distinct = int(values.nunique(dropna=True))
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
@@ -177,8 +177,8 @@ def split(frame: pd.DataFrame, column: str, bands: int = 4) -> Split:
                 added += "_"
             return Split(frame.assign(**{added: banded}), column, added, names)
     if distinct > MAX_GROUPS:
-        raise Unprocessable(f"The column '{column}' has {distinct} different values: too many groups to compare. "
-                            "Split by a column with a few groups (such as sex or an age band).", field="group")
+        raise Invalid(f"The column '{column}' has {distinct} different values: too many groups to compare. "
+                      "Split by a column with a few groups (such as sex or an age band).", field="group")
     return Split(frame, column, column)
 
 

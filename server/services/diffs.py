@@ -9,7 +9,7 @@ from rules_dsl import CompiledRule, RuleSet
 from rules_dsl.formatter import format_conclusion, format_condition
 from rules_dsl.syntax import AllOf, AnyOf
 
-from ..errors import NotFound
+from .errors import NotFound
 from .workspace import Workspace
 
 

@@ -8,8 +8,20 @@ engineer at the API), says what is wrong and how to put it right, and never hold
 Extra keyword arguments are structured details the editor places beside the right field or offers as a choice:
 ``field`` (which input), ``problems`` (a rule's problems with positions), ``current``/``yours`` (both texts of a
 conflict), ``retry_after`` (seconds), ``code`` (a stable machine-readable name overriding the class's default).
+
+The store's and the language's own errors are domain errors too: ``LIBRARY`` says which domain error each one is,
+with its message unchanged, so that none of them needs an ad-hoc translator on its way out. A service catches a
+library error only to say something more specific ("There is no rule 'x'", a conflict with both texts).
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+
+from rules_dsl import BundleError, DataError, RuleError
+
+from .. import store as git
+
+BUSY = "Many changes are being saved right now; please try again."
 
 
 class ServiceError(Exception):
@@ -41,6 +53,12 @@ class NotFound(ServiceError):
     """There is no such rule set, rule, version, release, data set, account or token."""
 
     code = "not-found"
+
+
+class SignInRequired(ServiceError):
+    """Nobody is signed in (or the token is not valid), or the name or the password is not right."""
+
+    code = "sign-in-required"
 
 
 class Forbidden(ServiceError):
@@ -79,3 +97,29 @@ class Busy(ServiceError):
     code = "busy"
 
 
+def invalid_rule(e: RuleError, message: str | None = None) -> Invalid:
+    """A rule that does not compile, with each problem's position for the editor."""
+    return Invalid(message or e.message, code="invalid-rule", problems=[p.to_dict() for p in e.problems])
+
+
+# The store's and the language's errors as the domain errors they are, most specific first. A store error that
+# reaches this table escaped the services' reads: a missing file or a refused name is a name that led nowhere (the
+# store's words would name repository paths, not the person's); a busy writer is Busy; any other keeps its message.
+# It lives here, not at the HTTP edge, because the views may not import the store (tests/server/test_layers.py).
+LIBRARY: tuple[tuple[type[Exception], Callable[..., ServiceError]], ...] = (
+    (git.StoreBusy, lambda e: Busy(BUSY)),
+    (git.NotFound, lambda e: NotFound("There is nothing with that name here.")),
+    (git.InvalidInput, lambda e: NotFound("There is nothing with that name here.")),
+    (git.StoreError, lambda e: Invalid(e.message)),
+    (RuleError, invalid_rule),
+    (DataError, lambda e: Invalid(e.message, code="invalid-data", field=e.column)),
+    (BundleError, lambda e: Invalid(str(e))),
+)
+
+
+def as_service_error(error: BaseException) -> ServiceError | None:
+    """``error`` in the domain's words: itself if it is a ServiceError, its LIBRARY entry if it has one, else None
+    (a bug, which the edge answers with a plain 500)."""
+    if isinstance(error, ServiceError):
+        return error
+    return next((make(error) for cls, make in LIBRARY if isinstance(error, cls)), None)

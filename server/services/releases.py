@@ -19,11 +19,11 @@ from rules_dsl.errors import invisible_character
 
 from .. import store as git
 from ..db import begin_write, reads
-from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..limits import MAX_WHY
 from ..models import Release, User, utcnow
 from ..store import fault_point
 from .changes import identity, record, refused
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .workspace import Workspace
 
 
@@ -31,14 +31,14 @@ def _text(value, field: str, required: bool) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise Unprocessable(f"'{field}' must be text.", field=field)
+        raise Invalid(f"'{field}' must be text.", field=field)
     value = value.replace("\r\n", "\n").strip()
     if required and not value:
-        raise Unprocessable("Please add a comment saying why.", field=field)
+        raise Invalid("Please add a comment saying why.", field=field)
     if len(value) > MAX_WHY:
-        raise Unprocessable(f"'{field}' is too long (at most {MAX_WHY} characters).", field=field)
+        raise Invalid(f"'{field}' is too long (at most {MAX_WHY} characters).", field=field)
     if invisible_character(value.replace("\n", " ").replace("\t", " ")) is not None:  # here, not at approval
-        raise Unprocessable(f"'{field}' contains invisible control characters; please retype it.", field=field)
+        raise Invalid(f"'{field}' contains invisible control characters; please retype it.", field=field)
     return value
 
 
@@ -165,7 +165,7 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
         release.name, release.status, release.decided_by, release.decided_at = None, "requested", None, None
         release.bundle_hash = None
         db.commit()
-        raise Unprocessable(e.message) from None
+        raise Invalid(e.message) from None
     fault_point("release.tagged")
     begin_write(db)
     release.status = "approved"

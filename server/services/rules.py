@@ -27,9 +27,9 @@ from rules_dsl.layout import EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, dump
 from rules_dsl.ruleset import ruleset_from_files
 
 from .. import store as git
-from ..errors import BadRequest, Conflict, NotFound, Unprocessable, rule_error
 from ..models import User
-from .changes import Saved, check_why, commit, refused, translate
+from .changes import Saved, check_why, commit, refused, stale
+from .errors import BUSY, Busy, Conflict, Invalid, Malformed, NotFound, invalid_rule
 from .workspace import Workspace, file_path, rule_path
 
 RETRIES = 8
@@ -44,36 +44,36 @@ class RuleSaved:
 def syntax_from_payload(payload: dict):
     """A rule sent as text ({"text": ...}) or in the structured form ({"rule": {...}})."""
     if not isinstance(payload, dict):
-        raise BadRequest("Send the rule as {\"text\": \"rule ...\"} or {\"rule\": {...}}.")
+        raise Malformed("Send the rule as {\"text\": \"rule ...\"} or {\"rule\": {...}}.")
     has_text, has_rule = "text" in payload, "rule" in payload
     if has_text == has_rule:
-        raise Unprocessable("Send the rule either as text (\"text\") or in the structured form (\"rule\"), "
-                            "not both.", field="text")
+        raise Invalid("Send the rule either as text (\"text\") or in the structured form (\"rule\"), "
+                      "not both.", field="text")
     try:
         if has_text:
             if not isinstance(payload["text"], str):
-                raise Unprocessable("The rule's text must be a string.", field="text")
+                raise Invalid("The rule's text must be a string.", field="text")
             return parse_rule(payload["text"])
         return rule_from_json(payload["rule"])
     except RuleError as e:
-        raise rule_error(e) from None
+        raise invalid_rule(e) from None
 
 
 def compile_against(ruleset: RuleSet, syntax, rule_id: str) -> CompiledRule:
     try:
         return compile_rule(syntax, ruleset.vocabulary, ruleset.settings, rule_id)
     except RuleError as e:
-        raise rule_error(e) from None
+        raise invalid_rule(e) from None
 
 
 def _check_unique_name(ruleset: RuleSet, name: str, rule_id: str | None) -> None:
     key = name_key(name)
     for other in ruleset.rules:
         if other.id != rule_id and name_key(other.name) == key:
-            raise Unprocessable(f"There is already a rule called '{other.name}' in this rule set; choose another "
-                                "name (names that differ only in capitals, accents or look-alike letters count "
-                                "as the same).",
-                                field="name", code="duplicate-name")
+            raise Invalid(f"There is already a rule called '{other.name}' in this rule set; choose another "
+                          "name (names that differ only in capitals, accents or look-alike letters count "
+                          "as the same).",
+                          field="name", code="duplicate-name")
 
 
 def _new_rule_id(ws: Workspace, ruleset: str, version: str, name: str, taken: list[str]) -> str:
@@ -97,7 +97,7 @@ def _retrying(action):
             return action()
         except git.HeadMoved:
             continue
-    raise translate(git.HeadMoved("busy"))
+    raise Busy(BUSY)
 
 
 def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: dict, why: str) -> RuleSaved:
@@ -152,7 +152,7 @@ def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
             _check_unique_name(current, syntax.name, rule_id)
         compiled = compile_against(current, syntax, rule_id)
         if compiled.text == old.text:
-            raise Unprocessable("Nothing changed: the rule is the same as the saved one.", code="no-change")
+            raise Invalid("Nothing changed: the rule is the same as the saved one.", code="no-change")
         action = "rule.rename" if renamed else ("rule.disable" if old.enabled and not compiled.enabled else
                                                 "rule.enable" if compiled.enabled and not old.enabled else
                                                 "rule.update")
@@ -178,15 +178,18 @@ def delete_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
 def _commit(ws: Workspace, db: Session, user: User, action: str, ruleset: str, rule: str | None, changes, why,
             base=None, conflict_paths=(), expect_head=git.ANY_HEAD, recheck=None, details=None) -> Saved:
     """``expect_head``: the version the change was checked on (None: the workspace was empty), or
-    ``git.ANY_HEAD`` when only ``conflict_paths`` matter."""
+    ``git.ANY_HEAD`` when only ``conflict_paths`` matter. ``git.HeadMoved`` passes through for ``_retrying``;
+    the store's other errors that no LIBRARY entry says well enough become domain errors here."""
     kwargs = {} if expect_head is git.ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
     try:
         return commit(db, ws.store, user, action=action, ruleset=ruleset, rule=rule, changes=changes, why=why,
                       base=base, conflict_paths=conflict_paths, details=details, **kwargs)
-    except git.HeadMoved:
-        raise
-    except git.StoreError as e:
-        raise translate(e) from None
+    except git.ConflictError as e:
+        raise stale(e) from None
+    except git.InvalidPath:
+        raise Invalid("That name cannot be used here.") from None
+    except git.InvalidInput as e:  # a save refused for what it holds, not a name that led nowhere (LIBRARY's 404)
+        raise Invalid(e.message) from None
 
 
 # ---- vocabulary, settings, rule sets -----------------------------------------------------------------------------
@@ -202,10 +205,10 @@ def _recheck(files: dict[str, bytes], ruleset: str) -> RuleSet:
     except RuleError as e:
         broken = sorted({rule_stem(p.file) for p in e.errors if p.file and rule_stem(p.file) is not None})
         if broken:
-            raise Unprocessable(f"This change would break {len(broken)} rule(s): {', '.join(broken)}. Change or "
-                                "delete those rules first, then make this change.",
-                                problems=[p.to_dict() for p in e.problems], code="breaks-rules") from None
-        raise rule_error(e) from None
+            raise Invalid(f"This change would break {len(broken)} rule(s): {', '.join(broken)}. Change or "
+                          "delete those rules first, then make this change.",
+                          problems=[p.to_dict() for p in e.problems], code="breaks-rules") from None
+        raise invalid_rule(e) from None
 
 
 def update_vocabulary(ws: Workspace, db: Session, user: User, ruleset: str, data, why: str, base: str) -> Saved:
@@ -224,13 +227,13 @@ def _update_yaml(ws, db, user, ruleset, name, action, why, base, build) -> Saved
     try:
         content = _dump(build())
     except RuleError as e:
-        raise rule_error(e) from None
+        raise invalid_rule(e) from None
 
     def attempt():
         head = ws.resolve(ruleset, None)
         files = dict(ws.files(ruleset, head))
         if files.get(name) == content:
-            raise Unprocessable("Nothing changed.", code="no-change")
+            raise Invalid("Nothing changed.", code="no-change")
         files[name] = content
         _recheck(files, ruleset)
         path = file_path(ruleset, name)
@@ -247,7 +250,7 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
         settings = Settings.from_dict(settings_data)
         vocabulary = Vocabulary.from_dict(vocabulary_data or {"features": {}})
     except RuleError as e:
-        raise rule_error(e) from None
+        raise invalid_rule(e) from None
     files = {SETTINGS_FILE: _dump(settings.to_dict()), VOCABULARY_FILE: _dump(vocabulary.to_dict())}
     if examples_csv:
         files[EXAMPLES_FILE] = examples_csv
@@ -257,8 +260,8 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
         head = ws.head()
         taken = ws.ruleset_ids(head) if head else []
         if any(name_key(ws.ruleset(r, head).title) == name_key(settings.title) for r in taken):
-            raise Unprocessable(f"There is already a rule set called '{settings.title}'.", field="title",
-                                code="duplicate-name")
+            raise Invalid(f"There is already a rule set called '{settings.title}'.", field="title",
+                          code="duplicate-name")
         ruleset = slugify(settings.title, taken=taken, fallback="ruleset")
         changes = [git.Change(file_path(ruleset, n), c) for n, c in files.items()]
         saved = _commit(ws, db, user, "ruleset.create", ruleset, None, changes, why, expect_head=head)
@@ -274,16 +277,16 @@ def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why:
     exists: importing a folder again silently made a second copy ('sepsis-triage-2') that nobody asked for."""
     why = check_why(why)
     if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise Unprocessable("Give the imported rule set a name.", field="name")
+        raise Invalid("Give the imported rule set a name.", field="name")
     ruleset = slugify(name or source.id or source.title, fallback="ruleset")
 
     def attempt():
         head = ws.head()
         taken = ws.ruleset_ids(head) if head else []
         if ruleset in taken:
-            raise Unprocessable(f"There is already a rule set '{ruleset}'. Give the imported one another name, or "
-                                "save the changes to the existing rule set as new versions.", field="name",
-                                code="duplicate-name")
+            raise Invalid(f"There is already a rule set '{ruleset}'. Give the imported one another name, or "
+                          "save the changes to the existing rule set as new versions.", field="name",
+                          code="duplicate-name")
         changes = [git.Change(file_path(ruleset, SETTINGS_FILE), _dump(source.settings.to_dict())),
                    git.Change(file_path(ruleset, VOCABULARY_FILE), _dump(source.vocabulary.to_dict()))]
         changes += [git.Change(rule_path(ruleset, r.id), (r.text + "\n").encode()) for r in source.rules]
@@ -303,9 +306,9 @@ def restore(ws: Workspace, db: Session, user: User, ruleset: str, version: str, 
     """
     why = check_why(why)
     if not isinstance(version, str) or not version:
-        raise Unprocessable("Say which version to bring back (a release name or a version id).", field="version")
+        raise Invalid("Say which version to bring back (a release name or a version id).", field="version")
     if rule_id is not None and not isinstance(rule_id, str):
-        raise Unprocessable("'rule' is the id of one rule.", field="rule")
+        raise Invalid("'rule' is the id of one rule.", field="rule")
     old = ws.resolve(ruleset, version)
 
     def attempt():
@@ -328,7 +331,7 @@ def restore(ws: Workspace, db: Session, user: User, ruleset: str, version: str, 
             changes = [git.Change(file_path(ruleset, n), c) for n, c in then_files.items() if now_files.get(n) != c]
             changes += [git.Change(file_path(ruleset, n), None) for n in now_files if n not in then_files]
         if not changes:
-            raise Unprocessable("That version is the same as the current one; nothing to restore.", code="no-change")
+            raise Invalid("That version is the same as the current one; nothing to restore.", code="no-change")
         return _commit(ws, db, user, "version.restore", ruleset, rule_id, changes, why, expect_head=head,
                        details={"restored": old})
 

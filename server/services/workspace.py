@@ -16,8 +16,8 @@ from rules_dsl.ruleset import ruleset_from_files
 
 from .. import store as git
 from ..caches import LRUCache
-from ..errors import NotFound, Unprocessable
 from ..limits import RELEASE_NAME, shown
+from .errors import Invalid, NotFound
 
 RULESET_ID = RULE_ID
 
@@ -78,9 +78,9 @@ class Workspace:
         try:
             return self.store.resolve(revision, tag_prefix=ruleset)
         except git.RevisionError as e:
-            raise Unprocessable(f"'{shown(revision)}' is not a version of this rule set. Give a release name "
-                                f"such as v1, or a full version id (40 characters). {e.message}",
-                                field="version") from None
+            raise Invalid(f"'{shown(revision)}' is not a version of this rule set. Give a release name "
+                          f"such as v1, or a full version id (40 characters). {e.message}",
+                          field="version") from None
 
     def own_version(self, ruleset: str, version: str) -> str:
         """The rule set's own last change as of ``version`` (``version`` itself if it changed the rule set; the same
@@ -159,8 +159,8 @@ class Workspace:
         try:
             compiled = ruleset_from_files(files, id=ruleset, version=version, memo=self._compiled)
         except RuleError as e:  # only possible if the repository was edited by hand
-            raise Unprocessable(f"This version of '{ruleset}' cannot be read: {e.message}",
-                                problems=[p.to_dict() for p in e.problems]) from None
+            raise Invalid(f"This version of '{ruleset}' cannot be read: {e.message}",
+                          problems=[p.to_dict() for p in e.problems]) from None
         self._cache.put(key, compiled)
         return compiled
 

@@ -125,10 +125,10 @@ def test_two_reviewers_deciding_the_same_request_at_once_one_wins(tmp_path, seco
     committed, and overwrote it: two tags (v2 and v3) for one request, or an approved release marked rejected.
     On PostgreSQL the re-read takes the row's lock (with_for_update; SQLite ignores it and serialises writers)."""
     from server import auth
-    from server.errors import Conflict
     from server.models import Release
     from server.operations import open_runtime
     from server.services import releases
+    from server.services.errors import Conflict
     from server.services.rules import create_rule
 
     ws = make_workspace(tmp_path / "data", database_url)
@@ -162,9 +162,9 @@ def test_a_decision_waits_for_the_one_being_made_on_the_same_request(tmp_path, s
     import threading
 
     from server import auth
-    from server.errors import Conflict
     from server.operations import open_runtime
     from server.services import releases
+    from server.services.errors import Conflict
     from server.services.rules import create_rule
 
     ws = make_workspace(tmp_path / "data", database_url)

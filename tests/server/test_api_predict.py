@@ -188,11 +188,11 @@ def test_a_category_value_is_read_whatever_its_case_and_surrounding_spaces(ws):
 ])
 def test_json_depth_limit_is_exact(app, text, accepted):
     from server.api.common import parse_json
-    from server.errors import Unprocessable
+    from server.services.errors import Invalid
 
     with app.test_request_context():
         if accepted:
             parse_json(text.encode())
         else:
-            with pytest.raises(Unprocessable, match=r"\(101 levels; at most 100\)"):
+            with pytest.raises(Invalid, match=r"\(101 levels; at most 100\)"):
                 parse_json(text.encode())

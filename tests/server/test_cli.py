@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from test_process import rulecraft
 
-from server.errors import Unprocessable
 from server.operations import open_runtime
+from server.services.errors import Invalid
 from tests.server.conftest import FIXTURES
 
 SEPSIS = FIXTURES / "sepsis-triage"
@@ -51,6 +51,6 @@ def test_importing_under_an_explicit_new_name(data):
 
 
 def test_the_import_service_refuses_an_existing_name(ws):
-    with pytest.raises(Unprocessable) as info:
+    with pytest.raises(Invalid) as info:
         ws.import_folder(SEPSIS)
-    assert info.value.extra["code"] == "duplicate-name" and "'sepsis-triage'" in info.value.message
+    assert info.value.code == "duplicate-name" and "'sepsis-triage'" in info.value.message
