@@ -128,9 +128,15 @@ _fault_counts: dict[str, int] = {}
 
 
 def fault_point(step: str) -> None:
-    """Crash here (exit code 99) when RULECRAFT_FAULT is ``step``, or ``step:N`` on the Nth time in this process."""
+    """Crash here (exit code 99) when RULECRAFT_FAULT is ``step``, or ``step:N`` on the Nth time in this process;
+    ``step@SECONDS`` pauses here instead (to widen a window that tests must hit, e.g. a save in flight)."""
     wanted = os.environ.get("RULECRAFT_FAULT")
     if not wanted:
+        return
+    name, _, pause = wanted.partition("@")
+    if pause:
+        if name == step:
+            time.sleep(float(pause))
         return
     name, _, nth = wanted.partition(":")
     if name != step:
