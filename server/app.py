@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import auth, db, errors, signing
+from .api import saves
 from .api.health import PROBES
 from .services.workspace import Workspace
 from .store import GitStore
@@ -69,6 +70,8 @@ def build_app(test_config: dict | None = None) -> Flask:
 
     metrics.init_app(app)  # first: its latency includes the other hooks
     app.before_request(_before)
+    app.before_request(saves.before_write)  # after _before: needs the identity
+    app.teardown_request(saves.forget)
     app.after_request(_security_headers)
     return app
 

@@ -84,7 +84,7 @@ def rule_error(e: RuleError, message: str | None = None) -> Unprocessable:
 STATUS = {
     domain.Malformed: 400, domain.Invalid: 422, domain.NotFound: 404, domain.Forbidden: 403,
     domain.Conflict: 409, domain.VersionRequired: 428, domain.TooMany: 429, domain.TooLarge: 413,
-    domain.Busy: 503,
+    domain.Busy: 503, domain.SavedNotRecorded: 202,
 }
 
 
@@ -122,6 +122,14 @@ def init_app(app: Flask) -> None:
         error = ApiError(e.message, **e.details)
         error.status, error.code = status_of(e), e.code
         return _api_error(error)
+
+    @app.errorhandler(domain.SavedNotRecorded)
+    def _saved_not_recorded(e: domain.SavedNotRecorded):
+        # Not an error: the change is in the repository. 202 Accepted, with its version, so that nobody is told
+        # "nothing was changed" and saves it a second time.
+        response = jsonify({"saved": True, "recorded": False, "message": e.message, **e.details})
+        response.headers["ETag"] = f'"{e.details["version"]}"'
+        return response, status_of(e)
 
     @app.errorhandler(RuleError)
     def _rule_error(e: RuleError):

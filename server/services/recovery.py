@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from .. import store as git
 from ..db import begin_write
 from ..models import AuditEvent, Release, User, utcnow
+from .changes import process_alive
 from .workspace import RELEASE_NAME
 
 INTERRUPTED = "interrupted before the commit"
@@ -79,15 +80,7 @@ def _begin_judging(db: Session) -> None:
 def _writer_alive(process_id: int | None) -> bool:
     """Whether the process that wrote a pending row may still be making its save (another live process on this
     host). This process judges only at start-up or for others, never its own saves in flight."""
-    if process_id is None or process_id == os.getpid():
-        return False
-    try:
-        os.kill(process_id, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, run by someone else
-    return True
+    return process_id != os.getpid() and process_alive(process_id)
 
 
 def settle_process(db: Session, store: git.GitStore, process_id: int) -> Report:
