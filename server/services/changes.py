@@ -192,6 +192,9 @@ def already_made(db: Session, store: git.GitStore, user: User, save_id: str) -> 
         return Saved(version, event)
     if event.status == "pending" and process_alive(event.process_id):
         raise domain.Busy("This change is still being saved; try again in a moment.")
+    if event.status == "done":  # recorded, but its version is not in the repository: never overwrite the row
+        raise domain.Invalid("That save id belongs to a save already recorded; use a new one for each change.",
+                             code="save-id-used", field="Idempotency-Key")
     return None
 
 
