@@ -21,7 +21,8 @@ import math
 from pathlib import Path
 
 from .errors import BundleError, Problem, RuleError
-from .ruleset import RULE_ID, RuleSet, compile_rule
+from .layout import RULE_ID, rule_file
+from .ruleset import RuleSet, compile_rule
 from .vocabulary import Settings, Vocabulary
 
 FORMAT = "rulecraft-bundle"
@@ -167,7 +168,7 @@ def from_bundle(data: bytes, public_key=None) -> RuleSet:
         settings = Settings.from_dict({k: v for k, v in document["ruleset"].items() if k != "id"})
         vocabulary = Vocabulary.from_dict(document["vocabulary"])
         _check_rule_ids(document["rules"])
-        rules = [compile_rule(r["text"], vocabulary, settings, r["id"], f"rules/{r['id']}.rule")
+        rules = [compile_rule(r["text"], vocabulary, settings, r["id"], rule_file(r["id"]))
                  for r in document["rules"]]
     except (KeyError, TypeError):
         raise BundleError("The bundle is missing parts (ruleset, vocabulary or rules).") from None

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from .backends.values import MISSING_WORDS, boolean_value, category_key
 from .errors import WARNING, DataError, Problem, did_you_mean, quote_list
+from .layout import EXAMPLES_FILE
 
 if TYPE_CHECKING:
     from .ruleset import RuleSet
 
-EXAMPLES_FILE = "examples.csv"
 CASE_COLUMN = "case"  # the column that names each example case
 SHOWN = 5             # problems of one kind listed per column; the rest are counted in one more line
 

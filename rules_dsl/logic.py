@@ -20,8 +20,6 @@ from typing import Any
 
 # Test operators. Numbers: eq ne gt ge lt le in not_in; categories and text: eq ne in not_in (+ contains,
 # not_contains for text); booleans: eq. Every kind: missing, known.
-COMPARE_OPS = ("eq", "ne", "gt", "ge", "lt", "le")
-ALL_OPS = COMPARE_OPS + ("in", "not_in", "contains", "not_contains", "missing", "known")
 
 
 @dataclass(frozen=True)
@@ -70,18 +68,6 @@ def tests(logic: Logic) -> list[Test]:
         else:
             stack.extend(reversed(node.items))
     return out
-
-
-def needs_false_rail(logic: Logic) -> bool:
-    """Whether computing T of this condition needs F of some part (only under not / at least)."""
-    stack = [logic]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (Not, AtLeast)):
-            return True
-        if isinstance(node, (All, Any_)):
-            stack.extend(node.items)
-    return False
 
 
 def evaluate(logic: Logic, value_of) -> bool | None:

@@ -8,6 +8,8 @@ recursive touches it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -196,97 +198,269 @@ def _said(token: Token | None) -> str:
     return " ".join(str(token).split()).lower() if token is not None else ""
 
 
-def _message(expected: set[str], accepted: list[Token], found: str | None, later_line: bool = False) -> str:
-    """What is wrong, in words; a ``_Missing`` message when something is missing after the previous word.
-    ``later_line``: the word found instead starts on a later line (it begins the next part, such as 'then').
+@dataclass(frozen=True)
+class _Place:
+    """Where the parse stopped: what the grammar accepts there, the tokens read before, and the word found instead
+    (None at the end of the text). ``later_line``: that word starts on a later line (it begins the next part,
+    such as 'then')."""
+
+    expected: frozenset[str]
+    accepted: tuple[Token, ...]
+    found: str | None
+    later_line: bool = False
+
+    @property
+    def before(self) -> Token | None:
+        return self.accepted[-1] if self.accepted else None
+
+    @property
+    def prev(self) -> str | None:
+        """The type of the token before, such as 'IS' or 'NAME'."""
+        return self.before.type if self.accepted else None
+
+    @property
+    def said(self) -> str:
+        """The word before, as written (lower case, spaces collapsed)."""
+        return _said(self.before)
+
+    @property
+    def word(self) -> str:
+        """The word before, as written, lower case only."""
+        return str(self.before).lower() if self.accepted else ""
+
+    @property
+    def counting(self) -> bool:
+        """'at least' begins a count ('at least 2 of (...)'), not a comparison ('age is at least 65')."""
+        return self.prev == "AT_LEAST" and (len(self.accepted) < 2 or self.accepted[-2].type != "NAME")
+
+
+@dataclass(frozen=True)
+class SyntaxMessage:
+    """One entry of the table of syntax errors: in which situation, what is said, and a rule that shows it.
+
+    ``missing``: the message says what is missing after the previous word, so it points just after that word.
+    ``example`` is a rule that gets exactly ``says`` (tests/rules_dsl/test_errors.py checks every entry).
     """
-    before = accepted[-1] if accepted else None
-    prev = before.type if before is not None else None
-    counting = prev == "AT_LEAST" and (len(accepted) < 2 or accepted[-2].type != "NAME")
-    said = _said(before)
-    at_end = found is None
-    if found is not None and found[:1] and not found[:1].isprintable() and not found[:1].isspace():
-        return CONTROL_MESSAGE
-    if prev in {"YES", "NO"} and len(accepted) > 1 and accepted[-2].type in {"ONE_OF", "NOT_ONE_OF"}:
-        return _FLAG_LIST_MESSAGE.format(feature=str(accepted[-3]) if len(accepted) > 2 else "smoker")
-    if prev == "UNIT" and found is not None:
-        if str(before).lower() == "rule":
-            return "Only one rule can be written here. Save this rule first, then add the next one."
-        if str(before).lower() in {"when", "if"}:
-            return "'when' is written only once; join further conditions with 'and' or 'or'."
-        return (f"'and' or 'or' seems to be missing before '{before}'. "
-                "Join conditions with 'and' or 'or', for example: age is above 65 and smoker is yes")
-    if found is not None and found.startswith(('"', "“")) and "STRING" in expected:
-        return "This text has no closing quote. Add \" at the end of it."
-    if "RULE" in expected and prev is None:
-        return 'A rule starts with the word "rule" and its name in quotes, for example: rule "High fever"'
-    if prev == "RULE":
-        return _Missing('Give the rule a name in quotes after "rule", for example: rule "High fever"')
-    if prev == "PRIORITY":
-        return _Missing("Expected a whole number after 'priority', for example: priority 2 (higher numbers are "
-                        "tried first)")
-    if "WHEN" in expected and prev in {"STRING", "NUMBER", "DISABLED"} and "NAME" not in expected:
-        return ("Expected 'when' followed by the conditions, for example: when " + _EXAMPLE_CONDITION)
-    if counting and "NUMBER" in expected:
-        return _Missing(f"Expected how many after '{said}', for example: at least 2 of (fever, cough, fatigue)")
-    if prev in _NUMERIC_OPS and "NUMBER" in expected:
-        return _Missing(f"Expected a number after '{said}', for example: {said} 38")
-    if prev == "BETWEEN":
-        return _Missing(f"Expected a number after '{said}', for example: {said} 2 and 5")
-    if "_AND" in expected and not (expected & {"_OR", "THEN"}):
-        return _Missing("Expected 'and' and the upper limit, for example: is between 2 and 5")
-    if prev in {"ONE_OF", "NOT_ONE_OF"}:
-        return _Missing(f"Expected a list of values after '{said}', separated by commas, for example: "
-                        f'{said} "margin", "border"')
-    if prev in {"IS", "IS_NOT"} and {"STRING", "NUMBER"} & expected:
-        if found and not later_line and re.match(r"[^\W\d]", found):
-            return (f"Put text values in quotes, for example: {said} \"{found.strip(',')}\" "
-                    "(or use yes / no, or a number)")
-        return _Missing(f"Expected a value after '{said}': a number, yes / no, or text in quotes, for example: "
-                        f'{said} "dark"')
-    if prev in {"CONTAINS", "NOT_CONTAINS"}:
-        return _Missing(f'Expected text in quotes after \'{said}\', for example: {said} "biopsy"')
-    if prev == "NAME" and expected == {"IS"}:
-        return _Missing(f'Expected \'is\' and a label in quotes, for example: then {before} is "high"')
-    if expected & _OPERATORS and prev == "NAME":
-        return _Missing(f"After '{before}' I expected a comparison such as 'is', 'is above', 'is below', "
-                        "'is between', 'is one of' or 'is missing'" + (f", not '{found}'" if found else "") + ".")
-    if prev == "THEN":
-        return _Missing('Expected the outcome after \'then\', for example: then risk is "high"')
-    if "STRING" in expected and prev == "IS":
-        message = 'Put the outcome label in quotes, for example: then risk is "high"'
-        return _Missing(message) if later_line else message
-    if prev == "WITH":
-        return _Missing("Expected 'confidence' after 'with', for example: with confidence 0.8")
-    if prev == "CONFIDENCE":
-        return _Missing("Expected a number between 0 and 1 after 'with confidence', for example: with "
-                        "confidence 0.8")
-    if prev == "BECAUSE":
-        return _Missing('Put the reason in quotes after \'because\', for example: because "Guideline 4.2"')
-    if "_OF" in expected:
-        return _Missing(f"Expected 'of' after '{_said(before)}', for example: at least 2 of (...)")
-    if "LPAR" in expected and prev == "_OF":
-        return "Expected the list of conditions in parentheses, for example: at least 2 of (a is yes, b is yes)"
-    if expected & _CONDITION_START and prev in {"WHEN", "_AND", "_OR", "NOT", "LPAR", "COMMA", None} | {"_OF"}:
-        word = {"_AND": "and", "_OR": "or", "NOT": "not", "LPAR": "(", "COMMA": ","}.get(prev, said)  # as written
-        if found and found[:1].isdigit():
-            return (f"A condition starts with a feature name, not a number, for example: {_EXAMPLE_CONDITION}")
-        return _Missing(f"Expected a condition after '{word}', for example: {_EXAMPLE_CONDITION}")
-    if at_end and "RPAR" in expected:
-        return "A '(' is never closed. Add ')' at the end of the group."
-    if at_end:
-        return _Missing(f"The rule ends too early after '{said}'. Finish the condition, for example: "
-                        f"{_EXAMPLE_CONDITION}")
-    if "RPAR" in expected and found and not (expected & {"THEN", "$END"}):
-        return f"Expected ')' to close the group, or 'and' / 'or' to add a condition, not '{found}'."
-    if expected & {"_AND", "_OR", "THEN", "BECAUSE", "$END"}:
-        if found and found.lower() in {"when", "if"}:
-            return "'when' is written only once; join further conditions with 'and' or 'or'."
-        if found and found.lower() == "rule":
-            return "Only one rule can be written here. Save this rule first, then add the next one."
-        if "THEN" in expected:
-            return (f"Expected 'and' or 'or' to join another condition, or 'then' for the conclusion, not '{found}'.")
-        return f"Unexpected '{found}' after the end of the rule."
+
+    situation: str
+    applies: Callable[[_Place], bool]
+    message: Callable[[_Place], str]
+    example: str
+    says: str
+    missing: bool = False
+
+
+def _entry(situation, applies, message, example, says, missing=False) -> SyntaxMessage:
+    return SyntaxMessage(situation, applies, message if callable(message) else lambda p, m=message: m, example, says,
+                         missing)
+
+
+_BEFORE_CONDITION = {"WHEN", "_AND", "_OR", "NOT", "LPAR", "COMMA", None, "_OF"}
+_AS_WRITTEN = {"_AND": "and", "_OR": "or", "NOT": "not", "LPAR": "(", "COMMA": ","}
+_AFTER_CONDITION = {"_AND", "_OR", "THEN", "BECAUSE", "$END"}
+_RULE_ONLY_ONCE = "Only one rule can be written here. Save this rule first, then add the next one."
+_WHEN_ONLY_ONCE = "'when' is written only once; join further conditions with 'and' or 'or'."
+_RULE = 'rule "Fever"\n'
+_THEN = '\nthen risk is "high"'
+
+# The first entry that applies gives the message; the order matters where situations overlap. (The chain of
+# conditions this table replaced also had "Put the outcome label in quotes" for 'then risk is high': never reached,
+# since after 'is' the entry "a word without quotes after 'is'" applies first.)
+SYNTAX_MESSAGES: tuple[SyntaxMessage, ...] = (
+    _entry("an invisible control character where a word was expected",
+           lambda p: bool(p.found) and not p.found[:1].isprintable() and not p.found[:1].isspace(),
+           CONTROL_MESSAGE, _RULE + "when age\u200b is above 65" + _THEN, CONTROL_MESSAGE),
+    _entry("yes / no inside a list of values",
+           lambda p: (p.prev in {"YES", "NO"} and len(p.accepted) > 1
+                      and p.accepted[-2].type in {"ONE_OF", "NOT_ONE_OF"}),
+           lambda p: _FLAG_LIST_MESSAGE.format(feature=str(p.accepted[-3]) if len(p.accepted) > 2 else "smoker"),
+           _RULE + "when smoker is one of yes, no" + _THEN,
+           "yes / no cannot be put in a list; write: smoker is yes (or smoker is no)"),
+    _entry("a second 'rule' after a number (read as the number's unit)",
+           lambda p: p.prev == "UNIT" and p.found is not None and p.word == "rule",
+           _RULE_ONLY_ONCE, _RULE + 'when age is above 65\nrule "Other"\nwhen age is above 3' + _THEN,
+           _RULE_ONLY_ONCE),
+    _entry("a second 'when' after a number (read as the number's unit)",
+           lambda p: p.prev == "UNIT" and p.found is not None and p.word in {"when", "if"},
+           _WHEN_ONLY_ONCE, _RULE + "when age is above 65 when smoker is yes" + _THEN, _WHEN_ONLY_ONCE),
+    _entry("two conditions with no 'and' / 'or' between them, the first ending in a number",
+           lambda p: p.prev == "UNIT" and p.found is not None,
+           lambda p: (f"'and' or 'or' seems to be missing before '{p.before}'. "
+                      "Join conditions with 'and' or 'or', for example: age is above 65 and smoker is yes"),
+           _RULE + "when age is above 65 smoker is yes" + _THEN,
+           "'and' or 'or' seems to be missing before 'smoker'. Join conditions with 'and' or 'or', for example: "
+           "age is above 65 and smoker is yes"),
+    _entry("a text value with no closing quote",
+           lambda p: p.found is not None and p.found.startswith(('"', "“")) and "STRING" in p.expected,
+           "This text has no closing quote. Add \" at the end of it.",
+           _RULE + 'when colour is "dark' + _THEN, "This text has no closing quote. Add \" at the end of it."),
+    _entry("a text that does not start with 'rule'",
+           lambda p: "RULE" in p.expected and p.prev is None,
+           'A rule starts with the word "rule" and its name in quotes, for example: rule "High fever"',
+           "when age is above 65" + _THEN,
+           'A rule starts with the word "rule" and its name in quotes, for example: rule "High fever"'),
+    _entry("no name after 'rule'",
+           lambda p: p.prev == "RULE",
+           'Give the rule a name in quotes after "rule", for example: rule "High fever"',
+           "rule Fever\nwhen age is above 65" + _THEN,
+           'Give the rule a name in quotes after "rule", for example: rule "High fever"', missing=True),
+    _entry("no number after 'priority'",
+           lambda p: p.prev == "PRIORITY",
+           "Expected a whole number after 'priority', for example: priority 2 (higher numbers are tried first)",
+           'rule "Fever" priority high\nwhen age is above 65' + _THEN,
+           "Expected a whole number after 'priority', for example: priority 2 (higher numbers are tried first)",
+           missing=True),
+    _entry("no 'when' after the rule's name",
+           lambda p: "WHEN" in p.expected and p.prev in {"STRING", "NUMBER", "DISABLED"} and "NAME" not in p.expected,
+           "Expected 'when' followed by the conditions, for example: when " + _EXAMPLE_CONDITION,
+           'rule "Fever"\nage is above 65' + _THEN,
+           "Expected 'when' followed by the conditions, for example: when temperature is above 38"),
+    _entry("no count after 'at least' that begins a count",
+           lambda p: p.counting and "NUMBER" in p.expected,
+           lambda p: f"Expected how many after '{p.said}', for example: at least 2 of (fever, cough, fatigue)",
+           _RULE + "when at least of (fever is yes, cough is yes)" + _THEN,
+           "Expected how many after 'at least', for example: at least 2 of (fever, cough, fatigue)", missing=True),
+    _entry("no number after a comparison of numbers",
+           lambda p: p.prev in _NUMERIC_OPS and "NUMBER" in p.expected,
+           lambda p: f"Expected a number after '{p.said}', for example: {p.said} 38",
+           _RULE + "when temperature is above" + _THEN,
+           "Expected a number after 'is above', for example: is above 38", missing=True),
+    _entry("no number after 'is between'",
+           lambda p: p.prev == "BETWEEN",
+           lambda p: f"Expected a number after '{p.said}', for example: {p.said} 2 and 5",
+           _RULE + "when age is between" + _THEN,
+           "Expected a number after 'is between', for example: is between 2 and 5", missing=True),
+    _entry("no 'and' and upper limit after 'is between' and a number",
+           lambda p: "_AND" in p.expected and not (p.expected & {"_OR", "THEN"}),
+           "Expected 'and' and the upper limit, for example: is between 2 and 5",
+           _RULE + "when age is between 2" + _THEN,
+           "Expected 'and' and the upper limit, for example: is between 2 and 5", missing=True),
+    _entry("no list after 'is one of'",
+           lambda p: p.prev in {"ONE_OF", "NOT_ONE_OF"},
+           lambda p: (f"Expected a list of values after '{p.said}', separated by commas, for example: "
+                      f'{p.said} "margin", "border"'),
+           _RULE + "when site is one of" + _THEN,
+           'Expected a list of values after \'is one of\', separated by commas, for example: is one of "margin", '
+           '"border"', missing=True),
+    _entry("a word without quotes after 'is' on the same line",
+           lambda p: (p.prev in {"IS", "IS_NOT"} and bool({"STRING", "NUMBER"} & p.expected) and bool(p.found)
+                      and not p.later_line and re.match(r"[^\W\d]", p.found) is not None),
+           lambda p: (f"Put text values in quotes, for example: {p.said} \"{p.found.strip(',')}\" "
+                      "(or use yes / no, or a number)"),
+           _RULE + "when colour is dark" + _THEN,
+           'Put text values in quotes, for example: is "dark" (or use yes / no, or a number)'),
+    _entry("no value after 'is'",
+           lambda p: p.prev in {"IS", "IS_NOT"} and bool({"STRING", "NUMBER"} & p.expected),
+           lambda p: (f"Expected a value after '{p.said}': a number, yes / no, or text in quotes, for example: "
+                      f'{p.said} "dark"'),
+           _RULE + "when colour is" + _THEN,
+           'Expected a value after \'is\': a number, yes / no, or text in quotes, for example: is "dark"',
+           missing=True),
+    _entry("no text after 'contains'",
+           lambda p: p.prev in {"CONTAINS", "NOT_CONTAINS"},
+           lambda p: f'Expected text in quotes after \'{p.said}\', for example: {p.said} "biopsy"',
+           _RULE + "when notes contains" + _THEN,
+           'Expected text in quotes after \'contains\', for example: contains "biopsy"', missing=True),
+    _entry("no 'is' after the outcome's name",
+           lambda p: p.prev == "NAME" and p.expected == {"IS"},
+           lambda p: f'Expected \'is\' and a label in quotes, for example: then {p.before} is "high"',
+           _RULE + 'when age is above 65\nthen risk "high"',
+           'Expected \'is\' and a label in quotes, for example: then risk is "high"', missing=True),
+    _entry("no comparison after a feature's name",
+           lambda p: bool(p.expected & _OPERATORS) and p.prev == "NAME",
+           lambda p: (f"After '{p.before}' I expected a comparison such as 'is', 'is above', 'is below', "
+                      "'is between', 'is one of' or 'is missing'" + (f", not '{p.found}'" if p.found else "") + "."),
+           _RULE + "when age 65" + _THEN,
+           "After 'age' I expected a comparison such as 'is', 'is above', 'is below', 'is between', 'is one of' "
+           "or 'is missing', not '65'.", missing=True),
+    _entry("no outcome after 'then'",
+           lambda p: p.prev == "THEN",
+           'Expected the outcome after \'then\', for example: then risk is "high"',
+           _RULE + "when age is above 65\nthen",
+           'Expected the outcome after \'then\', for example: then risk is "high"', missing=True),
+    _entry("no 'confidence' after 'with'",
+           lambda p: p.prev == "WITH",
+           "Expected 'confidence' after 'with', for example: with confidence 0.8",
+           _RULE + "when age is above 65" + _THEN + " with 0.8",
+           "Expected 'confidence' after 'with', for example: with confidence 0.8", missing=True),
+    _entry("no number after 'with confidence'",
+           lambda p: p.prev == "CONFIDENCE",
+           "Expected a number between 0 and 1 after 'with confidence', for example: with confidence 0.8",
+           _RULE + "when age is above 65" + _THEN + " with confidence high",
+           "Expected a number between 0 and 1 after 'with confidence', for example: with confidence 0.8",
+           missing=True),
+    _entry("no quoted reason after 'because'",
+           lambda p: p.prev == "BECAUSE",
+           'Put the reason in quotes after \'because\', for example: because "Guideline 4.2"',
+           _RULE + "when age is above 65" + _THEN + "\nbecause guideline",
+           'Put the reason in quotes after \'because\', for example: because "Guideline 4.2"', missing=True),
+    _entry("no 'of' after the count of 'at least'",
+           lambda p: "_OF" in p.expected,
+           lambda p: f"Expected 'of' after '{p.said}', for example: at least 2 of (...)",
+           _RULE + "when at least 2 (fever is yes, cough is yes)" + _THEN,
+           "Expected 'of' after '2', for example: at least 2 of (...)", missing=True),
+    _entry("no parenthesis after 'at least 2 of'",
+           lambda p: "LPAR" in p.expected and p.prev == "_OF",
+           "Expected the list of conditions in parentheses, for example: at least 2 of (a is yes, b is yes)",
+           _RULE + "when at least 2 of fever is yes" + _THEN,
+           "Expected the list of conditions in parentheses, for example: at least 2 of (a is yes, b is yes)"),
+    _entry("a number where a condition should start",
+           lambda p: (bool(p.expected & _CONDITION_START) and p.prev in _BEFORE_CONDITION and bool(p.found)
+                      and p.found[:1].isdigit()),
+           f"A condition starts with a feature name, not a number, for example: {_EXAMPLE_CONDITION}",
+           _RULE + "when 65 is below age" + _THEN,
+           "A condition starts with a feature name, not a number, for example: temperature is above 38"),
+    _entry("no condition after 'when', 'and', 'or', 'not', '(' or ','",
+           lambda p: bool(p.expected & _CONDITION_START) and p.prev in _BEFORE_CONDITION,
+           lambda p: (f"Expected a condition after '{_AS_WRITTEN.get(p.prev, p.said)}', for example: "
+                      f"{_EXAMPLE_CONDITION}"),
+           _RULE + "when age is above 65 and" + _THEN,
+           "Expected a condition after 'and', for example: temperature is above 38", missing=True),
+    _entry("a '(' never closed, at the end of the text",
+           lambda p: p.found is None and "RPAR" in p.expected,
+           "A '(' is never closed. Add ')' at the end of the group.",
+           _RULE + "when (age is above 65",
+           "A '(' is never closed. Add ')' at the end of the group."),
+    _entry("the text ends in the middle of the rule",
+           lambda p: p.found is None,
+           lambda p: (f"The rule ends too early after '{p.said}'. Finish the condition, for example: "
+                      f"{_EXAMPLE_CONDITION}"),
+           _RULE + "when age is between 60 and",
+           "The rule ends too early after 'and'. Finish the condition, for example: temperature is above 38",
+           missing=True),
+    _entry("a stray word inside a group",
+           lambda p: "RPAR" in p.expected and bool(p.found) and not (p.expected & {"THEN", "$END"}),
+           lambda p: f"Expected ')' to close the group, or 'and' / 'or' to add a condition, not '{p.found}'.",
+           _RULE + 'when (colour is "dark" smoker is yes)' + _THEN,
+           "Expected ')' to close the group, or 'and' / 'or' to add a condition, not 'smoker'."),
+    _entry("a second 'when' after a complete condition",
+           lambda p: bool(_AFTER_CONDITION & p.expected) and bool(p.found) and p.found.lower() in {"when", "if"},
+           _WHEN_ONLY_ONCE, _RULE + 'when colour is "dark" when smoker is yes' + _THEN, _WHEN_ONLY_ONCE),
+    _entry("a second rule after a complete rule",
+           lambda p: bool(_AFTER_CONDITION & p.expected) and bool(p.found) and p.found.lower() == "rule",
+           _RULE_ONLY_ONCE, _RULE + 'when colour is "dark"' + _THEN + '\nrule "Other"', _RULE_ONLY_ONCE),
+    _entry("a stray word after a condition",
+           lambda p: bool(_AFTER_CONDITION & p.expected) and "THEN" in p.expected,
+           lambda p: (f"Expected 'and' or 'or' to join another condition, or 'then' for the conclusion, "
+                      f"not '{p.found}'."),
+           _RULE + 'when colour is "dark" smoker is yes' + _THEN,
+           "Expected 'and' or 'or' to join another condition, or 'then' for the conclusion, not 'smoker'."),
+    _entry("a stray word after the end of the rule",
+           lambda p: bool(_AFTER_CONDITION & p.expected),
+           lambda p: f"Unexpected '{p.found}' after the end of the rule.",
+           _RULE + "when age is above 65" + _THEN + ' because "x" extra',
+           "Unexpected 'extra' after the end of the rule."),
+)
+
+
+def _message(expected: set[str], accepted: list[Token], found: str | None, later_line: bool = False) -> str:
+    """What is wrong, in words: the first entry of SYNTAX_MESSAGES that applies; a ``_Missing`` message when
+    something is missing after the previous word."""
+    place = _Place(frozenset(expected), tuple(accepted), found, later_line)
+    for entry in SYNTAX_MESSAGES:
+        if entry.applies(place):
+            message = entry.message(place)
+            return _Missing(message) if entry.missing else message
     return f"Unexpected '{found}' here."
 
 
@@ -346,7 +520,7 @@ class _ToSyntax(Transformer_NonRecursive):
         return items[0]
 
     def rule(self, meta, items):
-        rule_kw, name, *rest = items
+        _keyword, name, *rest = items
         priority, enabled, priority_span = 0, True, None
         conclusion = because = None
         condition = None

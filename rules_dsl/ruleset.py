@@ -1,12 +1,7 @@
 """A rule set: settings (outcome, policy), vocabulary and rules, checked and compiled for every backend.
 
-On disk (the same layout the store keeps in Git, so an auditor can read a clone):
-
-    <rule set>/
-      ruleset.yaml      title, description, outcome (name, labels), policy, default
-      vocabulary.yaml   the features
-      rules/<id>.rule   one rule per file, canonical text
-      examples.csv      optional example cases (one column per feature, by column name)
+On disk and in the store, a rule set is a folder in the layout of layout.py (ruleset.yaml, vocabulary.yaml,
+rules/<id>.rule, examples.csv).
 """
 from __future__ import annotations
 
@@ -20,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import logic as L
 from .backends.row import compile_rules
@@ -30,6 +24,18 @@ from .errors import Problem, RuleError, name_key
 from .examples import unreadable as unreadable_examples
 from .formatter import format_syntax
 from .gc_pause import collector_paused
+from .layout import (
+    EXAMPLES_FILE,
+    RULE_ID,
+    RULE_SUFFIX,
+    RULES_FOLDER,
+    SETTINGS_FILE,
+    VOCABULARY_FILE,
+    dump_yaml,
+    parse_yaml,
+    rule_file,
+    rule_stem,
+)
 from .parser import parse_rule
 from .policy import Decision, Voter, decide, decide_frame
 from .quality import DataReport
@@ -37,7 +43,6 @@ from .syntax import Rule as RuleSyntax
 from .tables import CsvError, read_csv
 from .vocabulary import Settings, Vocabulary
 
-RULE_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 MAX_RULES = 10_000
 
 
@@ -260,29 +265,12 @@ def _duplicate_names(rules: list[CompiledRule]) -> list[Problem]:
             problems.append(Problem("duplicate-name", f"Two rules are called '{r.name}' ({names[key]} and {r.id}); "
                                     "give each rule its own name (names that differ only in capitals, accents or "
                                     "look-alike letters count as the same).", field="name",
-                                    file=f"rules/{r.id}.rule"))
+                                    file=rule_file(r.id)))
         names[key] = r.id
     return problems
 
 
 # ---- folders -----------------------------------------------------------------------------------------------------
-
-def parse_yaml(data: bytes | None, file: str):
-    if data is None:
-        raise RuleError(Problem("missing-file", f"{file} is missing from the rule set.", file=file))
-    try:
-        return yaml.safe_load(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        raise RuleError(Problem("bad-yaml", f"{file} is not valid YAML: {getattr(e, 'problem', None) or e}.",
-                                line=line, column=column, file=file)) from None
-
-
-def read_yaml(path: Path, file: str):
-    return parse_yaml(path.read_bytes() if path.is_file() else None, file)
-
 
 def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | None = None,
                        release: str | None = None, memo: dict | None = None) -> RuleSet:
@@ -303,15 +291,15 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
     settings = vocabulary = None
     # Entries are keyed by digests of the files: keys holding the bytes kept every version's copy of the
     # vocabulary alive (~15 KB per save in the server).
-    context = (_digest(files.get("ruleset.yaml")), _digest(files.get("vocabulary.yaml")))
+    context = (_digest(files.get(SETTINGS_FILE)), _digest(files.get(VOCABULARY_FILE)))
     try:
         settings = _remembered(memo, ("settings", context[0]),
-                               lambda: Settings.from_dict(parse_yaml(files.get("ruleset.yaml"), "ruleset.yaml")))
+                               lambda: Settings.from_dict(parse_yaml(files.get(SETTINGS_FILE), SETTINGS_FILE)))
     except RuleError as e:
         problems.extend(e.problems)
     try:
         vocabulary = _remembered(memo, ("vocabulary", context[1]), lambda: Vocabulary.from_dict(
-            parse_yaml(files.get("vocabulary.yaml"), "vocabulary.yaml")))
+            parse_yaml(files.get(VOCABULARY_FILE), VOCABULARY_FILE)))
     except RuleError as e:
         problems.extend(e.problems)
     if problems:
@@ -323,13 +311,13 @@ def ruleset_from_files(files: Mapping[str, bytes], id: str = "", version: str | 
     if problems:
         raise RuleError(problems)
     examples = None
-    if files.get("examples.csv"):
+    if files.get(EXAMPLES_FILE):
         try:
-            examples = read_csv(files["examples.csv"])
+            examples = read_csv(files[EXAMPLES_FILE])
         except CsvError as e:
             # the file's own lines say best what is wrong and where (rules_dsl/examples.py); the reader's
             # message is the fallback
-            raise RuleError(unreadable_examples(files["examples.csv"], e)) from None
+            raise RuleError(unreadable_examples(files[EXAMPLES_FILE], e)) from None
     return RuleSet(settings, vocabulary, rules, id=id, version=version, release=release, examples=examples)
 
 
@@ -338,9 +326,9 @@ def _compile_files(files: Mapping[str, bytes], settings, vocabulary, memo, conte
     them)."""
     rules, problems = [], []
     for name in sorted(files):
-        if not (name.startswith("rules/") and name.endswith(".rule")):
+        stem = rule_stem(name)
+        if stem is None:
             continue
-        stem = name[len("rules/"):-len(".rule")]
         if not RULE_ID.fullmatch(stem):
             problems.append(Problem("bad-file-name", "A rule file is named with lower-case letters, digits and "
                                     "hyphens, such as high-fever.rule.", file=name))
@@ -385,20 +373,20 @@ def load_folder(path: str | Path) -> RuleSet:
         raise RuleError(Problem("missing-folder", f"'{folder}' is not a rule set folder."))
     files: dict[str, bytes] = {}
     problems = []
-    for name in ("ruleset.yaml", "vocabulary.yaml", "examples.csv"):
+    for name in (SETTINGS_FILE, VOCABULARY_FILE, EXAMPLES_FILE):
         if (folder / name).is_file():
             files[name] = (folder / name).read_bytes()
-    if (folder / "rules").is_dir():
-        for file in sorted((folder / "rules").glob("*.rule")):
+    if (folder / RULES_FOLDER).is_dir():
+        for file in sorted((folder / RULES_FOLDER).glob("*" + RULE_SUFFIX)):
             if file.is_symlink():
                 problems.append(Problem("symlink", "Rule files must be ordinary files, not links.",
-                                        file=f"rules/{file.name}"))
+                                        file=f"{RULES_FOLDER}/{file.name}"))
                 continue
             try:
-                files[f"rules/{file.name}"] = file.read_bytes()
+                files[f"{RULES_FOLDER}/{file.name}"] = file.read_bytes()
             except OSError as e:  # a folder named like a rule file, a file that may not be read
                 problems.append(Problem("unreadable", f"This rule file cannot be read ({e.strerror or e}).",
-                                        file=f"rules/{file.name}"))
+                                        file=f"{RULES_FOLDER}/{file.name}"))
     if problems:
         try:
             ruleset_from_files(files, id=folder.name)
@@ -411,10 +399,8 @@ def load_folder(path: str | Path) -> RuleSet:
 def write_folder(ruleset: RuleSet, path: str | Path) -> None:
     """Write a rule set in the folder layout (used by the demo and by exports)."""
     folder = Path(path)
-    (folder / "rules").mkdir(parents=True, exist_ok=True)
-    def dump(data):
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    (folder / "ruleset.yaml").write_text(dump(ruleset.settings.to_dict()), encoding="utf-8")
-    (folder / "vocabulary.yaml").write_text(dump(ruleset.vocabulary.to_dict()), encoding="utf-8")
+    (folder / RULES_FOLDER).mkdir(parents=True, exist_ok=True)
+    (folder / SETTINGS_FILE).write_text(dump_yaml(ruleset.settings.to_dict()), encoding="utf-8")
+    (folder / VOCABULARY_FILE).write_text(dump_yaml(ruleset.vocabulary.to_dict()), encoding="utf-8")
     for r in ruleset.rules:
-        (folder / "rules" / f"{r.id}.rule").write_text(r.text + "\n", encoding="utf-8")
+        (folder / rule_file(r.id)).write_text(r.text + "\n", encoding="utf-8")

@@ -145,5 +145,3 @@ def walk(condition: Condition):
         stack.extend(reversed(children(node)))
 
 
-def comparisons(condition: Condition) -> list[Comparison]:
-    return [node for node in walk(condition) if isinstance(node, Comparison)]

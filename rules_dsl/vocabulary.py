@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from .errors import DataError, Problem, RuleError, did_you_mean, invisible_character, normalize_name
+from .layout import SETTINGS_FILE, VOCABULARY_FILE
 from .units import find_unit
 
 FEATURE_TYPES = ("number", "category", "boolean", "text")
@@ -146,7 +147,7 @@ class Vocabulary:
         return [{"name": f.name, **f.to_dict()} for f in self.features]
 
     @classmethod
-    def from_dict(cls, data: Any, file: str = "vocabulary.yaml") -> Vocabulary:
+    def from_dict(cls, data: Any, file: str = VOCABULARY_FILE) -> Vocabulary:
         problems: list[Problem] = []
 
         def fail(message: str, path: str) -> None:
@@ -315,14 +316,14 @@ class Settings:
         return data
 
     @classmethod
-    def from_dict(cls, data: Any, file: str = "ruleset.yaml") -> Settings:
+    def from_dict(cls, data: Any, file: str = SETTINGS_FILE) -> Settings:
         problems: list[Problem] = []
 
         def fail(message: str, path: str) -> None:
             problems.append(Problem("ruleset", message, field=path, file=file))
 
         if not isinstance(data, dict):
-            raise RuleError(Problem("ruleset", "ruleset.yaml must hold title, outcome, policy and default.",
+            raise RuleError(Problem("ruleset", f"{SETTINGS_FILE} must hold title, outcome, policy and default.",
                                     file=file))
         title = data.get("title")
         if not isinstance(title, str) or not title.strip():

@@ -1,7 +1,7 @@
 """The application factory: everything is built here, per app, nothing at import time."""
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -55,12 +55,11 @@ def build_app(test_config: dict | None = None) -> Flask:
     from .api import register_api
 
     register_api(app)
-    try:
-        from editor_ui import init_app as init_editor
-    except ImportError:  # the editor is optional for API-only deployments and early tests
-        init_editor = None
-    if init_editor is not None:
-        init_editor(app)
+    # The editor is part of the product: an import that fails is an error to see at start, not a server that
+    # quietly comes up without its whole UI (a broken import once did exactly that, behind `except ImportError`).
+    from editor_ui import init_app as init_editor
+
+    init_editor(app)
 
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies:  # the client's address (sign-in throttling) and scheme (Secure cookies, Origin) as the proxy saw them
@@ -77,7 +76,6 @@ def build_app(test_config: dict | None = None) -> Flask:
 
 
 def _before():
-    g.request_started = True
     if request.path in PROBES:  # a load balancer's probe: no credentials looked at, so no database needed
         return
     if request.method not in ("GET", "HEAD", "OPTIONS"):

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache, wraps
@@ -32,6 +33,7 @@ from rules_dsl.errors import invisible_character, normalize_name
 from . import store as git
 from .db import begin_write, get_db, reads
 from .errors import Forbidden, TooMany, Unauthorized, Unprocessable
+from .limits import MAX_EMAIL, MAX_PERSON_NAME
 from .models import ROLES, SCOPES, ApiToken, AuditEvent, SignInSession, SignInThrottle, User, utcnow
 
 COOKIE = "rulecraft_session"
@@ -70,7 +72,7 @@ def check_password_rules(password: str) -> None:
 
 def check_identity_text(name: str, email: str) -> None:
     """Names and e-mails end up as commit authors: refuse anything that could break or forge that line."""
-    for field, value, limit in (("name", name, 100), ("email", email, 200)):
+    for field, value, limit in (("name", name, MAX_PERSON_NAME), ("email", email, MAX_EMAIL)):
         if not isinstance(value, str) or not value.strip():
             raise Unprocessable(f"The {field} is required.", field=field)
         if len(value) > limit or any(c in value for c in "\n\r\0<>") or not value.isprintable():
@@ -191,13 +193,22 @@ def tokens_of(db: Session, user: User) -> list[ApiToken]:
 
 # ---- sessions ----------------------------------------------------------------------------------------------------
 
+def _control(c: str) -> bool:
+    """A control or format character (NUL, BEL, a direction override); spaces of any kind are not."""
+    return unicodedata.category(c) in ("Cc", "Cf") and not c.isspace()
+
+
 def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, str, SignInSession]:
     """Check the password (throttled) and open a session; returns the user, the cookie value and the session."""
     config = current_app.config
-    key = normalize_name(name or "")[:100]
-    address = (address or "unknown")[:64]
+    given = str(name or "")
+    # No account name holds a control character (names are checked when made), and PostgreSQL text cannot hold
+    # NUL: such a name is recorded with the characters replaced and is never looked up.
+    shown = "".join("\ufffd" if _control(c) else c for c in given)
+    key = normalize_name(shown)[:MAX_PERSON_NAME]
+    address = "".join(c for c in (address or "unknown") if not _control(c))[:64]
     reserve_attempt(db, key, address)
-    user = find_user(db, name) if key else None
+    user = find_user(db, given) if key and shown == given else None
     # Check a password even for an unknown name, so both take the same time.
     ok = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
     if not (ok and user is not None and user.active):
@@ -210,7 +221,7 @@ def sign_in(db: Session, name: str, password: str, address: str) -> tuple[User, 
                           details={"reason": "disabled" if disabled else "wrong-name-or-password",
                                    "refused": "The account is disabled." if disabled
                                    else "The name or the password was not right.",
-                                   "name": str(name or "")[:100], "address": address}))
+                                   "name": shown[:MAX_PERSON_NAME], "address": address}))
         db.commit()
         raise Unauthorized("The name or the password is not right.")
     begin_write(db)

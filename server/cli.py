@@ -13,6 +13,7 @@ import click
 
 import rules_dsl
 from rules_dsl import DataError, RuleError
+from rules_dsl.layout import EXAMPLES_FILE, RULE_SUFFIX, RULES_FOLDER, SETTINGS_FILE, VOCABULARY_FILE, read_yaml
 from rules_dsl.tables import CsvError, csv_chunks, read_csv
 
 
@@ -67,7 +68,7 @@ def check(path: Path) -> None:
 def _check_examples(path: Path, ruleset) -> tuple[list, int]:
     """The problems of a folder's examples.csv (its values against the vocabulary, its labels against the
     outcome), and how many cases it holds."""
-    from rules_dsl.examples import EXAMPLES_FILE, check_examples
+    from rules_dsl.examples import check_examples
 
     file = path / EXAMPLES_FILE
     if not path.is_dir() or not file.is_file():
@@ -80,14 +81,12 @@ def _check_examples(path: Path, ruleset) -> tuple[list, int]:
 @click.option("--check", "only_check", is_flag=True, help="Only report files that are not in canonical form.")
 def format_command(path: Path, only_check: bool) -> None:
     """Rewrite rule files in canonical form (names in the vocabulary's spelling when the rule checks clean)."""
-    files = sorted((path / "rules").glob("*.rule")) if path.is_dir() else [path]
+    files = sorted((path / RULES_FOLDER).glob("*" + RULE_SUFFIX)) if path.is_dir() else [path]
     vocabulary = settings = None
     if path.is_dir():
         try:
-            from rules_dsl.ruleset import read_yaml
-
-            settings = rules_dsl.Settings.from_dict(read_yaml(path / "ruleset.yaml", "ruleset.yaml"))
-            vocabulary = rules_dsl.Vocabulary.from_dict(read_yaml(path / "vocabulary.yaml", "vocabulary.yaml"))
+            settings = rules_dsl.Settings.from_dict(read_yaml(path / SETTINGS_FILE, SETTINGS_FILE))
+            vocabulary = rules_dsl.Vocabulary.from_dict(read_yaml(path / VOCABULARY_FILE, VOCABULARY_FILE))
         except RuleError as e:
             _print_problems(e.problems, folder=path)
             click.echo("Formatting syntax only (the vocabulary has errors).", err=True)
@@ -455,10 +454,9 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
 @click.option("--email", default=None, help="Shown as the author of the person's changes.")
 def create_user(data_dir: Path, database_url: str | None, name: str, role: str, email: str | None) -> None:
     """Add a person; the password is read from standard input."""
-    from server import auth
-    from server.db import begin_write
     from server.errors import ApiError
-    from server.services.changes import record
+    from server.services import accounts
+    from server.services.errors import ServiceError
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -466,14 +464,11 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
         password = sys.stdin.readline().rstrip("\n")
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        begin_write(db)
         try:
-            user = auth.create_user(db, name, role, password, email)
-        except ApiError as e:
+            user = accounts.create_person(db, None, name, role, password, email, note=" from the command line")
+        except (ApiError, ServiceError) as e:
             click.echo(f"Not created: {e.message}", err=True)
             sys.exit(1)
-        record(db, None, "user.create", message=f"{user.name} ({user.role}) from the command line")
-        db.commit()
         click.echo(f"Created {user.name} ({user.role}).")
 
 
@@ -485,53 +480,42 @@ def create_user(data_dir: Path, database_url: str | None, name: str, role: str, 
 @click.option("--name", "token_name", default="", help="A label to tell tokens apart.")
 def create_token(data_dir: Path, database_url: str | None, user: str, scope: str, days: int, token_name: str):
     """Make an API token for a person; it is printed once and only its hash is kept."""
-    from server import auth
-    from server.db import begin_write
-    from server.services.changes import record
+    from server.services import accounts
 
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        person = auth.find_user(db, user)
-        if person is None:
-            click.echo(f"There is no one called '{user}'.", err=True)
-            sys.exit(1)
-        begin_write(db)
-        secret, token = auth.create_token(db, person, scope, token_name, days)
-        record(db, person, "token.create", message=f"Token {token.prefix}... ({scope}) from the command line")
-        db.commit()
+        person = _person_or_exit(db, user)
+        secret, _token = accounts.create_token(db, person, scope, token_name, days, note=" from the command line")
     click.echo(secret)
 
 
 # ---- people's lifecycle: disable, enable, tokens, revoke-token, reset-password, unlock (each one audit row) -----
 
 def _person_or_exit(db, name: str):
-    from server import auth
+    from server.services import accounts
 
-    person = auth.find_user(db, name)
+    person = accounts.find_person(db, name)
     if person is None:
         click.echo(f"There is no one called '{name}'.", err=True)
         sys.exit(1)
     return person
 
 
-def _change_person(data_dir: Path, database_url: str | None, name: str, action: str, change, done: str) -> None:
-    """Apply ``change(db, person)`` and record it in the audit log as done from the command line."""
-    from server.db import begin_write
+def _change_person(data_dir: Path, database_url: str | None, name: str, action: str, done: str,
+                   password: str | None = None) -> None:
+    """The service's ``action`` on the person, recorded in the audit log as done from the command line."""
     from server.errors import ApiError
-    from server.services.changes import record
+    from server.services import accounts
+    from server.services.errors import ServiceError
 
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
         person = _person_or_exit(db, name)
-        begin_write(db)
         try:
-            change(db, person)
-        except ApiError as e:
+            accounts.change_person(db, None, person, action, f"{done} from the command line", password)
+        except (ApiError, ServiceError) as e:
             click.echo(f"Not done: {e.message}", err=True)
             sys.exit(1)
-        record(db, None, action, message=f"{person.name}: {done} from the command line",
-               details={"user": person.id})
-        db.commit()
         click.echo(f"{person.name}: {done}.")
 
 
@@ -540,10 +524,7 @@ def _change_person(data_dir: Path, database_url: str | None, name: str, action: 
 @click.argument("name")
 def disable(data_dir: Path, database_url: str | None, name: str) -> None:
     """Stop a person signing in; their sessions end and their tokens are revoked at once."""
-    from server import auth
-
-    _change_person(data_dir, database_url, name, "user.disable", auth.disable_user,
-                   "disabled, sessions ended, tokens revoked")
+    _change_person(data_dir, database_url, name, "user.disable", "disabled, sessions ended, tokens revoked")
 
 
 @main.command()
@@ -551,9 +532,7 @@ def disable(data_dir: Path, database_url: str | None, name: str) -> None:
 @click.argument("name")
 def enable(data_dir: Path, database_url: str | None, name: str) -> None:
     """Let a disabled person sign in again (their old tokens stay revoked)."""
-    from server import auth
-
-    _change_person(data_dir, database_url, name, "user.enable", auth.enable_user, "enabled")
+    _change_person(data_dir, database_url, name, "user.enable", "enabled")
 
 
 @main.command(name="reset-password")
@@ -562,15 +541,12 @@ def enable(data_dir: Path, database_url: str | None, name: str) -> None:
 def reset_password(data_dir: Path, database_url: str | None, name: str) -> None:
     """Give a person a one-time password (read from standard input), to change at the next sign-in; their
     sessions end, their tokens are revoked and failed sign-ins are forgotten."""
-    from server import auth
-
     if sys.stdin.isatty():
         password = click.prompt("One-time password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
     _change_person(data_dir, database_url, name, "user.password-reset",
-                   lambda db, person: auth.reset_password(db, person, password),
-                   "one-time password set, sessions ended, tokens revoked")
+                   "one-time password set, sessions ended, tokens revoked", password)
 
 
 @main.command()
@@ -578,9 +554,7 @@ def reset_password(data_dir: Path, database_url: str | None, name: str) -> None:
 @click.argument("name")
 def unlock(data_dir: Path, database_url: str | None, name: str) -> None:
     """Forget a person's failed sign-ins, so they need not wait before the next attempt."""
-    from server import auth
-
-    _change_person(data_dir, database_url, name, "user.unlock", auth.unlock, "failed sign-ins forgotten")
+    _change_person(data_dir, database_url, name, "user.unlock", "failed sign-ins forgotten")
 
 
 @main.command()
@@ -588,12 +562,12 @@ def unlock(data_dir: Path, database_url: str | None, name: str) -> None:
 @click.argument("name")
 def tokens(data_dir: Path, database_url: str | None, name: str) -> None:
     """List a person's tokens (id, scope, name, expiry, revoked); never their secrets."""
-    from server import auth
+    from server.services import accounts
 
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
         person = _person_or_exit(db, name)
-        listed = auth.tokens_of(db, person)
+        listed = accounts.tokens_of(db, person)
         for t in listed:
             state = "revoked" if t.revoked_at else f"expires {t.expires_at:%Y-%m-%d}"
             click.echo(f"{t.id:>6}  {t.prefix}...  {t.scope:<8} {state:<18} {t.name}")
@@ -606,22 +580,16 @@ def tokens(data_dir: Path, database_url: str | None, name: str) -> None:
 @click.argument("token_id", type=click.IntRange(1, 999_999_999))
 def revoke_token(data_dir: Path, database_url: str | None, token_id: int) -> None:
     """Revoke a token by its id (see `rulecraft tokens NAME`); it stops working at once."""
-    from server import auth
-    from server.db import begin_write
-    from server.models import ApiToken
-    from server.services.changes import record
+    from server.services import accounts
+    from server.services.errors import NotFound
 
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        token = db.get(ApiToken, token_id)
-        if token is None:
+        try:
+            token = accounts.revoke_token(db, None, token_id)
+        except NotFound:
             click.echo(f"There is no token {token_id}.", err=True)
             sys.exit(1)
-        begin_write(db)
-        auth.revoke_token(db, token)
-        record(db, None, "token.revoke", message=f"Token {token.prefix}... of {token.user.name} from the command "
-                                                 "line", details={"user": token.user_id})
-        db.commit()
         click.echo(f"Revoked token {token_id} ({token.prefix}...) of {token.user.name}.")
 
 

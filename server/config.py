@@ -19,8 +19,6 @@ import os
 import secrets
 from pathlib import Path
 
-DEFAULT_PORT = 8000
-
 
 def _int_env(name: str, default: int) -> int:
     value = os.environ.get(name, "")

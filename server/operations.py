@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from rules_dsl import load
@@ -25,7 +24,6 @@ from rules_dsl.demo import DEMO_RULESET, demo_path, reference_data
 from . import auth, migrate
 from . import config as configuration
 from .db import begin_write, session_factory
-from .models import User
 from .services import datasets, recovery, releases
 from .services.rules import import_ruleset
 from .services.workspace import Workspace
@@ -205,11 +203,3 @@ def warm_up(app) -> None:
                 ws.ruleset(ruleset, latest.version).matches_row  # noqa: B018 - compiles the per-row function
     except Exception:  # noqa: BLE001 - a rule set that cannot be compiled is reported when it is asked for
         logging.getLogger(__name__).warning("warm-up stopped early", exc_info=True)
-
-
-def user_by_name(db, name: str) -> User | None:
-    return auth.find_user(db, name)
-
-
-def all_users(db) -> list[User]:
-    return list(db.scalars(select(User).order_by(User.id)))

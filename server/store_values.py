@@ -18,6 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from .limits import MAX_EMAIL, MAX_PERSON_NAME, RELEASE_NAME, shown
+from .limits import MAX_WHY as MAX_MESSAGE_CHARS
+
 # --------------------------------------------------------------------------------------------------------- errors
 
 
@@ -96,18 +99,9 @@ _COMPONENT = re.compile(r"[a-z0-9][a-z0-9._-]{0,80}")
 # Names that Windows cannot hold: an operator may copy the repository there for a backup.
 _WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?")
 MAX_DEPTH = 4
-RELEASE_NAME = re.compile(r"v[1-9][0-9]{0,5}")
 FULL_ID = re.compile(r"[0-9a-f]{40}")
 TRAILER_KEY = re.compile(r"[A-Za-z][A-Za-z-]{0,63}")
 MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_MESSAGE_CHARS = 10_000
-
-
-def shown(value: object, limit: int = 40) -> str:
-    """A value as it may appear inside an error message: printable, short."""
-    text = value if isinstance(value, str) else repr(value)
-    text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def check_path(path: object, *, max_depth: int = MAX_DEPTH) -> str:
@@ -162,8 +156,9 @@ def _clean_name(name: object) -> str:
     while end > start and _git_crud(name[end - 1]):
         end -= 1
     name = name[start:end]
-    if not name or len(name) > 200:
-        raise InvalidInput("A person's name must have between 1 and 200 characters (not only punctuation).")
+    if not name or len(name) > MAX_PERSON_NAME:
+        raise InvalidInput(f"A person's name must have between 1 and {MAX_PERSON_NAME} characters (not only "
+                           "punctuation).")
     return name
 
 
@@ -174,7 +169,7 @@ def _clean_email(email: object) -> str:
     if not isinstance(email, str):
         raise InvalidInput("An e-mail address must be text.")
     email = unicodedata.normalize("NFC", email)
-    if (len(email) > 254 or not _EMAIL.fullmatch(email) or any(_forbidden_char(ch) for ch in email)
+    if (len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email) or any(_forbidden_char(ch) for ch in email)
             or _git_crud(email[0]) or _git_crud(email[-1])):
         raise InvalidInput(f"'{shown(email)}' is not an e-mail address that can be recorded.")
     return email

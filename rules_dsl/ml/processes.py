@@ -254,11 +254,6 @@ class ProcessPool:
         self._replace(worker)
 
     # ---- life cycle ------------------------------------------------------------------------------------------
-    @property
-    def pids(self) -> list[int]:
-        with self._lock:
-            return [w.process.pid for w in self._workers]
-
     def close(self, wait: bool = True, timeout: float | None = None) -> None:
         with self._lock:
             if self._closed:

@@ -13,7 +13,7 @@ primary, so the router notices when the primary gets faster.
 The fitted tree is read into plain lists and walked in Python: a prediction costs a few microseconds, where
 ``DecisionTreeRegressor.predict`` on one row costs tens (input validation).
 
-Layer rule: this module imports scikit-learn (besides ml.py); fallback.py does not need it.
+Layer rule: this module imports scikit-learn (besides estimators.py); fallback.py does not need it.
 """
 from __future__ import annotations
 

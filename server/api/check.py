@@ -6,10 +6,10 @@ from flask import Blueprint, current_app, jsonify
 from rules_dsl import parse_rule, rule_from_json
 
 from ..auth import requires
-from ..db import get_db
 from ..errors import Unprocessable
 from ..services import datasets, trying
-from .common import json_body, workspace
+from .common import json_body, session, workspace
+from .spec import NULL_S, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_check", __name__, url_prefix="/api")
 
@@ -43,7 +43,7 @@ def check():
         id_column = "case" if "case" in ruleset.examples.columns else None
         examples = trying.try_on(checked, ruleset.examples, label, id_column)
     reference = None
-    db = get_db()
+    db = session()
     chosen = body.get("dataset")
     dataset = datasets.get(db, ruleset_id, chosen) if chosen is not None else datasets.default_dataset(db, ruleset_id)
     if dataset is not None:
@@ -51,3 +51,18 @@ def check():
         reference = {"dataset": {"id": dataset.id, "name": dataset.name},
                      **trying.try_on(checked, frame, dataset.label_column)}
     return jsonify({**result, "version": version, "examples": examples, "reference": reference})
+
+
+# ---- OpenAPI (assembled by openapi.py)
+TRY = {"type": ["object", "null"], "properties": {"total": I, "matched": {"type": ["integer", "null"]},
+                                                  "matches": arr({"type": "object"}),
+                                                  "near_misses": arr({"type": "object"})}}
+SCHEMAS = {"Check": obj({"valid": B, "errors": arr(ref("Problem")), "warnings": arr(ref("Problem")), "text": NULL_S,
+                         "structured": {"anyOf": [ref("StructuredRule"), {"type": "null"}]}, "version": S,
+                         "examples": TRY, "reference": TRY}, ["valid", "errors", "warnings"])}
+PATHS = {
+    "/api/check": {
+        "post": op("Check a rule without saving; try it on cases", ref("Check"), codes=("400", "404", "422"),
+                   request=body(obj({"ruleset": S, "text": S, "rule": ref("StructuredRule"), "version": S,
+                                     "dataset": I}, ["ruleset"])))},
+}

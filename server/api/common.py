@@ -2,16 +2,22 @@
 from __future__ import annotations
 
 import json
-import math
 
-from flask import current_app, request
+from flask import Response, current_app, jsonify, request
 
+from ..db import get_db
 from ..errors import BadRequest, PreconditionRequired, TooLarge, Unprocessable
 from ..services.workspace import Workspace
 
 
 def workspace() -> Workspace:
     return current_app.extensions["rulecraft.workspace"]
+
+
+def session():
+    """This request's database session, handed to the services, which own every transaction. The one place the
+    views reach the database module (tests/server/test_layers.py)."""
+    return get_db()
 
 
 class _Duplicate(ValueError):
@@ -109,6 +115,17 @@ def etag(version: str) -> str:
     return f'"{version}"'
 
 
+def with_etag(body: dict | Response, version: str, status: int = 200, location: str | None = None) -> Response:
+    """The answer (a JSON body, or a response made already) carrying ``version`` as its ETag: the version a client
+    sends back in If-Match to change what it read. ``location``: where a created thing can be read (201)."""
+    response = body if isinstance(body, Response) else jsonify(body)
+    response.status_code = status
+    if location is not None:
+        response.headers["Location"] = location
+    response.headers["ETag"] = etag(version)
+    return response
+
+
 def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
     try:
         page = int(request.args.get("page", 1))
@@ -118,7 +135,3 @@ def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
     if page < 1 or page > 1_000_000 or not 1 <= size <= max_size:
         raise Unprocessable(f"page starts at 1 and per_page is between 1 and {max_size}.")
     return page, size
-
-
-def finite(value) -> bool:
-    return not isinstance(value, float) or math.isfinite(value)

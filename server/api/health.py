@@ -8,17 +8,13 @@ with one plain line per check. The answers name no rule set, person or address: 
 """
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, current_app, jsonify
-from sqlalchemy import text
 
-from ..db import reads
-from ..services import releases
+from ..services import readiness
 from .common import workspace
+from .spec import S, obj, op
 
 bp = Blueprint("health", __name__)
-log = logging.getLogger(__name__)
 
 PROBES = frozenset({"/healthz", "/readyz"})  # answered without looking at credentials (server/app.py)
 
@@ -32,10 +28,11 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """Whether this worker can serve: 200 ready, 503 not (each check says what is wrong)."""
-    checks = {"database": _database(), "repository": None, "releases": None}
-    checks["repository"], head = _repository()
+    ws = workspace()
+    checks = {"database": readiness.database(_schema_head), "repository": None, "releases": None}
+    checks["repository"], head = readiness.repository(ws)
     if checks["repository"] == "ok" and checks["database"] == "ok":
-        checks["releases"] = _releases(head)
+        checks["releases"] = readiness.released_versions(ws, head)
     else:
         checks["releases"] = "Not checked: it needs the database and the repository."
     ready = all(value == "ok" or value.startswith("ok:") for value in checks.values())
@@ -61,53 +58,15 @@ def _schema_head() -> str:
     return known
 
 
-def _database() -> str:
-    try:
-        with reads() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not reachable" to a probe; the log has the cause
-        log.warning("readiness: the database cannot be reached", exc_info=True)
-        return "The database cannot be reached."
-    try:
-        with reads() as connection:
-            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception:  # noqa: BLE001 - no such table: a database that was never migrated
-        revision = None
-    if revision != _schema_head():
-        log.warning("readiness: database schema at %s, this code needs %s", revision, _schema_head())
-        return "The database schema is not the one this version needs: run 'rulecraft db upgrade'."
-    return "ok"
-
-
-def _repository() -> tuple[str, str | None]:
-    store = workspace().store
-    if not (store.path / "HEAD").is_file():
-        log.warning("readiness: no Git repository at %s", store.path)
-        return "The rules repository is missing.", None
-    try:
-        return "ok", store.head()
-    except Exception:  # noqa: BLE001
-        log.warning("readiness: the rules repository cannot be read", exc_info=True)
-        return "The rules repository cannot be read.", None
-
-
-def _releases(head: str | None) -> str:
-    """The latest release of each rule set compiled in this worker (cached after the first time)."""
-    ws = workspace()
-    compiled = failed = 0
-    for ruleset in ws.ruleset_ids(head) if head else []:
-        try:
-            with reads() as connection:
-                generation = releases.generation(connection, ruleset)
-            latest = ws.latest_release(ruleset, generation)
-            if latest is None:
-                continue
-            ws.ruleset(ruleset, latest.version).matches_row  # noqa: B018 - compiles the per-row function
-            compiled += 1
-        except Exception:  # noqa: BLE001
-            log.warning("readiness: the latest release of %s cannot be compiled", ruleset, exc_info=True)
-            failed += 1
-    if failed:
-        return (f"{failed} released version{'s' * (failed != 1)} cannot be compiled (the server log names "
-                f"{'them' if failed != 1 else 'it'}).")
-    return f"ok: {compiled} released version{'s' * (compiled != 1)} compiled"
+# ---- OpenAPI (assembled by openapi.py): probes for a load balancer (docs/operations.md)
+READY = obj({"status": {"enum": ["ready", "not ready"]},
+             "checks": obj({"database": S, "repository": S, "releases": S}, ["database", "repository", "releases"])},
+            ["status", "checks"])
+NOT_READY = {"description": "Not ready (the checks say why)", "content": {"application/json": {"schema": READY}}}
+PATHS = {
+    "/healthz": {"get": op("The process answers (nothing else is checked)", obj({"status": S}, ["status"]),
+                           secured=False)},
+    # a readiness probe answers 503 with the same shape as its 200 (what is not ready), not an Error
+    "/readyz": {"get": op("This worker can serve: database, repository, compiled releases (503 when not, each "
+                          "check saying what is wrong)", READY, secured=False, responses={"503": NOT_READY})},
+}

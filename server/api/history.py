@@ -4,37 +4,27 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..auth import requires
-from ..db import reads
 from ..errors import NotFound, Unprocessable
+from ..limits import shown
 from ..services import diffs, releases
-from ..services.workspace import rule_path
 from .common import page_args, workspace
+from .serializers import version_json
+from .spec import NULL_S, PAGE_Q, RS, RULE, VERSION_Q, B, I, S, arr, obj, op, ref
 
 bp = Blueprint("api_history", __name__, url_prefix="/api")
 
 
-def version_json(v) -> dict:
-    """One version; a save of one rule names it by its name then (``rule`` is its id, for links)."""
-    rule, ruleset = v.trailers.get("Rulecraft-Rule"), v.trailers.get("Rulecraft-Ruleset")
-    return {"version": v.id, "author": v.author.name, "time": v.time.isoformat(), "why": v.message,
-            "action": v.trailers.get("Rulecraft-Action"), "rule": rule,
-            "rule_name": workspace().rule_name(ruleset, rule, v.id) if rule and ruleset else None}
-
-
-def _history(ruleset: str, path: str, never_existed: str):
-    """One page of the versions that changed ``path``; 404 (``never_existed``) if none did. The count is made
-    once (a Git walk of the whole history), and the release names come from the per-worker cache of tags, read
-    from Git again only when the database says a release was approved."""
+def _history(ruleset: str, rule: str | None, never_existed: str):
+    """One page of the versions that changed the rule set (or ``rule``); 404 (``never_existed``) if none did. The
+    count is made once (a Git walk of the whole history), and the release names come from the per-worker cache of
+    tags, read from Git again only when the database says a release was approved."""
     ws = workspace()
     page, size = page_args()
-    total = ws.store.count(path)
+    total, entries = ws.history(ruleset, rule, limit=size, offset=(page - 1) * size)
     if total == 0:
         raise NotFound(never_existed)
-    entries = ws.store.log(path, limit=size, offset=(page - 1) * size)
-    with reads() as connection:
-        generation = releases.generation(connection, ruleset)
-    released = {t.version: t.release for t in ws.releases(ruleset, generation)}
-    items = [{**version_json(v), "release": released.get(v.id)} for v in entries]
+    released = {t.version: t.release for t in ws.releases(ruleset, releases.current_generation(ruleset))}
+    items = [{**version_json(v, ws.rule_name), "release": released.get(v.id)} for v in entries]
     return jsonify({"page": page, "per_page": size, "total": total, "versions": items})
 
 
@@ -43,7 +33,7 @@ def _history(ruleset: str, path: str, never_existed: str):
 def ruleset_history(ruleset):
     """Versions of a rule set, newest first (?page, ?per_page). 404 for an unknown rule set."""
     workspace().check_id(ruleset)
-    return _history(ruleset, ruleset, f"There is no rule set called '{ruleset}'.")
+    return _history(ruleset, None, f"There is no rule set called '{ruleset}'.")
 
 
 @bp.get("/rulesets/<ruleset>/rules/<rule>/history")
@@ -52,7 +42,7 @@ def rule_history(ruleset, rule):
     """Versions that changed one rule, newest first. 404 for a rule that never existed."""
     workspace().check_id(ruleset)
     _check_rule_id(rule)
-    return _history(ruleset, rule_path(ruleset, rule),
+    return _history(ruleset, rule,
                     f"There is no rule '{rule}' in rule set '{ruleset}', now or before.")
 
 
@@ -63,10 +53,10 @@ def version_info(ruleset, version):
     release name if it was released; the editor's "earlier version" banner. 404 if the rule set did not exist."""
     ws = workspace()
     resolved = ws.resolve(ws.check_id(ruleset), version)
-    found = ws.store.log(ruleset, limit=1, version=resolved)
-    if not found:
+    saved = ws.saved_at(ruleset, resolved)
+    if saved is None:
         raise NotFound(f"There is no rule set called '{ruleset}' in that version.")
-    return jsonify({**version_json(found[0]), "release": ws.release_name(ruleset, found[0].id)})
+    return jsonify({**version_json(saved, ws.rule_name), "release": ws.release_name(ruleset, saved.id)})
 
 
 @bp.get("/rulesets/<ruleset>/diff")
@@ -89,15 +79,46 @@ def blame(ruleset, rule):
     ws = workspace()
     version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
     _check_rule_id(rule)
-    path = rule_path(ruleset, rule)
-    if not ws.store.exists(version, path):
+    blamed = ws.blame(ruleset, rule, version)
+    if blamed is None:
         raise NotFound(f"There is no rule '{rule}' in that version of '{ruleset}'.")
-    lines = [{"line": b.number, "text": b.text, **version_json(b.version)} for b in ws.store.blame(version, path)]
+    lines = [{"line": b.number, "text": b.text, **version_json(b.version, ws.rule_name)} for b in blamed]
     return jsonify({"ruleset": ruleset, "rule": rule, "version": version, "lines": lines})
 
 
 def _check_rule_id(rule: str) -> None:
-    from rules_dsl.ruleset import RULE_ID
+    from rules_dsl.layout import RULE_ID
 
     if not RULE_ID.fullmatch(rule):
-        raise NotFound(f"There is no rule called '{rule[:60]}'.")
+        raise NotFound(f"There is no rule called '{shown(rule)}'.")
+
+
+# ---- OpenAPI (assembled by openapi.py)
+SCHEMAS = {
+    "Version": obj({"version": S, "author": S, "time": S, "why": S, "action": NULL_S, "rule": NULL_S,
+                    "rule_name": NULL_S, "release": NULL_S}, ["version", "author", "time", "why"]),
+    "Diff": obj({"from": S, "to": S, "summary": S, "counts": {"type": "object"}, "rules": arr({"type": "object"}),
+                 "vocabulary": {"type": "object"}, "settings_changed": B, "text": S},
+                ["from", "to", "summary", "rules"]),
+}
+PATHS = {
+    "/api/rulesets/{ruleset}/history": {
+        "get": op("Versions of a rule set, newest first",
+                  obj({"page": I, "per_page": I, "total": I, "versions": arr(ref("Version"))}),
+                  codes=("404", "422"), params=RS + PAGE_Q)},
+    "/api/rulesets/{ruleset}/rules/{rule}/history": {
+        "get": op("Versions that changed a rule", obj({"page": I, "per_page": I, "total": I,
+                                                      "versions": arr(ref("Version"))}),
+                  codes=("404", "422"), params=RULE + PAGE_Q)},
+    "/api/rulesets/{ruleset}/rules/{rule}/blame": {
+        "get": op("Who last changed each line", obj({"ruleset": S, "rule": S, "version": S,
+                                                    "lines": arr({"type": "object"})}),
+                  codes=("404", "422"), params=RULE + [VERSION_Q])},
+    "/api/rulesets/{ruleset}/versions/{version}": {
+        "get": op("Who saved a version of a rule set, when and why", ref("Version"), codes=("404", "422"),
+                  params=RS + [{"name": "version", "in": "path", "required": True, "schema": S}])},
+    "/api/rulesets/{ruleset}/diff": {
+        "get": op("Differences between two versions", ref("Diff"), codes=("404", "422"),
+                  params=RS + [{"name": "from", "in": "query", "required": True, "schema": S},
+                               {"name": "to", "in": "query", "required": False, "schema": S}])},
+}

@@ -1,32 +1,26 @@
-"""Signing in and out, one's own account and tokens, people (admin), and the audit log (auditor, admin)."""
+"""Signing in and out, one's own account and tokens, people (admin), and the audit log (auditor, admin).
+
+The views parse HTTP and call one function of ``server/services/accounts.py`` (or ``server/auth.py`` for the
+session cookie), which owns the transaction and its audit row.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import func, select
 
 from .. import auth
 from ..auth import current_user, requires
-from ..db import begin_write, get_db
-from ..errors import Forbidden, NotFound, Unauthorized, Unprocessable
-from ..models import ApiToken, AuditEvent, User
-from ..services.changes import record
-from .common import json_body, page_args, workspace
+from ..errors import Forbidden, Unauthorized, Unprocessable
+from ..services import accounts
+from .common import json_body, page_args, session, workspace
+from .serializers import event_json, token_json, user_json
+from .spec import NULL_S, PAGE_Q, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_people", __name__, url_prefix="/api")
 
 
-def user_json(u: User, creators: dict[int, str] | None = None) -> dict:
-    """A person; ``created_by`` names the admin who added them (None: made on the command line)."""
-    if creators is None:
-        creator = get_db().get(User, u.created_by) if u.created_by else None
-        creators = {creator.id: creator.name} if creator else {}
-    return {"id": u.id, "name": u.name, "email": u.email, "role": u.role, "active": u.active,
-            "must_change_password": u.must_change_password, "created_by": creators.get(u.created_by)}
-
-
-def token_json(t: ApiToken) -> dict:
-    return {"id": t.id, "name": t.name, "prefix": t.prefix, "scope": t.scope, "created_at": t.created_at.isoformat(),
-            "expires_at": t.expires_at.isoformat(), "revoked": t.revoked_at is not None}
+def _person_json(u) -> dict:
+    """user_json of one person, naming the admin who added them."""
+    return user_json(u, accounts.creator_names(session(), [u]))
 
 
 @bp.post("/session")
@@ -37,8 +31,8 @@ def sign_in():
     name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str):
         raise Unprocessable("Give your name and your password.", field="name")
-    user, cookie, session = auth.sign_in(get_db(), name, password, auth.client_address())
-    response = jsonify({"user": user_json(user), "csrf_token": session.csrf_token})
+    user, cookie, signed_in = auth.sign_in(session(), name, password, auth.client_address())
+    response = jsonify({"user": _person_json(user), "csrf_token": signed_in.csrf_token})
     auth.set_session_cookie(response, cookie)
     return response
 
@@ -48,7 +42,7 @@ def sign_out():
     """End the browser session for good (the cookie stops working even if copied). Needs the CSRF token."""
     if g.get("session") is None:
         raise Unauthorized("You are not signed in.")
-    auth.sign_out(get_db(), g.session)
+    auth.sign_out(session(), g.session)
     response = jsonify({"signed_out": True})
     auth.clear_session_cookie(response)
     return response
@@ -58,7 +52,7 @@ def sign_out():
 def me():
     """Who is asking, with what role and permissions (and the CSRF token of a browser session). 401 if nobody."""
     user = current_user()
-    body = {"user": user_json(user), "permissions": sorted(g.permissions), "auth": g.auth}
+    body = {"user": _person_json(user), "permissions": sorted(g.permissions), "auth": g.auth}
     if g.get("session") is not None:
         body["csrf_token"] = g.session.csrf_token
     return jsonify(body)
@@ -71,13 +65,8 @@ def change_password():
     user = current_user()
     _may_change_account()
     body = json_body()
-    db = get_db()
-    begin_write(db)
-    revoked = auth.change_password(db, user, body.get("old_password"), body.get("password"),
-                                   keep_tokens=body.get("keep_tokens") is True)
-    record(db, user, "user.password", message="Password changed" + (f"; {revoked} token(s) revoked" if revoked
-                                                                    else ""), details={"tokens_revoked": revoked})
-    db.commit()
+    revoked = accounts.change_password(session(), user, body.get("old_password"), body.get("password"),
+                                       keep_tokens=body.get("keep_tokens") is True)
     response = jsonify({"changed": True, "tokens_revoked": revoked})
     auth.clear_session_cookie(response)
     return response
@@ -94,9 +83,7 @@ def _may_change_account() -> None:
 @bp.get("/tokens")
 def list_tokens():
     """One's own tokens (never their secrets)."""
-    user = current_user()
-    tokens = get_db().scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
-    return jsonify({"tokens": [token_json(t) for t in tokens]})
+    return jsonify({"tokens": [token_json(t) for t in accounts.tokens_of(session(), current_user())]})
 
 
 @bp.post("/tokens")
@@ -107,35 +94,24 @@ def create_token():
     if user.must_change_password and g.auth == "session":
         raise Unprocessable("Please choose a new password first.", code="password-change-required")
     body = json_body()
-    db = get_db()
-    begin_write(db)
-    secret, token = auth.create_token(db, user, body.get("scope"), body.get("name", ""), body.get("days"))
-    record(db, user, "token.create", message=f"Token {token.prefix}... ({token.scope})")
-    db.commit()
+    secret, token = accounts.create_token(session(), user, body.get("scope"), body.get("name", ""),
+                                          body.get("days"))
     return jsonify({"token": secret, **token_json(token)}), 201
 
 
 @bp.delete("/tokens/<id:token_id>")
 def revoke_token(token_id):
-    """Revoke one of one's own tokens (an admin may revoke anyone's)."""
+    """Revoke one of one's own tokens (an admin may revoke anyone's). 404 no such token."""
     user = current_user()
     _may_change_account()
-    db = get_db()
-    token = db.get(ApiToken, token_id)
-    if token is None or (token.user_id != user.id and not auth.has("users.manage")):
-        raise NotFound("There is no such token.")
-    begin_write(db)
-    auth.revoke_token(db, token)
-    owner = f" of {token.user.name}" if token.user_id != user.id else ""
-    record(db, user, "token.revoke", message=f"Token {token.prefix}...{owner}", details={"user": token.user_id})
-    db.commit()
+    token = accounts.revoke_token(session(), user, token_id, anyones=auth.has("users.manage"))
     return jsonify(token_json(token))
 
 
 @bp.get("/users")
 @requires("users.manage")
 def list_users():
-    people = list(get_db().scalars(select(User).order_by(User.id)))
+    people = accounts.people(session())
     names = {u.id: u.name for u in people}
     return jsonify({"users": [user_json(u, names) for u in people]})
 
@@ -145,42 +121,27 @@ def list_users():
 def create_user():
     """{"name", "role", "password", "email"?} (admin only)."""
     body = json_body()
-    db = get_db()
-    begin_write(db)
-    admin = current_user()
-    user = auth.create_user(db, body.get("name"), body.get("role"), body.get("password"), body.get("email"),
-                            must_change_password=bool(body.get("must_change_password", True)), created_by=admin)
-    record(db, admin, "user.create", message=f"{user.name} ({user.role})",
-           details={"user": user.id, "role": user.role})
-    db.commit()
-    return jsonify(user_json(user)), 201
+    user = accounts.create_person(session(), current_user(), body.get("name"), body.get("role"),
+                                  body.get("password"), body.get("email"),
+                                  must_change_password=bool(body.get("must_change_password", True)))
+    return jsonify(_person_json(user)), 201
 
 
 # ---- people's lifecycle (admin); the same from the command line: rulecraft disable, enable, tokens, revoke-token,
 # reset-password, unlock. Each is one audit row naming the admin and the person.
 
-def _person(user_id: int) -> User:
-    user = get_db().get(User, user_id)
-    if user is None:
-        raise NotFound("There is no such person.")
-    return user
-
-
 @bp.get("/users/<id:user_id>/tokens")
 @requires("users.manage")
 def person_tokens(user_id):
     """A person's tokens, never their secrets (admin). 404 no such person."""
-    return jsonify({"tokens": [token_json(t) for t in auth.tokens_of(get_db(), _person(user_id))]})
+    db = session()
+    return jsonify({"tokens": [token_json(t) for t in accounts.tokens_of(db, accounts.person(db, user_id))]})
 
 
-def _lifecycle(user_id: int, action: str, change, message: str, status: int = 200, **extra):
-    person = _person(user_id)
-    db = get_db()
-    begin_write(db)
-    change(db, person)
-    record(db, current_user(), action, message=f"{person.name}: {message}", details={"user": person.id})
-    db.commit()
-    return jsonify({**user_json(person), **extra}), status
+def _lifecycle(user_id: int, action: str, message: str, password: str | None = None):
+    db = session()
+    person = accounts.change_person(db, current_user(), accounts.person(db, user_id), action, message, password)
+    return jsonify(_person_json(person))
 
 
 @bp.post("/users/<id:user_id>/disable")
@@ -188,14 +149,14 @@ def _lifecycle(user_id: int, action: str, change, message: str, status: int = 20
 def disable_user(user_id):
     """The person can no longer sign in; their sessions end and tokens are revoked at once (admin). 404 no such
     person, 422 the only active administrator."""
-    return _lifecycle(user_id, "user.disable", auth.disable_user, "disabled; sessions ended, tokens revoked")
+    return _lifecycle(user_id, "user.disable", "disabled; sessions ended, tokens revoked")
 
 
 @bp.post("/users/<id:user_id>/enable")
 @requires("users.manage")
 def enable_user(user_id):
     """Able to sign in again (admin). 404 no such person."""
-    return _lifecycle(user_id, "user.enable", auth.enable_user, "enabled")
+    return _lifecycle(user_id, "user.enable", "enabled")
 
 
 @bp.post("/users/<id:user_id>/password")
@@ -203,9 +164,8 @@ def enable_user(user_id):
 def reset_password(user_id):
     """{"password"}: a one-time password, to be changed at the next sign-in; sessions end, tokens are revoked,
     failed sign-ins are forgotten (admin). 404 no such person, 422 a password not allowed."""
-    password = json_body().get("password")
-    return _lifecycle(user_id, "user.password-reset", lambda db, p: auth.reset_password(db, p, password),
-                      "password reset (one-time); sessions ended, tokens revoked")
+    return _lifecycle(user_id, "user.password-reset", "password reset (one-time); sessions ended, tokens revoked",
+                      json_body().get("password"))
 
 
 @bp.post("/users/<id:user_id>/unlock")
@@ -213,7 +173,7 @@ def reset_password(user_id):
 def unlock_user(user_id):
     """Forget the failed sign-ins counted against the person's account, so no wait remains (admin). 404 no such
     person."""
-    return _lifecycle(user_id, "user.unlock", auth.unlock, "failed sign-ins forgotten")
+    return _lifecycle(user_id, "user.unlock", "failed sign-ins forgotten")
 
 
 @bp.get("/audit")
@@ -221,23 +181,64 @@ def unlock_user(user_id):
 def audit_log():
     """Every recorded action, newest first (?page, ?per_page, ?ruleset, ?action)."""
     page, size = page_args(50, 200)
-    query = select(AuditEvent)
-    if request.args.get("ruleset"):
-        query = query.where(AuditEvent.ruleset == request.args["ruleset"])
-    if request.args.get("action"):
-        query = query.where(AuditEvent.action == request.args["action"])
-    db = get_db()
-    total = db.scalar(select(func.count()).select_from(query.subquery()))
-    events = db.scalars(query.order_by(AuditEvent.id.desc()).offset((page - 1) * size).limit(size))
+    total, events = accounts.audit_events(session(), page, size, request.args.get("ruleset") or None,
+                                          request.args.get("action") or None)
     ws = workspace()
-    return jsonify({"page": page, "per_page": size, "total": total, "events": [
-        {"id": e.id, "at": e.at.isoformat(), "by": e.user.name if e.user else None, "action": e.action,
-         "ruleset": e.ruleset, "rule": e.rule, "rule_name": _rule_name(ws, e), "version": e.version,
-         "status": e.status, "why": e.message, "details": e.details} for e in events]})
+    return jsonify({"page": page, "per_page": size, "total": total,
+                    "events": [event_json(e, _rule_name(ws, e)) for e in events]})
 
 
-def _rule_name(ws, e: AuditEvent) -> str | None:
+def _rule_name(ws, e) -> str | None:
     """Rules are named by their names: recorded with the row, else read from the version the row names."""
     if not e.rule:
         return None
     return (e.details or {}).get("rule_name") or ws.rule_name(e.ruleset, e.rule, e.version)
+
+
+# ---- OpenAPI (assembled by openapi.py)
+TOKEN_P = {"name": "token_id", "in": "path", "required": True, "schema": I}
+USER_P = {"name": "user_id", "in": "path", "required": True, "schema": I}
+SCHEMAS = {
+    "User": obj({"id": I, "name": S, "email": S, "role": S, "active": B, "must_change_password": B,
+                 "created_by": NULL_S}, ["id", "name", "role"]),
+    "Token": obj({"id": I, "name": S, "prefix": S, "scope": S, "created_at": S, "expires_at": S, "revoked": B,
+                  "token": S}, ["id", "scope"]),
+}
+PATHS = {
+    "/api/session": {
+        "post": op("Sign in", obj({"user": ref("User"), "csrf_token": S}), codes=("400", "401", "422", "429"),
+                   request=body(obj({"name": S, "password": S}, ["name", "password"])), secured=False),
+        "delete": op("Sign out", obj({"signed_out": B}), codes=("401", "403"), secured=False)},
+    "/api/me": {"get": op("Who am I", obj({"user": ref("User"), "permissions": arr(S), "auth": S,
+                                          "csrf_token": S}))},
+    "/api/me/password": {"post": op("Change my password (ends my sessions; revokes my tokens unless "
+                                    "keep_tokens is true)", obj({"changed": B, "tokens_revoked": I}),
+                                    codes=("400", "422"),
+                                    request=body(obj({"old_password": S, "password": S, "keep_tokens": B})))},
+    "/api/tokens": {
+        "get": op("My tokens", obj({"tokens": arr(ref("Token"))})),
+        "post": op("Create a token (shown once)", ref("Token"), status="201", codes=("400", "422"),
+                   request=body(obj({"scope": {"enum": ["read", "predict", "write", "metrics"]}, "name": S,
+                                     "days": I}, ["scope"])))},
+    "/api/tokens/{token_id}": {"delete": op("Revoke a token", ref("Token"), codes=("404",), params=[TOKEN_P])},
+    "/api/users": {
+        "get": op("People (admin)", obj({"users": arr(ref("User"))})),
+        "post": op("Add a person (admin)", ref("User"), status="201", codes=("400", "422"),
+                   request=body(obj({"name": S, "role": S, "password": S, "email": S},
+                                    ["name", "role", "password"])))},
+    "/api/users/{user_id}/tokens": {"get": op("A person's tokens (admin)", obj({"tokens": arr(ref("Token"))}),
+                                              codes=("404",), params=[USER_P])},
+    "/api/users/{user_id}/disable": {"post": op("Disable a person: sessions end and tokens are revoked at once "
+                                                "(admin)", ref("User"), codes=("404", "422"), params=[USER_P])},
+    "/api/users/{user_id}/enable": {"post": op("Enable a person again (admin)", ref("User"), codes=("404",),
+                                               params=[USER_P])},
+    "/api/users/{user_id}/password": {"post": op("Reset a password to a one-time password; sessions end, tokens "
+                                                 "are revoked (admin)", ref("User"), codes=("400", "404", "422"),
+                                                 params=[USER_P], request=body(obj({"password": S}, ["password"])))},
+    "/api/users/{user_id}/unlock": {"post": op("Forget a person's failed sign-ins (admin)", ref("User"),
+                                               codes=("404",), params=[USER_P])},
+    "/api/audit": {"get": op("The audit log", obj({"page": I, "per_page": I, "total": I,
+                                                   "events": arr({"type": "object"})}),
+                             codes=("422",), params=PAGE_Q + [{"name": "ruleset", "in": "query", "schema": S},
+                                                               {"name": "action", "in": "query", "schema": S}])},
+}

@@ -4,23 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..auth import current_user, requires
-from ..db import get_db
-from ..models import Release
 from ..services import releases
-from .common import json_body, workspace
+from .common import json_body, session, workspace
+from .serializers import release_json
+from .spec import NULL_S, RS, VERSION_Q, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_releases", __name__, url_prefix="/api")
-
-
-def release_json(r: Release, released: dict[str, str] | None = None) -> dict:
-    """``released``: release name -> the rule set's own version it names (Workspace.releases); a release approved
-    before releases named their own version has the repository's newest commit of the time in its row."""
-    version = (released or {}).get(r.name, r.version) if r.status == "approved" else r.version
-    return {"id": r.id, "ruleset": r.ruleset, "name": r.name, "version": version, "status": r.status,
-            "notes": r.notes, "requested_by": r.requester.name if r.requester else None,
-            "requested_at": r.requested_at.isoformat(), "decided_by": r.decider.name if r.decider else None,
-            "decided_at": r.decided_at.isoformat() if r.decided_at else None, "comment": r.comment,
-            "bundle_hash": r.bundle_hash}
 
 
 @bp.get("/rulesets/<ruleset>/releases")
@@ -31,7 +20,7 @@ def list_releases(ruleset):
     ws.check_id(ruleset)
     released = {t.release: t.version for t in ws.releases(ruleset)}
     return jsonify({"ruleset": ruleset, "releases": [release_json(r, released)
-                                                     for r in releases.releases_of(get_db(), ruleset)]})
+                                                     for r in releases.releases_of(session(), ruleset)]})
 
 
 @bp.get("/rulesets/<ruleset>/releases/draft")
@@ -54,7 +43,7 @@ def request_release(ruleset):
     409 if already released or already requested."""
     ws = workspace()
     body = json_body(required=False)
-    release = releases.request_release(ws, get_db(), current_user(), ws.check_id(ruleset), body.get("version"),
+    release = releases.request_release(ws, session(), current_user(), ws.check_id(ruleset), body.get("version"),
                                        body.get("notes"))
     return jsonify(release_json(release)), 201
 
@@ -65,7 +54,7 @@ def approve(ruleset, release_id):
     """Approve: {"comment"?}. 403 for one's own request or own changes; 409 if already decided."""
     ws = workspace()
     body = json_body(required=False)
-    release = releases.approve(ws, get_db(), current_user(), ws.check_id(ruleset), release_id, body.get("comment"))
+    release = releases.approve(ws, session(), current_user(), ws.check_id(ruleset), release_id, body.get("comment"))
     return jsonify(release_json(release))
 
 
@@ -75,5 +64,31 @@ def reject(ruleset, release_id):
     """Reject: {"comment": required}. 403 for one's own request; 409 if already decided."""
     ws = workspace()
     body = json_body()
-    release = releases.reject(ws, get_db(), current_user(), ws.check_id(ruleset), release_id, body.get("comment"))
+    release = releases.reject(ws, session(), current_user(), ws.check_id(ruleset), release_id, body.get("comment"))
     return jsonify(release_json(release))
+
+
+# ---- OpenAPI (assembled by openapi.py)
+RELEASE_P = {"name": "release_id", "in": "path", "required": True, "schema": I}
+SCHEMAS = {"Release": obj({"id": I, "ruleset": S, "name": NULL_S, "version": S, "status": S, "notes": S,
+                           "requested_by": NULL_S, "requested_at": S, "decided_by": NULL_S, "decided_at": NULL_S,
+                           "comment": S, "bundle_hash": NULL_S}, ["id", "ruleset", "version", "status"])}
+PATHS = {
+    "/api/rulesets/{ruleset}/releases": {
+        "get": op("Releases and requests", obj({"ruleset": S, "releases": arr(ref("Release"))}), codes=("404",),
+                  params=RS),
+        "post": op("Request a release", ref("Release"), status="201", codes=("400", "404", "409", "422"),
+                   params=RS, request={"required": False, "content": {"application/json": {
+                       "schema": obj({"version": S, "notes": S})}}})},
+    "/api/rulesets/{ruleset}/releases/draft": {
+        "get": op("Release notes drafted from the reasons since the last release",
+                  obj({"version": S, "notes": S, "previous": {"type": ["object", "null"]}}),
+                  codes=("404", "422"), params=RS + [VERSION_Q])},
+    "/api/rulesets/{ruleset}/releases/{release_id}/approve": {
+        "post": op("Approve a release (not one's own)", ref("Release"), codes=("400", "404", "409", "422"),
+                   params=RS + [RELEASE_P], request={"required": False, "content": {"application/json": {
+                       "schema": obj({"comment": S})}}})},
+    "/api/rulesets/{ruleset}/releases/{release_id}/reject": {
+        "post": op("Reject a release with a comment", ref("Release"), codes=("400", "404", "409", "422"),
+                   params=RS + [RELEASE_P], request=body(obj({"comment": S}, ["comment"])))},
+}

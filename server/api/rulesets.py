@@ -7,53 +7,24 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from rules_dsl import rule_to_json
-
 from ..auth import current_user, requires
-from ..db import get_db
 from ..errors import NotFound
 from ..services import rules as editing
-from .common import etag, if_match, json_body, workspace
+from .common import if_match, json_body, session, with_etag, workspace
+from .serializers import change_json, rule_json, ruleset_json, vocabulary_json
+from .spec import IF_MATCH, NULL_S, RS, RULE, VERSION_Q, WHY, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_rulesets", __name__, url_prefix="/api")
 
 
-def rule_json(rule, version: str, last_change: dict | None = None) -> dict:
-    c = rule.conclusion
-    return {
-        "id": rule.id, "name": rule.name, "text": rule.text, "structured": rule_to_json(rule.syntax),
-        "enabled": rule.enabled, "priority": rule.priority,
-        "conclusion": None if c is None else {"outcome": c.outcome, "label": c.label,
-                                              "confidence": float(c.confidence) if c.confidence is not None else None},
-        "because": rule.syntax.because, "warnings": [w.to_dict() for w in rule.warnings],
-        "version": version, "last_change": last_change,
-    }
-
-
 def ruleset_summary(ruleset_id: str, version: str) -> dict:
     ws = workspace()
-    rs = ws.ruleset(ruleset_id, version)
-    latest = ws.latest_release(ruleset_id)
-    return {
-        "id": rs.id, "title": rs.title, "description": rs.settings.description,
-        "outcome": {"name": rs.outcome.name, "labels": list(rs.outcome.labels)},
-        "policy": rs.policy.kind, "default": rs.policy.default, "rules": len(rs.rules),
-        "enabled_rules": len(rs.active_rules), "version": version,
-        "latest_release": None if latest is None else {"name": latest.release, "version": latest.version,
-                                                        "time": latest.time.isoformat()},
-    }
+    return ruleset_json(ws.ruleset(ruleset_id, version), version, ws.latest_release(ruleset_id))
 
 
 def last_changes(ruleset_id: str, version: str) -> dict[str, dict]:
     """Who last changed each rule, when and why (as of ``version``)."""
     return {rule: change_json(v) for rule, v in workspace().last_changes(ruleset_id, version).items()}
-
-
-def change_json(v) -> dict | None:
-    if v is None:
-        return None
-    return {"version": v.id, "by": v.author.name, "at": v.time.isoformat(), "why": v.message,
-            "action": v.trailers.get("Rulecraft-Action")}
 
 
 @bp.get("/rulesets")
@@ -71,13 +42,10 @@ def list_rulesets():
 def create_ruleset():
     """Create a rule set: {"settings": {...}, "vocabulary": {...}, "why": "..."}. 422 on invalid settings."""
     body = json_body()
-    ruleset_id, saved = editing.create_ruleset(workspace(), get_db(), current_user(), body.get("settings"),
+    ruleset_id, saved = editing.create_ruleset(workspace(), session(), current_user(), body.get("settings"),
                                                body.get("vocabulary"), body.get("why"))
-    response = jsonify(ruleset_summary(ruleset_id, saved.version.id))
-    response.status_code = 201
-    response.headers["Location"] = url_for(".get_ruleset", ruleset=ruleset_id)
-    response.headers["ETag"] = etag(saved.version.id)
-    return response
+    return with_etag(ruleset_summary(ruleset_id, saved.version.id), saved.version.id, 201,
+                     url_for(".get_ruleset", ruleset=ruleset_id))
 
 
 @bp.get("/rulesets/<ruleset>")
@@ -90,15 +58,7 @@ def get_ruleset(ruleset):
     body = ruleset_summary(ruleset, version)
     body["vocabulary"] = vocabulary_json(rs)
     body["rules"] = [rule_json(r, version) for r in rs.rules]
-    response = jsonify(body)
-    response.headers["ETag"] = etag(version)
-    return response
-
-
-def vocabulary_json(rs) -> dict:
-    return {"features": [{"name": f.name, **f.to_dict(), "column": f.column} for f in rs.vocabulary.features],
-            "outcome": {"name": rs.outcome.name, "labels": list(rs.outcome.labels),
-                        "description": rs.outcome.description}}
+    return with_etag(body, version)
 
 
 @bp.get("/rulesets/<ruleset>/rules")
@@ -112,9 +72,7 @@ def list_rules(ruleset):
     changes = last_changes(ruleset, version)
     rules = [rule_json(r, version, changes.get(r.id)) for r in rs.rules
              if not query or query in r.name.casefold() or query in r.text.casefold()]
-    response = jsonify({"ruleset": ruleset, "version": version, "rules": rules})
-    response.headers["ETag"] = etag(version)
-    return response
+    return with_etag({"ruleset": ruleset, "version": version, "rules": rules}, version)
 
 
 @bp.post("/rulesets/<ruleset>/rules")
@@ -123,12 +81,9 @@ def create_rule(ruleset):
     """Add a rule: {"text": ...} or {"rule": {...}}, plus "why". 422 with problems if it does not check."""
     ws = workspace()
     body = json_body()
-    result = editing.create_rule(ws, get_db(), current_user(), ws.check_id(ruleset), body, body.get("why"))
-    response = jsonify(rule_json(result.rule, result.saved.version.id))
-    response.status_code = 201
-    response.headers["Location"] = url_for(".get_rule", ruleset=ruleset, rule=result.rule.id)
-    response.headers["ETag"] = etag(result.saved.version.id)
-    return response
+    result = editing.create_rule(ws, session(), current_user(), ws.check_id(ruleset), body, body.get("why"))
+    return with_etag(rule_json(result.rule, result.saved.version.id), result.saved.version.id, 201,
+                     url_for(".get_rule", ruleset=ruleset, rule=result.rule.id))
 
 
 @bp.get("/rulesets/<ruleset>/rules/<rule>")
@@ -142,9 +97,7 @@ def get_rule(ruleset, rule):
         compiled = rs.rule(rule)
     except KeyError:
         raise NotFound(f"There is no rule '{rule}' in rule set '{ruleset}'.") from None
-    response = jsonify(rule_json(compiled, version, change_json(ws.last_change(ruleset, rule, version))))
-    response.headers["ETag"] = etag(version)
-    return response
+    return with_etag(rule_json(compiled, version, change_json(ws.last_change(ruleset, rule, version))), version)
 
 
 @bp.put("/rulesets/<ruleset>/rules/<rule>")
@@ -155,11 +108,9 @@ def update_rule(ruleset, rule):
     ws = workspace()
     base = if_match()
     body = json_body()
-    result = editing.update_rule(ws, get_db(), current_user(), ws.check_id(ruleset), rule, body, body.get("why"),
+    result = editing.update_rule(ws, session(), current_user(), ws.check_id(ruleset), rule, body, body.get("why"),
                                  base)
-    response = jsonify(rule_json(result.rule, result.saved.version.id))
-    response.headers["ETag"] = etag(result.saved.version.id)
-    return response
+    return with_etag(rule_json(result.rule, result.saved.version.id), result.saved.version.id)
 
 
 @bp.delete("/rulesets/<ruleset>/rules/<rule>")
@@ -169,10 +120,8 @@ def delete_rule(ruleset, rule):
     ws = workspace()
     base = if_match()
     body = json_body()
-    saved = editing.delete_rule(ws, get_db(), current_user(), ws.check_id(ruleset), rule, body.get("why"), base)
-    response = jsonify({"deleted": rule, "version": saved.version.id})
-    response.headers["ETag"] = etag(saved.version.id)
-    return response
+    saved = editing.delete_rule(ws, session(), current_user(), ws.check_id(ruleset), rule, body.get("why"), base)
+    return with_etag({"deleted": rule, "version": saved.version.id}, saved.version.id)
 
 
 @bp.get("/rulesets/<ruleset>/vocabulary")
@@ -180,9 +129,7 @@ def delete_rule(ruleset, rule):
 def get_vocabulary(ruleset):
     ws = workspace()
     version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
-    response = jsonify({"version": version, **vocabulary_json(ws.ruleset(ruleset, version))})
-    response.headers["ETag"] = etag(version)
-    return response
+    return with_etag({"version": version, **vocabulary_json(ws.ruleset(ruleset, version))}, version)
 
 
 @bp.put("/rulesets/<ruleset>/vocabulary")
@@ -192,11 +139,10 @@ def put_vocabulary(ruleset):
     ws = workspace()
     base = if_match()
     body = json_body()
-    saved = editing.update_vocabulary(ws, get_db(), current_user(), ws.check_id(ruleset), body.get("vocabulary"),
+    saved = editing.update_vocabulary(ws, session(), current_user(), ws.check_id(ruleset), body.get("vocabulary"),
                                       body.get("why"), base)
-    response = jsonify({"version": saved.version.id, **vocabulary_json(ws.ruleset(ruleset, saved.version.id))})
-    response.headers["ETag"] = etag(saved.version.id)
-    return response
+    return with_etag({"version": saved.version.id, **vocabulary_json(ws.ruleset(ruleset, saved.version.id))},
+                     saved.version.id)
 
 
 @bp.get("/rulesets/<ruleset>/settings")
@@ -204,9 +150,7 @@ def put_vocabulary(ruleset):
 def get_settings(ruleset):
     ws = workspace()
     version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
-    response = jsonify({"version": version, "settings": ws.ruleset(ruleset, version).settings.to_dict()})
-    response.headers["ETag"] = etag(version)
-    return response
+    return with_etag({"version": version, "settings": ws.ruleset(ruleset, version).settings.to_dict()}, version)
 
 
 @bp.put("/rulesets/<ruleset>/settings")
@@ -216,12 +160,10 @@ def put_settings(ruleset):
     ws = workspace()
     base = if_match()
     body = json_body()
-    saved = editing.update_settings(ws, get_db(), current_user(), ws.check_id(ruleset), body.get("settings"),
+    saved = editing.update_settings(ws, session(), current_user(), ws.check_id(ruleset), body.get("settings"),
                                     body.get("why"), base)
-    response = jsonify({"version": saved.version.id,
-                        "settings": ws.ruleset(ruleset, saved.version.id).settings.to_dict()})
-    response.headers["ETag"] = etag(saved.version.id)
-    return response
+    return with_etag({"version": saved.version.id,
+                      "settings": ws.ruleset(ruleset, saved.version.id).settings.to_dict()}, saved.version.id)
 
 
 @bp.post("/rulesets/<ruleset>/restore")
@@ -230,8 +172,53 @@ def restore(ruleset):
     """Make an earlier version current again as a new version: {"version", "why", "rule"?}."""
     ws = workspace()
     body = json_body()
-    saved = editing.restore(ws, get_db(), current_user(), ws.check_id(ruleset), body.get("version"),
+    saved = editing.restore(ws, session(), current_user(), ws.check_id(ruleset), body.get("version"),
                             body.get("why"), body.get("rule"))
-    response = jsonify({"version": saved.version.id, "restored": body.get("version")})
-    response.headers["ETag"] = etag(saved.version.id)
-    return response
+    return with_etag({"version": saved.version.id, "restored": body.get("version")}, saved.version.id)
+
+
+# ---- OpenAPI (assembled by openapi.py)
+RULESET_SCHEMA = obj({"id": S, "title": S, "description": S, "outcome": obj({"name": S, "labels": arr(S)}),
+                      "policy": S, "default": NULL_S, "rules": {"type": ["integer", "array"]}, "enabled_rules": I,
+                      "version": S, "latest_release": {"type": ["object", "null"],
+                                                       "properties": {"name": S, "version": S, "time": S}}},
+                     ["id", "title", "outcome", "policy", "version"])
+LAST_CHANGE = {"type": ["object", "null"], "properties": {"version": NULL_S, "by": NULL_S, "at": S, "why": S,
+                                                          "action": S}}
+RULE_SCHEMA = obj({"id": S, "name": S, "text": S, "structured": ref("StructuredRule"), "enabled": B, "priority": I,
+                   "conclusion": {"type": ["object", "null"]}, "because": NULL_S, "warnings": arr(ref("Problem")),
+                   "version": S, "last_change": LAST_CHANGE}, ["id", "name", "text", "structured", "version"])
+SCHEMAS = {"Rule": RULE_SCHEMA, "RuleSet": RULESET_SCHEMA}
+RULE_IN = obj({"text": S, "rule": ref("StructuredRule"), "why": S})
+PATHS = {
+    "/api/rulesets": {
+        "get": op("List rule sets", obj({"rulesets": arr(ref("RuleSet")), "version": NULL_S})),
+        "post": op("Create a rule set", ref("RuleSet"), status="201", codes=("400", "422", "503"),
+                   request=body(obj({"settings": {"type": "object"}, "vocabulary": {"type": "object"}, **WHY})))},
+    "/api/rulesets/{ruleset}": {"get": op("A rule set at a version", ref("RuleSet"), codes=("404", "422"),
+                                          params=RS + [VERSION_Q])},
+    "/api/rulesets/{ruleset}/rules": {
+        "get": op("Rules at a version", obj({"ruleset": S, "version": S, "rules": arr(ref("Rule"))}),
+                  codes=("404", "422"), params=RS + [VERSION_Q, {"name": "q", "in": "query", "schema": S}]),
+        "post": op("Add a rule", ref("Rule"), status="201", codes=("400", "404", "422", "503"), params=RS,
+                   request=body(RULE_IN))},
+    "/api/rulesets/{ruleset}/rules/{rule}": {
+        "get": op("One rule", ref("Rule"), codes=("404", "422"), params=RULE + [VERSION_Q]),
+        "put": op("Change a rule", ref("Rule"), codes=("400", "404", "409", "422", "428", "503"),
+                  params=RULE + [IF_MATCH], request=body(RULE_IN)),
+        "delete": op("Delete a rule", obj({"deleted": S, "version": S}),
+                     codes=("400", "404", "409", "422", "428"), params=RULE + [IF_MATCH],
+                     request=body(obj(WHY)))},
+    "/api/rulesets/{ruleset}/vocabulary": {
+        "get": op("The vocabulary", {"type": "object"}, codes=("404", "422"), params=RS + [VERSION_Q]),
+        "put": op("Replace the vocabulary", {"type": "object"}, codes=("400", "404", "409", "422", "428", "503"),
+                  params=RS + [IF_MATCH], request=body(obj({"vocabulary": {"type": "object"}, **WHY})))},
+    "/api/rulesets/{ruleset}/settings": {
+        "get": op("Outcome, policy, default", {"type": "object"}, codes=("404", "422"), params=RS + [VERSION_Q]),
+        "put": op("Replace the settings", {"type": "object"}, codes=("400", "404", "409", "422", "428", "503"),
+                  params=RS + [IF_MATCH], request=body(obj({"settings": {"type": "object"}, **WHY})))},
+    "/api/rulesets/{ruleset}/restore": {
+        "post": op("Restore an earlier version as a new version", obj({"version": S, "restored": S}),
+                   codes=("400", "404", "422", "503"), params=RS,
+                   request=body(obj({"version": S, "rule": S, **WHY})))},
+}

@@ -36,11 +36,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import store as git
 from ..db import begin_write
 from ..errors import Busy, Conflict, Unprocessable
+from ..limits import MAX_WHY
 from ..models import AuditEvent, User, utcnow
 from ..store import fault_point
 from . import errors as domain
 
-MAX_WHY = 5000
 RECORD_WAIT = 5.0  # seconds a save keeps trying to record its commit before answering "kept, being recorded"
 RECORD_LATER_FOR = 600.0  # seconds the recording thread keeps trying; then the next recovery records it
 # The save id the caller chose for the save being made in this context (None: a fresh one per save). Set by the

@@ -21,8 +21,11 @@ from rules_dsl import RuleError
 from rules_dsl.tables import CsvError, read_csv
 
 from ..config import private_folder, write_private
+from ..db import begin_write
 from ..errors import NotFound, Unprocessable
 from ..models import ReferenceDataset, User
+from .changes import record
+from .trying import plain_value
 
 MAX_ROWS = 2_000_000
 _cache: OrderedDict[str, pd.DataFrame] = OrderedDict()
@@ -64,6 +67,22 @@ def register(db: Session, folder: Path, user: User, ruleset: str, name: str, dat
     write_private(temporary, data)  # reference cases may be patient data: owner-only (server/config.py)
     temporary.replace(path)
     return dataset
+
+
+def add(db: Session, folder: Path, user: User, ruleset: str, name: str, data: bytes,
+        label_column: str | None = None, group_columns: list[str] | None = None) -> ReferenceDataset:
+    """``register`` and its audit row "dataset.register", in one transaction."""
+    begin_write(db)
+    dataset = register(db, folder, user, ruleset, name, data, label_column, group_columns)
+    record(db, user, "dataset.register", ruleset=ruleset, message=dataset.name,
+           details={"dataset": dataset.id, "rows": dataset.rows})
+    db.commit()
+    return dataset
+
+
+def head(frame: pd.DataFrame, count: int) -> list[dict]:
+    """The first ``count`` rows, column -> value, as JSON can hold them."""
+    return [{str(c): plain_value(v) for c, v in row.items()} for row in frame.head(count).to_dict("records")]
 
 
 def read_table(data: bytes) -> pd.DataFrame:

@@ -11,8 +11,6 @@ conflict), ``retry_after`` (seconds), ``code`` (a stable machine-readable name o
 """
 from __future__ import annotations
 
-from rules_dsl import RuleError
-
 
 class ServiceError(Exception):
     """Base of every error a service raises on purpose; ``code`` is stable, ``message`` is for people."""
@@ -88,7 +86,3 @@ class SavedNotRecorded(ServiceError):
 
     code = "saved-being-recorded"
 
-
-def invalid_rule(e: RuleError, message: str | None = None) -> Invalid:
-    """A rule that does not compile, with each problem's position for the editor."""
-    return Invalid(message or e.message, code="invalid-rule", problems=[p.to_dict() for p in e.problems])

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from .. import store as git
 from ..db import begin_write
+from ..limits import RELEASE_NAME
 from ..models import AuditEvent, Release, User, utcnow
 from .changes import process_alive
-from .workspace import RELEASE_NAME
 
 INTERRUPTED = "interrupted before the commit"
 # pg_advisory_xact_lock key held while recovery judges: "rcrecovr" in ASCII. One owner, shared by every recovery.

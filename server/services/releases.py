@@ -18,14 +18,13 @@ from rules_dsl.bundle import bundle_dict
 from rules_dsl.errors import invisible_character
 
 from .. import store as git
-from ..db import begin_write
+from ..db import begin_write, reads
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..limits import MAX_WHY
 from ..models import Release, User, utcnow
 from ..store import fault_point
 from .changes import identity, record, refused
 from .workspace import Workspace
-
-MAX_TEXT = 5000
 
 
 def _text(value, field: str, required: bool) -> str:
@@ -36,8 +35,8 @@ def _text(value, field: str, required: bool) -> str:
     value = value.replace("\r\n", "\n").strip()
     if required and not value:
         raise Unprocessable("Please add a comment saying why.", field=field)
-    if len(value) > MAX_TEXT:
-        raise Unprocessable(f"'{field}' is too long (at most {MAX_TEXT} characters).", field=field)
+    if len(value) > MAX_WHY:
+        raise Unprocessable(f"'{field}' is too long (at most {MAX_WHY} characters).", field=field)
     if invisible_character(value.replace("\n", " ").replace("\t", " ")) is not None:  # here, not at approval
         raise Unprocessable(f"'{field}' contains invisible control characters; please retype it.", field=field)
     return value
@@ -208,3 +207,10 @@ def generation(connection: Connection, ruleset: str) -> tuple:
     and the largest id of its approved rows. The tag is written before a row becomes "approved", so a reader that
     sees a new generation finds the new tag (Workspace.releases caches the tags by this value)."""
     return tuple(connection.execute(_GENERATION, {"ruleset": ruleset}).one())
+
+
+def current_generation(ruleset: str) -> tuple:
+    """``generation`` read on this request's read connection (server/db.py ``reads``): one prebuilt query, no
+    Session, for the views that pass it to the workspace's cache of tags."""
+    with reads() as connection:
+        return generation(connection, ruleset)

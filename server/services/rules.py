@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import yaml
 from sqlalchemy.orm import Session
 
 from rules_dsl import (
@@ -24,13 +23,14 @@ from rules_dsl import (
     slugify,
 )
 from rules_dsl.errors import name_key, normalize_name
+from rules_dsl.layout import EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, dump_yaml, rule_file, rule_stem
 from rules_dsl.ruleset import ruleset_from_files
 
 from .. import store as git
 from ..errors import BadRequest, Conflict, NotFound, Unprocessable, rule_error
 from ..models import User
 from .changes import Saved, check_why, commit, refused, translate
-from .workspace import EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, Workspace, file_path, rule_path
+from .workspace import Workspace, file_path, rule_path
 
 RETRIES = 8
 
@@ -117,8 +117,8 @@ def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: d
             if the settings and vocabulary are the same, its file name is still free and its name still unique.
             Edits of other rules do not matter, so a busy rule set does not starve the new rule."""
             before, after = ws.files(ruleset, head), ws.files(ruleset, now)
-            if any(before.get(name) != after.get(name) for name in ("ruleset.yaml", "vocabulary.yaml")) \
-                    or f"rules/{rule_id}.rule" in after:
+            if any(before.get(name) != after.get(name) for name in (SETTINGS_FILE, VOCABULARY_FILE)) \
+                    or rule_file(rule_id) in after:
                 raise git.HeadMoved("The rule set's settings or rules changed; checking again.", now)
             _check_unique_name(ws.ruleset(ruleset, now), syntax.name, None)
 
@@ -192,7 +192,7 @@ def _commit(ws: Workspace, db: Session, user: User, action: str, ruleset: str, r
 # ---- vocabulary, settings, rule sets -----------------------------------------------------------------------------
 
 def _dump(data) -> bytes:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).encode()
+    return dump_yaml(data).encode()
 
 
 def _recheck(files: dict[str, bytes], ruleset: str) -> RuleSet:
@@ -200,8 +200,7 @@ def _recheck(files: dict[str, bytes], ruleset: str) -> RuleSet:
     try:
         return ruleset_from_files(files, id=ruleset)
     except RuleError as e:
-        broken = sorted({p.file.split("/")[-1].removesuffix(".rule") for p in e.errors
-                         if p.file and p.file.startswith("rules/")})
+        broken = sorted({rule_stem(p.file) for p in e.errors if p.file and rule_stem(p.file) is not None})
         if broken:
             raise Unprocessable(f"This change would break {len(broken)} rule(s): {', '.join(broken)}. Change or "
                                 "delete those rules first, then make this change.",
@@ -317,7 +316,7 @@ def restore(ws: Workspace, db: Session, user: User, ruleset: str, version: str, 
         except NotFound:
             raise NotFound("This rule set did not exist in that version.") from None
         if rule_id is not None:
-            name = f"rules/{rule_id}.rule"
+            name = rule_file(rule_id)
             if name not in then_files:
                 raise NotFound(f"The rule '{rule_id}' did not exist in that version.")
             files = dict(now_files)

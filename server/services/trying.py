@@ -57,7 +57,7 @@ def try_on(checked, frame: pd.DataFrame, label_column: str | None, id_column: st
     def rows(mask, with_miss: bool) -> list[dict]:
         out = []
         for index in np.flatnonzero(mask)[:SHOWN]:
-            row = {"row": int(index), "values": {c: _plain(frame[c].iat[index]) for c in shown}}
+            row = {"row": int(index), "values": {c: plain_value(frame[c].iat[index]) for c in shown}}
             if with_miss:
                 failed = [format_condition(parts[i], nested=True) for i in range(len(pairs)) if not block[i, index]]
                 row["missed"] = failed[0] if failed else None
@@ -73,7 +73,8 @@ def try_on(checked, frame: pd.DataFrame, label_column: str | None, id_column: st
     return result
 
 
-def _plain(value):
+def plain_value(value):
+    """A table's value as JSON can hold it: NumPy numbers as Python ones, NaN and NA as None, others as text."""
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating, float)):

@@ -7,30 +7,27 @@ store verifies both (server/store.py).
 """
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import replace
 
 from rules_dsl import RuleError, RuleSet, parse_rule
-from rules_dsl.ruleset import RULE_ID, ruleset_from_files
+from rules_dsl.layout import RULE_ID, RULES_FOLDER, rule_file
+from rules_dsl.ruleset import ruleset_from_files
 
 from .. import store as git
 from ..errors import NotFound, Unprocessable
+from ..limits import RELEASE_NAME, shown
 
 RULESET_ID = RULE_ID
-RELEASE_NAME = re.compile(r"v[1-9][0-9]{0,5}")
-SETTINGS_FILE = "ruleset.yaml"
-VOCABULARY_FILE = "vocabulary.yaml"
-EXAMPLES_FILE = "examples.csv"
 
 
 def rules_folder(ruleset: str) -> str:
-    return f"{ruleset}/rules"
+    return f"{ruleset}/{RULES_FOLDER}"
 
 
 def rule_path(ruleset: str, rule_id: str) -> str:
-    return f"{rules_folder(ruleset)}/{rule_id}.rule"
+    return file_path(ruleset, rule_file(rule_id))
 
 
 def file_path(ruleset: str, name: str) -> str:
@@ -50,6 +47,14 @@ class Workspace:
     # ---- versions ------------------------------------------------------------------------------------------------
     def head(self) -> str | None:
         return self.store.head()
+
+    @property
+    def repository_path(self):
+        return self.store.path
+
+    def has_repository(self) -> bool:
+        """Whether the rules repository is there at all (its HEAD file), without starting Git."""
+        return (self.store.path / "HEAD").is_file()
 
     def resolve(self, ruleset: str, revision: str | None, *, default: str = "head",
                 generation: object = None) -> str:
@@ -73,7 +78,7 @@ class Workspace:
         try:
             return self.store.resolve(revision, tag_prefix=ruleset)
         except git.RevisionError as e:
-            raise Unprocessable(f"'{_short(revision)}' is not a version of this rule set. Give a release name "
+            raise Unprocessable(f"'{shown(revision)}' is not a version of this rule set. Give a release name "
                                 f"such as v1, or a full version id (40 characters). {e.message}",
                                 field="version") from None
 
@@ -128,12 +133,12 @@ class Workspace:
 
     def check_id(self, ruleset: str) -> str:
         if not isinstance(ruleset, str) or not RULESET_ID.fullmatch(ruleset):
-            raise NotFound(f"There is no rule set called '{_short(ruleset)}'.")
+            raise NotFound(f"There is no rule set called '{shown(ruleset)}'.")
         return ruleset
 
     def check_rule_id(self, rule_id: str) -> str:
         if not isinstance(rule_id, str) or not RULE_ID.fullmatch(rule_id):
-            raise NotFound(f"There is no rule called '{_short(rule_id)}'.")
+            raise NotFound(f"There is no rule called '{shown(rule_id)}'.")
         return rule_id
 
     def files(self, ruleset: str, version: str) -> dict[str, bytes]:
@@ -231,7 +236,24 @@ class Workspace:
         except git.NotFound:
             return None
 
+    # ---- history (the views reach the store only through these) ---------------------------------------------------
+    def history(self, ruleset: str, rule_id: str | None = None, *, limit: int = 20,
+                offset: int = 0) -> tuple[int, list[git.Version]]:
+        """(how many versions changed the rule set, or one rule of it; one page of them, newest first). The count
+        is one Git walk of the whole history; the page is not read when the count is 0."""
+        path = ruleset if rule_id is None else rule_path(ruleset, rule_id)
+        total = self.store.count(path)
+        return total, (self.store.log(path, limit=limit, offset=offset) if total else [])
 
-def _short(text) -> str:
-    text = str(text)
-    return text if len(text) <= 60 else text[:57] + "..."
+    def saved_at(self, ruleset: str, version: str) -> git.Version | None:
+        """The save that made the rule set as it stands at ``version`` (None: the rule set did not exist then)."""
+        found = self.store.log(ruleset, limit=1, version=version)
+        return found[0] if found else None
+
+    def blame(self, ruleset: str, rule_id: str, version: str) -> list[git.BlameLine] | None:
+        """Each line of a rule at ``version`` with the version that last changed it; None: no such rule then."""
+        path = rule_path(ruleset, rule_id)
+        if not self.store.exists(version, path):
+            return None
+        return self.store.blame(version, path)
+

@@ -1,6 +1,7 @@
 """Bad rules get a RuleError that says what is wrong, where, and how to fix it; never anything else."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rules_dsl
-from rules_dsl import RuleError, parse_rule
+from rules_dsl import RuleError, parse_rule, parser
 from rules_dsl.parser import MAX_DEPTH, MAX_NODES, MAX_RULE_BYTES
 
 # (text, code, (line, column, end_line, end_column), phrases the message must contain)
@@ -390,3 +391,24 @@ def test_a_message_about_what_is_missing_after_a_word_points_just_after_that_wor
             return
         before = " ".join(_text_before(text, e.line, e.column).split()).lower()
         assert before.endswith(said.group(2).lower()), (e.line, e.column, e.message)
+
+
+# ---- the table of syntax messages (rules_dsl/parser.py, SYNTAX_MESSAGES) ------------------------------------------
+
+@pytest.mark.parametrize("entry", parser.SYNTAX_MESSAGES, ids=lambda entry: entry.situation)
+def test_each_syntax_message_has_an_example_that_gets_it(entry):
+    with pytest.raises(RuleError) as info:
+        parse_rule(entry.example)
+    assert info.value.code == "syntax" and info.value.message == entry.says
+
+
+@pytest.mark.parametrize("index", range(len(parser.SYNTAX_MESSAGES)),
+                         ids=[entry.situation for entry in parser.SYNTAX_MESSAGES])
+def test_each_syntax_message_is_the_first_that_applies_to_its_example(index, monkeypatch):
+    """Entries that say the same thing in two situations each have an example that reaches that entry."""
+    tagged = tuple(dataclasses.replace(entry, message=lambda place, i=i: f"entry {i}")
+                   for i, entry in enumerate(parser.SYNTAX_MESSAGES))
+    monkeypatch.setattr(parser, "SYNTAX_MESSAGES", tagged)
+    with pytest.raises(RuleError) as info:
+        parse_rule(tagged[index].example)
+    assert info.value.message == f"entry {index}"

@@ -112,3 +112,13 @@ def test_importing_rules_dsl_does_not_import_cryptography():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 
+
+
+def test_the_folder_layout_imports_only_the_standard_library_yaml_and_errors():
+    """layout.py owns the rule-set folder's file names: the CLI and the server import it, so it stays light."""
+    import sys
+
+    tree = PARSED["layout.py"]
+    assert imported_modules(tree) <= set(sys.stdlib_module_names) | {"yaml", "__future__"}
+    relative_imports = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level}
+    assert relative_imports <= {"errors"}

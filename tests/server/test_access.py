@@ -233,6 +233,14 @@ def test_sign_in_is_throttled_per_account(ws):
     assert _sign_in(client, "Bea", PASSWORD).status_code == 200  # another account is not locked
 
 
+@pytest.mark.parametrize("name", ["Ana\x00", "\x00", "Ana\x07Author", "Ana\u202e"])
+def test_a_sign_in_name_with_control_characters_is_a_refusal_not_a_500(ws, name):
+    # Found by the OpenAPI fuzzer: PostgreSQL text holds no NUL, so the throttle's insert failed (a 500).
+    response = _sign_in(ws.app.test_client(), name)
+    assert response.status_code == 401, response.get_json()
+    assert response.get_json()["error"]["message"] == "The name or the password is not right."
+
+
 @pytest.mark.parametrize("method", ["configured", "scrypt by default"])
 @pytest.mark.parametrize("name", ["Rui", "Nobody At All", ""])
 def test_every_refused_sign_in_checks_one_password_hash_made_like_the_real_ones(ws, monkeypatch, name, method):

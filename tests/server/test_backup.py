@@ -12,7 +12,6 @@ from pathlib import Path
 
 import requests
 import sqlalchemy as sa
-from conftest import PASSWORD, close_app, fresh_postgres_database, make_app
 from test_process import Server, rulecraft
 
 from rules_dsl.demo import DEMO_RULESET
@@ -20,6 +19,7 @@ from server import auth
 from server.db import session_factory
 from server.operations import open_runtime, seed_demo
 from server.store import GitStore
+from tests.server.conftest import PASSWORD, close_app, fresh_postgres_database, make_app
 
 
 def run(*args, data, url=None, check=False, **kw):

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
-from conftest import close_app
 from test_process import Server
 
 from server.api.openapi import document
+from tests.server.conftest import close_app
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PROBES = ("/healthz", "/readyz")

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import PASSWORD, close_app, make_app
 from prometheus_client.parser import text_string_to_metric_families
 from test_process import Server, rulecraft
 
 from server import auth
 from server.api.openapi import document
 from server.metrics import SAVES, SIGN_IN
+from tests.server.conftest import PASSWORD, close_app, make_app
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -7,7 +7,7 @@
 // "any of") is written as that condition, and "not" adds ".not".
 import { h, replace, uid } from "./dom.js";
 
-// Comparisons by feature type: the same table as rules_dsl/checker.py (tests/editor/test_static.py keeps them equal).
+// Comparisons by feature type: the same table as rules_dsl/checker.py (tests/editor/test_editor_static.py keeps them equal).
 export const OPS_BY_TYPE = {
   number: ["is", "is not", "above", "below", "at least", "at most", "between", "one of", "not one of", "is missing", "is known"],
   category: ["is", "is not", "one of", "not one of", "is missing", "is known"],

@@ -1,0 +1,68 @@
+"""The rule-set folder layout: the one owner of its file names, of a rule's file from its id, and of YAML in and out.
+
+The same layout on disk (``load_folder``, ``write_folder``, the CLI) and in the server's Git store, so an auditor
+can read a clone:
+
+    <rule set>/
+      ruleset.yaml      title, description, outcome (name, labels), policy, default
+      vocabulary.yaml   the features
+      rules/<id>.rule   one rule per file, canonical text
+      examples.csv      optional example cases (one column per feature, by column name)
+
+Paths here are relative to the rule-set folder; the server prefixes the rule set's id.
+
+Layer rule: the standard library, PyYAML and this package's errors only.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from .errors import Problem, RuleError
+
+SETTINGS_FILE = "ruleset.yaml"
+VOCABULARY_FILE = "vocabulary.yaml"
+EXAMPLES_FILE = "examples.csv"
+RULES_FOLDER = "rules"
+RULE_SUFFIX = ".rule"
+
+# A rule's id, and a rule set's: it becomes a file or folder name, so only a slug (never a path).
+RULE_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+
+
+def rule_file(rule_id: str) -> str:
+    """The file of a rule, relative to the rule-set folder: ``rules/<id>.rule``."""
+    return f"{RULES_FOLDER}/{rule_id}{RULE_SUFFIX}"
+
+
+def rule_stem(name: str) -> str | None:
+    """The file name without folder and suffix if ``name`` is a rule's file (``rules/<stem>.rule``), else None.
+    The stem is not checked against RULE_ID."""
+    prefix = RULES_FOLDER + "/"
+    if name.startswith(prefix) and name.endswith(RULE_SUFFIX):
+        return name[len(prefix):-len(RULE_SUFFIX)]
+    return None
+
+
+def dump_yaml(data) -> str:
+    """ruleset.yaml and vocabulary.yaml as written everywhere: keys in the order given, text as written."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def parse_yaml(data: bytes | None, file: str):
+    if data is None:
+        raise RuleError(Problem("missing-file", f"{file} is missing from the rule set.", file=file))
+    try:
+        return yaml.safe_load(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        raise RuleError(Problem("bad-yaml", f"{file} is not valid YAML: {getattr(e, 'problem', None) or e}.",
+                                line=line, column=column, file=file)) from None
+
+
+def read_yaml(path: Path, file: str):
+    return parse_yaml(path.read_bytes() if path.is_file() else None, file)
