@@ -28,6 +28,7 @@ import time
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -148,7 +149,11 @@ def process_alive(process_id: int | None) -> bool:
         return False
     except PermissionError:
         return True  # it exists, run by someone else
-    return True
+    try:  # a killed process not yet reaped (a zombie) answers the signal but is gone
+        stat = Path(f"/proc/{process_id}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _record_later(sessions, save_id: str, version: git.Version) -> threading.Thread:
