@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import auth, db, housekeeping, logs, signing
-from .api import errors
+from .api import errors, saves
 from .api.health import PROBES
 from .services.errors import Forbidden
 from .services.workspace import Workspace
@@ -72,6 +72,8 @@ def build_app(test_config: dict | None = None) -> Flask:
     metrics.init_app(app)  # next: its latency includes the other hooks
     housekeeping.init_app(app)
     app.before_request(_before)
+    app.before_request(saves.before_write)  # after _before: needs the identity
+    app.teardown_request(saves.forget)
     app.after_request(_security_headers)
     return app
 

@@ -21,7 +21,7 @@ log = logging.getLogger("rulecraft")
 STATUS = {
     domain.Malformed: 400, domain.SignInRequired: 401, domain.Invalid: 422, domain.NotFound: 404,
     domain.Forbidden: 403, domain.Conflict: 409, domain.VersionRequired: 428, domain.TooMany: 429,
-    domain.TooLarge: 413, domain.Busy: 503,
+    domain.TooLarge: 413, domain.Busy: 503, domain.SavedNotRecorded: 202,
 }
 
 
@@ -49,6 +49,12 @@ def wants_json() -> bool:
 def init_app(app: Flask) -> None:
     def _service_error(e: domain.ServiceError):
         status = status_of(e)
+        if isinstance(e, domain.SavedNotRecorded):
+            # Not an error: the change is in the repository. 202 Accepted, with its version, so that nobody is told
+            # "nothing was changed" and saves it a second time.
+            response = jsonify({"saved": True, "recorded": False, "message": e.message, **e.details})
+            response.headers["ETag"] = f'"{e.details["version"]}"'
+            return response, status
         response = jsonify({"error": {"status": status, "code": e.code, "message": e.message, **e.details}})
         if e.details.get("retry_after"):
             response.headers["Retry-After"] = str(e.details["retry_after"])

@@ -8,21 +8,47 @@
 
 A crash between 1 and 2 leaves a pending row without a commit (recovery marks it failed); between 2 and 3 a commit
 whose row is still pending (recovery marks it done). See services/recovery.py.
+
+A save that reached the repository is never answered as not made. If the database fails at step 3 (an outage of a
+few seconds under load did), the row is retried for RECORD_WAIT seconds; after that the answer is SavedNotRecorded
+(the change is kept, as version X, and being recorded) and a thread of this process records it once the database
+answers (else the next recovery does: the commit carries the save id).
+
+A client may name its save (``requested_save_id``, the HTTP API's Idempotency-Key header): sending the same save
+again, after an answer that was lost or said "being recorded", is recognised as already made (``already_made``)
+rather than refused as a conflict with the author's own change.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import threading
+import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 
 from .. import store as git
 from ..db import begin_write
 from ..limits import MAX_WHY
 from ..models import AuditEvent, User, utcnow
 from ..store import fault_point
+from . import errors as domain
 from .errors import Conflict, Invalid
+
+RECORD_WAIT = 5.0  # seconds a save keeps trying to record its commit before answering "kept, being recorded"
+RECORD_LATER_FOR = 600.0  # seconds the recording thread keeps trying; then the next recovery records it
+# The save id the caller chose for the save being made in this context (None: a fresh one per save). Set by the
+# HTTP layer from the Idempotency-Key header around one request.
+requested_save_id: ContextVar[str | None] = ContextVar("requested_save_id", default=None)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,12 +77,17 @@ def check_why(why) -> str:
 def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset: str, rule: str | None,
            changes: list[git.Change], why: str, base: str | None = None, conflict_paths=(),
            expect_head=git.ANY_HEAD, recheck=None, details: dict | None = None) -> Saved:
-    save_id = str(uuid.uuid4())
+    save_id = requested_save_id.get() or str(uuid.uuid4())
     begin_write(db)
     details = {**(details or {}), **({"based_on": base} if base else {})}
-    event = AuditEvent(user_id=user.id, action=action, ruleset=ruleset, rule=rule, save_id=save_id,
-                       status="pending", message=why, details=details or {}, process_id=os.getpid())
-    db.add(event)
+    event = db.scalar(select(AuditEvent).where(AuditEvent.save_id == save_id)) if requested_save_id.get() else None
+    if event is None:
+        event = AuditEvent(save_id=save_id)
+        db.add(event)
+    # A named save tried again after it did not happen (failed, or retried after the rules moved) reuses its row.
+    event.user_id, event.action, event.ruleset, event.rule, event.version = user.id, action, ruleset, rule, None
+    event.status, event.message, event.details, event.process_id = "pending", why, details or {}, os.getpid()
+    event.at = utcnow()
     db.commit()
     fault_point("service.audit-pending")
     trailers = {"Rulecraft-Save": save_id, "Rulecraft-User": str(user.id), "Rulecraft-Action": action,
@@ -71,11 +102,105 @@ def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset
         _mark_failed(db, event, e)
         raise
     fault_point("service.committed")
-    begin_write(db)
-    event.status, event.version, event.at = "done", version.id, version.time
-    db.commit()
+    requested_save_id.set(None)  # made: another save in the same request gets an id of its own
+    _record_done(db, event, version, save_id)
     fault_point("service.audit-done")
     return Saved(version, event)
+
+
+def _record_done(db: Session, event: AuditEvent, version: git.Version, save_id: str) -> None:
+    """Step 3, which must not turn a made save into an error: retried while the database does not answer, then
+    left to a thread (SavedNotRecorded tells the person the change is kept)."""
+    deadline = time.monotonic() + RECORD_WAIT
+    pause = 0.05
+    while True:
+        try:
+            begin_write(db)
+            event.status, event.version, event.at = "done", version.id, version.time
+            db.commit()
+            return
+        except DBAPIError:
+            _rollback_quietly(db)
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+    log.warning("save %s is version %s but the database is not answering: recording it when it does",
+                save_id, version.id)
+    _record_later(sessionmaker(db.get_bind(), expire_on_commit=False), save_id, version)
+    raise domain.SavedNotRecorded(
+        f"Your change is saved (version {version.id[:12]}) but could not be recorded in the audit log yet; it will "
+        "be as soon as the database answers again. You do not need to save it again.",
+        version=version.id, save_id=save_id)
+
+
+def _rollback_quietly(db: Session) -> None:
+    with contextlib.suppress(DBAPIError):  # the connection is gone; the pool replaces it
+        db.rollback()
+
+
+def process_alive(process_id: int | None) -> bool:
+    """Whether a process of this host with that id lives (a save's writer is known by its process id)."""
+    if process_id is None:
+        return False
+    try:
+        os.kill(process_id, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, run by someone else
+    try:  # a killed process not yet reaped (a zombie) answers the signal but is gone
+        stat = Path(f"/proc/{process_id}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def _record_later(sessions, save_id: str, version: git.Version) -> threading.Thread:
+    def run():
+        deadline = time.monotonic() + RECORD_LATER_FOR
+        while time.monotonic() < deadline:
+            try:
+                with sessions() as db:
+                    begin_write(db)
+                    event = db.scalar(select(AuditEvent).where(AuditEvent.save_id == save_id))
+                    if event is not None and event.status != "done":
+                        event.status, event.version, event.at = "done", version.id, version.time
+                    db.commit()
+                    log.warning("save %s is recorded now (version %s)", save_id, version.id)
+                    return
+            except DBAPIError:
+                time.sleep(1.0)
+        log.error("save %s (version %s) is still not recorded; the next recovery records it", save_id, version.id)
+
+    thread = threading.Thread(target=run, name=f"record-{save_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def already_made(db: Session, store: git.GitStore, user: User, save_id: str) -> Saved | None:
+    """The save named ``save_id`` if it was already made (its commit exists), recording it if it was not yet; None
+    when it has not been tried or did not happen (then it may be made now, under that id). Busy while a live
+    attempt may still be making it; Invalid if the id names another person's save."""
+    event = db.scalar(select(AuditEvent).where(AuditEvent.save_id == save_id))
+    if event is None:
+        return None
+    if event.user_id != user.id:
+        raise domain.Invalid("That save id belongs to another save; use a new one for each change.",
+                             code="save-id-used", field="Idempotency-Key")
+    version = store.find_by_trailers("Rulecraft-Save", [save_id]).get(save_id)
+    if version is not None:
+        if event.status != "done":
+            begin_write(db)
+            event.status, event.version, event.at = "done", version.id, version.time
+            db.commit()
+        return Saved(version, event)
+    if event.status == "pending" and process_alive(event.process_id):
+        raise domain.Busy("This change is still being saved; try again in a moment.")
+    if event.status == "done":  # recorded, but its version is not in the repository: never overwrite the row
+        raise domain.Invalid("That save id belongs to a save already recorded; use a new one for each change.",
+                             code="save-id-used", field="Idempotency-Key")
+    return None
 
 
 def _mark_failed(db: Session, event: AuditEvent, error: BaseException) -> None:

@@ -97,6 +97,14 @@ class Busy(ServiceError):
     code = "busy"
 
 
+class SavedNotRecorded(ServiceError):
+    """Not a failure: the change is saved (it is in the repository as ``version``) but the database did not answer
+    in time to record it; it is recorded as soon as the database answers again. Saving it again is not needed (a
+    retry with the same save id is recognised as already made)."""
+
+    code = "saved-being-recorded"
+
+
 def invalid_rule(e: RuleError, message: str | None = None) -> Invalid:
     """A rule that does not compile, with each problem's position for the editor."""
     return Invalid(message or e.message, code="invalid-rule", problems=[p.to_dict() for p in e.problems])

@@ -1,47 +1,86 @@
 """Make the database and the repository agree again after a crash (run at every start, and by `rulecraft recover`).
 
 - stale lock files and leftover temporary folders are removed, while holding the store's lock;
-- a pending audit row whose commit exists becomes 'done', one without a commit becomes 'failed';
+- a pending audit row whose commit exists becomes 'done'; one without a commit becomes 'failed' only when its writer
+  is gone: a live process's save may still be waiting for the writer lock, so it is left alone (the worker settles
+  it, or the next recovery). A row once marked failed whose commit is found after all becomes 'done': recovery never
+  contradicts a commit that exists (the save id is in the commit's trailer, searched over the whole history);
 - a commit with no audit row gets one, built from its trailers (who, what, which rule set and rule, why);
 - a release stuck in 'approving' becomes 'approved' if its tag exists, else goes back to 'requested';
 - a release tag with no approved row (a crash after the tag was written) gets its row back;
 - an approved release without its 'release.approve' audit row (the crash came before the row was written) gets
-  one, so the audit log shows who approved every release.
+  one, so the audit log shows who approved every release;
+- the other direction, which no recovery can repair (a repository restored from a copy older than the database):
+  done saves whose commit is not on main and approved releases whose tag is missing are reported as problems.
+
+Judging happens holding the store's writer lock (no Git process of a save runs meanwhile, including those a killed
+worker left behind) and, on PostgreSQL, a transaction-level advisory lock (one recovery at a time, also from another
+host). Writers are known by process id on this host: the Git store's lock is for one host (docs/operations.md).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from .. import store as git
 from ..db import begin_write
 from ..limits import RELEASE_NAME
 from ..models import AuditEvent, Release, User, utcnow
+from .changes import process_alive
+
+INTERRUPTED = "interrupted before the commit"
+# pg_advisory_xact_lock key held while recovery judges: "rcrecovr" in ASCII. One owner, shared by every recovery.
+ADVISORY_LOCK = int.from_bytes(b"rcrecovr", "big")
 
 
 @dataclass
 class Report:
     actions: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # disagreements recovery cannot repair: for an administrator
 
     def add(self, text: str) -> None:
         self.actions.append(text)
 
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
     def __str__(self) -> str:
-        return "\n".join(self.actions) if self.actions else "Nothing to repair: the database and the rules agree."
+        lines = list(self.actions)
+        if self.problems:
+            lines += ["NOT REPAIRED (the repository lacks what the database records; restore the repository from a "
+                      "newer copy):", *(f"  {p}" for p in self.problems)]
+        return "\n".join(lines) if lines else "Nothing to repair: the database and the rules agree."
 
 
 def recover(db: Session, store: git.GitStore) -> Report:
     report = Report()
     for removed in store.recover():
         report.add(f"Removed {removed}")
-    begin_write(db)
-    _pending_saves(db, store, report)
-    _commits_without_rows(db, store, report)
-    _releases(db, store, report)
-    db.commit()
+    with store.writers_done():
+        _begin_judging(db)
+        _pending_saves(db, store, report)
+        _failed_saves_with_commits(db, store, report)
+        _commits_without_rows(db, store, report)
+        _releases(db, store, report)
+        _missing_in_repository(db, store, report)
+        db.commit()
     return report
+
+
+def _begin_judging(db: Session) -> None:
+    """A write transaction that, on PostgreSQL, holds the recovery advisory lock until it ends."""
+    begin_write(db)
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+
+
+def _writer_alive(process_id: int | None) -> bool:
+    """Whether the process that wrote a pending row may still be making its save (another live process on this
+    host). This process judges only at start-up or for others, never its own saves in flight."""
+    return process_id != os.getpid() and process_alive(process_id)
 
 
 def settle_process(db: Session, store: git.GitStore, process_id: int) -> Report:
@@ -54,7 +93,7 @@ def settle_process(db: Session, store: git.GitStore, process_id: int) -> Report:
         db.rollback()
         return report
     with store.writers_done():
-        begin_write(db)
+        _begin_judging(db)
         _pending_saves(db, store, report, process_id)
         db.commit()
     return report
@@ -64,15 +103,53 @@ def _pending_saves(db: Session, store: git.GitStore, report: Report, process_id:
     pending = select(AuditEvent).where(AuditEvent.status == "pending")
     if process_id is not None:
         pending = pending.where(AuditEvent.process_id == process_id)
-    for event in db.scalars(pending):
-        version = store.find_by_trailer("Rulecraft-Save", event.save_id) if event.save_id else None
+    events = list(db.scalars(pending))
+    committed = store.find_by_trailers("Rulecraft-Save", [e.save_id for e in events if e.save_id])
+    for event in events:
+        version = committed.get(event.save_id) if event.save_id else None
         if version is not None:
             event.status, event.version, event.at = "done", version.id, version.time
             report.add(f"Save {event.save_id} ({event.action}) was committed as {version.id[:12]}: marked done")
+        elif process_id is None and _writer_alive(event.process_id):
+            report.add(f"Save {event.save_id} ({event.action}) is still being made by process {event.process_id}: "
+                       "left alone")
         else:
             event.status = "failed"
-            event.details = {**(event.details or {}), "reason": "interrupted before the commit"}
+            event.details = {**(event.details or {}), "reason": INTERRUPTED}
             report.add(f"Save {event.save_id} ({event.action}) never reached the repository: marked failed")
+
+
+def _failed_saves_with_commits(db: Session, store: git.GitStore, report: Report) -> None:
+    """Rows an earlier recovery marked failed although their save went on to commit (recovery beside a live save,
+    before it waited for writers): the commit exists, so the save was made."""
+    failed = [e for e in db.scalars(select(AuditEvent).where(AuditEvent.status == "failed",
+                                                             AuditEvent.save_id.is_not(None)))
+              if (e.details or {}).get("reason") == INTERRUPTED]
+    committed = store.find_by_trailers("Rulecraft-Save", [e.save_id for e in failed])
+    for event in failed:
+        version = committed.get(event.save_id)
+        if version is None:
+            continue
+        event.status, event.version, event.at = "done", version.id, version.time
+        event.details = {k: v for k, v in (event.details or {}).items() if k != "reason"}
+        report.add(f"Save {event.save_id} ({event.action}) was marked failed but was committed as "
+                    f"{version.id[:12]}: marked done")
+
+
+def _missing_in_repository(db: Session, store: git.GitStore, report: Report) -> None:
+    """What the database records and the repository lacks. Reported, never 'repaired': the commit or tag is the
+    truth, and only a newer copy of the repository can bring it back."""
+    on_main = store.version_ids()
+    for event in db.scalars(select(AuditEvent).where(AuditEvent.status == "done", AuditEvent.save_id.is_not(None),
+                                                     AuditEvent.version.is_not(None))
+                            .order_by(AuditEvent.id)):
+        if event.version not in on_main:
+            report.problem(f"Save {event.save_id} ({event.action}, {event.ruleset}) is recorded as version "
+                           f"{event.version[:12]}, which is not in the repository")
+    tags = {t.name for t in store.tags()}
+    for release in db.scalars(select(Release).where(Release.status == "approved").order_by(Release.id)):
+        if f"{release.ruleset}/{release.name}" not in tags:
+            report.problem(f"Release {release.ruleset} {release.name} is approved but its tag is missing")
 
 
 RECENT = 100  # saves finish in a different order than they start, but never 100 saves apart
@@ -98,6 +175,9 @@ def _starting_point(db: Session, store: git.GitStore) -> str | None:
 
 def _commits_without_rows(db: Session, store: git.GitStore, report: Report) -> None:
     known = set(db.scalars(select(AuditEvent.save_id).where(AuditEvent.save_id.is_not(None))))
+    # Rows whose save is known but not 'done' (failed for any reason): a commit carrying the save id wins.
+    unsettled = {e.save_id: e for e in db.scalars(select(AuditEvent).where(
+        AuditEvent.save_id.is_not(None), AuditEvent.status.in_(("failed", "refused"))))}
     # A commit without a save id (made outside Rulecraft) is known by its version once it has its row; without
     # this it got another row at every start.
     known_versions = set(db.scalars(select(AuditEvent.version).where(AuditEvent.save_id.is_(None),
@@ -105,6 +185,12 @@ def _commits_without_rows(db: Session, store: git.GitStore, report: Report) -> N
     users = {u.id for u in db.scalars(select(User))}
     for version in store.versions_since(_starting_point(db, store)):
         save_id = version.trailers.get("Rulecraft-Save")
+        if save_id in unsettled:
+            event = unsettled.pop(save_id)
+            report.add(f"Save {save_id} ({event.action}) was marked {event.status} but was committed as "
+                       f"{version.id[:12]}: marked done")
+            event.status, event.version, event.at = "done", version.id, version.time
+            continue
         if save_id in known or (save_id is None and version.id in known_versions):
             continue
         user_id = version.trailers.get("Rulecraft-User", "")

@@ -48,9 +48,15 @@ _fault_counts: dict[str, int] = {}
 
 
 def fault_point(step: str) -> None:
-    """Crash here (exit code 99) when RULECRAFT_FAULT is ``step``, or ``step:N`` on the Nth time in this process."""
+    """Crash here (exit code 99) when RULECRAFT_FAULT is ``step``, or ``step:N`` on the Nth time in this process;
+    ``step@SECONDS`` pauses here instead (to widen a window that tests must hit, e.g. a save in flight)."""
     wanted = os.environ.get("RULECRAFT_FAULT")
     if not wanted:
+        return
+    name, _, pause = wanted.partition("@")
+    if pause:
+        if name == step:
+            time.sleep(float(pause))
         return
     name, _, nth = wanted.partition(":")
     if name != step:
@@ -125,11 +131,13 @@ class GitStore(Reading, History, Maintenance):
         return proc
 
     @staticmethod
-    def _failure(command: str, stderr: bytes) -> GitError:
+    def _failure(command: str, stderr: bytes) -> StoreError:
         detail = stderr.decode("utf-8", "replace").strip()
         if ".lock" in detail and "exists" in detail:
-            return GitError("The rule store is blocked by an operation that was interrupted. "
-                            "Run 'rulecraft recover', then try again.", detail)
+            # Said to the person saving, on a live server: never "run recover" (recovery beside live saves is
+            # what must not happen); a stale lock is cleared by the next save or start (see _clear_stale).
+            return StoreBusy("The rule store is finishing an operation that was interrupted. Nothing was changed; "
+                             "please try again in a moment, and tell your administrator if it happens again.")
         return GitError(f"The rule store could not complete the operation ({command}).", detail)
 
     @contextmanager

@@ -135,6 +135,28 @@ class History:
                     return public_version(record.version)
         return None
 
+    def find_by_trailers(self, key: str, values: list[str]) -> dict[str, Version]:
+        """Versions on main whose trailer ``key`` has one of ``values``, by value (the newest when several), searched
+        over the whole history with one ``git rev-list --grep`` (recovery must never miss a commit that exists,
+        however many saves came after it)."""
+        wanted = {check_trailer(key, value)[1] for value in values}
+        head = self.head()
+        if head is None or not wanted:
+            return {}
+        found: dict[str, Version] = {}
+        patterns = [f"--grep={key}: {value}" for value in sorted(wanted)]
+        ids = self._git("rev-list", "--fixed-strings", *patterns, "--end-of-options", head).stdout.decode().split()
+        for record in self._records(ids):
+            value = record.version.trailers.get(key)
+            if value in wanted and value not in found:
+                found[value] = public_version(record.version)
+        return found
+
+    def version_ids(self) -> set[str]:
+        """The ids of every version on main (one ``git rev-list``), to check that what the database names exists."""
+        head = self.head()
+        return set(self._git("rev-list", "--end-of-options", head).stdout.decode().split()) if head else set()
+
     def diff(self, a: str, b: str, path: str | None = None) -> str:
         """Unified text diff from version ``a`` to version ``b``, of one file or folder (None = everything)."""
         a, b = self._record(a).version.id, self._record(b).version.id

@@ -226,3 +226,81 @@ def test_the_saves_of_a_killed_worker_are_settled_without_a_restart(tmp_path):
     finally:
         server.stop()
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_recovery_during_saves_never_fails_an_acknowledged_save(tmp_path, database_url):
+    """Regression (issue 20, item 1): recovery run while the server was saving, and the start-up of a second
+    server, marked acknowledged saves 'failed / interrupted before the commit', for good. Here recovery runs 12
+    times during saves, in this process through the service itself (as a recovery that does not know of the
+    server's hold on the data folder would), while `rulecraft recover` and a second server are refused: every
+    acknowledged save ends 'done', with its commit."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from server.operations import open_runtime
+    from server.services import recovery
+
+    data = tmp_path / "data"
+    url = ["--database-url", database_url]
+    rulecraft("create-user", "Ana", "--role", "author", *url, data_dir=data, stdin="a long password 1\n")
+    rulecraft("import", str(FIXTURE), "--as", "Ana", "--why", "Initial rules", *url, data_dir=data)
+    ana = {"Authorization": "Bearer " + rulecraft("create-token", "Ana", "--scope", "write", *url,
+                                                  data_dir=data).stdout.strip()}
+    os.environ["RULECRAFT_FAULT"] = "service.audit-pending@0.3"  # each save waits with its row pending
+    try:
+        server = Server(data, *url)
+    finally:
+        os.environ.pop("RULECRAFT_FAULT")
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def save(worker: int) -> None:
+        for n in range(200):
+            if stop.is_set():
+                break
+            answer = requests.post(f"{server.url}/api/rulesets/sepsis-triage/rules", headers=ana, timeout=60,
+                                   json={"text": f'rule "Cold {worker} {n}"\nwhen temperature is below 35',
+                                         "why": "Hypothermia"})
+            if answer.status_code == 201:
+                acknowledged.append(answer.headers["ETag"].strip('"'))
+
+    reports = []
+    try:
+        savers = [threading.Thread(target=save, args=(w,)) for w in range(2)]
+        for t in savers:
+            t.start()
+        runtime = open_runtime({"DATA_DIR": data, "DATABASE_URL": database_url}, upgrade=False)
+        try:
+            for _ in range(12):
+                with runtime.sessions() as db:
+                    reports.append(str(recovery.recover(db, runtime.store)))
+                time.sleep(0.1)
+        finally:
+            runtime.store.close()
+            runtime.sessions.kw["bind"].dispose()
+        refused = rulecraft("recover", *url, data_dir=data, check=False)
+        second = subprocess.run([sys.executable, "-m", "server", "serve", "--data-dir", str(data), *url, "--port",
+                                 str(free_port())], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                capture_output=True, text=True, timeout=120)
+        stop.set()
+        for t in savers:
+            t.join(timeout=300)
+    finally:
+        server.stop()
+    assert refused.returncode == 1 and "already" in refused.stderr, refused.stderr
+    assert second.returncode == 1 and "already" in second.stderr, second.stderr
+    assert len(acknowledged) >= 10, len(acknowledged)
+    assert not any("marked failed" in r for r in reports), reports
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as c:
+            rows = {r.version: r.status for r in c.execute(sa.text(
+                "SELECT version, status FROM audit_events WHERE action = 'rule.create'"))}
+            failed = c.execute(sa.text("SELECT count(*) FROM audit_events WHERE status = 'failed'")).scalar()
+    finally:
+        engine.dispose()
+    assert all(rows.get(v) == "done" for v in acknowledged), (acknowledged, rows)
+    assert failed == 0
+    assert "Nothing to repair" in rulecraft("recover", *url, data_dir=data).stdout

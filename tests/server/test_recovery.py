@@ -217,3 +217,73 @@ def test_commits_without_audit_rows_get_them_rebuilt_from_their_trailers(ws):
         versions = [e.version for e in db.scalars(select(AuditEvent).where(AuditEvent.version.is_not(None)))]
     assert len(versions) == len(set(versions))  # one row per commit: the others were left alone
     assert "Nothing to repair" in _recover(ws)
+
+
+def test_a_pending_save_of_a_live_writer_is_left_alone_until_it_is_gone(ws):
+    """Recovery judges only saves whose writer is gone: a pending row without a commit, written by a process that
+    still lives (its save may be waiting for the writer lock), is left pending; once that process has ended, the
+    row is marked failed."""
+    import uuid
+
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    save_id = str(uuid.uuid4())
+    try:
+        with ws.sessions() as db:
+            db.add(AuditEvent(user_id=ws.people["Ana"].id, action="rule.create", ruleset="sepsis-triage",
+                              save_id=save_id, status="pending", message="Hypothermia", details={},
+                              process_id=writer.pid))
+            db.commit()
+        report = _recover(ws)
+        assert f"Save {save_id} (rule.create) is still being made by process {writer.pid}: left alone" in report
+        with ws.sessions() as db:
+            assert db.scalars(select(AuditEvent.status).where(AuditEvent.save_id == save_id)).one() == "pending"
+    finally:
+        writer.kill()
+        writer.wait()
+    assert f"Save {save_id} (rule.create) never reached the repository: marked failed" in _recover(ws)
+
+
+def test_a_save_marked_failed_whose_commit_exists_is_marked_done(ws):
+    """Regression: recovery beside a live save marked it 'failed / interrupted before the commit' although its
+    commit was then made, and every later recovery said the database and the rules agreed. The commit is the
+    truth: the row becomes 'done' with its version."""
+    from server.services.recovery import INTERRUPTED
+
+    created = ws.as_("Ana").post("/api/rulesets/sepsis-triage/rules", json={"text": RULE, "why": "Hypothermia"})
+    assert created.status_code == 201
+    version = created.headers["ETag"].strip('"')
+    with ws.sessions() as db:
+        event = db.scalars(select(AuditEvent).where(AuditEvent.version == version)).one()
+        event.status, event.version, event.details = "failed", None, {"reason": INTERRUPTED}
+        db.commit()
+        save_id = event.save_id
+    report = _recover(ws)
+    assert f"Save {save_id} (rule.create) was marked failed but was committed as {version[:12]}: marked done" \
+        in report, report
+    with ws.sessions() as db:
+        event = db.scalars(select(AuditEvent).where(AuditEvent.save_id == save_id)).one()
+        assert (event.status, event.version) == ("done", version)
+        assert "reason" not in event.details
+    assert "Nothing to repair" in _recover(ws)
+
+
+def test_what_the_database_records_and_the_repository_lacks_is_reported(ws):
+    """The other direction (a repository restored from a copy older than the database): a done save whose commit
+    is not on main, an approved release whose tag is missing. Recovery cannot make them and says so, instead of
+    "the database and the rules agree"."""
+    created = ws.as_("Ana").post("/api/rulesets/sepsis-triage/rules", json={"text": RULE, "why": "Hypothermia"})
+    assert created.status_code == 201
+    version = created.headers["ETag"].strip('"')
+    _, tag = _approved_release(ws)
+    with ws.sessions() as db:
+        event = db.scalars(select(AuditEvent).where(AuditEvent.version == version,
+                                                    AuditEvent.save_id.is_not(None))).one()
+        event.version = "f" * 40
+        db.commit()
+    subprocess.run(["git", "--git-dir", str(ws.app.extensions["rulecraft.store"].path), "update-ref", "-d",
+                    f"refs/tags/{tag}"], check=True)
+    report = _recover(ws)
+    assert "NOT REPAIRED" in report and "Nothing to repair" not in report, report
+    assert f"Save {event.save_id} (rule.create, sepsis-triage) is recorded as version ffffffffffff, which is not " \
+           "in the repository" in report, report
+    assert f"Release {tag.replace('/', ' ')} is approved but its tag is missing" in report, report
