@@ -6,7 +6,8 @@ database; ``store`` is the only package that runs Git; nothing is built at impor
 
 
 def create_app(test_config: dict | None = None):
-    """Build the Flask app (see server/app.py); ``test_config`` overrides configuration for tests."""
-    from .app import build_app
+    """The app factory, ``server/app.py``'s ``create_app``; imported on call so that ``import server`` (the CLI's
+    language commands, say) does not load Flask."""
+    from .app import create_app as build
 
-    return build_app(test_config)
+    return build(test_config)

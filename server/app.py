@@ -36,7 +36,9 @@ class NoCookieSession(SessionInterface):
         pass
 
 
-def build_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the whole app (database, errors, store, workspace, signing key, API, editor, logs, metrics);
+    ``test_config`` overrides settings for tests. Nothing is built at import time."""
     from . import config as configuration
 
     app = Flask("rulecraft", static_folder=None)

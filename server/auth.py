@@ -31,11 +31,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from rules_dsl.errors import invisible_character, normalize_name
 
-from . import store as git
 from .db import begin_write, get_db, reads
 from .limits import MAX_EMAIL, MAX_PERSON_NAME
 from .models import ROLES, SCOPES, ApiToken, AuditEvent, SignInSession, SignInThrottle, User, utcnow
 from .services.errors import Forbidden, Invalid, SignInRequired, TooMany
+from .store import Identity, StoreError
 
 COOKIE = "rulecraft_session"
 TOKEN_PREFIX = "rc_"
@@ -91,8 +91,8 @@ def check_identity_text(name: str, email: str) -> None:
     # person's first save (a name of punctuation only, an address that starts or ends with '.', quotes, ...).
     for field, identity in (("name", (name, "person@example.org")), ("email", ("Person", email))):
         try:
-            git.Identity(*identity)
-        except git.StoreError as e:
+            Identity(*identity)
+        except StoreError as e:
             raise Invalid(e.message, field=field) from None
 
 

@@ -389,8 +389,8 @@ def _runtime(data_dir: Path, database_url: str | None, **more):
 
 def _open_runtime(overrides: dict):
     from server.config import ConfigError
+    from server.lifecycle import open_runtime
     from server.migrate import SchemaError
-    from server.operations import open_runtime
 
     try:
         runtime = open_runtime(overrides)
@@ -443,8 +443,8 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
     import os
 
     from server.config import SETTING
-    from server.operations import housekeep, seed_demo, start
-    from server.operations import serve as run_server
+    from server.lifecycle import housekeep, seed_demo, start
+    from server.lifecycle import serve as run_server
 
     os.umask(0o077)  # everything the server and its Git processes write is owner-only (see server/config.py)
     overrides = _overrides(data_dir, database_url, TRUSTED_PROXIES=trusted_proxies)
@@ -786,7 +786,7 @@ def _recorded_hash(server_url: str, token: str, ruleset: str, release: str) -> s
 def recover(data_dir: Path, database_url: str | None) -> None:
     """Repair what an interruption left behind (also done at every start) and say what was done. Refused while a
     server runs on the data folder: what it is saving at that moment is not an interruption."""
-    from server.operations import start
+    from server.lifecycle import start
 
     _hold_data_folder(data_dir, "Stop it before running recover (every start of the server repairs the same "
                                 "things).")
@@ -798,8 +798,8 @@ def recover(data_dir: Path, database_url: str | None) -> None:
 @click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
 def backup_command(data_dir: Path, database_url: str | None, destination: Path) -> None:
     """Back up the rules, the database, data sets and keys into DESTINATION (a new folder), while the server runs."""
+    from server.lifecycle import open_runtime
     from server.migrate import SchemaError
-    from server.operations import open_runtime
     from server.services.backup import BackupError, backup
 
     # Whatever the database's schema: backing up comes before 'db upgrade'.
@@ -847,7 +847,7 @@ _held_folder: list[int] = []  # the descriptor of the data folder's lock, kept o
 def _hold_data_folder(data_dir: Path, advice: str) -> None:
     """One server (or recover) per data folder; exit code 1 with a plain message otherwise."""
     from server import config as configuration
-    from server.operations import DataFolderInUse, hold_data_folder
+    from server.lifecycle import DataFolderInUse, hold_data_folder
 
     try:
         _held_folder.append(hold_data_folder(configuration.data_dir(data_dir)))

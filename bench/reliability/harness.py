@@ -73,7 +73,7 @@ def make_workspace(data_dir: Path, database_url: str | None = None, people=PEOPL
     Rui), built with the code behind ``rulecraft create-user``/``create-token``/``import``."""
     import rules_dsl
     from server import auth
-    from server.operations import open_runtime
+    from server.lifecycle import open_runtime
     from server.services import releases
     from server.services.rules import import_ruleset
 
@@ -271,8 +271,8 @@ def read_ledger(data_dir: Path, database_url: str | None = None) -> Ledger:
     """What the data folder holds, read without repairing anything (no recovery runs here)."""
     from sqlalchemy import select
 
+    from server.lifecycle import open_runtime
     from server.models import AuditEvent, Release
-    from server.operations import open_runtime
     from server.store import LOCK_FILE, SCRATCH
 
     overrides = {"DATA_DIR": data_dir}

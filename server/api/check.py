@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from rules_dsl import parse_rule, rule_from_json
 
 from ..auth import requires
-from ..services import datasets, trying
+from ..services import datasets, preview
 from ..services.errors import Invalid
 from .common import json_body, session, workspace
 from .spec import NULL_S, B, I, S, arr, body, obj, op, ref
@@ -31,17 +31,17 @@ def check():
         raise Invalid("Send the rule either as \"text\" or as \"rule\" (structured), not both.", field="text")
     if "text" in body and not isinstance(body["text"], str):
         raise Invalid("The rule's text must be a string.", field="text")
-    syntax, failed = trying.parse_or_problems(
+    syntax, failed = preview.parse_or_problems(
         lambda: parse_rule(body["text"]) if "text" in body else rule_from_json(body["rule"]))
     if failed is not None:
         return jsonify({**failed, "version": version, "examples": None, "reference": None})
-    result = trying.check_rule(ruleset, syntax)
+    result = preview.check_rule(ruleset, syntax)
     checked = result.pop("checked")
     label = ruleset.outcome.name
     examples = None
     if ruleset.examples is not None:
         id_column = "case" if "case" in ruleset.examples.columns else None
-        examples = trying.try_on(checked, ruleset.examples, label, id_column)
+        examples = preview.try_on(checked, ruleset.examples, label, id_column)
     reference = None
     db = session()
     chosen = body.get("dataset")
@@ -49,7 +49,7 @@ def check():
     if dataset is not None:
         frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)
         reference = {"dataset": {"id": dataset.id, "name": dataset.name},
-                     **trying.try_on(checked, frame, dataset.label_column)}
+                     **preview.try_on(checked, frame, dataset.label_column)}
     return jsonify({**result, "version": version, "examples": examples, "reference": reference})
 
 

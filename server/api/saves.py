@@ -1,17 +1,17 @@
 """Named saves over HTTP: a change sent with an ``Idempotency-Key`` header (a UUID the client makes for one
 change and sends again with every retry of it) is saved under that id, and a retry of a save already made answers
-200 with its version instead of a conflict with the author's own change (services/changes.py ``already_made``).
+200 with its version instead of a conflict with the author's own change (services/saving.py ``already_made``).
 Not a blueprint: hooks run for every write under /api/, after the identity is known (app.py)."""
 from __future__ import annotations
 
 import uuid
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 
 from .. import auth
-from ..db import get_db
-from ..services import changes
+from ..services import saving
 from ..services.errors import Malformed
+from .common import session, workspace
 
 HEADER = "Idempotency-Key"
 
@@ -29,7 +29,7 @@ def before_write():
                         field=HEADER) from None
     if g.get("auth") is None:
         return None  # the view answers 401
-    saved = changes.already_made(get_db(), current_app.extensions["rulecraft.store"], auth.current_user(), save_id)
+    saved = saving.already_made(session(), workspace(), auth.current_user(), save_id)
     if saved is not None:
         version = saved.version.id
         response = jsonify({"saved": True, "already_saved": True, "version": version, "save_id": save_id,
@@ -37,11 +37,11 @@ def before_write():
                                        "twice."})
         response.headers["ETag"] = f'"{version}"'
         return response
-    g.save_id_token = changes.requested_save_id.set(save_id)
+    g.save_id_token = saving.requested_save_id.set(save_id)
     return None
 
 
 def forget(_error=None) -> None:
     token = g.pop("save_id_token", None)
     if token is not None:
-        changes.requested_save_id.reset(token)
+        saving.requested_save_id.reset(token)

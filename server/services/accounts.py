@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from .. import auth
 from ..db import begin_write
 from ..models import ApiToken, AuditEvent, User
-from .changes import record
 from .errors import NotFound
+from .saving import record
 
 # ---- people ------------------------------------------------------------------------------------------------------
 

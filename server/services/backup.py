@@ -136,7 +136,7 @@ def _pg_dump(url: str, target: Path) -> dict[str, int]:
 
 
 def backup(runtime, destination: Path) -> Outcome:
-    """Back up the workspace of ``runtime`` (server/operations.Runtime) into the new folder ``destination``."""
+    """Back up the workspace of ``runtime`` (server/lifecycle.Runtime) into the new folder ``destination``."""
     destination = Path(destination).absolute()
     if not _empty(destination):
         raise BackupError(f"{destination} is not empty: give a new or empty folder for the backup.")
@@ -231,7 +231,7 @@ def restore(source: Path, data_dir: Path, database_url: str | None) -> Outcome:
     """Put the backup in ``source`` into the empty data folder ``data_dir`` (and the empty database
     ``database_url``, default SQLite in the data folder), run recovery and check the result."""
     from .. import config as configuration
-    from ..operations import open_runtime, start
+    from ..lifecycle import open_runtime, start
 
     source, data_dir = Path(source).absolute(), Path(data_dir).absolute()
     manifest = read_manifest(source)

@@ -22,9 +22,9 @@ from ..caches import LRUCache
 from ..config import private_folder, write_private
 from ..db import begin_write
 from ..models import ReferenceDataset, User
-from .changes import record
 from .errors import Invalid, NotFound
-from .trying import plain_value
+from .preview import plain_value
+from .saving import record
 
 MAX_ROWS = 2_000_000
 _cache = LRUCache(8)  # loaded data frames by content hash

@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 from rules_dsl import BundleError, DataError, RuleError
 
-from .. import store as git
+from ..store import InvalidInput, StoreBusy, StoreError
+from ..store import NotFound as StoreNotFound
 
 BUSY = "Many changes are being saved right now; please try again."
 
@@ -115,10 +116,10 @@ def invalid_rule(e: RuleError, message: str | None = None) -> Invalid:
 # store's words would name repository paths, not the person's); a busy writer is Busy; any other keeps its message.
 # It lives here, not at the HTTP edge, because the views may not import the store (tests/server/test_layers.py).
 LIBRARY: tuple[tuple[type[Exception], Callable[..., ServiceError]], ...] = (
-    (git.StoreBusy, lambda e: Busy(BUSY)),
-    (git.NotFound, lambda e: NotFound("There is nothing with that name here.")),
-    (git.InvalidInput, lambda e: NotFound("There is nothing with that name here.")),
-    (git.StoreError, lambda e: Invalid(e.message)),
+    (StoreBusy, lambda e: Busy(BUSY)),
+    (StoreNotFound, lambda e: NotFound("There is nothing with that name here.")),
+    (InvalidInput, lambda e: NotFound("There is nothing with that name here.")),
+    (StoreError, lambda e: Invalid(e.message)),
     (RuleError, invalid_rule),
     (DataError, lambda e: Invalid(e.message, code="invalid-data", field=e.column)),
     (BundleError, lambda e: Invalid(str(e))),

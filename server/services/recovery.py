@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from .. import store as git
 from ..db import begin_write
 from ..limits import RELEASE_NAME
 from ..models import AuditEvent, Release, User, utcnow
-from .changes import process_alive
+from ..store import GitStore, StoreError
+from .saving import process_alive
 
 INTERRUPTED = "interrupted before the commit"
 # pg_advisory_xact_lock key held while recovery judges: "rcrecovr" in ASCII. One owner, shared by every recovery.
@@ -55,7 +55,7 @@ class Report:
         return "\n".join(lines) if lines else "Nothing to repair: the database and the rules agree."
 
 
-def recover(db: Session, store: git.GitStore) -> Report:
+def recover(db: Session, store: GitStore) -> Report:
     report = Report()
     for removed in store.recover():
         report.add(f"Removed {removed}")
@@ -83,7 +83,7 @@ def _writer_alive(process_id: int | None) -> bool:
     return process_id != os.getpid() and process_alive(process_id)
 
 
-def settle_process(db: Session, store: git.GitStore, process_id: int) -> Report:
+def settle_process(db: Session, store: GitStore, process_id: int) -> Report:
     """The pending saves of one server worker that has died, settled at once (not at the next start) and only
     those: other workers' saves in flight are left alone. Decided holding the store's writer lock, so that Git
     processes the worker left running have finished."""
@@ -99,7 +99,7 @@ def settle_process(db: Session, store: git.GitStore, process_id: int) -> Report:
     return report
 
 
-def _pending_saves(db: Session, store: git.GitStore, report: Report, process_id: int | None = None) -> None:
+def _pending_saves(db: Session, store: GitStore, report: Report, process_id: int | None = None) -> None:
     pending = select(AuditEvent).where(AuditEvent.status == "pending")
     if process_id is not None:
         pending = pending.where(AuditEvent.process_id == process_id)
@@ -119,7 +119,7 @@ def _pending_saves(db: Session, store: git.GitStore, report: Report, process_id:
             report.add(f"Save {event.save_id} ({event.action}) never reached the repository: marked failed")
 
 
-def _failed_saves_with_commits(db: Session, store: git.GitStore, report: Report) -> None:
+def _failed_saves_with_commits(db: Session, store: GitStore, report: Report) -> None:
     """Rows an earlier recovery marked failed although their save went on to commit (recovery beside a live save,
     before it waited for writers): the commit exists, so the save was made."""
     failed = [e for e in db.scalars(select(AuditEvent).where(AuditEvent.status == "failed",
@@ -136,7 +136,7 @@ def _failed_saves_with_commits(db: Session, store: git.GitStore, report: Report)
                     f"{version.id[:12]}: marked done")
 
 
-def _missing_in_repository(db: Session, store: git.GitStore, report: Report) -> None:
+def _missing_in_repository(db: Session, store: GitStore, report: Report) -> None:
     """What the database records and the repository lacks. Reported, never 'repaired': the commit or tag is the
     truth, and only a newer copy of the repository can bring it back."""
     on_main = store.version_ids()
@@ -155,7 +155,7 @@ def _missing_in_repository(db: Session, store: git.GitStore, report: Report) -> 
 RECENT = 100  # saves finish in a different order than they start, but never 100 saves apart
 
 
-def _starting_point(db: Session, store: git.GitStore) -> str | None:
+def _starting_point(db: Session, store: GitStore) -> str | None:
     """A version every commit after which must be checked: the oldest of the last saves the database knows.
 
     Looking only after it keeps start-up fast with thousands of versions. None (check everything) when the
@@ -168,12 +168,12 @@ def _starting_point(db: Session, store: git.GitStore) -> str | None:
         return None
     try:
         store.resolve(recent[-1])
-    except git.StoreError:
+    except StoreError:
         return None
     return recent[-1]
 
 
-def _commits_without_rows(db: Session, store: git.GitStore, report: Report) -> None:
+def _commits_without_rows(db: Session, store: GitStore, report: Report) -> None:
     known = set(db.scalars(select(AuditEvent.save_id).where(AuditEvent.save_id.is_not(None))))
     # Rows whose save is known but not 'done' (failed for any reason): a commit carrying the save id wins.
     unsettled = {e.save_id: e for e in db.scalars(select(AuditEvent).where(
@@ -205,7 +205,7 @@ def _commits_without_rows(db: Session, store: git.GitStore, report: Report) -> N
         report.add(f"Version {version.id[:12]} had no audit row: rebuilt from the commit")
 
 
-def _releases(db: Session, store: git.GitStore, report: Report) -> None:
+def _releases(db: Session, store: GitStore, report: Report) -> None:
     tags = {t.name: t for t in store.tags()}
     users = {u.id for u in db.scalars(select(User))}
     for release in db.scalars(select(Release).where(Release.status == "approving")):

@@ -17,13 +17,12 @@ from sqlalchemy.orm import Session
 from rules_dsl.bundle import bundle_dict
 from rules_dsl.errors import invisible_character
 
-from .. import store as git
 from ..db import begin_write, reads
 from ..limits import MAX_WHY
 from ..models import Release, User, utcnow
-from ..store import fault_point
-from .changes import identity, record, refused
+from ..store import ReleaseExists, StoreError, fault_point
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .saving import identity, record, refused
 from .workspace import Workspace
 
 
@@ -157,9 +156,9 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
                f"Rulecraft-Approved-By: {user.id}\nRulecraft-Bundle-Hash: {release.bundle_hash}")
     try:
         ws.store.create_tag(f"{ruleset}/{release.name}", release.version, message=message, tagger=identity(user))
-    except git.ReleaseExists:
+    except ReleaseExists:
         pass  # written before a crash; recovery of the row below makes it consistent
-    except git.StoreError as e:
+    except StoreError as e:
         db.rollback()
         begin_write(db)
         release.name, release.status, release.decided_by, release.decided_at = None, "requested", None, None

@@ -1,7 +1,7 @@
 """Editing rule sets: rules, vocabulary, settings, new rule sets, restoring versions.
 
 Every change is checked with the language library against the rule set as it is now (the latest version), saved
-in canonical text, and committed with the person's "why" (services/changes.py). A change based on an old version of
+in canonical text, and committed with the person's "why" (services/saving.py). A change based on an old version of
 the same file is refused with both texts (no lost update); a change that renames or creates is compare-and-swapped
 against the exact version it was checked on, and retried when another save slipped in between.
 """
@@ -26,10 +26,10 @@ from rules_dsl.errors import name_key, normalize_name
 from rules_dsl.layout import EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, dump_yaml, rule_file, rule_stem
 from rules_dsl.ruleset import ruleset_from_files
 
-from .. import store as git
 from ..models import User
-from .changes import Saved, check_why, commit, refused, stale
+from ..store import ANY_HEAD, Change, ConflictError, HeadMoved, InvalidInput, InvalidPath
 from .errors import BUSY, Busy, Conflict, Invalid, Malformed, NotFound, invalid_rule
+from .saving import Saved, check_why, commit, refused, stale
 from .workspace import Workspace, file_path, rule_path
 
 RETRIES = 8
@@ -85,7 +85,7 @@ def _new_rule_id(ws: Workspace, ruleset: str, version: str, name: str, taken: li
         try:
             if ws.store.count(rule_path(ruleset, rule_id), version=version) == 0:
                 return rule_id
-        except git.InvalidPath:
+        except InvalidPath:
             return rule_id  # a name the store refuses (e.g. CON): the save says so, in plain words
         taken.append(rule_id)
 
@@ -95,7 +95,7 @@ def _retrying(action):
     for _ in range(RETRIES):
         try:
             return action()
-        except git.HeadMoved:
+        except HeadMoved:
             continue
     raise Busy(BUSY)
 
@@ -110,7 +110,7 @@ def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: d
         _check_unique_name(current, syntax.name, None)
         rule_id = _new_rule_id(ws, ruleset, head, syntax.name, [r.id for r in current.rules])
         compiled = compile_against(current, syntax, rule_id)
-        change = git.Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
+        change = Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
 
         def still_holds(now: str) -> None:
             """Others saved since ``head`` (called under the store's lock): the new rule still goes in as checked
@@ -119,7 +119,7 @@ def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: d
             before, after = ws.files(ruleset, head), ws.files(ruleset, now)
             if any(before.get(name) != after.get(name) for name in (SETTINGS_FILE, VOCABULARY_FILE)) \
                     or rule_file(rule_id) in after:
-                raise git.HeadMoved("The rule set's settings or rules changed; checking again.", now)
+                raise HeadMoved("The rule set's settings or rules changed; checking again.", now)
             _check_unique_name(ws.ruleset(ruleset, now), syntax.name, None)
 
         saved = _commit(ws, db, user, "rule.create", ruleset, rule_id, [change], why, expect_head=head,
@@ -156,10 +156,10 @@ def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
         action = "rule.rename" if renamed else ("rule.disable" if old.enabled and not compiled.enabled else
                                                 "rule.enable" if compiled.enabled and not old.enabled else
                                                 "rule.update")
-        change = git.Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
+        change = Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
         names = {"rule_name": compiled.name, **({"renamed_from": old.name} if renamed else {})}
         saved = _commit(ws, db, user, action, ruleset, rule_id, [change], why, base=base,
-                        conflict_paths=[change.path], expect_head=head if renamed else git.ANY_HEAD, details=names)
+                        conflict_paths=[change.path], expect_head=head if renamed else ANY_HEAD, details=names)
         return RuleSaved(compiled, saved)
 
     return _retrying(attempt)
@@ -171,24 +171,24 @@ def delete_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
     if ws.rule_text(ruleset, rule_id, base) is None:
         raise NotFound(f"There is no rule '{rule_id}' in the version you opened.")
     path = rule_path(ruleset, rule_id)
-    return _commit(ws, db, user, "rule.delete", ruleset, rule_id, [git.Change(path, None)], why, base=base,
+    return _commit(ws, db, user, "rule.delete", ruleset, rule_id, [Change(path, None)], why, base=base,
                    conflict_paths=[path], details={"rule_name": ws.rule_name(ruleset, rule_id, base)})
 
 
 def _commit(ws: Workspace, db: Session, user: User, action: str, ruleset: str, rule: str | None, changes, why,
-            base=None, conflict_paths=(), expect_head=git.ANY_HEAD, recheck=None, details=None) -> Saved:
+            base=None, conflict_paths=(), expect_head=ANY_HEAD, recheck=None, details=None) -> Saved:
     """``expect_head``: the version the change was checked on (None: the workspace was empty), or
-    ``git.ANY_HEAD`` when only ``conflict_paths`` matter. ``git.HeadMoved`` passes through for ``_retrying``;
+    ``ANY_HEAD`` when only ``conflict_paths`` matter. ``HeadMoved`` passes through for ``_retrying``;
     the store's other errors that no LIBRARY entry says well enough become domain errors here."""
-    kwargs = {} if expect_head is git.ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
+    kwargs = {} if expect_head is ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
     try:
         return commit(db, ws.store, user, action=action, ruleset=ruleset, rule=rule, changes=changes, why=why,
                       base=base, conflict_paths=conflict_paths, details=details, **kwargs)
-    except git.ConflictError as e:
+    except ConflictError as e:
         raise stale(e) from None
-    except git.InvalidPath:
+    except InvalidPath:
         raise Invalid("That name cannot be used here.") from None
-    except git.InvalidInput as e:  # a save refused for what it holds, not a name that led nowhere (LIBRARY's 404)
+    except InvalidInput as e:  # a save refused for what it holds, not a name that led nowhere (LIBRARY's 404)
         raise Invalid(e.message) from None
 
 
@@ -237,7 +237,7 @@ def _update_yaml(ws, db, user, ruleset, name, action, why, base, build) -> Saved
         files[name] = content
         _recheck(files, ruleset)
         path = file_path(ruleset, name)
-        return _commit(ws, db, user, action, ruleset, None, [git.Change(path, content)], why, base=base,
+        return _commit(ws, db, user, action, ruleset, None, [Change(path, content)], why, base=base,
                        conflict_paths=[path], expect_head=head)
 
     return _retrying(attempt)
@@ -263,7 +263,7 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
             raise Invalid(f"There is already a rule set called '{settings.title}'.", field="title",
                           code="duplicate-name")
         ruleset = slugify(settings.title, taken=taken, fallback="ruleset")
-        changes = [git.Change(file_path(ruleset, n), c) for n, c in files.items()]
+        changes = [Change(file_path(ruleset, n), c) for n, c in files.items()]
         saved = _commit(ws, db, user, "ruleset.create", ruleset, None, changes, why, expect_head=head)
         return ruleset, saved
 
@@ -287,11 +287,11 @@ def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why:
             raise Invalid(f"There is already a rule set '{ruleset}'. Give the imported one another name, or "
                           "save the changes to the existing rule set as new versions.", field="name",
                           code="duplicate-name")
-        changes = [git.Change(file_path(ruleset, SETTINGS_FILE), _dump(source.settings.to_dict())),
-                   git.Change(file_path(ruleset, VOCABULARY_FILE), _dump(source.vocabulary.to_dict()))]
-        changes += [git.Change(rule_path(ruleset, r.id), (r.text + "\n").encode()) for r in source.rules]
+        changes = [Change(file_path(ruleset, SETTINGS_FILE), _dump(source.settings.to_dict())),
+                   Change(file_path(ruleset, VOCABULARY_FILE), _dump(source.vocabulary.to_dict()))]
+        changes += [Change(rule_path(ruleset, r.id), (r.text + "\n").encode()) for r in source.rules]
         if source.examples is not None:
-            changes.append(git.Change(file_path(ruleset, EXAMPLES_FILE), source.examples.to_csv(index=False).encode()))
+            changes.append(Change(file_path(ruleset, EXAMPLES_FILE), source.examples.to_csv(index=False).encode()))
         saved = _commit(ws, db, user, "ruleset.import", ruleset, None, changes, why, expect_head=head)
         return ruleset, saved
 
@@ -326,10 +326,10 @@ def restore(ws: Workspace, db: Session, user: User, ruleset: str, version: str, 
             files[name] = then_files[name]
             current = _recheck(files, ruleset)
             _check_unique_name(current, current.rule(rule_id).name, rule_id)
-            changes = [git.Change(file_path(ruleset, name), then_files[name])]
+            changes = [Change(file_path(ruleset, name), then_files[name])]
         else:
-            changes = [git.Change(file_path(ruleset, n), c) for n, c in then_files.items() if now_files.get(n) != c]
-            changes += [git.Change(file_path(ruleset, n), None) for n in now_files if n not in then_files]
+            changes = [Change(file_path(ruleset, n), c) for n, c in then_files.items() if now_files.get(n) != c]
+            changes += [Change(file_path(ruleset, n), None) for n in now_files if n not in then_files]
         if not changes:
             raise Invalid("That version is the same as the current one; nothing to restore.", code="no-change")
         return _commit(ws, db, user, "version.restore", ruleset, rule_id, changes, why, expect_head=head,

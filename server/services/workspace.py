@@ -3,7 +3,7 @@
 Versions are immutable, so a compiled rule set is cached by (rule set, commit) for the life of the process: a save
 never slows down reads of a pinned version, and reads do not start a Git process once cached.
 Revisions that come from outside are either a release name of the rule set ("v3") or a full commit hash; the
-store verifies both (server/store.py).
+store verifies both (server/store/).
 """
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from rules_dsl import RuleError, RuleSet, parse_rule
 from rules_dsl.layout import RULE_ID, RULES_FOLDER, rule_file
 from rules_dsl.ruleset import ruleset_from_files
 
-from .. import store as git
 from ..caches import LRUCache
 from ..limits import RELEASE_NAME, shown
+from ..store import BlameLine, GitStore, RevisionError, StoreError, Tag, Version
+from ..store import NotFound as StoreNotFound
 from .errors import Invalid, NotFound
 
 RULESET_ID = RULE_ID
@@ -35,11 +36,11 @@ def file_path(ruleset: str, name: str) -> str:
 
 
 class Workspace:
-    def __init__(self, store: git.GitStore, cache_size: int = 64):
+    def __init__(self, store: GitStore, cache_size: int = 64):
         self.store = store
         # Compiled rule sets and last changes, by rule set and version (plus rule): answers that never change.
         self._cache = LRUCache(cache_size)
-        self._releases: dict[str, tuple[object, list[git.Tag]]] = {}
+        self._releases: dict[str, tuple[object, list[Tag]]] = {}
         self._compiled: dict = {}  # what was compiled from which file bytes (ruleset_from_files' memo)
         self._names: dict[tuple[str, str, str], str | None] = {}  # rule names by (rule set, rule, version)
         self._lock = threading.Lock()
@@ -77,7 +78,7 @@ class Workspace:
                     return tag.version
         try:
             return self.store.resolve(revision, tag_prefix=ruleset)
-        except git.RevisionError as e:
+        except RevisionError as e:
             raise Invalid(f"'{shown(revision)}' is not a version of this rule set. Give a release name "
                           f"such as v1, or a full version id (40 characters). {e.message}",
                           field="version") from None
@@ -88,11 +89,11 @@ class Workspace:
         found = self.store.log(ruleset, limit=1, version=version)
         return found[0].id if found else version
 
-    def latest_release(self, ruleset: str, generation: object = None) -> git.Tag | None:
+    def latest_release(self, ruleset: str, generation: object = None) -> Tag | None:
         tags = self.releases(ruleset, generation)
         return tags[-1] if tags else None
 
-    def releases(self, ruleset: str, generation: object = None) -> list[git.Tag]:
+    def releases(self, ruleset: str, generation: object = None) -> list[Tag]:
         """Released versions of a rule set, oldest first (v1, v2, ...).
 
         ``generation`` is a value that changes whenever a release of this rule set is approved (the database's
@@ -145,7 +146,7 @@ class Workspace:
         self.check_id(ruleset)
         try:
             files = self.store.files(version, ruleset)
-        except git.NotFound:
+        except StoreNotFound:
             files = {}
         if not files:
             raise NotFound(f"There is no rule set called '{ruleset}' in this version.")
@@ -164,7 +165,7 @@ class Workspace:
         self._cache.put(key, compiled)
         return compiled
 
-    def last_changes(self, ruleset: str, version: str) -> dict[str, git.Version]:
+    def last_changes(self, ruleset: str, version: str) -> dict[str, Version]:
         """The version that last changed each rule (as of ``version``), cached per version: one walk of the rule
         set's history (after a save, of the commits since the answer the store last gave)."""
         key = ("last-changes", ruleset, version)
@@ -178,7 +179,7 @@ class Workspace:
         self._cache.put(key, changes)
         return changes
 
-    def last_change(self, ruleset: str, rule_id: str, version: str) -> git.Version | None:
+    def last_change(self, ruleset: str, rule_id: str, version: str) -> Version | None:
         """The version that last changed one rule (as of ``version``): one history query, where ``last_changes``
         runs one per rule (50 Git processes for 50 rules, after every save, for an author opening one rule)."""
         every = ("last-changes", ruleset, version)
@@ -208,7 +209,7 @@ class Workspace:
                 found = self.store.log(version=version, limit=1)
                 text = self.rule_text(ruleset, rule_id, found[0].parent if found else None)
             name = parse_rule(text).name if text is not None else None
-        except (RuleError, git.StoreError, UnicodeDecodeError, NotFound):
+        except (RuleError, StoreError, UnicodeDecodeError, NotFound):
             name = None
         with self._lock:
             self._names[key] = name
@@ -222,24 +223,24 @@ class Workspace:
         self.check_rule_id(rule_id)
         try:
             return self.store.read(version, rule_path(ruleset, rule_id)).decode("utf-8")
-        except git.NotFound:
+        except StoreNotFound:
             return None
 
     # ---- history (the views reach the store only through these) ---------------------------------------------------
     def history(self, ruleset: str, rule_id: str | None = None, *, limit: int = 20,
-                offset: int = 0) -> tuple[int, list[git.Version]]:
+                offset: int = 0) -> tuple[int, list[Version]]:
         """(how many versions changed the rule set, or one rule of it; one page of them, newest first). The count
         is one Git walk of the whole history; the page is not read when the count is 0."""
         path = ruleset if rule_id is None else rule_path(ruleset, rule_id)
         total = self.store.count(path)
         return total, (self.store.log(path, limit=limit, offset=offset) if total else [])
 
-    def saved_at(self, ruleset: str, version: str) -> git.Version | None:
+    def saved_at(self, ruleset: str, version: str) -> Version | None:
         """The save that made the rule set as it stands at ``version`` (None: the rule set did not exist then)."""
         found = self.store.log(ruleset, limit=1, version=version)
         return found[0] if found else None
 
-    def blame(self, ruleset: str, rule_id: str, version: str) -> list[git.BlameLine] | None:
+    def blame(self, ruleset: str, rule_id: str, version: str) -> list[BlameLine] | None:
         """Each line of a rule at ``version`` with the version that last changed it; None: no such rule then."""
         path = rule_path(ruleset, rule_id)
         if not self.store.exists(version, path):

@@ -125,8 +125,8 @@ def test_two_reviewers_deciding_the_same_request_at_once_one_wins(tmp_path, seco
     committed, and overwrote it: two tags (v2 and v3) for one request, or an approved release marked rejected.
     On PostgreSQL the re-read takes the row's lock (with_for_update; SQLite ignores it and serialises writers)."""
     from server import auth
+    from server.lifecycle import open_runtime
     from server.models import Release
-    from server.operations import open_runtime
     from server.services import releases
     from server.services.errors import Conflict
     from server.services.rules import create_rule
@@ -162,7 +162,7 @@ def test_a_decision_waits_for_the_one_being_made_on_the_same_request(tmp_path, s
     import threading
 
     from server import auth
-    from server.operations import open_runtime
+    from server.lifecycle import open_runtime
     from server.services import releases
     from server.services.errors import Conflict
     from server.services.rules import create_rule

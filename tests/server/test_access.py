@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from server.app import build_app
+from server.app import create_app
 from tests.server.conftest import PASSWORD
 
 RULE = 'rule "High fever"\nwhen temperature is above 39.5\nthen sepsis risk is "high"'
@@ -152,7 +152,7 @@ def _state_changing_routes() -> list[tuple[str, str]]:
     view when the CSRF check lets it through."""
     values = {"ruleset": "sepsis-triage", "rule": "sirs", "release_id": 1, "token_id": 1, "user_id": 2}
     with tempfile.TemporaryDirectory() as folder:
-        app = build_app({"DATA_DIR": folder})
+        app = create_app({"DATA_DIR": folder})
         try:
             routes = [(method, rule.build(values, append_unknown=False)[1])
                       for rule in app.url_map.iter_rules()

@@ -306,7 +306,7 @@ def _close(runtime) -> None:
 def test_a_new_data_folder_and_everything_secret_in_it_is_private(tmp_path):
     """Regression: the data folder, the database (password hashes, CSRF tokens), the reference data sets (possibly
     patient data) and the repository were created readable by every user of the machine."""
-    from server.operations import open_runtime
+    from server.lifecycle import open_runtime
 
     data = tmp_path / "data"
     usual = os.umask(0o022)  # a usual umask: what Rulecraft does not make private, everyone could read
@@ -326,7 +326,7 @@ def test_a_new_data_folder_and_everything_secret_in_it_is_private(tmp_path):
 
 
 def test_an_existing_data_folder_is_made_private_at_start(tmp_path):
-    from server.operations import open_runtime
+    from server.lifecycle import open_runtime
 
     data = tmp_path / "data"
     runtime = open_runtime({"DATA_DIR": data})

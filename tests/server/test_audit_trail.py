@@ -7,7 +7,7 @@ import shutil
 from sqlalchemy import select
 
 from server.models import AuditEvent, Release
-from server.services.changes import identity
+from server.services.saving import identity
 from tests.server.conftest import FIXTURES, PASSWORD
 
 RS = "/api/rulesets/sepsis-triage"

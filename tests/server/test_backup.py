@@ -17,7 +17,7 @@ from test_process import Server, rulecraft
 from rules_dsl.demo import DEMO_RULESET
 from server import auth
 from server.db import session_factory
-from server.operations import open_runtime, seed_demo
+from server.lifecycle import open_runtime, seed_demo
 from server.store import GitStore
 from tests.server.conftest import PASSWORD, close_app, fresh_postgres_database, make_app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from test_process import rulecraft
 
-from server.operations import open_runtime
+from server.lifecycle import open_runtime
 from server.services.errors import Invalid
 from tests.server.conftest import FIXTURES
 

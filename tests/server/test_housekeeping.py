@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from server import housekeeping, operations
+from server import housekeeping, lifecycle
 from server.models import ApiToken, SignInSession, SignInThrottle, utcnow
 from server.store import GitStore
 from tests.server.conftest import Workspace, make_app
@@ -72,10 +72,10 @@ def test_each_worker_purges_periodically_after_a_response(tmp_path):
 
 def test_the_start_purges_and_prunes(tmp_path):
     data = tmp_path / "data"
-    runtime = operations.open_runtime({"DATA_DIR": data, "SECRET_KEY": "k"})
+    runtime = lifecycle.open_runtime({"DATA_DIR": data, "SECRET_KEY": "k"})
     try:
         lost = _loose_object(runtime.store, b"the blob of a save that failed\n")
-        purged, pruned = operations.housekeep(runtime)
+        purged, pruned = lifecycle.housekeep(runtime)
         assert pruned == 1 and purged.sessions == 0
         assert not _exists(runtime.store, lost)
     finally:

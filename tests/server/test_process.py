@@ -239,7 +239,7 @@ def test_recovery_during_saves_never_fails_an_acknowledged_save(tmp_path, databa
 
     import sqlalchemy as sa
 
-    from server.operations import open_runtime
+    from server.lifecycle import open_runtime
     from server.services import recovery
 
     data = tmp_path / "data"

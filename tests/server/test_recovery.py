@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from server.lifecycle import open_runtime, start
 from server.models import AuditEvent, Release, User
-from server.operations import open_runtime, start
 
 ROOT = Path(__file__).resolve().parents[2]
 SAVE_STEPS = ["service.audit-pending", "store.locked", "store.objects-written", "store.commit-written",
@@ -20,7 +20,7 @@ SAVE_STEPS = ["service.audit-pending", "store.locked", "store.objects-written", 
 
 CHILD = textwrap.dedent("""
     import sys
-    from server.operations import open_runtime
+    from server.lifecycle import open_runtime
     from server import auth
     from server.services.rules import create_rule
     runtime = open_runtime({"DATA_DIR": sys.argv[1]}, upgrade=False)
@@ -187,7 +187,7 @@ def test_commits_without_audit_rows_get_them_rebuilt_from_their_trailers(ws):
     naming nobody. Nothing twice."""
     from sqlalchemy import delete
 
-    from server import store as git
+    from server.store import Change, Identity
 
     created = ws.as_("Ana").post("/api/rulesets/sepsis-triage/rules",
                                  json={"text": RULE, "why": "Hypothermia\n\nDr B."})
@@ -199,8 +199,8 @@ def test_commits_without_audit_rows_get_them_rebuilt_from_their_trailers(ws):
         db.execute(delete(AuditEvent).where(AuditEvent.version == version))
         db.commit()
     store = ws.app.extensions["rulecraft.store"]
-    outside = store.commit([git.Change("notes/readme.txt", b"kept by hand\n")],
-                           author=git.Identity("Someone Else", "else@example.org"), message="By hand",
+    outside = store.commit([Change("notes/readme.txt", b"kept by hand\n")],
+                           author=Identity("Someone Else", "else@example.org"), message="By hand",
                            trailers={"Rulecraft-User": "9999"})  # a person this database does not know
     report = _recover(ws)
     assert f"Version {version[:12]} had no audit row: rebuilt from the commit" in report, report

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from server.models import AuditEvent
-from server.services import changes
+from server.services import saving
 
 RS = "/api/rulesets/sepsis-triage"
 COLD = 'rule "Cold"\nwhen temperature is below 35'
@@ -97,7 +97,7 @@ def test_a_save_kept_during_an_outage_is_answered_as_kept_and_recorded_later(ws,
     please try again" and its audit row stayed pending until a restart. Now: 202, "saved", the version; the row is
     'done' once the database is back, without a restart; the same save sent again is recognised (200, same
     version), never a conflict, never a second commit."""
-    monkeypatch.setattr(changes, "RECORD_WAIT", 0.2)
+    monkeypatch.setattr(saving, "RECORD_WAIT", 0.2)
     key = str(uuid.uuid4())
     outage(1.5)
     kept = ws.as_("Ana").post(f"{RS}/rules", json={"text": COLD, "why": "Hypothermia"},
@@ -125,8 +125,8 @@ def test_a_save_kept_during_an_outage_is_answered_as_kept_and_recorded_later(ws,
 def test_a_retry_before_the_record_is_finished_finishes_it(ws, outage, monkeypatch):
     """The database is back but the record was not finished yet (the recording thread is not running here): the
     retry finds the commit by its save id, records it and answers with its version."""
-    monkeypatch.setattr(changes, "RECORD_WAIT", 0.1)
-    monkeypatch.setattr(changes, "_record_later", lambda *a: None)
+    monkeypatch.setattr(saving, "RECORD_WAIT", 0.1)
+    monkeypatch.setattr(saving, "_record_later", lambda *a: None)
     key = str(uuid.uuid4())
     down = outage(None)
     kept = ws.as_("Ana").post(f"{RS}/rules", json={"text": COLD, "why": "Hypothermia"},

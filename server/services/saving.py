@@ -34,13 +34,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import store as git
 from ..db import begin_write
 from ..limits import MAX_WHY
 from ..models import AuditEvent, User, utcnow
-from ..store import fault_point
+from ..store import ANY_HEAD, Change, ConflictError, GitStore, Identity, Version, fault_point
 from . import errors as domain
 from .errors import Conflict, Invalid
+from .workspace import Workspace
 
 RECORD_WAIT = 5.0  # seconds a save keeps trying to record its commit before answering "kept, being recorded"
 RECORD_LATER_FOR = 600.0  # seconds the recording thread keeps trying; then the next recovery records it
@@ -53,12 +53,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Saved:
-    version: git.Version
+    version: Version
     event: AuditEvent
 
 
-def identity(user: User) -> git.Identity:
-    return git.Identity(user.name, user.email)
+def identity(user: User) -> Identity:
+    return Identity(user.name, user.email)
 
 
 def check_why(why) -> str:
@@ -74,9 +74,9 @@ def check_why(why) -> str:
     return why
 
 
-def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset: str, rule: str | None,
-           changes: list[git.Change], why: str, base: str | None = None, conflict_paths=(),
-           expect_head=git.ANY_HEAD, recheck=None, details: dict | None = None) -> Saved:
+def commit(db: Session, store: GitStore, user: User, *, action: str, ruleset: str, rule: str | None,
+           changes: list[Change], why: str, base: str | None = None, conflict_paths=(),
+           expect_head=ANY_HEAD, recheck=None, details: dict | None = None) -> Saved:
     save_id = requested_save_id.get() or str(uuid.uuid4())
     begin_write(db)
     details = {**(details or {}), **({"based_on": base} if base else {})}
@@ -94,7 +94,7 @@ def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset
                 "Rulecraft-Ruleset": ruleset}
     if rule:
         trailers["Rulecraft-Rule"] = rule
-    kwargs = {} if expect_head is git.ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
+    kwargs = {} if expect_head is ANY_HEAD else {"expect_head": expect_head, "recheck": recheck}
     try:
         version = store.commit(changes, author=identity(user), message=why, trailers=trailers, base=base,
                                conflict_paths=list(conflict_paths), **kwargs)
@@ -108,7 +108,7 @@ def commit(db: Session, store: git.GitStore, user: User, *, action: str, ruleset
     return Saved(version, event)
 
 
-def _record_done(db: Session, event: AuditEvent, version: git.Version, save_id: str) -> None:
+def _record_done(db: Session, event: AuditEvent, version: Version, save_id: str) -> None:
     """Step 3, which must not turn a made save into an error: retried while the database does not answer, then
     left to a thread (SavedNotRecorded tells the person the change is kept)."""
     deadline = time.monotonic() + RECORD_WAIT
@@ -156,7 +156,7 @@ def process_alive(process_id: int | None) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
-def _record_later(sessions, save_id: str, version: git.Version) -> threading.Thread:
+def _record_later(sessions, save_id: str, version: Version) -> threading.Thread:
     def run():
         deadline = time.monotonic() + RECORD_LATER_FOR
         while time.monotonic() < deadline:
@@ -178,7 +178,7 @@ def _record_later(sessions, save_id: str, version: git.Version) -> threading.Thr
     return thread
 
 
-def already_made(db: Session, store: git.GitStore, user: User, save_id: str) -> Saved | None:
+def already_made(db: Session, ws: Workspace, user: User, save_id: str) -> Saved | None:
     """The save named ``save_id`` if it was already made (its commit exists), recording it if it was not yet; None
     when it has not been tried or did not happen (then it may be made now, under that id). Busy while a live
     attempt may still be making it; Invalid if the id names another person's save."""
@@ -188,7 +188,7 @@ def already_made(db: Session, store: git.GitStore, user: User, save_id: str) -> 
     if event.user_id != user.id:
         raise domain.Invalid("That save id belongs to another save; use a new one for each change.",
                              code="save-id-used", field="Idempotency-Key")
-    version = store.find_by_trailers("Rulecraft-Save", [save_id]).get(save_id)
+    version = ws.store.find_by_trailers("Rulecraft-Save", [save_id]).get(save_id)
     if version is not None:
         if event.status != "done":
             begin_write(db)
@@ -209,7 +209,7 @@ def _mark_failed(db: Session, event: AuditEvent, error: BaseException) -> None:
     db.rollback()
     begin_write(db)
     details = {**(event.details or {}), "reason": type(error).__name__}
-    if isinstance(error, git.ConflictError):
+    if isinstance(error, ConflictError):
         event.status = "refused"
         details.update(reason="stale", refused=STALE, path=error.path.rsplit("/", 1)[-1],
                        current=error.current_version)
@@ -246,7 +246,7 @@ def refused(db: Session, user: User | None, action: str, error, *, reason: str, 
     return error
 
 
-def stale(error: git.ConflictError) -> Conflict:
+def stale(error: ConflictError) -> Conflict:
     """A save based on an old version of what it changes, refused with both texts so that nothing is lost."""
     return Conflict("Someone else saved a change to this since you opened it. Both versions are below: carry your "
                     "change over to the current version and save again.",
