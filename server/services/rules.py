@@ -101,6 +101,11 @@ def _retrying(action):
 
 
 def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: dict, why: str) -> RuleSaved:
+    """Add a rule, checked against the latest version. A new rule has no base version to conflict with, so the
+    commit is compare-and-swapped against the exact head it was checked on; when another save moved the head in
+    between, ``still_holds`` decides under the store's lock whether the check still stands (only settings,
+    vocabulary, the file name and the rule's name matter), else the whole attempt runs again (``_retrying``, at
+    most RETRIES times, then Busy). Invalid with the rule's problems, Invalid for a taken name."""
     why = check_why(why)
     syntax = syntax_from_payload(payload)
 
@@ -131,6 +136,9 @@ def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: d
 
 def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: str, payload: dict, why: str,
                 base: str) -> RuleSaved:
+    """Change a rule that the author opened at version ``base``. The store refuses the commit when the rule's file
+    changed since ``base`` (Conflict carrying both texts: no lost update); edits of other rules since ``base`` do
+    not conflict. NotFound when the rule is not in ``base``; Invalid "no-change" when nothing changed."""
     why = check_why(why)
     syntax = syntax_from_payload(payload)
     base = ws.resolve(ruleset, base)

@@ -77,6 +77,12 @@ def check_why(why) -> str:
 def commit(db: Session, store: GitStore, user: User, *, action: str, ruleset: str, rule: str | None,
            changes: list[Change], why: str, base: str | None = None, conflict_paths=(),
            expect_head=ANY_HEAD, recheck=None, details: dict | None = None) -> Saved:
+    """Save ``changes`` as one commit with one audit row (the four steps of the module docstring). ``base`` plus
+    ``conflict_paths``: the store refuses when one of those files changed since ``base`` (ConflictError, recorded
+    as 'refused'). ``expect_head``: compare-and-swap against that exact head; if the head moved, ``recheck(now)`` is
+    called under the store's lock and either lets the commit go on or raises HeadMoved for the caller to retry.
+    The save id is the caller's (Idempotency-Key) or a fresh one; a database failure after the commit answers
+    SavedNotRecorded (202) and records the row later, never "nothing was changed"."""
     save_id = requested_save_id.get() or str(uuid.uuid4())
     begin_write(db)
     details = {**(details or {}), **({"based_on": base} if base else {})}
