@@ -21,9 +21,9 @@ import rules_dsl
 from rules_dsl import DataError
 from rules_dsl.backends.values import MISSING_WORDS, READERS, category_key
 from rules_dsl.ml import RuleFeatures, RulePredictor
+from tests.server.test_cli_language import rulecraft
 
 from .consistency_cases import CASES, IDS, consistency_ruleset, is_error
-from .test_cli import rulecraft
 
 RULESET = consistency_ruleset()
 VOCABULARY = RULESET.vocabulary
