@@ -78,6 +78,34 @@ def test_sqlalchemy_only_in_the_sql_backend_and_sklearn_only_in_ml(name):
         assert name.startswith(("ml/", "demo/"))
 
 
+# The engines a frame may come from: each only in its own module of rules_dsl/engines/, so that a user without
+# Spark never needs it and `import rules_dsl` loads none of them.
+ENGINE_MODULES = {"polars": "engines/polars.py", "duckdb": "engines/duckdb.py", "pyspark": "engines/spark.py",
+                  "dask": "engines/dask.py"}
+
+
+@pytest.mark.parametrize("name", sorted(PARSED))
+def test_engine_packages_only_in_their_engine_module_and_openpyxl_only_in_the_workbook(name):
+    modules = imported_modules(PARSED[name])
+    for package, home in ENGINE_MODULES.items():
+        if package in modules:
+            assert name == home, f"{name} imports {package}; only {home} may"
+    if "openpyxl" in modules:
+        assert name == "workbook.py"
+
+
+def test_importing_rules_dsl_imports_no_engine_and_no_openpyxl():
+    import subprocess
+    import sys
+
+    code = ("import sys, rules_dsl; "
+            "print(sorted(m for m in ('polars', 'duckdb', 'pyspark', 'dask', 'openpyxl') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_importing_rules_dsl_does_not_import_sqlalchemy_or_sklearn():
     import subprocess
     import sys
