@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import random
 
+import pytest
+
 
 def pytest_collection_modifyitems(session, config, items):
     order = os.environ.get("RULECRAFT_TEST_ORDER", "")
@@ -16,3 +18,40 @@ def pytest_collection_modifyitems(session, config, items):
         items.reverse()
     elif order.startswith("shuffle:"):
         random.Random(order.partition(":")[2]).shuffle(items)
+
+
+def engine_or_skip(package: str):
+    """Import an optional engine package (polars, duckdb, pyspark, dask), or skip the test; with
+    RULECRAFT_REQUIRE_ENGINES=1 (CI installs every engine: the 'test' extra) a missing one fails instead."""
+    try:
+        return __import__(package)
+    except ImportError as error:
+        if os.environ.get("RULECRAFT_REQUIRE_ENGINES") == "1":
+            pytest.fail(f"{package} is not installed ({error}); RULECRAFT_REQUIRE_ENGINES=1 says it must be")
+        pytest.skip(f"{package} is not installed")
+
+
+def _spark_session():
+    import sys
+
+    engine_or_skip("pyspark")
+    from pyspark.sql import SparkSession
+
+    # Spark's Python workers must be this environment's Python (the one with rules_dsl and its dependencies).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    return (SparkSession.builder.master("local[2]").appName("rulecraft-tests")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.host", "127.0.0.1")
+            .getOrCreate())
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for the whole run (starting one costs seconds), loopback only."""
+    session = _spark_session()
+    yield session
+    session.stop()
