@@ -23,12 +23,34 @@ function versionFrom(response) {
   return tag ? tag.replace(/^W\//, "").replace(/"/g, "") : null;
 }
 
+// A save's name (the Idempotency-Key header). The same change sent again (after "cannot be reached", or an answer
+// that never arrived) carries the same name, so the server answers "already saved" instead of a conflict with the
+// person's own change. A change is a save when it carries a why; its name is forgotten once it is answered.
+const saveKeys = new Map();
+
+function saveKey(change) {
+  if (!saveKeys.has(change)) saveKeys.set(change, newUuid());
+  return saveKeys.get(change);
+}
+
+function newUuid() {
+  if (window.crypto.randomUUID) return window.crypto.randomUUID();  // only in secure contexts (https, loopback)
+  const b = window.crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const x = Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
 // One request. Returns {data, version} where version is the saved version the answer is about (if any).
 export async function request(method, path, { body, version, signal, retried = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
   if (version) headers["If-Match"] = `"${version}"`;
+  const change = method !== "GET" && body && typeof body === "object" && "why" in body
+    ? `${method} ${path} ${version || ""} ${JSON.stringify(body)}` : null;
+  if (change) headers["Idempotency-Key"] = saveKey(change);
   let response;
   try {
     response = await fetch(path, {
@@ -49,8 +71,10 @@ export async function request(method, path, { body, version, signal, retried = f
     }
     if (response.status === 401 && !path.startsWith("/api/session")) signedOut(error);
     if (error.code === "password-change-required") window.location.assign("/password");
+    if (response.status < 500) saveKeys.delete(change);  // answered (refused, not failed): a new try is a new save
     throw error;
   }
+  saveKeys.delete(change);
   return { data, version: versionFrom(response) };
 }
 

@@ -219,7 +219,10 @@ async function save() {
   });
 }
 
-function saved(rule, version) {
+function saved(answer, version) {
+  // A save answered "already saved" (sent again after a lost answer) or "saved, being recorded" (the database was
+  // slow) carries the rule's id and a message instead of the rule: it is saved all the same.
+  const rule = answer.id ? answer : { id: answer.rule || ruleId, name: $("rule-title").textContent };
   const created = !ruleId;
   ruleId = rule.id;
   baseVersion = version;
@@ -227,8 +230,9 @@ function saved(rule, version) {
   replace($("conflict"));
   $("rule-title").textContent = rule.name;
   document.title = `${rule.name} · Rulecraft`;
-  replace($("saved-state"), "Saved by you ", timeEl(new Date().toISOString()), ". ",
-    h("a", { href: pages.ruleset(rulesetId) }, "Back to the rules"));
+  const back = h("a", { href: pages.ruleset(rulesetId) }, "Back to the rules");
+  if (answer.id) replace($("saved-state"), "Saved by you ", timeEl(new Date().toISOString()), ". ", back);
+  else replace($("saved-state"), answer.message, " ", back);
   if (created) {
     window.history.replaceState(null, "", pages.rule(rulesetId, ruleId));
     $("link-history").href = pages.ruleHistory(rulesetId, ruleId);
