@@ -141,13 +141,15 @@ def find_user(db: Session, name: str) -> User | None:
     return db.scalar(select(User).where(User.name_key == normalize_name(name or "")))
 
 
-def change_password(db: Session, user: User, old: str, new: str, keep_tokens: bool = False) -> int:
+def change_password(db: Session, user: User, old: str, new: str, keep_tokens: bool = False,
+                    old_proved: bool = False) -> int:
     """A new password chosen by the person: every session ends, and every token is revoked unless they ask to keep
-    them (a password change is what one does after a leak). Returns how many tokens were revoked."""
-    if not check_password_hash(user.password_hash, old or ""):
+    them (a password change is what one does after a leak). Returns how many tokens were revoked. ``old_proved``:
+    the person just signed in with their one-time password in this session, so it is not asked again."""
+    if not old_proved and not check_password_hash(user.password_hash, old or ""):
         raise Forbidden("The current password is not right.", field="old_password")
     check_password_rules(new)
-    if new == old:
+    if check_password_hash(user.password_hash, new or ""):
         raise Invalid("Choose a password different from the current one.", field="password")
     user.password_hash = hash_password(new)
     user.must_change_password = False

@@ -479,10 +479,11 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
                + key.public_pem.strip())
     if demo:
         people = seed_demo(runtime)
-        click.echo("Demo accounts (sign in, then choose your own password):")
+        # The name first, as the sign-in page asks for it (people typed the role, printed first, as their name).
+        click.echo("Demo accounts (sign in with the name and the one-time password, then choose your own password):")
         for name, role, password in people:
             shown = password if password else "(already chose a password)"
-            click.echo(f"  {role:<12} {name:<18} one-time password: {shown}")
+            click.echo(f"  name: {name:<18} one-time password: {shown:<26} ({role})")
     click.echo(f"Open http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/ "
                f"(stop with Ctrl+C)", err=False)
     sys.stdout.flush()

@@ -94,7 +94,7 @@ def server(tmp_path_factory, browser_path):
             if line is None:
                 raise AssertionError("rulecraft serve stopped:\n" + "".join(output))
             output.append(line)
-            found = re.match(r"\s*\S+\s+(.+?)\s+one-time password: (\S+)", line)
+            found = re.match(r"\s*name: (.+?)\s+one-time password: (\S+)", line)
             if found:
                 passwords[found.group(1)] = found.group(2)
             if line.startswith("Open http"):
@@ -189,7 +189,9 @@ class Visitor:
         page.wait_for_load_state("networkidle")
         if page.url.endswith("/password"):
             self.screenshot("choose-password")
-            page.get_by_label("One-time password").fill(self.server.password_of(self.name))
+            # The one-time password just typed is not asked again.
+            assert page.get_by_label("One-time password").count() == 0
+            assert page.get_by_label("Current password").count() == 0
             page.get_by_label("New password", exact=True).fill(PASSWORD)
             page.get_by_label("New password again").fill(PASSWORD)
             page.get_by_role("button", name="Save the new password").click()
