@@ -152,7 +152,9 @@ def test_author_builds_a_rule_in_the_form_and_saves_it(people):
 
     page.get_by_role("link", name="New rule").click()
     page.wait_for_load_state("networkidle")
-    expect(page.locator("#problems-summary")).to_be_empty()  # nothing scolded before anything was typed
+    # Nothing scolded before anything was typed: a kind list of what is still to fill in, no mistakes.
+    expect(page.locator("#problems-summary")).to_contain_text("Still to fill in")
+    expect(page.locator("#problems-summary")).not_to_contain_text("mistake")
     page.get_by_label("Name of the rule").fill("Very large and concave nuclei")
     page.get_by_label("Feature").select_option("worst radius")
     expect(page.get_by_label("Comparison")).to_have_value("above")

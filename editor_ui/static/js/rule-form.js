@@ -24,6 +24,7 @@ const NO_VALUE = ["is missing", "is known"];
 const LIST = ["one of", "not one of"];
 const NUMERIC = ["above", "below", "at least", "at most", "between"];
 const DEFAULT_OP = { number: "above", category: "is", boolean: "is", text: "is" };
+const TYPE_WORDS = { number: "a number", boolean: "yes or no", text: "words" };
 const MODE_WORDS = { all: "All of these are true", any: "Any of these is true", atleast: "At least … of these are true" };
 
 function norm(name) {
@@ -163,12 +164,16 @@ export class RuleForm {
       for (const input of entry.inputs) input.removeAttribute("aria-invalid");
     }
     const placed = [];
+    placed.needed = [];  // blank fields not yet visited: what is still to fill in, not mistakes
     for (const problem of problems) {
       let path = problem.field || "";
       while (path && !this.fields.has(path)) path = parentPath(path);
       const entry = path ? this.fields.get(path) : null;
       const blank = entry && entry.blank ? entry.blank() : null;
-      if (blank && problem.severity !== "warning" && !this.showAll && !this.touched.has(path)) continue;
+      if (blank && problem.severity !== "warning" && !this.showAll && !this.touched.has(path)) {
+        placed.needed.push({ problem, path, message: blank });
+        continue;
+      }
       const message = problem.severity === "error" && blank ? blank : problem.message;
       if (entry && entry.slot) {
         entry.slot.append(h("span", { class: problem.severity === "warning" ? "warning" : "error" },
@@ -396,10 +401,20 @@ export class RuleForm {
     select.addEventListener("change", () => {
       const before = this.feature(node.feature);
       const after = this.feature(select.value);
+      const typed = (node.values || []).filter((v) => v !== null && v !== undefined && v !== "");
       node.feature = select.value;
       if (!after || !before || before.type !== after.type) node.op = after ? DEFAULT_OP[after.type] : node.op;
       if (after && !OPS_BY_TYPE[after.type].includes(node.op)) node.op = DEFAULT_OP[after.type];
-      node.values = fitValues(node.op, [], after);
+      // What was typed stays when the new feature can hold it (same type; for a category, the values it has);
+      // otherwise it is cleared, and the row says so: nothing a person typed disappears without a word.
+      const fits = (v) => before && after && before.type === after.type
+        && (after.type !== "category" || (after.values || []).includes(v));
+      node.values = fitValues(node.op, node.values.map((v) => (fits(v) ? v : null)), after);
+      const lost = typed.filter((v) => !node.values.includes(v));
+      node.cleared = lost.length && after
+        ? `${lost.join(", ")} was cleared: “${after.name}” ${after.type === "category"
+          ? `takes ${(after.values || []).join(", ")}` : `takes ${TYPE_WORDS[after.type] || after.type}`}.`
+        : "";
       this.changed(true);
     });
     this.field(`${inner}.feature`, featureSlot, select, () => (node.feature ? null : "Choose what this condition tests."));
@@ -430,6 +445,8 @@ export class RuleForm {
     });
 
     const hint = h("p", { class: "hint feature-hint", id: hintId }, featureHint(feature));
+    const cleared = node.cleared ? h("p", { class: "notice warning cleared", role: "status" }, node.cleared) : null;
+    node.cleared = "";  // said once, at the change
     return h("div", { class: `condition${node.not ? " negated" : ""}` },
       h("div", { class: "condition-row" },
         h("span", { class: "not-toggle" }, notBox, h("label", { for: notId, title: "Turn this condition around" }, "not")),
@@ -437,7 +454,7 @@ export class RuleForm {
         h("div", { class: "cell op-cell" }, h("label", { for: opId, class: "small-label" }, "Comparison"), opSelect, opSlot),
         h("div", { class: "cell value-cell" }, values, valueSlot),
         remove),
-      hint, rowSlot);
+      cleared, hint, rowSlot);
   }
 
   renderValues(node, path, feature, slot) {

@@ -46,7 +46,7 @@ export function renderTry(root, check, outcome) {
     return;
   }
   if (!check.valid) {
-    replace(root, h("p", { class: "muted" }, "When the rule has no mistakes left, you see here which cases it matches."));
+    replace(root, h("p", { class: "muted" }, "When the rule is complete and has no mistakes, you see here which cases it matches."));
     return;
   }
   if (!check.examples && !check.reference) {
@@ -61,7 +61,7 @@ export function renderTry(root, check, outcome) {
 // The short version for the side panel: how many cases match, with a link to the tables.
 export function renderTryCounts(root, check) {
   if (!check || !check.valid) {
-    replace(root, h("p", { class: "muted" }, "Shown when the rule has no mistakes."));
+    replace(root, h("p", { class: "muted" }, "Shown when the rule is complete."));
     return;
   }
   const line = (title, result) => (result && !result.error ? h("li", {}, h("strong", {}, `${result.matched} of ${result.total}`), ` ${title}`,

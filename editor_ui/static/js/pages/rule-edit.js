@@ -95,9 +95,13 @@ function show(result) {
     placed = problems.map((problem) => ({ problem, message: problem.message }));
   }
   summary(placed, result);
+  // Blank fields not yet visited are what is still to fill in, said kindly, not counted as mistakes.
+  const mistakes = placed.filter((p) => p.problem.severity !== "warning").length;
+  const needed = (placed.needed || []).length;
   $("check-state").textContent = result.valid
     ? (result.warnings.length ? "No mistakes; see the points to check." : "No mistakes found.")
-    : `${plural(result.errors.length, "mistake")} to fix before saving.`;
+    : mistakes ? `${plural(mistakes, "mistake")} to fix before saving.`
+      : needed ? "A few fields are still to fill in." : `${plural(result.errors.length, "mistake")} to fix before saving.`;
   renderTry($("try"), result, outcome.name);
   renderTryCounts($("try-counts"), result);
 }
@@ -105,7 +109,10 @@ function show(result) {
 function summary(placed, result) {
   const root = $("problems-summary");
   if (!placed.length) {
-    replace(root);
+    const needed = [...new Set((placed.needed || []).map((p) => p.message))];
+    replace(root, needed.length ? h("div", { class: "problems still-needed" },
+      h("h2", {}, "Still to fill in"),
+      h("ul", {}, needed.map((message) => h("li", {}, message)))) : null);
     return;
   }
   const errors = placed.filter((p) => p.problem.severity !== "warning");
