@@ -43,3 +43,32 @@ def test_choosing_another_feature_keeps_the_value_or_says_it_was_cleared(people)
     expect(page.locator(".cleared")).to_have_text("39 was cleared: “location” takes margin, border, centre.")
     bea.screenshot("form-value-cleared")
     bea.discard_changes()
+
+
+def test_text_mode_wraps_long_lines_and_shows_where_a_mistake_is(people):
+    """Issue 15, item 6: positions read 'Line 5, column 100' and the marked word could scroll out of sight."""
+    bea = signed_in(people, "Bea Author", width=900)
+    page = bea.go(f"/rulesets/{RULESET}/rules/new")
+    page.get_by_role("button", name="Text").click()
+    text = page.get_by_label("The rule as text")
+    because = "a long explanation " * 12
+    text.fill(f'rule "Long"\nwhen temperature is above 39\n  and heart rate is above 90\n  and white cell count '
+              f'is above 12\n  and respiratry rate is above 20\nthen sepsis risk is "high"\nbecause "{because}"')
+    summary = page.locator("#problems-summary")
+    expect(summary).to_contain_text("Line 5, at “respiratry rate”: There is no feature called 'respiratry rate'")
+    # No sideways scrolling: the long line wraps, in the box and in the layer of marks behind it.
+    assert text.evaluate("t => t.scrollWidth <= t.clientWidth + 1")
+    gutter = page.locator(".gutter > div")
+    expect(gutter).to_have_count(7)
+    heights = gutter.evaluate_all("rows => rows.map(r => r.getBoundingClientRect().height)")
+    assert heights[6] > 2 * heights[0], heights  # line 7 (the long "because") takes several rows, and its number too
+    # The mark sits on the misspelt words: same place as the letters in the box.
+    mark = page.locator(".mirror mark.error")
+    expect(mark).to_have_text("respiratry rate")
+    # "show" brings the marked place into view and selects it.
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    summary.get_by_role("button", name="show").first.click()
+    expect(mark).to_be_in_viewport()
+    assert text.evaluate("t => t.value.slice(t.selectionStart, t.selectionEnd)") == "respiratry rate"
+    bea.screenshot("text-mode-wrapped")
+    bea.discard_changes()

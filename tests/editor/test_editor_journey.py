@@ -218,7 +218,8 @@ def test_author_edits_the_rule_again_in_text_mode(people):
     # A typo is marked at its line and column, with a suggestion.
     text.fill(text.input_value().replace("worst radius is above 18", "worst radus is above 17.5"))
     summary = page.locator("#problems-summary")
-    expect(summary).to_contain_text("Line 2, column 6: There is no feature called 'worst radus'")
+    # Where, in words: the line and the marked words (a column number means nothing to a doctor).
+    expect(summary).to_contain_text("Line 2, at “worst radus”: There is no feature called 'worst radus'")
     expect(summary).to_contain_text("Did you mean 'worst radius'?")
     expect(page.locator(".mirror mark.error")).to_have_text("worst radus")
     ana.screenshot("05-editor-text-with-mistake")
@@ -227,7 +228,7 @@ def test_author_edits_the_rule_again_in_text_mode(people):
     # A missing number is marked where it goes, just after "is above", not at the next line's "and".
     complete = text.input_value()
     text.fill(complete.replace("worst radius is above 17.5", "worst radius is above"))
-    expect(summary).to_contain_text("Line 2, column 27: Expected a number after 'is above'")
+    expect(summary).to_contain_text("Line 2, at the end of the line: Expected a number after 'is above'")
     expect(page.locator(".mirror mark.error")).to_have_count(1)
     assert page.locator(".mirror mark.error").evaluate("mark => mark.textContent") == " "
     text.fill(complete)

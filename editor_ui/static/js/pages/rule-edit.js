@@ -118,7 +118,9 @@ function summary(placed, result) {
   const errors = placed.filter((p) => p.problem.severity !== "warning");
   const warnings = placed.filter((p) => p.problem.severity === "warning");
   const item = ({ problem, path, message }) => {
-    const where = mode === "text" && problem.line ? `Line ${problem.line}, column ${problem.column}: ` : "";
+    const marked = mode === "text" && problem.line ? text.marked(problem) : "";
+    const where = mode === "text" && problem.line
+      ? `Line ${problem.line}, ${marked ? `at “${marked}”` : "at the end of the line"}: ` : "";
     const go = h("button", { type: "button", class: "link-button" }, "show");
     go.addEventListener("click", () => (mode === "form" ? form.focusField(path || problem.field || "") : text.select(problem)));
     let use = null;
