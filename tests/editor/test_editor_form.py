@@ -72,3 +72,20 @@ def test_text_mode_wraps_long_lines_and_shows_where_a_mistake_is(people):
     assert text.evaluate("t => t.value.slice(t.selectionStart, t.selectionEnd)") == "respiratry rate"
     bea.screenshot("text-mode-wrapped")
     bea.discard_changes()
+
+
+def test_the_one_click_fix_is_offered_beside_the_field_in_the_form(people):
+    """Issue 15, item 4: "Use 'temperature'" existed in text mode only."""
+    bea = signed_in(people, "Bea Author")
+    page = bea.go(f"/rulesets/{RULESET}/rules/new")
+    page.get_by_role("button", name="Text").click()
+    page.get_by_label("The rule as text").fill('rule "Fever"\nwhen temprature is above 39\nthen sepsis risk is "high"')
+    expect(page.locator("#problems-summary")).to_contain_text("There is no feature called 'temprature'")
+    page.get_by_role("button", name="Form").click()
+    beside = page.locator(".field-problem").filter(has_text="temprature")
+    expect(beside).to_be_visible()
+    beside.get_by_role("button", name="Use “temperature”").click()
+    expect(page.get_by_label("Feature")).to_have_value("temperature")
+    expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    expect(page.locator("#sentence")).to_contain_text("when temperature is above 39")
+    bea.discard_changes()

@@ -178,12 +178,35 @@ export class RuleForm {
       if (entry && entry.slot) {
         entry.slot.append(h("span", { class: problem.severity === "warning" ? "warning" : "error" },
           problem.severity === "warning" ? "Check: " : "", message));
+        // The one-click fix beside the field, as in text mode ("Use 'mean area'").
+        if (this.canUse(path, problem.suggestion)) {
+          const use = h("button", { type: "button", class: "small use-suggestion" }, `Use “${problem.suggestion}”`);
+          use.addEventListener("click", () => this.use(path, problem.suggestion));
+          entry.slot.append(" ", use);
+        }
         entry.slot.hidden = false;
         if (problem.severity !== "warning") for (const input of entry.inputs) input.setAttribute("aria-invalid", "true");
       }
       placed.push({ problem, path, message });
     }
     return placed;
+  }
+
+  // Whether the field at `path` can take `value` in one click: a list that offers it, or a box one types in.
+  canUse(path, value) {
+    const entry = value ? this.fields.get(path) : null;
+    const input = entry && entry.inputs[0];
+    if (!input) return false;
+    if (input.tagName === "SELECT") return [...input.options].some((o) => o.value === value);
+    return input.tagName === "INPUT" && input.type !== "checkbox";
+  }
+
+  use(path, value) {
+    const input = this.fields.get(path).inputs[0];
+    input.value = value;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    this.focusField(path);
   }
 
   focusField(path) {
@@ -407,7 +430,7 @@ export class RuleForm {
       if (after && !OPS_BY_TYPE[after.type].includes(node.op)) node.op = DEFAULT_OP[after.type];
       // What was typed stays when the new feature can hold it (same type; for a category, the values it has);
       // otherwise it is cleared, and the row says so: nothing a person typed disappears without a word.
-      const fits = (v) => before && after && before.type === after.type
+      const fits = (v) => after && (before ? before.type === after.type : holds(after, v))
         && (after.type !== "category" || (after.values || []).includes(v));
       node.values = fitValues(node.op, node.values.map((v) => (fits(v) ? v : null)), after);
       const lost = typed.filter((v) => !node.values.includes(v));
@@ -575,6 +598,13 @@ function kindOf(feature, node) {
   if (typeof first === "number" || (first && typeof first === "object")) return "number";
   if (typeof first === "string") return "text";
   return NUMERIC.includes(node.op) ? "number" : "text";
+}
+
+// Whether a value (from a feature not in the vocabulary, e.g. a misspelt one) can stay under `feature`.
+function holds(feature, value) {
+  if (feature.type === "number") return typeof value === "number" || (typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value)));
+  if (feature.type === "boolean") return typeof value === "boolean";
+  return typeof value === "string";
 }
 
 function fitValues(op, values, feature) {

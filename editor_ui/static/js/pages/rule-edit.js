@@ -127,6 +127,9 @@ function summary(placed, result) {
     if (mode === "text" && problem.suggestion && problem.line && problem.end_line) {
       use = h("button", { type: "button", class: "small" }, `Use “${problem.suggestion}”`);
       use.addEventListener("click", () => text.replaceRange(problem, problem.suggestion));
+    } else if (mode === "form" && form.canUse(path, problem.suggestion)) {
+      use = h("button", { type: "button", class: "small" }, `Use “${problem.suggestion}”`);
+      use.addEventListener("click", () => form.use(path, problem.suggestion));
     }
     const suggested = problem.suggestion && !message.includes(problem.suggestion) ? ` (Suggested: “${problem.suggestion}”.)` : "";
     return h("li", { class: problem.severity === "warning" ? "warning" : "error" }, where, message, suggested, " ", go, use ? [" ", use] : null);
