@@ -385,7 +385,12 @@ export class RuleForm {
       if (select) select.focus();
     });
     const addGroup = depth < 6 ? h("button", { type: "button", class: "small", dataset: { key: `${path}:addgroup` } }, "+ Add a group") : null;
-    if (addGroup) addGroup.addEventListener("click", () => { group.items.push(emptyGroup()); this.changed(true); });
+    if (addGroup) addGroup.addEventListener("click", () => {
+      const added = emptyGroup();
+      added.focusFirst = true;  // a keyboard user goes on where the group appeared (see below)
+      group.items.push(added);
+      this.changed(true);
+    });
     let remove = null;
     if (!top) {
       remove = h("button", { type: "button", class: "small danger-link", dataset: { key: `${path}:remove` } }, "Remove this group");
@@ -395,6 +400,11 @@ export class RuleForm {
       });
     }
     const legend = h("legend", {}, not, h("label", { for: modeId, class: top ? "" : "visually-hidden" }, top ? "The rule applies when:" : "Group:"), mode, count);
+    if (group.focusFirst) {
+      delete group.focusFirst;
+      // Once the group is on the page: its first field takes the focus.
+      queueMicrotask(() => { const first = items.querySelector("select.feature"); if (first) first.focus(); });
+    }
     return h("fieldset", { class: `group depth-${Math.min(depth, 3)}${group.not ? " negated" : ""}` },
       legend, slot, items,
       h("div", { class: "group-actions" }, add, addGroup, remove));
