@@ -89,3 +89,24 @@ def test_the_one_click_fix_is_offered_beside_the_field_in_the_form(people):
     expect(page.locator("#check-state")).to_have_text("No mistakes found.")
     expect(page.locator("#sentence")).to_contain_text("when temperature is above 39")
     bea.discard_changes()
+
+
+def test_feature_names_are_not_cut_off_in_nested_groups_on_a_phone(people):
+    """Issue 15, item 17: at 390 px, feature names were cut off three groups deep."""
+    ana = signed_in(people, "Ana Author", width=390, height=844)
+    page = ana.go("/rulesets/breast-mass-triage/rules/new")
+    page.get_by_role("button", name="+ Add a group").click()
+    page.locator("fieldset.group fieldset.group").first.get_by_role("button", name="+ Add a group").click()
+    features = page.locator("select.feature")
+    for i in range(features.count()):
+        features.nth(i).select_option("worst concave points")
+    # Each list is wide enough for the chosen name (measured in its own font) and its arrow.
+    cut = features.evaluate_all("""selects => selects.filter((s) => {
+        const context = document.createElement("canvas").getContext("2d");
+        context.font = getComputedStyle(s).font;
+        return context.measureText(s.selectedOptions[0].text).width + 28 > s.clientWidth;
+    }).length""")
+    assert cut == 0, f"{cut} feature names cut off"
+    assert page.evaluate("document.documentElement.scrollWidth <= 390")  # no sideways scrolling
+    ana.screenshot("form-nested-groups-390")
+    ana.discard_changes()
