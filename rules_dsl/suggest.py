@@ -466,7 +466,7 @@ def _suggestion(ruleset, frame, wanted, conds, score, truth, columns, search, he
     subgroups = None
     if groups is not None:
         subgroups = {}
-        for g in pd.unique(groups):
+        for g in sorted(pd.unique(groups), key=str):
             rows = groups == g
             g_support, g_hits = int((fires & rows).sum()), int((fires & rows & right).sum())
             subgroups[str(g)] = {"cases": int(rows.sum()), "support": g_support,
