@@ -227,8 +227,8 @@ def _rounded(conds: tuple[_Cond, ...], columns, y: np.ndarray, n: int) -> tuple[
                 value = round_threshold(cond.value, digits)
             trial = conds[:i] + [replace(cond, value=value)] + conds[i + 1:]
             mask = _fires(tuple(trial), columns, n)
-            if mask.any() and abs(_precision(mask, y) - reference) < PRECISION_POINT:
-                conds = trial
+            if digits == MAX_DIGITS or mask.any() and abs(_precision(mask, y) - reference) < PRECISION_POINT:
+                conds = trial  # MAX_DIGITS at worst: a tree's midpoint has 17 digits, the language takes 15
                 break
     return tuple(conds)
 
