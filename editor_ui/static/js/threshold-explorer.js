@@ -28,7 +28,8 @@ export function roundThreshold(value) {
 
 // The top-level conditions joined by "and" that have a threshold to move: [{index, feature}].
 export function movable(structured) {
-  if (!structured || !structured.when) return [];
+  // A rule without a conclusion has no precision to plot (it is a feature only).
+  if (!structured || !structured.when || !structured.then) return [];
   const items = structured.when.all || [structured.when];
   return items.map((item, index) => ({ item, index }))
     .filter(({ item }) => item.feature && MOVABLE.includes(item.op) && item.values && item.values.length === 1)

@@ -329,6 +329,14 @@ async function deleteRule() {
 
 // ---- start ------------------------------------------------------------------------------------------------------
 
+// The explorer needs reference cases; asking for it without them would only answer 404.
+async function hasReferenceCases() {
+  try {
+    const found = await get(paths.datasets(rulesetId));
+    return found.datasets.length > 0;
+  } catch { return false; }
+}
+
 // A new rule opened by "Start from this" on the suggestions page: the suggested rule, and its why to prefill.
 function startedFrom() {
   if (ruleId || new URLSearchParams(window.location.search).get("from") !== "suggestion") return null;
@@ -360,7 +368,7 @@ async function start() {
   form = new RuleForm($("rule-form"), { vocabulary: ruleset.vocabulary, outcome, units, onChange: scheduleCheck });
   text = new RuleText($("rule-text-mode"), { onChange: scheduleCheck, describedBy: "problems-summary" });
   form.load(rule ? rule.structured : startedFrom());
-  if (can("rules.suggest") && ruleset.datasets !== 0) {
+  if (can("rules.suggest") && await hasReferenceCases()) {
     explorer = new ThresholdExplorer($("explorer"), { rulesetId, onPick: (structured) => {
       form.load(structured);
       scheduleCheck();
