@@ -60,7 +60,8 @@ MAX_DIGITS = 6
 # ---- conditions while searching -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Cond:
-    """One condition of a candidate: number (op gt / le / between), boolean (op is) or category (is / not_in)."""
+    """One condition of a candidate: number (op gt / le / between), boolean (op is) or category (is / not_in,
+    values as the index of the allowed value: columns are floats while searching, see ``_columns``)."""
 
     feature: Feature
     op: str
@@ -79,7 +80,7 @@ def _test(cond: _Cond, columns: dict[str, np.ndarray]) -> np.ndarray:
     if cond.op == "is":
         return x == cond.value
     # not one of: known and none of the values
-    return pd.notna(x) & ~np.isin(x, list(cond.value))
+    return ~np.isnan(x) & ~np.isin(x, list(cond.value))
 
 
 def _fires(conds: tuple[_Cond, ...], columns: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -121,13 +122,18 @@ def _columns(ruleset: RuleSet, frame: pd.DataFrame, skip: set[str]) -> tuple[lis
         if f.column not in frame.columns or f.column in skip or f.type == "text":
             continue
         series = frame[f.column]
+        # Every column as floats, NaN for missing, so that each test is one vectorized comparison (object arrays
+        # made the search 5x slower at 100,000 cases): yes/no as 1/0, a category as the index of its allowed
+        # value (-1 for a value outside the vocabulary: known, but none of them).
         if f.type == "number":
             columns[f.column] = _number_column(series, f.column)
         elif f.type == "boolean":
-            columns[f.column] = np.array([None if pd.isna(v) else bool(v) for v in series], dtype=object)
+            columns[f.column] = np.array([np.nan if pd.isna(v) else float(bool(v)) for v in series])
         else:
-            columns[f.column] = np.array([None if pd.isna(v) else category_key(str(v)) for v in series],
-                                         dtype=object)
+            codes, uniques = pd.factorize(series)  # missing -> -1
+            index = {category_key(v): float(i) for i, v in enumerate(f.values)}
+            known = np.array([index.get(category_key(str(u)), -1.0) for u in uniques] + [np.nan])
+            columns[f.column] = known[codes]
         features.append(f)
     return features, columns
 
@@ -141,14 +147,13 @@ def _learner_matrix(features: list[Feature], columns: dict[str, np.ndarray]):
             blocks.append(x)
             meaning.append((f, None))
         elif f.type == "boolean":
-            blocks.append(np.array([np.nan if v is None else float(v) for v in x]))
+            blocks.append(x)
             meaning.append((f, True))
         else:
-            known = np.array([v is not None for v in x])
-            for value in f.values:
-                key = category_key(value)
-                blocks.append(np.where(known, (x == key).astype(float), np.nan))
-                meaning.append((f, value))
+            missing = np.isnan(x)
+            for code in range(len(f.values)):
+                blocks.append(np.where(missing, np.nan, (x == code).astype(float)))
+                meaning.append((f, float(code)))
     return np.column_stack(blocks) if blocks else np.empty((len(next(iter(columns.values()), [])), 0)), meaning
 
 
@@ -171,12 +176,11 @@ def _conditions(path, meaning, columns) -> tuple[_Cond, ...] | None:
                 return None
             out[feature.name] = _Cond(feature, "is", want)
         elif op == "gt":
-            key = category_key(value)
-            if feature.name in out and out[feature.name].value != key:
+            if feature.name in out and out[feature.name].value != value:
                 return None
-            out[feature.name] = _Cond(feature, "is", key)
+            out[feature.name] = _Cond(feature, "is", value)
         else:
-            excluded.setdefault(feature.name, [feature]).append(category_key(value))
+            excluded.setdefault(feature.name, [feature]).append(value)
     for name, (feature, *keys) in excluded.items():
         if name in out:
             if out[name].value in keys:
@@ -238,8 +242,8 @@ def _quantity(feature: Feature, value: float) -> Quantity:
     return Quantity(Decimal(repr(float(value))).normalize(), feature.unit or None)
 
 
-def _label_value(feature: Feature, key: str) -> Text:
-    return Text(next((v for v in feature.values if category_key(v) == key), key))
+def _label_value(feature: Feature, code: float) -> Text:
+    return Text(feature.values[int(code)])
 
 
 def _comparison(cond: _Cond) -> Comparison:
@@ -251,7 +255,7 @@ def _comparison(cond: _Cond) -> Comparison:
     if cond.op == "between":
         return Comparison(f.name, "between", tuple(_quantity(f, v) for v in cond.value))
     if f.type == "boolean":
-        return Comparison(f.name, "is", (Flag(bool(cond.value)),))
+        return Comparison(f.name, "is", (Flag(bool(cond.value)),))  # want: True for "is yes"
     if cond.op == "is":
         return Comparison(f.name, "is", (_label_value(f, cond.value),))
     values = tuple(_label_value(f, v) for v in cond.value)
