@@ -148,6 +148,12 @@ def audit():
     return render_template("audit.html")
 
 
+
+@bp.get("/rulesets/<ruleset>/suggestions")
+@page("rules.suggest")
+def suggestions(ruleset):
+    return render_template("suggestions.html", ruleset=ruleset)
+
 def _units() -> dict[str, list[str]]:
     """Every spelling of a unit -> [its symbol, its kind], so the form offers units of the feature's kind."""
     return {spelling: [unit.symbol, unit.kind] for spelling, unit in UNITS.items()}

@@ -43,10 +43,12 @@ MIN_PASSWORD = 10
 
 ROLE_PERMISSIONS = {
     "admin": {"rulesets.list", "rules.read", "rules.write", "releases.read", "releases.request", "releases.decide",
-              "audit.read", "bundles.read", "predict", "datasets.write", "users.manage", "metrics.read"},
+              "audit.read", "bundles.read", "predict", "datasets.write", "users.manage", "metrics.read",
+              "rules.suggest"},
     "author": {"rulesets.list", "rules.read", "rules.write", "releases.read", "releases.request", "bundles.read",
-               "predict", "datasets.write"},
-    "reviewer": {"rulesets.list", "rules.read", "releases.read", "releases.decide", "bundles.read", "predict"},
+               "predict", "datasets.write", "rules.suggest"},
+    "reviewer": {"rulesets.list", "rules.read", "releases.read", "releases.decide", "bundles.read", "predict",
+                 "rules.suggest"},
     "auditor": {"rulesets.list", "rules.read", "releases.read", "audit.read", "bundles.read", "predict"},
     "ml-engineer": {"rulesets.list", "releases.read", "bundles.read", "predict"},
 }
@@ -477,7 +479,8 @@ def _why_not(permission: str) -> str:
             "releases.request": "request releases", "audit.read": "read the audit log",
             "rules.read": "read rules and their history", "users.manage": "manage people",
             "datasets.write": "register data sets", "predict": "run predictions",
-            "bundles.read": "download rule bundles", "metrics.read": "read the server's metrics"}.get(permission,
+            "bundles.read": "download rule bundles", "metrics.read": "read the server's metrics",
+            "rules.suggest": "ask for rules suggested from data"}.get(permission,
                                                                                                    "do this")
     return f"Your role ({role}) does not allow you to {what}."
 

@@ -946,5 +946,73 @@ def downgrade(data_dir: Path, database_url: str | None, revision: str, confirmed
     click.echo(f"Database downgraded from revision {before} to {revision}.")
 
 
+# ---- rulecraft suggest (issue 18) ---------------------------------------------------------------------------------
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled cases as CSV.")
+@click.option("--label", "label_column", required=True, help="The column holding the true outcome.")
+@click.option("--for", "target", default=None, help="Only rules concluding this label (default: every label).")
+@click.option("--group", "group_column", default=None, help="A column to give the figures by (e.g. sex).")
+@click.option("--max", "most", default=10, show_default=True, type=click.IntRange(1, 50),
+              help="How many suggestions at most.")
+@click.option("--max-conditions", default=3, show_default=True, type=click.IntRange(1, 5),
+              help="How many conditions a suggested rule may have.")
+def suggest(path: Path, data_path: Path, label_column: str, target: str | None, group_column: str | None,
+            most: int, max_conditions: int) -> None:
+    """Suggest rules from labelled cases, best first, with their figures. Nothing is saved: copy the ones you
+    agree with into the rule set (and change them as you see fit)."""
+    import pandas as pd
+
+    from rules_dsl.suggest import suggest_rules
+    from server.services.datasets import split as split_by
+    from server.services.errors import ServiceError
+
+    try:
+        ruleset = rules_dsl.load(path)
+    except RuleError as e:
+        _print_problems(e.problems)
+        sys.exit(1)
+    try:
+        data = read_csv(data_path)
+        if data.empty:
+            raise DataError("The file holds no cases (only its first line, naming the columns).")
+        split = split_by(data, group_column, 4) if group_column else None
+        suggestions = suggest_rules(ruleset, split.frame if split else data, label_column, target=target,
+                                    group=split.group_column if split else None, max_conditions=max_conditions,
+                                    max_suggestions=most)
+    except (DataError, KeyError, ValueError, pd.errors.ParserError) as e:
+        click.echo(f"{data_path}: {getattr(e, 'message', e)}", err=True)
+        sys.exit(2)
+    except ServiceError as e:
+        _refuse(e, before=f"{data_path}: ", status=2)
+    if not suggestions:
+        click.echo("No rule to suggest: no short rule does clearly better than chance on these cases, or the "
+                   "existing rules already cover what the data show.")
+        return
+    click.echo(f"{len(suggestions)} suggestion{'s' * (len(suggestions) != 1)} from {len(data)} cases "
+               f"(figures on the 70% searched; 'held out' on the other 30%). Nothing is saved.\n")
+    for number, s in enumerate(suggestions, 1):
+        click.echo(f"{number}. {_suggestion_line(s)}")
+        click.echo("\n".join("   " + line for line in s.text.splitlines()))
+        if s.overlaps:
+            click.echo("   overlaps: " + "; ".join(f"{o['name']} ({o['shared']} cases, {o['share']:.0%})"
+                                                   for o in s.overlaps[:3]))
+        if s.subgroups:
+            click.echo(f"   by {group_column}: " + "; ".join(
+                f"{g}: {_percent(f['precision'])} of {f['support']}" for g, f in s.subgroups.items()))
+        click.echo("")
+
+
+def _percent(share) -> str:
+    return "-" if share is None else f"{share:.0%}"
+
+
+def _suggestion_line(s) -> str:
+    return (f"{s.label}: precision {_percent(s.precision)} on {s.support} cases, held out "
+            f"{_percent(s.heldout_precision)} on {s.heldout_support}; coverage {_percent(s.coverage)}, catches "
+            f"{_percent(s.recall)} of '{s.label}'; {s.near_misses} near misses")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

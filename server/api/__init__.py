@@ -17,7 +17,20 @@ from flask import Flask
 
 
 def register_api(app: Flask) -> None:
-    from . import analysis, check, datasets, health, history, openapi, people, predict, releases, rulesets
+    from . import (
+        analysis,
+        check,
+        datasets,
+        health,
+        history,
+        openapi,
+        people,
+        predict,
+        releases,
+        rulesets,
+        suggestions,
+    )
 
-    for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health):
+    for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health,
+                   suggestions):
         app.register_blueprint(module.bp)

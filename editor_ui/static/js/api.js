@@ -174,6 +174,8 @@ export const paths = {
     return `/api/rulesets/${e(rs)}/impact?${q}`;
   },
   check: () => "/api/check",
+  suggestions: (rs) => `/api/rulesets/${e(rs)}/suggestions`,
+  explore: (rs) => `/api/rulesets/${e(rs)}/explore`,
   audit: (page, size, filters = {}) => {
     const q = new URLSearchParams({ page, per_page: size });
     for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
@@ -208,4 +210,5 @@ export const pages = {
     return `/rulesets/${e(rs)}/analysis${q.toString() ? `?${q}` : ""}`;
   },
   referenceCases: (rs) => `/rulesets/${e(rs)}/reference-cases`,
+  suggestions: (rs) => `/rulesets/${e(rs)}/suggestions`,
 };

@@ -2,12 +2,13 @@
 // problems beside their fields, the cases it matches); saving asks why; a conflict shows both versions.
 import { ApiError, get, onSignedOut, pages, paths, request } from "../api.js";
 import { askWhy } from "../dialogs.js";
-import { h, notice, pageData, plural, replace, timeEl, when } from "../dom.js";
+import { can, h, notice, pageData, plural, replace, timeEl, when } from "../dom.js";
 import { formatRule } from "../format.js";
 import { RuleForm } from "../rule-form.js";
 import { RuleText } from "../rule-text.js";
-import { fillTitle } from "../rulesets-common.js";
+import { fillTitle, START_FROM_KEY } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
+import { ThresholdExplorer } from "../threshold-explorer.js";
 import { renderTry, renderTryCounts } from "../try-it.js";
 import { combine, wordDiff, wordsBlock } from "../worddiff.js";
 
@@ -31,6 +32,8 @@ let dirty = false;
 let lastCheck = null;        // {key, mode, result}
 let pending = null;          // the check in flight: {key, promise, controller}
 let timer = null;
+let prefilledWhy = "";        // where a rule started from a suggestion came from
+let explorer = null;         // the threshold explorer (authors and reviewers, with reference cases)
 
 const $ = (id) => document.getElementById(id);
 const units = JSON.parse($("units-data").textContent || "{}");
@@ -104,6 +107,7 @@ function show(result) {
       : needed ? "A few fields are still to fill in." : `${plural(result.errors.length, "mistake")} to fix before saving.`;
   renderTry($("try"), result, outcome.name);
   renderTryCounts($("try-counts"), result);
+  if (explorer && result.valid && mode === "form") explorer.show(result.structured);
 }
 
 function summary(placed, result) {
@@ -207,6 +211,7 @@ async function save() {
     title: ruleId ? "Save this change" : "Save the new rule",
     intro: h("div", {}, h("p", {}, "The rule will read:"), h("pre", { class: "rule-text small" }, checked.result.text)),
     confirm: "Save",
+    initial: ruleId ? "" : prefilledWhy,
     run: async (why) => {
       try {
         const result = ruleId
@@ -340,6 +345,26 @@ async function deleteRule() {
 
 // ---- start ------------------------------------------------------------------------------------------------------
 
+// The explorer needs reference cases; asking for it without them would only answer 404.
+async function hasReferenceCases() {
+  try {
+    const found = await get(paths.datasets(rulesetId));
+    return found.datasets.length > 0;
+  } catch { return false; }
+}
+
+// A new rule opened by "Start from this" on the suggestions page: the suggested rule, and its why to prefill.
+function startedFrom() {
+  if (ruleId || new URLSearchParams(window.location.search).get("from") !== "suggestion") return null;
+  let stored = null;
+  try { stored = JSON.parse(sessionStorage.getItem(START_FROM_KEY) || "null"); } catch { stored = null; }
+  sessionStorage.removeItem(START_FROM_KEY);
+  if (!stored || stored.ruleset !== rulesetId) return null;
+  prefilledWhy = stored.why || "";
+  replace($("saved-state"), "Started from a suggested rule. Change it as you see fit: nothing is saved until you save it with your reason.");
+  return stored.rule;
+}
+
 async function start() {
   fillTitle(rulesetId);
   let ruleset;
@@ -358,7 +383,13 @@ async function start() {
   outcome = ruleset.outcome;
   form = new RuleForm($("rule-form"), { vocabulary: ruleset.vocabulary, outcome, units, onChange: scheduleCheck });
   text = new RuleText($("rule-text-mode"), { onChange: scheduleCheck, describedBy: "problems-summary" });
-  form.load(rule ? rule.structured : null);
+  form.load(rule ? rule.structured : startedFrom());
+  if (can("rules.suggest") && await hasReferenceCases()) {
+    explorer = new ThresholdExplorer($("explorer"), { rulesetId, onPick: (structured) => {
+      form.load(structured);
+      scheduleCheck();
+    } });
+  }
   if (rule) {
     $("rule-title").textContent = rule.name;
     document.title = `${rule.name} · Rulecraft`;
