@@ -128,8 +128,9 @@ def _split(rule: CompiledRule, vocabulary: Vocabulary) -> tuple[dict[str, str], 
             cells[feature.name] = cell_text(item, feature)
         else:
             other.append(item)
-    if cells and len(other) == 1 and isinstance(other[0], AllOf):
-        # "(b and c)" alone would read back as the rule's own "and": keep such a rule whole, as text
+    if not cells or (len(other) == 1 and isinstance(other[0], AllOf)):
+        # no cell: the condition is kept whole, as text; "(b and c)" beside cells would read back as the rule's
+        # own "and", so such a rule is kept whole too
         return {}, [condition]
     return cells, other
 
@@ -196,18 +197,32 @@ def _condition_text(text: str) -> Condition:
 
 
 def _ordered(items: list[tuple], text: str) -> list[tuple]:
-    """``items`` ((condition, origin) pairs) in the order the conditions have in the rule text ``text`` (those it
-    does not hold go last, in their own order)."""
+    """``items`` ((condition, origin) pairs) in the order the conditions have in the rule text ``text``; an edited
+    cell takes the place of its feature's condition, new conditions go last, in the order of the columns."""
     try:
         condition = parse_rule(text).condition
     except RuleError:
         return items
     before = list(condition.items) if isinstance(condition, AllOf) else [condition]
 
-    def place(pair: tuple) -> int:
-        return before.index(pair[0]) if pair[0] in before else len(before)
+    free = list(range(len(before)))
+    places: list[int | None] = [None] * len(items)
 
-    return sorted(items, key=place)
+    def take(index: int, test) -> None:
+        for i in free:
+            if test(before[i]):
+                places[index] = i
+                free.remove(i)
+                return
+
+    for index, (item, _) in enumerate(items):        # the same condition (each place used once: "a and a")
+        take(index, lambda c, item=item: c == item)
+    for index, (item, _) in enumerate(items):        # an edited cell takes its feature's place
+        if places[index] is None and isinstance(item, Comparison):
+            take(index, lambda c, item=item: isinstance(c, Comparison)
+                 and c.feature.casefold() == item.feature.casefold())
+    order = sorted(range(len(items)), key=lambda i: len(before) if places[i] is None else places[i])
+    return [items[i] for i in order]
 
 
 class _Reader:
@@ -289,11 +304,16 @@ def _read_row(reader: _Reader, number: int, values: Sequence, texts: list[str], 
         index = columns.get(key)
         return values[index] if index is not None and index < len(values) else None
 
+    def exact(key: str) -> str:
+        """Names, reasons and labels as typed: their spaces are part of them (the text form keeps them too)."""
+        value = raw(key)
+        return value if isinstance(value, str) and value.strip() else text(key)
+
     def at(key: str) -> int | None:
         return None if key not in columns else columns[key] + 1
 
     before = len(reader.problems)
-    name = text(NAME)
+    name = exact(NAME)
     if not name:
         reader.fail(number, at(NAME), "The rule needs a name.")
     items: list[Condition] = []
@@ -327,7 +347,7 @@ def _read_row(reader: _Reader, number: int, values: Sequence, texts: list[str], 
     in_use = _yes_no(reader, number, at(IN_USE), text(IN_USE))
     confidence = _confidence(reader, number, at(CONFIDENCE), raw(CONFIDENCE))
     for key in (NAME, BECAUSE, CONCLUSION):
-        if "\n" in text(key) or "\r" in text(key):
+        if "\n" in exact(key) or "\r" in exact(key):
             reader.fail(number, at(key), "This cell must fit on one line (remove the line break).")
     if len(reader.problems) > before:
         return None
@@ -340,12 +360,12 @@ def _read_row(reader: _Reader, number: int, values: Sequence, texts: list[str], 
         condition = whole
     conclusion = None
     if text(CONCLUSION):
-        conclusion = Conclusion(reader.settings.outcome.name, text(CONCLUSION), confidence)
+        conclusion = Conclusion(reader.settings.outcome.name, exact(CONCLUSION), confidence)
     elif confidence is not None:
         reader.fail(number, at(CONFIDENCE), "A confidence needs a conclusion: fill in the conclusion, or empty "
                     "this cell.")
         return None
-    syntax = Rule(name=name, condition=condition, conclusion=conclusion, because=text(BECAUSE) or None,
+    syntax = Rule(name=name, condition=condition, conclusion=conclusion, because=exact(BECAUSE) or None,
                   priority=priority, enabled=in_use)
     rule_id = text(ID) or slugify(name, taken)
     taken.add(rule_id)
