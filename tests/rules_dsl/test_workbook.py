@@ -276,3 +276,14 @@ def test_an_edited_cell_changes_only_that_rule(tmp_path):
     condition = after.rule("small-regular-nuclei").syntax.condition
     assert isinstance(condition, AllOf)
     assert condition.items[0] == Comparison("worst radius", "below", (Quantity(Decimal(15)),))
+
+
+def test_the_language_guide_workbook_example_runs(monkeypatch):
+    guide = Path(__file__).resolve().parents[2] / "docs" / "language.md"
+    text = guide.read_text(encoding="utf-8")
+    start = text.index("<!-- workbook example -->\n```python\n") + len("<!-- workbook example -->\n```python\n")
+    code = text[start:text.index("```", start)]
+    monkeypatch.chdir(guide.parents[1])
+    namespace: dict = {}
+    exec(compile(code, "docs/language.md", "exec"), namespace)  # the guide's own example, not user text
+    assert namespace["back"].id == "breast-mass-triage"
