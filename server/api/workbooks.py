@@ -27,6 +27,14 @@ def download(ruleset):
     return with_etag(response, book.version)
 
 
+@bp.get("/rulesets/<ruleset>/table")
+@requires("rules.read")
+def table(ruleset):
+    """The rule set as a decision table at a version (?version=): columns and one row of cells per rule."""
+    answer = workbooks.table(workspace(), ruleset, request.args.get("version"))
+    return with_etag(answer, answer["version"])
+
+
 @bp.post("/rulesets/<ruleset>/workbook/preview")
 @requires("rules.read")
 def preview(ruleset):
@@ -54,6 +62,10 @@ CHANGE = obj({"file": S, "change": S, "rule": S, "before": {"type": ["string", "
               "after": {"type": ["string", "null"]}}, ["file", "change"])
 UPLOAD = body(obj({"workbook": {"type": "string", "contentEncoding": "base64"}, **WHY}, ["workbook"]))
 PATHS = {
+    "/api/rulesets/{ruleset}/table": {
+        "get": op("The rule set as a decision table: one column per feature used, one row per rule",
+                  obj({"ruleset": S, "version": S, "columns": arr(S), "features": arr(S), "rows": arr(arr({}))}),
+                  codes=("404", "422"), params=RS + [VERSION_Q])},
     "/api/rulesets/{ruleset}/workbook": {
         "get": op("The workbook (.xlsx) of a version: rules table, vocabulary, settings, examples, tests",
                   {"type": "string", "format": "binary"}, ok_type=XLSX, codes=("404", "422"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from rules_dsl import RuleError, workbook
+from rules_dsl import RuleError, decision_table, workbook
 from rules_dsl.layout import rule_stem
 
 from ..models import User
@@ -38,6 +38,17 @@ def download(ws: Workspace, ruleset: str, revision: str | None) -> Download:
     release = ws.release_name(ruleset, version)
     copy = type(pinned)(pinned.settings, pinned.vocabulary, pinned.rules, ruleset, version, release, pinned.examples)
     return Download(workbook.to_bytes(copy, ws.files(ruleset, version)), version, release)
+
+
+def table(ws: Workspace, ruleset: str, revision: str | None) -> dict:
+    """The decision table of a version, for the editor's Table page (the workbook's Rules sheet)."""
+    version = ws.resolve(ws.check_id(ruleset), revision)
+    rows = decision_table.table(ws.ruleset(ruleset, version)).as_rows()
+    columns, *body = rows
+    keep = len(columns) - 1  # the hidden "text" column stays in the workbook
+    return {"ruleset": ruleset, "version": version, "columns": columns[:keep],
+            "features": columns[len(decision_table.LEADING):keep - len(decision_table.TRAILING) + 1],
+            "rows": [row[:keep] for row in body]}
 
 
 def decode(data) -> bytes:
