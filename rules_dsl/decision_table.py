@@ -145,17 +145,19 @@ def _other_text(other: list[Condition], whole: bool) -> str:
 
 def table(ruleset: RuleSet) -> DecisionTable:
     """The rule set as a table: rows in the order of priority (highest first), then name."""
-    rows, used = [], set()
-    for rule in sorted(ruleset.rules, key=lambda r: (-r.priority, r.name.casefold(), r.id)):
-        cells, other = _split(rule, ruleset.vocabulary)
-        used.update(cells)
-        c = rule.syntax.conclusion
-        rows.append(Row(
-            id=rule.id, name=rule.name, cells=cells, other=_other_text(other, whole=not cells),
-            conclusion="" if c is None else c.label, confidence=None if c is None else c.confidence,
-            priority=rule.priority, in_use=rule.enabled, because=rule.syntax.because or "", text=rule.text))
+    rows = [_row(rule, ruleset.vocabulary)
+            for rule in sorted(ruleset.rules, key=lambda r: (-r.priority, r.name.casefold(), r.id))]
+    used = {name for row in rows for name in row.cells}
     features = [f.name for f in ruleset.vocabulary.features if f.name in used]
     return DecisionTable(features, rows)
+
+
+def _row(rule: CompiledRule, vocabulary: Vocabulary) -> Row:
+    cells, other = _split(rule, vocabulary)
+    c = rule.syntax.conclusion
+    return Row(id=rule.id, name=rule.name, cells=cells, other=_other_text(other, whole=not cells),
+               conclusion="" if c is None else c.label, confidence=None if c is None else c.confidence,
+               priority=rule.priority, in_use=rule.enabled, because=rule.syntax.because or "", text=rule.text)
 
 
 # ---- table -> rules ----------------------------------------------------------------------------------------------
@@ -312,6 +314,11 @@ def _read_row(reader: _Reader, number: int, values: Sequence, texts: list[str], 
     def at(key: str) -> int | None:
         return None if key not in columns else columns[key] + 1
 
+    if text(TEXT) and text(ID):
+        unchanged = _unchanged(reader, text(ID), text(TEXT), columns, exact, text, raw)
+        if unchanged is not None:
+            taken.add(unchanged.id)
+            return unchanged
     before = len(reader.problems)
     name = exact(NAME)
     if not name:
@@ -375,6 +382,29 @@ def _read_row(reader: _Reader, number: int, values: Sequence, texts: list[str], 
         for p in e.errors:
             reader.fail(number, _column_of(p, columns, origins, at), p.message, p.code)
         return None
+
+
+def _unchanged(reader: _Reader, rule_id: str, rule_text: str, columns: dict, exact, text, raw) -> CompiledRule | None:
+    """The rule of the row's "text" cell when every other cell of the row still says what that text says: one
+    parse instead of one per cell (reading 1,000 unchanged rules took 10 s cell by cell). None otherwise."""
+    try:
+        rule = compile_rule(rule_text, reader.vocabulary, reader.settings, rule_id)
+    except RuleError:
+        return None
+    row = _row(rule, reader.vocabulary)
+    features = {key for key in columns if key not in {*LEADING, *TRAILING}}
+    if not set(row.cells) <= features or any(text(f) != row.cells.get(f, "") for f in features):
+        return None
+    problems = len(reader.problems)
+    same = (exact(NAME) == row.name and text(OTHER) == row.other and exact(CONCLUSION) == row.conclusion
+            and exact(BECAUSE) == row.because
+            and _confidence(reader, 0, None, raw(CONFIDENCE)) == row.confidence
+            and _whole_number(reader, 0, None, raw(PRIORITY)) == row.priority
+            and _yes_no(reader, 0, None, text(IN_USE)) == row.in_use)
+    if len(reader.problems) > problems:  # a cell that cannot be read: the row is read again, cell by cell, and
+        del reader.problems[problems:]    # its problems reported there with their cells
+        return None
+    return rule if same else None
 
 
 def _column_of(problem: Problem, columns: dict, origins: list, at) -> int | None:

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import openpyxl
+from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -115,10 +116,15 @@ def to_bytes(ruleset: RuleSet, files: Mapping[str, bytes] | None = None) -> byte
 
 
 def _append(ws, values: list) -> None:
-    ws.append(values)
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str) and cell.data_type == "f":
-            cell.data_type = "s"  # text that starts with "=" is text, never a formula
+    """One row; text that starts with "=" stays text, never a formula. (Reading ``ws.max_row`` after each append
+    instead cost a scan of every cell per row: 10 s to write 1,000 rules.)"""
+    ws.append([_text_cell(ws, v) if isinstance(v, str) and v.startswith("=") else v for v in values])
+
+
+def _text_cell(ws, value: str) -> Cell:
+    cell = Cell(ws, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _style(ws, hidden: list[int] = ()) -> None:

@@ -287,3 +287,17 @@ def test_the_language_guide_workbook_example_runs(monkeypatch):
     namespace: dict = {}
     exec(compile(code, "docs/language.md", "exec"), namespace)  # the guide's own example, not user text
     assert namespace["back"].id == "breast-mass-triage"
+
+
+@pytest.mark.parametrize(("title", "value", "expected"), [
+    ("rule", "Renamed", 'rule "Renamed"'), ("because", "New reason", 'because "New reason"'),
+    ("in use", "no", "\ndisabled\n"), ("conclusion", "malignant", 'then diagnosis is "malignant"'),
+    ("confidence", 0.5, "with confidence 0.5"), ("priority", 3, "priority 3"),
+    ("other conditions", "worst symmetry is above 0.3", "worst symmetry is above 0.3"),
+])
+def test_every_column_counts_although_the_hidden_text_is_unchanged(tmp_path, title, value, expected):
+    path, book = demo_book(tmp_path)
+    row = next(c.row for c in book["Rules"]["A"] if c.value == "small-regular-nuclei")
+    book["Rules"][f"{column_of(book, title)}{row}"] = value
+    book.save(path)
+    assert expected in workbook.load(path).rule("small-regular-nuclei").text
