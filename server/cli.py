@@ -686,8 +686,12 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
     from server.services.errors import ServiceError
     from server.services.rules import import_ruleset
 
+    other_files = None
     try:
-        ruleset = _load_workbook(source) if source.suffix.lower() == ".xlsx" else rules_dsl.load(source)
+        if source.suffix.lower() == ".xlsx":
+            ruleset, other_files = _load_workbook(source)
+        else:
+            ruleset = rules_dsl.load(source)
     except (RuleError, rules_dsl.BundleError) as e:
         _print_problems(getattr(e, "problems", [e]))
         sys.exit(1)
@@ -698,7 +702,7 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
             click.echo(f"There is no one called '{as_user}'.", err=True)
             sys.exit(1)
         try:
-            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name)
+            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name, other_files)
         except ServiceError as e:
             _refuse(e, after=" (rulecraft import --name ...)" if e.code == "duplicate-name" else "")
     click.echo(f"Imported as rule set '{ruleset_id}', version {saved.version.id}")
@@ -986,9 +990,12 @@ def _export_table(ruleset, files: dict, file_format: str, out_path: Path | None)
 
 
 def _load_workbook(path: Path):
-    """A workbook as a rule set for ``rulecraft import``; its problems name sheet and cell."""
+    """A workbook as a rule set and the folder's files it carries, for ``rulecraft import``; its problems name
+    sheet and cell."""
     from rules_dsl import workbook
+    from rules_dsl.ruleset import ruleset_from_files
 
     if not path.is_file():
         raise RuleError(f"'{path}' is not a workbook file.")
-    return workbook.load(path)
+    files, meta = workbook.read_files(path.read_bytes())
+    return ruleset_from_files(files, id=meta["rule set"]), files

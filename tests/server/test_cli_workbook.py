@@ -39,6 +39,19 @@ def test_export_a_workbook_and_import_it_as_a_new_rule_set(data, tmp_path):
     assert bundle_dict(copy)["hash"] == bundle_dict(exported)["hash"]
 
 
+def test_a_workbook_brings_every_file_of_the_folder(data, tmp_path):
+    files = {p.relative_to(SEPSIS).as_posix(): p.read_bytes() for p in SEPSIS.rglob("*") if p.is_file()}
+    files["tests.csv"] = b"case,expected\nA1,high\n"
+    files["notes/source.md"] = b"From the 2021 guideline.\n"
+    book = tmp_path / "full.xlsx"
+    workbook.save(rules_dsl.load(SEPSIS), book, files)
+    rulecraft("import", str(book), "--as", "Ana", "--why", "With its tests", "--name", "sepsis full", data_dir=data)
+    again = tmp_path / "again.xlsx"
+    rulecraft("export", "sepsis-full", "--format", "xlsx", "--out", str(again), data_dir=data)
+    back, _ = workbook.read_files(again.read_bytes())
+    assert back["tests.csv"] == files["tests.csv"] and back["notes/source.md"] == files["notes/source.md"]
+
+
 def test_export_the_rules_table_as_csv(data, tmp_path):
     out = tmp_path / "rules.csv"
     rulecraft("export", "sepsis-triage", "--format", "csv", "--out", str(out), data_dir=data)
