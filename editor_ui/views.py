@@ -124,6 +124,12 @@ def vocabulary(ruleset):
     return render_template("vocabulary.html", ruleset=ruleset)
 
 
+@bp.get("/rulesets/<ruleset>/table")
+@page("rules.read")
+def table(ruleset):
+    return render_template("table.html", ruleset=ruleset)
+
+
 @bp.get("/rulesets/<ruleset>/analysis")
 @page("rules.read")
 def analysis(ruleset):

@@ -640,9 +640,13 @@ def revoke_token(data_dir: Path, database_url: str | None, token_id: int) -> Non
 @click.option("--version", "revision", default=None, help="Release name or full version id (default: latest).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Bundle file to write (default: standard output).")
+@click.option("--format", "file_format", type=click.Choice(["bundle", "xlsx", "csv"]), default="bundle",
+              show_default=True,
+              help="bundle (signed JSON), xlsx (a workbook: rules table, vocabulary, settings, examples, tests) or "
+                   "csv (the rules table only).")
 def export_command(data_dir: Path, database_url: str | None, ruleset: str, revision: str | None,
-                   out_path: Path | None) -> None:
-    """Write a rule set version as a bundle file."""
+                   out_path: Path | None, file_format: str = "bundle") -> None:
+    """Write a rule set version as a bundle file, a workbook (--format xlsx) or a table (--format csv)."""
     import copy
 
     from server.services.errors import ServiceError
@@ -655,6 +659,9 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
     except ServiceError as e:
         _refuse(e)
     pinned.version, pinned.release = version, ws.release_name(ruleset, version)
+    if file_format != "bundle":
+        _export_table(pinned, ws.files(ruleset, version), file_format, out_path)
+        return
     from rules_dsl.bundle import bundle_bytes, bundle_dict
     from server.signing import load_or_create
 
@@ -675,13 +682,17 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
               help="The new rule set's name (default: the folder's name, or the title). A name in use is refused.")
 def import_command(data_dir: Path, database_url: str | None, source: Path, as_user: str, why: str,
                    name: str | None) -> None:
-    """Add a rule set from a bundle file or a rule-set folder, as a new rule set."""
+    """Add a rule set from a bundle file, a rule-set folder or a workbook (.xlsx), as a new rule set."""
     from server import auth
     from server.services.errors import ServiceError
     from server.services.rules import import_ruleset
 
+    other_files = None
     try:
-        ruleset = rules_dsl.load(source)
+        if source.suffix.lower() == ".xlsx":
+            ruleset, other_files = _load_workbook(source)
+        else:
+            ruleset = rules_dsl.load(source)
     except (RuleError, rules_dsl.BundleError) as e:
         _print_problems(getattr(e, "problems", [e]))
         sys.exit(1)
@@ -692,7 +703,7 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
             click.echo(f"There is no one called '{as_user}'.", err=True)
             sys.exit(1)
         try:
-            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name)
+            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name, other_files)
         except ServiceError as e:
             _refuse(e, after=" (rulecraft import --name ...)" if e.code == "duplicate-name" else "")
     click.echo(f"Imported as rule set '{ruleset_id}', version {saved.version.id}")
@@ -1016,3 +1027,44 @@ def _suggestion_line(s) -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# ---- decision tables and workbooks (issue 19) --------------------------------------------------------------------
+
+
+def _export_table(ruleset, files: dict, file_format: str, out_path: Path | None) -> None:
+    """``rulecraft export --format xlsx|csv``: the workbook of a version (every file of its folder), or its rules
+    table as CSV (standard output when no --out)."""
+    if file_format == "xlsx":
+        from rules_dsl import workbook
+
+        if out_path is None:
+            click.echo("A workbook is a file: say where to write it, e.g. --out triage.xlsx", err=True)
+            sys.exit(2)
+        workbook.save(ruleset, out_path, files)
+        click.echo(f"Wrote {ruleset.id} at {ruleset.release or ruleset.version[:12]} to {out_path}")
+        return
+    import csv
+    import io
+
+    from rules_dsl import decision_table
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(decision_table.table(ruleset).as_rows())
+    if out_path:
+        out_path.write_text(out.getvalue(), encoding="utf-8")
+        click.echo(f"Wrote the rules table of {ruleset.id} to {out_path}")
+    else:
+        click.echo(out.getvalue(), nl=False)
+
+
+def _load_workbook(path: Path):
+    """A workbook as a rule set and the folder's files it carries, for ``rulecraft import``; its problems name
+    sheet and cell."""
+    from rules_dsl import workbook
+    from rules_dsl.ruleset import ruleset_from_files
+
+    if not path.is_file():
+        raise RuleError(f"'{path}' is not a workbook file.")
+    files, meta = workbook.read_files(path.read_bytes())
+    return ruleset_from_files(files, id=meta["rule set"]), files

@@ -29,8 +29,9 @@ def register_api(app: Flask) -> None:
         releases,
         rulesets,
         suggestions,
+        workbooks,
     )
 
     for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health,
-                   suggestions):
+                   suggestions, workbooks):
         app.register_blueprint(module.bp)

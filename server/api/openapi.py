@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from . import analysis, check, datasets, health, history, people, predict, releases, rulesets, spec, suggestions
+from . import (
+    analysis,
+    check,
+    datasets,
+    health,
+    history,
+    people,
+    predict,
+    releases,
+    rulesets,
+    spec,
+    suggestions,
+    workbooks,
+)
 from .spec import op
 
 bp = Blueprint("api_openapi", __name__, url_prefix="/api")
@@ -21,7 +34,7 @@ PATHS = {
                            "else a token of scope 'metrics' (or an admin)", {"type": "string"},
                            ok_type="text/plain")},
 }
-PARTS = (rulesets, history, check, predict, releases, datasets, analysis, people, health, suggestions)
+PARTS = (rulesets, history, check, predict, releases, datasets, analysis, people, health, suggestions, workbooks)
 
 
 def _merged(tables) -> dict:

@@ -151,6 +151,9 @@ export const paths = {
   draft: (rs) => `/api/rulesets/${e(rs)}/releases/draft`,
   decide: (rs, id, how) => `/api/rulesets/${e(rs)}/releases/${e(id)}/${how}`,
   bundle: (rs, version) => `/api/rulesets/${e(rs)}/bundle?version=${e(version)}`,
+  table: (rs, version) => `/api/rulesets/${e(rs)}/table${version ? `?version=${e(version)}` : ""}`,
+  workbook: (rs, version) => `/api/rulesets/${e(rs)}/workbook${version ? `?version=${e(version)}` : ""}`,
+  workbookPreview: (rs) => `/api/rulesets/${e(rs)}/workbook/preview`,
   datasets: (rs) => `/api/rulesets/${e(rs)}/datasets`,
   dataset: (rs, id, rows = 5) => `/api/rulesets/${e(rs)}/datasets/${e(id)}?rows=${rows}`,
   register: (rs, { name, label, groups }) => {
@@ -192,6 +195,7 @@ export const pages = {
   ruleHistory: (rs, id) => `/rulesets/${e(rs)}/rules/${e(id)}/history`,
   blame: (rs, id, version) => `/rulesets/${e(rs)}/rules/${e(id)}/blame${version ? `?version=${e(version)}` : ""}`,
   history: (rs) => `/rulesets/${e(rs)}/history`,
+  table: (rs) => `/rulesets/${e(rs)}/table`,
   compare: (rs, from, to, rule) => {
     const q = new URLSearchParams();
     if (from) q.set("from", from);

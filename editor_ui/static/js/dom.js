@@ -75,6 +75,7 @@ const ACTIONS = {
   "rule.disable": "took a rule out of use", "rule.enable": "put a rule back in use", "rule.delete": "deleted a rule",
   "vocabulary.update": "changed the vocabulary", "settings.update": "changed the outcome or settings",
   "ruleset.create": "created the rule set", "ruleset.import": "brought in the rule set",
+  "ruleset.workbook": "saved changes from a workbook",
   "version.restore": "brought back an earlier version", "release.request": "asked for a release",
   "release.approve": "approved a release", "release.reject": "turned down a release",
   "dataset.register": "added reference cases", "user.create": "added a person", "user.password": "changed a password",
