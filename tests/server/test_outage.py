@@ -72,6 +72,9 @@ def test_predictions_with_a_known_token_keep_answering_while_the_rest_answers_50
         assert pinned.status_code == 200 and pinned.get_json()["prediction"]["label"] == "low"
         batch = mia.post(PREDICT, json={"cases": [HIGH["case"], LOW["case"]]})
         assert [p["label"] for p in batch.get_json()["predictions"]] == ["high", "low"]
+    assert mia.get("/api/rulesets/sepsis-triage/bundle?version=v1").status_code == 200
+    evaluated = mia.post("/api/rulesets/sepsis-triage/evaluate", json={"cases": [HIGH["case"]]})
+    assert evaluated.status_code == 200, evaluated.get_json()
     # Everything that needs the database: a plain 503, never a 500.
     refused_503(ws.app.test_client().post("/api/session", json={"name": "Ana", "password": PASSWORD}))
     refused_503(ws.as_("Ana").post(PREDICT, json=HIGH))  # Ana's token was not verified by this worker lately
