@@ -15,6 +15,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import sessionmaker
 
 from server import logs
 from server.services.errors import DATABASE_UNREACHABLE
@@ -139,3 +140,22 @@ def test_an_outage_writes_one_line_per_interval(ws, outage):
     warnings = [line for line in stream.getvalue().splitlines() if " WARNING " in line]
     assert len(warnings) == 3, warnings  # token by grace, last known release, token refused: once each
     assert "Traceback" not in stream.getvalue()
+
+
+def test_an_unreachable_database_file_is_an_outage_too(ws, tmp_path):
+    """No injected error: the app's engine and sessions point at a SQLite file in a folder that does not exist
+    (as test_logs.py's flood test does), so connecting fails as it does with PostgreSQL stopped."""
+    release(ws)
+    mia = ws.as_("Mia")
+    assert mia.post(PREDICT, json=HIGH).status_code == 200
+    engine, sessions = ws.app.extensions["rulecraft.engine"], ws.app.extensions["rulecraft.sessions"]
+    gone = sa.create_engine(f"sqlite:///{tmp_path / 'gone' / 'rulecraft.db'}")
+    ws.app.extensions["rulecraft.engine"], ws.app.extensions["rulecraft.sessions"] = gone, sessionmaker(gone)
+    try:
+        answered = mia.post(PREDICT, json=HIGH)
+        assert answered.status_code == 200 and answered.get_json()["prediction"]["label"] == "high"
+        refused_503(ws.app.test_client().post("/api/session", json={"name": "Ana", "password": PASSWORD}))
+    finally:
+        gone.dispose()
+        ws.app.extensions["rulecraft.engine"], ws.app.extensions["rulecraft.sessions"] = engine, sessions
+    assert mia.post(PREDICT, json=HIGH).status_code == 200
