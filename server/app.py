@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["rulecraft.store"] = store
     app.extensions["rulecraft.workspace"] = Workspace(store)
     app.extensions["rulecraft.signing_key"] = signing.load_or_create(app.config["DATA_DIR"])
+    app.extensions["rulecraft.verified_tokens"] = auth.VerifiedTokens()  # for a database outage (server/auth.py)
 
     from .api import register_api
 

@@ -7,6 +7,10 @@
   form field csrf_token).
 - Tokens for scripts: ``Authorization: Bearer rc_...``; stored hashed, scoped (read / predict / write), expiring,
   revocable. A token acts as its person, limited to its scope.
+- When the database cannot be reached, a token this worker verified less than OUTAGE_GRACE_SECONDS ago is still
+  accepted (``VerifiedTokens``), so predictions on released versions keep answering through an outage; everything
+  that needs the database answers 503 (DatabaseUnavailable). With the database up, every request checks its token
+  there, as always, so revocation is immediate.
 - Sign-in failures are stored in the database (so the limit holds across workers) and make the next attempt wait
   (growing delays, never a lock-out of the right password from elsewhere); unknown and known accounts take the
   same time to refuse. Behind a reverse proxy the client address comes from X-Forwarded-For, for as many hops as
@@ -16,16 +20,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
+import threading
+import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache, wraps
 
 from flask import current_app, g, has_app_context, request
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -34,7 +42,15 @@ from rules_dsl.errors import invisible_character, normalize_name
 from .db import begin_write, get_db, reads
 from .limits import MAX_EMAIL, MAX_PERSON_NAME
 from .models import ROLES, SCOPES, ApiToken, AuditEvent, SignInSession, SignInThrottle, User, utcnow
-from .services.errors import Forbidden, Invalid, SignInRequired, TooMany
+from .services.errors import (
+    DATABASE_UNREACHABLE,
+    DatabaseUnavailable,
+    Forbidden,
+    Invalid,
+    SignInRequired,
+    TooMany,
+    database_unreachable,
+)
 from .store import Identity, StoreError
 
 COOKIE = "rulecraft_session"
@@ -395,12 +411,82 @@ class TokenGrant:
     role: str
 
 
+class VerifiedTokens:
+    """The tokens this worker verified against the database lately, for an outage only (one per app).
+
+    Keyed by the token's hash (``_digest``), never the token: the grant, the token's expiry and when the database
+    last said the token was good (monotonic clock). A token the database refuses is forgotten at once. Bounded:
+    past ``max_items`` the entry verified longest ago goes (a worker sees a few hundred tokens; 10,000 entries are
+    about 2 MB)."""
+
+    def __init__(self, max_items: int = 10_000):
+        self._entries: dict[str, tuple[TokenGrant, datetime, float]] = {}
+        self._max_items = max_items
+        self._lock = threading.Lock()
+
+    def remember(self, digest: str, grant: TokenGrant, expires_at: datetime) -> None:
+        with self._lock:
+            self._entries.pop(digest, None)  # re-inserted last: the dict's order is the order of verification
+            self._entries[digest] = (grant, expires_at, time.monotonic())
+            while len(self._entries) > self._max_items:
+                del self._entries[next(iter(self._entries))]
+
+    def forget(self, digest: str) -> None:
+        with self._lock:
+            self._entries.pop(digest, None)
+
+    def recent(self, digest: str, grace_seconds: float) -> tuple[TokenGrant, float] | None:
+        """(the grant, seconds since it was verified) of a token verified less than ``grace_seconds`` ago and not
+        expired since; else None."""
+        with self._lock:
+            entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        grant, expires_at, verified = entry
+        age = time.monotonic() - verified
+        if age >= grace_seconds or expires_at <= utcnow():
+            return None
+        return grant, age
+
+
+outage_log = logging.getLogger("rulecraft.outage")
+
+
+def _check_token(secret: str) -> tuple[TokenGrant, object]:
+    """The grant of a token: from the database; while the database cannot be reached, from this worker's recent
+    verifications (``VerifiedTokens``), else DatabaseUnavailable (503). SignInRequired for a token the database
+    does not accept."""
+    digest = _digest(secret)
+    verified: VerifiedTokens = current_app.extensions["rulecraft.verified_tokens"]
+    try:
+        with reads() as connection:
+            row = connection.execute(_TOKEN_CHECK, {"token_hash": digest}).first()
+    except DBAPIError as e:
+        if not database_unreachable(e):
+            raise
+        recent = verified.recent(digest, current_app.config["OUTAGE_GRACE_SECONDS"])
+        if recent is None:
+            outage_log.warning("database unreachable: a token not verified lately was refused (503)")
+            raise DatabaseUnavailable(DATABASE_UNREACHABLE, retry_after=30) from None
+        # One line per interval (server/logs.py RepeatFilter), not one per request: the message is constant.
+        outage_log.warning("database unreachable: accepting tokens verified within the grace time")
+        return recent[0], "grace"
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
+        verified.forget(digest)
+        raise SignInRequired("This token is not valid (unknown, expired or revoked).")
+    grant = TokenGrant(row.id, row.scope, row.user_id, row.role)
+    verified.remember(digest, grant, row.expires_at)
+    return grant, "database"
+
+
 def load_identity() -> None:
     """Before each request: who is asking (g.user for a session, g.token for a token), how (g.auth: "session",
     "token" or None), what they may do (g.permissions).
 
     A token is checked against the database on every request (one query, the token and its person), so a revoked
-    or expired token, or a deactivated person, is refused at once by every worker. With a token, the person's
+    or expired token, or a deactivated person, is refused at once by every worker. Only while the database cannot
+    be reached is a token this worker verified lately accepted without it (``_check_token``; g.token_checked is
+    then "grace"). With a token, the person's
     database object (g.user) is only read when a view asks for it through current_user(): a prediction never does.
     """
     g.user = g.session = g.token = None
@@ -411,12 +497,9 @@ def load_identity() -> None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip().startswith(TOKEN_PREFIX):
             raise SignInRequired("Send a token as 'Authorization: Bearer rc_...'.")
-        with reads() as connection:
-            row = connection.execute(_TOKEN_CHECK, {"token_hash": _digest(secret.strip())}).first()
-        if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
-            raise SignInRequired("This token is not valid (unknown, expired or revoked).")
-        g.token, g.auth = TokenGrant(row.id, row.scope, row.user_id, row.role), "token"
-        g.permissions = ROLE_PERMISSIONS[row.role] & SCOPE_PERMISSIONS[row.scope]
+        grant, g.token_checked = _check_token(secret.strip())
+        g.token, g.auth = grant, "token"
+        g.permissions = ROLE_PERMISSIONS[grant.role] & SCOPE_PERMISSIONS[grant.scope]
         return
     cookie = request.cookies.get(COOKIE)
     if cookie:

@@ -100,6 +100,12 @@ SETTINGS = (
             "X-Forwarded-Proto are believed for that many hops", low=0, high=10, flag="--trusted-proxies"),
     Setting("SECURE_COOKIES", False, "1 = cookies are Secure even when the request came over plain HTTP (behind a "
             "TLS-terminating proxy); they are always Secure over HTTPS"),
+    # An outage of the database (server/auth.py): a token this worker verified at most this long ago is still
+    # accepted, so predictions with released versions keep answering; 0 = refuse every token while it lasts.
+    Setting("OUTAGE_GRACE_SECONDS", 120, "while the database cannot be reached, a token this worker verified at "
+            "most this many seconds ago is still accepted (predictions keep answering); a token revoked less than "
+            "this long before an outage may be accepted during it; 0 = refuse every token while the database is "
+            "down", low=0, high=86400),
     Setting("METRICS", False, "1 = /metrics answers anyone (else only a token of scope metrics)",
             flag="--metrics"),
 )

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
 from rules_dsl import BundleError, DataError, RuleError
 
 from ..store import InvalidInput, StoreBusy, StoreError
 from ..store import NotFound as StoreNotFound
 
 BUSY = "Many changes are being saved right now; please try again."
+DATABASE_UNREACHABLE = ("The database cannot be reached; predictions with known tokens keep working; try again in a "
+                        "minute.")
 
 
 class ServiceError(Exception):
@@ -98,6 +102,38 @@ class Busy(ServiceError):
     code = "busy"
 
 
+class DatabaseUnavailable(Busy):
+    """The database does not answer (stopped, restarting, unreachable): nothing was changed; predictions with a
+    token this worker verified recently keep working (server/auth.py), everything else waits for the database."""
+
+    code = "database-unavailable"
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached (connection refused or lost, server shutting down or
+    starting), as opposed to a refused statement (a constraint, a bad value). SQLite's "database is locked" is
+    an OperationalError too, but it is a busy writer, not an outage (see ``database_error``)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    return isinstance(error, OperationalError) and not _locked(error)
+
+
+def _locked(error: DBAPIError) -> bool:
+    return "database is locked" in str(error.orig) or "database table is locked" in str(error.orig)
+
+
+def database_error(error: DBAPIError) -> ServiceError | None:
+    """A database error that escaped a service, in the domain's words: an outage is DatabaseUnavailable (503, never
+    a 500 "something went wrong"), a locked SQLite database Busy; any other (a bug) stays unexpected."""
+    if database_unreachable(error):
+        return DatabaseUnavailable(DATABASE_UNREACHABLE, retry_after=30)
+    if isinstance(error, OperationalError) and _locked(error):
+        return Busy(BUSY)
+    return None
+
+
 class SavedNotRecorded(ServiceError):
     """Not a failure: the change is saved (it is in the repository as ``version``) but the database did not answer
     in time to record it; it is recorded as soon as the database answers again. Saving it again is not needed (a
@@ -123,6 +159,7 @@ LIBRARY: tuple[tuple[type[Exception], Callable[..., ServiceError]], ...] = (
     (RuleError, invalid_rule),
     (DataError, lambda e: Invalid(e.message, code="invalid-data", field=e.column)),
     (BundleError, lambda e: Invalid(str(e))),
+    (DBAPIError, database_error),
 )
 
 
@@ -131,4 +168,4 @@ def as_service_error(error: BaseException) -> ServiceError | None:
     (a bug, which the edge answers with a plain 500)."""
     if isinstance(error, ServiceError):
         return error
-    return next((make(error) for cls, make in LIBRARY if isinstance(error, cls)), None)
+    return next((make(error) for cls, make in LIBRARY if isinstance(error, cls)), None)  # None: see database_error

@@ -8,7 +8,10 @@ answered and returned as warnings (RuleSet.data_report), never absorbed silently
 """
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
+from sqlalchemy.exc import DBAPIError
 
 from rules_dsl import DataError, RuleSet
 from rules_dsl.backends.values import READERS
@@ -16,8 +19,18 @@ from rules_dsl.tables import CsvError, read_csv
 
 from ..store import FULL_ID
 from . import releases
-from .errors import Forbidden, Invalid, Malformed, TooLarge
+from .errors import (
+    DATABASE_UNREACHABLE,
+    DatabaseUnavailable,
+    Forbidden,
+    Invalid,
+    Malformed,
+    TooLarge,
+    database_unreachable,
+)
 from .workspace import Workspace
+
+outage_log = logging.getLogger("rulecraft.outage")
 
 
 def pinned(ws: Workspace, ruleset_id: str, asked: str | None, *,
@@ -26,7 +39,7 @@ def pinned(ws: Workspace, ruleset_id: str, asked: str | None, *,
     not read rules (``may_read_drafts`` false: an ML engineer, a token of scope "predict") gets released versions
     only: a draft's rules are not theirs to see or run."""
     ws.check_id(ruleset_id)
-    generation = releases.current_generation(ruleset_id)  # one query instead of reading Git's tags twice
+    generation = release_generation(ws, ruleset_id)
     if asked and not may_read_drafts and FULL_ID.fullmatch(asked.lower()) \
             and asked.lower() not in {t.version for t in ws.releases(ruleset_id, generation)}:
         raise Forbidden("Your role (or your token's scope) allows released versions only: give a release name such "
@@ -35,6 +48,23 @@ def pinned(ws: Workspace, ruleset_id: str, asked: str | None, *,
                         code="released-only")
     version = ws.resolve(ruleset_id, asked, default="release", generation=generation)
     return ws.ruleset(ruleset_id, version), version, ws.release_name(ruleset_id, version, generation)
+
+
+def release_generation(ws: Workspace, ruleset_id: str) -> object:
+    """Which releases the rule set has (``releases.generation``: one query instead of reading Git's tags twice).
+    While the database cannot be reached: the generation this worker last read, so the latest release is the last
+    one known (a release approved during the outage cannot be, it needs the database); DatabaseUnavailable when
+    this worker never read it."""
+    try:
+        return releases.current_generation(ruleset_id)
+    except DBAPIError as e:
+        if not database_unreachable(e):
+            raise
+        known = ws.known_generation(ruleset_id)
+        if known is None:
+            raise DatabaseUnavailable(DATABASE_UNREACHABLE, retry_after=30) from None
+        outage_log.warning("database unreachable: predicting with the last known releases")
+        return known
 
 
 def validate_case(rs: RuleSet, case, where: str) -> tuple[dict, list[str], list[str]]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import begin_write
@@ -83,10 +83,17 @@ def commit(db: Session, store: GitStore, user: User, *, action: str, ruleset: st
     called under the store's lock and either lets the commit go on or raises HeadMoved for the caller to retry.
     The save id is the caller's (Idempotency-Key) or a fresh one; a database failure after the commit answers
     SavedNotRecorded (202) and records the row later, never "nothing was changed"."""
+    named = requested_save_id.get() is not None
     save_id = requested_save_id.get() or str(uuid.uuid4())
     begin_write(db)
     details = {**(details or {}), **({"based_on": base} if base else {})}
-    event = db.scalar(select(AuditEvent).where(AuditEvent.save_id == save_id)) if requested_save_id.get() else None
+    event = db.scalar(select(AuditEvent).where(AuditEvent.save_id == save_id).with_for_update()) if named else None
+    if event is not None and (event.status == "done" or event.status == "pending" and process_alive(event.process_id)):
+        # The same named save sent twice at once: the other request is making it, or has just made it (the second
+        # took over the row and committed the change again on SQLite; PostgreSQL's unique save id gave a 500).
+        # Only a save that did not happen (failed, refused, or pending with its writer gone) is tried again.
+        db.rollback()
+        raise in_progress(save_id)
     if event is None:
         event = AuditEvent(save_id=save_id)
         db.add(event)
@@ -94,7 +101,13 @@ def commit(db: Session, store: GitStore, user: User, *, action: str, ruleset: st
     event.user_id, event.action, event.ruleset, event.rule, event.version = user.id, action, ruleset, rule, None
     event.status, event.message, event.details, event.process_id = "pending", why, details or {}, os.getpid()
     event.at = utcnow()
-    db.commit()
+    try:
+        db.commit()
+    except IntegrityError:
+        if not named:
+            raise
+        db.rollback()  # another request inserted the row of the same named save first: it is making it
+        raise in_progress(save_id) from None
     fault_point("service.audit-pending")
     trailers = {"Rulecraft-Save": save_id, "Rulecraft-User": str(user.id), "Rulecraft-Action": action,
                 "Rulecraft-Ruleset": ruleset}
@@ -112,6 +125,13 @@ def commit(db: Session, store: GitStore, user: User, *, action: str, ruleset: st
     _record_done(db, event, version, save_id, rule)
     fault_point("service.audit-done")
     return Saved(version, event)
+
+
+def in_progress(save_id: str) -> Conflict:
+    """409 for a named save that another request is making right now: its answer comes with a retry."""
+    return Conflict("This change is being saved right now by another request with the same Idempotency-Key; send "
+                    "it again in a moment to get its answer (it is never saved twice).",
+                    code="save-in-progress", save_id=save_id, retry_after=1)
 
 
 def _record_done(db: Session, event: AuditEvent, version: Version, save_id: str, rule: str | None) -> None:

@@ -119,6 +119,13 @@ class Workspace:
                 self._releases[ruleset] = (generation, tags)
         return list(tags)
 
+    def known_generation(self, ruleset: str) -> object:
+        """The release generation this worker last read from the database for ``ruleset`` (None if never): while
+        the database cannot be reached, the latest release is the one known then (services/predicting.py)."""
+        with self._lock:
+            cached = self._releases.get(ruleset)
+        return None if cached is None else cached[0]
+
     def release_name(self, ruleset: str, version: str, generation: object = None) -> str | None:
         for tag in reversed(self.releases(ruleset, generation)):
             if tag.version == version:
