@@ -1,0 +1,216 @@
+"""Polars: every rule as a native Polars expression, on a DataFrame (eager) or a LazyFrame (lazy, streamable).
+
+Three-valued logic maps onto Polars' own: a test on a null is null (unknown), and Polars' ``&``, ``|`` and ``~``
+on booleans are Kleene's tables, so ``All``/``Any``/``Not`` are those operators. Not ``pl.all``/``pl.any`` (the
+vertical ones skip nulls) and not the horizontal ones (their null handling has changed between releases).
+``at least N of`` counts the items that are surely true (null counts as false) and those not surely false (null
+counts as true): true when the first reaches N, false when the second cannot. A rule column is
+``condition.fill_null(False)``: true only where the condition is true.
+
+Missing is missing: a number column's NaN becomes null before any comparison (Polars orders NaN above every
+number). A category value is compared by its key (values.category_key: NFC, surrounding spaces trimmed, case
+folded) computed by Polars' string functions, against every form such a key can take (``key_spellings``).
+
+Each column is read once (cast, NaN to null, category key) into a temporary column, and the rules read those, so a
+column tested by 50 rules is normalised once; Polars' common-subexpression elimination shares repeated tests.
+"""
+from __future__ import annotations
+
+from functools import reduce
+
+import polars as pl
+
+from .. import logic as L
+from ..backends.values import SPACES
+from ..errors import DataError
+from . import check_new_columns, decision_columns, decision_plan, key_spellings, match_columns
+
+_TEMP = "__rulecraft_"
+
+
+def _key(x: pl.Expr) -> pl.Expr:
+    return x.str.strip_chars(SPACES).str.normalize("NFD").str.to_lowercase().str.normalize("NFC")
+
+
+def _read(column: str, kind: str, dtype) -> pl.Expr:
+    """The column as the tests read it: Float64 with null for missing (numbers), Boolean, or String (a category's
+    key). ``dtype`` None: the column is assumed to hold the feature's own type."""
+    x = pl.col(column)
+    where = f"'{column}'"
+    if kind == "number":
+        if dtype is not None and dtype == pl.Boolean:
+            raise DataError(f"{where} must be a number, but the column holds yes/no (true/false) values. A true/false "
+                            "column cannot be compared with numbers: check that the column is the right one.", column)
+        if dtype is not None and not dtype.is_numeric():
+            raise DataError(f"{where} must be a number, but the column's type is {dtype}. Read it as numbers (for a "
+                            "CSV file: empty cells or null_values for missing ones), or cast it with "
+                            f"pl.col({column!r}).cast(pl.Float64).", column)
+        return x.cast(pl.Float64).fill_nan(None)
+    if kind == "boolean":
+        if dtype is None or dtype == pl.Boolean:
+            return x.cast(pl.Boolean)
+        if dtype.is_numeric():
+            number = x.cast(pl.Float64).fill_nan(None)
+            return pl.when(number == 1.0).then(True).when(number == 0.0).then(False).otherwise(None)
+        if dtype == pl.String:
+            word = x.str.strip_chars().str.to_lowercase()
+            return (pl.when(word.is_in(["yes", "true", "1"])).then(True)
+                    .when(word.is_in(["no", "false", "0"])).then(False).otherwise(None))
+        raise DataError(f"{where} must be yes or no (true/false, 1/0), but the column's type is {dtype}.", column)
+    # category or text: Python's spelling of integers ("2" for 2 and 2.0), as values.text_value
+    if dtype is None or dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)) or dtype.is_integer():
+        text = x.cast(pl.String)
+    elif dtype.is_float():
+        number = x.fill_nan(None)
+        text = (pl.when(number == number.floor()).then(number.cast(pl.Int64, strict=False).cast(pl.String))
+                .otherwise(number.cast(pl.String)))
+    else:
+        raise DataError(f"{where} must be text, but the column's type is {dtype}.", column)
+    return _key(text) if kind == "category" else text
+
+
+class _Builder:
+    """Condition -> Polars expression (null = unknown), reading each column through ``source(column)``."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def condition(self, node: L.Logic) -> pl.Expr:
+        if isinstance(node, L.Test):
+            return self.test(node)
+        if isinstance(node, L.Not):
+            return ~self.condition(node.item)
+        parts = [self.condition(item) for item in node.items]
+        if isinstance(node, L.All):
+            return reduce(lambda a, b: a & b, parts)
+        if isinstance(node, L.Any_):
+            return reduce(lambda a, b: a | b, parts)
+        surely_true = pl.sum_horizontal([p.fill_null(False).cast(pl.UInt32) for p in parts])
+        maybe_true = pl.sum_horizontal([p.fill_null(True).cast(pl.UInt32) for p in parts])
+        return (pl.when(surely_true >= node.count).then(True)
+                .when(maybe_true < node.count).then(False).otherwise(None))
+
+    def test(self, t: L.Test) -> pl.Expr:
+        x = self.source(t.column)
+        op, v = t.op, t.value
+        if op == "missing":
+            return x.is_null()
+        if op == "known":
+            return x.is_not_null()
+        if t.kind == "category":
+            values = v if isinstance(v, tuple) else (v,)
+            inside = x.is_in(sorted({s for item in values for s in key_spellings(item)}))
+            return inside if op in ("eq", "in") else ~inside
+        if op in ("contains", "not_contains"):
+            found = x.str.to_lowercase().str.contains(v.lower(), literal=True)
+            return found if op == "contains" else ~found
+        if op in ("in", "not_in"):
+            inside = x.is_in(list(v))
+            return inside if op == "in" else ~inside
+        value = pl.lit(v, dtype=pl.Boolean if t.kind == "boolean" else
+                       pl.Float64 if t.kind == "number" else pl.String)
+        return {"eq": x == value, "ne": x != value, "gt": x > value, "ge": x >= value, "lt": x < value,
+                "le": x <= value}[op]
+
+
+def expressions(pairs, schema=None) -> dict[str, pl.Expr]:
+    """{rule id: expression}, null where the condition is unknown; self-contained (each reads its columns)."""
+    kinds = _kinds(pairs)
+    builder = _Builder(lambda column: _read(column, kinds[column], None if schema is None else schema[column]))
+    return {rule_id: builder.condition(logic) for rule_id, logic in pairs}
+
+
+def _kinds(pairs) -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for _, logic in pairs:
+        for t in L.tests(logic):
+            kinds.setdefault(t.column, t.kind)
+    return kinds
+
+
+def _schema(frame):
+    return frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
+
+
+def _fired(ruleset, frame, names: list[str]) -> tuple[pl.LazyFrame, list[str]]:
+    """The frame (lazy) with each rule's column (true only where it fires) under ``names``, and the temporary
+    column names to drop afterwards."""
+    from ..backends.vectorized import check_columns
+
+    schema = _schema(frame)
+    check_columns(list(schema.names()), ruleset._pairs)
+    kinds = _kinds(ruleset._pairs)
+    temp = {column: f"{_TEMP}{i}" for i, column in enumerate(kinds)}
+    taken = set(schema.names())
+    while taken & set(temp.values()):  # a data column named like a temporary one: make ours longer
+        temp = {column: "_" + name for column, name in temp.items()}
+    read = [_read(column, kind, schema[column]).alias(temp[column]) for column, kind in kinds.items()]
+    builder = _Builder(lambda column: pl.col(temp[column]))
+    rules = [builder.condition(logic).fill_null(False).alias(name)
+             for name, (_, logic) in zip(names, ruleset._pairs)]
+    lazy = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+    return lazy.with_columns(read).with_columns(rules), list(temp.values())
+
+
+def _same_kind(frame, lazy: pl.LazyFrame):
+    return lazy.collect() if isinstance(frame, pl.DataFrame) else lazy
+
+
+def matches(ruleset, frame):
+    """Only the rule columns (named by rule id), like RuleSet.matches; the same kind of frame."""
+    lazy, _ = _fired(ruleset, frame, [f"{_TEMP}rule {i}" for i in range(len(ruleset.rule_ids))])
+    selected = lazy.select([pl.col(f"{_TEMP}rule {i}").alias(rule_id) for i, rule_id in enumerate(ruleset.rule_ids)])
+    return _same_kind(frame, selected)
+
+
+def with_matches(ruleset, frame, prefix: str):
+    names = match_columns(ruleset, prefix)
+    check_new_columns(_schema(frame).names(), names, prefix)
+    lazy, temp = _fired(ruleset, frame, names)
+    return _same_kind(frame, lazy.drop(temp))
+
+
+def with_decisions(ruleset, frame, prefix: str):
+    names = decision_columns(prefix)
+    check_new_columns(_schema(frame).names(), names, prefix)
+    rule_names = [f"{_TEMP}rule {i}" for i in range(len(ruleset.rule_ids))]
+    lazy, temp = _fired(ruleset, frame, rule_names)
+    fired = dict(zip(ruleset.rule_ids, (pl.col(name) for name in rule_names)))
+    label, deciding, confidence = decision_expressions(decision_plan(ruleset), fired)
+    out = lazy.with_columns(label.alias(names[0]), deciding.alias(names[1]), confidence.alias(names[2]))
+    return _same_kind(frame, out.drop(temp + rule_names))
+
+
+def decision_expressions(plan, fired: dict[str, pl.Expr]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(label, deciding rule, confidence) from each rule's fired column (true / false, never null)."""
+    none_str, none_float = pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.Float64)
+    if plan.kind == "first match":
+        if not plan.voters:
+            return pl.lit(plan.default, dtype=pl.String), none_str, none_float
+        label, deciding, confidence = pl, pl, pl
+        for rule_id, voted, weight in plan.voters:
+            label = label.when(fired[rule_id]).then(pl.lit(voted, dtype=pl.String))
+            deciding = deciding.when(fired[rule_id]).then(pl.lit(rule_id, dtype=pl.String))
+            confidence = confidence.when(fired[rule_id]).then(pl.lit(weight, dtype=pl.Float64))
+        return (label.otherwise(pl.lit(plan.default, dtype=pl.String)), deciding.otherwise(none_str),
+                confidence.otherwise(none_float))
+    scores = []
+    for name in plan.labels:
+        score = pl.lit(0.0, dtype=pl.Float64)
+        for rule_id, weight in plan.backers(name):  # summed in priority order, as policy.vote_scores does
+            score = score + fired[rule_id].cast(pl.Float64) * weight
+        scores.append(score)
+    total = reduce(lambda a, b: a + b, scores)
+    label, deciding, confidence = pl, pl, pl
+    for k, name in enumerate(plan.labels):
+        wins = [scores[k] > 0] + [scores[k] > scores[j] for j in range(k)] + \
+               [scores[k] >= scores[j] for j in range(k + 1, len(plan.labels))]
+        won = reduce(lambda a, b: a & b, wins)
+        label = label.when(won).then(pl.lit(name, dtype=pl.String))
+        confidence = confidence.when(won).then(scores[k] / total)
+        for rule_id, _ in plan.backers(name):
+            deciding = deciding.when(won & fired[rule_id]).then(pl.lit(rule_id, dtype=pl.String))
+    if label is pl:  # no labels voted for
+        return pl.lit(plan.default, dtype=pl.String), none_str, none_float
+    return (label.otherwise(pl.lit(plan.default, dtype=pl.String)),
+            deciding.otherwise(none_str) if deciding is not pl else none_str, confidence.otherwise(none_float))
