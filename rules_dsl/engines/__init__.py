@@ -72,6 +72,17 @@ def with_decisions(ruleset, frame, prefix: str = ""):
     return engine_for(frame).with_decisions(ruleset, frame, prefix)
 
 
+FILE_ENGINES = ("polars", "duckdb")
+
+
+def evaluate_file(ruleset, engine: str, data, out, keep: list[str], decide: bool) -> None:
+    """``rulecraft evaluate --engine polars|duckdb``: a Parquet or CSV file through the rules into a Parquet or CSV
+    file, streamed by the engine (bounded memory). DataError for anything wrong with the data or the files."""
+    if engine not in FILE_ENGINES:
+        raise ValueError(engine)
+    import_module(f".{engine}", __name__).evaluate_file(ruleset, data, out, keep, decide)
+
+
 def check_new_columns(existing: Iterable[str], new: Iterable[str], prefix: str) -> None:
     """A clear DataError when a column the rules add already exists in the data."""
     present = set(existing)

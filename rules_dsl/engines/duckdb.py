@@ -228,3 +228,49 @@ def decision_sql(plan, fired: dict[str, str]) -> tuple[str, str, str]:
     deciding_sql = f"CASE {' '.join(deciding)} ELSE CAST(NULL AS VARCHAR) END" if deciding else "CAST(NULL AS VARCHAR)"
     return (f"CASE {' '.join(labels)} ELSE {default} END", deciding_sql,
             f"CASE {' '.join(confidence)} ELSE CAST(NULL AS DOUBLE) END")
+
+
+# ---- files (the `rulecraft evaluate --engine duckdb` command) ----------------------------------------------------
+
+def evaluate_file(ruleset, data, out, keep: list[str], decide: bool, memory_limit: str = "1GB") -> None:
+    """Rules over a Parquet or CSV file into a Parquet or CSV file inside DuckDB, which streams both (a file larger
+    than memory is evaluated in bounded memory; ``memory_limit`` caps DuckDB's buffers). Output: the ``keep``
+    columns, one 0/1 column per rule (named by id), and with ``decide`` the decision columns. File paths are
+    passed to DuckDB as arguments, never spliced into SQL."""
+    from ..backends.values import MISSING_WORDS
+    from . import DECISION_COLUMNS
+
+    connection = duckdb.connect()
+    try:
+        connection.sql(f"SET memory_limit = {text_literal(memory_limit)}")
+        if str(data).lower().endswith(".parquet"):
+            source = connection.read_parquet(str(data))
+        else:
+            source = connection.read_csv(str(data), header=True, na_values=sorted(MISSING_WORDS))
+        names = list(source.columns)
+        absent = [c for c in keep if c not in names]
+        if absent:
+            raise DataError(f"--keep: the data has no column '{absent[0]}'.", absent[0])
+        needed = list(dict.fromkeys([*keep, *(c for c in ruleset.columns if c in names)]))
+        source = source.project(", ".join(map(identifier, needed)))
+        if decide:
+            check_new_columns([*keep, *ruleset.rule_ids], DECISION_COLUMNS, "")
+        rule_names = [f"{_TEMP}rule {i}" for i in range(len(ruleset.rule_ids))]
+        inner, temp, rules = _fired(ruleset, source, rule_names)
+        fired = inner.project(", ".join([_exclude(temp), *rules]))
+        columns = [identifier(c) for c in keep]
+        columns += [f"CAST({identifier(name)} AS TINYINT) AS {identifier(rule_id)}"
+                    for name, rule_id in zip(rule_names, ruleset.rule_ids)]
+        if decide:
+            decided = decision_sql(decision_plan(ruleset), dict(zip(ruleset.rule_ids, map(identifier, rule_names))))
+            columns += [f"{sql} AS {identifier(name)}" for sql, name in zip(decided, DECISION_COLUMNS)]
+        result = fired.project(", ".join(columns))
+        if str(out).lower().endswith(".parquet"):
+            result.write_parquet(str(out))
+        else:
+            result.write_csv(str(out), header=True)
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"DuckDB cannot read or write the data: {first}") from None
+    finally:
+        connection.close()

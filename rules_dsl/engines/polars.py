@@ -214,3 +214,42 @@ def decision_expressions(plan, fired: dict[str, pl.Expr]) -> tuple[pl.Expr, pl.E
         return pl.lit(plan.default, dtype=pl.String), none_str, none_float
     return (label.otherwise(pl.lit(plan.default, dtype=pl.String)),
             deciding.otherwise(none_str) if deciding is not pl else none_str, confidence.otherwise(none_float))
+
+
+# ---- files (the `rulecraft evaluate --engine polars` command) ----------------------------------------------------
+
+def evaluate_file(ruleset, data, out, keep: list[str], decide: bool) -> None:
+    """Rules over a Parquet or CSV file into a Parquet or CSV file, streamed (Polars' streaming engine reads and
+    writes in batches, so a file larger than memory is evaluated in bounded memory). Output: the ``keep`` columns,
+    one 0/1 column per rule (named by id), and with ``decide`` the decision columns."""
+    from ..backends.values import MISSING_WORDS
+    from . import DECISION_COLUMNS
+
+    try:
+        if str(data).lower().endswith(".parquet"):
+            source = pl.scan_parquet(data)
+        else:  # the words pandas' CSV reader reads as missing, so both engines read a file alike
+            source = pl.scan_csv(data, null_values=sorted(MISSING_WORDS), infer_schema_length=100_000)
+        names = source.collect_schema().names()
+        absent = [c for c in keep if c not in names]
+        if absent:
+            raise DataError(f"--keep: the data has no column '{absent[0]}'.", absent[0])
+        source = source.select(list(dict.fromkeys([*keep, *(c for c in ruleset.columns if c in names)])))
+        if decide:
+            check_new_columns([*keep, *ruleset.rule_ids], DECISION_COLUMNS, "")
+        rule_names = [f"{_TEMP}rule {i}" for i in range(len(ruleset.rule_ids))]
+        lazy, _ = _fired(ruleset, source, rule_names)
+        fired = dict(zip(ruleset.rule_ids, (pl.col(name) for name in rule_names)))
+        columns = [pl.col(c) for c in keep]
+        columns += [pl.col(name).cast(pl.Int8).alias(rule_id) for name, rule_id in zip(rule_names, ruleset.rule_ids)]
+        if decide:
+            decided = decision_expressions(decision_plan(ruleset), fired)
+            columns += [e.alias(name) for e, name in zip(decided, DECISION_COLUMNS)]
+        result = lazy.select(columns)
+        if str(out).lower().endswith(".parquet"):
+            result.sink_parquet(out)
+        else:
+            result.sink_csv(out)
+    except (pl.exceptions.PolarsError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"Polars cannot read or write the data: {first}") from None
