@@ -195,6 +195,19 @@ def run_engine(name: str, ruleset, data: dict[str, list], request) -> dict[str, 
                 return sql_matches(ruleset, sql_data, bind)
             finally:
                 bind.dispose()
+    if name == "polars streamed":  # only row-by-row expressions, as `rulecraft evaluate --engine polars` runs them
+        from rules_dsl.engines.polars import _fired
+
+        lazy, _ = _fired(ruleset, polars_frame(data).lazy(), [f"m_{i}" for i in ids], elementwise=True)
+        out = lazy.collect(engine="streaming")
+        return {i: out["m_" + i].to_list() for i in ids}
+    if name == "polars enum":  # category columns as Enum: keyed in Python, compared by code
+        pl = engine_or_skip("polars")
+        frame = polars_frame(data)
+        enums = {c: pl.Enum(sorted({v for v in data[c] if v is not None} | {"unused", " Margin"}))
+                 for c in COLUMNS if FEATURES[c].type == "category"}
+        out = ruleset.with_matches(frame.cast(enums), prefix="m_")
+        return {i: out["m_" + i].to_list() for i in ids}
     if name.startswith("polars"):
         frame = polars_frame(data)
         out = ruleset.with_matches(frame.lazy() if name == "polars lazy" else frame, prefix="m_")
@@ -229,7 +242,7 @@ def run_engine(name: str, ruleset, data: dict[str, list], request) -> dict[str, 
 
 
 ENGINES = ["pandas", "per row", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "duckdb",
-           "polars eager", "polars lazy", "dask", "spark"]
+           "polars eager", "polars lazy", "polars streamed", "polars enum", "dask", "spark"]
 
 
 def differing_cells(ruleset, data, got: dict[str, list[bool]], kinds=None) -> list[str]:
@@ -255,7 +268,7 @@ def test_every_construct_and_truth_value_gives_the_reference_answer_on_every_eng
 
 # ---- generated rule sets and data on the fast engines ------------------------------------------------------------
 
-FAST = ["pandas", "duckdb", "polars eager", "polars lazy"]
+FAST = ["pandas", "duckdb", "polars eager", "polars lazy", "polars streamed", "polars enum"]
 
 
 @settings(max_examples=60, deadline=None)
