@@ -114,22 +114,54 @@ class _Builder:
         if t.kind == "category" and t.column in self.enums:
             wanted = {category_key(item) for item in (v if isinstance(v, tuple) else (v,))}
             codes = [code for code, c in enumerate(self.enums[t.column]) if category_key(c) in wanted]
-            inside = x.to_physical().is_in(codes)
+            physical = x.to_physical()
+            # equalities on the codes: is_in hashes every row, a gather copies (each ~50x an equality here)
+            inside = _one_of(physical, codes) if codes else physical != physical  # no code: false, null if null
             return inside if op in ("eq", "in") else ~inside
         if t.kind == "category":
             values = v if isinstance(v, tuple) else (v,)
-            inside = x.is_in(sorted({s for item in values for s in key_spellings(item)}))
+            inside = _one_of(x, sorted({s for item in values for s in key_spellings(item)}))
             return inside if op in ("eq", "in") else ~inside
         if op in ("contains", "not_contains"):
             found = x.str.to_lowercase().str.contains(v.lower(), literal=True)
             return found if op == "contains" else ~found
         if op in ("in", "not_in"):
-            inside = x.is_in(list(v))
+            inside = _one_of(x, list(v))
             return inside if op == "in" else ~inside
         value = pl.lit(v, dtype=pl.Boolean if t.kind == "boolean" else
                        pl.Float64 if t.kind == "number" else pl.String)
         return {"eq": x == value, "ne": x != value, "gt": x > value, "ge": x >= value, "lt": x < value,
                 "le": x <= value}[op]
+
+
+class _Rails(_Builder):
+    """Condition -> Polars expression that is true where the condition is surely true (never null), on the two
+    rails of logic.py: T(not a) = F(a), T(all) = and of T, F(all) = or of F, T(at least n) = count(T) >= n,
+    F(at least n) = count(not F) < n. Null-free booleans skip Kleene's validity bookkeeping and when/then:
+    50 rules over 2 M rows took 1.4 s three-valued (an "at least" with when/then 0.2 s alone), and less on rails."""
+
+    def rail(self, node: L.Logic, want: bool) -> pl.Expr:
+        if isinstance(node, L.Test):
+            result = self.test(node)
+            return (result if want else ~result).fill_null(False)
+        if isinstance(node, L.Not):
+            return self.rail(node.item, not want)
+        if isinstance(node, L.AtLeast):
+            if not node.items:
+                return pl.lit(node.count <= 0 if want else node.count > 0)
+            counts = reduce(lambda a, b: a + b, [self.rail(item, want).cast(pl.UInt16) for item in node.items])
+            return counts >= node.count if want else counts > len(node.items) - node.count
+        parts = [self.rail(item, want) for item in node.items]
+        if isinstance(node, L.All) == want:
+            return reduce(lambda a, b: a & b, parts)
+        return reduce(lambda a, b: a | b, parts)
+
+
+def _one_of(x: pl.Expr, values: list) -> pl.Expr:
+    """x is one of the values (null for null): a few equalities cost less than is_in, which hashes every row."""
+    if 0 < len(values) <= 8:
+        return reduce(lambda a, b: a | b, [x == value for value in values])
+    return x.is_in(values)
 
 
 def expressions(pairs, schema=None) -> dict[str, pl.Expr]:
@@ -173,9 +205,8 @@ def _fired(ruleset, frame, names: list[str], elementwise: bool = False) -> tuple
     while taken & set(temp.values()):  # a data column named like a temporary one: make ours longer
         temp = {column: "_" + name for column, name in temp.items()}
     read = [_read(column, kind, schema[column], elementwise).alias(temp[column]) for column, kind in kinds.items()]
-    builder = _Builder(lambda column: pl.col(temp[column]), _enums(kinds, schema))
-    rules = [builder.condition(logic).fill_null(False).alias(name)
-             for name, (_, logic) in zip(names, ruleset._pairs)]
+    builder = _Rails(lambda column: pl.col(temp[column]), _enums(kinds, schema))
+    rules = [builder.rail(logic, True).alias(name) for name, (_, logic) in zip(names, ruleset._pairs)]
     lazy = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
     return lazy.with_columns(read).with_columns(rules), list(temp.values())
 
