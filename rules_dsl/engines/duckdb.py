@@ -58,7 +58,7 @@ def _read(column: str, kind: str, type_name: str) -> str:
         if type_name == "BOOLEAN":
             raise DataError(f"{where} must be a number, but the column holds yes/no (true/false) values. A true/false "
                             "column cannot be compared with numbers: check that the column is the right one.", column)
-        if not _is_numeric(type_name):
+        if not _is_numeric(type_name) and type_name != '"NULL"':
             raise DataError(f"{where} must be a number, but the column's type is {type_name}. Read it as numbers "
                             f"(for a CSV file: empty cells or nullstr for missing ones), or CAST({x} AS DOUBLE).",
                             column)
@@ -246,7 +246,11 @@ def evaluate_file(ruleset, data, out, keep: list[str], decide: bool, memory_limi
         if str(data).lower().endswith(".parquet"):
             source = connection.read_parquet(str(data))
         else:
-            source = connection.read_csv(str(data), header=True, na_values=sorted(MISSING_WORDS))
+            # number features read as numbers whatever the first rows hold (see the Polars engine)
+            numbers = {c: "DOUBLE" for c, kind in _kinds(ruleset._pairs).items() if kind == "number"}
+            header = connection.read_csv(str(data), header=True, na_values=sorted(MISSING_WORDS)).columns
+            source = connection.read_csv(str(data), header=True, na_values=sorted(MISSING_WORDS),
+                                         dtype={c: t for c, t in numbers.items() if c in header})
         names = list(source.columns)
         absent = [c for c in keep if c not in names]
         if absent:
@@ -270,7 +274,10 @@ def evaluate_file(ruleset, data, out, keep: list[str], decide: bool, memory_limi
         else:
             result.write_csv(str(out), header=True)
     except duckdb.Error as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"DuckDB cannot read or write the data: {first}") from None
+        # DuckDB's first lines say where and what (line, the line's text, the column and value); the rest is advice
+        # about DuckDB's own options
+        lines = [line for line in str(e).strip().splitlines() if line.strip()][:3] or [type(e).__name__]
+        raise DataError(f"DuckDB cannot read or write the data: {' '.join(lines)}. A number column must hold "
+                        "numbers (empty cells for missing ones).") from None
     finally:
         connection.close()

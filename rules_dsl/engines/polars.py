@@ -50,7 +50,7 @@ def _read(column: str, kind: str, dtype, elementwise: bool = False) -> pl.Expr:
         if dtype is not None and dtype == pl.Boolean:
             raise DataError(f"{where} must be a number, but the column holds yes/no (true/false) values. A true/false "
                             "column cannot be compared with numbers: check that the column is the right one.", column)
-        if dtype is not None and not dtype.is_numeric():
+        if dtype is not None and not dtype.is_numeric() and dtype != pl.Null:
             raise DataError(f"{where} must be a number, but the column's type is {dtype}. Read it as numbers (for a "
                             "CSV file: empty cells or null_values for missing ones), or cast it with "
                             f"pl.col({column!r}).cast(pl.Float64).", column)
@@ -288,7 +288,11 @@ def evaluate_file(ruleset, data, out, keep: list[str], decide: bool) -> None:
         if str(data).lower().endswith(".parquet"):
             source = pl.scan_parquet(data)
         else:  # the words pandas' CSV reader reads as missing, so both engines read a file alike
-            source = pl.scan_csv(data, null_values=sorted(MISSING_WORDS), infer_schema_length=100_000)
+            # number features read as numbers whatever the first rows hold (an all-empty column, say); a cell
+            # that is not a number stops the read with the engine's message naming the column and the value
+            numbers = {c: pl.Float64 for c, kind in _kinds(ruleset._pairs).items() if kind == "number"}
+            source = pl.scan_csv(data, null_values=sorted(MISSING_WORDS), infer_schema_length=100_000,
+                                 schema_overrides=numbers)
         names = source.collect_schema().names()
         absent = [c for c in keep if c not in names]
         if absent:

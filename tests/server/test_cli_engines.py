@@ -70,7 +70,19 @@ def test_a_number_column_holding_words_is_named(tmp_path, engine):
     data = tmp_path / "cases.csv"
     data.write_text(CASES_CSV.replace("a,39,", "a,hot,"))
     result = rulecraft("evaluate", SEPSIS, "--data", data, "--out", tmp_path / "o.csv", "--engine", engine)
-    assert result.returncode == 2 and "'temperature' must be a number" in result.stderr, result.stderr
+    assert result.returncode == 2 and "temperature" in result.stderr and "hot" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_an_all_empty_number_column_is_missing_not_text(tmp_path, engine):
+    data = tmp_path / "cases.csv"
+    lines = CASES_CSV.strip().split("\n")
+    data.write_text("\n".join([lines[0]] + [",".join(v if i != 4 else "" for i, v in enumerate(line.split(",")))
+                                            for line in lines[1:]]) + "\n")  # white cell count: all empty
+    out = tmp_path / "o.csv"
+    result = rulecraft("evaluate", SEPSIS, "--data", data, "--out", out, "--engine", engine)
+    assert result.returncode == 0, result.stderr
+    assert pd.read_csv(out)["sirs"].tolist() == [1, 1, 0, 0, 1, 0]  # "white cell count is missing" counts
 
 
 def test_a_parquet_file_on_the_pandas_engine_is_refused_with_the_way_out(tmp_path, cases):
