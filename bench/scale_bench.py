@@ -250,3 +250,32 @@ def _bench_duckdb(rules, ruleset, n_rows: int, rounds: int, report) -> None:
                   f"{max(peaks['rulecraft']):.0f} MB")
     report.target("DuckDB answers equal hand-written SQL and the NumPy engine, cell by cell",
                   bad == 0 and numpy_check == 0, f"{bad} and {numpy_check} cells differ")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.scale_bench --polars-rows 10000000 --duckdb-rows 0``: one part of the suite at any size."""
+    import argparse
+
+    from .run import Report
+    from .workload import compile_ruleset, generate_rules
+
+    parser = argparse.ArgumentParser(prog="python -m bench.scale_bench", description=main.__doc__)
+    parser.add_argument("--polars-rows", type=int, default=SIZES["full"][0], help="0 skips the Polars part")
+    parser.add_argument("--duckdb-rows", type=int, default=SIZES["full"][1], help="0 skips the DuckDB part")
+    parser.add_argument("--rounds", type=int, default=SIZES["full"][2])
+    args = parser.parse_args(argv)
+    rules = generate_rules(50)
+    ruleset = compile_ruleset(rules)
+    report = Report()
+    report.data["engines"] = {}
+    if args.polars_rows:
+        _bench_polars(ruleset, args.polars_rows, args.rounds, report)
+    if args.duckdb_rows:
+        _bench_duckdb(rules, ruleset, args.duckdb_rows, args.rounds, report)
+    for target, met, figure in report.targets:
+        print(f"- {target}: {'met' if met else 'NOT met'} ({figure})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
