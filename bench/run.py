@@ -5,6 +5,7 @@
     python -m bench run --smoke      # tiny sizes, seconds (what the test suite runs)
     python -m bench run --suites batch,single --only numpy,zen
     python -m bench run --suites batch --forms "arrow str,category"
+    python -m bench run --suites engines   # Polars and DuckDB (bench/scale_bench.py)
 
 Every engine's answers are checked against Rulecraft's on the same data (and Rulecraft's against a direct
 three-valued evaluation of the rules, the "oracle"); mismatches are counted and reported, never hidden. The batch
@@ -34,7 +35,7 @@ from . import translate
 from .workload import FORMS, compile_ruleset, data_forms, frame_to_rows, generate_frame, generate_rules, text_dtypes
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("batch", "single", "compile", "store", "server", "ml")
+SUITES = ("batch", "single", "compile", "store", "server", "ml", "engines")
 
 
 @dataclass
@@ -556,6 +557,10 @@ def run(mode: str = "full", suites=SUITES, only: set[str] | None = None, json_pa
         bench_server(sizes, report)
     if "ml" in suites and sizes.ml_rows:
         bench_ml(sizes, report)
+    if "engines" in suites:
+        from .scale_bench import bench_engines
+
+        bench_engines(rules, ruleset, mode, report)
     if report.targets:
         report.add("\n### Targets\n\n" + _table(["target", "met", "figure"],
                                                [[t, {True: "yes", False: "**no**", None: "**not sure**"}[ok], f]

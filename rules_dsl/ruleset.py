@@ -169,10 +169,41 @@ class RuleSet:
         return VectorizedRules(self._pairs)
 
     def matches(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """A boolean DataFrame: one column per enabled rule (named by id), True where it fires; index kept."""
+        """A boolean DataFrame: one column per enabled rule (named by id), True where it fires; index kept.
+
+        A Polars DataFrame or LazyFrame gives the same columns as the same kind of Polars frame."""
         if not isinstance(frame, pd.DataFrame):
-            raise TypeError("matches() takes a pandas DataFrame; use matches_row() for one case.")
+            if type(frame).__module__.split(".")[0] == "polars" and type(frame).__name__ in ("DataFrame", "LazyFrame"):
+                from .engines import polars as polars_engine
+
+                return polars_engine.matches(self, frame)
+            raise TypeError("matches() takes a pandas or Polars DataFrame; use matches_row() for one case, "
+                            "with_matches() for DuckDB, Spark and Dask frames.")
         return self._vectorized.frame(frame)
+
+    def with_matches(self, frame, prefix: str = ""):
+        """The frame with one boolean column per enabled rule, named ``prefix + rule id``, true only where the rule
+        fires (never null); the same kind of frame it was given: pandas, Polars (eager or lazy), DuckDB relation,
+        PySpark or Dask DataFrame (rules_dsl/engines). A rule column named like an input column is a DataError."""
+        from .engines import with_matches
+
+        return with_matches(self, frame, prefix)
+
+    def with_decisions(self, frame, prefix: str = ""):
+        """The frame with the rule set's answer under the policy: ``prefix + "decision"`` (the label, null when the
+        rules abstain), ``prefix + "deciding_rule"`` and ``prefix + "confidence"`` (rules_dsl/engines, where the
+        columns are described); the same kind of frame as ``with_matches``."""
+        from .engines import with_decisions
+
+        return with_decisions(self, frame, prefix)
+
+    def polars_expressions(self, schema=None) -> dict:
+        """{rule id: Polars expression}, null where the condition is unknown (``.fill_null(False)`` gives where the
+        rule fires). ``schema`` (a frame's schema) lets the expressions read columns of other types than the
+        features' own (category codes held as integers, yes/no held as 1/0 or words)."""
+        from .engines.polars import expressions
+
+        return expressions(self._pairs, schema)
 
     def matches_array(self, frame: pd.DataFrame) -> np.ndarray:
         """The same answers as ``matches`` as a writable (rows x rules) boolean NumPy array, without a copy.

@@ -132,15 +132,21 @@ def format_command(path: Path, only_check: bool) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Cases as CSV, one column per feature (by data column name).")
+              help="Cases as CSV (or Parquet with --engine polars, duckdb or spark), one column per feature "
+                   "(by data column name).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write one 0/1 column per rule.")
+              help="Where to write one 0/1 column per rule (.csv, or .parquet with another engine than pandas).")
 @click.option("--keep", multiple=True, help="Input columns to copy to the output first (e.g. a case id).")
 @click.option("--predict/--no-predict", default=False, help="Also write the rule set's predicted label.")
 @click.option("--chunk-rows", default=200_000, show_default=True, help="Rows read at a time.")
+@click.option("--engine", type=click.Choice(["pandas", "polars", "duckdb", "spark"]), default="pandas",
+              show_default=True, help="Where the rules run: polars and duckdb stream the file (bounded memory, "
+              "for files larger than memory); spark runs a local Spark session.")
+@click.option("--decide/--no-decide", default=False,
+              help="Also write the rule set's answer: columns decision, deciding_rule and confidence.")
 def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...], predict: bool,
-             chunk_rows: int) -> None:
-    """Run every rule on every case of a CSV file."""
+             chunk_rows: int, engine: str, decide: bool) -> None:
+    """Run every rule on every case of a CSV (or Parquet) file."""
     import pandas as pd
     from tqdm import tqdm
 
@@ -155,6 +161,9 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
         click.echo(f"{data_path}: --keep: the column '{clash}' has the name of the rule '{clash}', whose 0/1 column "
                    "the output holds. Rename the column in the data, then keep it under its new name.", err=True)
         sys.exit(2)
+    if engine != "pandas" or decide:
+        _evaluate_on_engine(ruleset, engine, data_path, out_path, keep, predict, decide)
+        return
     prediction = _prediction_column(ruleset.outcome.name, [*keep, *ruleset.rule_ids])
     total = max(sum(1 for _ in data_path.open("rb")) - 1, 0)
     rows = fired_total = 0
@@ -1068,3 +1077,98 @@ def _load_workbook(path: Path):
         raise RuleError(f"'{path}' is not a workbook file.")
     files, meta = workbook.read_files(path.read_bytes())
     return ruleset_from_files(files, id=meta["rule set"]), files
+
+
+# ---- evaluate on another engine (issue 16) -------------------------------------------------------------------------
+
+def _evaluate_on_engine(ruleset, engine: str, data_path: Path, out_path: Path, keep: tuple[str, ...],
+                        predict: bool, decide: bool) -> None:
+    """``rulecraft evaluate --engine polars|duckdb|spark`` (and ``--decide`` on any engine): the keep columns, one
+    0/1 column per rule and with --decide the decision columns (rules_dsl/engines), written as CSV or Parquet.
+    Polars and DuckDB stream the file; Spark runs in a local session and writes a folder of part files."""
+    from rules_dsl.engines import DECISION_COLUMNS, FILE_ENGINES, evaluate_file
+
+    if predict:
+        click.echo("--predict works with the pandas engine alone; use --decide, which writes the answer in the "
+                   f"columns {', '.join(DECISION_COLUMNS)} on every engine.", err=True)
+        sys.exit(2)
+    suffixes = (".csv", ".parquet")
+    for what, file in (("--data", data_path), ("--out", out_path)):
+        if file.suffix.lower() not in suffixes:
+            click.echo(f"{file}: {what} must be a .csv or a .parquet file (the name's ending says which).", err=True)
+            sys.exit(2)
+    if engine == "pandas" and ".parquet" in (data_path.suffix.lower(), out_path.suffix.lower()):
+        click.echo("The pandas engine reads and writes CSV; for Parquet use --engine polars or duckdb.", err=True)
+        sys.exit(2)
+    try:
+        if engine in FILE_ENGINES:
+            evaluate_file(ruleset, engine, data_path, out_path, list(keep), decide)
+        elif engine == "spark":
+            _evaluate_on_spark(ruleset, data_path, out_path, keep, decide)
+        else:
+            _evaluate_csv_with_decisions(ruleset, data_path, out_path, keep)
+    except DataError as e:
+        click.echo(f"{data_path}: {e.message}", err=True)
+        sys.exit(2)
+    except ImportError as e:
+        click.echo(f"The {engine} engine is not installed ({e.name or e}). Install it with: "
+                   f"pip install 'rulecraft[{engine}]'", err=True)
+        sys.exit(2)
+    extra = f" and the decision columns ({', '.join(DECISION_COLUMNS)})" if decide else ""
+    click.echo(f"{len(ruleset.active_rules)} rules ({engine}) -> {out_path}: one 0/1 column per rule{extra}")
+
+
+def _evaluate_csv_with_decisions(ruleset, data_path: Path, out_path: Path, keep: tuple[str, ...]) -> None:
+    """``--decide`` on the pandas engine: chunks of the CSV file through with_decisions."""
+    import pandas as pd
+
+    from rules_dsl.engines import DECISION_COLUMNS, pandas_engine
+
+    try:
+        for i, chunk in enumerate(csv_chunks(data_path, 200_000)):
+            missing = [c for c in keep if c not in chunk.columns]
+            if missing:
+                raise DataError(f"--keep: the data has no column '{missing[0]}'.", missing[0])
+            fired = ruleset.matches(chunk)
+            decided = pandas_engine.decisions(ruleset, {c: fired[c].to_numpy() for c in fired.columns}, len(chunk))
+            out = pd.concat([chunk[list(keep)], fired.astype("int8")], axis=1)
+            for name, values in zip(DECISION_COLUMNS, decided):
+                out[name] = values
+            out.to_csv(out_path, mode="w" if i == 0 else "a", header=i == 0, index=False)
+    except CsvError as e:
+        raise DataError(f"cannot read the CSV file: {e.message}") from None
+
+
+def _evaluate_on_spark(ruleset, data_path: Path, out_path: Path, keep: tuple[str, ...], decide: bool) -> None:
+    """A local Spark session (all cores); the rules as Spark column expressions through with_matches."""
+    import os
+
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as sf
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (SparkSession.builder.master("local[*]").appName("rulecraft-evaluate")
+             .config("spark.ui.enabled", "false").getOrCreate())
+    try:
+        reader = spark.read
+        frame = reader.parquet(str(data_path)) if data_path.suffix.lower() == ".parquet" else \
+            reader.csv(str(data_path), header=True, inferSchema=True)
+        absent = [c for c in keep if c not in frame.columns]
+        if absent:
+            raise DataError(f"--keep: the data has no column '{absent[0]}'.", absent[0])
+        frame = frame.select(*dict.fromkeys([*keep, *(c for c in ruleset.columns if c in frame.columns)]))
+        out = ruleset.with_decisions(frame, prefix="") if decide else None
+        fired = ruleset.with_matches(out if out is not None else frame, prefix="")
+        from rules_dsl.engines import DECISION_COLUMNS
+
+        columns = [sf.col(f"`{c}`") for c in keep]
+        columns += [sf.col(f"`{r}`").cast("tinyint").alias(r) for r in ruleset.rule_ids]
+        columns += [sf.col(c) for c in DECISION_COLUMNS] if decide else []
+        writer = fired.select(*columns).write.mode("overwrite")
+        if out_path.suffix.lower() == ".parquet":
+            writer.parquet(str(out_path))
+        else:
+            writer.csv(str(out_path), header=True)
+    finally:
+        spark.stop()
+
