@@ -288,3 +288,47 @@ def test_other_column_types_integers_decimals_and_codes(spark):
     assert got == {"r000": [True, False, False, True], "r001": [True, False, False, True],
                    "r002": [True, False, False, True], "r003": [False, False, True, False],
                    "r004": [True, False, False, False]}
+
+
+# ---- the spark-submit job of docs/scale.md -----------------------------------------------------------------------
+
+def test_the_spark_submit_job_runs_a_signed_bundle(spark, tmp_path):
+    import importlib.util
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from rules_dsl import BundleError
+    from rules_dsl.bundle import bundle_bytes, bundle_dict
+    from server.signing import SigningKey
+
+    job_path = demo_path().parents[2] / "docs" / "examples" / "spark_job.py"
+    spec = importlib.util.spec_from_file_location("spark_job", job_path)
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+
+    demo = load_folder(demo_path())
+    key = SigningKey(Ed25519PrivateKey.generate())
+    (tmp_path / "key.pem").write_text(key.public_pem)
+    (tmp_path / "v3.json").write_bytes(bundle_bytes(key.sign(bundle_dict(demo))))
+    cases = demo_cases().iloc[:120]
+    schema = T.StructType([T.StructField("row_id", T.LongType())]
+                          + [T.StructField(c, T.DoubleType()) for c in cases.columns[1:]])
+    rows = [(int(r[0]), *map(_float, (None if math.isnan(v) else v for v in r[1:])))
+            for r in cases.itertuples(index=False)]
+    spark.createDataFrame(rows, schema).write.parquet(str(tmp_path / "cases"))
+
+    ran = job.score(spark, str(tmp_path / "v3.json"), str(tmp_path / "key.pem"), str(tmp_path / "cases"),
+                    str(tmp_path / "scored"))
+    assert ran.signed_by == key.id
+    scored = collected(spark.read.parquet(str(tmp_path / "scored")),
+                       ["decision", "deciding_rule", "confidence", *[f"rule_{i}" for i in demo.rule_ids]])
+    assert scored["decision"] == demo.decide(cases).tolist()
+    for rule_id in demo.rule_ids:
+        assert scored[f"rule_{rule_id}"] == demo.matches(cases)[rule_id].tolist()
+
+    other = SigningKey(Ed25519PrivateKey.generate())
+    (tmp_path / "other.pem").write_text(other.public_pem)
+    with pytest.raises(BundleError, match="signed with key"):
+        job.score(spark, str(tmp_path / "v3.json"), str(tmp_path / "other.pem"), str(tmp_path / "cases"),
+                  str(tmp_path / "never"))
+    assert not (tmp_path / "never").exists()
