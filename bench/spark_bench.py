@@ -3,6 +3,7 @@ engine applied through mapInPandas, on Spark local[2].
 
     python -m bench.spark_bench                      # 2,000,000 rows x 50 rules; a few minutes on 2 cores
     python -m bench.spark_bench --rows 200000 --repeats 1
+    python -m bench.spark_bench --conf spark.sql.codegen.hugeMethodLimit=8000
 
 The workload is the batch suite's (bench/workload.py: 50 rules over 14 number and 6 category columns, ~2% of the
 numbers and ~1% of the categories missing), written once as Parquet, read by Spark into 4 partitions and cached,
@@ -90,7 +91,7 @@ class SparkSqlDialect(Dialect):
         return expr
 
 
-def spark_session(cores: int = 2):
+def spark_session(cores: int = 2, conf: dict[str, str] | None = None):
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -100,7 +101,7 @@ def spark_session(cores: int = 2):
             .config("spark.driver.memory", "3g")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-            .getOrCreate())
+            .config(map=conf or {}).getOrCreate())
 
 
 def contenders(rules, ruleset, frame):
@@ -142,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rules", type=int, default=50)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--check-rows", type=int, default=100_000)
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="a Spark setting, e.g. spark.sql.codegen.hugeMethodLimit=8000 (see docs/scale.md)")
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")  # PySpark 4.x, pandas 3
 
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     ruleset = compile_ruleset(rules)
     data = generate_frame(args.rows)
     data.insert(0, "row_id", np.arange(len(data), dtype=np.int64))
-    spark = spark_session()
+    spark = spark_session(conf=dict(item.split("=", 1) for item in args.conf))
     spark.sparkContext.setLogLevel("ERROR")
     with tempfile.TemporaryDirectory() as folder:
         path = str(Path(folder) / "cases.parquet")
@@ -157,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         frame = spark.read.parquet(path).repartition(4).cache()
         frame.count()
         print(f"{args.rows:,} rows x {len(rules)} rules ({len(CATEGORIES)} category columns), Spark "
-              f"{spark.version} local[2], best of {args.repeats}; load {os.getloadavg()[0]:.1f}")
+              f"{spark.version} local[2], best of {args.repeats}; load {os.getloadavg()[0]:.1f}; "
+              f"settings {args.conf or 'default'}")
         runs = contenders(rules, ruleset, frame)
         check = frame.where(f"row_id < {args.check_rows}")
         sample = data.iloc[:args.check_rows]

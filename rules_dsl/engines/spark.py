@@ -2,15 +2,17 @@
 
 No Python UDF anywhere: a UDF is opaque to the optimizer (no filter push-down, no code generation) and moving rows
 to Python and back cost about 7x on 2 cores here (docs/benchmarks.md). Expressions are built from the checked logic
-(logic.py) on the two rails every backend uses, T (surely true) and F (surely false), each a plain boolean that is
-never NULL:
+(logic.py) in Spark's own three-valued logic (its AND, OR and NOT are Kleene's; NULL is unknown), and a rule's
+column is ``coalesce(condition, false)``: true only where the rule surely fires. ``at least N of`` counts the items
+surely true and those not surely false, as in every backend.
 
 - ``spark_columns(ruleset)``: rule id -> three-valued Column (true, false, or NULL for unknown);
 - ``with_matches(ruleset, frame, prefix="")``: one boolean column per active rule, true only where surely true;
 - ``with_decisions(ruleset, frame, prefix="")``: the policy's answer (policy.py) as three columns: the outcome's
   label (NULL when abstaining), the deciding rule and the confidence.
 
-Missing means NULL *and* NaN: Spark orders NaN above every number, so every number test carries ``NOT isnan(x)``.
+Missing means NULL *and* NaN: Spark orders NaN above every number, so a float column is read as
+``CASE WHEN NOT isnan(x) THEN x END`` (NaN becomes NULL) before any test.
 A category value is compared as the SQL backend does it, ``lower(trim(x, <spaces>))`` against every lower-case
 spelling of the allowed values (Spark's lower() folds every letter, as Java does); Spark has no Unicode
 normalisation, so category data must be NFC (text from keyboards and most files is). An integer column read where
@@ -36,7 +38,6 @@ from ..policy import order_voters
 # Column names of with_decisions, after the prefix (the same on every engine: rules_dsl/engines/__init__.py).
 DECISION, DECIDING_RULE, CONFIDENCE = "decision", "deciding_rule", "confidence"
 
-_FLIP = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt"}
 _COMPARE = {"gt": Column.__gt__, "ge": Column.__ge__, "lt": Column.__lt__, "le": Column.__le__}
 
 
@@ -47,83 +48,100 @@ def spark_spellings(value: str) -> list[str]:
 
 
 class _Builder:
-    """The two rails of each node as Spark Columns; ``schema`` (column -> DataType) adapts to the data's types."""
+    """Conditions as Spark Columns; ``schema`` (column -> DataType) adapts them to the data's types."""
 
-    def __init__(self, schema: Mapping[str, T.DataType] | None = None):
+    def __init__(self, schema: Mapping[str, T.DataType] | None = None, prepared: Mapping[str, str] | None = None):
         self.schema = dict(schema or {})
+        self.prepared = dict(prepared or {})  # data column -> name of its normalised copy in the frame
 
-    def rail(self, node: L.Logic, want: bool) -> Column:
-        if isinstance(node, L.Test):
-            return self.test(node, want)
-        if isinstance(node, L.Not):
-            return self.rail(node.item, not want)
-        if isinstance(node, L.AtLeast):
-            if want:  # at least n items surely true
-                return _count([self.rail(i, True) for i in node.items]) >= node.count
-            # surely false: fewer than n items can still be true (are not surely false)
-            return _count([self.rail(i, False) for i in node.items]) > len(node.items) - node.count
-        parts = [self.rail(i, want) for i in node.items]
-        combined = parts[0]
-        for part in parts[1:]:
-            combined = (combined & part) if isinstance(node, L.All) == want else (combined | part)
-        return combined
-
-    def three_valued(self, node: L.Logic) -> Column:
+    # ---- the compact form: Spark's own three-valued logic ----------------------------------------------------
+    # Spark's AND, OR and NOT are Kleene's, and a comparison with NULL is NULL: once NaN is NULL and a category
+    # value is its key, a rule is written with no guard at all (a third of the rails' size). That matters beyond
+    # taste: the JVM does not JIT-compile a method of more than 8,000 bytes of bytecode, and whole-stage code for
+    # 50 guarded rules passed it (10x slower; docs/benchmarks.md).
+    def kleene(self, node: L.Logic) -> Column:
         """True, False, or NULL for unknown."""
-        return F.when(self.rail(node, True), F.lit(True)).when(self.rail(node, False), F.lit(False))
+        if isinstance(node, L.Test):
+            return self.kleene_test(node)
+        if isinstance(node, L.Not):
+            return ~self.kleene(node.item)
+        if isinstance(node, L.AtLeast):
+            items = [self.kleene(i) for i in node.items]
+            surely = _count([F.coalesce(i, F.lit(False)) for i in items])
+            possibly = _count([F.coalesce(i, F.lit(True)) for i in items])
+            return F.when(surely >= node.count, F.lit(True)).when(possibly < node.count, F.lit(False))
+        parts = [self.kleene(i) for i in node.items]
+        return _all(parts) if isinstance(node, L.All) else _any(parts)
 
-    # ---- one test --------------------------------------------------------------------------------------------
-    def test(self, t: L.Test, want: bool) -> Column:
+    def surely(self, node: L.Logic) -> Column:
+        """True where the condition is surely true, else false (never NULL).
+
+        The top level's tests (the rule's own test, or each test of a top-level ``and``) are written on the raw
+        column with explicit guards, ``x IS NOT NULL AND NOT isnan(x) AND x > 38``, so that a filter on the rule's
+        column reaches the data source (Parquet push-down); nested parts stay compact."""
+        if isinstance(node, L.Test):
+            return self.guarded(node)
+        if isinstance(node, L.All):
+            return _all([self.surely(item) for item in node.items])
+        return F.coalesce(self.kleene(node), F.lit(False))
+
+    def guarded(self, t: L.Test) -> Column:
         dtype = self.schema.get(t.column)
-        x = F.col(_quoted(t.column))
-        if t.kind == "number" or (t.kind == "boolean" and isinstance(dtype, T.NumericType)):
-            return self._number(t, x, dtype, want)
-        if t.kind == "boolean":
-            return self._boolean(t, x, want)
-        return self._text(t, x, dtype, want)
-
-    def _number(self, t: L.Test, x: Column, dtype, want: bool) -> Column:
-        if dtype is not None and not isinstance(dtype, T.DoubleType):
-            x = x.cast("double")  # Catalyst unwraps the cast again in comparisons with literals (push-down holds)
-        known = x.isNotNull() & ~F.isnan(x)
-        op, v = t.op, t.value
-        if op in ("missing", "known"):
-            return known if (op == "known") == want else ~known
-        if t.kind == "boolean":  # a 1/0 column: eq True / eq False on 1.0 / 0.0
-            return known & (x == F.lit(float(v == want)))
-        if op in ("eq", "ne"):
-            same = x == F.lit(float(v))
-            return known & (same if (op == "eq") == want else ~same)
-        if op in ("in", "not_in"):
-            inside = x.isin([F.lit(float(item)) for item in v])
-            return known & (inside if (op == "in") == want else ~inside)
-        return known & _COMPARE[op if want else _FLIP[op]](x, F.lit(float(v)))
-
-    def _boolean(self, t: L.Test, x: Column, want: bool) -> Column:
-        known = x.isNotNull()
+        raw = F.col(_quoted(t.column))
+        known = raw.isNotNull()
+        if isinstance(dtype, (T.DoubleType, T.FloatType)) or (dtype is None and t.kind == "number"):
+            known = known & ~F.isnan(raw)
         if t.op in ("missing", "known"):
-            return known if (t.op == "known") == want else x.isNull()
-        return known & (x == F.lit(bool(t.value) == want))
+            return ~known if t.op == "missing" else known
+        if t.kind == "number" and t.op in ("gt", "ge", "lt", "le"):
+            return known & _COMPARE[t.op](raw if dtype is None else raw.cast("double"), F.lit(float(t.value)))
+        return known & F.coalesce(self.kleene_test(t), F.lit(False))
 
-    def _text(self, t: L.Test, x: Column, dtype, want: bool) -> Column:
+    def value(self, t: L.Test) -> Column:
+        """The column as tests read it: numbers with NaN as NULL, categories as their key (see ``prepared``)."""
+        if t.column in self.prepared:
+            return F.col(_quoted(self.prepared[t.column]))
+        return self.normalised(t.column, t.kind)
+
+    def normalised(self, column: str, kind: str) -> Column:
+        dtype = self.schema.get(column)
+        x = F.col(_quoted(column))
+        if kind == "number" or (kind == "boolean" and isinstance(dtype, T.NumericType)):
+            if dtype is None or isinstance(dtype, (T.DoubleType, T.FloatType)):
+                return F.when(~F.isnan(x), x.cast("double") if dtype is not None else x)
+            return x.cast("double")  # integers and decimals hold no NaN
         if isinstance(dtype, T.IntegralType):  # category codes read as numbers: 2, not "2"
             x = x.cast("string")
-        known = x.isNotNull()
-        op, v = t.op, t.value
+        if kind == "category":
+            return F.lower(F.trim(x, F.lit(SPACES)))
+        return x
+
+    def kleene_test(self, t: L.Test) -> Column:
+        x, op, v = self.value(t), t.op, t.value
         if op in ("missing", "known"):
-            return known if (op == "known") == want else x.isNull()
-        positive = op in ("eq", "in", "contains")
+            return x.isNull() if op == "missing" else x.isNotNull()
+        dtype = self.schema.get(t.column)
+        if t.kind == "boolean":
+            numeric = isinstance(dtype, T.NumericType)
+            return x == (F.lit(float(v)) if numeric else F.lit(bool(v)))
         if op in ("contains", "not_contains"):
             hit = F.lower(x).contains(F.lit(v.lower()))
         elif t.kind == "category":
             values = v if isinstance(v, tuple) else (v,)
             spellings = sorted({s for item in values for s in spark_spellings(item)})
-            hit = F.lower(F.trim(x, F.lit(SPACES))).isin([F.lit(s) for s in spellings])
+            hit = x.isin([F.lit(s) for s in spellings]) if len(spellings) > 1 else x == F.lit(spellings[0])
         elif op in ("in", "not_in"):
-            hit = x.isin([F.lit(item) for item in v])
+            items = [float(i) for i in v] if t.kind == "number" else list(v)
+            hit = x.isin([F.lit(i) for i in items])
+        elif op in ("eq", "ne"):
+            hit = x == F.lit(float(v) if t.kind == "number" else v)
         else:
-            hit = x == F.lit(v)
-        return known & (hit if positive == want else ~hit)
+            return _COMPARE[op](x, F.lit(float(v)))
+        return hit if op in ("eq", "in", "contains") else ~hit
+
+    def three_valued(self, node: L.Logic) -> Column:
+        """True, False, or NULL for unknown."""
+        return self.kleene(node)
 
 
 def _count(parts: list[Column]) -> Column:
@@ -154,11 +172,7 @@ def _schema(ruleset, frame: DataFrame) -> dict[str, T.DataType]:
     """The frame's column types, checked against what the rules read: DataError naming the column otherwise."""
     check_columns(frame.columns, ruleset._pairs)
     schema = {f.name: f.dataType for f in frame.schema.fields}
-    kinds: dict[str, str] = {}
-    for _, logic in ruleset._pairs:
-        for t in L.tests(logic):
-            kinds.setdefault(t.column, t.kind)
-    for column, kind in kinds.items():
+    for column, kind in _kinds(ruleset).items():
         dtype = schema[column]
         if kind == "number":
             ok, expected = isinstance(dtype, T.NumericType), "a number column (double, float, integer, decimal)"
@@ -183,17 +197,47 @@ def _refuse_collisions(frame: DataFrame, names: list[str]) -> None:
                          "the result would add. Pass prefix='rule_' (or another prefix) or rename the input column.")
 
 
-def rail_columns(ruleset, frame: DataFrame) -> dict[str, Column]:
-    """{rule id: Column true only where the rule surely fires, never NULL} for ``frame``'s types."""
-    builder = _Builder(_schema(ruleset, frame))
-    return {rule_id: builder.rail(logic, True) for rule_id, logic in ruleset._pairs}
+def _fired(ruleset, frame: DataFrame, names: Mapping[str, str]) -> DataFrame:
+    """``frame`` with each active rule's column (true only where it surely fires, never NULL) named ``names[id]``.
+
+    Two projections: the first gives each number column with NaN as NULL and each category column as its key
+    (computed once per row, not once per test: Catalyst keeps a projection whose non-trivial columns are read
+    more than once), the second the rules in Spark's own three-valued logic; the helper columns are dropped."""
+    schema = _schema(ruleset, frame)
+    plain = _Builder(schema)
+    taken = set(frame.columns) | set(names.values())
+    helpers, prepared = {}, {}
+    for column, kind in _kinds(ruleset).items():
+        numeric = kind == "number" or (kind == "boolean" and isinstance(schema[column], T.NumericType))
+        if numeric or kind == "category":
+            name = _unused(f"__rulecraft_{len(helpers)}", taken)
+            helpers[name], prepared[column] = plain.normalised(column, kind), name
+    builder = _Builder(schema, prepared)
+    rules = {names[rule_id]: builder.surely(logic) for rule_id, logic in ruleset._pairs}
+    staged = frame.withColumns(helpers) if helpers else frame
+    return staged.withColumns(rules).drop(*helpers)
+
+
+def _kinds(ruleset) -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for _, logic in ruleset._pairs:
+        for t in L.tests(logic):
+            kinds.setdefault(t.column, t.kind)
+    return kinds
+
+
+def _unused(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
 
 
 def with_matches(ruleset, frame: DataFrame, prefix: str = "") -> DataFrame:
     """``frame`` with one boolean column per active rule, named ``prefix + rule id``: true where it fires."""
-    fired = rail_columns(ruleset, frame)
-    _refuse_collisions(frame, [prefix + rule_id for rule_id in fired])
-    return frame.withColumns({prefix + rule_id: column for rule_id, column in fired.items()})
+    names = {rule_id: prefix + rule_id for rule_id in ruleset.rule_ids}
+    _refuse_collisions(frame, list(names.values()))
+    return _fired(ruleset, frame, names)
 
 
 def decision_columns(ruleset, fired: Mapping[str, Column]) -> dict[str, Column]:
@@ -258,6 +302,10 @@ def with_decisions(ruleset, frame: DataFrame, prefix: str = "") -> DataFrame:
     abstain), ``prefix + "deciding_rule"`` (the rule that decided; under a weighted vote the first rule by priority
     that voted for the winning label) and ``prefix + "confidence"`` (the deciding rule's confidence under first
     match; the winning label's share of the votes under a weighted vote; NULL when no rule decided)."""
-    columns = decision_columns(ruleset, rail_columns(ruleset, frame))
-    _refuse_collisions(frame, [prefix + name for name in columns])
-    return frame.withColumns({prefix + name: column for name, column in columns.items()})
+    columns = [prefix + name for name in (DECISION, DECIDING_RULE, CONFIDENCE)]
+    _refuse_collisions(frame, columns)
+    taken = set(frame.columns) | set(columns)
+    hidden = {rule_id: _unused(f"__rulecraft_rule_{i}", taken) for i, rule_id in enumerate(ruleset.rule_ids)}
+    fired = _fired(ruleset, frame, hidden)
+    decided = decision_columns(ruleset, {rule_id: F.col(_quoted(name)) for rule_id, name in hidden.items()})
+    return fired.withColumns({prefix + name: column for name, column in decided.items()}).drop(*hidden.values())
