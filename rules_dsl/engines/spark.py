@@ -56,9 +56,9 @@ class _Builder:
 
     # ---- the compact form: Spark's own three-valued logic ----------------------------------------------------
     # Spark's AND, OR and NOT are Kleene's, and a comparison with NULL is NULL: once NaN is NULL and a category
-    # value is its key, a rule is written with no guard at all (a third of the rails' size). That matters beyond
+    # value is its key, a rule is written with no guard at all (much smaller than the two rails). That matters beyond
     # taste: the JVM does not JIT-compile a method of more than 8,000 bytes of bytecode, and whole-stage code for
-    # 50 guarded rules passed it (10x slower; docs/benchmarks.md).
+    # 50 rules passes it (several times slower; docs/benchmarks.md, "Spark local[2]").
     def kleene(self, node: L.Logic) -> Column:
         """True, False, or NULL for unknown."""
         if isinstance(node, L.Test):
