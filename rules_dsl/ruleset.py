@@ -232,6 +232,15 @@ class RuleSet:
 
         return rule_conditions(self._pairs, table)
 
+    def spark_columns(self, schema: Mapping | None = None) -> dict:
+        """{rule id: PySpark boolean Column}, NULL where the rule's truth is unknown (engines/spark.py).
+
+        Native expressions, no UDF: Catalyst optimizes them and pushes filters down. ``schema`` (column name ->
+        Spark DataType) adapts them to integer or 1/0 columns; without it numbers are read as double."""
+        from .engines.spark import spark_columns  # PySpark only when asked for
+
+        return spark_columns(self, schema)
+
     def decide_row(self, row: Mapping) -> Decision:
         """The prediction for one case under the rule set's policy, with the rules that fired and why."""
         return decide(self.matches_row(row), self.voters, self.outcome, self.policy)

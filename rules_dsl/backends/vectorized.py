@@ -34,6 +34,14 @@ class _Text:
             self.codes = _small(series.cat.codes.to_numpy())
             self.uniques = [text_value(u, column) for u in series.cat.categories]
             self.raw = None
+        elif _arrow_backed(series.dtype):
+            # Arrow text (pandas' str dtype with pyarrow installed, pd.ArrowDtype): pandas factorizes it with
+            # Arrow's dictionary encoding, never making a Python object per row (turning 1 M rows into objects
+            # cost 3x the factorizing; docs/benchmarks.md). Comparing the raw objects never pays here.
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            self.codes = _small(np.asarray(codes))
+            self.uniques = [text_value(u, column) for u in uniques.tolist()]
+            self.raw = None
         elif factorize or not _is_plain_text(series):
             values = series.to_numpy(dtype=object)
             found = _codes_by_identity(values)
@@ -108,6 +116,13 @@ def _codes_by_identity(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     else:  # codes are numbered in order of first appearance: k first appears where the running maximum reaches k
         first = np.searchsorted(np.maximum.accumulate(codes), np.arange(len(uniques)))
     return codes, first
+
+
+def _arrow_backed(dtype) -> bool:
+    """Text held by Arrow: pandas' str/string dtype on pyarrow storage, or pd.ArrowDtype (no pyarrow import)."""
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"
+    return isinstance(dtype, pd.ArrowDtype)
 
 
 def _is_plain_text(series: pd.Series) -> bool:

@@ -1,0 +1,311 @@
+"""Spark engine: every rule as a native PySpark Column expression, so Catalyst optimizes it where the data lives.
+
+No Python UDF anywhere: a UDF is opaque to the optimizer (no filter push-down, no code generation) and moving rows
+to Python and back cost about 7x on 2 cores here (docs/benchmarks.md). Expressions are built from the checked logic
+(logic.py) in Spark's own three-valued logic (its AND, OR and NOT are Kleene's; NULL is unknown), and a rule's
+column is ``coalesce(condition, false)``: true only where the rule surely fires. ``at least N of`` counts the items
+surely true and those not surely false, as in every backend.
+
+- ``spark_columns(ruleset)``: rule id -> three-valued Column (true, false, or NULL for unknown);
+- ``with_matches(ruleset, frame, prefix="")``: one boolean column per active rule, true only where surely true;
+- ``with_decisions(ruleset, frame, prefix="")``: the policy's answer (policy.py) as three columns: the outcome's
+  label (NULL when abstaining), the deciding rule and the confidence.
+
+Missing means NULL *and* NaN: Spark orders NaN above every number, so a float column is read as
+``CASE WHEN NOT isnan(x) THEN x END`` (NaN becomes NULL) before any test.
+A category value is compared as the SQL backend does it, ``lower(trim(x, <spaces>))`` against every lower-case
+spelling of the allowed values (Spark's lower() folds every letter, as Java does); Spark has no Unicode
+normalisation, so category data must be NFC (text from keyboards and most files is). An integer column read where
+a category is expected (grade codes read as numbers) is compared as its decimal spelling.
+This is the only module of rules_dsl that imports PySpark.
+"""
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Mapping
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F  # noqa: N812 (the name every PySpark text uses)
+from pyspark.sql import types as T  # noqa: N812
+
+from .. import logic as L
+from ..backends.values import SPACES, category_key
+from ..backends.vectorized import check_columns
+from ..errors import DataError
+from ..policy import order_voters
+
+# Column names of with_decisions, after the prefix: the same on every engine.
+from . import CONFIDENCE, DECIDING_RULE, DECISION
+
+_COMPARE = {"gt": Column.__gt__, "ge": Column.__ge__, "lt": Column.__lt__, "le": Column.__le__}
+
+
+def spark_spellings(value: str) -> list[str]:
+    """What Spark's lower(trim(...)) can make of a data value that matches ``value`` (NFC data), sorted."""
+    lowered = unicodedata.normalize("NFC", unicodedata.normalize("NFD", value).lower()).strip()
+    return sorted({category_key(value), lowered})
+
+
+class _Builder:
+    """Conditions as Spark Columns; ``schema`` (column -> DataType) adapts them to the data's types."""
+
+    def __init__(self, schema: Mapping[str, T.DataType] | None = None, prepared: Mapping[str, str] | None = None):
+        self.schema = dict(schema or {})
+        self.prepared = dict(prepared or {})  # data column -> name of its normalised copy in the frame
+
+    # ---- the compact form: Spark's own three-valued logic ----------------------------------------------------
+    # Spark's AND, OR and NOT are Kleene's, and a comparison with NULL is NULL: once NaN is NULL and a category
+    # value is its key, a rule is written with no guard at all (much smaller than the two rails). That matters beyond
+    # taste: the JVM does not JIT-compile a method of more than 8,000 bytes of bytecode, and whole-stage code for
+    # 50 rules passes it (several times slower; docs/benchmarks.md, "Spark local[2]").
+    def kleene(self, node: L.Logic) -> Column:
+        """True, False, or NULL for unknown."""
+        if isinstance(node, L.Test):
+            return self.kleene_test(node)
+        if isinstance(node, L.Not):
+            return ~self.kleene(node.item)
+        if isinstance(node, L.AtLeast):
+            items = [self.kleene(i) for i in node.items]
+            surely = _count([F.coalesce(i, F.lit(False)) for i in items])
+            possibly = _count([F.coalesce(i, F.lit(True)) for i in items])
+            return F.when(surely >= node.count, F.lit(True)).when(possibly < node.count, F.lit(False))
+        parts = [self.kleene(i) for i in node.items]
+        return _all(parts) if isinstance(node, L.All) else _any(parts)
+
+    def surely(self, node: L.Logic) -> Column:
+        """True where the condition is surely true, else false (never NULL).
+
+        The top level's tests (the rule's own test, or each test of a top-level ``and``) are written on the raw
+        column with explicit guards, ``x IS NOT NULL AND NOT isnan(x) AND x > 38``, so that a filter on the rule's
+        column reaches the data source (Parquet push-down); nested parts stay compact."""
+        if isinstance(node, L.Test):
+            return self.guarded(node)
+        if isinstance(node, L.All):
+            return _all([self.surely(item) for item in node.items])
+        return F.coalesce(self.kleene(node), F.lit(False))
+
+    def guarded(self, t: L.Test) -> Column:
+        dtype = self.schema.get(t.column)
+        raw = F.col(_quoted(t.column))
+        known = raw.isNotNull()
+        if isinstance(dtype, (T.DoubleType, T.FloatType)) or (dtype is None and t.kind == "number"):
+            known = known & ~F.isnan(raw)
+        if t.op in ("missing", "known"):
+            return ~known if t.op == "missing" else known
+        if t.kind == "number" and t.op in ("gt", "ge", "lt", "le"):
+            return known & _COMPARE[t.op](raw if dtype is None else raw.cast("double"), F.lit(float(t.value)))
+        return known & F.coalesce(self.kleene_test(t), F.lit(False))
+
+    def value(self, t: L.Test) -> Column:
+        """The column as tests read it: numbers with NaN as NULL, categories as their key (see ``prepared``)."""
+        if t.column in self.prepared:
+            return F.col(_quoted(self.prepared[t.column]))
+        return self.normalised(t.column, t.kind)
+
+    def normalised(self, column: str, kind: str) -> Column:
+        dtype = self.schema.get(column)
+        x = F.col(_quoted(column))
+        if kind == "number" or (kind == "boolean" and isinstance(dtype, T.NumericType)):
+            if dtype is None or isinstance(dtype, (T.DoubleType, T.FloatType)):
+                return F.when(~F.isnan(x), x.cast("double") if dtype is not None else x)
+            return x.cast("double")  # integers and decimals hold no NaN
+        if isinstance(dtype, T.IntegralType):  # category codes read as numbers: 2, not "2"
+            x = x.cast("string")
+        if kind == "category":
+            return F.lower(F.trim(x, F.lit(SPACES)))
+        return x
+
+    def kleene_test(self, t: L.Test) -> Column:
+        x, op, v = self.value(t), t.op, t.value
+        if op in ("missing", "known"):
+            return x.isNull() if op == "missing" else x.isNotNull()
+        dtype = self.schema.get(t.column)
+        if t.kind == "boolean":
+            numeric = isinstance(dtype, T.NumericType)
+            return x == (F.lit(float(v)) if numeric else F.lit(bool(v)))
+        if op in ("contains", "not_contains"):
+            hit = F.lower(x).contains(F.lit(v.lower()))
+        elif t.kind == "category":
+            values = v if isinstance(v, tuple) else (v,)
+            spellings = sorted({s for item in values for s in spark_spellings(item)})
+            hit = x.isin([F.lit(s) for s in spellings]) if len(spellings) > 1 else x == F.lit(spellings[0])
+        elif op in ("in", "not_in"):
+            items = [float(i) for i in v] if t.kind == "number" else list(v)
+            hit = x.isin([F.lit(i) for i in items])
+        elif op in ("eq", "ne"):
+            hit = x == F.lit(float(v) if t.kind == "number" else v)
+        else:
+            return _COMPARE[op](x, F.lit(float(v)))
+        return hit if op in ("eq", "in", "contains") else ~hit
+
+    def three_valued(self, node: L.Logic) -> Column:
+        """True, False, or NULL for unknown."""
+        return self.kleene(node)
+
+
+def _count(parts: list[Column]) -> Column:
+    total = None
+    for part in parts:
+        one = part.cast("int")
+        total = one if total is None else total + one
+    return total if total is not None else F.lit(0)
+
+
+def _quoted(name: str) -> str:
+    """A column reference that takes the name literally (dots and spaces are not struct fields or syntax)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def spark_columns(ruleset, schema: Mapping[str, T.DataType] | None = None) -> dict[str, Column]:
+    """{rule id: three-valued boolean Column} for every active rule: NULL where the rule's truth is unknown.
+
+    ``schema`` (column name -> Spark DataType, e.g. ``dict((f.name, f.dataType) for f in frame.schema)``) lets the
+    expressions adapt to integer or float number columns, 1/0 yes/no columns and integer category codes; without
+    it numbers are read as double, yes/no as boolean and categories as text.
+    """
+    builder = _Builder(schema)
+    return {rule_id: builder.three_valued(logic) for rule_id, logic in ruleset._pairs}
+
+
+def _schema(ruleset, frame: DataFrame) -> dict[str, T.DataType]:
+    """The frame's column types, checked against what the rules read: DataError naming the column otherwise."""
+    check_columns(frame.columns, ruleset._pairs)
+    schema = {f.name: f.dataType for f in frame.schema.fields}
+    for column, kind in _kinds(ruleset).items():
+        dtype = schema[column]
+        if kind == "number":
+            ok, expected = isinstance(dtype, T.NumericType), "a number column (double, float, integer, decimal)"
+        elif kind == "boolean":
+            ok, expected = isinstance(dtype, (T.BooleanType, T.NumericType)), "a boolean (or 1/0) column"
+        elif kind == "category":
+            ok, expected = isinstance(dtype, (T.StringType, T.IntegralType)), "a string column"
+        else:
+            ok, expected = isinstance(dtype, T.StringType), "a string column"
+        if not ok:
+            raise DataError(f"'{column}' must be {expected}, but the Spark frame holds {dtype.simpleString()}. "
+                            f"Cast it (frame.withColumn('{column}', col('{column}').cast(...))) or choose the right "
+                            "column.", column)
+    return schema
+
+
+def _refuse_collisions(frame: DataFrame, names: list[str]) -> None:
+    taken = set(frame.columns)
+    clash = [n for n in names if n in taken]
+    if clash:
+        raise ValueError(f"The frame already has a column named {', '.join(repr(n) for n in clash[:5])}, which "
+                         "the result would add. Pass prefix='rule_' (or another prefix) or rename the input column.")
+
+
+def _fired(ruleset, frame: DataFrame, names: Mapping[str, str]) -> DataFrame:
+    """``frame`` with each active rule's column (true only where it surely fires, never NULL) named ``names[id]``.
+
+    Two projections: the first gives each number column with NaN as NULL and each category column as its key
+    (computed once per row, not once per test: Catalyst keeps a projection whose non-trivial columns are read
+    more than once), the second the rules in Spark's own three-valued logic; the helper columns are dropped."""
+    schema = _schema(ruleset, frame)
+    plain = _Builder(schema)
+    taken = set(frame.columns) | set(names.values())
+    helpers, prepared = {}, {}
+    for column, kind in _kinds(ruleset).items():
+        numeric = kind == "number" or (kind == "boolean" and isinstance(schema[column], T.NumericType))
+        if numeric or kind == "category":
+            name = _unused(f"__rulecraft_{len(helpers)}", taken)
+            helpers[name], prepared[column] = plain.normalised(column, kind), name
+    builder = _Builder(schema, prepared)
+    rules = {names[rule_id]: builder.surely(logic) for rule_id, logic in ruleset._pairs}
+    staged = frame.withColumns(helpers) if helpers else frame
+    return staged.withColumns(rules).drop(*helpers)
+
+
+def _kinds(ruleset) -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for _, logic in ruleset._pairs:
+        for t in L.tests(logic):
+            kinds.setdefault(t.column, t.kind)
+    return kinds
+
+
+def _unused(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
+def with_matches(ruleset, frame: DataFrame, prefix: str = "") -> DataFrame:
+    """``frame`` with one boolean column per active rule, named ``prefix + rule id``: true where it fires."""
+    names = {rule_id: prefix + rule_id for rule_id in ruleset.rule_ids}
+    _refuse_collisions(frame, list(names.values()))
+    return _fired(ruleset, frame, names)
+
+
+def decision_columns(ruleset, fired: Mapping[str, Column]) -> dict[str, Column]:
+    """The policy (policy.py) over the rules' surely-true Columns: decision, deciding rule, confidence."""
+    voters = [v for v in order_voters(ruleset.voters) if v.id in fired]
+    labels = list(ruleset.outcome.labels)
+    default = F.lit(ruleset.policy.default).cast("string")
+    no_rule, no_confidence = F.lit(None).cast("string"), F.lit(None).cast("double")
+    if not voters:
+        return {DECISION: default, DECIDING_RULE: no_rule, CONFIDENCE: no_confidence}
+    if ruleset.policy.kind == "first match":  # the first rule by priority that fires decides
+        return {DECISION: _cases([(fired[v.id], F.lit(v.label)) for v in voters], default),
+                DECIDING_RULE: _cases([(fired[v.id], F.lit(v.id)) for v in voters], no_rule),
+                CONFIDENCE: _cases([(fired[v.id], F.lit(v.weight)) for v in voters], no_confidence)}
+    # weighted vote: a label's score is the sum of the confidences of its firing rules; -1 when none of them fired
+    # (as policy.decide does), so a label that got votes beats one that got none even at weight 0.
+    scores, voted = {}, {}
+    for label in labels:
+        own = [v for v in voters if v.label == label]
+        if not own:
+            scores[label] = F.lit(-1.0)
+            continue
+        voted[label] = _any([fired[v.id] for v in own])
+        total = _sum([F.when(fired[v.id], F.lit(v.weight)).otherwise(F.lit(0.0)) for v in own])
+        scores[label] = F.when(voted[label], total).otherwise(F.lit(-1.0))
+    decided = _any(list(voted.values()))
+    winners = []
+    for i, label in enumerate(labels):  # the highest score; ties go to the label listed first
+        beats = [scores[label] > scores[other] if j < i else scores[label] >= scores[other]
+                 for j, other in enumerate(labels) if j != i]
+        winners.append((_all([decided, *beats]), F.lit(label)))
+    decision = _cases(winners, default)
+    deciding = _cases([(fired[v.id] & (decision == F.lit(v.label)), F.lit(v.id)) for v in voters], no_rule)
+    votes = _sum([F.greatest(scores[label], F.lit(0.0)) for label in voted])
+    winner = _cases([(decision == F.lit(label), scores[label]) for label in voted], no_confidence)
+    confidence = F.when(decided & (votes > 0), winner / votes).otherwise(no_confidence)
+    return {DECISION: decision, DECIDING_RULE: deciding, CONFIDENCE: confidence}
+
+
+def _cases(pairs: list[tuple[Column, Column]], otherwise: Column) -> Column:
+    """CASE WHEN c1 THEN v1 WHEN c2 THEN v2 ... ELSE otherwise END (the first true condition wins)."""
+    expression = F.when(*pairs[0])
+    for condition, value in pairs[1:]:
+        expression = expression.when(condition, value)
+    return expression.otherwise(otherwise)
+
+
+def _any(parts: list[Column]) -> Column:
+    return functools.reduce(Column.__or__, parts)
+
+
+def _all(parts: list[Column]) -> Column:
+    return functools.reduce(Column.__and__, parts)
+
+
+def _sum(parts: list[Column]) -> Column:
+    return functools.reduce(Column.__add__, parts)
+
+
+def with_decisions(ruleset, frame: DataFrame, prefix: str = "") -> DataFrame:
+    """``frame`` with the rule set's answer: ``prefix + "decision"`` (the outcome's label, NULL when the rules
+    abstain), ``prefix + "deciding_rule"`` (the rule that decided; under a weighted vote the first rule by priority
+    that voted for the winning label) and ``prefix + "confidence"`` (the deciding rule's confidence under first
+    match; the winning label's share of the votes under a weighted vote; NULL when no rule decided)."""
+    columns = [prefix + name for name in (DECISION, DECIDING_RULE, CONFIDENCE)]
+    _refuse_collisions(frame, columns)
+    taken = set(frame.columns) | set(columns)
+    hidden = {rule_id: _unused(f"__rulecraft_rule_{i}", taken) for i, rule_id in enumerate(ruleset.rule_ids)}
+    fired = _fired(ruleset, frame, hidden)
+    decided = decision_columns(ruleset, {rule_id: F.col(_quoted(name)) for rule_id, name in hidden.items()})
+    return fired.withColumns({prefix + name: column for name, column in decided.items()}).drop(*hidden.values())
