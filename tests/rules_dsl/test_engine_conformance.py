@@ -169,6 +169,25 @@ def _dask():
     return dask.dataframe
 
 
+SPARK_TYPES = {"number": "double", "boolean": "boolean"}  # everything else: string
+
+
+def spark_frame(spark, data: dict[str, list]):
+    """The cases as a Spark frame with each column typed from the vocabulary (an all-missing column would otherwise
+    be typed void), from Python rows (no pandas conversion), numbers' missing values as NaN and NULL both."""
+    columns = list(data)
+    schema = ", ".join(f"`{c}` {SPARK_TYPES.get(FEATURES[c].type, 'string')}" for c in columns) + ", row_number int"
+    rows = [tuple((float("nan") if i % 2 else None) if v is None and FEATURES[c].type == "number"
+                  else (float(v) if FEATURES[c].type == "number" else v)
+                  for c, v in ((c, data[c][i]) for c in columns)) + (i,)
+            for i in range(len(data[columns[0]]))]
+    return spark.createDataFrame(rows, schema)
+
+
+def spark_rows(frame) -> list[dict]:
+    return [row.asDict() for row in frame.orderBy("row_number").collect()]
+
+
 def _bools(values) -> list[bool]:
     return [bool(v) for v in values]
 
@@ -235,9 +254,8 @@ def run_engine(name: str, ruleset, data: dict[str, list], request) -> dict[str, 
             import rules_dsl.engines.spark  # noqa: F401 (written in the spark engine's branch)
         except ImportError:
             pytest.skip("rules_dsl/engines/spark.py is not in this branch yet")
-        frame = spark.createDataFrame(pandas_frame(data).assign(row_number=range(len(data["hr"]))))
-        out = ruleset.with_matches(frame, prefix="m_").orderBy("row_number").toPandas()
-        return {i: _bools(out["m_" + i]) for i in ids}
+        rows = spark_rows(ruleset.with_matches(spark_frame(spark, data), prefix="m_"))
+        return {i: _bools(row["m_" + i] for row in rows) for i in ids}
     raise AssertionError(name)
 
 
@@ -326,8 +344,7 @@ def run_decisions(name: str, ruleset, data, request) -> list[tuple]:
             import rules_dsl.engines.spark  # noqa: F401
         except ImportError:
             pytest.skip("rules_dsl/engines/spark.py is not in this branch yet")
-        frame = spark.createDataFrame(pandas_frame(data).assign(row_number=range(len(data["hr"]))))
-        out = ruleset.with_decisions(frame, prefix="d_").orderBy("row_number").toPandas()
+        out = pd.DataFrame(spark_rows(ruleset.with_decisions(spark_frame(spark, data), prefix="d_")))
     names = ["d_" + DECISION, "d_" + DECIDING_RULE, "d_" + CONFIDENCE]
     return [tuple(None if (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v for v in row)
             for row in out[names].itertuples(index=False)]
