@@ -225,8 +225,17 @@ def update_vocabulary(ws: Workspace, db: Session, user: User, ruleset: str, data
 
 
 def update_settings(ws: Workspace, db: Session, user: User, ruleset: str, data, why: str, base: str) -> Saved:
-    return _update_yaml(ws, db, user, ruleset, SETTINGS_FILE, "settings.update", why, base,
-                        lambda: Settings.from_dict(data, file=SETTINGS_FILE).to_dict())
+    """A body without "gate" keeps the release gate as it is (forms that show no gate must not drop it);
+    "gate": null removes it."""
+    def build():
+        settings = Settings.from_dict(data, file=SETTINGS_FILE).to_dict()
+        if isinstance(data, dict) and "gate" not in data:
+            kept = ws.ruleset(ruleset, ws.resolve(ruleset, None)).settings.gate
+            if kept is not None:
+                settings["gate"] = kept.to_dict()
+        return settings
+
+    return _update_yaml(ws, db, user, ruleset, SETTINGS_FILE, "settings.update", why, base, build)
 
 
 def _update_yaml(ws, db, user, ruleset, name, action, why, base, build) -> Saved:
