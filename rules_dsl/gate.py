@@ -159,7 +159,7 @@ class Criterion:
 
     def to_dict(self) -> dict:
         return {"criterion": self.name, "words": self.words, "figure": self.figure, "limit": self.limit,
-                "passed": self.passed, "detail": self.detail}
+                "passed": bool(self.passed), "detail": self.detail}
 
 
 @dataclass

@@ -127,6 +127,11 @@ class Release(Base):
     # The content hash of the release's bundle, recorded at approval (also in the tag's message); None for releases
     # approved before it was recorded. See docs/api.md, "Verifying a bundle".
     bundle_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # The release gate (ruleset.yaml) as measured: at the request, then at the approval (rules_dsl.gate.GateResult
+    # as JSON); None when the rule set declares no gate. An approval of a failing gate records the reviewer's
+    # reason in gate_override (also in the audit log).
+    gate: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    gate_override: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     requester: Mapped[User] = relationship(foreign_keys=[requested_by])
     decider: Mapped[User | None] = relationship(foreign_keys=[decided_by])
