@@ -54,6 +54,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["rulecraft.store"] = store
     app.extensions["rulecraft.workspace"] = Workspace(store)
     app.extensions["rulecraft.signing_key"] = signing.load_or_create(app.config["DATA_DIR"])
+    from .services.shadows import Shadower
+
+    app.extensions["rulecraft.shadower"] = Shadower(app.extensions["rulecraft.workspace"],
+                                                    app.extensions["rulecraft.engine"])
 
     from .api import register_api
 

@@ -137,6 +137,34 @@ class Release(Base):
     decider: Mapped[User | None] = relationship(foreign_keys=[decided_by])
 
 
+class Shadow(Base):
+    """A candidate version answering, off the answer's path, the live predictions of the released version it
+    shadows (services/shadows.py), and what it answered differently. One active (ended_at None) per rule set."""
+
+    __tablename__ = "shadows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ruleset: Mapped[str] = mapped_column(String(80), index=True)
+    candidate: Mapped[str] = mapped_column(String(40))
+    follow: Mapped[bool] = mapped_column(Boolean, default=False)   # the candidate is the latest save, whatever it is
+    released: Mapped[str] = mapped_column(String(40))
+    release_name: Mapped[str] = mapped_column(String(20))
+    keep_values: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)   # of the current count
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_reason: Mapped[str] = mapped_column(Text, default="")
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+    different: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)     # cases the candidate could not answer (an error)
+    dropped: Mapped[int] = mapped_column(Integer, default=0)    # cases not compared: the queue was full
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    by_rule: Mapped[dict] = mapped_column(JSON, default=dict)    # rule name -> different answers it took part in
+    sample: Mapped[list] = mapped_column(JSON, default=list)     # a bounded sample of the different answers
+
+    starter: Mapped[User] = relationship(foreign_keys=[started_by])
+
+
 class AuditEvent(Base):
     """Every change and every decision: who, when, what, why; for saves, the commit it became.
 

@@ -17,8 +17,21 @@ from flask import Flask
 
 
 def register_api(app: Flask) -> None:
-    from . import analysis, check, datasets, expected, health, history, openapi, people, predict, releases, rulesets
+    from . import (
+        analysis,
+        check,
+        datasets,
+        expected,
+        health,
+        history,
+        openapi,
+        people,
+        predict,
+        releases,
+        rulesets,
+        shadow,
+    )
 
     for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health,
-                   expected):
+                   expected, shadow):
         app.register_blueprint(module.bp)

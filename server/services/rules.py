@@ -225,14 +225,16 @@ def update_vocabulary(ws: Workspace, db: Session, user: User, ruleset: str, data
 
 
 def update_settings(ws: Workspace, db: Session, user: User, ruleset: str, data, why: str, base: str) -> Saved:
-    """A body without "gate" keeps the release gate as it is (forms that show no gate must not drop it);
-    "gate": null removes it."""
+    """A body without "gate" (or "shadow keeps values") keeps it as it is (forms that do not show it must not drop
+    it); "gate": null removes the gate."""
     def build():
         settings = Settings.from_dict(data, file=SETTINGS_FILE).to_dict()
-        if isinstance(data, dict) and "gate" not in data:
-            kept = ws.ruleset(ruleset, ws.resolve(ruleset, None)).settings.gate
-            if kept is not None:
-                settings["gate"] = kept.to_dict()
+        if isinstance(data, dict):
+            current = ws.ruleset(ruleset, ws.resolve(ruleset, None)).settings
+            if "gate" not in data and current.gate is not None:
+                settings["gate"] = current.gate.to_dict()
+            if "shadow keeps values" not in data and current.shadow_keeps_values:
+                settings["shadow keeps values"] = True
         return settings
 
     return _update_yaml(ws, db, user, ruleset, SETTINGS_FILE, "settings.update", why, base, build)

@@ -133,12 +133,14 @@ def test_migration_0004_adds_the_gate_columns_and_keeps_releases(database_url):
         migrate.upgrade(database_url)
         columns = {c["name"] for c in sa.inspect(engine).get_columns("releases")}
         assert {"gate", "gate_override"} <= columns
+        assert "shadows" in sa.inspect(engine).get_table_names()
         with engine.begin() as c:
             assert c.execute(sa.text("SELECT name, gate, gate_override FROM releases")).all() == [("v1", None, None)]
             c.execute(sa.text("UPDATE releases SET gate_override = 'a reason'"))
         migrate.downgrade(database_url, "0003")
         engine.dispose()
         assert not {"gate", "gate_override"} & {c["name"] for c in sa.inspect(engine).get_columns("releases")}
+        assert "shadows" not in sa.inspect(engine).get_table_names()
         with engine.connect() as c:
             assert c.execute(sa.text("SELECT name, bundle_hash FROM releases")).all() == [("v1", "h")]
         migrate.upgrade(database_url)
