@@ -700,6 +700,13 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
     except (RuleError, rules_dsl.BundleError) as e:
         _print_problems(getattr(e, "problems", [e]))
         sys.exit(1)
+    tests_csv = (source / "tests.csv").read_bytes() if source.is_dir() and (source / "tests.csv").is_file() else None
+    if tests_csv is not None:
+        problems = _check_tests(source, ruleset)
+        if any(p.is_error for p in problems):
+            _print_problems(problems, folder=source)
+            click.echo(f"{source}: not imported; fix tests.csv first (rulecraft test {source}).", err=True)
+            sys.exit(1)
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
         person = auth.find_user(db, as_user)
@@ -707,7 +714,7 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
             click.echo(f"There is no one called '{as_user}'.", err=True)
             sys.exit(1)
         try:
-            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name)
+            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name, tests_csv)
         except ServiceError as e:
             _refuse(e, after=" (rulecraft import --name ...)" if e.code == "duplicate-name" else "")
     click.echo(f"Imported as rule set '{ruleset_id}', version {saved.version.id}")

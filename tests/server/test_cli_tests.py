@@ -57,3 +57,20 @@ def test_check_checks_tests_csv_too(sepsis_copy):  # noqa: F811
     assert result.stderr.splitlines()[-1] == f"{sepsis_copy}: 1 error in tests.csv"
     (sepsis_copy / "tests.csv").write_text(PASSING)
     assert rulecraft("check", sepsis_copy).returncode == 0
+
+
+def test_import_keeps_tests_csv_and_test_runs_on_the_workspace(sepsis_copy, tmp_path):  # noqa: F811
+    from tests.server.test_process import rulecraft as in_workspace
+
+    data = tmp_path / "data"
+    (sepsis_copy / "tests.csv").write_text(PASSING + "wrong,39,100,12,8,40,low,,\n")
+    in_workspace("create-user", "Ana", "--role", "author", data_dir=data, stdin="a long password 1\n")
+    in_workspace("import", str(sepsis_copy), "--as", "Ana", "--why", "Start", data_dir=data)
+    result = in_workspace("test", "sepsis-triage", data_dir=data, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "Case 'wrong' (sepsis-triage/tests.csv line 4): expected 'low'" in result.stdout
+    assert "3 cases, 2 passed, 1 failed" in result.stdout
+    (sepsis_copy / "tests.csv").write_text("case,temperature,expect\na,39,medium\n")
+    refused = in_workspace("import", str(sepsis_copy), "--as", "Ana", "--why", "Again", "--name", "other",
+                           data_dir=data, check=False)
+    assert refused.returncode == 1 and "fix tests.csv first" in refused.stderr
