@@ -124,6 +124,12 @@ def vocabulary(ruleset):
     return render_template("vocabulary.html", ruleset=ruleset)
 
 
+@bp.get("/rulesets/<ruleset>/table")
+@page("rules.read")
+def table(ruleset):
+    return render_template("table.html", ruleset=ruleset)
+
+
 @bp.get("/rulesets/<ruleset>/analysis")
 @page("rules.read")
 def analysis(ruleset):
@@ -147,6 +153,12 @@ def releases(ruleset):
 def audit():
     return render_template("audit.html")
 
+
+
+@bp.get("/rulesets/<ruleset>/suggestions")
+@page("rules.suggest")
+def suggestions(ruleset):
+    return render_template("suggestions.html", ruleset=ruleset)
 
 def _units() -> dict[str, list[str]]:
     """Every spelling of a unit -> [its symbol, its kind], so the form offers units of the feature's kind."""

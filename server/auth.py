@@ -43,10 +43,12 @@ MIN_PASSWORD = 10
 
 ROLE_PERMISSIONS = {
     "admin": {"rulesets.list", "rules.read", "rules.write", "releases.read", "releases.request", "releases.decide",
-              "audit.read", "bundles.read", "predict", "datasets.write", "users.manage", "metrics.read"},
+              "audit.read", "bundles.read", "predict", "datasets.write", "users.manage", "metrics.read",
+              "rules.suggest"},
     "author": {"rulesets.list", "rules.read", "rules.write", "releases.read", "releases.request", "bundles.read",
-               "predict", "datasets.write"},
-    "reviewer": {"rulesets.list", "rules.read", "releases.read", "releases.decide", "bundles.read", "predict"},
+               "predict", "datasets.write", "rules.suggest"},
+    "reviewer": {"rulesets.list", "rules.read", "releases.read", "releases.decide", "bundles.read", "predict",
+                 "rules.suggest"},
     "auditor": {"rulesets.list", "rules.read", "releases.read", "audit.read", "bundles.read", "predict"},
     "ml-engineer": {"rulesets.list", "releases.read", "bundles.read", "predict"},
 }
@@ -141,13 +143,15 @@ def find_user(db: Session, name: str) -> User | None:
     return db.scalar(select(User).where(User.name_key == normalize_name(name or "")))
 
 
-def change_password(db: Session, user: User, old: str, new: str, keep_tokens: bool = False) -> int:
+def change_password(db: Session, user: User, old: str, new: str, keep_tokens: bool = False,
+                    old_proved: bool = False) -> int:
     """A new password chosen by the person: every session ends, and every token is revoked unless they ask to keep
-    them (a password change is what one does after a leak). Returns how many tokens were revoked."""
-    if not check_password_hash(user.password_hash, old or ""):
+    them (a password change is what one does after a leak). Returns how many tokens were revoked. ``old_proved``:
+    the person just signed in with their one-time password in this session, so it is not asked again."""
+    if not old_proved and not check_password_hash(user.password_hash, old or ""):
         raise Forbidden("The current password is not right.", field="old_password")
     check_password_rules(new)
-    if new == old:
+    if check_password_hash(user.password_hash, new or ""):
         raise Invalid("Choose a password different from the current one.", field="password")
     user.password_hash = hash_password(new)
     user.must_change_password = False
@@ -475,7 +479,8 @@ def _why_not(permission: str) -> str:
             "releases.request": "request releases", "audit.read": "read the audit log",
             "rules.read": "read rules and their history", "users.manage": "manage people",
             "datasets.write": "register data sets", "predict": "run predictions",
-            "bundles.read": "download rule bundles", "metrics.read": "read the server's metrics"}.get(permission,
+            "bundles.read": "download rule bundles", "metrics.read": "read the server's metrics",
+            "rules.suggest": "ask for rules suggested from data"}.get(permission,
                                                                                                    "do this")
     return f"Your role ({role}) does not allow you to {what}."
 

@@ -495,10 +495,11 @@ def serve(data_dir: Path, database_url: str | None, host: str, port: int, worker
                + key.public_pem.strip())
     if demo:
         people = seed_demo(runtime)
-        click.echo("Demo accounts (sign in, then choose your own password):")
+        # The name first, as the sign-in page asks for it (people typed the role, printed first, as their name).
+        click.echo("Demo accounts (sign in with the name and the one-time password, then choose your own password):")
         for name, role, password in people:
             shown = password if password else "(already chose a password)"
-            click.echo(f"  {role:<12} {name:<18} one-time password: {shown}")
+            click.echo(f"  name: {name:<18} one-time password: {shown:<26} ({role})")
     click.echo(f"Open http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/ "
                f"(stop with Ctrl+C)", err=False)
     sys.stdout.flush()
@@ -655,9 +656,13 @@ def revoke_token(data_dir: Path, database_url: str | None, token_id: int) -> Non
 @click.option("--version", "revision", default=None, help="Release name or full version id (default: latest).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Bundle file to write (default: standard output).")
+@click.option("--format", "file_format", type=click.Choice(["bundle", "xlsx", "csv"]), default="bundle",
+              show_default=True,
+              help="bundle (signed JSON), xlsx (a workbook: rules table, vocabulary, settings, examples, tests) or "
+                   "csv (the rules table only).")
 def export_command(data_dir: Path, database_url: str | None, ruleset: str, revision: str | None,
-                   out_path: Path | None) -> None:
-    """Write a rule set version as a bundle file."""
+                   out_path: Path | None, file_format: str = "bundle") -> None:
+    """Write a rule set version as a bundle file, a workbook (--format xlsx) or a table (--format csv)."""
     import copy
 
     from server.services.errors import ServiceError
@@ -670,6 +675,9 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
     except ServiceError as e:
         _refuse(e)
     pinned.version, pinned.release = version, ws.release_name(ruleset, version)
+    if file_format != "bundle":
+        _export_table(pinned, ws.files(ruleset, version), file_format, out_path)
+        return
     from rules_dsl.bundle import bundle_bytes, bundle_dict
     from server.signing import load_or_create
 
@@ -690,13 +698,17 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
               help="The new rule set's name (default: the folder's name, or the title). A name in use is refused.")
 def import_command(data_dir: Path, database_url: str | None, source: Path, as_user: str, why: str,
                    name: str | None) -> None:
-    """Add a rule set from a bundle file or a rule-set folder, as a new rule set."""
+    """Add a rule set from a bundle file, a rule-set folder or a workbook (.xlsx), as a new rule set."""
     from server import auth
     from server.services.errors import ServiceError
     from server.services.rules import import_ruleset
 
+    other_files = None
     try:
-        ruleset = rules_dsl.load(source)
+        if source.suffix.lower() == ".xlsx":
+            ruleset, other_files = _load_workbook(source)
+        else:
+            ruleset = rules_dsl.load(source)
     except (RuleError, rules_dsl.BundleError) as e:
         _print_problems(getattr(e, "problems", [e]))
         sys.exit(1)
@@ -707,6 +719,7 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
             _print_problems(problems, folder=source)
             click.echo(f"{source}: not imported; fix tests.csv first (rulecraft test {source}).", err=True)
             sys.exit(1)
+        other_files = {**(other_files or {}), "tests.csv": tests_csv}
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
         person = auth.find_user(db, as_user)
@@ -714,7 +727,7 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
             click.echo(f"There is no one called '{as_user}'.", err=True)
             sys.exit(1)
         try:
-            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name, tests_csv)
+            ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name, other_files)
         except ServiceError as e:
             _refuse(e, after=" (rulecraft import --name ...)" if e.code == "duplicate-name" else "")
     click.echo(f"Imported as rule set '{ruleset_id}', version {saved.version.id}")
@@ -968,6 +981,74 @@ def downgrade(data_dir: Path, database_url: str | None, revision: str, confirmed
     click.echo(f"Database downgraded from revision {before} to {revision}.")
 
 
+# ---- rulecraft suggest (issue 18) ---------------------------------------------------------------------------------
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled cases as CSV.")
+@click.option("--label", "label_column", required=True, help="The column holding the true outcome.")
+@click.option("--for", "target", default=None, help="Only rules concluding this label (default: every label).")
+@click.option("--group", "group_column", default=None, help="A column to give the figures by (e.g. sex).")
+@click.option("--max", "most", default=10, show_default=True, type=click.IntRange(1, 50),
+              help="How many suggestions at most.")
+@click.option("--max-conditions", default=3, show_default=True, type=click.IntRange(1, 5),
+              help="How many conditions a suggested rule may have.")
+def suggest(path: Path, data_path: Path, label_column: str, target: str | None, group_column: str | None,
+            most: int, max_conditions: int) -> None:
+    """Suggest rules from labelled cases, best first, with their figures. Nothing is saved: copy the ones you
+    agree with into the rule set (and change them as you see fit)."""
+    import pandas as pd
+
+    from rules_dsl.suggest import suggest_rules
+    from server.services.datasets import split as split_by
+    from server.services.errors import ServiceError
+
+    try:
+        ruleset = rules_dsl.load(path)
+    except RuleError as e:
+        _print_problems(e.problems)
+        sys.exit(1)
+    try:
+        data = read_csv(data_path)
+        if data.empty:
+            raise DataError("The file holds no cases (only its first line, naming the columns).")
+        split = split_by(data, group_column, 4) if group_column else None
+        suggestions = suggest_rules(ruleset, split.frame if split else data, label_column, target=target,
+                                    group=split.group_column if split else None, max_conditions=max_conditions,
+                                    max_suggestions=most)
+    except (DataError, KeyError, ValueError, pd.errors.ParserError) as e:
+        click.echo(f"{data_path}: {getattr(e, 'message', e)}", err=True)
+        sys.exit(2)
+    except ServiceError as e:
+        _refuse(e, before=f"{data_path}: ", status=2)
+    if not suggestions:
+        click.echo("No rule to suggest: no short rule does clearly better than chance on these cases, or the "
+                   "existing rules already cover what the data show.")
+        return
+    click.echo(f"{len(suggestions)} suggestion{'s' * (len(suggestions) != 1)} from {len(data)} cases "
+               f"(figures on the 70% searched; 'held out' on the other 30%). Nothing is saved.\n")
+    for number, s in enumerate(suggestions, 1):
+        click.echo(f"{number}. {_suggestion_line(s)}")
+        click.echo("\n".join("   " + line for line in s.text.splitlines()))
+        if s.overlaps:
+            click.echo("   overlaps: " + "; ".join(f"{o['name']} ({o['shared']} cases, {o['share']:.0%})"
+                                                   for o in s.overlaps[:3]))
+        if s.subgroups:
+            click.echo(f"   by {group_column}: " + "; ".join(
+                f"{g}: {_percent(f['precision'])} of {f['support']}" for g, f in s.subgroups.items()))
+        click.echo("")
+
+
+def _percent(share) -> str:
+    return "-" if share is None else f"{share:.0%}"
+
+
+def _suggestion_line(s) -> str:
+    return (f"{s.label}: precision {_percent(s.precision)} on {s.support} cases, held out "
+            f"{_percent(s.heldout_precision)} on {s.heldout_support}; coverage {_percent(s.coverage)}, catches "
+            f"{_percent(s.recall)} of '{s.label}'; {s.near_misses} near misses")
+
+
 # ---- rulecraft test: expected outcomes (tests.csv) -------------------------------------------------------------
 
 @main.command(name="test")
@@ -1037,3 +1118,44 @@ def _workspace_tests(data_dir: Path, database_url: str | None, name: str, revisi
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# ---- decision tables and workbooks (issue 19) --------------------------------------------------------------------
+
+
+def _export_table(ruleset, files: dict, file_format: str, out_path: Path | None) -> None:
+    """``rulecraft export --format xlsx|csv``: the workbook of a version (every file of its folder), or its rules
+    table as CSV (standard output when no --out)."""
+    if file_format == "xlsx":
+        from rules_dsl import workbook
+
+        if out_path is None:
+            click.echo("A workbook is a file: say where to write it, e.g. --out triage.xlsx", err=True)
+            sys.exit(2)
+        workbook.save(ruleset, out_path, files)
+        click.echo(f"Wrote {ruleset.id} at {ruleset.release or ruleset.version[:12]} to {out_path}")
+        return
+    import csv
+    import io
+
+    from rules_dsl import decision_table
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(decision_table.table(ruleset).as_rows())
+    if out_path:
+        out_path.write_text(out.getvalue(), encoding="utf-8")
+        click.echo(f"Wrote the rules table of {ruleset.id} to {out_path}")
+    else:
+        click.echo(out.getvalue(), nl=False)
+
+
+def _load_workbook(path: Path):
+    """A workbook as a rule set and the folder's files it carries, for ``rulecraft import``; its problems name
+    sheet and cell."""
+    from rules_dsl import workbook
+    from rules_dsl.ruleset import ruleset_from_files
+
+    if not path.is_file():
+        raise RuleError(f"'{path}' is not a workbook file.")
+    files, meta = workbook.read_files(path.read_bytes())
+    return ruleset_from_files(files, id=meta["rule set"]), files

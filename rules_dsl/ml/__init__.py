@@ -2,7 +2,8 @@
 
     from rules_dsl.ml import RuleFeatures, RulePredictor, FallbackPredictor
 
-Layer rule: this package is the only part of rules_dsl that imports scikit-learn (estimators.py, routing.py);
+Layer rule: this package is the only part of rules_dsl that imports scikit-learn (estimators.py, routing.py, and
+rule_learner.py, the trees behind rules_dsl.suggest);
 ``import rules_dsl`` does not load it. See docs/ml-guide.md.
 """
 from .estimators import Explanation, FiredRule, RuleFeatures, RulePredictor

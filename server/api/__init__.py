@@ -30,8 +30,10 @@ def register_api(app: Flask) -> None:
         releases,
         rulesets,
         shadow,
+        suggestions,
+        workbooks,
     )
 
     for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health,
-                   expected, shadow):
+                   suggestions, workbooks, expected, shadow):
         app.register_blueprint(module.bp)

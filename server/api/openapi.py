@@ -9,7 +9,22 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from . import analysis, check, datasets, expected, health, history, people, predict, releases, rulesets, shadow, spec
+from . import (
+    analysis,
+    check,
+    datasets,
+    expected,
+    health,
+    history,
+    people,
+    predict,
+    releases,
+    rulesets,
+    shadow,
+    spec,
+    suggestions,
+    workbooks,
+)
 from .spec import op
 
 bp = Blueprint("api_openapi", __name__, url_prefix="/api")
@@ -21,7 +36,8 @@ PATHS = {
                            "else a token of scope 'metrics' (or an admin)", {"type": "string"},
                            ok_type="text/plain")},
 }
-PARTS = (rulesets, history, check, predict, releases, datasets, analysis, people, health, expected, shadow)
+PARTS = (rulesets, history, check, predict, releases, datasets, analysis, people, health, suggestions, workbooks,
+         expected, shadow)
 
 
 def _merged(tables) -> dict:

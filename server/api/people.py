@@ -65,8 +65,11 @@ def change_password():
     user = current_user()
     _may_change_account()
     body = json_body()
+    # Right after signing in with a one-time password the session itself proves it was typed: the page does not
+    # ask for it a second time (sessions end when a one-time password is given, so this session was opened with it).
+    just_proved = user.must_change_password and g.auth == "session"
     revoked = accounts.change_password(session(), user, body.get("old_password"), body.get("password"),
-                                       keep_tokens=body.get("keep_tokens") is True)
+                                       keep_tokens=body.get("keep_tokens") is True, old_proved=just_proved)
     response = jsonify({"changed": True, "tokens_revoked": revoked})
     auth.clear_session_cookie(response)
     return response

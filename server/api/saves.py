@@ -33,6 +33,7 @@ def before_write():
     if saved is not None:
         version = saved.version.id
         response = jsonify({"saved": True, "already_saved": True, "version": version, "save_id": save_id,
+                            "rule": saved.event.rule,
                             "message": f"This change was already saved (version {version[:12]}); it was not saved "
                                        "twice."})
         response.headers["ETag"] = f'"{version}"'

@@ -55,11 +55,12 @@ def create_person(db: Session, actor: User | None, name: str, role: str, passwor
     return user
 
 
-def change_password(db: Session, user: User, old: str, new: str, *, keep_tokens: bool = False) -> int:
+def change_password(db: Session, user: User, old: str, new: str, *, keep_tokens: bool = False,
+                    old_proved: bool = False) -> int:
     """The person's own new password: every session ends, tokens are revoked unless ``keep_tokens``. Returns how
-    many tokens were revoked."""
+    many tokens were revoked. ``old_proved``: the current (one-time) password need not be given again."""
     begin_write(db)
-    revoked = auth.change_password(db, user, old, new, keep_tokens=keep_tokens)
+    revoked = auth.change_password(db, user, old, new, keep_tokens=keep_tokens, old_proved=old_proved)
     record(db, user, "user.password", message="Password changed" + (f"; {revoked} token(s) revoked" if revoked
                                                                     else ""), details={"tokens_revoked": revoked})
     db.commit()

@@ -26,7 +26,6 @@ from rules_dsl.errors import name_key, normalize_name
 from rules_dsl.layout import (
     EXAMPLES_FILE,
     SETTINGS_FILE,
-    TESTS_FILE,
     VOCABULARY_FILE,
     dump_yaml,
     rule_file,
@@ -298,10 +297,11 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
 
 
 def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why: str,
-                   name: str | None = None, tests_csv: bytes | None = None) -> tuple[str, Saved]:
+                   name: str | None = None, other_files: dict[str, bytes] | None = None) -> tuple[str, Saved]:
     """A whole rule set (from a bundle or a folder) as one new version of a new rule set, called ``name`` (by
     default the folder's name, or the title). Refused (422, code "duplicate-name") when a rule set of that name
-    exists: importing a folder again silently made a second copy ('sepsis-triage-2') that nobody asked for."""
+    exists: importing a folder again silently made a second copy ('sepsis-triage-2') that nobody asked for.
+    ``other_files``: more files of the folder, kept as they are (a workbook's tests.csv and notes)."""
     why = check_why(why)
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise Invalid("Give the imported rule set a name.", field="name")
@@ -319,8 +319,9 @@ def import_ruleset(ws: Workspace, db: Session, user: User, source: RuleSet, why:
         changes += [Change(rule_path(ruleset, r.id), (r.text + "\n").encode()) for r in source.rules]
         if source.examples is not None:
             changes.append(Change(file_path(ruleset, EXAMPLES_FILE), source.examples.to_csv(index=False).encode()))
-        if tests_csv:  # a folder's tests.csv (checked by the caller), kept as written
-            changes.append(Change(file_path(ruleset, TESTS_FILE), tests_csv))
+        known = {SETTINGS_FILE, VOCABULARY_FILE, EXAMPLES_FILE}
+        changes += [Change(file_path(ruleset, n), c) for n, c in sorted((other_files or {}).items())
+                    if n not in known and rule_stem(n) is None]
         saved = _commit(ws, db, user, "ruleset.import", ruleset, None, changes, why, expect_head=head)
         return ruleset, saved
 

@@ -109,12 +109,12 @@ def commit(db: Session, store: GitStore, user: User, *, action: str, ruleset: st
         raise
     fault_point("service.committed")
     requested_save_id.set(None)  # made: another save in the same request gets an id of its own
-    _record_done(db, event, version, save_id)
+    _record_done(db, event, version, save_id, rule)
     fault_point("service.audit-done")
     return Saved(version, event)
 
 
-def _record_done(db: Session, event: AuditEvent, version: Version, save_id: str) -> None:
+def _record_done(db: Session, event: AuditEvent, version: Version, save_id: str, rule: str | None) -> None:
     """Step 3, which must not turn a made save into an error: retried while the database does not answer, then
     left to a thread (SavedNotRecorded tells the person the change is kept)."""
     deadline = time.monotonic() + RECORD_WAIT
@@ -137,7 +137,7 @@ def _record_done(db: Session, event: AuditEvent, version: Version, save_id: str)
     raise domain.SavedNotRecorded(
         f"Your change is saved (version {version.id[:12]}) but could not be recorded in the audit log yet; it will "
         "be as soon as the database answers again. You do not need to save it again.",
-        version=version.id, save_id=save_id)
+        version=version.id, save_id=save_id, rule=rule)
 
 
 def _rollback_quietly(db: Session) -> None:

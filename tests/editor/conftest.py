@@ -94,7 +94,7 @@ def server(tmp_path_factory, browser_path):
             if line is None:
                 raise AssertionError("rulecraft serve stopped:\n" + "".join(output))
             output.append(line)
-            found = re.match(r"\s*\S+\s+(.+?)\s+one-time password: (\S+)", line)
+            found = re.match(r"\s*name: (.+?)\s+one-time password: (\S+)", line)
             if found:
                 passwords[found.group(1)] = found.group(2)
             if line.startswith("Open http"):
@@ -151,14 +151,24 @@ class Visitor:
         self.context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB",
                                            timezone_id="Europe/Lisbon")
         self.context.set_default_timeout(15_000)
-        self.page = self.context.new_page()
-        self.page.add_init_script(_WATCH_CSP)
         self.problems: list[str] = []
         self.dialogs: list[str] = []
         self.allowed_status: set[int] = set()
+        self._open_page()
+
+    def _open_page(self):
+        self.page = self.context.new_page()
+        self.page.add_init_script(_WATCH_CSP)
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
         self.page.on("dialog", self._dialog)
+
+    def discard_changes(self):
+        """Leave a page with unsaved changes as a person closing the tab would, without its "leave this page?"
+        question (which a test would otherwise see as an unexpected dialog)."""
+        self.page.close()
+        self._open_page()
+        self.go("/")  # still signed in: the session cookie belongs to the window, not the page
 
     def _console(self, message):
         if message.type != "error":
@@ -189,7 +199,9 @@ class Visitor:
         page.wait_for_load_state("networkidle")
         if page.url.endswith("/password"):
             self.screenshot("choose-password")
-            page.get_by_label("One-time password").fill(self.server.password_of(self.name))
+            # The one-time password just typed is not asked again.
+            assert page.get_by_label("One-time password").count() == 0
+            assert page.get_by_label("Current password").count() == 0
             page.get_by_label("New password", exact=True).fill(PASSWORD)
             page.get_by_label("New password again").fill(PASSWORD)
             page.get_by_role("button", name="Save the new password").click()

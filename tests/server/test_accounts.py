@@ -236,6 +236,22 @@ def test_a_password_change_revokes_the_persons_tokens_unless_asked_to_keep_them(
     assert ws.as_("Bea").get("/api/me").status_code == 200
 
 
+def test_right_after_a_one_time_password_it_is_not_asked_again(ws):
+    """Regression: the choose-a-password page asked again for the one-time password just typed. The session opened
+    with it proves it; any other password change still needs the current password."""
+    ws.as_("Ada").post(f"/api/users/{_user_id(ws, 'Ana')}/password", json={"password": "a one-time password"})
+    client, csrf = _signed_in(ws.app, "Ana", "a one-time password")
+    same = client.post("/api/me/password", json={"password": "a one-time password"}, headers={"X-CSRF-Token": csrf})
+    assert same.status_code == 422 and same.get_json()["error"]["field"] == "password"
+    chosen = client.post("/api/me/password", json={"password": "my own long password"},
+                         headers={"X-CSRF-Token": csrf})
+    assert chosen.status_code == 200, chosen.get_json()
+    client, csrf = _signed_in(ws.app, "Ana", "my own long password")
+    again = client.post("/api/me/password", json={"password": "another long password"},
+                        headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 403 and again.get_json()["error"]["field"] == "old_password"
+
+
 def test_the_people_list_and_the_audit_log_say_who_created_an_account(ws):
     """An admin may make a reviewer account and approve their own changes with it: that is the admin's power, and it
     is visible: the list of people and the audit log name the admin who created the account."""

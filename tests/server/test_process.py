@@ -75,7 +75,9 @@ def test_serve_demo_and_use_it_over_http(tmp_path):
         assert requests.get(f"{server.url}/api/rulesets", timeout=10).status_code == 401
     finally:
         output = server.stop()
-    passwords = dict(re.findall(r"(ml-engineer|author|reviewer|auditor|admin)\s+.*one-time password: (\S+)", output))
+    # The name comes first, as the sign-in page asks for it: people typed the role, printed first, as their name.
+    found = re.findall(r"^  name: (.+?) +one-time password: (\S+) +\((\S+)\)$", output, re.MULTILINE)
+    passwords = {role: password for _name, password, role in found}
     assert set(passwords) == {"author", "reviewer", "auditor", "ml-engineer", "admin"}, output
     assert "Open http://127.0.0.1:" in output
 

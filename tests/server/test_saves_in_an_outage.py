@@ -105,6 +105,7 @@ def test_a_save_kept_during_an_outage_is_answered_as_kept_and_recorded_later(ws,
     assert kept.status_code == 202, kept.get_json()
     body = kept.get_json()
     assert body["saved"] is True and body["recorded"] is False and body["save_id"] == key
+    assert body["rule"] == "cold"  # the editor learns which rule it made without the database
     assert "Nothing was changed" not in body["message"] and "do not need to save it again" in body["message"]
     version = body["version"]
     assert kept.headers["ETag"] == f'"{version}"'
@@ -118,6 +119,7 @@ def test_a_save_kept_during_an_outage_is_answered_as_kept_and_recorded_later(ws,
                                headers={"Idempotency-Key": key})
     assert again.status_code == 200, again.get_json()
     assert again.get_json()["already_saved"] is True and again.get_json()["version"] == version
+    assert again.get_json()["rule"] == "cold"
     assert commits_of(ws, key) == 1
     assert [r.status for r in rows(ws)] == ["done"]  # no refused row for the author's own change
 

@@ -23,12 +23,34 @@ function versionFrom(response) {
   return tag ? tag.replace(/^W\//, "").replace(/"/g, "") : null;
 }
 
+// A save's name (the Idempotency-Key header). The same change sent again (after "cannot be reached", or an answer
+// that never arrived) carries the same name, so the server answers "already saved" instead of a conflict with the
+// person's own change. A change is a save when it carries a why; its name is forgotten once it is answered.
+const saveKeys = new Map();
+
+function saveKey(change) {
+  if (!saveKeys.has(change)) saveKeys.set(change, newUuid());
+  return saveKeys.get(change);
+}
+
+function newUuid() {
+  if (window.crypto.randomUUID) return window.crypto.randomUUID();  // only in secure contexts (https, loopback)
+  const b = window.crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const x = Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
 // One request. Returns {data, version} where version is the saved version the answer is about (if any).
 export async function request(method, path, { body, version, signal, retried = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
   if (version) headers["If-Match"] = `"${version}"`;
+  const change = method !== "GET" && body && typeof body === "object" && "why" in body
+    ? `${method} ${path} ${version || ""} ${JSON.stringify(body)}` : null;
+  if (change) headers["Idempotency-Key"] = saveKey(change);
   let response;
   try {
     response = await fetch(path, {
@@ -49,8 +71,10 @@ export async function request(method, path, { body, version, signal, retried = f
     }
     if (response.status === 401 && !path.startsWith("/api/session")) signedOut(error);
     if (error.code === "password-change-required") window.location.assign("/password");
+    if (response.status < 500) saveKeys.delete(change);  // answered (refused, not failed): a new try is a new save
     throw error;
   }
+  saveKeys.delete(change);
   return { data, version: versionFrom(response) };
 }
 
@@ -127,6 +151,9 @@ export const paths = {
   draft: (rs) => `/api/rulesets/${e(rs)}/releases/draft`,
   decide: (rs, id, how) => `/api/rulesets/${e(rs)}/releases/${e(id)}/${how}`,
   bundle: (rs, version) => `/api/rulesets/${e(rs)}/bundle?version=${e(version)}`,
+  table: (rs, version) => `/api/rulesets/${e(rs)}/table${version ? `?version=${e(version)}` : ""}`,
+  workbook: (rs, version) => `/api/rulesets/${e(rs)}/workbook${version ? `?version=${e(version)}` : ""}`,
+  workbookPreview: (rs) => `/api/rulesets/${e(rs)}/workbook/preview`,
   datasets: (rs) => `/api/rulesets/${e(rs)}/datasets`,
   dataset: (rs, id, rows = 5) => `/api/rulesets/${e(rs)}/datasets/${e(id)}?rows=${rows}`,
   register: (rs, { name, label, groups }) => {
@@ -150,6 +177,8 @@ export const paths = {
     return `/api/rulesets/${e(rs)}/impact?${q}`;
   },
   check: () => "/api/check",
+  suggestions: (rs) => `/api/rulesets/${e(rs)}/suggestions`,
+  explore: (rs) => `/api/rulesets/${e(rs)}/explore`,
   audit: (page, size, filters = {}) => {
     const q = new URLSearchParams({ page, per_page: size });
     for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
@@ -166,6 +195,7 @@ export const pages = {
   ruleHistory: (rs, id) => `/rulesets/${e(rs)}/rules/${e(id)}/history`,
   blame: (rs, id, version) => `/rulesets/${e(rs)}/rules/${e(id)}/blame${version ? `?version=${e(version)}` : ""}`,
   history: (rs) => `/rulesets/${e(rs)}/history`,
+  table: (rs) => `/rulesets/${e(rs)}/table`,
   compare: (rs, from, to, rule) => {
     const q = new URLSearchParams();
     if (from) q.set("from", from);
@@ -184,4 +214,5 @@ export const pages = {
     return `/rulesets/${e(rs)}/analysis${q.toString() ? `?${q}` : ""}`;
   },
   referenceCases: (rs) => `/rulesets/${e(rs)}/reference-cases`,
+  suggestions: (rs) => `/rulesets/${e(rs)}/suggestions`,
 };

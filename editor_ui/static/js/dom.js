@@ -76,6 +76,7 @@ const ACTIONS = {
   "vocabulary.update": "changed the vocabulary", "settings.update": "changed the outcome or settings",
   "tests.update": "changed the expected outcomes (tests)",
   "ruleset.create": "created the rule set", "ruleset.import": "brought in the rule set",
+  "ruleset.workbook": "saved changes from a workbook",
   "version.restore": "brought back an earlier version", "release.request": "asked for a release",
   "release.approve": "approved a release", "release.reject": "turned down a release",
   "dataset.register": "added reference cases", "user.create": "added a person", "user.password": "changed a password",

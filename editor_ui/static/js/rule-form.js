@@ -24,6 +24,7 @@ const NO_VALUE = ["is missing", "is known"];
 const LIST = ["one of", "not one of"];
 const NUMERIC = ["above", "below", "at least", "at most", "between"];
 const DEFAULT_OP = { number: "above", category: "is", boolean: "is", text: "is" };
+const TYPE_WORDS = { number: "a number", boolean: "yes or no", text: "words" };
 const MODE_WORDS = { all: "All of these are true", any: "Any of these is true", atleast: "At least … of these are true" };
 
 function norm(name) {
@@ -163,22 +164,49 @@ export class RuleForm {
       for (const input of entry.inputs) input.removeAttribute("aria-invalid");
     }
     const placed = [];
+    placed.needed = [];  // blank fields not yet visited: what is still to fill in, not mistakes
     for (const problem of problems) {
       let path = problem.field || "";
       while (path && !this.fields.has(path)) path = parentPath(path);
       const entry = path ? this.fields.get(path) : null;
       const blank = entry && entry.blank ? entry.blank() : null;
-      if (blank && problem.severity !== "warning" && !this.showAll && !this.touched.has(path)) continue;
+      if (blank && problem.severity !== "warning" && !this.showAll && !this.touched.has(path)) {
+        placed.needed.push({ problem, path, message: blank });
+        continue;
+      }
       const message = problem.severity === "error" && blank ? blank : problem.message;
       if (entry && entry.slot) {
         entry.slot.append(h("span", { class: problem.severity === "warning" ? "warning" : "error" },
           problem.severity === "warning" ? "Check: " : "", message));
+        // The one-click fix beside the field, as in text mode ("Use 'mean area'").
+        if (this.canUse(path, problem.suggestion)) {
+          const use = h("button", { type: "button", class: "small use-suggestion" }, `Use “${problem.suggestion}”`);
+          use.addEventListener("click", () => this.use(path, problem.suggestion));
+          entry.slot.append(" ", use);
+        }
         entry.slot.hidden = false;
         if (problem.severity !== "warning") for (const input of entry.inputs) input.setAttribute("aria-invalid", "true");
       }
       placed.push({ problem, path, message });
     }
     return placed;
+  }
+
+  // Whether the field at `path` can take `value` in one click: a list that offers it, or a box one types in.
+  canUse(path, value) {
+    const entry = value ? this.fields.get(path) : null;
+    const input = entry && entry.inputs[0];
+    if (!input) return false;
+    if (input.tagName === "SELECT") return [...input.options].some((o) => o.value === value);
+    return input.tagName === "INPUT" && input.type !== "checkbox";
+  }
+
+  use(path, value) {
+    const input = this.fields.get(path).inputs[0];
+    input.value = value;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    this.focusField(path);
   }
 
   focusField(path) {
@@ -357,7 +385,12 @@ export class RuleForm {
       if (select) select.focus();
     });
     const addGroup = depth < 6 ? h("button", { type: "button", class: "small", dataset: { key: `${path}:addgroup` } }, "+ Add a group") : null;
-    if (addGroup) addGroup.addEventListener("click", () => { group.items.push(emptyGroup()); this.changed(true); });
+    if (addGroup) addGroup.addEventListener("click", () => {
+      const added = emptyGroup();
+      added.focusFirst = true;  // a keyboard user goes on where the group appeared (see below)
+      group.items.push(added);
+      this.changed(true);
+    });
     let remove = null;
     if (!top) {
       remove = h("button", { type: "button", class: "small danger-link", dataset: { key: `${path}:remove` } }, "Remove this group");
@@ -367,6 +400,11 @@ export class RuleForm {
       });
     }
     const legend = h("legend", {}, not, h("label", { for: modeId, class: top ? "" : "visually-hidden" }, top ? "The rule applies when:" : "Group:"), mode, count);
+    if (group.focusFirst) {
+      delete group.focusFirst;
+      // Once the group is on the page: its first field takes the focus.
+      queueMicrotask(() => { const first = items.querySelector("select.feature"); if (first) first.focus(); });
+    }
     return h("fieldset", { class: `group depth-${Math.min(depth, 3)}${group.not ? " negated" : ""}` },
       legend, slot, items,
       h("div", { class: "group-actions" }, add, addGroup, remove));
@@ -396,10 +434,20 @@ export class RuleForm {
     select.addEventListener("change", () => {
       const before = this.feature(node.feature);
       const after = this.feature(select.value);
+      const typed = (node.values || []).filter((v) => v !== null && v !== undefined && v !== "");
       node.feature = select.value;
       if (!after || !before || before.type !== after.type) node.op = after ? DEFAULT_OP[after.type] : node.op;
       if (after && !OPS_BY_TYPE[after.type].includes(node.op)) node.op = DEFAULT_OP[after.type];
-      node.values = fitValues(node.op, [], after);
+      // What was typed stays when the new feature can hold it (same type; for a category, the values it has);
+      // otherwise it is cleared, and the row says so: nothing a person typed disappears without a word.
+      const fits = (v) => after && (before ? before.type === after.type : holds(after, v))
+        && (after.type !== "category" || (after.values || []).includes(v));
+      node.values = fitValues(node.op, node.values.map((v) => (fits(v) ? v : null)), after);
+      const lost = typed.filter((v) => !node.values.includes(v));
+      node.cleared = lost.length && after
+        ? `${lost.join(", ")} was cleared: “${after.name}” ${after.type === "category"
+          ? `takes ${(after.values || []).join(", ")}` : `takes ${TYPE_WORDS[after.type] || after.type}`}.`
+        : "";
       this.changed(true);
     });
     this.field(`${inner}.feature`, featureSlot, select, () => (node.feature ? null : "Choose what this condition tests."));
@@ -430,6 +478,8 @@ export class RuleForm {
     });
 
     const hint = h("p", { class: "hint feature-hint", id: hintId }, featureHint(feature));
+    const cleared = node.cleared ? h("p", { class: "notice warning cleared", role: "status" }, node.cleared) : null;
+    node.cleared = "";  // said once, at the change
     return h("div", { class: `condition${node.not ? " negated" : ""}` },
       h("div", { class: "condition-row" },
         h("span", { class: "not-toggle" }, notBox, h("label", { for: notId, title: "Turn this condition around" }, "not")),
@@ -437,7 +487,7 @@ export class RuleForm {
         h("div", { class: "cell op-cell" }, h("label", { for: opId, class: "small-label" }, "Comparison"), opSelect, opSlot),
         h("div", { class: "cell value-cell" }, values, valueSlot),
         remove),
-      hint, rowSlot);
+      cleared, hint, rowSlot);
   }
 
   renderValues(node, path, feature, slot) {
@@ -558,6 +608,13 @@ function kindOf(feature, node) {
   if (typeof first === "number" || (first && typeof first === "object")) return "number";
   if (typeof first === "string") return "text";
   return NUMERIC.includes(node.op) ? "number" : "text";
+}
+
+// Whether a value (from a feature not in the vocabulary, e.g. a misspelt one) can stay under `feature`.
+function holds(feature, value) {
+  if (feature.type === "number") return typeof value === "number" || (typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value)));
+  if (feature.type === "boolean") return typeof value === "boolean";
+  return typeof value === "string";
 }
 
 function fitValues(op, values, feature) {

@@ -5,17 +5,18 @@ import { h, replace } from "./dom.js";
 export class RuleText {
   constructor(root, { onChange, describedBy = "" }) {
     this.onChange = onChange || (() => {});
-    this.area = h("textarea", { id: "rule-text", class: "code", wrap: "off", spellcheck: "false", autocomplete: "off",
+    this.area = h("textarea", { id: "rule-text", class: "code", wrap: "soft", spellcheck: "false", autocomplete: "off",
       autocapitalize: "off", rows: 8, "aria-describedby": describedBy });
     this.mirror = h("pre", { class: "code mirror", "aria-hidden": "true" });
-    this.gutter = h("pre", { class: "gutter", "aria-hidden": "true" });
+    this.gutter = h("div", { class: "gutter", "aria-hidden": "true" });
     replace(root,
       h("label", { for: "rule-text" }, "The rule as text"),
       h("p", { class: "hint" }, "Write it the way you would say it: when … and … then … . Mistakes are marked as you type."),
       h("div", { class: "text-editor" }, this.gutter, h("div", { class: "text-layers" }, this.mirror, this.area)));
     this.problems = [];
     this.area.addEventListener("input", () => { this.layout(); this.onChange(); });
-    this.area.addEventListener("scroll", () => { this.mirror.scrollLeft = this.area.scrollLeft; });
+    // Lines wrap at the box's width: when it changes, the gutter's numbers follow their lines again.
+    if (window.ResizeObserver) new ResizeObserver(() => this.layout()).observe(this.area);
   }
 
   get value() { return this.area.value; }
@@ -27,12 +28,16 @@ export class RuleText {
   }
 
   layout() {
-    const lines = this.area.value.split("\n").length;
-    this.gutter.textContent = Array.from({ length: lines }, (_, i) => String(i + 1)).join("\n");
     this.area.style.height = "auto";
-    // Room for every line plus a horizontal scroll bar, so the last line is never hidden under it.
-    this.area.style.height = `${Math.max(this.area.scrollHeight + 18, 120)}px`;
+    this.area.style.height = `${Math.max(this.area.scrollHeight + 4, 120)}px`;
     this.paint();
+    // Each line's number as tall as the line's wrapped rows in the layer of marks (which wraps like the box).
+    const rows = [...this.mirror.children];
+    replace(this.gutter, rows.slice(0, this.area.value.split("\n").length).map((row, i) => {
+      const number = h("div", {}, String(i + 1));
+      number.style.height = `${row.offsetHeight}px`;  // through the style object: the page's CSP allows no style=""
+      return number;
+    }));
   }
 
   offset(line, column) {
@@ -74,14 +79,24 @@ export class RuleText {
       if (piece === "\n") parts.push("\n");
       at = Math.min(end, text.length);
     }
-    parts.push(text.slice(at), "\n ");
-    replace(this.mirror, parts);
+    parts.push(text.slice(at));
+    replace(this.mirror, ...toLines(parts));
   }
 
   select(problem) {
     const r = this.range(problem);
     this.area.focus();
     if (r) this.area.setSelectionRange(r[0], Math.min(r[1], this.area.value.length));
+    // Bring the marked place into view (the box grows with its text, so the page scrolls, not the box).
+    const mark = [...this.mirror.querySelectorAll("mark")].find((m) => m.title === problem.message);
+    if (mark) mark.scrollIntoView({ block: "center" });
+  }
+
+  // "at 'mean aera'": the words a problem marks, for messages that say where it is.
+  marked(problem) {
+    const r = this.range(problem);
+    if (!r) return "";
+    return this.area.value.slice(r[0], r[1]).split("\n")[0].trim();
   }
 
   // Put `replacement` where the problem is (e.g. the suggested spelling), as if typed.
@@ -95,4 +110,22 @@ export class RuleText {
   }
 
   focus() { this.area.focus(); }
+}
+
+// The mirror's pieces (text and marks) as one block per line of the text, so that each line wraps on its own as
+// in the text box, and the gutter can read each line's height.
+function toLines(parts) {
+  const lines = [[]];
+  for (const part of parts) {
+    if (typeof part !== "string") {
+      lines[lines.length - 1].push(part);
+      continue;
+    }
+    const pieces = part.split("\n");
+    pieces.forEach((piece, i) => {
+      if (i > 0) lines.push([]);
+      if (piece) lines[lines.length - 1].push(piece);
+    });
+  }
+  return lines.map((line) => h("div", {}, ...line));
 }

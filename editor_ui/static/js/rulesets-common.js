@@ -3,6 +3,9 @@ import { askWhy } from "./dialogs.js";
 import { get, pages, paths, post } from "./api.js";
 import { $$, can, h, replace, when } from "./dom.js";
 
+// Where "Start from this" (the suggestions page) leaves a suggested rule and its why for the new-rule form.
+export const START_FROM_KEY = "rulecraft.start-from";
+
 export async function fillTitle(rulesetId) {
   try {
     const data = await get(paths.rulesets());

@@ -14,14 +14,16 @@ function table(caption, result, rows, outcome, withMiss) {
   const numbered = !columns.includes("case");
   return h("div", { class: "table-wrap" }, h("table", { class: "cases" },
     h("caption", {}, caption),
+    // "Not met" (the condition that failed: the most useful column) comes first, so that it is in sight without
+    // scrolling past thirty features.
     h("thead", {}, h("tr", {},
       numbered ? h("th", { scope: "col" }, "Row") : null,
-      columns.map((c) => h("th", { scope: "col" }, c === outcome ? `${c} (recorded)` : c)),
-      withMiss ? h("th", { scope: "col" }, "Not met") : null)),
+      withMiss ? h("th", { scope: "col" }, "Not met") : null,
+      columns.map((c) => h("th", { scope: "col" }, c === outcome ? `${c} (recorded)` : c)))),
     h("tbody", {}, rows.map((row) => h("tr", {},
       numbered ? h("td", { class: "number muted" }, String(row.row + 1)) : null,
-      columns.map((c) => cell(row.values[c])),
-      withMiss ? h("td", { class: "missed" }, row.missed || "") : null)))));
+      withMiss ? h("td", { class: "missed" }, row.missed || "") : null,
+      columns.map((c) => cell(row.values[c])))))));
 }
 
 function section(title, result, outcome) {
@@ -46,7 +48,7 @@ export function renderTry(root, check, outcome) {
     return;
   }
   if (!check.valid) {
-    replace(root, h("p", { class: "muted" }, "When the rule has no mistakes left, you see here which cases it matches."));
+    replace(root, h("p", { class: "muted" }, "When the rule is complete and has no mistakes, you see here which cases it matches."));
     return;
   }
   if (!check.examples && !check.reference) {
@@ -61,7 +63,7 @@ export function renderTry(root, check, outcome) {
 // The short version for the side panel: how many cases match, with a link to the tables.
 export function renderTryCounts(root, check) {
   if (!check || !check.valid) {
-    replace(root, h("p", { class: "muted" }, "Shown when the rule has no mistakes."));
+    replace(root, h("p", { class: "muted" }, "Shown when the rule is complete."));
     return;
   }
   const line = (title, result) => (result && !result.error ? h("li", {}, h("strong", {}, `${result.matched} of ${result.total}`), ` ${title}`,

@@ -2,12 +2,13 @@
 // problems beside their fields, the cases it matches); saving asks why; a conflict shows both versions.
 import { ApiError, get, onSignedOut, pages, paths, request } from "../api.js";
 import { askWhy } from "../dialogs.js";
-import { h, notice, pageData, plural, replace, timeEl, when } from "../dom.js";
+import { can, h, notice, pageData, plural, replace, timeEl, when } from "../dom.js";
 import { formatRule } from "../format.js";
 import { RuleForm } from "../rule-form.js";
 import { RuleText } from "../rule-text.js";
-import { fillTitle } from "../rulesets-common.js";
+import { fillTitle, START_FROM_KEY } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
+import { ThresholdExplorer } from "../threshold-explorer.js";
 import { renderTry, renderTryCounts } from "../try-it.js";
 import { combine, wordDiff, wordsBlock } from "../worddiff.js";
 
@@ -31,6 +32,8 @@ let dirty = false;
 let lastCheck = null;        // {key, mode, result}
 let pending = null;          // the check in flight: {key, promise, controller}
 let timer = null;
+let prefilledWhy = "";        // where a rule started from a suggestion came from
+let explorer = null;         // the threshold explorer (authors and reviewers, with reference cases)
 
 const $ = (id) => document.getElementById(id);
 const units = JSON.parse($("units-data").textContent || "{}");
@@ -95,29 +98,42 @@ function show(result) {
     placed = problems.map((problem) => ({ problem, message: problem.message }));
   }
   summary(placed, result);
+  // Blank fields not yet visited are what is still to fill in, said kindly, not counted as mistakes.
+  const mistakes = placed.filter((p) => p.problem.severity !== "warning").length;
+  const needed = (placed.needed || []).length;
   $("check-state").textContent = result.valid
     ? (result.warnings.length ? "No mistakes; see the points to check." : "No mistakes found.")
-    : `${plural(result.errors.length, "mistake")} to fix before saving.`;
+    : mistakes ? `${plural(mistakes, "mistake")} to fix before saving.`
+      : needed ? "A few fields are still to fill in." : `${plural(result.errors.length, "mistake")} to fix before saving.`;
   renderTry($("try"), result, outcome.name);
   renderTryCounts($("try-counts"), result);
+  if (explorer && result.valid && mode === "form") explorer.show(result.structured);
 }
 
 function summary(placed, result) {
   const root = $("problems-summary");
   if (!placed.length) {
-    replace(root);
+    const needed = [...new Set((placed.needed || []).map((p) => p.message))];
+    replace(root, needed.length ? h("div", { class: "problems still-needed" },
+      h("h2", {}, "Still to fill in"),
+      h("ul", {}, needed.map((message) => h("li", {}, message)))) : null);
     return;
   }
   const errors = placed.filter((p) => p.problem.severity !== "warning");
   const warnings = placed.filter((p) => p.problem.severity === "warning");
   const item = ({ problem, path, message }) => {
-    const where = mode === "text" && problem.line ? `Line ${problem.line}, column ${problem.column}: ` : "";
+    const marked = mode === "text" && problem.line ? text.marked(problem) : "";
+    const where = mode === "text" && problem.line
+      ? `Line ${problem.line}, ${marked ? `at “${marked}”` : "at the end of the line"}: ` : "";
     const go = h("button", { type: "button", class: "link-button" }, "show");
     go.addEventListener("click", () => (mode === "form" ? form.focusField(path || problem.field || "") : text.select(problem)));
     let use = null;
     if (mode === "text" && problem.suggestion && problem.line && problem.end_line) {
       use = h("button", { type: "button", class: "small" }, `Use “${problem.suggestion}”`);
       use.addEventListener("click", () => text.replaceRange(problem, problem.suggestion));
+    } else if (mode === "form" && form.canUse(path, problem.suggestion)) {
+      use = h("button", { type: "button", class: "small" }, `Use “${problem.suggestion}”`);
+      use.addEventListener("click", () => form.use(path, problem.suggestion));
     }
     const suggested = problem.suggestion && !message.includes(problem.suggestion) ? ` (Suggested: “${problem.suggestion}”.)` : "";
     return h("li", { class: problem.severity === "warning" ? "warning" : "error" }, where, message, suggested, " ", go, use ? [" ", use] : null);
@@ -195,6 +211,7 @@ async function save() {
     title: ruleId ? "Save this change" : "Save the new rule",
     intro: h("div", {}, h("p", {}, "The rule will read:"), h("pre", { class: "rule-text small" }, checked.result.text)),
     confirm: "Save",
+    initial: ruleId ? "" : prefilledWhy,
     run: async (why) => {
       try {
         const result = ruleId
@@ -219,7 +236,10 @@ async function save() {
   });
 }
 
-function saved(rule, version) {
+function saved(answer, version) {
+  // A save answered "already saved" (sent again after a lost answer) or "saved, being recorded" (the database was
+  // slow) carries the rule's id and a message instead of the rule: it is saved all the same.
+  const rule = answer.id ? answer : { id: answer.rule || ruleId, name: $("rule-title").textContent };
   const created = !ruleId;
   ruleId = rule.id;
   baseVersion = version;
@@ -227,8 +247,9 @@ function saved(rule, version) {
   replace($("conflict"));
   $("rule-title").textContent = rule.name;
   document.title = `${rule.name} · Rulecraft`;
-  replace($("saved-state"), "Saved by you ", timeEl(new Date().toISOString()), ". ",
-    h("a", { href: pages.ruleset(rulesetId) }, "Back to the rules"));
+  const back = h("a", { href: pages.ruleset(rulesetId) }, "Back to the rules");
+  if (answer.id) replace($("saved-state"), "Saved by you ", timeEl(new Date().toISOString()), ". ", back);
+  else replace($("saved-state"), answer.message, " ", back);
   if (created) {
     window.history.replaceState(null, "", pages.rule(rulesetId, ruleId));
     $("link-history").href = pages.ruleHistory(rulesetId, ruleId);
@@ -324,6 +345,26 @@ async function deleteRule() {
 
 // ---- start ------------------------------------------------------------------------------------------------------
 
+// The explorer needs reference cases; asking for it without them would only answer 404.
+async function hasReferenceCases() {
+  try {
+    const found = await get(paths.datasets(rulesetId));
+    return found.datasets.length > 0;
+  } catch { return false; }
+}
+
+// A new rule opened by "Start from this" on the suggestions page: the suggested rule, and its why to prefill.
+function startedFrom() {
+  if (ruleId || new URLSearchParams(window.location.search).get("from") !== "suggestion") return null;
+  let stored = null;
+  try { stored = JSON.parse(sessionStorage.getItem(START_FROM_KEY) || "null"); } catch { stored = null; }
+  sessionStorage.removeItem(START_FROM_KEY);
+  if (!stored || stored.ruleset !== rulesetId) return null;
+  prefilledWhy = stored.why || "";
+  replace($("saved-state"), "Started from a suggested rule. Change it as you see fit: nothing is saved until you save it with your reason.");
+  return stored.rule;
+}
+
 async function start() {
   fillTitle(rulesetId);
   let ruleset;
@@ -342,7 +383,13 @@ async function start() {
   outcome = ruleset.outcome;
   form = new RuleForm($("rule-form"), { vocabulary: ruleset.vocabulary, outcome, units, onChange: scheduleCheck });
   text = new RuleText($("rule-text-mode"), { onChange: scheduleCheck, describedBy: "problems-summary" });
-  form.load(rule ? rule.structured : null);
+  form.load(rule ? rule.structured : startedFrom());
+  if (can("rules.suggest") && await hasReferenceCases()) {
+    explorer = new ThresholdExplorer($("explorer"), { rulesetId, onPick: (structured) => {
+      form.load(structured);
+      scheduleCheck();
+    } });
+  }
   if (rule) {
     $("rule-title").textContent = rule.name;
     document.title = `${rule.name} · Rulecraft`;

@@ -1,0 +1,487 @@
+"""Rules suggested from labelled data, for a person to judge: short, round, in the vocabulary's words (issue 18).
+
+    from rules_dsl.suggest import suggest_rules
+    for s in suggest_rules(ruleset, cases, "diagnosis", target="malignant"):
+        print(s.text, s.precision, s.heldout_precision)
+
+How a suggestion is made:
+
+1. The cases are split: 70% to search on, 30% held out (stratified by label, ``random_state``), so that each
+   suggestion carries a precision measured on cases the search never saw.
+2. Decision trees and a small forest of shallow trees (rules_dsl/ml/rule_learner.py, the only part that needs
+   scikit-learn) propose conjunctions: every path from a root to a node where the label is more common.
+3. Each path becomes a rule a person could have written: two tests on one feature become one ("between", or the
+   tighter bound: no condition implied by another), a test the vocabulary's range makes always true is dropped,
+   and so is a test that removes no case from the rule. Each threshold is rounded to the fewest significant digits
+   that change the rule's precision on the search cases by less than one point, and written in the feature's unit.
+4. The rules are ranked (the harmonic mean of the lower end of the precision's 95% interval and the share of the
+   label's cases caught) and thinned: none that an existing rule with the same conclusion already covers
+   (``COVERED`` of its cases), none that mostly repeats a better suggestion, none firing on too few cases.
+5. Every figure reported is computed from the final rule text, compiled like any rule, so the figures are those of
+   the rule a person reads.
+
+Nothing here saves anything: a suggestion is text and figures. rules_dsl/explore.py (precision and coverage as one
+threshold moves; add, drop or move one condition) helps the person change one.
+
+Layer rule: NumPy and pandas here; scikit-learn only inside ``rules_dsl.ml.rule_learner``, imported when asked.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import logic as L
+from .analysis import _groups, _json, _truth, wilson_interval
+from .backends.values import category_key, number_value
+from .backends.vectorized import VectorizedRules
+from .errors import DataError
+from .formatter import format_syntax
+from .ruleset import CompiledRule, RuleSet, compile_rule
+from .structured import rule_to_json
+from .syntax import AllOf, Comparison, Conclusion, Flag, Quantity, Rule, Text
+from .vocabulary import Feature
+
+__all__ = ["suggest_rules", "Suggestion", "round_threshold", "HELD_OUT", "COVERED", "SAME_CASES"]
+
+HELD_OUT = 0.3          # share of the cases kept out of the search
+COVERED = 0.95          # an existing rule firing on this share of a suggestion's cases already covers it
+SAME_CASES = 0.9        # two suggestions whose cases overlap this much (Jaccard) fire on "nearly the same cases"
+PRECISION_POINT = 0.01  # rounding may move the precision on the search cases by less than this
+MIN_CASES = 5           # a suggestion fires on at least this many search cases (and 1% of them)
+MAX_LEARN_CASES = 20_000  # the trees see at most this many cases (a sample); figures use all of them
+MAX_DIGITS = 6
+
+
+# ---- conditions while searching -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Cond:
+    """One condition of a candidate: number (op gt / le / between), boolean (op is) or category (is / not_in,
+    values as the index of the allowed value: columns are floats while searching, see ``_columns``)."""
+
+    feature: Feature
+    op: str
+    value: Any
+
+
+def _test(cond: _Cond, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Where the condition is true (missing values make it unknown, which never fires)."""
+    x = columns[cond.feature.column]
+    if cond.op == "gt":
+        return x > cond.value
+    if cond.op == "le":
+        return x <= cond.value
+    if cond.op == "between":
+        return (x >= cond.value[0]) & (x <= cond.value[1])
+    if cond.op == "is":
+        return x == cond.value
+    # not one of: known and none of the values
+    return ~np.isnan(x) & ~np.isin(x, list(cond.value))
+
+
+def _fires(conds: tuple[_Cond, ...], columns: dict[str, np.ndarray], n: int) -> np.ndarray:
+    mask = np.ones(n, dtype=bool)
+    for cond in conds:
+        mask &= _test(cond, columns)
+    return mask
+
+
+def _precision(mask: np.ndarray, y: np.ndarray) -> float:
+    fired = int(mask.sum())
+    return float((mask & y).sum()) / fired if fired else 0.0
+
+
+def round_threshold(value: float, digits: int) -> float:
+    """``value`` with ``digits`` significant digits (0.0005039822 -> 0.0005 with 1)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    exponent = math.floor(math.log10(abs(value)))
+    return float(round(value, digits - 1 - exponent))
+
+
+def _significant(value: float) -> int:
+    text = format(Decimal(repr(value)).normalize(), "f").lstrip("-").replace(".", "").lstrip("0").rstrip("0")
+    return max(1, len(text))
+
+
+# ---- the data, read once -----------------------------------------------------------------------------------------
+def _number_column(series: pd.Series, name: str) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    return np.array([number_value(v, name) for v in series], dtype=float)
+
+
+def _columns(ruleset: RuleSet, frame: pd.DataFrame, skip: set[str]) -> tuple[list[Feature], dict[str, np.ndarray]]:
+    """The features suggestions may use (those with a column in the data) and their values as arrays."""
+    features, columns = [], {}
+    for f in ruleset.vocabulary.features:
+        if f.column not in frame.columns or f.column in skip or f.type == "text":
+            continue
+        series = frame[f.column]
+        # Every column as floats, NaN for missing, so that each test is one vectorized comparison (object arrays
+        # made the search 5x slower at 100,000 cases): yes/no as 1/0, a category as the index of its allowed
+        # value (-1 for a value outside the vocabulary: known, but none of them).
+        if f.type == "number":
+            columns[f.column] = _number_column(series, f.column)
+        elif f.type == "boolean":
+            columns[f.column] = np.array([np.nan if pd.isna(v) else float(bool(v)) for v in series])
+        else:
+            codes, uniques = pd.factorize(series)  # missing -> -1
+            index = {category_key(v): float(i) for i, v in enumerate(f.values)}
+            known = np.array([index.get(category_key(str(u)), -1.0) for u in uniques] + [np.nan])
+            columns[f.column] = known[codes]
+        features.append(f)
+    return features, columns
+
+
+def _learner_matrix(features: list[Feature], columns: dict[str, np.ndarray]):
+    """Floats for the trees (NaN for missing): numbers as they are, yes/no as 1/0, one column per category value."""
+    blocks, meaning = [], []
+    for f in features:
+        x = columns[f.column]
+        if f.type == "number":
+            blocks.append(x)
+            meaning.append((f, None))
+        elif f.type == "boolean":
+            blocks.append(x)
+            meaning.append((f, True))
+        else:
+            missing = np.isnan(x)
+            for code in range(len(f.values)):
+                blocks.append(np.where(missing, np.nan, (x == code).astype(float)))
+                meaning.append((f, float(code)))
+    return np.column_stack(blocks) if blocks else np.empty((len(next(iter(columns.values()), [])), 0)), meaning
+
+
+def _conditions(path, meaning, columns) -> tuple[_Cond, ...] | None:
+    """A tree path as a rule's conditions: one per feature, none implied by another; None if contradictory."""
+    numbers: dict[str, list] = {}
+    out: dict[str, _Cond] = {}
+    excluded: dict[str, list] = {}
+    for index, op, threshold in path:
+        feature, value = meaning[index]
+        if feature.type == "number":
+            low, high = numbers.setdefault(feature.name, [feature, -math.inf, math.inf])[1:]
+            if op == "gt":
+                numbers[feature.name][1] = max(low, threshold)
+            else:
+                numbers[feature.name][2] = min(high, threshold)
+        elif feature.type == "boolean":
+            want = op == "gt"
+            if feature.name in out and out[feature.name].value != want:
+                return None
+            out[feature.name] = _Cond(feature, "is", want)
+        elif op == "gt":
+            if feature.name in out and out[feature.name].value != value:
+                return None
+            out[feature.name] = _Cond(feature, "is", value)
+        else:
+            excluded.setdefault(feature.name, [feature]).append(value)
+    for name, (feature, *keys) in excluded.items():
+        if name in out:
+            if out[name].value in keys:
+                return None
+            continue  # "is a" implies "is not b"
+        out[name] = _Cond(feature, "not_in", tuple(sorted(set(keys))))
+    for name, (feature, low, high) in numbers.items():
+        lowest, highest = feature.range or (-math.inf, math.inf)
+        low = low if low > lowest else -math.inf     # "above 3" on a range starting at 5 says nothing
+        high = high if high < highest else math.inf
+        if low > -math.inf and high < math.inf:
+            if low >= high:
+                return None
+            out[name] = _Cond(feature, "between", (low, high))
+        elif low > -math.inf:
+            out[name] = _Cond(feature, "gt", low)
+        elif high < math.inf:
+            out[name] = _Cond(feature, "le", high)
+    return tuple(out.values())
+
+
+def _without_idle(conds: tuple[_Cond, ...], columns, n: int) -> tuple[_Cond, ...]:
+    """Drop conditions that remove no case from the rule (the others imply them on these data)."""
+    conds = tuple(conds)
+    i = 0
+    while len(conds) > 1 and i < len(conds):
+        rest = conds[:i] + conds[i + 1:]
+        if np.array_equal(_fires(rest, columns, n), _fires(conds, columns, n)):
+            conds = rest
+        else:
+            i += 1
+    return conds
+
+
+def _rounded(conds: tuple[_Cond, ...], columns, y: np.ndarray, n: int) -> tuple[_Cond, ...]:
+    """Each threshold with the fewest significant digits that move the precision by less than one point."""
+    reference = _precision(_fires(conds, columns, n), y)
+    conds = list(conds)
+    for i, cond in enumerate(conds):
+        if cond.feature.type != "number":
+            continue
+        for digits in range(1, MAX_DIGITS + 1):
+            if cond.op == "between":
+                value = tuple(round_threshold(v, digits) for v in cond.value)
+                if value[0] > value[1]:
+                    continue
+            else:
+                value = round_threshold(cond.value, digits)
+            trial = conds[:i] + [replace(cond, value=value)] + conds[i + 1:]
+            mask = _fires(tuple(trial), columns, n)
+            if digits == MAX_DIGITS or mask.any() and abs(_precision(mask, y) - reference) < PRECISION_POINT:
+                conds = trial  # MAX_DIGITS at worst: a tree's midpoint has 17 digits, the language takes 15
+                break
+    return tuple(conds)
+
+
+# ---- conditions as rule syntax -----------------------------------------------------------------------------------
+def _quantity(feature: Feature, value: float) -> Quantity:
+    return Quantity(Decimal(repr(float(value))).normalize(), feature.unit or None)
+
+
+def _label_value(feature: Feature, code: float) -> Text:
+    return Text(feature.values[int(code)])
+
+
+def _comparison(cond: _Cond) -> Comparison:
+    f = cond.feature
+    if cond.op == "gt":
+        return Comparison(f.name, "above", (_quantity(f, cond.value),))
+    if cond.op == "le":
+        return Comparison(f.name, "at most", (_quantity(f, cond.value),))
+    if cond.op == "between":
+        return Comparison(f.name, "between", tuple(_quantity(f, v) for v in cond.value))
+    if f.type == "boolean":
+        return Comparison(f.name, "is", (Flag(bool(cond.value)),))  # want: True for "is yes"
+    if cond.op == "is":
+        return Comparison(f.name, "is", (_label_value(f, cond.value),))
+    values = tuple(_label_value(f, v) for v in cond.value)
+    return Comparison(f.name, "is not" if len(values) == 1 else "not one of", values)
+
+
+def _rule_syntax(conds: tuple[_Cond, ...], outcome: str, label: str) -> Rule:
+    items = tuple(_comparison(c) for c in conds)
+    condition = items[0] if len(items) == 1 else AllOf(items)
+    names = ", ".join(dict.fromkeys(c.feature.name for c in conds))
+    name = f"Suggested: {label} by {names}"
+    if len(name) > 120:
+        name = name[:117] + "..."
+    return Rule(name=name, condition=condition, conclusion=Conclusion(outcome, label))
+
+
+# ---- suggestions -----------------------------------------------------------------------------------------------
+@dataclass
+class Suggestion:
+    """A candidate rule and its figures. ``precision``/``coverage``/``support`` are on the search cases;
+    ``heldout_*`` on the cases held out from the search; subgroups and overlaps on all the cases given."""
+
+    text: str
+    label: str
+    rule: dict                      # the structured form the editor's form reads (rules_dsl.structured)
+    precision: float
+    coverage: float
+    support: int
+    recall: float                   # share of the label's search cases it fires on
+    heldout_precision: float | None
+    heldout_support: int
+    heldout_interval: tuple[float, float] | None
+    near_misses: int                # the label's search cases that fail exactly one condition
+    near_misses_by_condition: list[int]
+    overlaps: list[dict] = field(default_factory=list)
+    subgroups: dict[str, dict] | None = None
+    score: float = 0.0
+
+    @property
+    def conditions(self) -> int:
+        return len(self.near_misses_by_condition)
+
+    def to_dict(self) -> dict:
+        return _json({
+            "text": self.text, "label": self.label, "rule": self.rule, "precision": self.precision,
+            "coverage": self.coverage, "support": self.support, "recall": self.recall,
+            "heldout_precision": self.heldout_precision, "heldout_support": self.heldout_support,
+            "heldout_interval": list(self.heldout_interval) if self.heldout_interval else None,
+            "near_misses": self.near_misses, "near_misses_by_condition": self.near_misses_by_condition,
+            "overlaps": self.overlaps, "subgroups": self.subgroups, "score": self.score})
+
+
+def _split(truth: np.ndarray, random_state: int) -> np.ndarray:
+    """True for the held-out cases: HELD_OUT of each label, at random (reproducibly)."""
+    rng = np.random.default_rng(random_state)
+    held = np.zeros(len(truth), dtype=bool)
+    for label in pd.unique(truth):
+        rows = np.flatnonzero(truth == label)
+        if len(rows) >= 4:
+            held[rng.choice(rows, size=int(round(len(rows) * HELD_OUT)), replace=False)] = True
+    return held
+
+
+def _targets(ruleset: RuleSet, target: str | None, label: str) -> list[str]:
+    if target is None:
+        return list(ruleset.outcome.labels)
+    found = ruleset.outcome.label(str(target))
+    if found is None:
+        raise DataError(f"'{target}' is not one of the outcome's labels ({', '.join(ruleset.outcome.labels)}); "
+                        "ask for one of them, or for none to get suggestions for every label.", column=label)
+    return [found]
+
+
+def _existing(ruleset: RuleSet, frame: pd.DataFrame) -> list[tuple[CompiledRule, np.ndarray]]:
+    """The enabled rules whose columns are all in the data, with where each fires."""
+    usable = [r for r in ruleset.active_rules if all(t.column in frame.columns for t in L.tests(r.logic))]
+    if not usable:
+        return []
+    fired = VectorizedRules([(r.id, r.logic) for r in usable]).evaluate(frame)
+    return list(zip(usable, fired))
+
+
+def _wilson_low(hits: int, support: int) -> float:
+    interval = wilson_interval(hits, support)
+    return interval[0] if interval else 0.0
+
+
+def _score(hits: int, support: int, positives: int) -> float:
+    low, recall = _wilson_low(hits, support), hits / positives if positives else 0.0
+    return 2 * low * recall / (low + recall) if low + recall else 0.0
+
+
+def suggest_rules(ruleset: RuleSet, frame: pd.DataFrame, label: str, *, target: str | None = None,
+                  group: str | None = None, max_conditions: int = 3, max_suggestions: int = 10,
+                  random_state: int = 0) -> list[Suggestion]:
+    """Candidate rules concluding ``target`` (default: each of the outcome's labels) from the labelled cases in
+    ``frame`` (true outcome in column ``label``), best first. See the module docstring for how; DataError when the
+    data do not fit (no label column, an unknown target, values of the wrong type)."""
+    from .ml.rule_learner import candidate_paths  # scikit-learn only when suggestions are asked for
+
+    if not 1 <= max_conditions <= 5:
+        raise ValueError("max_conditions must be 1 to 5: a rule of more conditions is not one a person reads.")
+    truth_text = _truth(frame, label)
+    targets = _targets(ruleset, target, label)
+    canonical = {v: ruleset.outcome.label(v) for v in pd.unique(truth_text)}
+    truth = np.array([canonical[v] for v in truth_text], dtype=object)
+    skip = {label} | ({group} if group else set())
+    features, columns = _columns(ruleset, frame, skip)
+    if not features:
+        raise DataError("No feature of the vocabulary has a column in the data, so no rule can be suggested; "
+                        "name the columns as the vocabulary's features (or their 'column').", column=None)
+    groups = _groups(frame, group) if group else None
+    held = _split(truth, random_state)
+    search = ~held
+    n_all, n = len(frame), int(search.sum())
+    search_cols = {c: v[search] for c, v in columns.items()}
+    matrix, meaning = _learner_matrix(features, search_cols)
+    learn_rows = np.arange(n)
+    if n > MAX_LEARN_CASES:
+        learn_rows = np.sort(np.random.default_rng(random_state).choice(n, MAX_LEARN_CASES, replace=False))
+    min_cases = max(MIN_CASES, int(0.01 * n))
+    existing = _existing(ruleset, frame)
+
+    found: list[tuple[float, str, tuple[_Cond, ...], np.ndarray]] = []
+    for wanted in targets:
+        y = truth[search] == wanted
+        positives = int(y.sum())
+        base = positives / n if n else 0.0
+        seen: set[tuple] = set()
+        paths = candidate_paths(matrix[learn_rows], y[learn_rows], max_conditions=max_conditions,
+                                min_cases=max(1, min_cases * len(learn_rows) // max(n, 1)),
+                                random_state=random_state)
+        for path in paths:
+            conds = _conditions(path, meaning, search_cols)
+            if not conds:
+                continue
+            conds = _rounded(_without_idle(conds, search_cols, n), search_cols, y, n)
+            conds = _without_idle(conds, search_cols, n)
+            key = tuple(sorted((c.feature.name, c.op, repr(c.value)) for c in conds))
+            if key in seen or len(conds) > max_conditions:
+                continue
+            seen.add(key)
+            mask = _fires(conds, search_cols, n)
+            support, hits = int(mask.sum()), int((mask & y).sum())
+            if support < min_cases or hits / support < 0.5 or _wilson_low(hits, support) <= base:
+                continue
+            found.append((_score(hits, support, positives), wanted, conds, mask))
+    found.sort(key=lambda item: (-item[0], len(item[2]), item[1]))
+
+    kept: list[tuple[str, tuple[_Cond, ...], np.ndarray, float]] = []
+    for score, wanted, conds, _mask in found:
+        full = _fires(conds, columns, n_all)
+        if any(r.conclusion is not None and r.conclusion.label == wanted and _covered(full, fires)
+               for r, fires in existing):
+            continue
+        if any(_jaccard(full, other) >= SAME_CASES
+               or (w == wanted and (_covered(full, other) or _covered(other, full)))
+               for w, _, other, _ in kept):
+            continue
+        kept.append((wanted, conds, full, score))
+        if len(kept) >= max_suggestions:
+            break
+    suggestions = [_suggestion(ruleset, frame, wanted, conds, score, truth, columns, search, held, existing, groups)
+                   for wanted, conds, _, score in kept]
+    return _unique_names(suggestions)
+
+
+def _unique_names(suggestions: list[Suggestion]) -> list[Suggestion]:
+    """Number repeated names ("... (2)") so that two suggestions can both be saved."""
+    seen: dict[str, int] = {}
+    for s in suggestions:
+        name = s.rule["name"]
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            new = f"{name} ({seen[name]})"
+            s.text = s.text.replace(f'rule "{name}"', f'rule "{new}"', 1)
+            s.rule = {**s.rule, "name": new}
+    return suggestions
+
+
+def _covered(mask: np.ndarray, by: np.ndarray) -> bool:
+    fired = int(mask.sum())
+    return fired > 0 and int((mask & by).sum()) >= COVERED * fired
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    union = int((a | b).sum())
+    return int((a & b).sum()) / union if union else 1.0
+
+
+def _suggestion(ruleset, frame, wanted, conds, score, truth, columns, search, held, existing,
+                groups) -> Suggestion:
+    syntax = _rule_syntax(conds, ruleset.outcome.name, wanted)
+    compiled = compile_rule(format_syntax(syntax), ruleset.vocabulary, ruleset.settings)
+    fires = VectorizedRules([(compiled.id, compiled.logic)]).evaluate(frame)[0]
+    right = truth == wanted
+    n = int(search.sum())
+    support, hits = int((fires & search).sum()), int((fires & search & right).sum())
+    held_support, held_hits = int((fires & held).sum()), int((fires & held & right).sum())
+    each = [_test(c, columns) for c in conds]
+    failing = len(each) - np.sum(each, axis=0)
+    near = search & right & (failing == 1)
+    by_condition = [int((near & ~m).sum()) for m in each]
+    overlaps = []
+    for rule, other in existing:
+        shared = int((fires & other).sum())
+        if shared:
+            overlaps.append({"rule": rule.id, "name": rule.name,
+                             "label": rule.conclusion.label if rule.conclusion else None,
+                             "shared": shared, "share": shared / int(fires.sum())})
+    overlaps.sort(key=lambda o: -o["shared"])
+    subgroups = None
+    if groups is not None:
+        subgroups = {}
+        for g in sorted(pd.unique(groups), key=str):
+            rows = groups == g
+            g_support, g_hits = int((fires & rows).sum()), int((fires & rows & right).sum())
+            subgroups[str(g)] = {"cases": int(rows.sum()), "support": g_support,
+                                 "coverage": g_support / int(rows.sum()),
+                                 "precision": g_hits / g_support if g_support else None,
+                                 "interval": wilson_interval(g_hits, g_support)}
+    positives = int((search & right).sum())
+    return Suggestion(
+        text=compiled.text, label=wanted, rule=rule_to_json(compiled.syntax),
+        precision=hits / support if support else 0.0, coverage=support / n if n else 0.0, support=support,
+        recall=hits / positives if positives else 0.0,
+        heldout_precision=held_hits / held_support if held_support else None, heldout_support=held_support,
+        heldout_interval=wilson_interval(held_hits, held_support), near_misses=int(near.sum()),
+        near_misses_by_condition=by_condition, overlaps=overlaps, subgroups=subgroups, score=score)
