@@ -1,6 +1,6 @@
 """Predict over HTTP on loopback against the production server, while an author saves edits.
 
-    python -m bench.server_bench [--seconds 30] [--rate 200] [--save-rate 2]
+    python -m bench.server_bench [--seconds 30] [--rate 200] [--save-rate 2] [--shadow | --compare-shadow]
 
 Sets up a throw-away workspace in a temporary folder with the ``rulecraft`` command itself (people, tokens, the
 benchmark's 50-rule set imported as a bundle), starts ``python -m server serve`` (gunicorn, 2 workers) on a free
@@ -9,6 +9,11 @@ load: ``predict`` for one case at a fixed rate, on the latest release (no ``?ver
 plus an author saving an edit of a rule at a fixed rate. Every request is scheduled in advance; the generator sends
 only to 127.0.0.1, stops after ``--seconds`` (and never runs longer than twice that), then stops the server it
 started.
+
+``--shadow`` puts the latest save (an edit of one rule made after the release) in the shadow of the release before
+the load starts, so every prediction is also answered by the candidate off the answer's path (a new save restarts
+its count); ``--compare-shadow`` runs the benchmark without, then with a shadow, and prints both and the growth of
+p99 and of the server's CPU per prediction.
 
 Latency is reported two ways: from the moment the request was due (includes any delay of the load generator
 itself, so a slow client cannot hide server queueing) and from the moment it was sent.
@@ -284,8 +289,38 @@ def run_load(port: int, tokens: dict, ruleset: str, cases: list[dict], rules, se
     }
 
 
+def start_shadow(port: int, tokens: dict, ruleset: str, rules) -> dict:
+    """An edit of one rule after the release (the candidate), then a shadow following the latest save."""
+    from .workload import rule_text
+
+    author = Client(port, tokens["author"])
+    for seed in range(7, 40):  # another wording of the first rule (a canonical text that differs)
+        status, headers, body = author.request("GET", f"/api/rulesets/{ruleset}/rules/{rules[0].id}")
+        if status != 200:
+            raise RuntimeError(f"reading a rule: {status} {body[:300]!r}")
+        etag = headers.get("ETag") or headers.get("etag")
+        status, _, body = author.request("PUT", f"/api/rulesets/{ruleset}/rules/{rules[0].id}",
+                                         {"text": rule_text(rules[0], seed), "why": "A candidate for the shadow"},
+                                         {"If-Match": etag})
+        if status == 200:
+            break
+    else:
+        raise RuntimeError(f"saving the candidate: {status} {body[:300]!r}")
+    status, _, body = Client(port, tokens["reviewer"]).request("POST", f"/api/rulesets/{ruleset}/shadow", {})
+    if status != 201:
+        raise RuntimeError(f"starting the shadow: {status} {body[:300]!r}")
+    time.sleep(2)  # every worker reads the running shadows within a second
+    return json.loads(body)["shadow"]
+
+
+def shadow_counts(port: int, tokens: dict, ruleset: str) -> dict:
+    status, _, body = Client(port, tokens["reviewer"]).request("GET", f"/api/rulesets/{ruleset}/shadow")
+    shadow = json.loads(body)["shadow"] if status == 200 else None
+    return {k: shadow[k] for k in ("cases", "different", "failed", "dropped", "restarts")} if shadow else {}
+
+
 def bench_server(seconds: float = 30, rate: float = 200, save_rate: float = 2, n_rules: int = 50,
-                 workers: int = 2) -> dict:
+                 workers: int = 2, shadow: bool = False) -> dict:
     from .workload import frame_to_rows, generate_frame, generate_rules
 
     rules = generate_rules(n_rules)
@@ -298,6 +333,8 @@ def bench_server(seconds: float = 30, rate: float = 200, save_rate: float = 2, n
         server = start_server(data_dir, port, workers)
         try:
             name = release(port, tokens, ruleset)
+            if shadow:
+                start_shadow(port, tokens, ruleset, rules)
             warm_up(port, tokens, ruleset, cases)
             alone = sequential(port, tokens, ruleset, cases, server.pid)
             cpu = group_cpu_seconds(server.pid)
@@ -306,6 +343,9 @@ def bench_server(seconds: float = 30, rate: float = 200, save_rate: float = 2, n
             result["sequential"] = alone
             result["release"] = name
             result["workers"] = workers
+            if shadow:
+                time.sleep(2)  # the last counts are written every second
+                result["shadow"] = shadow_counts(port, tokens, ruleset)
         finally:
             stop_server(server)
     return result
@@ -316,9 +356,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--save-rate", type=float, default=2)
+    parser.add_argument("--shadow", action="store_true", help="run with a shadow beside the release")
+    parser.add_argument("--compare-shadow", action="store_true", help="run without, then with a shadow")
     args = parser.parse_args()
-    result = bench_server(args.seconds, args.rate, args.save_rate)
-    print(json.dumps(result, indent=2))
+    if not args.compare_shadow:
+        print(json.dumps(bench_server(args.seconds, args.rate, args.save_rate, shadow=args.shadow), indent=2))
+        return
+    without = bench_server(args.seconds, args.rate, args.save_rate)
+    with_shadow = bench_server(args.seconds, args.rate, args.save_rate, shadow=True)
+    per_prediction = [r["server_cpu_share"] * args.seconds / max(1, r["statuses"].get("200", 0) or
+                                                                 sum(r["statuses"].values()))
+                      for r in (without, with_shadow)]
+    print(json.dumps({"without": without, "with_shadow": with_shadow, "growth": {
+        "p99_ms": with_shadow["p99_ms"] - without["p99_ms"],
+        "sent_p99_ms": with_shadow["sent_p99_ms"] - without["sent_p99_ms"],
+        "cpu_ms_per_prediction": [x * 1000 for x in per_prediction],
+        "cpu_per_prediction_ratio": per_prediction[1] / per_prediction[0],
+        "sequential_cpu_ms_per_request": [r["sequential"]["cpu_ms_per_request"] for r in (without, with_shadow)],
+        "sequential_p99_ms": [r["sequential"]["p99_ms"] for r in (without, with_shadow)]}}, indent=2))
 
 
 if __name__ == "__main__":

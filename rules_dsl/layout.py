@@ -8,6 +8,7 @@ can read a clone:
       vocabulary.yaml   the features
       rules/<id>.rule   one rule per file, canonical text
       examples.csv      optional example cases (one column per feature, by column name)
+      tests.csv         optional expected outcomes: cases with the answer the rules must give (expected.py)
 
 Paths here are relative to the rule-set folder; the server prefixes the rule set's id.
 
@@ -25,6 +26,7 @@ from .errors import Problem, RuleError
 SETTINGS_FILE = "ruleset.yaml"
 VOCABULARY_FILE = "vocabulary.yaml"
 EXAMPLES_FILE = "examples.csv"
+TESTS_FILE = "tests.csv"
 RULES_FOLDER = "rules"
 RULE_SUFFIX = ".rule"
 

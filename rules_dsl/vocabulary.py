@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from .errors import DataError, Problem, RuleError, did_you_mean, invisible_character, normalize_name
+from .gate import Gate
 from .layout import SETTINGS_FILE, VOCABULARY_FILE
 from .units import find_unit
 
@@ -303,6 +304,8 @@ class Settings:
     outcome: Outcome
     policy: Policy = field(default_factory=Policy)
     description: str = ""
+    gate: Gate | None = None   # the release gate (gate.py), when declared
+    shadow_keeps_values: bool = False   # a shadow run may store the values of the cases it samples
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {"title": self.title}
@@ -313,6 +316,10 @@ class Settings:
             data["outcome"]["description"] = self.outcome.description
         data["policy"] = self.policy.kind
         data["default"] = self.policy.default if self.policy.default is not None else ABSTAIN
+        if self.gate is not None:
+            data["gate"] = self.gate.to_dict()
+        if self.shadow_keeps_values:
+            data["shadow keeps values"] = True
         return data
 
     @classmethod
@@ -356,6 +363,16 @@ class Settings:
             fail(f"policy must be 'first match' or 'weighted vote', not '{data.get('policy')}'.", "policy")
         default = data.get("default", ABSTAIN)
         default = None if default is None or str(default).lower() == ABSTAIN else str(default)
+        keeps = data.get("shadow keeps values", False)
+        if keeps not in (True, False) and str(keeps).strip().lower() not in ("yes", "no", "true", "false"):
+            fail(f"shadow keeps values: is yes or no, not '{keeps}'.", "shadow keeps values")
+        keeps = keeps is True or str(keeps).strip().lower() in ("yes", "true")
+        gate = None
+        if data.get("gate") is not None:
+            try:
+                gate = Gate.from_dict(data["gate"], file)
+            except RuleError as e:
+                problems.extend(e.problems)
         if problems:
             raise RuleError(problems)
         out = Outcome(name, tuple(str(x) for x in labels), str(outcome.get("description") or "").strip())
@@ -367,4 +384,4 @@ class Settings:
                                         field="default", file=file))
             default = canonical
         return cls(title=title.strip(), outcome=out, policy=Policy(kind, default),
-                   description=str(data.get("description") or "").strip())
+                   description=str(data.get("description") or "").strip(), gate=gate, shadow_keeps_values=keeps)

@@ -55,6 +55,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["rulecraft.workspace"] = Workspace(store)
     app.extensions["rulecraft.signing_key"] = signing.load_or_create(app.config["DATA_DIR"])
     app.extensions["rulecraft.verified_tokens"] = auth.VerifiedTokens()  # for a database outage (server/auth.py)
+    from .services.shadows import Shadower
+
+    app.extensions["rulecraft.shadower"] = Shadower(app.extensions["rulecraft.workspace"],
+                                                    app.extensions["rulecraft.engine"])
 
     from .api import register_api
 

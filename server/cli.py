@@ -62,12 +62,16 @@ def check(path: Path) -> None:
         click.echo(f"{path}: {errors} error{'s' * (errors != 1)}", err=True)
         sys.exit(1)
     examples, cases = _check_examples(path, ruleset)
-    _print_problems([*ruleset.warnings, *examples], folder=path)
+    tests = _check_tests(path, ruleset)
+    _print_problems([*ruleset.warnings, *examples, *tests], folder=path)
     errors = sum(p.is_error for p in examples)
-    if errors:
-        click.echo(f"{path}: {errors} error{'s' * (errors != 1)} in examples.csv", err=True)
+    tests_errors = sum(p.is_error for p in tests)
+    if errors or tests_errors:
+        where = [f"{n} error{'s' * (n != 1)} in {file}" for n, file in ((errors, EXAMPLES_FILE),
+                                                                        (tests_errors, "tests.csv")) if n]
+        click.echo(f"{path}: {', '.join(where)}", err=True)
         sys.exit(1)
-    warnings = len(ruleset.warnings) + len(examples)
+    warnings = len(ruleset.warnings) + len(examples) + len(tests)
     click.echo(f"{path}: {len(ruleset.rules)} rules, no errors"
                + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else "")
                + (f"; {cases} example case{'s' * (cases != 1)} checked" if cases else ""))
@@ -82,6 +86,18 @@ def _check_examples(path: Path, ruleset) -> tuple[list, int]:
     if not path.is_dir() or not file.is_file():
         return [], 0
     return check_examples(file.read_bytes(), ruleset), 0 if ruleset.examples is None else len(ruleset.examples)
+
+
+def _check_tests(path: Path, ruleset) -> list:
+    """The problems of a folder's tests.csv: values against the vocabulary, expected answers against the outcome,
+    rule names against the rules."""
+    from rules_dsl.expected import check_tests
+    from rules_dsl.layout import TESTS_FILE
+
+    file = path / TESTS_FILE
+    if not path.is_dir() or not file.is_file():
+        return []
+    return check_tests(file.read_bytes(), ruleset)
 
 
 @main.command(name="format")
@@ -705,6 +721,14 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
     except (RuleError, rules_dsl.BundleError) as e:
         _print_problems(getattr(e, "problems", [e]))
         sys.exit(1)
+    tests_csv = (source / "tests.csv").read_bytes() if source.is_dir() and (source / "tests.csv").is_file() else None
+    if tests_csv is not None:
+        problems = _check_tests(source, ruleset)
+        if any(p.is_error for p in problems):
+            _print_problems(problems, folder=source)
+            click.echo(f"{source}: not imported; fix tests.csv first (rulecraft test {source}).", err=True)
+            sys.exit(1)
+        other_files = {**(other_files or {}), "tests.csv": tests_csv}
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
         person = auth.find_user(db, as_user)
@@ -1032,6 +1056,73 @@ def _suggestion_line(s) -> str:
     return (f"{s.label}: precision {_percent(s.precision)} on {s.support} cases, held out "
             f"{_percent(s.heldout_precision)} on {s.heldout_support}; coverage {_percent(s.coverage)}, catches "
             f"{_percent(s.recall)} of '{s.label}'; {s.near_misses} near misses")
+
+
+# ---- rulecraft test: expected outcomes (tests.csv) -------------------------------------------------------------
+
+@main.command(name="test")
+@workspace_options
+@click.argument("path")
+@click.option("--version", "revision", default=None,
+              help="Test a rule set of the workspace (PATH is its name) at this release name or full version id.")
+def test_command(data_dir: Path, database_url: str | None, path: str, revision: str | None) -> None:
+    """Run a rule set's tests.csv: each failure in plain words; exit 0 all pass, 1 any fails, 2 an error in the
+    file (file:line) or in the rules. PATH is a rule-set folder, or with --version a rule set of the workspace."""
+    from rules_dsl.expected import run_tests
+    from rules_dsl.layout import TESTS_FILE
+
+    folder = Path(path)
+    if revision is None and folder.is_dir():
+        try:
+            ruleset = rules_dsl.load(folder)
+        except RuleError as e:
+            _print_problems(e.problems, folder=folder)
+            click.echo(f"{folder}: the rules have errors; fix them (rulecraft check {folder}) before testing.",
+                       err=True)
+            sys.exit(2)
+        data = (folder / TESTS_FILE).read_bytes() if (folder / TESTS_FILE).is_file() else None
+        shown = folder / TESTS_FILE
+        name = str(folder)
+    else:
+        ruleset, data, name = _workspace_tests(data_dir, database_url, path, revision)
+        shown = Path(f"{path}/{TESTS_FILE}")
+    if data is None:
+        click.echo(f"{name} has no {TESTS_FILE}: add one (docs/language.md, \"Expected outcomes\") with a column "
+                   "'case', the feature columns and 'expect'.", err=True)
+        sys.exit(2)
+    try:
+        report = run_tests(data, ruleset, str(shown))
+    except RuleError as e:
+        _print_problems(e.problems)
+        errors = len(e.errors)
+        click.echo(f"{shown}: {errors} error{'s' * (errors != 1)}; no case was run.", err=True)
+        sys.exit(2)
+    _print_problems(report.problems)
+    for failure in report.failures:
+        click.echo(failure.describe(str(shown)))
+    cases = len(report.results)
+    click.echo(f"{name}: {cases} case{'s' * (cases != 1)}, {report.passed} passed, {report.failed} failed")
+    sys.exit(1 if report.failed else 0)
+
+
+def _workspace_tests(data_dir: Path, database_url: str | None, name: str, revision: str | None):
+    """A rule set of the workspace at a version, and the bytes of its tests.csv (None when it has none)."""
+    from rules_dsl.layout import TESTS_FILE
+    from server.services.errors import ServiceError
+
+    if not data_dir.is_dir():
+        click.echo(f"'{name}' is not a rule-set folder, and there is no workspace at '{data_dir}' to find a rule "
+                   "set of that name in (--data-dir).", err=True)
+        sys.exit(2)
+    runtime = _runtime(data_dir, database_url)
+    ws = runtime.workspace
+    try:
+        version = ws.resolve(ws.check_id(name), revision)
+        ruleset = ws.ruleset(name, version)
+        data = ws.files(name, version).get(TESTS_FILE)
+    except ServiceError as e:
+        _refuse(e, status=2)
+    return ruleset, data, f"{name} at {ws.release_name(name, version) or version[:12]}"
 
 
 if __name__ == "__main__":  # pragma: no cover

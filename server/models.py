@@ -127,9 +127,42 @@ class Release(Base):
     # The content hash of the release's bundle, recorded at approval (also in the tag's message); None for releases
     # approved before it was recorded. See docs/api.md, "Verifying a bundle".
     bundle_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # The release gate (ruleset.yaml) as measured: at the request, then at the approval (rules_dsl.gate.GateResult
+    # as JSON); None when the rule set declares no gate. An approval of a failing gate records the reviewer's
+    # reason in gate_override (also in the audit log).
+    gate: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    gate_override: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     requester: Mapped[User] = relationship(foreign_keys=[requested_by])
     decider: Mapped[User | None] = relationship(foreign_keys=[decided_by])
+
+
+class Shadow(Base):
+    """A candidate version answering, off the answer's path, the live predictions of the released version it
+    shadows (services/shadows.py), and what it answered differently. One active (ended_at None) per rule set."""
+
+    __tablename__ = "shadows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ruleset: Mapped[str] = mapped_column(String(80), index=True)
+    candidate: Mapped[str] = mapped_column(String(40))
+    follow: Mapped[bool] = mapped_column(Boolean, default=False)   # the candidate is the latest save, whatever it is
+    released: Mapped[str] = mapped_column(String(40))
+    release_name: Mapped[str] = mapped_column(String(20))
+    keep_values: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)   # of the current count
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_reason: Mapped[str] = mapped_column(Text, default="")
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+    different: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)     # cases the candidate could not answer (an error)
+    dropped: Mapped[int] = mapped_column(Integer, default=0)    # cases not compared: the queue was full
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    by_rule: Mapped[dict] = mapped_column(JSON, default=dict)    # rule name -> different answers it took part in
+    sample: Mapped[list] = mapped_column(JSON, default=list)     # a bounded sample of the different answers
+
+    starter: Mapped[User] = relationship(foreign_keys=[started_by])
 
 
 class AuditEvent(Base):

@@ -21,6 +21,7 @@ def register_api(app: Flask) -> None:
         analysis,
         check,
         datasets,
+        expected,
         health,
         history,
         openapi,
@@ -28,10 +29,11 @@ def register_api(app: Flask) -> None:
         predict,
         releases,
         rulesets,
+        shadow,
         suggestions,
         workbooks,
     )
 
     for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health,
-                   suggestions, workbooks):
+                   suggestions, workbooks, expected, shadow):
         app.register_blueprint(module.bp)

@@ -13,12 +13,14 @@ from . import (
     analysis,
     check,
     datasets,
+    expected,
     health,
     history,
     people,
     predict,
     releases,
     rulesets,
+    shadow,
     spec,
     suggestions,
     workbooks,
@@ -34,7 +36,8 @@ PATHS = {
                            "else a token of scope 'metrics' (or an admin)", {"type": "string"},
                            ok_type="text/plain")},
 }
-PARTS = (rulesets, history, check, predict, releases, datasets, analysis, people, health, suggestions, workbooks)
+PARTS = (rulesets, history, check, predict, releases, datasets, analysis, people, health, suggestions, workbooks,
+         expected, shadow)
 
 
 def _merged(tables) -> dict:

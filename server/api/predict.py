@@ -55,7 +55,11 @@ def predict(ruleset):
     """{"case": {...}} or {"cases": [{...}, ...]} -> the predicted label per case, the rules that fired (id, name,
     text) and the version used. 422 naming the field for a wrong type, NaN/Infinity or a duplicate key."""
     rs, version, release = pinned(ruleset)
-    answer = predicting.predict(rs, json_body(), current_app.config["PREDICT_MAX_CASES"])
+    shadower = current_app.extensions["rulecraft.shadower"]
+    seen = [] if release is not None and shadower.watches(ruleset) else None
+    answer = predicting.predict(rs, json_body(), current_app.config["PREDICT_MAX_CASES"], seen)
+    if seen:  # a shadow runs beside this release: hand it the cases, off the answer's path
+        shadower.offer(ruleset, version, [row for row, _ in seen], [d for _, d in seen])
     labels = [p["label"] for p in answer["predictions"]] if "predictions" in answer else \
         [answer["prediction"]["label"]]
     count_predictions(ruleset, version, release, labels)

@@ -1,7 +1,7 @@
 """Releases: request, approve, reject (with a comment; the requester cannot approve), list."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from ..auth import current_user, requires
 from ..services import releases
@@ -44,17 +44,19 @@ def request_release(ruleset):
     ws = workspace()
     body = json_body(required=False)
     release = releases.request_release(ws, session(), current_user(), ws.check_id(ruleset), body.get("version"),
-                                       body.get("notes"))
+                                       body.get("notes"), current_app.config["DATASETS_DIR"])
     return jsonify(release_json(release)), 201
 
 
 @bp.post("/rulesets/<ruleset>/releases/<id:release_id>/approve")
 @requires("releases.decide")
 def approve(ruleset, release_id):
-    """Approve: {"comment"?}. 403 for one's own request or own changes; 409 if already decided."""
+    """Approve: {"comment"?, "override"?}. 403 for one's own request or own changes; 409 if already decided; 422
+    (code gate-failed, with the measured gate) when the release gate fails and no override reason is given."""
     ws = workspace()
     body = json_body(required=False)
-    release = releases.approve(ws, session(), current_user(), ws.check_id(ruleset), release_id, body.get("comment"))
+    release = releases.approve(ws, session(), current_user(), ws.check_id(ruleset), release_id, body.get("comment"),
+                               body.get("override"), current_app.config["DATASETS_DIR"])
     return jsonify(release_json(release))
 
 
@@ -72,7 +74,8 @@ def reject(ruleset, release_id):
 RELEASE_P = {"name": "release_id", "in": "path", "required": True, "schema": I}
 SCHEMAS = {"Release": obj({"id": I, "ruleset": S, "name": NULL_S, "version": S, "status": S, "notes": S,
                            "requested_by": NULL_S, "requested_at": S, "decided_by": NULL_S, "decided_at": NULL_S,
-                           "comment": S, "bundle_hash": NULL_S}, ["id", "ruleset", "version", "status"])}
+                           "comment": S, "bundle_hash": NULL_S, "gate": {"type": ["object", "null"]},
+                           "gate_override": NULL_S}, ["id", "ruleset", "version", "status"])}
 PATHS = {
     "/api/rulesets/{ruleset}/releases": {
         "get": op("Releases and requests", obj({"ruleset": S, "releases": arr(ref("Release"))}), codes=("404",),
@@ -87,7 +90,7 @@ PATHS = {
     "/api/rulesets/{ruleset}/releases/{release_id}/approve": {
         "post": op("Approve a release (not one's own)", ref("Release"), codes=("400", "404", "409", "422"),
                    params=RS + [RELEASE_P], request={"required": False, "content": {"application/json": {
-                       "schema": obj({"comment": S})}}})},
+                       "schema": obj({"comment": S, "override": S})}}})},
     "/api/rulesets/{ruleset}/releases/{release_id}/reject": {
         "post": op("Reject a release with a comment", ref("Release"), codes=("400", "404", "409", "422"),
                    params=RS + [RELEASE_P], request=body(obj({"comment": S}, ["comment"])))},

@@ -72,7 +72,7 @@ def release_json(r, released: dict[str, str] | None = None) -> dict:
             "notes": r.notes, "requested_by": r.requester.name if r.requester else None,
             "requested_at": r.requested_at.isoformat(), "decided_by": r.decider.name if r.decider else None,
             "decided_at": r.decided_at.isoformat() if r.decided_at else None, "comment": r.comment,
-            "bundle_hash": r.bundle_hash}
+            "bundle_hash": r.bundle_hash, "gate": r.gate, "gate_override": r.gate_override}
 
 
 def dataset_json(d) -> dict:

@@ -96,8 +96,11 @@ def data_warnings(rs: RuleSet, data, absent: bool = True) -> list[dict]:
     return [w for w in rs.data_report(data).warnings if absent or w["code"] != "absent-column"]
 
 
-def decision_json(rs: RuleSet, row: dict, missing, ignored) -> dict:
+def decision_json(rs: RuleSet, row: dict, missing, ignored, seen: list | None = None) -> dict:
+    """``seen``: when given, (row, decision) is appended to it (for a shadow run, services/shadows.py)."""
     decision = rs.decide_row(row)
+    if seen is not None:
+        seen.append((row, decision))
     rules = {r.id: r for r in rs.rules}
     return {"label": decision.label, "abstained": decision.label is None,
             "fired": [{"id": i, "name": rules[i].name, "text": rules[i].text} for i in decision.fired],
@@ -105,13 +108,14 @@ def decision_json(rs: RuleSet, row: dict, missing, ignored) -> dict:
             "missing": missing, "ignored": ignored}
 
 
-def predict(rs: RuleSet, body: dict, max_cases: int) -> dict:
-    """{"case": {...}} -> {"prediction", "warnings"}; {"cases": [...]} -> {"predictions", "warnings"}."""
+def predict(rs: RuleSet, body: dict, max_cases: int, seen: list | None = None) -> dict:
+    """{"case": {...}} -> {"prediction", "warnings"}; {"cases": [...]} -> {"predictions", "warnings"}.
+    ``seen``: as for decision_json."""
     if ("case" in body) == ("cases" in body):
         raise Invalid("Send one case as {\"case\": {...}} or several as {\"cases\": [...]}.", field="case")
     if "case" in body:
         row, missing, ignored = validate_case(rs, body["case"], "case")
-        return {"prediction": decision_json(rs, row, missing, ignored),
+        return {"prediction": decision_json(rs, row, missing, ignored, seen),
                 "warnings": data_warnings(rs, [row], absent=False)}
     cases = body["cases"]
     if not isinstance(cases, list):
@@ -121,7 +125,7 @@ def predict(rs: RuleSet, body: dict, max_cases: int) -> dict:
     predictions, rows = [], []
     for i, case in enumerate(cases):
         row, missing, ignored = validate_case(rs, case, f"cases[{i}]")
-        predictions.append(decision_json(rs, row, missing, ignored))
+        predictions.append(decision_json(rs, row, missing, ignored, seen))
         rows.append(row)
     return {"predictions": predictions, "warnings": data_warnings(rs, rows, absent=False)}
 

@@ -8,6 +8,7 @@ Approval is crash-safe: the row is marked 'approving' with its name, then the ta
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
@@ -21,6 +22,7 @@ from ..db import begin_write, reads
 from ..limits import MAX_WHY
 from ..models import Release, User, utcnow
 from ..store import ReleaseExists, StoreError, fault_point
+from . import gate
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .saving import identity, record, refused
 from .workspace import Workspace
@@ -63,11 +65,13 @@ def draft_notes(ws: Workspace, ruleset: str, version: str) -> str:
 
 
 def request_release(ws: Workspace, db: Session, user: User, ruleset: str, version: str | None,
-                    notes) -> Release:
+                    notes, datasets_dir: Path | None = None) -> Release:
+    """``datasets_dir``: where the reference data sets are, for the release gate's figures (None: not measured)."""
     version = ws.resolve(ruleset, version)
     ws.files(ruleset, version)  # 404 if the rule set is not in that version
     version = ws.own_version(ruleset, version)  # this rule set's last change, not another rule set's newer one
     notes = _text(notes, "notes", False) or draft_notes(ws, ruleset, version)
+    measured = gate.measure(ws, db, datasets_dir, ruleset, version)
     if any(t.version == version for t in ws.releases(ruleset)):
         raise Conflict("This version is already released.")
     begin_write(db)
@@ -76,11 +80,14 @@ def request_release(ws: Workspace, db: Session, user: User, ruleset: str, versio
     if pending is not None:
         raise Conflict("A release of this version has already been requested and is waiting for a reviewer.",
                        release=pending.id)
-    release = Release(ruleset=ruleset, version=version, status="requested", notes=notes, requested_by=user.id)
+    release = Release(ruleset=ruleset, version=version, status="requested", notes=notes, requested_by=user.id,
+                      gate=None if measured is None else {"request": measured.to_dict()})
     db.add(release)
     db.flush()
-    record(db, user, "release.request", ruleset=ruleset, version=version, message=notes,
-           details={"release": release.id})
+    details = {"release": release.id}
+    if measured is not None:
+        details["gate_passed"] = measured.passed
+    record(db, user, "release.request", ruleset=ruleset, version=version, message=notes, details=details)
     db.commit()
     return release
 
@@ -121,8 +128,12 @@ def authors_since_last_release(ws: Workspace, ruleset: str, version: str) -> set
     return authors
 
 
-def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, comment) -> Release:
+def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, comment, override=None,
+            datasets_dir: Path | None = None) -> Release:
+    """``override``: the reviewer's reason for approving although the release gate fails (required then, kept in
+    the release and the audit log); ``datasets_dir`` as for request_release."""
     comment = _text(comment, "comment", False)
+    override = _text(override, "override", False) or None
     release = _pending(db, ruleset, release_id)
     if release.requested_by == user.id:
         raise refused(db, user, "release.approve", Forbidden(
@@ -135,8 +146,19 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
             reason="own-changes", ruleset=ruleset, version=release.version, message=comment,
             details={"release": release.id})
     own = ws.own_version(ruleset, release.version)  # a request made before releases named their own version
+    measured = gate.measure(ws, db, datasets_dir, ruleset, own)
+    if measured is not None and not measured.passed and override is None:
+        raise refused(db, user, "release.approve", Invalid(
+            f"This version does not pass the release gate: {gate.failing_words(measured)}. Fix the rules (or the "
+            "tests), or approve anyway by giving the reason for the override.", code="gate-failed",
+            field="override", gate=measured.to_dict()),
+            reason="gate-failed", ruleset=ruleset, version=release.version, message=comment,
+            details={"release": release.id})
     begin_write(db)
     _lock_decision(db, release)
+    if measured is not None:
+        release.gate = {**(release.gate or {}), "approval": measured.to_dict()}
+        release.gate_override = override if not measured.passed else None
     if any(t.version == own for t in ws.releases(ruleset)):
         raise Conflict("This version is already released.")
     number = 1 + (db.scalar(select(func.count()).select_from(Release).where(
@@ -168,8 +190,13 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
     fault_point("release.tagged")
     begin_write(db)
     release.status = "approved"
+    details = {"release": release.id, "name": release.name, "bundle_hash": release.bundle_hash}
+    if measured is not None:
+        details["gate_passed"] = measured.passed
+        if release.gate_override:
+            details["gate_override"] = release.gate_override
     record(db, user, "release.approve", ruleset=ruleset, version=release.version, message=comment,
-           details={"release": release.id, "name": release.name, "bundle_hash": release.bundle_hash})
+           details=details)
     db.commit()
     return release
 

@@ -23,7 +23,14 @@ from rules_dsl import (
     slugify,
 )
 from rules_dsl.errors import name_key, normalize_name
-from rules_dsl.layout import EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, dump_yaml, rule_file, rule_stem
+from rules_dsl.layout import (
+    EXAMPLES_FILE,
+    SETTINGS_FILE,
+    VOCABULARY_FILE,
+    dump_yaml,
+    rule_file,
+    rule_stem,
+)
 from rules_dsl.ruleset import ruleset_from_files
 
 from ..models import User
@@ -225,8 +232,19 @@ def update_vocabulary(ws: Workspace, db: Session, user: User, ruleset: str, data
 
 
 def update_settings(ws: Workspace, db: Session, user: User, ruleset: str, data, why: str, base: str) -> Saved:
-    return _update_yaml(ws, db, user, ruleset, SETTINGS_FILE, "settings.update", why, base,
-                        lambda: Settings.from_dict(data, file=SETTINGS_FILE).to_dict())
+    """A body without "gate" (or "shadow keeps values") keeps it as it is (forms that do not show it must not drop
+    it); "gate": null removes the gate."""
+    def build():
+        settings = Settings.from_dict(data, file=SETTINGS_FILE).to_dict()
+        if isinstance(data, dict):
+            current = ws.ruleset(ruleset, ws.resolve(ruleset, None)).settings
+            if "gate" not in data and current.gate is not None:
+                settings["gate"] = current.gate.to_dict()
+            if "shadow keeps values" not in data and current.shadow_keeps_values:
+                settings["shadow keeps values"] = True
+        return settings
+
+    return _update_yaml(ws, db, user, ruleset, SETTINGS_FILE, "settings.update", why, base, build)
 
 
 def _update_yaml(ws, db, user, ruleset, name, action, why, base, build) -> Saved:

@@ -164,6 +164,9 @@ class Workspace:
 
 def close_app(app) -> None:
     """Release what an app holds open (database connections, Git helper processes)."""
+    shadower = app.extensions.get("rulecraft.shadower")
+    if shadower is not None:
+        shadower.close()
     app.extensions["rulecraft.engine"].dispose()
     app.extensions["rulecraft.store"].close()
 

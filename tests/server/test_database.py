@@ -6,7 +6,8 @@ import sqlalchemy as sa
 from server import migrate
 from tests.server.conftest import FIXTURES, Workspace, make_app
 
-TABLES = {"users", "sessions", "api_tokens", "signin_throttle", "releases", "audit_events", "datasets"}
+TABLES = {"users", "sessions", "api_tokens", "signin_throttle", "releases", "audit_events", "datasets",
+          "shadows"}
 
 
 def tables(url: str) -> set[str]:

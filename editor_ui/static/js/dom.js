@@ -74,6 +74,7 @@ const ACTIONS = {
   "rule.create": "added a rule", "rule.update": "changed a rule", "rule.rename": "renamed a rule",
   "rule.disable": "took a rule out of use", "rule.enable": "put a rule back in use", "rule.delete": "deleted a rule",
   "vocabulary.update": "changed the vocabulary", "settings.update": "changed the outcome or settings",
+  "tests.update": "changed the expected outcomes (tests)",
   "ruleset.create": "created the rule set", "ruleset.import": "brought in the rule set",
   "ruleset.workbook": "saved changes from a workbook",
   "version.restore": "brought back an earlier version", "release.request": "asked for a release",
