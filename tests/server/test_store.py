@@ -311,6 +311,48 @@ def test_a_conflict_reports_a_deleted_or_newly_created_file_as_missing_text(stor
     assert caught.value.base_text == "created meanwhile\n" and caught.value.current_text is None
 
 
+def forge(repo: Path, parent: str, listing: str) -> str:
+    """A commit made outside the store: ``listing`` (``git mktree`` lines) as sepsis-triage/rules, on main."""
+    rules = subprocess.run(["git", "--git-dir", str(repo), "mktree"], input=listing, text=True, capture_output=True,
+                           check=True).stdout.strip()
+    set_tree = subprocess.run(["git", "--git-dir", str(repo), "mktree"], input=f"040000 tree {rules}\trules\n",
+                              text=True, capture_output=True, check=True).stdout.strip()
+    root = subprocess.run(["git", "--git-dir", str(repo), "mktree"], input=f"040000 tree {set_tree}\tsepsis-triage\n",
+                          text=True, capture_output=True, check=True).stdout.strip()
+    forged = subprocess.run(["git", "--git-dir", str(repo), "commit-tree", root, "-p", parent, "-m", "outside"],
+                            env={**os.environ, "GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x",
+                                 "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"},
+                            capture_output=True, text=True, check=True).stdout.strip()
+    git(repo, "update-ref", "refs/heads/main", forged, parent)
+    return forged
+
+
+@pytest.mark.parametrize("kind", ["link", "submodule", "folder"])
+def test_a_conflict_with_a_link_submodule_or_folder_reports_no_text(store, repo, kind):
+    """Mutation testing (docs/reliability.md): the conflict's "their text" of an entry that is not a file is
+    None; a link's target or a tree's bytes must never be shown as someone's rule text."""
+    base = save(store, RULE, "rule\n")
+    link = subprocess.run(["git", "--git-dir", str(repo), "hash-object", "-w", "--stdin"], input=b"../../etc/passwd",
+                          capture_output=True, check=True).stdout.decode().strip()
+    inner = subprocess.run(["git", "--git-dir", str(repo), "mktree"], input=f"100644 blob {link}\tx\n", text=True,
+                           capture_output=True, check=True).stdout.strip()
+    entry = {"link": f"120000 blob {link}", "submodule": f"160000 commit {base.id}", "folder": f"040000 tree {inner}"}
+    forged = forge(repo, base.id, f"{entry[kind]}\tsirs.rule\n")
+    with pytest.raises(ConflictError) as caught:
+        save(store, RULE, "mine\n", base=base.id, conflict_paths=[RULE])
+    assert (caught.value.base_text, caught.value.current_text, caught.value.current_version) == \
+        ("rule\n", None, forged)
+
+
+def test_a_conflict_shows_text_that_is_not_utf8_with_replacement_characters(store):
+    """Mutation testing: a rule file written outside Rulecraft in Latin-1 still gives a conflict, not a crash."""
+    base = save(store, RULE, "rule\n")
+    store.commit([Change(RULE, "caf\u00e9\n".encode("latin-1"))], author=BOB, message="latin-1", trailers=TRAILERS)
+    with pytest.raises(ConflictError) as caught:
+        save(store, RULE, "mine\n", base=base.id, conflict_paths=[RULE])
+    assert caught.value.current_text == "caf\ufffd\n"
+
+
 def test_expect_head_refuses_when_the_branch_moved(store):
     first = save(store, RULE, "a\n", expect_head=None)
     with pytest.raises(HeadMoved) as caught:
