@@ -25,6 +25,7 @@ from server.store import (
     SERVICE_IDENTITY,
     Change,
     ConflictError,
+    GitError,
     GitStore,
     HeadMoved,
     Identity,
@@ -860,6 +861,28 @@ def test_a_lock_file_left_by_a_killed_save_is_cleared_by_the_next_save(store, re
     (repo / "refs" / "heads" / "main.lock").write_text("stale")
     after = save(store, RULE, "y\n")  # under the writer lock, no live save can own it
     assert after.parent == version.id and not (repo / "refs" / "heads" / "main.lock").exists()
+
+
+def test_gits_lock_refusal_becomes_store_busy_and_other_failures_keep_gits_words_for_the_log(store, repo):
+    """Mutation testing (docs/reliability.md): Git's own "Unable to create '...lock': File exists" is what a save
+    meets when another Git process holds a ref; it must read as "busy, try again", not as a failure. Other
+    failures keep Git's words in ``detail`` (for the log), even when they are not UTF-8."""
+    version = save(store, RULE, "x\n")
+    (repo / "refs" / "heads" / "main.lock").write_text("held")
+    env = {"PATH": os.environ["PATH"], "GIT_DIR": str(repo), "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_CONFIG_GLOBAL": os.devnull, "HOME": str(repo), "LC_ALL": "C"}
+    refused = subprocess.run(["git", "update-ref", "refs/heads/main", version.id, version.id], env=env,
+                             capture_output=True, check=False)
+    assert refused.returncode != 0 and b".lock" in refused.stderr and b"exists" in refused.stderr
+    busy = GitStore._failure("update-ref", refused.stderr)
+    assert type(busy) is StoreBusy
+    assert busy.message == ("The rule store is finishing an operation that was interrupted. Nothing was changed; "
+                            "please try again in a moment, and tell your administrator if it happens again.")
+    for stderr in (b"fatal: a.lock is held", b"fatal: the file exists", b"fatal: bad object \xff\xfe"):
+        failed = GitStore._failure("cat-file", stderr)
+        assert type(failed) is GitError
+        assert failed.message == "The rule store could not complete the operation (cat-file)."
+        assert failed.detail == stderr.decode("utf-8", "replace")
 
 
 def test_recover_removes_what_interrupted_operations_left(store, repo):
