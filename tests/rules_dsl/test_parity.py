@@ -386,6 +386,16 @@ def test_is_not_and_not_one_of_on_every_type_are_unknown_when_missing():
 
 # ---- data types ------------------------------------------------------------------------------------------------
 
+def test_a_text_column_read_as_numbers_is_compared_as_text_like_per_row():
+    """A reader makes a column of numbers float64 even where the vocabulary says text; the vectorized backend must
+    then compare their text as the per-row one does (mutation testing: mutant ``_is_plain_text__mutmut_3`` sent
+    such a column down the direct path, where 1.5 never equals "1.5")."""
+    ruleset = build_ruleset(['rule "a" when notes is "1.5"'])
+    frame = pd.DataFrame({"notes": [1.5, 2.0, None]})
+    assert ruleset.matches(frame)["r000"].tolist() == [True, False, False]
+    assert [ruleset.matches_row(r) for r in frame.to_dict("records")] == [["r000"], [], []]
+
+
 def test_categorical_columns_with_unused_and_missing_categories():
     ruleset = build_ruleset(['rule "a" when location is one of "margin", "border", "centre"',
                              'rule "b" when location is not "margin"', 'rule "c" when location is missing',
