@@ -330,6 +330,7 @@ KLEENE = [
     ("at least 2 of (A, B, C)", U, U, U, U),
     ("at least 1 of (A, B, C)", U, U, U, U),
     ("at least 1 of (A, B, C)", F, F, F, F),
+    ("at least 1 of (A)", F, U, U, F), ("at least 1 of (A)", T, U, U, T),  # one item: mutant row._sum_22
     ("at least 3 of (A, B, C)", T, T, U, U),
     ("at least 0 of (A)", U, U, U, T),
     ("at least 3 of (A, B)", T, T, U, F),
