@@ -25,6 +25,7 @@ from server.store import (
     SERVICE_IDENTITY,
     Change,
     ConflictError,
+    GitError,
     GitStore,
     HeadMoved,
     Identity,
@@ -43,6 +44,12 @@ ANN = Identity("Ann Lee", "ann@example.org")
 BOB = Identity("Bob Okafor", "bob@example.org")
 RULE = "sepsis-triage/rules/sirs.rule"
 TRAILERS = {"Rulecraft-User": "17"}
+
+
+def plain_id(value) -> str:
+    """A test id of letters, digits, '.', '-' and '_' only: ids holding backslashes, newlines or brackets cannot
+    be passed back to pytest as node ids, which mutmut does for every mutant (docs/reliability.md)."""
+    return re.sub(r"[^\w.-]", "_", ascii(value))[:40]
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
@@ -305,6 +312,48 @@ def test_a_conflict_reports_a_deleted_or_newly_created_file_as_missing_text(stor
     assert caught.value.base_text == "created meanwhile\n" and caught.value.current_text is None
 
 
+def forge(repo: Path, parent: str, listing: str) -> str:
+    """A commit made outside the store: ``listing`` (``git mktree`` lines) as sepsis-triage/rules, on main."""
+    rules = subprocess.run(["git", "--git-dir", str(repo), "mktree"], input=listing, text=True, capture_output=True,
+                           check=True).stdout.strip()
+    set_tree = subprocess.run(["git", "--git-dir", str(repo), "mktree"], input=f"040000 tree {rules}\trules\n",
+                              text=True, capture_output=True, check=True).stdout.strip()
+    root = subprocess.run(["git", "--git-dir", str(repo), "mktree"], input=f"040000 tree {set_tree}\tsepsis-triage\n",
+                          text=True, capture_output=True, check=True).stdout.strip()
+    forged = subprocess.run(["git", "--git-dir", str(repo), "commit-tree", root, "-p", parent, "-m", "outside"],
+                            env={**os.environ, "GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x",
+                                 "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"},
+                            capture_output=True, text=True, check=True).stdout.strip()
+    git(repo, "update-ref", "refs/heads/main", forged, parent)
+    return forged
+
+
+@pytest.mark.parametrize("kind", ["link", "submodule", "folder"])
+def test_a_conflict_with_a_link_submodule_or_folder_reports_no_text(store, repo, kind):
+    """Mutation testing (docs/reliability.md): the conflict's "their text" of an entry that is not a file is
+    None; a link's target or a tree's bytes must never be shown as someone's rule text."""
+    base = save(store, RULE, "rule\n")
+    link = subprocess.run(["git", "--git-dir", str(repo), "hash-object", "-w", "--stdin"], input=b"../../etc/passwd",
+                          capture_output=True, check=True).stdout.decode().strip()
+    inner = subprocess.run(["git", "--git-dir", str(repo), "mktree"], input=f"100644 blob {link}\tx\n", text=True,
+                           capture_output=True, check=True).stdout.strip()
+    entry = {"link": f"120000 blob {link}", "submodule": f"160000 commit {base.id}", "folder": f"040000 tree {inner}"}
+    forged = forge(repo, base.id, f"{entry[kind]}\tsirs.rule\n")
+    with pytest.raises(ConflictError) as caught:
+        save(store, RULE, "mine\n", base=base.id, conflict_paths=[RULE])
+    assert (caught.value.base_text, caught.value.current_text, caught.value.current_version) == \
+        ("rule\n", None, forged)
+
+
+def test_a_conflict_shows_text_that_is_not_utf8_with_replacement_characters(store):
+    """Mutation testing: a rule file written outside Rulecraft in Latin-1 still gives a conflict, not a crash."""
+    base = save(store, RULE, "rule\n")
+    store.commit([Change(RULE, "caf\u00e9\n".encode("latin-1"))], author=BOB, message="latin-1", trailers=TRAILERS)
+    with pytest.raises(ConflictError) as caught:
+        save(store, RULE, "mine\n", base=base.id, conflict_paths=[RULE])
+    assert caught.value.current_text == "caf\ufffd\n"
+
+
 def test_expect_head_refuses_when_the_branch_moved(store):
     first = save(store, RULE, "a\n", expect_head=None)
     with pytest.raises(HeadMoved) as caught:
@@ -471,7 +520,7 @@ def test_hostile_revisions_are_refused_and_change_nothing(populated, repo, tmp_p
     assert store.head() == version.id and store.tags() != []
 
 
-@pytest.mark.parametrize("revision", [None, 7, b"v1", ["v1"]], ids=repr)
+@pytest.mark.parametrize("revision", [None, 7, b"v1", ["v1"]], ids=plain_id)
 def test_revisions_that_are_not_text_are_refused(populated, revision):
     store = populated[0]
     with pytest.raises(RevisionError):
@@ -502,7 +551,7 @@ HOSTILE_PATHS = [
 ]
 
 
-@pytest.mark.parametrize("path", HOSTILE_PATHS, ids=repr)
+@pytest.mark.parametrize("path", HOSTILE_PATHS, ids=plain_id)
 def test_hostile_paths_are_refused_and_change_nothing(populated, repo, path):
     store, version, _, _ = populated
     before = snapshot(repo)
@@ -535,7 +584,7 @@ HOSTILE_IDENTITIES = [
 ]
 
 
-@pytest.mark.parametrize("name, email", HOSTILE_IDENTITIES, ids=repr)
+@pytest.mark.parametrize("name, email", HOSTILE_IDENTITIES, ids=plain_id)
 def test_hostile_identities_are_refused_and_nothing_is_committed(populated, repo, name, email):
     store, version, _, _ = populated
     with pytest.raises(StoreError):
@@ -561,7 +610,7 @@ def test_identities_are_kept_as_git_records_them():
     ("ok", {}), ("ok", None), ("ok", {"Bad Key": "v"}), ("ok", {"Key:": "v"}), ("ok", {"Ke\ny": "v"}),
     ("ok", {"Key": "line\nInjected: 1"}), ("ok", {"Key": ""}), ("ok", {"Key": " padded"}), ("ok", {"Key": 17}),
     ("ok", {"Key": "a", "key": "b"}), ("ok", {"9Key": "v"}),
-], ids=repr)
+], ids=plain_id)
 def test_bad_messages_and_trailers_are_refused(populated, message, trailers):
     store, version, _, _ = populated
     with pytest.raises(InvalidInput):
@@ -669,8 +718,10 @@ def test_releases_are_annotated_and_immutable(store, repo):
                  "a/b/c/d/v1", "sepsis-triage/v1.lock", None):
         with pytest.raises(InvalidInput):
             store.create_tag(name, first.id, message="m", tagger=BOB)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as caught:
         store.create_tag("sepsis-triage/v3", first.id, message=" ", tagger=BOB)
+    # the refusal names the field the person fills in (mutant create_tag_9 named nothing: "None is required")
+    assert caught.value.message == "The release note is required: say in a few words why."
 
 
 # -------------------------------------------------------------------------------------------------- recovery
@@ -812,6 +863,28 @@ def test_a_lock_file_left_by_a_killed_save_is_cleared_by_the_next_save(store, re
     (repo / "refs" / "heads" / "main.lock").write_text("stale")
     after = save(store, RULE, "y\n")  # under the writer lock, no live save can own it
     assert after.parent == version.id and not (repo / "refs" / "heads" / "main.lock").exists()
+
+
+def test_gits_lock_refusal_becomes_store_busy_and_other_failures_keep_gits_words_for_the_log(store, repo):
+    """Mutation testing (docs/reliability.md): Git's own "Unable to create '...lock': File exists" is what a save
+    meets when another Git process holds a ref; it must read as "busy, try again", not as a failure. Other
+    failures keep Git's words in ``detail`` (for the log), even when they are not UTF-8."""
+    version = save(store, RULE, "x\n")
+    (repo / "refs" / "heads" / "main.lock").write_text("held")
+    env = {"PATH": os.environ["PATH"], "GIT_DIR": str(repo), "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_CONFIG_GLOBAL": os.devnull, "HOME": str(repo), "LC_ALL": "C"}
+    refused = subprocess.run(["git", "update-ref", "refs/heads/main", version.id, version.id], env=env,
+                             capture_output=True, check=False)
+    assert refused.returncode != 0 and b".lock" in refused.stderr and b"exists" in refused.stderr
+    busy = GitStore._failure("update-ref", refused.stderr)
+    assert type(busy) is StoreBusy
+    assert busy.message == ("The rule store is finishing an operation that was interrupted. Nothing was changed; "
+                            "please try again in a moment, and tell your administrator if it happens again.")
+    for stderr in (b"fatal: a.lock is held", b"fatal: the file exists", b"fatal: bad object \xff\xfe"):
+        failed = GitStore._failure("cat-file", stderr)
+        assert type(failed) is GitError
+        assert failed.message == "The rule store could not complete the operation (cat-file)."
+        assert failed.detail == stderr.decode("utf-8", "replace")
 
 
 def test_recover_removes_what_interrupted_operations_left(store, repo):
