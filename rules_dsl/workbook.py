@@ -36,13 +36,22 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import decision_table as dt
 from .errors import Problem, RuleError
-from .layout import EXAMPLES_FILE, SETTINGS_FILE, VOCABULARY_FILE, dump_yaml, parse_yaml, rule_file, rule_stem
+from .layout import (
+    EXAMPLES_FILE,
+    SETTINGS_FILE,
+    TESTS_FILE,
+    VOCABULARY_FILE,
+    dump_yaml,
+    parse_yaml,
+    rule_file,
+    rule_stem,
+)
 from .ruleset import RuleSet, ruleset_from_files
 from .vocabulary import ABSTAIN, FEATURE_TYPES, POLICIES, Settings, Vocabulary
 
 RULES, VOCABULARY, SETTINGS, FILES, LISTS = "Rules", "Vocabulary", "Settings", "Files", "Lists"
 REQUIRED = (RULES, VOCABULARY, SETTINGS)
-CSV_SHEETS = {EXAMPLES_FILE: "Examples", "tests.csv": "Tests"}
+CSV_SHEETS = {EXAMPLES_FILE: "Examples", TESTS_FILE: "Tests"}
 VOCABULARY_COLUMNS = ("name", "type", "unit", "column", "synonyms", "values", "lowest", "highest", "description")
 SETTING_ROWS = ("title", "description", "outcome", "labels", "outcome description", "policy", "default",
                 "rule set", "version", "release")

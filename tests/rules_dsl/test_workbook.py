@@ -84,7 +84,7 @@ def test_a_person_can_type_cells_without_quotes_or_order():
 
 def test_the_demo_folder_comes_back_byte_for_byte(tmp_path):
     files = folder(Path(demo_path()))
-    files["tests.csv"] = b"case,expected\n1,benign\n2,\n"
+    files["tests.csv"] = b"case,mean radius,expect,note\n1,12,benign,\n2,,no answer,nothing known\n"
     files["notes/why.md"] = "Notes with an accent: é\n".encode()
     files["logo.bin"] = bytes(range(256))
     rs = rules_dsl.load(demo_path())
