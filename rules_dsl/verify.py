@@ -501,6 +501,9 @@ class _Verifier:
         if not_true is None:
             return []
         known = {c: self.domain.known(c) for c in r.columns}
+        only_known_tests = all(t.op in ("missing", "known") for t in L.tests(r.logic))
+        if not_true and only_known_tests:
+            return []  # "x is known" is true whenever x is known: what it says, not a finding
         if not [b for b in not_true if _box_and(b, known) is not None]:
             case = self.domain.witness({**known, **true[0]})
             if r.id not in self.fired(case, [r.id]):
@@ -708,7 +711,8 @@ def _report(v: _Verifier, rules: list[_Rule], focus: _Rule | None) -> list[Findi
     for r in subjects:
         for f in v.alone(r):
             by_kind[f.kind].append(f)
-            silent.add(r.id)
+            if f.kind != "always":
+                silent.add(r.id)
     concluding = [r for r in rules if r.label is not None and r.id not in silent]
     for i, a in enumerate(concluding):
         partners = concluding[i + 1:] if focus is None else [b for b in concluding if b is not a]
