@@ -148,6 +148,8 @@ class Txt:
         needles = "".join(self.must | self.mustnot)
         sep = next(c for c in "-~#|/+*=;:" + "".join(map(chr, range(0x2500, 0x2600))) if c not in needles)
         text = sep.join(sorted(self.must))
+        if not text:  # a word rather than an empty text, when it fits
+            text = next((w for w in ("other", "text", "x") if self.fits(w)), "")
         while text in self.neg:
             text += sep
         return text
@@ -396,7 +398,7 @@ class _Domain:
                 parts.append(f"{name} " + (" and ".join(bits) or "is known"))
         if s.missing:
             parts.append(f"{name} is missing")
-        return " or ".join(parts)
+        return " or ".join(parts) if len(parts) == 1 else "(" + " or ".join(parts) + ")"
 
 
 def _num(x: float) -> str:
@@ -409,10 +411,10 @@ def _round_inside(lo: float, lc: bool, hi: float, hc: bool) -> float:
 
     if lo == -_INF and hi == _INF:
         return 0.0
-    if lo == -_INF:
-        candidates = [hi - 1, math.floor(hi) - 1]
+    if lo == -_INF:  # no lower limit: 0 when it is inside (a negative age or count reads oddly)
+        candidates = [0.0, hi - 1, math.floor(hi) - 1]
     elif hi == _INF:
-        candidates = [lo + 1, math.floor(lo) + 1]
+        candidates = [0.0, lo + 1, math.floor(lo) + 1]
     else:
         mid = (lo + hi) / 2
         candidates = [round(mid, d) for d in range(0, 17)] + [mid]

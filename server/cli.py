@@ -68,9 +68,11 @@ def check(path: Path) -> None:
         click.echo(f"{path}: {errors} error{'s' * (errors != 1)} in examples.csv", err=True)
         sys.exit(1)
     warnings = len(ruleset.warnings) + len(examples)
+    findings = _print_findings(path, ruleset)
     click.echo(f"{path}: {len(ruleset.rules)} rules, no errors"
                + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else "")
-               + (f"; {cases} example case{'s' * (cases != 1)} checked" if cases else ""))
+               + (f"; {cases} example case{'s' * (cases != 1)} checked" if cases else "")
+               + (f"; {findings} finding{'s' * (findings != 1)} about the logic (warnings)" if findings else ""))
 
 
 def _check_examples(path: Path, ruleset) -> tuple[list, int]:
@@ -943,6 +945,19 @@ def downgrade(data_dir: Path, database_url: str | None, revision: str, confirmed
         sys.exit(1)
     _schema(lambda: migrate.downgrade(url, revision))
     click.echo(f"Database downgraded from revision {before} to {revision}.")
+
+
+# ---- check: the logic checked without data (issue 19) ---------------------------------------------------------
+
+def _print_findings(path: Path, ruleset) -> int:
+    """``rulecraft check`` prints what rules_dsl.verify finds (conflicts, gaps, ...) as warnings, one per line on
+    standard error: they never make the check fail, since overlaps settled by priority are often meant."""
+    from rules_dsl.verify import verify
+
+    findings = verify(ruleset)
+    for finding in findings:
+        click.echo(f"{path}: warning: {finding.kind}: {finding.message}", err=True)
+    return len(findings)
 
 
 if __name__ == "__main__":  # pragma: no cover
