@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,6 +40,8 @@ from .policy import Voter, decide, order_voters
 MAX_CASES = 256           # boxes per rail of one rule: beyond it the rule is "not analysed"
 MAX_GAP_REGIONS = 4_000   # pieces while carving the domain into the region no rule covers
 MAX_LISTED = 100          # findings of one kind listed; the rest are counted in one "not analysed" finding
+SAMPLES = 12             # cases tried per box before proving that a rule can never decide under first match
+MAX_WORK = 2_000         # pieces made while proving it, per rule (1,000 bench rules: see docs/benchmarks.md)
 MAX_GAPS = 10             # gap regions listed
 KINDS = ("conflict", "redundant", "unreachable", "never", "always", "gap", "not analysed")
 _INF = math.inf
@@ -212,6 +215,35 @@ def _box_and(a: dict, b: dict) -> dict | None:
     return out
 
 
+def _sets_meet(x, y) -> bool:
+    """Whether two sets of one feature share a value (or missing), without building their intersection."""
+    if x.missing and y.missing:
+        return True
+    if isinstance(x, Fin):
+        return not x.values.isdisjoint(y.values)
+    if isinstance(x, Num):
+        for lo1, lc1, hi1, hc1 in x.spans:
+            for lo2, lc2, hi2, hc2 in y.spans:
+                if hi1 < lo2 or hi2 < lo1:
+                    continue
+                lo, lc = (lo1, lc1) if (lo1, not lc1) > (lo2, not lc2) else (lo2, lc2)
+                hi, hc = (hi1, hc1) if (hi1, hc1) < (hi2, hc2) else (hi2, hc2)
+                if _span(lo, lc, hi, hc):
+                    return True
+        return False
+    return not _and(x, y).empty()
+
+
+def _boxes_meet(a: dict, b: dict) -> bool:
+    if len(b) < len(a):
+        a, b = b, a
+    for column, s in a.items():
+        other = b.get(column)
+        if other is not None and not _sets_meet(s, other):
+            return False
+    return True
+
+
 def _box_minus(a: dict, b: dict) -> list[dict]:
     """Disjoint boxes covering ``a`` without ``b``."""
     if _box_and(a, b) is None:
@@ -360,6 +392,42 @@ class _Domain:
             return None
         return sorted(s.pos)[0] if s.pos is not None else s.some_text()
 
+    def random_case(self, box: dict, rng: random.Random) -> dict:
+        """Another case of the box, drawn at random (known values when the set has some)."""
+        case = {}
+        for column, s in sorted(box.items()):
+            if isinstance(s, Num) and s.spans:
+                lo, lc, hi, hc = rng.choice(s.spans)
+                lo, hi = max(lo, -1e6), min(hi, 1e6)
+                x = rng.choice([round(rng.uniform(lo, hi), rng.choice((0, 1, 2))), rng.uniform(lo, hi), lo, hi])
+                case[column] = x if _span(*s.spans[0]) and any(
+                    (sl < x or slc and sl == x) and (x < sh or shc and x == sh) for sl, slc, sh, shc in s.spans) \
+                    else self.sample(s, column)
+            elif isinstance(s, Fin) and s.values:
+                key = rng.choice(sorted(s.values, key=str))
+                case[column] = self.spelling[column][key] if column in self.spelling else key
+            else:
+                case[column] = self.sample(s, column)
+        return case
+
+    def holds(self, box: dict, case: dict) -> bool:
+        """Whether a case (by data column, as ``witness`` gives; absent = missing) lies in the box."""
+        for column, s in box.items():
+            value = case.get(column)
+            if value is None:
+                if not s.missing:
+                    return False
+            elif isinstance(s, Num):
+                if not any((lo < value or lc and lo == value) and (value < hi or hc and value == hi)
+                           for lo, lc, hi, hc in s.spans):
+                    return False
+            elif isinstance(s, Fin):
+                if (category_key(value) if column in self.spelling else value) not in s.values:
+                    return False
+            elif s.known_empty() or s.pos is not None and value not in s.pos or not s.fits(value):
+                return False
+        return True
+
     def witness(self, box: dict) -> dict:
         """The case, by data column, and the same in words (feature name -> value)."""
         return {column: self.sample(s, column) for column, s in sorted(box.items())}
@@ -438,6 +506,10 @@ class _Rule:
     logic: L.Logic
     columns: tuple[str, ...]
     rails: dict = field(default_factory=dict)  # rail -> boxes, or None when too many
+    lone_not_true: frozenset | None = None
+
+    def __post_init__(self):
+        self.colset = frozenset(self.columns)
 
 
 class _Verifier:
@@ -450,8 +522,10 @@ class _Verifier:
                       for r in ruleset.active_rules}
         voters = [Voter(r.id, r.label, 1.0, r.priority) for r in self.rules.values() if r.label is not None]
         self.order = [v.id for v in order_voters(voters)]
+        self.position = {rule_id: i for i, rule_id in enumerate(self.order)}
         self.voters = {v.id: v for v in ruleset.voters}
         self.compiled: dict = {}
+        self.whole = False  # verify() sets it: witnesses then run through the whole rule set's function
         self.dropped = 0  # findings whose witness did not hold (a bug; tests demand 0)
 
     # ---- the rails of a rule, remembered ----------------------------------------------------------------------
@@ -465,6 +539,10 @@ class _Verifier:
 
     # ---- running the rules on a witness ---------------------------------------------------------------------
     def fired(self, case: dict, ids: Iterable[str]) -> set[str]:
+        """The rules among ``ids`` that fire on the case, by the compiled per-row backend: the whole rule set's
+        function when the whole rule set is verified (built once), a small one of these rules otherwise."""
+        if self.whole:
+            return set(self.ruleset.matches_row(case)) & set(ids)
         ids = tuple(sorted(set(ids)))
         run = self.compiled.get(ids)
         if run is None:
@@ -519,26 +597,34 @@ class _Verifier:
 
     # ---- two rules ----------------------------------------------------------------------------------------------
     def overlap(self, a: _Rule, b: _Rule) -> dict | None:
+        """A box where both rules fire, or None."""
         ta, tb = self.rail(a, "T"), self.rail(b, "T")
         if not ta or not tb:
             return None
-        if not set(a.columns) & set(b.columns):
-            return _box_and(ta[0], tb[0])
         for x in ta:
             for y in tb:
-                box = _box_and(x, y)
-                if box is not None:
-                    return box
+                if _boxes_meet(x, y):
+                    return _box_and(x, y)
         return None
+
+    def overlaps(self, a: _Rule, b: _Rule) -> bool:
+        ta, tb = self.rail(a, "T"), self.rail(b, "T")
+        if not ta or not tb:
+            return False
+        if a.colset.isdisjoint(b.colset):
+            return True
+        return any(_boxes_meet(x, y) for x in ta for y in tb)
 
     def within(self, a: _Rule, b: _Rule) -> bool:
         """Whether ``a`` fires only where ``b`` fires."""
         ta, nb = self.rail(a, "T"), self.rail(b, "NT")
         if not ta or nb is None:
             return False
-        if not set(a.columns) & set(b.columns):
-            return not nb  # b fires on every case (a's features say nothing about b's)
-        return all(_box_and(x, y) is None for x in ta for y in nb)
+        if b.lone_not_true is None:  # features on which, alone, b can be not true
+            b.lone_not_true = frozenset(c for box in nb if len(box) == 1 for c in box)
+        if not b.lone_not_true <= a.colset:
+            return False  # a says nothing about such a feature: b is not true on some case where a fires
+        return not any(_boxes_meet(x, y) for x in ta for y in nb)
 
     def conflict(self, a: _Rule, b: _Rule) -> Finding | None:
         box = self.overlap(a, b)
@@ -548,7 +634,7 @@ class _Verifier:
         if self.fired(case, [a.id, b.id]) != {a.id, b.id}:
             self.dropped += 1
             return None
-        first, second = (a, b) if self.order.index(a.id) < self.order.index(b.id) else (b, a)
+        first, second = (a, b) if self.position[a.id] < self.position[b.id] else (b, a)
         message = (f"'{a.name}' ({a.label}) and '{b.name}' ({b.label}) can both fire on the same case, for example "
                    f"{self.unit_words(case)}.")
         if self.first_match:
@@ -588,12 +674,19 @@ class _Verifier:
         left = self.rail(a, "T")
         if not left:
             return None
-        before = self.order[:self.order.index(a.id)]
+        # Quick: a case on which no earlier rule fires shows the rule can decide (most rules); a few tries per box.
+        rng = random.Random(a.id)
+        for box in left:
+            for attempt in range(SAMPLES):
+                case = self.domain.witness(box) if attempt == 0 else self.domain.random_case(box, rng)
+                if not self.earlier_fires(a, case):
+                    return None
+        before = [self.rules[i] for i in self.order[:self.position[a.id]]]
+        before = [b for b in before if self.overlaps(a, b)]
         universe = {c: self.domain.universe[c] for c in a.columns}
         left = [{**universe, **box} for box in left]
-        blockers = []
-        for other_id in before:
-            other = self.rules[other_id]
+        blockers, work = [], 0
+        for other in before:
             boxes = self.rail(other, "T")
             if not boxes:
                 continue  # not analysed or never: it cannot be counted on to answer first
@@ -608,8 +701,10 @@ class _Verifier:
                         hit = True
                     nxt += pieces
                 left = nxt
-                if len(left) > MAX_GAP_REGIONS:
-                    return None
+                work += len(left)
+                if len(left) > MAX_GAP_REGIONS or work > MAX_WORK:
+                    return Finding("not analysed", (a.id,), f"Whether '{a.name}' can ever decide under first match "
+                                   "was not analysed: too many combinations with the rules tried before it.")
             if hit:
                 blockers.append(other)
             if not left:
@@ -633,6 +728,18 @@ class _Verifier:
                            f"match has already answered ({names}). For example {self.unit_words(case)}: "
                            f"'{blocker.name}' decides. Raise its priority or remove it.", self.words(case))
         return None
+
+    def earlier_fires(self, a: _Rule, case: dict) -> bool:
+        """Whether a rule tried before ``a`` fires on the case (the whole rule set's function, or the rules'
+        boxes when only one rule is verified)."""
+        mine = self.position[a.id]
+        if self.whole:
+            return any(self.position.get(i, mine) < mine for i in self.ruleset.matches_row(case))
+        for rule_id in self.order[:mine]:
+            boxes = self.rail(self.rules[rule_id], "T")
+            if boxes and any(self.domain.holds(box, case) for box in boxes):
+                return True
+        return False
 
     def voters_for(self, rule_id: str) -> Voter:
         r = self.rules[rule_id]
@@ -679,16 +786,10 @@ class _Verifier:
         return out
 
 
-def _cut(findings: list[Finding], kind: str) -> list[Finding]:
-    if len(findings) <= MAX_LISTED:
-        return findings
-    return findings[:MAX_LISTED] + [Finding("not analysed", (), f"{len(findings) - MAX_LISTED:,} more findings of "
-                                            f"the kind '{kind}' are not listed.")]
-
-
 def verify(ruleset) -> list[Finding]:
     """Every finding about the enabled rules of a rule set, by kind in the order of KINDS."""
     v = _Verifier(ruleset)
+    v.whole = True
     return _report(v, list(v.rules.values()), None)
 
 
@@ -708,6 +809,7 @@ def verify_rule(ruleset, rule) -> list[Finding]:
 
 def _report(v: _Verifier, rules: list[_Rule], focus: _Rule | None) -> list[Finding]:
     by_kind: dict[str, list[Finding]] = {k: [] for k in KINDS}
+    more: dict[str, int] = dict.fromkeys(KINDS, 0)  # found but not listed (beyond MAX_LISTED)
     subjects = [focus] if focus else rules
     silent = set()
     for r in subjects:
@@ -716,34 +818,48 @@ def _report(v: _Verifier, rules: list[_Rule], focus: _Rule | None) -> list[Findi
             if f.kind != "always":
                 silent.add(r.id)
     concluding = [r for r in rules if r.label is not None and r.id not in silent]
+
+    def listed(kind: str, make) -> None:
+        """A finding found: listed with its checked witness while the list is short, counted after."""
+        if len(by_kind[kind]) >= MAX_LISTED:
+            more[kind] += 1
+            return
+        f = make()
+        if f is not None:
+            by_kind[kind].append(f)
+
     for i, a in enumerate(concluding):
-        partners = concluding[i + 1:] if focus is None else [b for b in concluding if b is not a]
         if focus is not None and a is not focus:
             continue
+        partners = concluding[i + 1:] if focus is None else [b for b in concluding if b is not a]
         for b in partners:
             if a.label != b.label:
-                f = v.conflict(a, b)
-                if f:
-                    by_kind["conflict"].append(f)
+                if v.overlaps(a, b):
+                    listed("conflict", lambda a=a, b=b: v.conflict(a, b))
             else:
                 for x, y in ((a, b), (b, a)):
-                    f = v.redundant(x, y)
-                    if f:
-                        by_kind["redundant"].append(f)
+                    if v.within(x, y):
+                        listed("redundant", lambda x=x, y=y: v.redundant(x, y))
                         break
     if v.first_match:
         if focus is None:
             targets = concluding
         else:  # the edited rule, and the rules after it that it may now shadow (those it overlaps)
-            after = v.order[v.order.index(focus.id) + 1:] if focus.id in v.order else []
-            targets = [focus] + [v.rules[i] for i in after if i not in silent and v.overlap(focus, v.rules[i])]
+            after = v.order[v.position[focus.id] + 1:] if focus.id in v.position else []
+            targets = [focus] + [v.rules[i] for i in after if i not in silent and v.overlaps(focus, v.rules[i])]
         for r in targets:
             f = v.unreachable(r) if r.label is not None and r.id not in silent else None
-            if f and (focus is None or focus.id in f.rules):
-                by_kind["unreachable"].append(f)
+            if f and f.kind == "not analysed":
+                if focus is None or f.rules[0] == focus.id:
+                    listed("not analysed", lambda f=f: f)
+            elif f and (focus is None or focus.id in f.rules):
+                listed("unreachable", lambda f=f: f)
     if focus is None:
         by_kind["gap"] = v.gaps()
     out = []
     for kind in KINDS:
-        out += _cut(by_kind[kind], kind) if kind not in ("gap", "not analysed") else by_kind[kind]
+        out += by_kind[kind]
+        if more[kind]:
+            out.append(Finding("not analysed", (), f"{more[kind]:,} more findings of the kind '{kind}' are not "
+                               f"listed (only the first {MAX_LISTED} are)."))
     return out
