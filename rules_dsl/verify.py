@@ -42,6 +42,7 @@ MAX_GAP_REGIONS = 4_000   # pieces while carving the domain into the region no r
 MAX_LISTED = 100          # findings of one kind listed; the rest are counted in one "not analysed" finding
 SAMPLES = 12             # cases tried per box before proving that a rule can never decide under first match
 MAX_WORK = 2_000         # pieces made while proving it, per rule (1,000 bench rules: see docs/benchmarks.md)
+MAX_BLOCKERS = 40        # earlier rules overlapping a rule, beyond which that proof is not attempted
 MAX_GAPS = 10             # gap regions listed
 KINDS = ("conflict", "redundant", "unreachable", "never", "always", "gap", "not analysed")
 _INF = math.inf
@@ -497,6 +498,24 @@ def _round_inside(lo: float, lc: bool, hi: float, hc: bool) -> float:
     raise ValueError("empty interval")  # _span never keeps one
 
 
+# Rails of checked conditions, kept between calls: the editor asks for one rule's findings on every change, and
+# expanding the 999 others again each time cost ~0.5 s of the 0.6 s (docs/benchmarks.md). Keyed by the identity of
+# the vocabulary and the logic (the server's compile memo keeps both alive between versions); each entry holds
+# them, so an id is never reused while its entry lives. Bounded: cleared when it grows past the limit.
+_RAILS: dict[tuple[int, int], tuple] = {}
+_RAILS_LIMIT = 50_000
+
+
+def _remembered_rails(vocabulary, logic) -> dict:
+    key = (id(vocabulary), id(logic))
+    entry = _RAILS.get(key)
+    if entry is None or entry[0] is not vocabulary or entry[1] is not logic:
+        if len(_RAILS) > _RAILS_LIMIT:
+            _RAILS.clear()
+        entry = _RAILS[key] = (vocabulary, logic, {})
+    return entry[2]
+
+
 @dataclass
 class _Rule:
     id: str
@@ -518,13 +537,13 @@ class _Verifier:
         self.domain = _Domain(ruleset.vocabulary)
         self.first_match = ruleset.policy.kind == "first match"
         self.rules = {r.id: _Rule(r.id, r.name, r.conclusion.label if r.conclusion else None, r.priority, r.logic,
-                                  tuple(dict.fromkeys(t.column for t in L.tests(r.logic))))
+                                  tuple(dict.fromkeys(t.column for t in L.tests(r.logic))),
+                                  _remembered_rails(ruleset.vocabulary, r.logic))
                       for r in ruleset.active_rules}
         voters = [Voter(r.id, r.label, 1.0, r.priority) for r in self.rules.values() if r.label is not None]
         self.order = [v.id for v in order_voters(voters)]
         self.position = {rule_id: i for i, rule_id in enumerate(self.order)}
         self.voters = {v.id: v for v in ruleset.voters}
-        self.compiled: dict = {}
         self.whole = False  # verify() sets it: witnesses then run through the whole rule set's function
         self.dropped = 0  # findings whose witness did not hold (a bug; tests demand 0)
 
@@ -543,12 +562,15 @@ class _Verifier:
         function when the whole rule set is verified (built once), a small one of these rules otherwise."""
         if self.whole:
             return set(self.ruleset.matches_row(case)) & set(ids)
-        ids = tuple(sorted(set(ids)))
-        run = self.compiled.get(ids)
-        if run is None:
-            run = self.compiled[ids] = compile_rules([(i, self.rules[i].logic) for i in ids],
-                                                     self.ruleset.vocabulary)
-        return set(run(case))
+        fired = set()
+        for rule_id in set(ids):
+            rule = self.rules[rule_id]
+            run = rule.rails.get("run")  # the rule's own compiled function, kept with its rails
+            if run is None:
+                run = rule.rails["run"] = compile_rules([("fires", rule.logic)], self.ruleset.vocabulary)
+            if run(case):
+                fired.add(rule_id)
+        return fired
 
     def words(self, case: dict) -> dict:
         return {self.domain.name(c): v for c, v in case.items()}
@@ -683,6 +705,9 @@ class _Verifier:
                     return None
         before = [self.rules[i] for i in self.order[:self.position[a.id]]]
         before = [b for b in before if self.overlaps(a, b)]
+        if len(before) > MAX_BLOCKERS:
+            return Finding("not analysed", (a.id,), f"Whether '{a.name}' can ever decide under first match was not "
+                           f"analysed: {len(before)} rules tried before it overlap it, too many combinations.")
         universe = {c: self.domain.universe[c] for c in a.columns}
         left = [{**universe, **box} for box in left]
         blockers, work = [], 0
@@ -711,6 +736,10 @@ class _Verifier:
                 break
         if left or not blockers:
             return None
+        return self.shadowed(a, blockers)
+
+    def shadowed(self, a: _Rule, blockers: list[_Rule]) -> Finding | None:
+        """The finding that ``a`` never decides because of ``blockers`` (proven by the caller), with a witness."""
         for blocker in blockers:
             box = self.overlap(a, blocker)
             if box is None:
@@ -844,11 +873,14 @@ def _report(v: _Verifier, rules: list[_Rule], focus: _Rule | None) -> list[Findi
     if v.first_match:
         if focus is None:
             targets = concluding
-        else:  # the edited rule, and the rules after it that it may now shadow (those it overlaps)
+        else:  # the edited rule, and the rules after it that it alone shadows (quick; verify() finds the rest)
             after = v.order[v.position[focus.id] + 1:] if focus.id in v.position else []
-            targets = [focus] + [v.rules[i] for i in after if i not in silent and v.overlaps(focus, v.rules[i])]
+            targets = [focus] + [v.rules[i] for i in after if i not in silent and v.within(v.rules[i], focus)]
         for r in targets:
-            f = v.unreachable(r) if r.label is not None and r.id not in silent else None
+            if focus is not None and r is not focus:
+                f = v.shadowed(r, [focus])
+            else:
+                f = v.unreachable(r) if r.label is not None and r.id not in silent else None
             if f and f.kind == "not analysed":
                 if focus is None or f.rules[0] == focus.id:
                     listed("not analysed", lambda f=f: f)
