@@ -40,9 +40,9 @@ from .policy import Voter, decide, order_voters
 MAX_CASES = 256           # boxes per rail of one rule: beyond it the rule is "not analysed"
 MAX_GAP_REGIONS = 4_000   # pieces while carving the domain into the region no rule covers
 MAX_LISTED = 100          # findings of one kind listed; the rest are counted in one "not analysed" finding
-SAMPLES = 12             # cases tried per box before proving that a rule can never decide under first match
-MAX_WORK = 2_000         # pieces made while proving it, per rule (1,000 bench rules: see docs/benchmarks.md)
-MAX_BLOCKERS = 40        # earlier rules overlapping a rule, beyond which that proof is not attempted
+SAMPLES = 4             # cases tried per box before proving that a rule can never decide under first match
+MAX_WORK = 400         # pieces made while proving it, per rule (1,000 bench rules: see docs/benchmarks.md)
+MAX_BLOCKERS = 25        # earlier rules overlapping a rule, beyond which that proof is not attempted
 MAX_GAPS = 10             # gap regions listed
 KINDS = ("conflict", "redundant", "unreachable", "never", "always", "gap", "not analysed")
 _INF = math.inf
@@ -704,10 +704,15 @@ class _Verifier:
                 if not self.earlier_fires(a, case):
                     return None
         before = [self.rules[i] for i in self.order[:self.position[a.id]]]
-        before = [b for b in before if self.overlaps(a, b)]
-        if len(before) > MAX_BLOCKERS:
-            return Finding("not analysed", (a.id,), f"Whether '{a.name}' can ever decide under first match was not "
-                           f"analysed: {len(before)} rules tried before it overlap it, too many combinations.")
+        overlapping = []
+        for b in before:
+            if self.overlaps(a, b):
+                overlapping.append(b)
+                if len(overlapping) > MAX_BLOCKERS:
+                    return Finding("not analysed", (a.id,), f"Whether '{a.name}' can ever decide under first match "
+                                   f"was not analysed: more than {MAX_BLOCKERS} rules tried before it overlap it, "
+                                   "too many combinations.")
+        before = overlapping
         universe = {c: self.domain.universe[c] for c in a.columns}
         left = [{**universe, **box} for box in left]
         blockers, work = [], 0
