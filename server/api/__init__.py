@@ -17,7 +17,8 @@ from flask import Flask
 
 
 def register_api(app: Flask) -> None:
-    from . import analysis, check, datasets, health, history, openapi, people, predict, releases, rulesets
+    from . import analysis, check, datasets, findings, health, history, openapi, people, predict, releases, rulesets
 
-    for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health):
+    for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health,
+                   findings):
         app.register_blueprint(module.bp)

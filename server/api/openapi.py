@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from . import analysis, check, datasets, health, history, people, predict, releases, rulesets, spec
+from . import analysis, check, datasets, findings, health, history, people, predict, releases, rulesets, spec
 from .spec import op
 
 bp = Blueprint("api_openapi", __name__, url_prefix="/api")
@@ -21,7 +21,7 @@ PATHS = {
                            "else a token of scope 'metrics' (or an admin)", {"type": "string"},
                            ok_type="text/plain")},
 }
-PARTS = (rulesets, history, check, predict, releases, datasets, analysis, people, health)
+PARTS = (rulesets, history, check, predict, releases, datasets, analysis, people, health, findings)
 
 
 def _merged(tables) -> dict:
