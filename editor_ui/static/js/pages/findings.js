@@ -21,9 +21,11 @@ const KINDS = [
 function witnessTable(witness) {
   const entries = Object.entries(witness || {});
   if (!entries.length) return null;
-  return h("table", { class: "witness" }, h("caption", {}, "Example case"),
-    h("tbody", {}, entries.map(([name, value]) => h("tr", {}, h("th", { scope: "row" }, name),
-      h("td", {}, value === null ? "missing" : value === true ? "yes" : value === false ? "no" : String(value))))));
+  // folded: the message already gives the case in words; the table is for reading it value by value
+  return h("details", {}, h("summary", {}, "The example case, value by value"),
+    h("table", { class: "witness" }, h("caption", {}, "Example case"),
+      h("tbody", {}, entries.map(([name, value]) => h("tr", {}, h("th", { scope: "row" }, name),
+        h("td", {}, value === null ? "missing" : value === true ? "yes" : value === false ? "no" : String(value)))))));
 }
 
 async function main() {
