@@ -16,6 +16,7 @@ import statistics
 import time
 
 from rules_dsl import compile_rule
+from rules_dsl import verify as verification
 from rules_dsl.ruleset import RuleSet
 from rules_dsl.verify import verify, verify_rule
 from rules_dsl.vocabulary import Policy
@@ -31,6 +32,7 @@ def main(argv=None) -> None:
     for policy in ("weighted vote", "first match"):
         settings = dataclasses.replace(base.settings, policy=Policy(policy, None))
         ruleset = RuleSet(settings, base.vocabulary, base.rules)
+        verification._RAILS.clear()  # each policy's whole report starts cold: no rule expanded yet
         started = time.perf_counter()
         findings = verify(ruleset)
         whole = time.perf_counter() - started
@@ -41,6 +43,7 @@ def main(argv=None) -> None:
                              if "m01" in target.text else target.text, ruleset.vocabulary, ruleset.settings,
                              rule_id=target.id)
         times = []
+        verification._RAILS.clear()  # the first call expands every other rule: cold
         for _ in range(6):
             started = time.perf_counter()
             found = verify_rule(ruleset, draft)

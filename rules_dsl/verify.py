@@ -504,6 +504,7 @@ def _round_inside(lo: float, lc: bool, hi: float, hc: bool) -> float:
 # them, so an id is never reused while its entry lives. Bounded: cleared when it grows past the limit.
 _RAILS: dict[tuple[int, int], tuple] = {}
 _RAILS_LIMIT = 50_000
+_ABSENT = object()
 
 
 def _remembered_rails(vocabulary, logic) -> dict:
@@ -544,17 +545,21 @@ class _Verifier:
         self.order = [v.id for v in order_voters(voters)]
         self.position = {rule_id: i for i, rule_id in enumerate(self.order)}
         self.voters = {v.id: v for v in ruleset.voters}
+        self.met: dict[tuple[str, str], bool] = {}  # pairs of rules: whether they fire together somewhere
         self.whole = False  # verify() sets it: witnesses then run through the whole rule set's function
         self.dropped = 0  # findings whose witness did not hold (a bug; tests demand 0)
 
     # ---- the rails of a rule, remembered ----------------------------------------------------------------------
     def rail(self, rule: _Rule, name: str) -> list[dict] | None:
-        if name not in rule.rails:
-            try:
-                rule.rails[name] = self.domain.rail(rule.logic, name)
-            except (_TooMany, RecursionError):
-                rule.rails[name] = None
-        return rule.rails[name]
+        boxes = rule.rails.get(name, _ABSENT)
+        if boxes is not _ABSENT:
+            return boxes
+        try:
+            boxes = self.domain.rail(rule.logic, name)
+        except (_TooMany, RecursionError):
+            boxes = None
+        rule.rails[name] = boxes
+        return boxes
 
     # ---- running the rules on a witness ---------------------------------------------------------------------
     def fired(self, case: dict, ids: Iterable[str]) -> set[str]:
@@ -630,12 +635,13 @@ class _Verifier:
         return None
 
     def overlaps(self, a: _Rule, b: _Rule) -> bool:
-        ta, tb = self.rail(a, "T"), self.rail(b, "T")
-        if not ta or not tb:
-            return False
-        if a.colset.isdisjoint(b.colset):
-            return True
-        return any(_boxes_meet(x, y) for x in ta for y in tb)
+        key = (a.id, b.id) if a.id < b.id else (b.id, a.id)
+        known = self.met.get(key)
+        if known is None:
+            ta, tb = self.rail(a, "T"), self.rail(b, "T")
+            known = self.met[key] = bool(ta and tb and (a.colset.isdisjoint(b.colset) or any(
+                _boxes_meet(x, y) for x in ta for y in tb)))
+        return known
 
     def within(self, a: _Rule, b: _Rule) -> bool:
         """Whether ``a`` fires only where ``b`` fires."""
