@@ -136,6 +136,12 @@ def analysis(ruleset):
     return render_template("analysis.html", ruleset=ruleset)
 
 
+@bp.get("/rulesets/<ruleset>/findings")
+@page("rules.read")
+def findings(ruleset):
+    return render_template("findings.html", ruleset=ruleset)
+
+
 @bp.get("/rulesets/<ruleset>/reference-cases")
 @page("rules.read")
 def reference_cases(ruleset):

@@ -72,9 +72,14 @@ def check(path: Path) -> None:
         click.echo(f"{path}: {', '.join(where)}", err=True)
         sys.exit(1)
     warnings = len(ruleset.warnings) + len(examples) + len(tests)
+
+
+    warnings = len(ruleset.warnings) + len(examples)
+    findings = _print_findings(path, ruleset)
     click.echo(f"{path}: {len(ruleset.rules)} rules, no errors"
                + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else "")
-               + (f"; {cases} example case{'s' * (cases != 1)} checked" if cases else ""))
+               + (f"; {cases} example case{'s' * (cases != 1)} checked" if cases else "")
+               + (f"; {findings} finding{'s' * (findings != 1)} about the logic (warnings)" if findings else ""))
 
 
 def _check_examples(path: Path, ruleset) -> tuple[list, int]:
@@ -1123,6 +1128,19 @@ def _workspace_tests(data_dir: Path, database_url: str | None, name: str, revisi
     except ServiceError as e:
         _refuse(e, status=2)
     return ruleset, data, f"{name} at {ws.release_name(name, version) or version[:12]}"
+
+
+# ---- check: the logic checked without data (issue 19) ---------------------------------------------------------
+
+def _print_findings(path: Path, ruleset) -> int:
+    """``rulecraft check`` prints what rules_dsl.verify finds (conflicts, gaps, ...) as warnings, one per line on
+    standard error: they never make the check fail, since overlaps settled by priority are often meant."""
+    from rules_dsl.verify import verify
+
+    findings = verify(ruleset)
+    for finding in findings:
+        click.echo(f"{path}: warning: {finding.kind}: {finding.message}", err=True)
+    return len(findings)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,7 @@ def register_api(app: Flask) -> None:
         check,
         datasets,
         expected,
+        findings,
         health,
         history,
         openapi,
@@ -35,5 +36,5 @@ def register_api(app: Flask) -> None:
     )
 
     for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health,
-                   suggestions, workbooks, expected, shadow):
+                   suggestions, workbooks, expected, shadow, findings):
         app.register_blueprint(module.bp)

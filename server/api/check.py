@@ -50,7 +50,10 @@ def check():
         frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)
         reference = {"dataset": {"id": dataset.id, "name": dataset.name},
                      **preview.try_on(checked, frame, dataset.label_column)}
-    return jsonify({**result, "version": version, "examples": examples, "reference": reference})
+    from .findings import draft_findings
+
+    found = draft_findings(ruleset, checked, body.get("id"))
+    return jsonify({**result, "version": version, "examples": examples, "reference": reference, "findings": found})
 
 
 # ---- OpenAPI (assembled by openapi.py)
@@ -59,10 +62,14 @@ TRY = {"type": ["object", "null"], "properties": {"total": I, "matched": {"type"
                                                   "near_misses": arr({"type": "object"})}}
 SCHEMAS = {"Check": obj({"valid": B, "errors": arr(ref("Problem")), "warnings": arr(ref("Problem")), "text": NULL_S,
                          "structured": {"anyOf": [ref("StructuredRule"), {"type": "null"}]}, "version": S,
-                         "examples": TRY, "reference": TRY}, ["valid", "errors", "warnings"])}
+                         "examples": TRY, "reference": TRY,
+                         "findings": {"type": ["array", "null"], "items": ref("Finding"),
+                                      "description": "what rules_dsl.verify finds about this rule among the others "
+                                                     "(null when it has errors)"}},
+                        ["valid", "errors", "warnings"])}
 PATHS = {
     "/api/check": {
         "post": op("Check a rule without saving; try it on cases", ref("Check"), codes=("400", "404", "422"),
                    request=body(obj({"ruleset": S, "text": S, "rule": ref("StructuredRule"), "version": S,
-                                     "dataset": I}, ["ruleset"])))},
+                                     "dataset": I, "id": S}, ["ruleset"])))},
 }

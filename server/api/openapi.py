@@ -14,6 +14,7 @@ from . import (
     check,
     datasets,
     expected,
+    findings,
     health,
     history,
     people,
@@ -37,7 +38,7 @@ PATHS = {
                            ok_type="text/plain")},
 }
 PARTS = (rulesets, history, check, predict, releases, datasets, analysis, people, health, suggestions, workbooks,
-         expected, shadow)
+         expected, shadow, findings)
 
 
 def _merged(tables) -> dict:

@@ -39,7 +39,9 @@ const $ = (id) => document.getElementById(id);
 const units = JSON.parse($("units-data").textContent || "{}");
 
 function payload() {
-  return mode === "form" ? { ruleset: rulesetId, rule: form.toJSON() } : { ruleset: rulesetId, text: text.value };
+  const body = mode === "form" ? { ruleset: rulesetId, rule: form.toJSON() } : { ruleset: rulesetId, text: text.value };
+  if (ruleId) body.id = ruleId; // the draft replaces this rule when its findings are worked out
+  return body;
 }
 
 function scheduleCheck() {
@@ -108,6 +110,22 @@ function show(result) {
   renderTry($("try"), result, outcome.name);
   renderTryCounts($("try-counts"), result);
   if (explorer && result.valid && mode === "form") explorer.show(result.structured);
+  renderFindings($("rule-findings"), result.findings);
+}
+
+// What the logic check finds about this rule among the others (rules_dsl/verify.py), beside the form.
+function renderFindings(root, findings) {
+  if (!root) return;
+  if (findings === null || findings === undefined) {
+    replace(root, h("p", { class: "muted" }, "Shown once the rule has no mistakes."));
+    return;
+  }
+  if (!findings.length) {
+    replace(root, h("p", { class: "muted" }, "No conflict, overlap or impossible condition found."));
+    return;
+  }
+  replace(root, h("ul", { class: "findings" }, findings.map((f) => h("li", { class: `finding finding-${f.kind.replace(" ", "-")}` },
+    h("strong", {}, f.kind), " ", f.message))));
 }
 
 function summary(placed, result) {
