@@ -109,6 +109,15 @@ export async function keepAsTest({ ruleset, values, vocabulary, outcome, suggest
   return answer;
 }
 
+// "The test passes" / "All 3 tests pass"; "1 of 3 tests fails" / "2 of 3 tests fail".
+export function passWords(cases) {
+  return cases === 1 ? "The test passes" : `All ${cases} tests pass`;
+}
+
+export function failWords(failed, cases) {
+  return `${failed} of ${plural(cases, "test")} ${failed === 1 ? "fails" : "fail"}`;
+}
+
 // One failure in plain words, with a link to the Tests page.
 export function failureItem(f) {
   return h("li", { class: "test-failure" },
@@ -128,10 +137,10 @@ export async function failingAfterSave(ruleset) {
       h("a", { href: pages.tests(ruleset) }, "See the tests"));
   }
   if (!tests.failed) {
-    return tests.cases ? h("p", { class: "notice ok tests-after-save" }, `All ${plural(tests.cases, "test")} pass.`) : null;
+    return tests.cases ? h("p", { class: "notice ok tests-after-save" }, `${passWords(tests.cases)}.`) : null;
   }
   return h("div", { class: "notice warning tests-after-save", role: "status" },
-    h("p", {}, `${tests.failed} of ${plural(tests.cases, "test")} now fail. The rule is saved all the same; `,
+    h("p", {}, `${failWords(tests.failed, tests.cases)} now. The rule is saved all the same; `,
       h("a", { href: pages.tests(ruleset) }, "see the tests"), "."),
     h("ul", {}, tests.failures.slice(0, 5).map(failureItem)));
 }

@@ -2,8 +2,8 @@
 // version (?version= an earlier one), failures first and in plain words; authors remove a test with a why.
 import { get, paths, request } from "../api.js";
 import { askWhy } from "../dialogs.js";
-import { failureItem, parseCsv, writeCsv } from "../expected-tests.js";
-import { can, h, loading, notice, pageData, plural, replace } from "../dom.js";
+import { failureItem, failWords, parseCsv, passWords, writeCsv } from "../expected-tests.js";
+import { can, h, loading, notice, pageData, replace } from "../dom.js";
 import { fillTitle } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
 
@@ -41,7 +41,7 @@ function resultRow(r) {
     h("td", {}, h("span", { class: `badge ${r.passed ? "approved" : "rejected"}` }, r.passed ? "passes" : "fails")),
     h("td", {}, answer(r.expected)),
     h("td", {}, answer(r.answered), r.deciding && r.deciding.length ? h("span", { class: "muted" }, ` (decided by ${r.deciding.join(", ")})`) : ""),
-    h("td", {}, r.passed ? (r.note || "") : (r.message || "")),
+    h("td", {}, r.note || ""),
     remove ? h("td", {}, remove) : null);
 }
 
@@ -69,12 +69,12 @@ async function show() {
   const writable = can("rules.write") && !version;
   replace(root,
     h("p", { class: data.failed ? "notice warning tests-summary" : "notice ok tests-summary", role: "status" },
-      data.failed ? `${data.failed} of ${plural(data.cases, "test")} fail${at}.` : `All ${plural(data.cases, "test")} pass${at}.`),
+      data.failed ? `${failWords(data.failed, data.cases)}${at}.` : `${passWords(data.cases)}${at}.`),
     data.failed ? h("section", { "aria-labelledby": "failing-title" }, h("h2", { id: "failing-title" }, "What fails, in plain words"),
       h("ul", { class: "test-failures" }, data.failures.map(failureItem))) : null,
     h("div", { class: "table-wrap" }, h("table", { class: "tests" },
-      h("caption", {}, "Every test, failing ones first"),
-      h("thead", {}, h("tr", {}, ["Case", "Result", "Expected", "The rules answered", "Why it fails / note", ...(writable ? ["Change"] : [])]
+      h("caption", {}, data.failed ? "Every test, failing ones first (what fails is said above)" : "Every test"),
+      h("thead", {}, h("tr", {}, ["Case", "Result", "Expected", "The rules answered", "Note", ...(writable ? ["Change"] : [])]
         .map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, results.map(resultRow)))));
 }
