@@ -11,8 +11,9 @@ function cell(value) {
 // "Keep as a test" on a row (authors, when the page gives onKeep): the case's values go to the rule set's tests.
 function keepCell(row, onKeep) {
   if (!onKeep) return null;
+  // the visible words first (what people say to a speech control), then which case
   const label = row.values.case !== undefined && row.values.case !== null ? `case ${row.values.case}` : `row ${row.row + 1}`;
-  const button = h("button", { type: "button", class: "link-button keep-test", "aria-label": `Keep ${label} as a test` },
+  const button = h("button", { type: "button", class: "link-button keep-test", "aria-label": `Keep as a test… (${label})` },
     "Keep as a test…");
   button.addEventListener("click", () => onKeep(row));
   return h("td", {}, button);

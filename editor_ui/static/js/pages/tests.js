@@ -34,7 +34,7 @@ async function removeTest(result) {
 
 function resultRow(r) {
   const remove = can("rules.write") && !version
-    ? h("button", { type: "button", class: "link-button", "aria-label": `Remove the test ${r.case}` }, "Remove…") : null;
+    ? h("button", { type: "button", class: "link-button", "aria-label": `Remove… (the test ${r.case})` }, "Remove…") : null;
   if (remove) remove.addEventListener("click", () => removeTest(r));
   return h("tr", { class: r.passed ? "test-passed" : "test-failed" },
     h("th", { scope: "row" }, r.case),
