@@ -197,7 +197,7 @@ function decision(r) {
       if (how === "approve" && !overrideField.hidden) body.override = override.value.trim();
       const done = await post(paths.decide(ruleset, r.id, how), body);
       replace(message, notice(how === "approve" ? `Approved: this version is now release ${done.name}.` : "Turned down.", "ok"));
-      setTimeout(showReleases, 1200);
+      setTimeout(() => { showReleases(); showShadow(); }, 1200);
     } catch (e) {
       approve.disabled = false;
       reject.disabled = false;
@@ -222,8 +222,11 @@ function decision(r) {
 async function showShadow() {
   if (!shadowRoot) return;
   let data;
+  let released = false;
   try {
-    data = await get(paths.shadow(ruleset));
+    const [shadow, known] = await Promise.all([get(paths.shadow(ruleset)), get(paths.releases(ruleset))]);
+    data = shadow;
+    released = known.releases.some((r) => r.status === "approved");
   } catch (e) {
     if (e.status === 404 || e.status === 403) { replace(shadowRoot); return; }
     replace(shadowRoot, notice(e.message, "error"));
@@ -231,6 +234,10 @@ async function showShadow() {
   }
   const s = data.shadow;
   const parts = [h("h2", {}, "Shadow run on live predictions")];
+  if (!s && !released) {
+    replace(shadowRoot);  // a shadow runs beside a release: nothing to say before the first one
+    return;
+  }
   if (!s) {
     parts.push(h("p", { class: "muted" }, "No shadow run yet. In a shadow run, the latest saved version answers every live prediction of the latest release beside it, without changing the released answers, and the differences are counted here."));
   } else {
