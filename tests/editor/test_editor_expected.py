@@ -27,6 +27,7 @@ RULE = 'rule "Fever"\nwhen temperature is above 38\nthen fever risk is "high"'
 WARD = ("case,temperature,heart rate,fever risk\nward-1,39.5,100,high\nward-2,38.6,80,high\n"
         "ward-3,37,70,low\nward-4,36.5,60,low\n")
 CASE = "Mild fever on the ward"
+NOTE = 'A "mild" fever, still a fever'
 OVERRIDE = "Mild fevers are handled by the nurses' protocol until the May review"
 
 
@@ -56,24 +57,31 @@ def test_keep_a_case_as_a_test_see_it_fail_and_the_gate_in_the_review(people):
     ana = signed_in(people, "Ana Author")
     ruleset, rule = make_rule_set(ana)
 
-    # Keep a reference case as a test, with the answer the author chooses.
+    # Keep two reference cases as tests, with the answer the author chooses (the second adds a note column).
     page = ana.go(f"/rulesets/{ruleset}/rules/{rule}")
     tables = page.locator("#try-it table.cases")
     expect(tables.first).to_contain_text("38.6")
+    page.get_by_role("button", name="Keep as a test… (row 1)").first.click()
+    dialog = page.locator("dialog.why-dialog")
+    dialog.get_by_label("A name for the case").fill("High fever")
+    dialog.get_by_label("Why are you making this change?").fill("A high fever is high risk")
+    dialog.get_by_role("button", name="Keep as a test").click()
+    expect(page.locator("#tests-state")).to_contain_text("Kept as a test: the rule set now has 1 test, all passing.")
     page.get_by_role("button", name="Keep as a test… (row 2)").first.click()
     dialog = page.locator("dialog.why-dialog")
     expect(dialog).to_contain_text("temperature: 38.6")
     accessible(page)
     dialog.get_by_label("A name for the case").fill(CASE)
     expect(dialog.get_by_label(re.compile("The answer the rules must give"))).to_have_value("high")
-    dialog.get_by_label(re.compile("Note for whoever")).fill("38.6 °C is a fever")
+    dialog.get_by_label(re.compile("Note for whoever")).fill(NOTE)
     dialog.get_by_label("Why are you making this change?").fill("A mild fever must count as high risk")
     dialog.get_by_role("button", name="Keep as a test").click()
-    expect(page.locator("#tests-state")).to_contain_text("Kept as a test: the rule set now has 1 test, all passing.")
+    expect(page.locator("#tests-state")).to_contain_text("Kept as a test: the rule set now has 2 tests, all passing.")
     ana.screenshot("tests-kept-from-try-it")
     passing = call_api(ana, "GET", f"/api/rulesets/{ruleset}/tests")
-    assert (passing["cases"], passing["failed"]) == (1, 0)
-    assert "Mild fever on the ward" in passing["csv"] and ",high," in passing["csv"]
+    assert (passing["cases"], passing["failed"]) == (2, 0)
+    assert [(r["case"], r["expected"], r["note"]) for r in passing["results"]] == [
+        ("High fever", "high", ""), (CASE, "high", NOTE)]
 
     # An edit that breaks the test, on the same page (the test's save does not stand in the rule's way): the save
     # goes through, and the editor says which test now fails.
@@ -83,14 +91,14 @@ def test_keep_a_case_as_a_test_see_it_fail_and_the_gate_in_the_review(people):
     page.locator("dialog.why-dialog").get_by_role("button", name="Save").click()
     expect(page.locator("#saved-state")).to_contain_text("Saved by you")
     state = page.locator("#tests-state")
-    expect(state).to_contain_text("1 of 1 test fails now. The rule is saved all the same")
+    expect(state).to_contain_text("1 of 2 tests fails now. The rule is saved all the same")
     expect(state).to_contain_text(f"Case '{CASE}'")
     expect(state).to_contain_text("expected 'high', but the rules answered 'low'")
     ana.screenshot("tests-failing-after-save")
     assert "above 39" in call_api(ana, "GET", f"/api/rulesets/{ruleset}/rules/{rule}")["text"]  # saved
     page = ana.go(f"/rulesets/{ruleset}/tests")
     expect(page.get_by_role("link", name="Tests")).to_have_attribute("aria-current", "page")
-    expect(page.locator(".tests-summary")).to_have_text("1 of 1 test fails at the latest version.")
+    expect(page.locator(".tests-summary")).to_have_text("1 of 2 tests fails at the latest version.")
     expect(page.locator("ul.test-failures")).to_contain_text("expected 'high', but the rules answered 'low'")
     expect(page.locator("table.tests tbody tr").first).to_contain_text("fails")
     accessible(page)
@@ -107,7 +115,7 @@ def test_keep_a_case_as_a_test_see_it_fail_and_the_gate_in_the_review(people):
     expect(gate).to_contain_text("Release gate: fails (1 criterion)")
     row = gate.locator("table.gate tbody tr").first
     expect(row).to_contain_text("every test case passes")
-    expect(row).to_contain_text("1 of 1 fail")
+    expect(row).to_contain_text("1 of 2 fail")
     expect(row).to_contain_text("fails")
     rui.screenshot("release-review-gate")
     accessible(page)
