@@ -148,6 +148,8 @@ export const paths = {
   settings: (rs) => `/api/rulesets/${e(rs)}/settings`,
   restore: (rs) => `/api/rulesets/${e(rs)}/restore`,
   releases: (rs) => `/api/rulesets/${e(rs)}/releases`,
+  tests: (rs, version) => `/api/rulesets/${e(rs)}/tests${version ? `?version=${e(version)}` : ""}`,
+  shadow: (rs) => `/api/rulesets/${e(rs)}/shadow`,
   draft: (rs) => `/api/rulesets/${e(rs)}/releases/draft`,
   decide: (rs, id, how) => `/api/rulesets/${e(rs)}/releases/${e(id)}/${how}`,
   bundle: (rs, version) => `/api/rulesets/${e(rs)}/bundle?version=${e(version)}`,
@@ -214,5 +216,6 @@ export const pages = {
     return `/rulesets/${e(rs)}/analysis${q.toString() ? `?${q}` : ""}`;
   },
   referenceCases: (rs) => `/rulesets/${e(rs)}/reference-cases`,
+  tests: (rs) => `/rulesets/${e(rs)}/tests`,
   suggestions: (rs) => `/rulesets/${e(rs)}/suggestions`,
 };
