@@ -7,6 +7,7 @@ import uuid
 import pytest
 from browser_support import UNLABELLED, call_api, signed_in
 from playwright.sync_api import expect
+from test_editor_accessibility import axe_source, violations
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +50,7 @@ def test_edit_a_cell_see_the_mistake_fix_it_add_a_row_and_save(people):
     expect(message).to_contain_text("cannot be read as a condition on temperature")
     expect(page.locator(".table-status")).to_contain_text("1 problem to fix")
     assert page.evaluate(UNLABELLED) == []
+    assert violations(page, axe_source()) == []
     bea.screenshot("33-table-edit-mistake")
 
     cell.fill("above 39")
