@@ -86,3 +86,15 @@ def test_a_table_that_is_not_a_table_is_a_clear_422(ws):
                  {"columns": ["rule", "text"], "rows": []}):
         answer = api.post(f"{TABLE}/check", json=body)
         assert answer.status_code == 422 and answer.get_json()["error"]["message"], body
+
+
+def test_a_new_row_named_like_another_rule_is_refused_plainly(ws):
+    api = ws.as_("Ana")
+    version, columns, rows = opened(api)
+    copy = list(rows[-1])
+    copy[columns.index("id")] = None
+    rows.append(copy)
+    body = api.post(f"{TABLE}/check", json={"columns": columns, "rows": rows}).get_json()
+    assert not body["ok"] and body["problems"]
+    assert all(p["message"] for p in body["problems"]), body["problems"]
+    assert any(copy[columns.index("rule")] in p["message"] for p in body["problems"]), body["problems"]
