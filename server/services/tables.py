@@ -93,7 +93,7 @@ def _files(ws: Workspace, ruleset: str, base: str, body) -> tuple[dict[str, byte
     for rule in rules:
         files[rule_file(rule.id)] = (rule.text + "\n").encode()
     try:
-        _recheck(files, ruleset)
+        _recheck(files, ruleset, ws.compiled_memo)  # unchanged rules: compiled when the base was read
     except Invalid as e:
         return None, [{"message": p.get("message", e.message), "code": p.get("code", e.code), "cell": None,
                        "row": None, "column": None} for p in (e.details.get("problems") or [{}])]
