@@ -155,6 +155,7 @@ export const paths = {
   bundle: (rs, version) => `/api/rulesets/${e(rs)}/bundle?version=${e(version)}`,
   table: (rs, version) => `/api/rulesets/${e(rs)}/table${version ? `?version=${e(version)}` : ""}`,
   workbook: (rs, version) => `/api/rulesets/${e(rs)}/workbook${version ? `?version=${e(version)}` : ""}`,
+  tableCheck: (rs) => `/api/rulesets/${e(rs)}/table/check`,
   workbookPreview: (rs) => `/api/rulesets/${e(rs)}/workbook/preview`,
   datasets: (rs) => `/api/rulesets/${e(rs)}/datasets`,
   dataset: (rs, id, rows = 5) => `/api/rulesets/${e(rs)}/datasets/${e(id)}?rows=${rows}`,
