@@ -33,10 +33,10 @@ def test_one_typed_case_shows_each_condition_and_the_rule_sets_answer(people):
     expect(panel.locator(".one-case-whole")).to_contain_text("the rule fires")
     expect(panel.locator(".one-case-answer")).to_contain_text("Answers high. Decided by “Hot and fast”")
     # Any other feature can be added by typing its synonym; a value that cannot be read is named, not a 500.
-    panel.get_by_label("Add another feature").fill("puls")
+    panel.get_by_label("Add to the case (type a name)").fill("puls")
     expect(panel.locator("[role=listbox] [role=option]")).to_have_count(0)  # heart rate (alias pulse) is listed already
-    panel.get_by_label("Add another feature").fill("white")
-    panel.get_by_label("Add another feature").press("Enter")
+    panel.get_by_label("Add to the case (type a name)").fill("white")
+    panel.get_by_label("Add to the case (type a name)").press("Enter")
     expect(panel.get_by_label("white cell count", exact=True)).to_be_focused()
     page.keyboard.type("lots")
     expect(panel.locator(".one-case-result")).to_contain_text("white cell count:")
@@ -50,7 +50,7 @@ def test_one_typed_case_shows_each_condition_and_the_rule_sets_answer(people):
 def test_a_feature_is_found_by_typing_names_synonyms_and_descriptions(people):
     ana = signed_in(people, "Ana Author")
     page = ana.go("/rulesets/sepsis-triage/rules/new")
-    find = page.locator("#one-case-panel").get_by_role("combobox", name="Add another feature")
+    find = page.locator("#one-case-panel").get_by_role("combobox", name="Add to the case (type a name)")
     find.fill("body temp")  # the description of "temperature"
     options = page.locator("#one-case-panel [role=listbox] [role=option]")
     expect(options.first).to_contain_text("temperature")
@@ -74,7 +74,35 @@ def test_the_open_feature_list_has_no_serious_accessibility_violation(people):
     axe = axe_source()
     ana = signed_in(people, "Ana Author")
     page = ana.go("/rulesets/breast-mass-triage/rules/new")
-    page.locator("#one-case-panel").get_by_role("combobox", name="Add another feature").fill("worst")
+    page.locator("#one-case-panel").get_by_role("combobox", name="Add to the case (type a name)").fill("worst")
     expect(page.locator("#one-case-panel [role=option]").first).to_be_visible()
     assert violations(page, axe) == []
+    ana.discard_changes()
+
+
+def test_the_forms_feature_is_found_by_typing_past_the_first_space(people):
+    """Issue 15, item 13: the list's own type-ahead stops at the first space; typing words finds the feature."""
+    ana = signed_in(people, "Ana Author")
+    page = ana.go("/rulesets/breast-mass-triage/rules/new")
+    page.get_by_role("button", name="find by typing: search the vocabulary, condition 1").click()
+    find = page.get_by_role("combobox", name="Search the vocabulary by name, synonym or description")
+    expect(find).to_be_focused()
+    find.press_sequentially("concave worst")  # words in any order
+    options = page.locator("#rule-form [role=listbox] [role=option]")
+    expect(options.first).to_contain_text("worst concave points")
+    ana.screenshot("form-feature-combobox")
+    find.press("Enter")
+    # The list shows the choice, the focus is back on it, and the rule reads it.
+    feature = page.get_by_label("Feature")
+    expect(feature).to_have_value("worst concave points")
+    expect(feature).to_be_focused()
+    page.get_by_label("Value", exact=True).fill("0.2")
+    page.get_by_label("Name of the rule").fill("Concave")
+    page.get_by_label("then diagnosis is").select_option("malignant")
+    expect(page.locator("#sentence")).to_contain_text("worst concave points is above 0.2")
+    # Escape puts the search away and goes back to the list.
+    page.get_by_role("button", name="find by typing: search the vocabulary, condition 1").click()
+    find.press("Escape")
+    expect(find).to_have_count(0)
+    expect(feature).to_be_focused()
     ana.discard_changes()

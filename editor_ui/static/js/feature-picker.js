@@ -33,12 +33,13 @@ export function matchFeatures(features, query) {
 }
 
 // A combobox element; `onChoose(feature)` is called when a feature is chosen. `label` names the field.
-export function featureCombobox({ features, label, placeholder = "Type a name, synonym or description", onChoose, exclude = () => false }) {
+// `onCancel`, when given, is called on Escape with the list closed (the picker can then be put away).
+export function featureCombobox({ features, label, placeholder = "Type a name, synonym or description", onChoose, onCancel = null, exclude = () => false }) {
   const inputId = uid("feature-find");
   const listId = uid("feature-list");
   const input = h("input", { id: inputId, type: "text", role: "combobox", autocomplete: "off", class: "feature-find",
     "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": listId, placeholder });
-  const list = h("ul", { id: listId, role: "listbox", class: "feature-options", "aria-label": "Matching features", hidden: true });
+  const list = h("ul", { id: listId, role: "listbox", class: "feature-options", "aria-label": "Matching names", hidden: true });
   const status = h("span", { class: "visually-hidden", role: "status" });
   let shown = [];
   let active = -1;
@@ -93,7 +94,7 @@ export function featureCombobox({ features, label, placeholder = "Type a name, s
     } else if (event.key === "Enter") {
       if (!list.hidden && active >= 0 && shown[active]) { event.preventDefault(); choose(shown[active]); }
     } else if (event.key === "Escape") {
-      if (!list.hidden) { event.preventDefault(); close(); } else input.value = "";
+      if (!list.hidden) { event.preventDefault(); close(); } else if (onCancel) { event.preventDefault(); onCancel(); } else input.value = "";
     }
   });
   const wrap = h("div", { class: "feature-combobox" }, h("label", { for: inputId, class: "small-label" }, label), input, list, status);

@@ -33,7 +33,7 @@ export class OneCase {
     this.controller = null;
     this.fieldsRoot = h("div", { class: "one-case-fields" });
     this.result = h("div", { class: "one-case-result", "aria-live": "polite" });
-    this.picker = featureCombobox({ features: this.features, label: "Add another feature",
+    this.picker = featureCombobox({ features: this.features, label: "Add to the case (type a name)",
       exclude: (f) => this.shownNames().includes(f.name),
       onChoose: (f) => { this.added.push(f.name); this.renderFields(); this.focusValue(f.name); this.schedule(); } });
     const clearButton = h("button", { type: "button", class: "link-button" }, "Clear the values");
@@ -43,6 +43,7 @@ export class OneCase {
       h("div", { class: "one-case-grid" },
         h("div", {}, this.fieldsRoot, this.picker, h("p", {}, clearButton)),
         this.result));
+    this.renderFields();
   }
 
   feature(name) {
@@ -159,7 +160,7 @@ export class OneCase {
           : "Not known with these values, so the rule does not fire (a rule fires only when its condition surely holds).";
       parts.push(h("p", { class: `one-case-whole truth-${rule.result}` }, h("strong", {}, whole)));
     } else {
-      parts.push(h("p", { class: "muted" }, "Fix the rule's mistakes to see its conditions on this case."));
+      parts.push(h("p", { class: "muted" }, "Once the rule is complete and has no mistakes, each of its conditions is shown on this case here."));
     }
     const d = data.decision;
     parts.push(h("h3", {}, "The whole rule set"));
