@@ -4,6 +4,7 @@ import { ApiError, get, onSignedOut, pages, paths, request } from "../api.js";
 import { askWhy } from "../dialogs.js";
 import { can, h, notice, pageData, plural, replace, timeEl, when } from "../dom.js";
 import { formatRule } from "../format.js";
+import { OneCase } from "../one-case.js";
 import { RuleForm } from "../rule-form.js";
 import { RuleText } from "../rule-text.js";
 import { fillTitle, START_FROM_KEY } from "../rulesets-common.js";
@@ -36,6 +37,7 @@ let pending = null;          // the check in flight: {key, promise, controller}
 let timer = null;
 let prefilledWhy = "";        // where a rule started from a suggestion came from
 let explorer = null;         // the threshold explorer (authors and reviewers, with reference cases)
+let oneCase = null;          // "Try it on one case" (one-case.js)
 
 const $ = (id) => document.getElementById(id);
 const units = JSON.parse($("units-data").textContent || "{}");
@@ -113,6 +115,7 @@ function show(result) {
   renderTryCounts($("try-counts"), result);
   if (explorer && result.valid && mode === "form") explorer.show(result.structured);
   renderFindings($("rule-findings"), result.findings);
+  if (oneCase) oneCase.update(result.structured);
 }
 
 // "Keep this case as a test": the person chooses the answer (the recorded one is offered first); saved with a why.
@@ -419,6 +422,7 @@ async function start() {
   form = new RuleForm($("rule-form"), { vocabulary: ruleset.vocabulary, outcome, units, onChange: scheduleCheck });
   text = new RuleText($("rule-text-mode"), { onChange: scheduleCheck, describedBy: "problems-summary" });
   form.load(rule ? rule.structured : startedFrom());
+  oneCase = new OneCase($("one-case"), { vocabulary: ruleset.vocabulary, payload });
   if (can("rules.suggest") && await hasReferenceCases()) {
     explorer = new ThresholdExplorer($("explorer"), { rulesetId, onPick: (structured) => {
       form.load(structured);
