@@ -151,6 +151,10 @@ def test_a_named_save_is_saved_under_its_name_and_a_bad_name_is_refused(ws):
     other = ws.as_("Bea").post(f"{RS}/rules", json={"text": COLD.replace("Cold", "Chill"), "why": "Hypothermia"},
                                headers={"Idempotency-Key": key})
     assert other.status_code == 422 and other.get_json()["error"]["code"] == "save-id-used"
+    # the refusal says which header to change and how (mutation testing, round 3: its words were never read)
+    assert other.get_json()["error"]["field"] == "Idempotency-Key"
+    assert other.get_json()["error"]["message"] == ("That save id belongs to another save; use a new one for each "
+                                                    "change.")
     bad = ws.as_("Ana").post(f"{RS}/rules", json={"text": COLD, "why": "Hypothermia"},
                              headers={"Idempotency-Key": "not a uuid"})
     assert bad.status_code == 400
