@@ -134,6 +134,8 @@ def test_a_refused_self_rejection_is_audited_and_a_rejection_needs_a_comment(ws)
     requested = ws.as_("Ada").post(f"{RS}/releases", json={}).get_json()
     refused = ws.as_("Ada").post(f"{RS}/releases/{requested['id']}/reject", json={"comment": "changed my mind"})
     assert refused.status_code == 403
+    assert refused.get_json()["error"]["message"] == ("You requested this release; another reviewer decides on it. "
+                                                      "(You can ask for it again later with other notes.)")
     [event] = events(ws, action="release.reject")
     assert (event.user.name, event.status, event.ruleset) == ("Ada", "refused", "sepsis-triage")
     assert event.version == requested["version"] and event.message == "changed my mind"
@@ -146,6 +148,11 @@ def test_a_refused_self_rejection_is_audited_and_a_rejection_needs_a_comment(ws)
     assert ws.as_("Rui").post(f"{RS}/releases/{requested['id']}/reject", json={"comment": 7}).get_json()[
         "error"]["message"] == "'comment' must be text."
     assert [e.status for e in events(ws, action="release.reject")] == ["refused"]  # still waiting for a reviewer
+    assert ws.as_("Rui").post(f"{RS}/releases/{requested['id']}/reject", json={"comment": "not yet"}).status_code == 200
+    [_, event] = events(ws, action="release.reject")
+    assert (event.user.name, event.status, event.ruleset, event.version) == ("Rui", "done", "sepsis-triage",
+                                                                             requested["version"])
+    assert event.message == "not yet" and event.details == {"release": requested["id"]}
 
 
 def test_a_save_refused_as_stale_is_audited(ws):
