@@ -194,6 +194,7 @@ def test_a_retried_save_waits_for_a_live_attempt_and_never_overwrites_a_recorded
     recorded = attempt("done", None)
     again = send(recorded, "Frost")
     assert again.status_code == 422 and again.get_json()["error"]["code"] == "save-id-used", again.get_json()
+    assert again.get_json()["error"]["field"] == "Idempotency-Key"
     assert again.get_json()["error"]["message"] == ("That save id belongs to a save already recorded; use a new "
                                                     "one for each change.")
     assert [(r.status, r.version) for r in rows(ws, recorded)] == [("done", None)] and commits_of(ws, recorded) == 0
