@@ -7,6 +7,7 @@ import os
 import stat
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
@@ -364,3 +365,26 @@ def test_a_token_name_with_control_characters_is_refused_not_a_500(ws, name):
     response = ws.as_("Ana").post("/api/tokens", json={"scope": "read", "name": name})
     assert response.status_code == 422, response.get_json()
     assert response.get_json()["error"]["field"] == "name"
+
+
+def test_revoking_a_persons_tokens_keeps_when_each_was_already_revoked(ws):
+    """Mutation testing, round 3: revoking every token of a person (a new password, a disabled account) rewrote
+    the revocation time of tokens revoked long before, and counted them again, when the filter was dropped."""
+    from sqlalchemy import select
+
+    from server import auth
+    from server.models import ApiToken, User
+
+    with ws.app.app_context(), ws.sessions() as db:
+        ana = db.scalar(select(User).where(User.name == "Ana"))
+        _, old = auth.create_token(db, ana, "read", name="old")
+        _, live = auth.create_token(db, ana, "read", name="live")
+        long_ago = utcnow().replace(microsecond=0) - timedelta(days=30)
+        old.revoked_at = long_ago
+        db.commit()
+        unrevoked = len(db.scalars(select(ApiToken).where(ApiToken.user_id == ana.id,
+                                                          ApiToken.revoked_at.is_(None))).all())
+        assert auth.revoke_tokens(db, ana) == unrevoked
+        db.commit()
+        when = {t.name: t.revoked_at for t in db.scalars(select(ApiToken).where(ApiToken.user_id == ana.id))}
+    assert when["old"].replace(tzinfo=None) == long_ago.replace(tzinfo=None) and when["live"] is not None

@@ -129,6 +129,32 @@ def test_a_refused_self_approval_is_audited(ws):
     assert "another reviewer" in log[0]["details"]["refused"]
 
 
+def test_a_refused_self_rejection_is_audited_and_a_rejection_needs_a_comment(ws):
+    """Mutation testing, round 3: reject's refusals were checked only by their status code."""
+    requested = ws.as_("Ada").post(f"{RS}/releases", json={}).get_json()
+    refused = ws.as_("Ada").post(f"{RS}/releases/{requested['id']}/reject", json={"comment": "changed my mind"})
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["message"] == ("You requested this release; another reviewer decides on it. "
+                                                      "(You can ask for it again later with other notes.)")
+    [event] = events(ws, action="release.reject")
+    assert (event.user.name, event.status, event.ruleset) == ("Ada", "refused", "sepsis-triage")
+    assert event.version == requested["version"] and event.message == "changed my mind"
+    assert event.details["reason"] == "own-release" and event.details["release"] == requested["id"]
+    for comment in (None, "", "  \r\n "):
+        empty = ws.as_("Rui").post(f"{RS}/releases/{requested['id']}/reject", json={"comment": comment})
+        assert empty.status_code == 422, empty.get_json()
+        assert empty.get_json()["error"]["field"] == "comment"
+        assert empty.get_json()["error"]["message"] == "Please add a comment saying why."
+    assert ws.as_("Rui").post(f"{RS}/releases/{requested['id']}/reject", json={"comment": 7}).get_json()[
+        "error"]["message"] == "'comment' must be text."
+    assert [e.status for e in events(ws, action="release.reject")] == ["refused"]  # still waiting for a reviewer
+    assert ws.as_("Rui").post(f"{RS}/releases/{requested['id']}/reject", json={"comment": "not yet"}).status_code == 200
+    [_, event] = events(ws, action="release.reject")
+    assert (event.user.name, event.status, event.ruleset, event.version) == ("Rui", "done", "sepsis-triage",
+                                                                             requested["version"])
+    assert event.message == "not yet" and event.details == {"release": requested["id"]}
+
+
 def test_a_save_refused_as_stale_is_audited(ws):
     opened = ws.as_("Bea").get(f"{RS}/rules/sirs")
     change_sirs(ws, "Ana", "First")

@@ -6,6 +6,8 @@ The outage is injected at the connection level: every statement fails with Opera
 stopped, from the moment the commit is made until ``up`` is set."""
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 import uuid
@@ -14,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from server.models import AuditEvent
+from server.models import AuditEvent, User, utcnow
 from server.services import saving
 
 RS = "/api/rulesets/sepsis-triage"
@@ -151,6 +153,48 @@ def test_a_named_save_is_saved_under_its_name_and_a_bad_name_is_refused(ws):
     other = ws.as_("Bea").post(f"{RS}/rules", json={"text": COLD.replace("Cold", "Chill"), "why": "Hypothermia"},
                                headers={"Idempotency-Key": key})
     assert other.status_code == 422 and other.get_json()["error"]["code"] == "save-id-used"
+    # the refusal says which header to change and how (mutation testing, round 3: its words were never read)
+    assert other.get_json()["error"]["field"] == "Idempotency-Key"
+    assert other.get_json()["error"]["message"] == ("That save id belongs to another save; use a new one for each "
+                                                    "change.")
     bad = ws.as_("Ana").post(f"{RS}/rules", json={"text": COLD, "why": "Hypothermia"},
                              headers={"Idempotency-Key": "not a uuid"})
     assert bad.status_code == 400
+
+
+def test_a_retried_save_waits_for_a_live_attempt_and_never_overwrites_a_recorded_one(ws):
+    """Mutation testing, round 3: ``already_made``'s answers for a save id whose commit is not in the repository
+    had no test: a pending attempt whose process lives is busy (503); one whose process is gone, or a failed one,
+    is made now under its id; a row recorded done is never overwritten (422)."""
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+
+    def attempt(status: str, process_id: int | None) -> str:
+        key = str(uuid.uuid4())
+        with ws.sessions() as db:
+            ana = db.scalar(select(User).where(User.name == "Ana"))
+            db.add(AuditEvent(save_id=key, user_id=ana.id, action="rule.create", ruleset="sepsis-triage",
+                              status=status, message="Hypothermia", details={}, process_id=process_id,
+                              at=utcnow()))
+            db.commit()
+        return key
+
+    def send(key: str, name: str):
+        return ws.as_("Ana").post(f"{RS}/rules", json={"text": COLD.replace("Cold", name), "why": "Hypothermia"},
+                                  headers={"Idempotency-Key": key})
+
+    busy = send(attempt("pending", os.getpid()), "Cold")
+    assert busy.status_code == 503, busy.get_json()
+    assert busy.get_json()["error"]["message"] == "This change is still being saved; try again in a moment."
+    for status, process_id, name in (("pending", finished.pid, "Cold"), ("failed", os.getpid(), "Chill")):
+        key = attempt(status, process_id)
+        made = send(key, name)
+        assert made.status_code == 201, (status, made.get_json())
+        assert [r.status for r in rows(ws, key)] == ["done"] and commits_of(ws, key) == 1
+    recorded = attempt("done", None)
+    again = send(recorded, "Frost")
+    assert again.status_code == 422 and again.get_json()["error"]["code"] == "save-id-used", again.get_json()
+    assert again.get_json()["error"]["field"] == "Idempotency-Key"
+    assert again.get_json()["error"]["message"] == ("That save id belongs to a save already recorded; use a new "
+                                                    "one for each change.")
+    assert [(r.status, r.version) for r in rows(ws, recorded)] == [("done", None)] and commits_of(ws, recorded) == 0
