@@ -218,9 +218,10 @@ function keyState(token) {
 }
 
 function keysTable(tokens, owner, refresh) {
-  if (!tokens.length) return h("p", { class: "hint" }, `${owner} has no keys for scripts.`);
+  const mine = owner === me();
+  if (!tokens.length) return h("p", { class: "hint" }, mine ? "You have no keys for scripts." : `${owner} has no keys for scripts.`);
   return h("div", { class: "table-wrap" }, h("table", { class: "history-table" },
-    h("caption", {}, `Keys for scripts of ${owner}`),
+    h("caption", {}, mine ? "Your keys for scripts" : `Keys for scripts of ${owner}`),
     h("thead", {}, h("tr", {}, ["What it is for", "It may", "Starts with", "Made", "Valid until", "State", ""].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, tokens.map((t) => h("tr", {},
       h("td", {}, t.name || "(no name)"), h("td", {}, SCOPE_WORDS[t.scope] || t.scope), h("td", {}, h("code", {}, `${t.prefix}…`)),
@@ -253,7 +254,9 @@ async function showKeys(slot, person) {
   replace(slot, loading("Loading the keys…"));
   try {
     const tokens = (await get(api.userTokens(person.id))).tokens;
-    replace(slot, keysTable(tokens, person.name, () => showKeys(slot, person)));
+    replace(slot, keysTable(tokens, person.name, () => showKeys(slot, person)), person.name === me() ? null
+      : h("p", { class: "hint" }, `Only ${person.name} can make keys for themselves (on the server, an administrator `
+        + "can also make one with the rulecraft create-token command)."));
   } catch (error) {
     replace(slot, notice(error.message, "error"));
   }
