@@ -132,9 +132,10 @@ async function showPeople() {
       h("td", { colspan: 5 }, h("div", { id: `keys-of-${person.id}` })));
     rows.push(h("tr", { dataset: { person: person.name } },
       h("th", { scope: "row" }, person.name, person.email ? h("div", { class: "hint" }, person.email) : null),
-      h("td", {}, ROLE_WORDS[person.role] || person.role),
-      h("td", {}, h("span", { class: person.active ? "badge approved" : "badge off" }, stateWords(person))),
-      h("td", {}, person.created_by || "the server's command line"),
+      h("td", { dataset: { label: "Role" } }, ROLE_WORDS[person.role] || person.role),
+      h("td", { dataset: { label: "State" } },
+        h("span", { class: person.active ? "badge approved" : "badge off" }, stateWords(person))),
+      h("td", { dataset: { label: "Added by" } }, person.created_by || "the server's command line"),
       h("td", {}, h("div", { class: "actions" }, personActions(person, keysRow)))), keysRow);
   }
   replace(list, h("div", { class: "table-wrap" }, h("table", { class: "history-table people-table" },
