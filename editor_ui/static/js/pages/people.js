@@ -221,9 +221,12 @@ function keyState(token) {
 function keysTable(tokens, owner, refresh) {
   const mine = owner === me();
   if (!tokens.length) return h("p", { class: "hint" }, mine ? "You have no keys for scripts." : `${owner} has no keys for scripts.`);
-  return h("div", { class: "table-wrap" }, h("table", { class: "history-table" },
-    h("caption", {}, mine ? "Your keys for scripts" : `Keys for scripts of ${owner}`),
-    h("thead", {}, h("tr", {}, ["What it is for", "It may", "Starts with", "Made", "Valid until", "State", ""].map((t) => h("th", { scope: "col" }, t)))),
+  const caption = mine ? "Your keys for scripts" : `Keys for scripts of ${owner}`;
+  // Focusable, so that a keyboard can scroll it where a narrow screen cuts it off.
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+    h("table", { class: "history-table" }, h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, ["What it is for", "It may", "Starts with", "Made", "Valid until", "State",
+      h("span", { class: "visually-hidden" }, "Withdraw")].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, tokens.map((t) => h("tr", {},
       h("td", {}, t.name || "(no name)"), h("td", {}, SCOPE_WORDS[t.scope] || t.scope), h("td", {}, h("code", {}, `${t.prefix}…`)),
       h("td", {}, timeEl(t.created_at)), h("td", {}, timeEl(t.expires_at)), h("td", {}, keyState(t)),
