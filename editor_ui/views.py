@@ -172,6 +172,13 @@ def audit():
 def suggestions(ruleset):
     return render_template("suggestions.html", ruleset=ruleset)
 
+@bp.get("/people")
+@page("users.manage")
+def people():
+    """People and their keys for scripts (administrators); everyone else gets the "not for your role" page."""
+    return render_template("people.html", roles=ROLE_WORDS)
+
+
 def _units() -> dict[str, list[str]]:
     """Every spelling of a unit -> [its symbol, its kind], so the form offers units of the feature's kind."""
     return {spelling: [unit.symbol, unit.kind] for spelling, unit in UNITS.items()}

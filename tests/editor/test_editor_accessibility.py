@@ -61,7 +61,7 @@ PAGES = {
     "Rui Reviewer": ["/rulesets/{rs}/releases", "/rulesets/{rs}/analysis", "/rulesets/{rs}/compare"],
     "Alex Auditor": ["/audit", "/rulesets/{rs}/rules/{rule}/blame", "/rulesets/{rs}/history"],
     "Mia ML Engineer": ["/rulesets/{rs}/releases", "/"],
-    "Ada Admin": ["/", "/audit"],
+    "Ada Admin": ["/", "/audit", "/people"],
 }
 
 

@@ -27,7 +27,7 @@ def client(tmp_path):
 @pytest.mark.parametrize("path", ["/", "/rulesets/x", "/rulesets/x/rules/new", "/rulesets/x/rules/y",
                                   "/rulesets/x/history", "/rulesets/x/compare", "/rulesets/x/vocabulary",
                                   "/rulesets/x/releases", "/rulesets/x/rules/y/blame", "/rulesets/x/analysis",
-                                  "/rulesets/x/reference-cases", "/audit"])
+                                  "/rulesets/x/reference-cases", "/audit", "/people"])
 def test_pages_send_nobody_to_the_sign_in_page(client, path):
     response = client.get(path)
     assert response.status_code == 302

@@ -81,6 +81,8 @@ const ACTIONS = {
   "version.restore": "brought back an earlier version", "release.request": "asked for a release",
   "release.approve": "approved a release", "release.reject": "turned down a release",
   "dataset.register": "added reference cases", "user.create": "added a person", "user.password": "changed a password",
+  "user.disable": "disabled a person", "user.enable": "enabled a person again",
+  "user.password-reset": "gave a person a one-time password", "user.unlock": "forgot a person's failed sign-ins",
   "token.create": "made a key for scripts", "token.revoke": "withdrew a key for scripts",
   "sign-in": "signed in",
 };

@@ -11,7 +11,8 @@ const SIZE = 50;
 let page = 1;
 const ACTIONS = ["rule.create", "rule.update", "rule.rename", "rule.disable", "rule.enable", "rule.delete", "vocabulary.update",
   "settings.update", "tests.update", "ruleset.create", "ruleset.import", "version.restore", "release.request",
-  "release.approve", "release.reject", "dataset.register", "user.create", "user.password", "token.create", "token.revoke", "sign-in"];
+  "release.approve", "release.reject", "dataset.register", "user.create", "user.password", "user.disable", "user.enable",
+  "user.password-reset", "user.unlock", "token.create", "token.revoke", "sign-in"];
 const STATUS = { done: "done", pending: "in progress", failed: "not saved", refused: "refused" };
 const REASONS = { ConflictError: "someone had saved first", HeadMoved: "too many saves at once" };
 const titles = new Map();
