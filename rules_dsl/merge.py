@@ -162,38 +162,44 @@ def _features(condition) -> list[str]:
 
 def _condition(base, theirs, mine, found: _Found, path: list):
     combined, conflicts = found
-    if theirs in (mine, base):
-        if mine != base and theirs == base:
-            combined.append(Combined(describe(mine if mine is not None else base), "mine"))
-        elif mine != base:
-            combined.append(Combined(describe(mine), "both"))
+    if theirs == mine == base:
         return mine
-    if mine == base:
-        combined.append(Combined(describe(theirs), "theirs"))
-        return theirs
     kinds = {_kind(base), _kind(theirs), _kind(mine)}
     if kinds == {"not"}:
         inner = _condition(base["not"], theirs["not"], mine["not"], found, [*path, "not"])
         return {"not": inner}
     if kinds & set(_GROUP_KINDS) and kinds <= {*_GROUP_KINDS, "feature", "not"}:
+        # Into groups even when only one side changed, so that what was combined names each condition.
         like = next(x for x in (mine, theirs, base) if _kind(x) in _GROUP_KINDS)
-        return _group(*(_as_group(x, like) for x in (base, theirs, mine)), found, path)
+        before = len(conflicts)
+        group = _group(*(_as_group(x, like) for x in (base, theirs, mine)), found, path)
+        key = _kind(group)
+        if len(conflicts) == before and key in ("all", "any") and len(group[key]) == 1:
+            return group[key][0]  # a group of one is the condition (structured.py reads it so)
+        return group
+    if theirs == mine:
+        combined.append(Combined(describe(mine), "both"))
+        return mine
+    if theirs == base:
+        combined.append(Combined(describe(mine), "mine"))
+        return mine
+    if mine == base:
+        combined.append(Combined(describe(theirs), "theirs"))
+        return theirs
     conflicts.append((path, describe(base), base, theirs, mine))
     return mine
 
 
 def _group(base: dict, theirs: dict, mine: dict, found: _Found, path: list) -> dict:
+    before = len(found[1])
     kind = _value([*path], "the kind of group", _kind(base), _kind(theirs), _kind(mine), found)
-    if kind not in _GROUP_KINDS:  # the kind itself conflicts: keep mine, the conflict is on the whole group
-        kind = _kind(mine)
+    if len(found[1]) > before:  # the kind changed two ways: a conflict on the whole group, both groups to pick from
+        found[1][before] = (path, describe(base), base, theirs, mine)
+        return mine
     if kind == "at_least":
         count = _value([*path, "at_least"], "how many of the group must hold",
                        base.get("at_least", 1), theirs.get("at_least", 1), mine.get("at_least", 1), found)
     key = "of" if kind == "at_least" else kind
-    kind_conflict = found[1] and found[1][-1][0] == path
-    if kind_conflict:  # a conflict on the kind is a conflict on the whole group: give both groups to pick from
-        found[1][-1] = (path, describe(base), base, theirs, mine)
-        return mine
     items = _items_merged(_items(base), _items(theirs), _items(mine), found, [*path, key])
     return {"at_least": count, "of": items} if kind == "at_least" else {kind: items}
 

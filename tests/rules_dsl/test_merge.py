@@ -198,3 +198,16 @@ def test_to_dict_is_json():
     import json
     merged = merge_rules(BASE, changed(name="A"), changed(name="B"))
     assert json.loads(json.dumps(merged.to_dict()))["conflicts"][0]["path"] == "name"
+
+
+def test_what_was_combined_names_each_condition_when_only_one_side_changed_the_conditions():
+    mine = changed(when=when(RADIUS, cmp("worst concave points", "above", 0.16), TEXTURE))
+    merged = merge_rules(BASE, changed(because="Guideline 4.3"), mine)
+    assert {(c.what, c.by) for c in merged.combined} == {("the reason (because)", "theirs"),
+                                                         ("the condition on worst concave points", "mine")}
+
+
+def test_a_group_left_with_one_condition_is_that_condition():
+    merged = merge_rules(BASE, changed(because="X"), changed(when=RADIUS))
+    assert merged.clean and merged.rule["when"] == RADIUS
+    rule_from_json(merged.rule)
