@@ -94,7 +94,8 @@ def resolve(merge: Merge, picks: dict[str, str]) -> dict:
         value = conflict.theirs if picks.get(conflict.path) == "theirs" else conflict.mine
         _set(rule, _path_segments(conflict.path), _Removed if value is None and "when" in conflict.path
              and conflict.path != "when" else _copy(value))
-    rule["when"] = _tidy(rule["when"])
+    when = _tidy(rule["when"])
+    rule["when"] = {"all": []} if when is _Removed else when  # (the check then asks for a condition)
     return rule
 
 
@@ -173,8 +174,19 @@ def _condition(base, theirs, mine, found: _Found, path: list):
         like = next(x for x in (mine, theirs, base) if _kind(x) in _GROUP_KINDS)
         before = len(conflicts)
         group = _group(*(_as_group(x, like) for x in (base, theirs, mine)), found, path)
+        whole = [k for k in range(before, len(conflicts)) if conflicts[k][0] == path]
+        for k in whole:  # a conflict on the whole group offers the versions as written, not as groups of one
+            conflicts[k] = (path, describe(base), base, theirs, mine)
+        if whole:
+            return mine
+        if len(conflicts) > before:
+            return group
+        if mine == base or theirs == mine:  # one side's change as it wrote it (its order, its grouping)
+            return theirs
+        if theirs == base:
+            return mine
         key = _kind(group)
-        if len(conflicts) == before and key in ("all", "any") and len(group[key]) == 1:
+        if key in ("all", "any") and len(group[key]) == 1:
             return group[key][0]  # a group of one is the condition (structured.py reads it so)
         return group
     if theirs == mine:
@@ -201,6 +213,9 @@ def _group(base: dict, theirs: dict, mine: dict, found: _Found, path: list) -> d
                        base.get("at_least", 1), theirs.get("at_least", 1), mine.get("at_least", 1), found)
     key = "of" if kind == "at_least" else kind
     items = _items_merged(_items(base), _items(theirs), _items(mine), found, [*path, key])
+    if not items:  # each removed a different part and nothing is left: a group needs a condition, so ask
+        found[1].append((path, describe(base), base, theirs, mine))
+        return mine
     return {"at_least": count, "of": items} if kind == "at_least" else {kind: items}
 
 
@@ -332,7 +347,9 @@ def _tidy(condition):
     if kind not in _GROUP_KINDS:
         return condition
     key = "of" if kind == "at_least" else kind
-    items = [_tidy(i) for i in condition[key] if i is not _Removed]
+    items = [t for t in (_tidy(i) for i in condition[key] if i is not _Removed) if t is not _Removed]
+    if not items:
+        return _Removed  # every condition of the group was picked away: the group goes too
     if kind != "at_least" and len(items) == 1:
         return items[0]
     return {**condition, key: items}

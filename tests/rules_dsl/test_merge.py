@@ -3,9 +3,12 @@ ways is a conflict with both values, and every merged rule reads back through st
 import copy
 
 import pytest
+from hypothesis import given, settings
 
 from rules_dsl.merge import merge_rules, resolve
-from rules_dsl.structured import rule_from_json
+from rules_dsl.structured import rule_from_json, rule_to_json
+
+from .strategies import rules
 
 
 def cmp(feature, op="above", *values):
@@ -211,3 +214,41 @@ def test_a_group_left_with_one_condition_is_that_condition():
     merged = merge_rules(BASE, changed(because="X"), changed(when=RADIUS))
     assert merged.clean and merged.rule["when"] == RADIUS
     rule_from_json(merged.rule)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rules(checked=False), rules(checked=False))
+def test_a_change_on_one_side_only_is_taken_as_it_is(base_tree, other_tree):
+    base, other = rule_to_json(base_tree), rule_to_json(other_tree)
+    for merged in (merge_rules(base, base, other), merge_rules(base, other, base), merge_rules(base, other, other)):
+        assert merged.clean and merged.rule == other
+
+
+@settings(max_examples=200, deadline=None)
+@given(rules(checked=False), rules(checked=False), rules(checked=False))
+def test_any_three_rules_merge_into_rules_the_form_reads(base_tree, theirs_tree, mine_tree):
+    """Whatever the three versions, the merge settled all "mine" or all "theirs" reads back as a rule."""
+    base, theirs, mine = (rule_to_json(t) for t in (base_tree, theirs_tree, mine_tree))
+    merged = merge_rules(base, theirs, mine)
+    for side in ("mine", "theirs"):
+        settled = resolve(merged, {c.path: side for c in merged.conflicts})
+        rule_from_json(settled)
+
+
+def test_each_removing_a_different_condition_of_two_asks_rather_than_leaving_none():
+    base = changed(when=when(RADIUS, POINTS))
+    merged = merge_rules(base, changed(when=POINTS), changed(when=RADIUS))
+    [conflict] = merged.conflicts
+    assert (conflict.path, conflict.theirs, conflict.mine) == ("when", POINTS, RADIUS)
+    assert resolve(merged, {"when": "theirs"})["when"] == POINTS
+
+
+def test_a_group_whose_every_condition_is_picked_away_goes_too():
+    group = {"any": [TEXTURE, cmp("mean area", "above", 900)]}
+    base = changed(when=when(RADIUS, group))
+    theirs = changed(when=when(RADIUS, {"any": [cmp("mean texture", "below", 30)]}))   # removed area, changed texture
+    mine = changed(when=when(RADIUS, {"any": [cmp("mean area", "above", 950)]}))       # removed texture, changed area
+    merged = merge_rules(base, theirs, mine)
+    assert {c.path for c in merged.conflicts} == {"when.all[1].any[0]", "when.all[1].any[1]"}
+    picks = {c.path: "theirs" if c.theirs is None else "mine" for c in merged.conflicts}
+    assert resolve(merged, picks)["when"] == RADIUS

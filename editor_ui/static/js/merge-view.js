@@ -26,7 +26,8 @@ function tidy(c) {
   if ("not" in c) return { not: tidy(c.not) };
   const key = "at_least" in c ? "of" : "all" in c ? "all" : "any" in c ? "any" : null;
   if (!key) return c;
-  const items = c[key].filter((i) => i !== REMOVED).map(tidy);
+  const items = c[key].filter((i) => i !== REMOVED).map(tidy).filter((i) => i !== REMOVED);
+  if (!items.length) return REMOVED; // every condition of the group was picked away: the group goes too
   if (key !== "of" && items.length === 1) return items[0];
   return { ...c, [key]: items };
 }
@@ -41,7 +42,8 @@ export function resolveMerge(merge, picks) {
     const inGroup = conflict.path.startsWith("when") && conflict.path !== "when";
     at[path[path.length - 1]] = value === null && inGroup ? REMOVED : structuredClone(value);
   }
-  rule.when = tidy(rule.when);
+  const when = tidy(rule.when);
+  rule.when = when === REMOVED ? { all: [] } : when; // (the check then asks for a condition)
   return rule;
 }
 
