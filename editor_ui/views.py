@@ -142,6 +142,12 @@ def findings(ruleset):
     return render_template("findings.html", ruleset=ruleset)
 
 
+@bp.get("/rulesets/<ruleset>/tests")
+@page("rules.read")
+def tests(ruleset):
+    return render_template("tests.html", ruleset=ruleset)
+
+
 @bp.get("/rulesets/<ruleset>/reference-cases")
 @page("rules.read")
 def reference_cases(ruleset):

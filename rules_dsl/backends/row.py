@@ -164,7 +164,9 @@ class _Builder:
         # invent a value for an absent key.
         is_dict = _compare(ast.Attribute(row, "__class__", ast.Load()), ast.Is(), ast.Name("dict", ast.Load()))
         key_error = ast.ExceptHandler(ast.Name("KeyError", ast.Load()), None, reads(False))
-        body: list[ast.stmt] = [ast.If(is_dict, [ast.Try(reads(True), [key_error], [], [])], reads(False))]
+        # No feature to read (no rule in use): nothing to read, and a try with an empty body would not compile.
+        body: list[ast.stmt] = ([ast.If(is_dict, [ast.Try(reads(True), [key_error], [], [])], reads(False))]
+                                if self.columns else [])
         if self.vocabulary is not None:
             vocabulary, memo = self.vocabulary, {}
             self.namespace["by_column"] = lambda case: vocabulary.case_by_column(case, memo)[0]

@@ -56,6 +56,39 @@ def check():
     return jsonify({**result, "version": version, "examples": examples, "reference": reference, "findings": found})
 
 
+@bp.post("/check/case")
+@requires("rules.read")
+def check_case():
+    """{"ruleset", "text" | "rule", "case": {feature: value}, "version"?, "id"?} -> the draft rule on that one case:
+    each condition true, false or unknown, the rule as a whole, and what the whole rule set would answer (the draft
+    replacing rule "id", or added) with the deciding rule. 200 with the problems when the rule has mistakes (the
+    rule set then answers without it); 422 for a value that cannot be read (field "case.<feature>"); 404 for an
+    unknown rule set."""
+    body = json_body()
+    ws = workspace()
+    ruleset_id = body.get("ruleset")
+    if not isinstance(ruleset_id, str):
+        raise Invalid("Say which rule set to try the rule in (\"ruleset\").", field="ruleset")
+    version = ws.resolve(ws.check_id(ruleset_id), body.get("version"))
+    ruleset = ws.ruleset(ruleset_id, version)
+    if ("text" in body) == ("rule" in body):
+        raise Invalid("Send the rule either as \"text\" or as \"rule\" (structured), not both.", field="text")
+    if "text" in body and not isinstance(body["text"], str):
+        raise Invalid("The rule's text must be a string.", field="text")
+    rule_id = body.get("id")
+    if rule_id is not None and (not isinstance(rule_id, str) or rule_id not in ruleset.rule_ids):
+        raise Invalid("\"id\" must be the id of a rule in this rule set (leave it out for a new rule).", field="id")
+    syntax, failed = preview.parse_or_problems(
+        lambda: parse_rule(body["text"]) if "text" in body else rule_from_json(body["rule"]))
+    if failed is None:
+        result = preview.check_rule(ruleset, syntax)
+        checked = result.pop("checked")
+    else:
+        result, checked = failed, None
+    tried = preview.try_case(ruleset, checked, rule_id, body.get("case", {}))
+    return jsonify({"valid": result["valid"], "errors": result["errors"], "version": version, **tried})
+
+
 # ---- OpenAPI (assembled by openapi.py)
 TRY = {"type": ["object", "null"], "properties": {"total": I, "matched": {"type": ["integer", "null"]},
                                                   "matches": arr({"type": "object"}),
@@ -66,10 +99,25 @@ SCHEMAS = {"Check": obj({"valid": B, "errors": arr(ref("Problem")), "warnings": 
                          "findings": {"type": ["array", "null"], "items": ref("Finding"),
                                       "description": "what rules_dsl.verify finds about this rule among the others "
                                                      "(null when it has errors)"}},
-                        ["valid", "errors", "warnings"])}
+                        ["valid", "errors", "warnings"]),
+           "CaseTry": obj({"valid": B, "errors": arr(ref("Problem")), "version": S,
+                           "rule": {"type": ["object", "null"], "description": "id, name, result (true | false | "
+                                    "unknown), enabled, fires"},
+                           "conditions": {"type": ["array", "null"], "items": {"type": "object"},
+                                          "description": "per top-level condition: text, result (true | false | "
+                                                         "unknown), features, missing"},
+                           "decision": {"type": "object", "description": "as one prediction of POST "
+                                        "/api/rulesets/{ruleset}/predict, plus deciding_rules (id, name)"},
+                           "note": NULL_S, "warnings": arr({"type": "object"})},
+                          ["valid", "errors", "rule", "conditions", "decision"])}
 PATHS = {
     "/api/check": {
         "post": op("Check a rule without saving; try it on cases", ref("Check"), codes=("400", "404", "422"),
                    request=body(obj({"ruleset": S, "text": S, "rule": ref("StructuredRule"), "version": S,
                                      "dataset": I, "id": S}, ["ruleset"])))},
+    "/api/check/case": {
+        "post": op("Try a draft rule on one typed case", ref("CaseTry"), codes=("400", "404", "422"),
+                   request=body(obj({"ruleset": S, "text": S, "rule": ref("StructuredRule"), "version": S, "id": S,
+                                     "case": {"type": "object", "description": "feature name or synonym -> value"}},
+                                    ["ruleset", "case"])))},
 }

@@ -11,11 +11,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from rules_dsl import DataError, RuleError, RuleSet, check, format_syntax, rule_to_json
+from rules_dsl import CompiledRule, DataError, RuleError, RuleSet, check, format_syntax, rule_to_json, slugify
 from rules_dsl import logic as L
+from rules_dsl.backends.row import compile_rules
 from rules_dsl.backends.vectorized import VectorizedRules, check_columns
 from rules_dsl.formatter import format_condition
 from rules_dsl.syntax import AllOf
+
+from .predicting import data_warnings, decision_json, validate_case
 
 SHOWN = 8
 
@@ -94,3 +97,53 @@ def parse_or_problems(parse):
         return None, {"valid": False, "errors": [p.to_dict() for p in e.errors],
                       "warnings": [p.to_dict() for p in e.problems if not p.is_error], "text": None,
                       "structured": None}
+
+
+def try_case(ruleset: RuleSet, checked, rule_id: str | None, case) -> dict:
+    """A draft rule on one typed case: each top-level condition true, false or unknown (Kleene, DESIGN.md), the
+    rule as a whole, and what the whole rule set (with the draft in place of ``rule_id``, or added) would answer.
+
+    ``case``: feature names or synonyms -> values, as ``POST /api/rulesets/<id>/predict`` reads one. A value that
+    cannot be read as its feature's type is refused (Invalid naming ``case.<key>``)."""
+    vocabulary = ruleset.vocabulary
+    draft = None
+    if checked is not None and checked.logic is not None:
+        rule_id = rule_id or slugify(checked.rule.name, ruleset.rule_ids)
+        draft = CompiledRule(rule_id, checked.rule, checked.logic, format_syntax(checked.rule))
+    deciding_set, note = ruleset, None
+    if draft is not None:
+        try:
+            deciding_set = ruleset.with_rule(draft)
+        except RuleError as e:
+            note = f"The rule set answers without this draft: {e.problems[0].message}"
+    else:
+        note = "The rule set answers without this draft until its mistakes are fixed."
+    row, missing, ignored = validate_case(deciding_set, case, "case")
+    conditions, whole = None, None
+    if draft is not None:
+        parts = list(draft.syntax.condition.items) if isinstance(draft.syntax.condition, AllOf) \
+            else [draft.syntax.condition]
+        logics = list(draft.logic.items) if isinstance(draft.logic, L.All) else [draft.logic]
+        pairs = [("whole:t", draft.logic), ("whole:f", L.Not(draft.logic))]
+        for i, logic in enumerate(logics):
+            pairs += [(f"{i}:t", logic), (f"{i}:f", L.Not(logic))]
+        columns = list(dict.fromkeys(t.column for _, logic in pairs for t in L.tests(logic)))
+        fired = set(compile_rules(pairs, vocabulary)({c: row.get(c) for c in columns}))
+        by_column = vocabulary.by_column()
+
+        def truth(key: str) -> str:
+            return "true" if f"{key}:t" in fired else "false" if f"{key}:f" in fired else "unknown"
+
+        conditions = []
+        for i, (part, logic) in enumerate(zip(parts, logics)):
+            names = list(dict.fromkeys(by_column[t.column].name for t in L.tests(logic)))
+            conditions.append({"text": format_condition(part, nested=True), "result": truth(str(i)),
+                               "features": names,
+                               "missing": [n for n in names if row.get(vocabulary.lookup(n).column) is None]})
+        whole = {"id": draft.id, "name": draft.name, "result": truth("whole"), "enabled": draft.enabled,
+                 "fires": truth("whole") == "true" and draft.enabled}
+    decision = decision_json(deciding_set, row, missing, ignored)
+    names = {r.id: r.name for r in deciding_set.rules}
+    decision["deciding_rules"] = [{"id": i, "name": names[i]} for i in decision["deciding"]]
+    return {"rule": whole, "conditions": conditions, "decision": decision, "note": note,
+            "warnings": data_warnings(deciding_set, [row], absent=False)}

@@ -234,10 +234,11 @@ def _dump(data) -> bytes:
     return dump_yaml(data).encode()
 
 
-def _recheck(files: dict[str, bytes], ruleset: str) -> RuleSet:
-    """The rule set as it would be after a change; every rule must still check clean."""
+def _recheck(files: dict[str, bytes], ruleset: str, memo: dict | None = None) -> RuleSet:
+    """The rule set as it would be after a change; every rule must still check clean. ``memo``: the workspace's
+    (Workspace.compiled_memo), so that rules whose bytes did not change are not compiled again."""
     try:
-        return ruleset_from_files(files, id=ruleset)
+        return ruleset_from_files(files, id=ruleset, memo=memo)
     except RuleError as e:
         broken = sorted({rule_stem(p.file) for p in e.errors if p.file and rule_stem(p.file) is not None})
         if broken:

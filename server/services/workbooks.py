@@ -101,17 +101,25 @@ def save(ws: Workspace, db: Session, user: User, ruleset: str, data: bytes, why:
     """Save the workbook as one version based on ``base``; 409 when the rule set changed since."""
     why = check_why(why)
     base = ws.resolve(ws.check_id(ruleset), base)
-    new = _read(data, ruleset)
+    return save_files(ws, db, user, ruleset, _read(data, ruleset), why, base, "ruleset.workbook",
+                      "The workbook holds no change to this version; nothing to save.")
 
+
+def save_files(ws: Workspace, db: Session, user: User, ruleset: str, new: dict[str, bytes], why: str, base: str,
+               action: str, unchanged: str) -> tuple[Saved, dict]:
+    """The rule set's folder as ``new`` says it should be, saved as ONE version (one commit, one audit row) based on
+    ``base``: every file that differs is written or deleted together. Refused with 409 when any file of the rule set
+    changed since ``base`` (``new`` says what the whole rule set should be, so nothing is merged over); Invalid
+    "no-change" with ``unchanged`` when nothing differs. ``new`` has been checked (``_recheck``) by the caller."""
     def attempt():
         head = ws.resolve(ruleset, None)
         now = ws.files(ruleset, base)
         changes = _changes(now, new)
         if not changes:
-            raise Invalid("The workbook holds no change to this version; nothing to save.", code="no-change")
+            raise Invalid(unchanged, code="no-change")
         paths = sorted({file_path(ruleset, n) for n in set(now) | set(new)})
         store_changes = [Change(file_path(ruleset, c["file"]), new.get(c["file"])) for c in changes]
-        saved = _commit(ws, db, user, "ruleset.workbook", ruleset, None, store_changes, why, base=base,
+        saved = _commit(ws, db, user, action, ruleset, None, store_changes, why, base=base,
                         conflict_paths=paths, expect_head=head)
         return saved, {"changes": changes}
 

@@ -159,6 +159,11 @@ class Workspace:
             raise NotFound(f"There is no rule set called '{ruleset}' in this version.")
         return files
 
+    @property
+    def compiled_memo(self) -> dict:
+        """What was compiled from which file bytes (ruleset_from_files' ``memo``), for checks of changed files."""
+        return self._compiled
+
     def ruleset(self, ruleset: str, version: str) -> RuleSet:
         key = (ruleset, version)
         if (cached := self._cache.get(key)) is not None:

@@ -195,8 +195,8 @@ def test_a_rule_is_written_and_saved_with_the_keyboard_alone(people):
     page = bea.go("/rulesets/sepsis-triage/rules/new")
     keys = page.keyboard
     keys.type("Fever and a fast pulse")                       # the name field has focus on a new rule
-    for _ in range(3):
-        keys.press("Tab")                                     # group kind, "not", then the feature list
+    for _ in range(4):
+        keys.press("Tab")                                     # group kind, "not", "find by typing", the feature list
     keys.type("temperature")                                  # type-ahead in the list
     keys.press("Tab")                                         # comparison: "is above" for a number
     keys.press("Tab")

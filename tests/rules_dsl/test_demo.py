@@ -42,7 +42,14 @@ def test_the_demo_loads_without_errors_or_warnings(ruleset):
 def test_the_cli_checks_the_demo_clean():
     result = CliRunner().invoke(main, ["check", str(demo_path())])
     assert result.exit_code == 0, result.output
-    assert "no errors" in result.output and "warning" not in result.output
+    assert "no errors" in result.output
+    # The logic check's findings are warnings by design (overlaps that priorities settle, gaps that go back to a
+    # person); any other warning (a value outside the vocabulary, an example case) would be a problem of the demo.
+    from rules_dsl.verify import KINDS
+
+    others = [line for line in result.output.splitlines()
+              if ": warning:" in line and not any(f": warning: {kind}:" in line for kind in KINDS)]
+    assert others == []
 
 
 def test_every_rule_gives_its_reasons(ruleset):

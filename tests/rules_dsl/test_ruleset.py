@@ -183,6 +183,20 @@ def test_disabled_rules_never_fire_and_feature_only_rules_never_decide():
     assert decision.fired == ("r004",) and decision.label is None and decision.deciding == ()
 
 
+@pytest.mark.parametrize("policy, default, expected", [("first match", "low", "low"),
+                                                      ("first match", "abstain", None),
+                                                      ("weighted vote", "low", "low")])
+def test_a_rule_set_with_every_rule_disabled_answers_its_default(policy, default, expected):
+    """Regression: with no rule in use, the per-row function failed to compile (ValueError: empty body on Try), so
+    one case could not be decided (an author who turns every rule off, or a rule set with no rules yet)."""
+    ruleset = ruleset_with(policy, default, ['rule "Off" disabled when temperature is above 38 then risk is "high"'])
+    assert ruleset.rule_ids == []
+    assert ruleset.matches_row({"temperature": 39.0}) == []
+    decision = ruleset.decide_row({"temperature": 39.0})
+    assert decision.label == expected and decision.fired == ()
+    assert ruleset.decide(CASES).tolist() == [expected] * len(CASES)
+
+
 def test_first_match_ties_are_broken_by_id():
     ruleset = ruleset_with("first match", "abstain", [
         'rule "b" priority 1 when temperature is above 38 then risk is "low"',

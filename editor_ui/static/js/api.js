@@ -148,11 +148,14 @@ export const paths = {
   settings: (rs) => `/api/rulesets/${e(rs)}/settings`,
   restore: (rs) => `/api/rulesets/${e(rs)}/restore`,
   releases: (rs) => `/api/rulesets/${e(rs)}/releases`,
+  tests: (rs, version) => `/api/rulesets/${e(rs)}/tests${version ? `?version=${e(version)}` : ""}`,
+  shadow: (rs) => `/api/rulesets/${e(rs)}/shadow`,
   draft: (rs) => `/api/rulesets/${e(rs)}/releases/draft`,
   decide: (rs, id, how) => `/api/rulesets/${e(rs)}/releases/${e(id)}/${how}`,
   bundle: (rs, version) => `/api/rulesets/${e(rs)}/bundle?version=${e(version)}`,
   table: (rs, version) => `/api/rulesets/${e(rs)}/table${version ? `?version=${e(version)}` : ""}`,
   workbook: (rs, version) => `/api/rulesets/${e(rs)}/workbook${version ? `?version=${e(version)}` : ""}`,
+  tableCheck: (rs) => `/api/rulesets/${e(rs)}/table/check`,
   workbookPreview: (rs) => `/api/rulesets/${e(rs)}/workbook/preview`,
   datasets: (rs) => `/api/rulesets/${e(rs)}/datasets`,
   dataset: (rs, id, rows = 5) => `/api/rulesets/${e(rs)}/datasets/${e(id)}?rows=${rows}`,
@@ -214,5 +217,6 @@ export const pages = {
     return `/rulesets/${e(rs)}/analysis${q.toString() ? `?${q}` : ""}`;
   },
   referenceCases: (rs) => `/rulesets/${e(rs)}/reference-cases`,
+  tests: (rs) => `/rulesets/${e(rs)}/tests`,
   suggestions: (rs) => `/rulesets/${e(rs)}/suggestions`,
 };

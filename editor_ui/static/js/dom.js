@@ -77,6 +77,7 @@ const ACTIONS = {
   "tests.update": "changed the expected outcomes (tests)",
   "ruleset.create": "created the rule set", "ruleset.import": "brought in the rule set",
   "ruleset.workbook": "saved changes from a workbook",
+  "ruleset.table": "edited the decision table",
   "version.restore": "brought back an earlier version", "release.request": "asked for a release",
   "release.approve": "approved a release", "release.reject": "turned down a release",
   "dataset.register": "added reference cases", "user.create": "added a person", "user.password": "changed a password",

@@ -6,6 +6,7 @@
 // shown beside its field. The path rules mirror the server's reader exactly: a group of one condition ("all of" or
 // "any of") is written as that condition, and "not" adds ".not".
 import { h, replace, uid } from "./dom.js";
+import { featureCombobox } from "./feature-picker.js";
 
 // Comparisons by feature type: the same table as rules_dsl/checker.py (tests/editor/test_editor_static.py keeps them equal).
 export const OPS_BY_TYPE = {
@@ -478,16 +479,36 @@ export class RuleForm {
     });
 
     const hint = h("p", { class: "hint feature-hint", id: hintId }, featureHint(feature));
+    // Finding the feature by typing (names, synonyms, descriptions; feature-picker.js), for long vocabularies and
+    // multi-word names where the list's own type-ahead stops at the first space. Choosing sets the list above.
+    const findRow = h("div", { class: "find-feature-row", hidden: true });
+    const find = this.readOnly ? null : h("button", { type: "button", class: "link-button find-feature", "aria-expanded": "false",
+      "aria-label": `find by typing: search the vocabulary, condition ${index + 1}`, dataset: { key: `${path}:find` } }, "find by typing");
+    if (find) find.addEventListener("click", () => {
+      if (!findRow.hidden) { findRow.hidden = true; replace(findRow); find.setAttribute("aria-expanded", "false"); return; }
+      const picker = featureCombobox({ features: this.features, label: "Search the vocabulary by name, synonym or description",
+        onCancel: () => { findRow.hidden = true; replace(findRow); find.setAttribute("aria-expanded", "false"); select.focus(); },
+        onChoose: (f) => {
+          select.value = f.name;
+          select.dispatchEvent(new Event("change"));
+          const again = this.whenRoot.querySelector(`[data-key="${CSS.escape(`${path}:feature`)}"]`);
+          if (again) again.focus();
+        } });
+      replace(findRow, picker);
+      findRow.hidden = false;
+      find.setAttribute("aria-expanded", "true");
+      picker.input.focus();
+    });
     const cleared = node.cleared ? h("p", { class: "notice warning cleared", role: "status" }, node.cleared) : null;
     node.cleared = "";  // said once, at the change
     return h("div", { class: `condition${node.not ? " negated" : ""}` },
       h("div", { class: "condition-row" },
         h("span", { class: "not-toggle" }, notBox, h("label", { for: notId, title: "Turn this condition around" }, "not")),
-        h("div", { class: "cell feature-cell" }, h("label", { for: featureId, class: "small-label" }, "Feature"), select, featureSlot),
+        h("div", { class: "cell feature-cell" }, h("span", { class: "cell-head" }, h("label", { for: featureId, class: "small-label" }, "Feature"), find), select, featureSlot),
         h("div", { class: "cell op-cell" }, h("label", { for: opId, class: "small-label" }, "Comparison"), opSelect, opSlot),
         h("div", { class: "cell value-cell" }, values, valueSlot),
         remove),
-      cleared, hint, rowSlot);
+      findRow, cleared, hint, rowSlot);
   }
 
   renderValues(node, path, feature, slot) {

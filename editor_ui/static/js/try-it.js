@@ -8,7 +8,18 @@ function cell(value) {
   return h("td", { class: typeof value === "number" ? "number" : "" }, String(value));
 }
 
-function table(caption, result, rows, outcome, withMiss) {
+// "Keep as a test" on a row (authors, when the page gives onKeep): the case's values go to the rule set's tests.
+function keepCell(row, onKeep) {
+  if (!onKeep) return null;
+  // the visible words first (what people say to a speech control), then which case
+  const label = row.values.case !== undefined && row.values.case !== null ? `case ${row.values.case}` : `row ${row.row + 1}`;
+  const button = h("button", { type: "button", class: "link-button keep-test", "aria-label": `Keep as a test… (${label})` },
+    "Keep as a test…");
+  button.addEventListener("click", () => onKeep(row));
+  return h("td", {}, button);
+}
+
+function table(caption, result, rows, outcome, withMiss, onKeep) {
   if (!rows.length) return null;
   const columns = result.columns || Object.keys(rows[0].values);
   const numbered = !columns.includes("case");
@@ -19,14 +30,16 @@ function table(caption, result, rows, outcome, withMiss) {
     h("thead", {}, h("tr", {},
       numbered ? h("th", { scope: "col" }, "Row") : null,
       withMiss ? h("th", { scope: "col" }, "Not met") : null,
+      onKeep ? h("th", { scope: "col" }, "Test") : null,
       columns.map((c) => h("th", { scope: "col" }, c === outcome ? `${c} (recorded)` : c)))),
     h("tbody", {}, rows.map((row) => h("tr", {},
       numbered ? h("td", { class: "number muted" }, String(row.row + 1)) : null,
       withMiss ? h("td", { class: "missed" }, row.missed || "") : null,
+      keepCell(row, onKeep),
       columns.map((c) => cell(row.values[c])))))));
 }
 
-function section(title, result, outcome) {
+function section(title, result, outcome, onKeep) {
   if (!result) return null;
   if (result.error) return h("section", { class: "try-section" }, h("h3", {}, title), h("p", { class: "notice warning" }, result.error));
   const summary = [h("strong", { class: "match-count" }, `Matches ${result.matched} of ${plural(result.total, "case")}`)];
@@ -38,11 +51,12 @@ function section(title, result, outcome) {
   return h("section", { class: "try-section" },
     h("h3", {}, title),
     h("p", { class: "try-summary" }, summary),
-    table(result.matched > result.matches.length ? `First ${result.matches.length} matching cases` : "Matching cases", result, result.matches, outcome, false),
-    table(result.near_miss_count > result.near_misses.length ? `First ${result.near_misses.length} near misses` : "Near misses", result, result.near_misses, outcome, true));
+    table(result.matched > result.matches.length ? `First ${result.matches.length} matching cases` : "Matching cases", result, result.matches, outcome, false, onKeep),
+    table(result.near_miss_count > result.near_misses.length ? `First ${result.near_misses.length} near misses` : "Near misses", result, result.near_misses, outcome, true, onKeep));
 }
 
-export function renderTry(root, check, outcome) {
+// onKeep(row): offered on every row ("Keep this case as a test"); left out, the tables are read only.
+export function renderTry(root, check, outcome, { onKeep = null } = {}) {
   if (!check) {
     replace(root, h("p", { class: "muted" }, "Start writing the rule to see which cases it matches."));
     return;
@@ -56,8 +70,8 @@ export function renderTry(root, check, outcome) {
     return;
   }
   replace(root,
-    section("Example cases of this rule set", check.examples, outcome),
-    check.reference ? section(`Reference cases: ${check.reference.dataset.name}`, check.reference, outcome) : null);
+    section("Example cases of this rule set", check.examples, outcome, onKeep),
+    check.reference ? section(`Reference cases: ${check.reference.dataset.name}`, check.reference, outcome, onKeep) : null);
 }
 
 // The short version for the side panel: how many cases match, with a link to the tables.

@@ -1,10 +1,10 @@
 // Releases: authors ask for one (notes drafted from the reasons given since the last release); reviewers see what
 // changed since the last release and approve or turn it down with a comment (never their own request); ML
 // engineers download released bundles.
-import { ApiError, get, pages, paths, post } from "../api.js";
+import { ApiError, get, pages, paths, post, request } from "../api.js";
 import { renderDiff } from "../diff-view.js";
 import { impactPanel } from "../impact-view.js";
-import { can, h, loading, me, notice, pageData, replace, sameName, timeEl, uid } from "../dom.js";
+import { can, h, loading, me, notice, pageData, plural, replace, sameName, timeEl, uid } from "../dom.js";
 import { fillTitle } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
 
@@ -12,6 +12,7 @@ startShell();
 const { ruleset } = pageData();
 const requestRoot = document.getElementById("request");
 const root = document.getElementById("releases");
+const shadowRoot = document.getElementById("shadow");
 const STATUS = { requested: "waiting for a reviewer", approving: "being approved", approved: "released", rejected: "turned down" };
 
 async function requestForm() {
@@ -99,6 +100,8 @@ function release(r, before) {
       ? ["Bundle hash, recorded at approval: ", h("code", {}, r.bundle_hash),
         " (check a downloaded file with ", h("code", {}, "rulecraft verify"), ")"]
       : "No bundle hash was recorded for this release (it was approved before hashes were recorded).") : null);
+  const gate = gatePanel(r);
+  if (gate) section.append(gate);
   if (r.status === "approved" && can("bundles.read") && r.name) {
     section.append(h("p", {}, h("a", { class: "button", href: paths.bundle(ruleset, r.name), download: `${ruleset}-${r.name}.json` },
       `Download release ${r.name} (bundle file)`)));
@@ -133,10 +136,47 @@ function release(r, before) {
   return section;
 }
 
+// The release gate (ruleset.yaml gate:) as measured at the request and, once decided, at the approval: each
+// criterion with its figure, its limit and whether it passed; an override's reason when a failing gate was approved.
+function gateTable(measured, caption) {
+  return h("div", { class: "table-wrap" }, h("table", { class: "gate" },
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, ["Criterion", "Measured", "Limit", "Result"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, measured.criteria.map((c) => h("tr", { class: c.passed ? "gate-passed" : "gate-failed" },
+      h("th", { scope: "row" }, c.words, c.detail ? h("span", { class: "muted gate-detail" }, ` (${c.detail})`) : ""),
+      h("td", {}, c.figure), h("td", {}, c.limit),
+      h("td", {}, h("span", { class: `badge ${c.passed ? "approved" : "rejected"}` }, c.passed ? "passes" : "fails")))))));
+}
+
+function gatePanel(r) {
+  if (!r.gate) return null;
+  const approval = r.gate.approval;
+  const measured = approval || r.gate.request;
+  if (!measured) return null;
+  const when = approval ? "at the approval" : "when the release was asked for";
+  const on = measured.dataset ? ` on the reference cases “${measured.dataset}”` : "";
+  const against = measured.compared_with ? `, compared with release ${measured.compared_with}` : "";
+  return h("section", { class: `gate-panel ${measured.passed ? "gate-ok" : "gate-not-ok"}`, "aria-label": "Release gate" },
+    h("h4", {}, "Release gate: ", measured.passed ? "passes" : `fails (${plural(measured.criteria.filter((c) => !c.passed).length, "criterion", "criteria")})`),
+    h("p", { class: "muted" }, `Measured ${when}${on}${against}.`),
+    gateTable(measured, `The release gate, measured ${when}`),
+    r.gate_override ? h("p", { class: "gate-override" }, h("strong", {}, "Approved although the gate failed. Reason given: "), r.gate_override) : null);
+}
+
+function gateFails(r) {
+  const measured = r.gate && (r.gate.approval || r.gate.request);
+  return Boolean(measured && !measured.passed);
+}
+
 function decision(r) {
   const id = uid("comment");
   const comment = h("textarea", { id, rows: 2, class: "wide" });
   const message = h("div", { "aria-live": "polite" });
+  const overrideId = uid("override");
+  const override = h("textarea", { id: overrideId, rows: 2, class: "wide" });
+  const overrideField = h("div", { class: "field override-field", hidden: !gateFails(r) },
+    h("label", { for: overrideId }, "Why approve although the release gate fails? (needed to approve; kept in the release and the audit log)"),
+    override);
   const approve = h("button", { type: "button", class: "primary" }, "Approve the release");
   const reject = h("button", { type: "button" }, "Turn it down");
   const decide = async (how) => {
@@ -145,25 +185,97 @@ function decision(r) {
       comment.focus();
       return;
     }
+    if (how === "approve" && !overrideField.hidden && !override.value.trim()) {
+      replace(message, notice("This version fails the release gate (see above). To approve it all the same, say why in the box for the override; or turn it down so the author can fix it.", "error"));
+      override.focus();
+      return;
+    }
     approve.disabled = true;
     reject.disabled = true;
     try {
-      const done = await post(paths.decide(ruleset, r.id, how), { comment: comment.value });
+      const body = { comment: comment.value };
+      if (how === "approve" && !overrideField.hidden) body.override = override.value.trim();
+      const done = await post(paths.decide(ruleset, r.id, how), body);
       replace(message, notice(how === "approve" ? `Approved: this version is now release ${done.name}.` : "Turned down.", "ok"));
-      setTimeout(showReleases, 1200);
+      setTimeout(() => { showReleases(); showShadow(); }, 1200);
     } catch (e) {
       approve.disabled = false;
       reject.disabled = false;
+      if (e instanceof ApiError && e.code === "gate-failed") {
+        // Measured again at approval: the gate fails now (the rules or the reference cases changed since the request).
+        overrideField.hidden = false;
+        if (e.details.gate) message.before(gatePanel({ gate: { approval: e.details.gate } }));
+        override.focus();
+      }
       replace(message, notice(e instanceof ApiError ? e.message : String(e), "error"));
     }
   };
   approve.addEventListener("click", () => decide("approve"));
   reject.addEventListener("click", () => decide("reject"));
   return h("div", { class: "decision" },
-    h("label", { for: id }, "Your comment (needed when you turn it down)"), comment,
+    h("label", { for: id }, "Your comment (needed when you turn it down)"), comment, overrideField,
     h("div", { class: "actions" }, approve, reject), message);
+}
+
+// A running shadow (the candidate answering live predictions beside the release): its counts, as the API gives
+// them; reviewers and admins start and stop it.
+async function showShadow() {
+  if (!shadowRoot) return;
+  let data;
+  let released = false;
+  try {
+    const [shadow, known] = await Promise.all([get(paths.shadow(ruleset)), get(paths.releases(ruleset))]);
+    data = shadow;
+    released = known.releases.some((r) => r.status === "approved");
+  } catch (e) {
+    if (e.status === 404 || e.status === 403) { replace(shadowRoot); return; }
+    replace(shadowRoot, notice(e.message, "error"));
+    return;
+  }
+  const s = data.shadow;
+  const parts = [h("h2", {}, "Shadow run on live predictions")];
+  if (!s && !released) {
+    replace(shadowRoot);  // a shadow runs beside a release: nothing to say before the first one
+    return;
+  }
+  if (!s) {
+    parts.push(h("p", { class: "muted" }, "No shadow run yet. In a shadow run, the latest saved version answers every live prediction of the latest release beside it, without changing the released answers, and the differences are counted here."));
+  } else {
+    parts.push(h("p", { class: "shadow-summary" }, s.summary),
+      h("p", { class: "muted" }, s.running ? "Running" : `Ended${s.end_reason ? ` (${s.end_reason})` : ""}`,
+        `: candidate version ${s.candidate.slice(0, 12)}${s.follows_latest_save ? " (follows the latest save)" : ""} beside release ${s.release}`,
+        s.started_by ? `, started by ${s.started_by}` : "", ", since ", timeEl(s.since), "."),
+      h("ul", { class: "shadow-counts" },
+        h("li", {}, `${plural(s.cases, "live case")} answered by both`),
+        h("li", {}, `${s.different} answered differently`),
+        s.failed ? h("li", {}, `${s.failed} the candidate could not answer`) : null,
+        s.dropped ? h("li", {}, `${s.dropped} not compared (the server was busy)`) : null),
+      s.by_rule.length ? h("div", { class: "table-wrap" }, h("table", { class: "shadow-rules" },
+        h("caption", {}, "Rules that took part in the different answers"),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Rule"), h("th", { scope: "col" }, "Different answers"))),
+        h("tbody", {}, s.by_rule.map((b) => h("tr", {}, h("th", { scope: "row" }, b.rule), h("td", { class: "number" }, String(b.different))))))) : null,
+      h("p", { class: "muted" }, s.values_kept ? "A sample of the disagreeing cases is kept with their values (the rule set allows it)."
+        : "The disagreeing cases' values are not kept (the rule set does not allow it)."));
+  }
+  if (can("releases.decide")) {
+    const button = h("button", { type: "button" }, s && s.running ? "Stop the shadow run" : "Start a shadow run of the latest save");
+    const message = h("div", { "aria-live": "polite" });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await request(s && s.running ? "DELETE" : "POST", paths.shadow(ruleset), { body: s && s.running ? undefined : {} });
+        showShadow();
+      } catch (e) {
+        button.disabled = false;
+        replace(message, notice(e.message, e.status === 409 ? "warning" : "error"));
+      }
+    });
+    parts.push(h("div", { class: "actions" }, button), message);
+  }
+  replace(shadowRoot, h("section", { class: "section-card shadow" }, parts));
 }
 
 fillTitle(ruleset);
 requestForm();
 showReleases();
+showShadow();

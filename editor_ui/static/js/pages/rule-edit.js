@@ -5,11 +5,13 @@ import { askWhy } from "../dialogs.js";
 import { can, h, notice, pageData, plural, replace, timeEl, when } from "../dom.js";
 import { formatRule } from "../format.js";
 import { mergeView } from "../merge-view.js";
+import { OneCase } from "../one-case.js";
 import { RuleForm } from "../rule-form.js";
 import { RuleText } from "../rule-text.js";
 import { fillTitle, START_FROM_KEY } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
 import { ThresholdExplorer } from "../threshold-explorer.js";
+import { failingAfterSave, keepAsTest } from "../expected-tests.js";
 import { renderTry, renderTryCounts } from "../try-it.js";
 import { combine, wordDiff, wordsBlock } from "../worddiff.js";
 
@@ -29,6 +31,7 @@ let mode = "form";
 let form;
 let text;
 let outcome;
+let vocabulary;
 let dirty = false;
 let lastCheck = null;        // {key, mode, result}
 let pending = null;          // the check in flight: {key, promise, controller}
@@ -36,6 +39,7 @@ let timer = null;
 let prefilledWhy = "";        // where a rule started from a suggestion came from
 let typedWhy = "";            // the why typed for a save that was refused (someone saved first): kept for the next try
 let explorer = null;         // the threshold explorer (authors and reviewers, with reference cases)
+let oneCase = null;          // "Try it on one case" (one-case.js)
 
 const $ = (id) => document.getElementById(id);
 const units = JSON.parse($("units-data").textContent || "{}");
@@ -109,10 +113,23 @@ function show(result) {
     ? (result.warnings.length ? "No mistakes; see the points to check." : "No mistakes found.")
     : mistakes ? `${plural(mistakes, "mistake")} to fix before saving.`
       : needed ? "A few fields are still to fill in." : `${plural(result.errors.length, "mistake")} to fix before saving.`;
-  renderTry($("try"), result, outcome.name);
+  renderTry($("try"), result, outcome.name, { onKeep: can("rules.write") ? keepCase : null });
   renderTryCounts($("try-counts"), result);
   if (explorer && result.valid && mode === "form") explorer.show(result.structured);
   renderFindings($("rule-findings"), result.findings);
+  if (oneCase) oneCase.update(result.structured);
+}
+
+// "Keep this case as a test": the person chooses the answer (the recorded one is offered first); saved with a why.
+async function keepCase(row) {
+  const recorded = row.values[outcome.name];
+  const answer = await keepAsTest({ ruleset: rulesetId, values: row.values, vocabulary, outcome,
+    suggested: recorded === null || recorded === undefined ? null : String(recorded) });
+  if (answer) {
+    replace($("tests-state"), notice(`Kept as a test: the rule set now has ${plural(answer.cases, "test")}`
+      + (answer.failed ? `, ${answer.failed} failing.` : ", all passing."), answer.failed ? "warning" : "ok"),
+      h("p", {}, h("a", { href: pages.tests(rulesetId) }, "See the tests")));
+  }
 }
 
 // What the logic check finds about this rule among the others (rules_dsl/verify.py), beside the form.
@@ -272,6 +289,8 @@ function saved(answer, version) {
   const back = h("a", { href: pages.ruleset(rulesetId) }, "Back to the rules");
   if (answer.id) replace($("saved-state"), "Saved by you ", timeEl(new Date().toISOString()), ". ", back);
   else replace($("saved-state"), answer.message, " ", back);
+  // Which tests now fail: said, never a reason not to save (authors work step by step).
+  failingAfterSave(rulesetId).then((note) => replace($("tests-state"), note));
   if (created) {
     window.history.replaceState(null, "", pages.rule(rulesetId, ruleId));
     $("link-history").href = pages.ruleHistory(rulesetId, ruleId);
@@ -433,9 +452,11 @@ async function start() {
     return;
   }
   outcome = ruleset.outcome;
+  vocabulary = ruleset.vocabulary;
   form = new RuleForm($("rule-form"), { vocabulary: ruleset.vocabulary, outcome, units, onChange: scheduleCheck });
   text = new RuleText($("rule-text-mode"), { onChange: scheduleCheck, describedBy: "problems-summary" });
   form.load(rule ? rule.structured : startedFrom());
+  oneCase = new OneCase($("one-case"), { vocabulary: ruleset.vocabulary, payload });
   if (can("rules.suggest") && await hasReferenceCases()) {
     explorer = new ThresholdExplorer($("explorer"), { rulesetId, onPick: (structured) => {
       form.load(structured);

@@ -5,6 +5,7 @@ import { askWhy } from "../dialogs.js";
 import { can, h, loading, notice, pageData, plural, replace, uid } from "../dom.js";
 import { fillTitle } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
+import { editTable } from "../table-edit.js";
 
 startShell();
 const { ruleset } = pageData();
@@ -31,6 +32,20 @@ async function showTable() {
     h("tbody", {}, rows.map((row) => h("tr", {}, shown.map((i) => (i === nameAt
       ? h("th", { scope: "row" }, h("a", { href: pages.rule(ruleset, row[idAt]) }, cell(row[i])))
       : h("td", { class: cell(row[i]) ? "" : "any" }, cell(row[i]))))))))));
+  if (can("rules.write")) {
+    const edit = h("button", { type: "button" }, "Edit the table here");
+    edit.addEventListener("click", () => {
+      replace(bookRoot);
+      editTable(tableRoot, ruleset, current, {
+        onCancel: showTable,
+        onSaved: async (version) => {
+          await showTable();
+          tableRoot.prepend(notice(`Saved as version ${version.slice(0, 12)}; the table shows it.`, "ok"));
+        },
+      });
+    });
+    tableRoot.append(h("div", { class: "actions" }, edit));
+  }
   showWorkbook();
 }
 
