@@ -20,6 +20,7 @@ from rules_dsl import (
     compile_rule,
     parse_rule,
     rule_from_json,
+    rule_to_json,
     slugify,
 )
 from rules_dsl.errors import name_key, normalize_name
@@ -31,6 +32,7 @@ from rules_dsl.layout import (
     rule_file,
     rule_stem,
 )
+from rules_dsl.merge import merge_rules
 from rules_dsl.ruleset import ruleset_from_files
 
 from ..models import User
@@ -173,11 +175,30 @@ def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
                                                 "rule.update")
         change = Change(rule_path(ruleset, rule_id), (compiled.text + "\n").encode())
         names = {"rule_name": compiled.name, **({"renamed_from": old.name} if renamed else {})}
-        saved = _commit(ws, db, user, action, ruleset, rule_id, [change], why, base=base,
-                        conflict_paths=[change.path], expect_head=head if renamed else ANY_HEAD, details=names)
+        try:
+            saved = _commit(ws, db, user, action, ruleset, rule_id, [change], why, base=base,
+                            conflict_paths=[change.path], expect_head=head if renamed else ANY_HEAD, details=names)
+        except Conflict as conflict:
+            raise _with_merge(conflict, syntax) from None
         return RuleSaved(compiled, saved)
 
     return _retrying(attempt)
+
+
+def _with_merge(conflict: Conflict, mine) -> Conflict:
+    """Add to a stale save's conflict the structured forms of both saved versions and the three-way merge with
+    the author's own (rules_dsl/merge.py), so the editor combines changes condition by condition and stays in
+    the form. Left out when a saved text no longer reads as a rule (the texts are there all the same)."""
+    base_text, current_text = conflict.details.get("base_text"), conflict.details.get("current_text")
+    if base_text is None or current_text is None:
+        return conflict
+    try:
+        base, theirs = rule_to_json(parse_rule(base_text)), rule_to_json(parse_rule(current_text))
+    except RuleError:
+        return conflict
+    conflict.details.update(base_structured=base, current_structured=theirs,
+                            merge=merge_rules(base, theirs, rule_to_json(mine)).to_dict())
+    return conflict
 
 
 def delete_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: str, why: str, base: str) -> Saved:

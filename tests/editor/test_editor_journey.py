@@ -14,17 +14,21 @@ the step can be walked again. Counts and release names are the API's, not assume
 """
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from browser_support import call_api, signed_in
 from playwright.sync_api import expect
+from test_editor_accessibility import axe_source, violations
 
 pytestmark = pytest.mark.browser
 
 RULESET = "breast-mass-triage"
 RULE = "very-large-and-concave-nuclei"  # its id when first made; a rule made again after a deletion gets a new one
 NAME = "Very large and concave nuclei"
+MERGE_NAME = "Large nuclei, conflicts tried"  # a rule of its own for the conflict test
 
 # The rule as each step of the journey leaves it, who saved it and why (what the browser steps type).
 BUILT = (f'rule "{NAME}"\n'
@@ -277,12 +281,19 @@ def test_second_author_saves_first_and_the_conflict_is_resolved(people):
     expect(conflict.locator("ins").filter(has_text="0.16")).to_be_visible()       # Ana's change, marked
     expect(conflict.locator("ins").filter(has_text="4.3")).to_be_visible()        # Bea's change, marked
     ana.screenshot("06-conflict")
+    expect(conflict).to_contain_text("From Bea Author: the reason (because)")
+    expect(conflict).to_contain_text("From you: the condition on worst concave points")
+    expect(conflict).to_contain_text("Your reason is kept for when you save: “Slightly stricter on concave points”")
     conflict.get_by_role("button", name="Combine both changes").click()
-    text = page.get_by_label("The rule as text")
-    expect(text).to_have_value(re.compile(r"worst concave points is above 0\.16\n(.|\n)*Guideline 4\.3"))
+    # Issue 15 item 8: the form stays the form, holding both changes; the why typed is offered again.
+    expect(page.get_by_label("Value", exact=True).nth(1)).to_have_value("0.16")
+    expect(page.get_by_label("Because (optional)")).to_have_value(re.compile("Guideline 4.3"))
+    expect(page.get_by_label("The rule as text")).to_be_hidden()
+    expect(page.locator("#sentence")).to_contain_text("worst concave points is above 0.16")
     expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    expect(conflict.get_by_role("status")).to_contain_text("Both changes are combined in the form")
     page.get_by_role("button", name="Save…").click()
-    page.get_by_label("Why are you making this change?").fill("Slightly stricter on concave points")
+    expect(page.get_by_label("Why are you making this change?")).to_have_value("Slightly stricter on concave points")
     page.get_by_role("dialog").get_by_role("button", name="Save").click()
     expect(page.locator("#saved-state")).to_contain_text("Saved by you")
     expect(conflict).to_be_empty()
@@ -291,6 +302,86 @@ def test_second_author_saves_first_and_the_conflict_is_resolved(people):
     row = saved.get_by_role("row", name=re.compile("Very large and concave nuclei"))
     expect(row).to_contain_text("worst concave points is above 0.16")
     expect(row).to_contain_text("Guideline 4.3")
+
+
+def test_different_conditions_on_neighbouring_lines_combine_in_one_click(people):
+    """Issue 15 item 7: Ana changes the radius, Ada the concave points on the next line; one click combines them in
+    the form. Then both change the radius: only that condition is a conflict, with both values to pick from. On a
+    rule of its own, saved by Ana and Ada, so that the journey's rule and Bea's versions stay as the journey
+    leaves them; it is taken out again at the end."""
+    ana, ada = signed_in(people, "Ana Author"), signed_in(people, "Ada Admin")
+    take_out_merge_rule(ada)
+    made = call_api(ana, "POST", f"/api/rulesets/{RULESET}/rules",
+                    {"text": BUILT.replace(NAME, MERGE_NAME), "why": "A rule to try conflicts on"})
+    try:
+        _two_authors_change_neighbouring_conditions(ana, ada, made["id"])
+    finally:
+        ana.discard_changes()  # what was picked last is not saved: leave it as closing the tab would
+        take_out_merge_rule(ada)
+
+
+def take_out_merge_rule(visitor):
+    found = call_api(visitor, "GET", f"/api/rulesets/{RULESET}/rules")["rules"]
+    for rule in (r for r in found if r["name"] == MERGE_NAME):
+        call_api(visitor, "DELETE", f"/api/rulesets/{RULESET}/rules/{rule['id']}", {"why": "Conflicts tried"},
+                 version=rule["version"])
+
+
+def _two_authors_change_neighbouring_conditions(ana, ada, rule: str):
+    page = ana.go(f"/rulesets/{RULESET}/rules/{rule}")
+    page.get_by_label("Value", exact=True).nth(0).fill("17")
+    expect(page.locator("#sentence")).to_contain_text("worst radius is above 17\n")
+    other = ada.go(f"/rulesets/{RULESET}/rules/{rule}")
+    other.get_by_label("Value", exact=True).nth(1).fill("0.14")
+    expect(other.locator("#sentence")).to_contain_text("worst concave points is above 0.14")
+    other.get_by_role("button", name="Save…").click()
+    other.get_by_label("Why are you making this change?").fill("Concave points from the 2026 audit")
+    other.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(other.locator("#saved-state")).to_contain_text("Saved by you")
+
+    ana.allowed_status.add(409)
+    page.get_by_role("button", name="Save…").click()
+    page.get_by_label("Why are you making this change?").fill("Radius from the tumour board")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    conflict = page.locator("#conflict")
+    expect(conflict).to_contain_text("You changed different parts of the rule, so both changes can be combined")
+    expect(conflict).to_contain_text("From Ada Admin: the condition on worst concave points")
+    expect(conflict).to_contain_text("From you: the condition on worst radius")
+    ana.screenshot("06b-conflict-combined")
+    conflict.get_by_role("button", name="Combine both changes").click()
+    expect(page.get_by_label("Value", exact=True).nth(0)).to_have_value("17")
+    expect(page.get_by_label("Value", exact=True).nth(1)).to_have_value("0.14")
+    expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    page.get_by_role("button", name="Save…").click()
+    expect(page.get_by_label("Why are you making this change?")).to_have_value("Radius from the tumour board")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(page.locator("#saved-state")).to_contain_text("Saved by you")
+    saved = call_api(ana, "GET", f"/api/rulesets/{RULESET}/rules/{rule}")["text"]
+    assert "worst radius is above 17\n" in saved and "worst concave points is above 0.14" in saved
+
+    # The same condition changed two ways: a choice of both values; the rest still combines.
+    other = ada.go(f"/rulesets/{RULESET}/rules/{rule}")
+    other.get_by_label("Value", exact=True).nth(0).fill("16.5")
+    expect(other.locator("#sentence")).to_contain_text("worst radius is above 16.5")
+    other.get_by_role("button", name="Save…").click()
+    other.get_by_label("Why are you making this change?").fill("Radius as in the 2026 audit")
+    other.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(other.locator("#saved-state")).to_contain_text("Saved by you")
+    page.get_by_label("Value", exact=True).nth(0).fill("16")
+    expect(page.locator("#sentence")).to_contain_text("worst radius is above 16\n")
+    page.get_by_role("button", name="Save…").click()
+    page.get_by_label("Why are you making this change?").fill("Radius lower still")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(conflict).to_contain_text("You both changed the condition on worst radius")
+    theirs = conflict.get_by_role("radio", name=re.compile("^Ada Admin's: worst radius is above 16.5"))
+    expect(conflict.get_by_role("radio", name=re.compile("^Yours: worst radius is above 16$"))).to_be_checked()
+    ana.screenshot("06c-conflict-pick")
+    if Path(os.environ.get("RULECRAFT_AXE", "")).is_file():  # the conflict panel is not a page of its own
+        assert violations(page, axe_source()) == []
+    theirs.check()
+    conflict.get_by_role("button", name="Combine both changes").click()
+    expect(page.get_by_label("Value", exact=True).nth(0)).to_have_value("16.5")
+    expect(page.get_by_label("Value", exact=True).nth(1)).to_have_value("0.14")
 
 
 def test_author_asks_for_a_release_and_a_reviewer_approves_it(people):

@@ -93,6 +93,37 @@ def test_two_saves_from_the_same_base_one_conflicts_with_both_texts(ws):
     assert error["current_version"] == etag_of(first)
 
 
+def test_a_conflict_carries_the_merge_condition_by_condition(ws):
+    """Issue 15 item 7: two authors who changed different conditions get a merge without conflicts (structured,
+    so the editor stays in the form); the same condition changed two ways is a conflict with both values."""
+    ana, bea = ws.as_("Ana"), ws.as_("Bea")
+    base = etag_of(ana.get("/api/rulesets/sepsis-triage/rules/sirs"))
+    text = ana.get("/api/rulesets/sepsis-triage/rules/sirs").get_json()["text"]
+    assert ana.put("/api/rulesets/sepsis-triage/rules/sirs", json={"text": text.replace("above 38", "above 38.5"),
+                                                                   "why": "Ana's change"},
+                   headers={"If-Match": base}).status_code == 200
+    second = bea.put("/api/rulesets/sepsis-triage/rules/sirs", json={"text": text.replace("above 90", "above 100"),
+                                                                     "why": "Bea's change"},
+                     headers={"If-Match": base})
+    assert second.status_code == 409
+    error = second.get_json()["error"]
+    merge = error["merge"]
+    assert merge["conflicts"] == []
+    assert {(c["what"], c["by"]) for c in merge["combined"]} == {("the condition on temperature", "theirs"),
+                                                                 ("the condition on heart rate", "mine")}
+    assert error["base_structured"]["when"] != error["current_structured"]["when"]
+    merged = bea.put("/api/rulesets/sepsis-triage/rules/sirs", json={"rule": merge["rule"], "why": "Combined"},
+                     headers={"If-Match": error["current_version"]})
+    assert merged.status_code == 200, merged.get_json()
+    assert "above 38.5" in merged.get_json()["text"] and "above 100" in merged.get_json()["text"]
+
+    again = bea.put("/api/rulesets/sepsis-triage/rules/sirs", json={"text": text.replace("above 38", "above 39"),
+                                                                    "why": "Mine"}, headers={"If-Match": base})
+    [conflict] = again.get_json()["error"]["merge"]["conflicts"]
+    assert conflict["what"] == "the condition on temperature"
+    assert (conflict["theirs"]["values"], conflict["mine"]["values"]) == ([38.5], [39])
+
+
 def test_saving_another_rule_in_between_is_not_a_conflict(ws):
     api = ws.as_("Ana")
     base = etag_of(api.get("/api/rulesets/sepsis-triage/rules/sirs"))

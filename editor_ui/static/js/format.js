@@ -62,3 +62,8 @@ export function formatRule(rule) {
   if (rule.because) lines.push(`because ${quote(rule.because)}`);
   return lines.join("\n");
 }
+
+// One condition (a comparison or a group) in words, as in the rule's text: for conflicts and what was combined.
+export function formatCondition(c) {
+  return condition(c);
+}

@@ -4,6 +4,7 @@ import { ApiError, get, onSignedOut, pages, paths, request } from "../api.js";
 import { askWhy } from "../dialogs.js";
 import { can, h, notice, pageData, plural, replace, timeEl, when } from "../dom.js";
 import { formatRule } from "../format.js";
+import { mergeView } from "../merge-view.js";
 import { OneCase } from "../one-case.js";
 import { RuleForm } from "../rule-form.js";
 import { RuleText } from "../rule-text.js";
@@ -36,6 +37,7 @@ let lastCheck = null;        // {key, mode, result}
 let pending = null;          // the check in flight: {key, promise, controller}
 let timer = null;
 let prefilledWhy = "";        // where a rule started from a suggestion came from
+let typedWhy = "";            // the why typed for a save that was refused (someone saved first): kept for the next try
 let explorer = null;         // the threshold explorer (authors and reviewers, with reference cases)
 let oneCase = null;          // "Try it on one case" (one-case.js)
 
@@ -246,8 +248,9 @@ async function save() {
     title: ruleId ? "Save this change" : "Save the new rule",
     intro: h("div", {}, h("p", {}, "The rule will read:"), h("pre", { class: "rule-text small" }, checked.result.text)),
     confirm: "Save",
-    initial: ruleId ? "" : prefilledWhy,
+    initial: typedWhy || (ruleId ? "" : prefilledWhy),
     run: async (why) => {
+      typedWhy = why;
       try {
         const result = ruleId
           ? await request("PUT", paths.rule(rulesetId, ruleId), { body: { ...body, why }, version: baseVersion })
@@ -279,6 +282,7 @@ function saved(answer, version) {
   ruleId = rule.id;
   baseVersion = version;
   dirty = false;
+  typedWhy = "";
   replace($("conflict"));
   $("rule-title").textContent = rule.name;
   document.title = `${rule.name} · Rulecraft`;
@@ -320,8 +324,13 @@ async function showConflict(details, mine) {
   } catch { who = null; }
   const theirDiff = wordDiff(base, theirs);
   const myDiff = wordDiff(base, mine);
-  const combined = combine(base, mine, theirs);
   const name = who ? who.author : "Someone";
+  // The server's merge of the structured rule (condition by condition); the line-by-line text merge only when a
+  // saved version could not be read as a rule.
+  const merge = details.merge ? mergeView(details.merge, name) : null;
+  const combinedText = merge ? null : combine(base, mine, theirs);
+  const canCombine = merge !== null || combinedText !== null;
+  const clean = merge ? details.merge.conflicts.length === 0 : combinedText !== null;
   if (who) {
     replace($("saved-state"), `Last changed by ${who.author}, `, timeEl(who.time), who.why ? `: “${who.why}”` : "", ".");
   }
@@ -331,17 +340,36 @@ async function showConflict(details, mine) {
     return button;
   };
   const chosen = h("p", { class: "notice info", role: "status", hidden: true });
-  const useText = (value, message) => {
+  // Put a rule in the editor in the mode the person is in (the form stays the form).
+  const useRule = async ({ structured = null, ruleText = null }, message) => {
     baseVersion = details.current_version;
-    text.value = value;
-    setMode("text");
+    let said = message;
+    if (mode === "form") {
+      let loaded = structured;
+      if (!loaded && ruleText !== null) {
+        try {
+          const { data: read } = await request("POST", paths.check(), { body: { ruleset: rulesetId, text: ruleText } });
+          loaded = read.structured;
+        } catch { loaded = null; }
+      }
+      if (loaded) form.load(loaded);
+      else {
+        text.value = ruleText;
+        setMode("text");
+        said += " It is shown as text because it cannot be shown in the form yet.";
+      }
+    } else if (structured || ruleText !== null) {
+      text.value = ruleText !== null ? ruleText : formatRule(structured);
+    }
     modeMessage("");
     lastCheck = null;
     runCheck();
-    chosen.textContent = message;
+    chosen.textContent = said;
     chosen.hidden = false;
-    text.focus();
+    if (mode === "text") text.focus();
   };
+  const why = typedWhy ? h("p", {}, "Your reason is kept for when you save: “", typedWhy, "”.") : null;
+  const theirsNow = { structured: details.current_structured || null, ruleText: theirs.replace(/\n+$/, "") };
   replace(root, h("section", { class: "conflict", role: "alert", "aria-labelledby": "conflict-title" },
     h("h2", { id: "conflict-title" }, "Someone else saved this rule while you were editing it"),
     h("p", {}, `${name} saved a new version`, who ? [" (", timeEl(who.time), who.why ? `: “${who.why}”` : "", ")"] : "",
@@ -350,15 +378,21 @@ async function showConflict(details, mine) {
       h("div", {}, h("h3", {}, "When you started"), h("pre", { class: "rule-text diff-side" }, base.replace(/\n+$/, ""))),
       h("div", {}, h("h3", {}, `Saved meanwhile by ${name}`), wordsBlock(theirDiff.to, `Saved by ${name}`)),
       h("div", {}, h("h3", {}, "Your version (not saved yet)"), wordsBlock(myDiff.to, "Your version"))),
-    h("p", {}, combined !== null
-      ? "You changed different lines, so both changes can be combined. Check the combined rule before saving."
-      : "You both changed the same lines. Choose where to start; the other version stays here to copy from."),
+    h("p", {}, clean
+      ? "You changed different parts of the rule, so both changes can be combined. Check the combined rule before saving."
+      : canCombine
+        ? "You both changed the same part in different ways: pick one for each below; everything else is combined."
+        : "You both changed the same lines. Choose where to start; the other version stays here to copy from."),
+    merge ? merge.element : null,
+    why,
     h("div", { class: "actions" },
-      combined !== null ? choose("Combine both changes", true, () => useText(combined,
-        `Both changes are combined in the editor. Check the rule, then save: it will be saved on top of ${name}'s version.`)) : null,
-      choose(`Start from ${name}'s version`, combined === null, () => useText(theirs.replace(/\n+$/, ""),
+      canCombine ? choose("Combine both changes", true, () => useRule(
+        merge ? { structured: merge.resolved() } : { ruleText: combinedText },
+        `Both changes are combined in the ${mode === "form" ? "form" : "text"} (see “What is combined” above). ` +
+        `Check the rule, then save: it will be saved on top of ${name}'s version.`)) : null,
+      choose(`Start from ${name}'s version`, !canCombine, () => useRule(theirsNow,
         `The editor now holds ${name}'s version. Carry your change over (your version is shown above), then save.`)),
-      choose("Keep my version", false, () => useText(mine,
+      choose("Keep my version", false, () => useRule({},
         `The editor holds your version. Saving replaces ${name}'s version with yours; their change is shown above.`))),
     chosen));
   root.scrollIntoView({ block: "start" });
