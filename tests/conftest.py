@@ -32,9 +32,8 @@ def engine_or_skip(package: str):
 
 
 def _spark_session():
-    import sys
-
     import shutil
+    import sys
 
     engine_or_skip("pyspark")
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
