@@ -34,6 +34,15 @@ def _print_problems(problems, stream=None, folder: Path | None = None) -> None:
         click.echo(str(problem), file=stream or sys.stderr)
 
 
+def _load_or_exit(path: Path):
+    """The rule set in a folder or bundle file, or its problems printed (file:line:column) and exit status 1."""
+    try:
+        return rules_dsl.load(path)
+    except RuleError as e:
+        _print_problems(e.problems)
+        sys.exit(1)
+
+
 def _print_data_report(report, most: int = 8) -> None:
     """The data report (RuleSet.data_report) as a short block: at most ``most`` lines, the rest counted."""
     lines = report.lines()
@@ -171,11 +180,7 @@ def evaluate(path: Path, data_path: Path, out_path: Path, keep: tuple[str, ...],
     import pandas as pd
     from tqdm import tqdm
 
-    try:
-        ruleset = rules_dsl.load(path)
-    except RuleError as e:
-        _print_problems(e.problems)
-        sys.exit(1)
+    ruleset = _load_or_exit(path)
     keep = tuple(dict.fromkeys(keep))
     clash = next((c for c in keep if c in ruleset.rule_ids), None)
     if clash is not None:
@@ -252,11 +257,7 @@ def analyze(path: Path, data_path: Path, label_column: str, group_column: str | 
     from server.services.datasets import split as split_by
     from server.services.errors import ServiceError
 
-    try:
-        ruleset = rules_dsl.load(path)
-    except RuleError as e:
-        _print_problems(e.problems)
-        sys.exit(1)
+    ruleset = _load_or_exit(path)
     try:
         data = read_csv(data_path)
         if data.empty:
@@ -362,11 +363,7 @@ def demo() -> None:
     from rules_dsl.demo import demo_path, reference_data
 
     path = demo_path()
-    try:
-        ruleset = rules_dsl.load(path)
-    except RuleError as e:  # the demo is checked by the test suite; this is a last line of defence
-        _print_problems(e.problems)
-        sys.exit(1)
+    ruleset = _load_or_exit(path)  # the demo is checked by the test suite; this is a last line of defence
     click.echo(f"Rule set: {ruleset.title} ({len(ruleset.active_rules)} rules, checked: no errors, "
                f"{len(ruleset.warnings)} warnings)")
     data = reference_data()
@@ -1017,11 +1014,7 @@ def suggest(path: Path, data_path: Path, label_column: str, target: str | None, 
     from server.services.datasets import split as split_by
     from server.services.errors import ServiceError
 
-    try:
-        ruleset = rules_dsl.load(path)
-    except RuleError as e:
-        _print_problems(e.problems)
-        sys.exit(1)
+    ruleset = _load_or_exit(path)
     try:
         data = read_csv(data_path)
         if data.empty:

@@ -14,6 +14,22 @@ from .spec import NULL_S, B, I, S, arr, body, obj, op, ref
 bp = Blueprint("api_check", __name__, url_prefix="/api")
 
 
+def _draft_request(body: dict, purpose: str):
+    """The rule set (id, version, compiled) a draft rule is sent against, after checking that the draft comes as
+    either "text" or "rule"; Invalid, naming the field, otherwise."""
+    ws = workspace()
+    ruleset_id = body.get("ruleset")
+    if not isinstance(ruleset_id, str):
+        raise Invalid(f"Say which rule set to {purpose} (\"ruleset\").", field="ruleset")
+    version = ws.resolve(ws.check_id(ruleset_id), body.get("version"))
+    ruleset = ws.ruleset(ruleset_id, version)
+    if ("text" in body) == ("rule" in body):
+        raise Invalid("Send the rule either as \"text\" or as \"rule\" (structured), not both.", field="text")
+    if "text" in body and not isinstance(body["text"], str):
+        raise Invalid("The rule's text must be a string.", field="text")
+    return ruleset_id, version, ruleset
+
+
 @bp.post("/check")
 @requires("rules.read")
 def check():
@@ -21,16 +37,7 @@ def check():
     the canonical text and structured form, and the example / reference cases it matches (with near misses).
     Answers 200 even when the rule has errors (that is the answer); 404 for an unknown rule set."""
     body = json_body()
-    ws = workspace()
-    ruleset_id = body.get("ruleset")
-    if not isinstance(ruleset_id, str):
-        raise Invalid("Say which rule set to check against (\"ruleset\").", field="ruleset")
-    version = ws.resolve(ws.check_id(ruleset_id), body.get("version"))
-    ruleset = ws.ruleset(ruleset_id, version)
-    if ("text" in body) == ("rule" in body):
-        raise Invalid("Send the rule either as \"text\" or as \"rule\" (structured), not both.", field="text")
-    if "text" in body and not isinstance(body["text"], str):
-        raise Invalid("The rule's text must be a string.", field="text")
+    ruleset_id, version, ruleset = _draft_request(body, "check against")
     syntax, failed = preview.parse_or_problems(
         lambda: parse_rule(body["text"]) if "text" in body else rule_from_json(body["rule"]))
     if failed is not None:
@@ -65,16 +72,7 @@ def check_case():
     rule set then answers without it); 422 for a value that cannot be read (field "case.<feature>"); 404 for an
     unknown rule set."""
     body = json_body()
-    ws = workspace()
-    ruleset_id = body.get("ruleset")
-    if not isinstance(ruleset_id, str):
-        raise Invalid("Say which rule set to try the rule in (\"ruleset\").", field="ruleset")
-    version = ws.resolve(ws.check_id(ruleset_id), body.get("version"))
-    ruleset = ws.ruleset(ruleset_id, version)
-    if ("text" in body) == ("rule" in body):
-        raise Invalid("Send the rule either as \"text\" or as \"rule\" (structured), not both.", field="text")
-    if "text" in body and not isinstance(body["text"], str):
-        raise Invalid("The rule's text must be a string.", field="text")
+    ruleset_id, version, ruleset = _draft_request(body, "try the rule in")
     rule_id = body.get("id")
     if rule_id is not None and (not isinstance(rule_id, str) or rule_id not in ruleset.rule_ids):
         raise Invalid("\"id\" must be the id of a rule in this rule set (leave it out for a new rule).", field="id")
