@@ -108,8 +108,8 @@ def save(ws: Workspace, db: Session, user: User, ruleset: str, data: bytes, why:
 def save_files(ws: Workspace, db: Session, user: User, ruleset: str, new: dict[str, bytes], why: str, base: str,
                action: str, unchanged: str) -> tuple[Saved, dict]:
     """The rule set's folder as ``new`` says it should be, saved as ONE version (one commit, one audit row) based on
-    ``base``: every file that differs is written or deleted together. Refused with 409 when any file of the rule set
-    changed since ``base`` (``new`` says what the whole rule set should be, so nothing is merged over); Invalid
+    ``base``: every file that differs is written or deleted together. Refused with 409 when a file it covers (any
+    file of ``base``) changed or was deleted since (nothing is merged over); files added since are left alone; Invalid
     "no-change" with ``unchanged`` when nothing differs. ``new`` has been checked (``_recheck``) by the caller."""
     def attempt():
         head = ws.resolve(ruleset, None)
