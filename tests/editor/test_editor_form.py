@@ -110,3 +110,20 @@ def test_feature_names_are_not_cut_off_in_nested_groups_on_a_phone(people):
     assert page.evaluate("document.documentElement.scrollWidth <= 390")  # no sideways scrolling
     ana.screenshot("form-nested-groups-390")
     ana.discard_changes()
+
+
+def test_a_unit_on_a_feature_without_one_can_be_removed_in_the_form(people):
+    """Issue 15, item 3: "2 cm" typed in text mode became a fixed label in the form, while the message said to remove
+    the unit."""
+    bea = signed_in(people, "Bea Author")
+    page = bea.go(f"/rulesets/{RULESET}/rules/new")
+    page.get_by_role("button", name="Text").click()
+    page.get_by_label("The rule as text").fill('rule "Pulse"\nwhen heart rate is above 100 cm\nthen sepsis risk is "high"')
+    expect(page.locator("#problems-summary")).to_contain_text("cm")
+    page.get_by_role("button", name="Form").click()
+    unit = page.get_by_label("Unit of value")
+    expect(unit).to_have_value("cm")
+    unit.select_option(label="no unit")
+    expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    expect(page.locator("#sentence")).to_contain_text("when heart rate is above 100\n")
+    bea.discard_changes()

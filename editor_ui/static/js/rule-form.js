@@ -599,7 +599,14 @@ export class RuleForm {
   unitControl(feature, unit, onUnit, key, labelText) {
     if (!feature || !feature.unit) {
       if (!unit) return null;
-      return h("span", { class: "unit" }, unit);
+      // A unit typed for a feature measured without one (from text mode: "2 cm"): a choice, so that it can be
+      // removed here, as its message says.
+      const id = uid("unit");
+      const select = h("select", { id, class: "unit-select", dataset: { key } },
+        h("option", { value: unit }, unit), h("option", { value: "" }, "no unit"));
+      select.value = unit;
+      select.addEventListener("change", () => onUnit(select.value || null));
+      return h("span", { class: "unit" }, h("label", { for: id, class: "visually-hidden" }, `Unit of ${labelText.toLowerCase()}`), select);
     }
     const own = this.units[feature.unit] || this.units[feature.unit.toLowerCase()];
     const symbols = own ? [...new Set(Object.values(this.units).filter(([, kind]) => kind === own[1]).map(([s]) => s))].filter((s) => s !== own[0] && s !== feature.unit) : [];
