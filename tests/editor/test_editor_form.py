@@ -118,7 +118,8 @@ def test_a_unit_on_a_feature_without_one_can_be_removed_in_the_form(people):
     bea = signed_in(people, "Bea Author")
     page = bea.go(f"/rulesets/{RULESET}/rules/new")
     page.get_by_role("button", name="Text").click()
-    page.get_by_label("The rule as text").fill('rule "Pulse"\nwhen heart rate is above 100 cm\nthen sepsis risk is "high"')
+    text = 'rule "Pulse"\nwhen heart rate is above 100 cm\nthen sepsis risk is "high"'
+    page.get_by_label("The rule as text").fill(text)
     expect(page.locator("#problems-summary")).to_contain_text("cm")
     page.get_by_role("button", name="Form").click()
     unit = page.get_by_label("Unit of value")
