@@ -17,8 +17,8 @@ bp = Blueprint("api_findings", __name__, url_prefix="/api")
 @bp.get("/rulesets/<ruleset>/findings")
 @requires("rules.read")
 def findings(ruleset):
-    """Every finding about the rule set at ?version= (default latest), by kind. 404 for an unknown rule set or
-    version."""
+    """Every finding about the rule set at ?version= (default latest), by kind. 404 for an unknown rule set, 422 for
+    a version that is not one of its versions."""
     ws = workspace()
     version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
     found = verify(ws.ruleset(ruleset, version))
@@ -52,5 +52,5 @@ PATHS = {
     "/api/rulesets/{ruleset}/findings": {
         "get": op("The logic checked without data: conflicts, redundant and unreachable rules, gaps",
                   obj({"version": S, "findings": arr(ref("Finding"))}, ["version", "findings"]),
-                  codes=("404",), params=RS + [VERSION_Q])},
+                  codes=("404", "422"), params=RS + [VERSION_Q])},
 }
