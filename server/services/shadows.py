@@ -24,15 +24,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import begin_write
 from ..models import Shadow, User, utcnow
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound, database_unreachable
 from .saving import record
 from .workspace import Workspace
 
 log = logging.getLogger(__name__)
+outage_log = logging.getLogger("rulecraft.outage")  # one line per interval (server/logs.py RepeatFilter)
 
 QUEUE_CASES = 2_000   # cases waiting to be compared; more are dropped (and counted), never waited for
 SAMPLE = 20           # different answers kept per shadow
@@ -207,6 +209,11 @@ class Shadower:
             if time.monotonic() - self._refreshed >= self.flush_seconds or (item is None and self._pending):
                 try:
                     self._flush_and_refresh()
+                except DBAPIError as e:
+                    if not database_unreachable(e):
+                        log.exception("shadow: counts not written this time")
+                    else:  # an outage: one constant line per interval, not a traceback a second
+                        outage_log.warning("database unreachable: shadow counts kept until it answers")
                 except Exception:  # noqa: BLE001 - a database hiccup: try again next second
                     log.exception("shadow: counts not written this time")
                 self._refreshed = time.monotonic()
@@ -214,8 +221,7 @@ class Shadower:
                 self.idle.set()
 
     def _count(self, running: Running) -> dict:
-        return self._pending.setdefault((running.id, running.candidate), {
-            "cases": 0, "different": 0, "failed": 0, "dropped": 0, "by_rule": {}, "sample": []})
+        return self._count_for((running.id, running.candidate))
 
     def _compare(self, running: Running, rows: list[dict], answers: list) -> None:
         with self._lock:
@@ -250,6 +256,19 @@ class Shadower:
     def _flush_and_refresh(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, {}
+        try:
+            self._write(pending)
+        except Exception:
+            with self._lock:  # not written (the database did not answer): counted again at the next flush
+                for key, counts in pending.items():
+                    _add(self._count_for(key), counts)
+            raise
+
+    def _count_for(self, key: tuple) -> dict:
+        return self._pending.setdefault(key, {
+            "cases": 0, "different": 0, "failed": 0, "dropped": 0, "by_rule": {}, "sample": []})
+
+    def _write(self, pending: dict) -> None:
         with self.sessions() as db:
             begin_write(db)
             for (shadow_id, candidate), counts in pending.items():
@@ -280,6 +299,14 @@ class Shadower:
             if self._queue.empty() and not self._pending and self.idle.wait(0.05):
                 return True
         return False
+
+
+def _add(total: dict, more: dict) -> None:
+    for figure in ("cases", "different", "failed", "dropped"):
+        total[figure] += more[figure]
+    for name, n in more["by_rule"].items():
+        total["by_rule"][name] = total["by_rule"].get(name, 0) + n
+    total["sample"] = (total["sample"] + more["sample"])[:SAMPLE]
 
 
 def settle(ws: Workspace, db: Session, shadow: Shadow) -> bool:
