@@ -416,11 +416,12 @@ async function deleteRule() {
 
 // ---- start ------------------------------------------------------------------------------------------------------
 
-// The explorer needs reference cases; asking for it without them would only answer 404.
+// The explorer needs reference cases with their true outcome (it scores on the first, the default set): asking
+// without them would only be refused (404 without cases, 422 without the outcome column).
 async function hasReferenceCases() {
   try {
     const found = await get(paths.datasets(rulesetId));
-    return found.datasets.length > 0;
+    return found.datasets.length > 0 && Boolean(found.datasets[0].label_column);
   } catch { return false; }
 }
 
