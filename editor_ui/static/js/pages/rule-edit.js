@@ -115,7 +115,10 @@ function show(result) {
       : needed ? "A few fields are still to fill in." : `${plural(result.errors.length, "mistake")} to fix before saving.`;
   renderTry($("try"), result, outcome.name, { onKeep: can("rules.write") ? keepCase : null });
   renderTryCounts($("try-counts"), result);
-  if (explorer && result.valid && mode === "form") explorer.show(result.structured);
+  // A rule switched off decides nothing: there is no precision to explore.
+  if (explorer && result.valid && mode === "form" && result.structured && result.structured.enabled !== false) {
+    explorer.show(result.structured);
+  }
   renderFindings($("rule-findings"), result.findings);
   if (oneCase) oneCase.update(result.structured);
 }
