@@ -6,10 +6,10 @@ and never reach the Git store (the workspace answers for it). Enforced by tests/
 Views raise the domain's errors (``server/services/errors.py``) like the services; ``errors.py`` here is the one
 table from those errors to HTTP status codes and JSON bodies.
 
-A new route goes in its feature's module, and its OpenAPI description at that module's end (``PATHS``; ``SCHEMAS``
-for shapes only it answers with), written with spec.py; openapi.py assembles the parts, and docs/api.md lists the
-path. Domain objects become JSON in serializers.py; an answer carrying a version as its ETag is
-``common.with_etag``.
+A new route goes in its feature's module (a new module is listed once, in parts.py), and its OpenAPI
+description at that module's end (``PATHS``; ``SCHEMAS`` for shapes only it answers with), written with spec.py;
+openapi.py assembles the parts, and docs/api.md lists the path. Domain objects become JSON in serializers.py; an
+answer carrying a version as its ETag is ``common.with_etag``.
 """
 from __future__ import annotations
 
@@ -17,24 +17,8 @@ from flask import Flask
 
 
 def register_api(app: Flask) -> None:
-    from . import (
-        analysis,
-        check,
-        datasets,
-        expected,
-        findings,
-        health,
-        history,
-        openapi,
-        people,
-        predict,
-        releases,
-        rulesets,
-        shadow,
-        suggestions,
-        workbooks,
-    )
+    from . import openapi
+    from .parts import FEATURES
 
-    for module in (rulesets, history, check, predict, releases, people, datasets, analysis, openapi, health,
-                   suggestions, workbooks, expected, shadow, findings):
+    for module in (*FEATURES, openapi):
         app.register_blueprint(module.bp)

@@ -9,23 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from . import (
-    analysis,
-    check,
-    datasets,
-    expected,
-    findings,
-    health,
-    history,
-    people,
-    predict,
-    releases,
-    rulesets,
-    shadow,
-    spec,
-    suggestions,
-    workbooks,
-)
+from . import spec
+from .parts import FEATURES
 from .spec import op
 
 bp = Blueprint("api_openapi", __name__, url_prefix="/api")
@@ -37,8 +22,6 @@ PATHS = {
                            "else a token of scope 'metrics' (or an admin)", {"type": "string"},
                            ok_type="text/plain")},
 }
-PARTS = (rulesets, history, check, predict, releases, datasets, analysis, people, health, suggestions, workbooks,
-         expected, shadow, findings)
 
 
 def _merged(tables) -> dict:
@@ -60,12 +43,12 @@ def document() -> dict:
                                 "Sign in for a session cookie (writes then need X-CSRF-Token) or send "
                                 "'Authorization: Bearer rc_...'."},
         "servers": [{"url": "/"}],
-        "components": {"schemas": _merged([spec.SCHEMAS] + [getattr(m, "SCHEMAS", {}) for m in PARTS]),
+        "components": {"schemas": _merged([spec.SCHEMAS] + [getattr(m, "SCHEMAS", {}) for m in FEATURES]),
                        "securitySchemes": {
                            "token": {"type": "http", "scheme": "bearer"},
                            "session": {"type": "apiKey", "in": "cookie", "name": "rulecraft_session"}}},
         "security": [{"token": []}, {"session": []}],
-        "paths": _merged([m.PATHS for m in PARTS] + [PATHS]),
+        "paths": _merged([m.PATHS for m in FEATURES] + [PATHS]),
     }
 
 
