@@ -36,12 +36,7 @@ def check_examples(data: bytes, ruleset: RuleSet, file: str = EXAMPLES_FILE) -> 
         return problems or [Problem("empty-examples", f"{file} is empty: its first line names the columns, each "
                                     "further line is one case.", severity=WARNING, line=1, file=file)]
     (_, header), rows = records[0], records[1:]
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            problems.append(Problem("bad-examples", f"The column '{name}' is named twice in the first line; name "
-                                    "each column once.", line=1, file=file, field=name))
-        seen.add(name)
+    problems.extend(named_twice(header, "bad-examples", file))
     features = ruleset.vocabulary.by_column()
     outcome = ruleset.outcome
     for name in dict.fromkeys(header):
@@ -50,10 +45,7 @@ def check_examples(data: bytes, ruleset: RuleSet, file: str = EXAMPLES_FILE) -> 
     counted: dict[tuple[str, str], int] = {}
     for line, values in rows:
         if len(values) != len(header):
-            problems.append(Problem(
-                "bad-examples", f"This case has {len(values)} values, but the first line names {len(header)} "
-                "columns. Every line needs one value per column (leave a value empty with two commas in a row).",
-                line=line, file=file))
+            problems.append(wrong_width(values, header, line, "bad-examples", file))
             continue
         for name, value in zip(header, values):
             if _missing(value):
@@ -100,6 +92,25 @@ def read_records(data: bytes, file: str = EXAMPLES_FILE) -> tuple[list[tuple[int
                    "writing a quote inside it twice (\"\").")
         return records, [Problem("bad-examples", message, line=last + 1, file=file)]
     return records, []
+
+
+def named_twice(header: list[str], code: str, file: str) -> list[Problem]:
+    """A problem for each column named again in the first line of a file of cases."""
+    seen: set[str] = set()
+    problems = []
+    for name in header:
+        if name in seen:
+            problems.append(Problem(code, f"The column '{name}' is named twice in the first line; name each column "
+                                    "once.", line=1, file=file, field=name))
+        seen.add(name)
+    return problems
+
+
+def wrong_width(values: list[str], header: list[str], line: int, code: str, file: str) -> Problem:
+    """The problem of a case line with more or fewer values than the first line names columns."""
+    return Problem(code, f"This case has {len(values)} values, but the first line names {len(header)} columns. "
+                   "Every line needs one value per column (leave a value empty with two commas in a row).",
+                   line=line, file=file)
 
 
 def unreadable(data: bytes, error: Exception, file: str = EXAMPLES_FILE) -> Problem:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from .backends.values import category_key
 from .errors import WARNING, Problem, RuleError, did_you_mean, quote_list
-from .examples import _missing, _unread_column, _value_problem, read_records
+from .examples import _missing, _unread_column, _value_problem, named_twice, read_records, wrong_width
 from .layout import TESTS_FILE
 from .tables import CsvError, check_head
 
@@ -146,11 +146,9 @@ def read_tests(data: bytes, ruleset: RuleSet, file: str = TESTS_FILE) -> tuple[l
                                         "one case.", line=1, file=file)]
     (_, header), rows = records[0], records[1:]
     header = [h.strip() for h in header]
+    problems.extend(named_twice(header, "bad-tests", file))
     index: dict[str, int] = {}
     for i, name in enumerate(header):
-        if name in index:
-            problems.append(Problem("bad-tests", f"The column '{name}' is named twice in the first line; name each "
-                                    "column once.", line=1, file=file, field=name))
         index.setdefault(name, i)
     for needed, what in ((CASE_COLUMN, "a name for each case"), (EXPECT_COLUMN, "the expected answer: a label of "
                          f"'{ruleset.outcome.name}' ({quote_list(ruleset.outcome.labels)}) or '{NO_ANSWER}'")):
@@ -170,10 +168,7 @@ def read_tests(data: bytes, ruleset: RuleSet, file: str = TESTS_FILE) -> tuple[l
     cases: list[Expectation] = []
     for line, values in rows:
         if len(values) != len(header):
-            problems.append(Problem(
-                "bad-tests", f"This case has {len(values)} values, but the first line names {len(header)} "
-                "columns. Every line needs one value per column (leave a value empty with two commas in a row).",
-                line=line, file=file))
+            problems.append(wrong_width(values, header, line, "bad-tests", file))
             continue
         cell = {name: values[i] for name, i in index.items()}
         case = cell.get(CASE_COLUMN, "").strip() or f"line {line}"
