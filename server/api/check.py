@@ -57,9 +57,7 @@ def check():
         frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)
         reference = {"dataset": {"id": dataset.id, "name": dataset.name},
                      **preview.try_on(checked, frame, dataset.label_column)}
-    from .findings import draft_findings
-
-    found = draft_findings(ruleset, checked, body.get("id"))
+    found = preview.draft_findings(ruleset, checked, body.get("id"))
     return jsonify({**result, "version": version, "examples": examples, "reference": reference, "findings": found})
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from rules_dsl.ruleset import CompiledRule, slugify
-from rules_dsl.verify import KINDS, Finding, verify, verify_rule
+from rules_dsl.verify import KINDS, verify
 
 from ..auth import requires
 from .common import workspace
@@ -23,24 +22,6 @@ def findings(ruleset):
     version = ws.resolve(ws.check_id(ruleset), request.args.get("version"))
     found = verify(ws.ruleset(ruleset, version))
     return jsonify({"version": version, "findings": [f.to_dict() for f in found]})
-
-
-def draft_findings(ruleset, checked, rule_id: str | None) -> list[dict] | None:
-    """The findings about a draft rule (the check endpoint's answer): None when it has errors. ``rule_id``: the
-    rule being edited, which the draft replaces; a new rule gets an id from its name."""
-    if checked.logic is None:
-        return None
-    if not isinstance(rule_id, str) or not rule_id:
-        rule_id = slugify(checked.rule.name, [r.id for r in ruleset.rules])
-    draft = CompiledRule(rule_id, checked.rule, checked.logic, "")
-    try:
-        found: list[Finding] = verify_rule(ruleset, draft)
-    except Exception as e:  # noqa: BLE001 - a finding is advice: never let it break the check
-        from flask import current_app
-
-        current_app.logger.warning("findings for a draft rule failed: %r", e)
-        return []
-    return [f.to_dict() for f in found]
 
 
 # ---- OpenAPI (assembled by openapi.py)

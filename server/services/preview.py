@@ -6,6 +6,7 @@ condition but one holds (with the one that failed), which is where a threshold i
 """
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -17,10 +18,12 @@ from rules_dsl.backends.row import compile_rules
 from rules_dsl.backends.vectorized import VectorizedRules, check_columns
 from rules_dsl.formatter import format_condition
 from rules_dsl.syntax import AllOf
+from rules_dsl.verify import verify_rule
 
 from .predicting import data_warnings, decision_json, validate_case
 
 SHOWN = 8
+log = logging.getLogger(__name__)
 
 
 def check_rule(ruleset: RuleSet, syntax) -> dict:
@@ -34,6 +37,22 @@ def check_rule(ruleset: RuleSet, syntax) -> dict:
         "structured": rule_to_json(checked.rule),
         "checked": checked,
     }
+
+
+def draft_findings(ruleset: RuleSet, checked, rule_id: str | None) -> list[dict] | None:
+    """The logic check's findings about a draft rule (rules_dsl/verify.py): None when it has errors. ``rule_id``:
+    the rule being edited, which the draft replaces; a new rule gets an id from its name."""
+    if checked.logic is None:
+        return None
+    if not isinstance(rule_id, str) or not rule_id:
+        rule_id = slugify(checked.rule.name, [r.id for r in ruleset.rules])
+    draft = CompiledRule(rule_id, checked.rule, checked.logic, "")
+    try:
+        found = verify_rule(ruleset, draft)
+    except Exception as e:  # noqa: BLE001 - a finding is advice: it must never break the check while one types
+        log.warning("findings for a draft rule failed: %r", e)
+        return []
+    return [f.to_dict() for f in found]
 
 
 def try_on(checked, frame: pd.DataFrame, label_column: str | None, id_column: str | None = None) -> dict:
