@@ -118,65 +118,42 @@ def compare(ruleset):
     return render_template("compare.html", ruleset=ruleset, rule=request.args.get("rule", ""))
 
 
-@bp.get("/rulesets/<ruleset>/vocabulary")
-@page("rules.read")
-def vocabulary(ruleset):
-    return render_template("vocabulary.html", ruleset=ruleset)
-
-
-@bp.get("/rulesets/<ruleset>/table")
-@page("rules.read")
-def table(ruleset):
-    return render_template("table.html", ruleset=ruleset)
-
-
-@bp.get("/rulesets/<ruleset>/analysis")
-@page("rules.read")
-def analysis(ruleset):
-    return render_template("analysis.html", ruleset=ruleset)
-
-
-@bp.get("/rulesets/<ruleset>/findings")
-@page("rules.read")
-def findings(ruleset):
-    return render_template("findings.html", ruleset=ruleset)
-
-
-@bp.get("/rulesets/<ruleset>/tests")
-@page("rules.read")
-def tests(ruleset):
-    return render_template("tests.html", ruleset=ruleset)
-
-
-@bp.get("/rulesets/<ruleset>/reference-cases")
-@page("rules.read")
-def reference_cases(ruleset):
-    return render_template("reference_cases.html", ruleset=ruleset)
-
-
-@bp.get("/rulesets/<ruleset>/releases")
-@page("releases.read")
-def releases(ruleset):
-    return render_template("releases.html", ruleset=ruleset)
-
-
 @bp.get("/audit")
 @page("audit.read")
 def audit():
     return render_template("audit.html")
 
 
-
-@bp.get("/rulesets/<ruleset>/suggestions")
-@page("rules.suggest")
-def suggestions(ruleset):
-    return render_template("suggestions.html", ruleset=ruleset)
-
 @bp.get("/people")
 @page("users.manage")
 def people():
     """People and their keys for scripts (administrators); everyone else gets the "not for your role" page."""
     return render_template("people.html", roles=ROLE_WORDS)
+
+
+# Pages of one rule set that need nothing but its id: (path under /rulesets/<ruleset>/, endpoint and template
+# name, permission). The endpoint is what templates and redirects name in url_for.
+RULESET_PAGES = (
+    ("vocabulary", "vocabulary", "rules.read"),
+    ("table", "table", "rules.read"),
+    ("analysis", "analysis", "rules.read"),
+    ("findings", "findings", "rules.read"),
+    ("tests", "tests", "rules.read"),
+    ("reference-cases", "reference_cases", "rules.read"),
+    ("suggestions", "suggestions", "rules.suggest"),
+    ("releases", "releases", "releases.read"),
+)
+
+
+def _ruleset_page(template: str):
+    def view(ruleset):
+        return render_template(template, ruleset=ruleset)
+    return view
+
+
+for _path, _endpoint, _permission in RULESET_PAGES:
+    bp.add_url_rule(f"/rulesets/<ruleset>/{_path}", _endpoint, page(_permission)(_ruleset_page(f"{_endpoint}.html")),
+                    methods=["GET"])
 
 
 def _units() -> dict[str, list[str]]:
