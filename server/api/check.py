@@ -72,7 +72,7 @@ def check_case():
     body = json_body()
     ruleset_id, version, ruleset = _draft_request(body, "try the rule in")
     rule_id = body.get("id")
-    if rule_id is not None and (not isinstance(rule_id, str) or rule_id not in ruleset.rule_ids):
+    if rule_id is not None and (not isinstance(rule_id, str) or rule_id not in {r.id for r in ruleset.rules}):
         raise Invalid("\"id\" must be the id of a rule in this rule set (leave it out for a new rule).", field="id")
     syntax, failed = preview.parse_or_problems(
         lambda: parse_rule(body["text"]) if "text" in body else rule_from_json(body["rule"]))

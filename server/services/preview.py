@@ -127,7 +127,7 @@ def try_case(ruleset: RuleSet, checked, rule_id: str | None, case) -> dict:
     vocabulary = ruleset.vocabulary
     draft = None
     if checked is not None and checked.logic is not None:
-        rule_id = rule_id or slugify(checked.rule.name, ruleset.rule_ids)
+        rule_id = rule_id or slugify(checked.rule.name, [r.id for r in ruleset.rules])  # in use or not
         draft = CompiledRule(rule_id, checked.rule, checked.logic, format_syntax(checked.rule))
     deciding_set, note = ruleset, None
     if draft is not None:

@@ -81,7 +81,7 @@ def _rule(rs: RuleSet, options: dict):
     """The rule to explore or improve: an existing one ("rule_id") or one being written ("text" or "rule")."""
     rule_id = options.get("rule_id")
     if rule_id is not None:
-        if not isinstance(rule_id, str) or rule_id not in rs.rule_ids:
+        if not isinstance(rule_id, str) or rule_id not in {r.id for r in rs.rules}:
             raise Invalid(f"There is no rule '{rule_id}' in this rule set.", field="rule_id")
         return rs.rule(rule_id)
     return compile_against(rs, syntax_from_payload({k: v for k, v in options.items() if k in ("text", "rule")}),

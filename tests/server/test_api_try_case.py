@@ -73,3 +73,31 @@ def test_refusals_say_what_and_where(ws):
     assert api.post("/api/check/case", json={"ruleset": "sepsis-triage", "text": TEXT, "id": "nope",
                                              "case": {}}).get_json()["error"]["field"] == "id"
     assert api.post("/api/check/case", json={"ruleset": "nope", "text": TEXT, "case": {}}).status_code == 404
+
+
+def _switch_off(api, rule_id):
+    rule = api.get(f"/api/rulesets/sepsis-triage/rules/{rule_id}")
+    switched_off = {**rule.get_json()["structured"], "enabled": False}
+    changed = api.put(f"/api/rulesets/sepsis-triage/rules/{rule_id}", json={"rule": switched_off, "why": "Switch off"},
+                      headers={"If-Match": rule.headers["ETag"].strip('"')})
+    assert changed.status_code == 200, changed.get_json()
+    return switched_off
+
+
+def test_a_rule_switched_off_can_be_tried_and_keeps_its_id(ws):
+    """Regression: the rule page of a rule switched off tries it on one case with its id, and was refused (422
+    "id must be the id of a rule") because only rules in use counted; a new draft with the same name as a rule
+    switched off took that rule's id and replaced it in the answer."""
+    api = ws.as_("Ana")
+    structured = _switch_off(api, "dot")
+    case = {"lesion diameter": 3, "temperature": 36, "white cell count": 7}
+    tried = api.post("/api/check/case", json={"ruleset": "sepsis-triage", "rule": structured, "id": "dot",
+                                              "case": case})
+    assert tried.status_code == 200, tried.get_json()
+    body = tried.get_json()
+    assert body["rule"]["id"] == "dot" and body["rule"]["enabled"] is False and not body["rule"]["fires"]
+    assert "dot" not in body["decision"]["deciding"]
+    # a new rule named like the one switched off gets an id of its own
+    new = api.post("/api/check/case", json={"ruleset": "sepsis-triage", "rule": {**structured, "enabled": True},
+                                            "case": case}).get_json()
+    assert new["rule"]["id"] != "dot", new["rule"]
