@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,7 +42,10 @@ class Server:
         self.process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--data-dir", str(data_dir),
                                          "--port", str(self.port), *extra], cwd=ROOT, env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.output = []
+        # Read the output as it comes: a full pipe (a few hundred request log lines) would block the server.
+        self.output: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.output.extend(self.process.stdout), daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -58,11 +62,13 @@ class Server:
         if self.process.poll() is None:
             self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=15)
+            self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-        return output
+            self.process.wait()
+        self._reader.join(timeout=15)
+        self.process.stdout.close()
+        return "".join(self.output)
 
 
 @pytest.mark.slow
