@@ -141,6 +141,19 @@ def person_tokens(user_id):
     return jsonify({"tokens": [token_json(t) for t in accounts.tokens_of(db, accounts.person(db, user_id))]})
 
 
+@bp.post("/users/<id:user_id>/tokens")
+@requires("users.manage")
+def make_person_token(user_id):
+    """{"scope", "name"?, "days"?} -> a key for that person's program (admin), shown this once; it acts as the
+    person, and the audit row names the admin who made it. 404 no such person, 422 a disabled person."""
+    _may_change_account()
+    body = json_body()
+    db = session()
+    secret, token = accounts.create_token(db, accounts.person(db, user_id), body.get("scope"), body.get("name", ""),
+                                          body.get("days"), actor=current_user())
+    return jsonify({"token": secret, **token_json(token)}), 201
+
+
 def _lifecycle(user_id: int, action: str, message: str, password: str | None = None):
     db = session()
     person = accounts.change_person(db, current_user(), accounts.person(db, user_id), action, message, password)
@@ -229,8 +242,12 @@ PATHS = {
         "post": op("Add a person (admin)", ref("User"), status="201", codes=("400", "422"),
                    request=body(obj({"name": S, "role": S, "password": S, "email": S},
                                     ["name", "role", "password"])))},
-    "/api/users/{user_id}/tokens": {"get": op("A person's tokens (admin)", obj({"tokens": arr(ref("Token"))}),
-                                              codes=("404",), params=[USER_P])},
+    "/api/users/{user_id}/tokens": {
+        "get": op("A person's tokens (admin)", obj({"tokens": arr(ref("Token"))}), codes=("404",), params=[USER_P]),
+        "post": op("Make a token for a person's program (admin; shown once)", ref("Token"), status="201",
+                   codes=("400", "404", "422"), params=[USER_P],
+                   request=body(obj({"scope": {"enum": ["read", "predict", "write", "metrics"]}, "name": S,
+                                     "days": I}, ["scope"])))},
     "/api/users/{user_id}/disable": {"post": op("Disable a person: sessions end and tokens are revoked at once "
                                                 "(admin)", ref("User"), codes=("404", "422"), params=[USER_P])},
     "/api/users/{user_id}/enable": {"post": op("Enable a person again (admin)", ref("User"), codes=("404",),

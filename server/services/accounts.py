@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .. import auth
 from ..db import begin_write
 from ..models import ApiToken, AuditEvent, User
-from .errors import NotFound
+from .errors import Invalid, NotFound
 from .saving import record
 
 # ---- people ------------------------------------------------------------------------------------------------------
@@ -96,11 +96,18 @@ def tokens_of(db: Session, user: User) -> list[ApiToken]:
 
 
 def create_token(db: Session, user: User, scope: str, name: str = "", days: int | None = None, *,
-                 note: str = "") -> tuple[str, ApiToken]:
-    """A new token for ``user`` (who is also the audit row's actor); the secret is returned this once."""
+                 note: str = "", actor: User | None = None) -> tuple[str, ApiToken]:
+    """A new token for ``user``; the secret is returned this once. The audit row's actor is ``actor`` (an
+    administrator making a key for someone) or else the person themselves. A disabled person gets none."""
+    if not user.active:
+        raise Invalid(f"{user.name} is disabled and cannot have a new key; enable them first.", field="user")
     begin_write(db)
     secret, token = auth.create_token(db, user, scope, name, days)
-    record(db, user, "token.create", message=f"Token {token.prefix}... ({token.scope}){note}")
+    if actor is not None and actor.id != user.id:
+        record(db, actor, "token.create", message=f"Token {token.prefix}... ({token.scope}) for {user.name}{note}",
+               details={"user": user.id})
+    else:
+        record(db, user, "token.create", message=f"Token {token.prefix}... ({token.scope}){note}")
     db.commit()
     return secret, token
 

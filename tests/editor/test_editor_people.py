@@ -4,6 +4,7 @@ once, with what it may do and until when) and withdraws keys; the audit log show
 the "not for your role" page. The people made here are this module's own, so other tests are not affected."""
 from __future__ import annotations
 
+import json
 import re
 import urllib.error
 import urllib.request
@@ -152,6 +153,21 @@ def test_an_administrator_manages_people_and_keys_in_the_browser(people, server)
     expect(keys.locator("tr", has_text="Noor's second notebook")).to_contain_text("withdrawn")
     assert bearer_status(server, noor_key) == 401
 
+    # A key for Noor's program, made by the administrator: it acts as Noor; shown once.
+    made_for = keys.get_by_role("form", name=f"Make a key for {NEWCOMER}")
+    made_for.get_by_label("What it is for").fill("Noor's model server")
+    made_for.get_by_label("It may").select_option("read")
+    made_for.get_by_role("button", name=f"Make a key for {NEWCOMER}").click()
+    box = page.locator(".secret-box")
+    expect(box).to_contain_text(f"A new key for {NEWCOMER}")
+    expect(box).to_contain_text(f"It acts as {NEWCOMER}: it may read rules")
+    server_key = page.locator("code.secret").text_content()
+    with urllib.request.urlopen(urllib.request.Request(server.url + "/api/me", headers={
+            "Authorization": f"Bearer {server_key}"}), timeout=10) as answer:
+        assert json.load(answer)["user"]["name"] == NEWCOMER
+    ada.screenshot("15-people-key-for-a-person")
+    expect(keys.locator("tr", has_text="Noor's model server")).to_contain_text("in use")
+
     # The audit log shows each of these, with the administrator's name.
     audit = ada.go("/audit")
     events = audit.locator("table tbody tr")
@@ -162,6 +178,8 @@ def test_an_administrator_manages_people_and_keys_in_the_browser(people, server)
                           ("withdrew a key for scripts", f"of {NEWCOMER}")]:
         expect(events.filter(has_text=words).filter(has_text=detail).first).to_contain_text("Ada Admin")
     expect(events.filter(has_text="made a key for scripts").filter(has_text="predict").first).to_contain_text(
+        "Ada Admin")
+    expect(events.filter(has_text="made a key for scripts").filter(has_text=f"for {NEWCOMER}").first).to_contain_text(
         "Ada Admin")
     ada.screenshot("15-people-audit")
 

@@ -188,6 +188,29 @@ def test_an_admin_lists_and_revokes_a_persons_tokens(ws):
     assert event["by"] == "Ada" and "Ana" in event["why"]
 
 
+def test_an_admin_makes_a_key_for_a_persons_program(ws):
+    """The key acts as the person (their role, not the admin's), is shown once, and the audit row names the admin."""
+    mia = _user_id(ws, "Mia")
+    made = ws.as_("Ada").post(f"/api/users/{mia}/tokens", json={"scope": "predict", "name": "model server"})
+    assert made.status_code == 201, made.get_json()
+    key = made.get_json()
+    assert key["token"].startswith("rc_") and key["scope"] == "predict" and key["name"] == "model server"
+    me = ws.app.test_client().get("/api/me", headers={"Authorization": f"Bearer {key['token']}"}).get_json()
+    assert me["user"]["name"] == "Mia" and "users.manage" not in me["permissions"]
+    listed = ws.as_("Ada").get(f"/api/users/{mia}/tokens").get_json()["tokens"]
+    assert [t["name"] for t in listed if t["id"] == key["id"]] == ["model server"]
+    assert all("token" not in t for t in listed)  # the secret was shown once
+    [event] = [e for e in _audit(ws, "token.create") if e["details"].get("user") == mia]
+    assert event["by"] == "Ada" and "for Mia" in event["why"]
+    # only admins; not for a disabled person; the usual checks of a key's scope and days
+    assert ws.as_("Ana").post(f"/api/users/{mia}/tokens", json={"scope": "read"}).status_code == 403
+    assert ws.as_("Ada").post(f"/api/users/{mia}/tokens", json={"scope": "all"}).status_code == 422
+    assert ws.as_("Ada").post("/api/users/99999/tokens", json={"scope": "read"}).status_code == 404
+    assert ws.as_("Ada").post(f"/api/users/{mia}/disable", json={}).status_code == 200
+    refused = ws.as_("Ada").post(f"/api/users/{mia}/tokens", json={"scope": "read"})
+    assert refused.status_code == 422 and "enable them first" in refused.get_json()["error"]["message"]
+
+
 def test_an_admin_resets_a_password(ws):
     browser, _ = _signed_in(ws.app, "Ana")
     reset = ws.as_("Ada").post(f"/api/users/{_user_id(ws, 'Ana')}/password",

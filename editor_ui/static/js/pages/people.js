@@ -258,12 +258,62 @@ async function showKeys(slot, person) {
   replace(slot, loading("Loading the keys…"));
   try {
     const tokens = (await get(api.userTokens(person.id))).tokens;
-    replace(slot, keysTable(tokens, person.name, () => showKeys(slot, person)), person.name === me() ? null
-      : h("p", { class: "hint" }, `Only ${person.name} can make keys for themselves (on the server, an administrator `
-        + "can also make one with the rulecraft create-token command)."));
+    const refresh = () => showKeys(slot, person);
+    replace(slot, keysTable(tokens, person.name, refresh),
+      person.name === me() ? null : personKeyForm(person, refresh));
   } catch (error) {
     replace(slot, notice(error.message, "error"));
   }
+}
+
+// A key for someone else's program (a model server, a nightly job): it acts as that person, so it can do what
+// their role allows and no more; the audit log names the administrator who made it.
+function personKeyForm(person, refresh) {
+  if (!person.active) {
+    return h("p", { class: "hint" }, `${person.name} is disabled: enable them before making a key for them.`);
+  }
+  const field = (label, control, hint) => {
+    control.id = uid("person-key");
+    const error = h("p", { class: "field-error", id: `${control.id}-error`, hidden: true });
+    control.setAttribute("aria-describedby", `${control.id}-error`);
+    return [h("div", { class: "field" }, h("label", { for: control.id }, label), control, hint || null, error), control];
+  };
+  const scopes = [["read", "read rules, history and the audit log"], ["predict", "predict with released rule sets"],
+    ["write", `do everything ${person.name} can do`], ["metrics", "read the server's metrics only"]];
+  const [nameField, nameInput] = field("What it is for", h("input", { autocomplete: "off" }));
+  const [scopeField, scopeInput] = field("It may", h("select", {},
+    scopes.map(([value, words]) => h("option", { value, selected: value === "predict" }, words))));
+  const [daysField, daysInput] = field("Valid for (days)", h("input", { type: "number", min: "1", max: "3650", value: "90" }));
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const inputs = { name: nameInput, scope: scopeInput, days: daysInput };
+  const form = h("form", { class: "pickers people-form", novalidate: true, "aria-label": `Make a key for ${person.name}` },
+    nameField, scopeField, daysField, h("button", { type: "submit" }, `Make a key for ${person.name}`));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    formProblem(error, Object.values(inputs), null, inputs);
+    const days = Number(daysInput.value);
+    if (!Number.isInteger(days) || days < 1 || days > 3650) {
+      fieldProblem(daysInput, "Give a whole number of days between 1 and 3650 (ten years).");
+      return;
+    }
+    const submit = form.querySelector("button[type=submit]");
+    submit.disabled = true;
+    try {
+      const { data } = await request("POST", api.userTokens(person.id),
+        { body: { name: nameInput.value.trim(), scope: scopeInput.value, days } });
+      await refresh();
+      showSecret(`A new key for ${person.name}`,
+        [`It acts as ${person.name}: it may ${scopes.find(([v]) => v === data.scope)?.[1] || data.scope}, and works `
+          + `until ${when(data.expires_at)}.`,
+        "Copy it now into the program that needs it: it is shown only this once. The audit log records that you made it."],
+        data.token, "Key");
+    } catch (problem) {
+      formProblem(error, Object.values(inputs), problem, inputs);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return h("div", { class: "person-key" }, h("h4", {}, `Make a key for ${person.name}`), form, error);
 }
 
 const myKeys = h("div", { id: "my-keys" });
