@@ -215,8 +215,21 @@ def _without_idle(conds: tuple[_Cond, ...], columns, n: int) -> tuple[_Cond, ...
     return conds
 
 
+def _on_grid(value: float, digits: int) -> tuple[float, ...]:
+    """``value`` with ``digits`` significant digits: rounded to the nearest, then down and up (115.3 with 2 digits:
+    120, 110, 120). Rounding down or up keeps as few digits where the nearest would move the precision too far."""
+    nearest = round_threshold(value, digits)
+    if value == 0 or not math.isfinite(value):
+        return (nearest,)
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    down, up = (float(round(f(value / step) * step, 15)) for f in (math.floor, math.ceil))
+    return tuple(dict.fromkeys((nearest, down, up)))
+
+
 def _rounded(conds: tuple[_Cond, ...], columns, y: np.ndarray, n: int) -> tuple[_Cond, ...]:
-    """Each threshold with the fewest significant digits that move the precision by less than one point."""
+    """Each threshold with the fewest significant digits that move the precision by less than one point: the
+    nearest value with that many digits, else the value below or above it with as many (2 digits: 115.3 -> 120,
+    else 110), so a third digit is kept only when neither neighbour keeps the precision."""
     reference = _precision(_fires(conds, columns, n), y)
     conds = list(conds)
     for i, cond in enumerate(conds):
@@ -224,16 +237,25 @@ def _rounded(conds: tuple[_Cond, ...], columns, y: np.ndarray, n: int) -> tuple[
             continue
         for digits in range(1, MAX_DIGITS + 1):
             if cond.op == "between":
-                value = tuple(round_threshold(v, digits) for v in cond.value)
-                if value[0] > value[1]:
-                    continue
+                values = [(lo, hi) for lo in _on_grid(cond.value[0], digits) for hi in _on_grid(cond.value[1], digits)
+                          if lo <= hi]
             else:
-                value = round_threshold(cond.value, digits)
-            trial = conds[:i] + [replace(cond, value=value)] + conds[i + 1:]
-            mask = _fires(tuple(trial), columns, n)
-            if digits == MAX_DIGITS or mask.any() and abs(_precision(mask, y) - reference) < PRECISION_POINT:
-                conds = trial  # MAX_DIGITS at worst: a tree's midpoint has 17 digits, the language takes 15
+                values = list(_on_grid(cond.value, digits))
+            best = None
+            for value in values:  # the nearest first: taken whenever it keeps the precision
+                trial = conds[:i] + [replace(cond, value=value)] + conds[i + 1:]
+                mask = _fires(tuple(trial), columns, n)
+                if mask.any():
+                    moved = abs(_precision(mask, y) - reference)
+                    if best is None or moved < best[0]:
+                        best = (moved, trial)
+                    if moved < PRECISION_POINT:
+                        break
+            if best is not None and best[0] < PRECISION_POINT:
+                conds = best[1]
                 break
+            if digits == MAX_DIGITS:  # at worst: a tree's midpoint has 17 digits, the language takes 15
+                conds = conds[:i] + [replace(cond, value=values[0] if values else cond.value)] + conds[i + 1:]
     return tuple(conds)
 
 
