@@ -286,7 +286,7 @@ async function showShadow() {
   } else {
     parts.push(h("p", { class: "shadow-summary" }, s.summary),
       h("p", { class: "muted" }, s.running ? "Running" : `Ended${s.end_reason ? ` (${s.end_reason})` : ""}`,
-        ": the candidate is ", s.follows_latest_save ? "the latest save (it follows new saves)"
+        ": the candidate is ", s.follows_latest_save ? "the latest saved version (follows the latest save)"
           : h("span", { title: `version ${s.candidate}` }, "a chosen saved version"), ` beside release ${s.release}`,
         s.started_by ? `, started by ${s.started_by}` : "", ", since ", timeEl(s.since), "."),
       h("ul", { class: "shadow-counts" },
