@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..auth import current_user, requires
+from ..auth import current_user, has, requires
 from ..services import releases
 from .common import json_body, session, workspace
 from .serializers import release_json, saved_since_json
@@ -21,9 +21,13 @@ def list_releases(ruleset):
     ws.check_id(ruleset)
     released = {t.release: t.version for t in ws.releases(ruleset)}
 
+    reads_drafts = has("rules.read")  # who/why of unreleased saves are drafts: a count only for the others
+
     def newer(r):
-        return (saved_since_json(releases.saved_since(ws, ruleset, r.version), ws.rule_name)
-                if r.status == "requested" else None)
+        if r.status != "requested":
+            return None
+        saved = saved_since_json(releases.saved_since(ws, ruleset, r.version), ws.rule_name)
+        return saved if reads_drafts else {**saved, "current": None, "versions": []}
 
     return jsonify({"ruleset": ruleset, "releases": [release_json(r, released, newer(r))
                                                      for r in releases.releases_of(session(), ruleset)]})
@@ -83,7 +87,7 @@ SCHEMAS = {"Release": obj({"id": I, "ruleset": S, "name": NULL_S, "version": S, 
                            "comment": S, "bundle_hash": NULL_S, "gate": {"type": ["object", "null"]},
                            "gate_override": NULL_S, "newer_versions": {"oneOf": [{"type": "null"}, ref("SavedSince")]}},
                           ["id", "ruleset", "version", "status"]),
-           "SavedSince": obj({"count": I, "current": S, "current_is": NULL_S, "release": NULL_S,
+           "SavedSince": obj({"count": I, "current": NULL_S, "current_is": NULL_S, "release": NULL_S,
                               "versions": arr(ref("Version"))}, ["count", "current", "versions"])}
 PATHS = {
     "/api/rulesets/{ruleset}/releases": {

@@ -79,6 +79,13 @@ def test_the_reviewer_sees_the_undo_before_approving_and_compares(people, undone
     assert "Ana Author: " + STRICTER in chosen[0] and "Bea Author: Undo the stricter" in chosen[1], chosen
     rui.screenshot("review-compare-request-with-current")
 
+    # An ML engineer reads released versions only: the count, without the drafts' who and why.
+    mia = signed_in(people, "Mia ML Engineer")
+    warning = mia.go(f"/rulesets/{ruleset}/releases").locator("section.saved-since")
+    expect(warning).to_contain_text("1 change was saved after this request.")
+    expect(warning).not_to_contain_text(UNDO)
+    expect(warning.get_by_role("link")).to_have_count(0)
+
 
 def test_history_and_the_audit_log_name_the_rule(people, undone):
     ruleset, rule, _ = undone

@@ -86,3 +86,23 @@ def test_decided_requests_carry_no_newer_versions(ws):
     save_sirs(ana, sirs_text(ana).replace("above 90", "above 95"), "Heart rate above 95")
     (released,) = rui.get(f"{URL}/releases").get_json()["releases"]
     assert released["status"] == "approved" and released["newer_versions"] is None
+
+
+def test_a_long_run_of_later_saves_is_counted_and_the_newest_listed(ws):
+    ana = ws.as_("Ana")
+    ana.post(f"{URL}/releases", json={})
+    text = sirs_text(ana)
+    for n in range(12):
+        text = text.replace(f"above {90 + n}", f"above {91 + n}")
+        save_sirs(ana, text, f"Heart rate above {91 + n}")
+    newer = waiting(ws.as_("Rui"))["newer_versions"]
+    assert newer["count"] == 12 and len(newer["versions"]) == 10
+    assert newer["versions"][0]["why"] == "Heart rate above 102" and newer["current_is"] is None
+
+
+def test_who_may_not_read_rules_gets_the_count_only(ws):
+    ana = ws.as_("Ana")
+    ana.post(f"{URL}/releases", json={})
+    save_sirs(ana, sirs_text(ana).replace("above 90", "above 95"), "Heart rate above 95")
+    newer = waiting(ws.as_("Mia"))["newer_versions"]  # an ML engineer: released versions only
+    assert newer == {"count": 1, "current": None, "current_is": None, "release": None, "versions": []}

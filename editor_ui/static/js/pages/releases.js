@@ -163,11 +163,11 @@ function savedSince(r) {
   const items = n.versions.map((v) => h("li", {}, timeEl(v.time), ` · ${v.author} ${actionWords(v.action)}`,
     v.rule ? [" ", can("rules.read") ? ruleLink(pages.ruleHistory(ruleset, v.rule), v.rule_name, v.rule) : (v.rule_name || v.rule)] : "",
     v.why ? [": ", h("q", {}, firstLine(v.why))] : ""));
-  const more = n.count - n.versions.length;
+  const more = n.versions.length ? n.count - n.versions.length : 0;  // no list for those who may not read rules
   return h("section", { class: "notice warning saved-since", "aria-label": "Saved after this request" },
     h("p", {}, h("strong", {}, lead, ".")),
     n.current_is && NOW[n.current_is] ? h("p", {}, NOW[n.current_is](n)) : h("p", {}, "The rule set now differs from the version asked for."),
-    h("ul", {}, items),
+    items.length ? h("ul", {}, items) : null,
     more > 0 ? h("p", {}, `And ${plural(more, "older save")} after the request`,
       can("rules.read") ? [" (", h("a", { href: pages.history(ruleset) }, "see the history"), ")"] : "", ".") : null,
     can("rules.read") ? h("p", {}, h("a", { class: "button", href: pages.compare(ruleset, r.version, n.current) },
