@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..auth import current_user, requires
+from ..auth import current_user, has, requires
 from ..services import releases
 from .common import json_body, session, workspace
-from .serializers import release_json
+from .serializers import release_json, saved_since_json
 from .spec import NULL_S, RS, VERSION_Q, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_releases", __name__, url_prefix="/api")
@@ -15,11 +15,21 @@ bp = Blueprint("api_releases", __name__, url_prefix="/api")
 @bp.get("/rulesets/<ruleset>/releases")
 @requires("releases.read")
 def list_releases(ruleset):
-    """Release requests and releases of a rule set, newest first."""
+    """Release requests and releases of a rule set, newest first; a request waiting for a reviewer carries the
+    saves made after its version (``newer_versions``), so that nobody approves a change undone since unawares."""
     ws = workspace()
     ws.check_id(ruleset)
     released = {t.release: t.version for t in ws.releases(ruleset)}
-    return jsonify({"ruleset": ruleset, "releases": [release_json(r, released)
+
+    reads_drafts = has("rules.read")  # who/why of unreleased saves are drafts: a count only for the others
+
+    def newer(r):
+        if r.status != "requested":
+            return None
+        saved = saved_since_json(releases.saved_since(ws, ruleset, r.version), ws.rule_name)
+        return saved if reads_drafts else {**saved, "current": None, "versions": []}
+
+    return jsonify({"ruleset": ruleset, "releases": [release_json(r, released, newer(r))
                                                      for r in releases.releases_of(session(), ruleset)]})
 
 
@@ -75,7 +85,10 @@ RELEASE_P = {"name": "release_id", "in": "path", "required": True, "schema": I}
 SCHEMAS = {"Release": obj({"id": I, "ruleset": S, "name": NULL_S, "version": S, "status": S, "notes": S,
                            "requested_by": NULL_S, "requested_at": S, "decided_by": NULL_S, "decided_at": NULL_S,
                            "comment": S, "bundle_hash": NULL_S, "gate": {"type": ["object", "null"]},
-                           "gate_override": NULL_S}, ["id", "ruleset", "version", "status"])}
+                           "gate_override": NULL_S, "newer_versions": {"oneOf": [{"type": "null"}, ref("SavedSince")]}},
+                          ["id", "ruleset", "version", "status"]),
+           "SavedSince": obj({"count": I, "current": NULL_S, "current_is": NULL_S, "release": NULL_S,
+                              "versions": arr(ref("Version"))}, ["count", "current", "versions"])}
 PATHS = {
     "/api/rulesets/{ruleset}/releases": {
         "get": op("Releases and requests", obj({"ruleset": S, "releases": arr(ref("Release"))}), codes=("404",),

@@ -64,15 +64,22 @@ def version_json(v, rule_name: Callable[[str, str, str], str | None]) -> dict:
             "rule_name": rule_name(ruleset, rule, v.id) if rule and ruleset else None}
 
 
-def release_json(r, released: dict[str, str] | None = None) -> dict:
+def release_json(r, released: dict[str, str] | None = None, newer: dict | None = None) -> dict:
     """``released``: release name -> the rule set's own version it names (Workspace.releases); a release approved
-    before releases named their own version has the repository's newest commit of the time in its row."""
+    before releases named their own version has the repository's newest commit of the time in its row.
+    ``newer``: what was saved after a waiting request's version (``saved_since_json``), None otherwise."""
     version = (released or {}).get(r.name, r.version) if r.status == "approved" else r.version
     return {"id": r.id, "ruleset": r.ruleset, "name": r.name, "version": version, "status": r.status,
             "notes": r.notes, "requested_by": r.requester.name if r.requester else None,
             "requested_at": r.requested_at.isoformat(), "decided_by": r.decider.name if r.decider else None,
             "decided_at": r.decided_at.isoformat() if r.decided_at else None, "comment": r.comment,
-            "bundle_hash": r.bundle_hash, "gate": r.gate, "gate_override": r.gate_override}
+            "bundle_hash": r.bundle_hash, "gate": r.gate, "gate_override": r.gate_override, "newer_versions": newer}
+
+
+def saved_since_json(s, rule_name: Callable[[str, str, str], str | None]) -> dict:
+    """The saves after a requested version (services.releases.SavedSince), each as ``version_json``."""
+    return {"count": s.count, "current": s.current, "current_is": s.current_is, "release": s.release,
+            "versions": [version_json(v, rule_name) for v in s.versions]}
 
 
 def dataset_json(d) -> dict:

@@ -8,6 +8,7 @@ Approval is crash-safe: the row is marked 'approving' with its name, then the ta
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import bindparam, func, select
@@ -21,7 +22,7 @@ from rules_dsl.errors import invisible_character
 from ..db import begin_write, reads
 from ..limits import MAX_WHY
 from ..models import Release, User, utcnow
-from ..store import ReleaseExists, StoreError, fault_point
+from ..store import ReleaseExists, StoreError, Version, fault_point
 from . import gate
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .saving import identity, record, refused
@@ -217,6 +218,48 @@ def reject(ws: Workspace, db: Session, user: User, ruleset: str, release_id, com
            details={"release": release.id})
     db.commit()
     return release
+
+
+@dataclass(frozen=True)
+class SavedSince:
+    """What was saved to a rule set after the version a release request names: a reviewer sees it before deciding
+    (issue 15, item 9: a request whose change was undone later still offered "Approve" with no word).
+
+    ``current_is`` says what the rule set reads like now, when it is one of the versions a reviewer knows:
+    "as-requested" (the later saves cancel out), "as-release" (back to release ``release``: what the request asks
+    for has been undone), "as-before-request" (the request's own last change was undone), else None."""
+    count: int
+    versions: list[Version]  # the newest ones, newest first
+    current: str  # the rule set's own latest version: compare the requested version with it
+    current_is: str | None
+    release: str | None = None
+
+
+SHOWN_SAVES = 10  # saves listed after a request; the count says how many there are in all
+
+
+def saved_since(ws: Workspace, ruleset: str, version: str) -> SavedSince:
+    """The saves after ``version`` (a requested version, the rule set's own) and what the rule set reads like now."""
+    count, versions = ws.saves_after(ruleset, version, limit=SHOWN_SAVES)
+    if count == 0:
+        return SavedSince(0, [], version, "as-requested")
+    current = versions[0].id
+
+    def same(a: str | None, b: str) -> bool:
+        try:
+            return a is not None and ws.files(ruleset, a) == ws.files(ruleset, b)
+        except NotFound:  # the rule set did not exist at one of them
+            return False
+
+    latest = ws.latest_release(ruleset)
+    before = ws.store.log(ruleset, limit=2, version=version)
+    if same(version, current):
+        return SavedSince(count, versions, current, "as-requested")
+    if latest is not None and same(latest.version, current):
+        return SavedSince(count, versions, current, "as-release", latest.release)
+    if len(before) > 1 and same(before[1].id, current):
+        return SavedSince(count, versions, current, "as-before-request")
+    return SavedSince(count, versions, current, None)
 
 
 def releases_of(db: Session, ruleset: str) -> list[Release]:

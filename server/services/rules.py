@@ -242,10 +242,19 @@ def _recheck(files: dict[str, bytes], ruleset: str, memo: dict | None = None) ->
     except RuleError as e:
         broken = sorted({rule_stem(p.file) for p in e.errors if p.file and rule_stem(p.file) is not None})
         if broken:
-            raise Invalid(f"This change would break {len(broken)} rule(s): {', '.join(broken)}. Change or "
+            names = ", ".join(f"“{_name_in(files.get(rule_file(stem)), stem)}”" for stem in broken)
+            raise Invalid(f"This change would break {len(broken)} rule(s): {names}. Change or "
                           "delete those rules first, then make this change.",
                           problems=[p.to_dict() for p in e.problems], code="breaks-rules") from None
         raise invalid_rule(e) from None
+
+
+def _name_in(text: bytes | None, rule_id: str) -> str:
+    """A rule's name from its file (people know rules by their names; the id is a file name), else its id."""
+    try:
+        return parse_rule(text.decode("utf-8")).name if text is not None else rule_id
+    except (RuleError, UnicodeDecodeError):
+        return rule_id
 
 
 def update_vocabulary(ws: Workspace, db: Session, user: User, ruleset: str, data, why: str, base: str) -> Saved:

@@ -247,6 +247,13 @@ class Workspace:
         total = self.store.count(path)
         return total, (self.store.log(path, limit=limit, offset=offset) if total else [])
 
+    def saves_after(self, ruleset: str, version: str, *, limit: int = 10) -> tuple[int, list[Version]]:
+        """(how many saves changed the rule set after ``version``; the newest ``limit`` of them, newest first). The
+        main branch is linear (every save is a compare-and-swap on it), so the count is a difference of two counts,
+        each one Git walk, cached by the store."""
+        newer = self.store.count(ruleset) - self.store.count(ruleset, version=version)
+        return max(newer, 0), (self.store.log(ruleset, limit=min(newer, limit)) if newer > 0 else [])
+
     def saved_at(self, ruleset: str, version: str) -> Version | None:
         """The save that made the rule set as it stands at ``version`` (None: the rule set did not exist then)."""
         found = self.store.log(ruleset, limit=1, version=version)

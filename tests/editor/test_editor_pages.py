@@ -33,8 +33,11 @@ def test_a_vocabulary_change_that_would_break_rules_is_refused_with_the_rules(pe
     page.get_by_label("Why are you making this change?").fill("Locations become numbers")
     page.get_by_role("dialog").get_by_role("button", name="Save").click()
     refusal = page.get_by_role("alert").filter(has_text="Not saved.")
-    expect(refusal).to_contain_text("This change would break 1 rule(s): dot")
-    expect(refusal.get_by_role("link", name="dot")).to_have_attribute("href", "/rulesets/sepsis-triage/rules/dot")
+    # The rule by its name (issue 15, item 10), its id only in the link's address and tooltip.
+    expect(refusal).to_contain_text("This change would break 1 rule(s): “Small dot”")
+    link = refusal.get_by_role("link", name="Small dot", exact=True)
+    expect(link).to_have_attribute("href", "/rulesets/sepsis-triage/rules/dot")
+    expect(link).to_have_attribute("title", "rule id: dot")
     bea.screenshot("13-vocabulary-refused")
 
 

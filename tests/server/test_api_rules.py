@@ -311,7 +311,10 @@ def test_vocabulary_change_that_would_break_rules_is_refused(ws):
                        json={"vocabulary": {"features": features}, "why": "Drop temperature"},
                        headers={"If-Match": etag_of(current)})
     assert response.status_code == 422
-    assert "sirs" in response.get_json()["error"]["message"]
+    # The rule by its name, as people know it (issue 15, item 10); its id is in the problems' file names.
+    error = response.get_json()["error"]
+    assert "“Two or more SIRS criteria”" in error["message"] and "sirs" not in error["message"]
+    assert {p["file"] for p in error["problems"]} == {"rules/sirs.rule"}
 
 
 def test_vocabulary_change_is_saved(ws):

@@ -107,3 +107,14 @@ export function sameName(a, b) {
 export function pageData() {
   return document.getElementById("main").dataset;
 }
+
+// A rule as people know it: by its name, with its id (a file name, for engineers) only in the tooltip; the id is
+// the text only when the server could not tell the name.
+export function ruleLink(href, name, id) {
+  return h("a", { href, title: name && id ? `rule id: ${id}` : null }, name || id);
+}
+
+// A release in a list of versions, dated by both its times, labelled (its rules were saved before either).
+export function releaseWords(r) {
+  return `Release ${r.name} (asked for ${when(r.requested_at)}, approved ${when(r.decided_at)})`;
+}

@@ -3,7 +3,7 @@
 // group with the largest differences between groups said in words. Plots first; every figure also in a table.
 import { get, pages, paths } from "../api.js";
 import { barChart, single } from "../charts.js";
-import { can, h, loading, notice, pageData, plural, replace, when } from "../dom.js";
+import { can, h, loading, notice, pageData, plural, releaseWords, replace } from "../dom.js";
 import { ABSTAIN, count, groupColour, groupValue, labelColours, labelPlain, labelWords, orderGroups, percent } from "../figures.js";
 import { fillDatasetSelect, fillSplitSelect } from "../pickers.js";
 import { fillTitle } from "../rulesets-common.js";
@@ -33,7 +33,7 @@ function fillGroups(chosen) {
 function fillVersions(releases, chosen) {
   const released = releases.filter((r) => r.status === "approved" && r.name).sort((a, b) => b.id - a.id);
   replace(versionSelect, h("option", { value: "" }, "The latest version"),
-    released.map((r) => h("option", { value: r.name }, `Release ${r.name} (${when(r.decided_at)})`)));
+    released.map((r) => h("option", { value: r.name }, releaseWords(r))));
   if (chosen && ![...versionSelect.options].some((o) => o.value === chosen)) {
     versionSelect.append(h("option", { value: chosen }, "An earlier version (from the address of this page)"));
   }

@@ -1,6 +1,6 @@
 // The audit log, read only: who did what, when, why, newest first, filtered by rule set and kind of action.
 import { get, pages, paths } from "../api.js";
-import { actionWords, h, loading, notice, replace, timeEl } from "../dom.js";
+import { actionWords, h, loading, notice, replace, ruleLink, timeEl } from "../dom.js";
 import { startShell } from "../shell.js";
 
 startShell();
@@ -40,7 +40,7 @@ async function show() {
         h("td", {}, timeEl(e.at)), h("td", {}, e.by || "the system"),
         h("td", {}, actionWords(e.action), e.details && e.details.name ? ` (${e.details.name})` : ""),
         h("td", {}, e.ruleset ? h("a", { href: pages.ruleset(e.ruleset) }, titles.get(e.ruleset) || e.ruleset) : ""),
-        h("td", {}, e.ruleset && e.rule ? h("a", { href: pages.ruleHistory(e.ruleset, e.rule) }, e.rule_name || e.rule) : ""),
+        h("td", {}, e.ruleset && e.rule ? ruleLink(pages.ruleHistory(e.ruleset, e.rule), e.rule_name, e.rule) : ""),
         h("td", { class: "why" }, e.why || ""),
         h("td", {}, STATUS[e.status] || e.status,
           e.status === "refused" && e.details && e.details.refused ? `: ${e.details.refused}` : "",

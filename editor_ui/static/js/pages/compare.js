@@ -1,7 +1,7 @@
 // Compare any two versions or releases of a rule set: the changed text, and what the change does to the outcomes.
 import { get, pages, paths } from "../api.js";
 import { renderDiff } from "../diff-view.js";
-import { h, loading, notice, pageData, replace, when } from "../dom.js";
+import { h, loading, notice, pageData, releaseWords, replace, when } from "../dom.js";
 import { impactPanel } from "../impact-view.js";
 import { fillTitle } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
@@ -25,7 +25,7 @@ async function options() {
   ]);
   const released = releases.releases.filter((r) => r.status === "approved" && r.name);
   const choices = [
-    ...released.map((r) => ({ kind: "release", value: r.name, words: `Release ${r.name} (${when(r.decided_at)})` })),
+    ...released.map((r) => ({ kind: "release", value: r.name, words: releaseWords(r) })),
     ...history.versions.map((v) => ({ kind: "version", value: v.version,
       words: `${when(v.time)} · ${v.author}: ${short(v.why)}${v.release ? ` (release ${v.release})` : ""}` })),
   ];
@@ -36,7 +36,14 @@ function fill(select, choices, chosen) {
   replace(select,
     h("optgroup", { label: "Releases" }, choices.filter((c) => c.kind === "release").map((c) => h("option", { value: c.value }, c.words))),
     h("optgroup", { label: "Saved versions, newest first" }, choices.filter((c) => c.kind === "version").map((c) => h("option", { value: c.value }, c.words))));
-  if (chosen && ![...select.options].some((o) => o.value === chosen)) select.append(h("option", { value: chosen }, `Version of ${chosen.slice(0, 8)}…`));
+  if (chosen && ![...select.options].some((o) => o.value === chosen)) {
+    // An older save than the list holds: named by who saved it, when and why (its id stays out of sight).
+    const option = h("option", { value: chosen }, "An earlier saved version");
+    select.append(option);
+    get(paths.versionInfo(ruleset, chosen))
+      .then((v) => { option.textContent = `${when(v.time)} · ${v.author}: ${short(v.why)}`; })
+      .catch(() => { /* the generic words stay */ });
+  }
   if (chosen) select.value = chosen;
 }
 

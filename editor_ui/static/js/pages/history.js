@@ -1,7 +1,7 @@
 // The versions of a rule set or of one rule: who, when, why, newest first, a page at a time; open one, compare
 // two, bring one back.
 import { get, pages, paths } from "../api.js";
-import { actionWords, can, h, loading, notice, pageData, replace, timeEl, uid } from "../dom.js";
+import { actionWords, can, h, loading, notice, pageData, replace, ruleLink, timeEl, uid, when } from "../dom.js";
 import { fillTitle, restoreVersion } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
 
@@ -21,10 +21,14 @@ async function show() {
     return;
   }
   if (rule) {
+    let name = null;
     try {
-      const current = await get(paths.rule(ruleset, rule));
-      document.getElementById("history-title").textContent = `History of “${current.name}”`;
-    } catch { /* a deleted rule still has a history */ }
+      name = (await get(paths.rule(ruleset, rule))).name;
+    } catch { /* a deleted rule still has a history: its name as of its newest version */
+      const named = data.versions.find((v) => v.rule === rule && v.rule_name);
+      name = named ? named.rule_name : null;
+    }
+    if (name) document.getElementById("history-title").textContent = `History of “${name}”`;
   }
   const pagesCount = Math.max(1, Math.ceil(data.total / SIZE));
   const rows = data.versions.map((v, i) => {
@@ -33,12 +37,12 @@ async function show() {
     const index = (page - 1) * SIZE + i;
     return h("tr", {},
       h("td", {}, h("input", { type: "radio", name: "from", id: fromId, value: v.version, checked: index === 1 }),
-        h("label", { for: fromId, class: "visually-hidden" }, `Compare from the version of ${v.author}, ${v.time}`)),
+        h("label", { for: fromId, class: "visually-hidden" }, `Compare from the version of ${v.author}, ${when(v.time)}`)),
       h("td", {}, h("input", { type: "radio", name: "to", id: toId, value: v.version, checked: index === 0 }),
-        h("label", { for: toId, class: "visually-hidden" }, `Compare to the version of ${v.author}, ${v.time}`)),
+        h("label", { for: toId, class: "visually-hidden" }, `Compare to the version of ${v.author}, ${when(v.time)}`)),
       h("td", {}, timeEl(v.time), v.release ? [" ", h("span", { class: "badge approved" }, `release ${v.release}`)] : null),
       h("td", {}, v.author),
-      h("td", {}, actionWords(v.action), v.rule && !rule ? [" (", h("a", { href: pages.ruleHistory(ruleset, v.rule) }, v.rule_name || v.rule), ")"] : null),
+      h("td", {}, actionWords(v.action), v.rule && !rule ? [" (", ruleLink(pages.ruleHistory(ruleset, v.rule), v.rule_name, v.rule), ")"] : null),
       h("td", { class: "why" }, v.why),
       h("td", {}, h("a", { href: rule ? pages.rule(ruleset, rule, v.version) : pages.ruleset(ruleset, v.version) }, "Open"),
         can("rules.write") && index > 0 ? [" ", restoreButton(v)] : null));

@@ -4,7 +4,7 @@
 import { ApiError, get, pages, paths, post, request } from "../api.js";
 import { renderDiff } from "../diff-view.js";
 import { impactPanel } from "../impact-view.js";
-import { can, h, loading, me, notice, pageData, plural, replace, sameName, timeEl, uid } from "../dom.js";
+import { actionWords, can, h, loading, me, notice, pageData, plural, replace, ruleLink, sameName, timeEl, uid } from "../dom.js";
 import { fillTitle } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
 
@@ -89,13 +89,12 @@ function release(r, before) {
   const section = h("section", { class: "release", "aria-label": r.name ? `Release ${r.name}` : `Request ${r.id}` },
     h("h3", {}, r.name ? `Release ${r.name}` : "Release request",
       h("span", { class: `badge ${r.status}` }, STATUS[r.status] || r.status)),
-    h("p", { class: "muted" }, `Asked for by ${r.requested_by || "someone"}, `, timeEl(r.requested_at),
-      r.decided_by ? [`; ${r.status === "rejected" ? "turned down" : "approved"} by ${r.decided_by}, `, timeEl(r.decided_at)] : "", "."),
+    releaseTimes(r),
     h("pre", { class: "notes" }, r.notes || ""),
     r.comment ? h("p", {}, h("strong", {}, "Reviewer's comment: "), r.comment) : null,
-    r.status === "approved" ? h("p", { class: "release-version" }, "This release is the rule set's version ",
-      can("rules.read") ? h("a", { href: pages.ruleset(ruleset, r.version) }, h("code", {}, r.version.slice(0, 12))) : h("code", {}, r.version.slice(0, 12)),
-      ".") : null,
+    // The version id stays in the tooltip (for engineers): the release's name says which rules these are.
+    r.status === "approved" && can("rules.read") && r.name ? h("p", { class: "release-version" },
+      h("a", { href: pages.ruleset(ruleset, r.version), title: `version ${r.version}` }, `Open the rules of release ${r.name}`)) : null,
     r.status === "approved" ? h("p", { class: "bundle-hash" }, r.bundle_hash
       ? ["Bundle hash, recorded at approval: ", h("code", {}, r.bundle_hash),
         " (check a downloaded file with ", h("code", {}, "rulecraft verify"), ")"]
@@ -110,6 +109,7 @@ function release(r, before) {
         h("code", {}, `rules_dsl.load_from_server("${window.location.origin}", "${ruleset}", version="${r.name}", token=...)`)));
     }
   }
+  if (r.status === "requested" && r.newer_versions && r.newer_versions.count) section.append(savedSince(r));
   if (r.status === "requested" && can("rules.read")) {
     const diffRoot = h("div", {}, loading("Loading what changed…"));
     section.append(h("details", { open: can("releases.decide") },
@@ -134,6 +134,49 @@ function release(r, before) {
       : decision(r));
   }
   return section;
+}
+
+// When it was asked for and when it was decided, both labelled: a release's rules were saved before either.
+function releaseTimes(r) {
+  const decided = r.status === "rejected" ? "Turned down" : "Approved";
+  return h("dl", { class: "release-times" },
+    h("div", {}, h("dt", {}, "Asked for"), " ", h("dd", {}, `by ${r.requested_by || "someone"}, `, timeEl(r.requested_at))),
+    r.decided_at ? h("div", {}, h("dt", {}, decided), " ",
+      h("dd", {}, r.decided_by ? `by ${r.decided_by}, ` : "", timeEl(r.decided_at))) : null);
+}
+
+// Saves made after the requested version (issue 15, item 9): said plainly before "Approve", with who, when and why
+// of each, and a link to compare the requested version with the current one. Approving stays possible: the request
+// is for that exact version.
+const NOW = {
+  "as-release": (n) => `The rule set now reads exactly as release ${n.release}: what this request asks to release has been undone since.`,
+  "as-before-request": () => "The last change in this request has been undone since: the rule set now reads as it did before it.",
+  "as-requested": () => "The later changes cancel out: the rule set now reads exactly as this request.",
+};
+
+function savedSince(r) {
+  const n = r.newer_versions;
+  const last = n.versions[0];
+  const saves = n.count === 1 ? "1 change was saved" : `${n.count} changes were saved`;
+  const lead = [`${saves} after this request`];
+  if (last) lead.push(n.count === 1 ? ": " : "; the last one: ", `${last.author}, `, timeEl(last.time), last.why ? `, “${firstLine(last.why)}”` : "");
+  const items = n.versions.map((v) => h("li", {}, timeEl(v.time), ` · ${v.author} ${actionWords(v.action)}`,
+    v.rule ? [" ", can("rules.read") ? ruleLink(pages.ruleHistory(ruleset, v.rule), v.rule_name, v.rule) : (v.rule_name || v.rule)] : "",
+    v.why ? [": ", h("q", {}, firstLine(v.why))] : ""));
+  const more = n.versions.length ? n.count - n.versions.length : 0;  // no list for those who may not read rules
+  return h("section", { class: "notice warning saved-since", "aria-label": "Saved after this request" },
+    h("p", {}, h("strong", {}, lead, ".")),
+    n.current_is && NOW[n.current_is] ? h("p", {}, NOW[n.current_is](n)) : h("p", {}, "The rule set now differs from the version asked for."),
+    items.length ? h("ul", {}, items) : null,
+    more > 0 ? h("p", {}, `And ${plural(more, "older save")} after the request`,
+      can("rules.read") ? [" (", h("a", { href: pages.history(ruleset) }, "see the history"), ")"] : "", ".") : null,
+    can("rules.read") ? h("p", {}, h("a", { class: "button", href: pages.compare(ruleset, r.version, n.current) },
+      "Compare the version asked for with the current one")) : null,
+    can("releases.decide") ? h("p", { class: "muted" }, "Approving releases the version as it was asked for, not the current one.") : null);
+}
+
+function firstLine(text) {
+  return (text || "").trim().split("\n")[0];
 }
 
 // The release gate (ruleset.yaml gate:) as measured at the request and, once decided, at the approval: each
@@ -243,7 +286,8 @@ async function showShadow() {
   } else {
     parts.push(h("p", { class: "shadow-summary" }, s.summary),
       h("p", { class: "muted" }, s.running ? "Running" : `Ended${s.end_reason ? ` (${s.end_reason})` : ""}`,
-        `: candidate version ${s.candidate.slice(0, 12)}${s.follows_latest_save ? " (follows the latest save)" : ""} beside release ${s.release}`,
+        ": the candidate is ", s.follows_latest_save ? "the latest saved version (follows the latest save)"
+          : h("span", { title: `version ${s.candidate}` }, "a chosen saved version"), ` beside release ${s.release}`,
         s.started_by ? `, started by ${s.started_by}` : "", ", since ", timeEl(s.since), "."),
       h("ul", { class: "shadow-counts" },
         h("li", {}, `${plural(s.cases, "live case")} answered by both`),

@@ -26,7 +26,7 @@ async function show() {
       h("dt", {}, "Decides"), h("dd", {}, `${rs.outcome.name}: ${rs.outcome.labels.join(", ")}`),
       h("dt", {}, "Rules"), h("dd", {}, `${plural(rs.rules, "rule")} (${rs.enabled_rules} in use)`),
       h("dt", {}, "Latest release"),
-      h("dd", {}, rs.latest_release ? `${rs.latest_release.name}, ${when(rs.latest_release.time)}` : "none yet")),
+      h("dd", {}, rs.latest_release ? `${rs.latest_release.name}, approved ${when(rs.latest_release.time)}` : "none yet")),
     h("p", { class: "card-links" },
       reads ? h("a", { href: pages.ruleset(rs.id) }, "Rules") : null,
       reads ? h("a", { href: pages.history(rs.id) }, "History") : null,

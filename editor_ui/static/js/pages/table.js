@@ -98,7 +98,7 @@ async function previewUpload(file, root) {
   }
   const { added, changed, deleted } = preview.summary;
   const items = preview.changes.map((c) => h("li", { class: `change ${c.change}` },
-    h("strong", {}, c.rule ? `${c.change} rule ${c.rule}` : `${c.change} ${c.file}`),
+    h("strong", c.rule ? { title: `rule id: ${c.rule}` } : {}, c.rule ? `${c.change} rule “${ruleName(c) || c.rule}”` : `${c.change} ${c.file}`),
     c.before ? h("pre", { class: "before", "aria-label": "before" }, c.before) : null,
     c.after ? h("pre", { class: "after", "aria-label": "after" }, c.after) : null));
   const save = h("button", { type: "button", class: "primary" }, "Save these changes…");
@@ -121,3 +121,9 @@ async function previewUpload(file, root) {
 
 fillTitle(ruleset);
 showTable();
+
+// A rule in the preview by its name (the first line of its text, as the formatter writes it), not its file's id.
+function ruleName(change) {
+  const found = (change.after || change.before || "").match(/^rule "((?:[^"\\]|\\.)*)"/);
+  return found ? found[1].replace(/\\(.)/g, "$1") : null;
+}

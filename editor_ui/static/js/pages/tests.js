@@ -55,7 +55,8 @@ async function show() {
     replace(root, notice(e.message, "error"));
     return;
   }
-  const at = version ? ` at version ${version.slice(0, 12)}` : " at the latest version";
+  // A release by its name; another version's id stays out of sight (the page's address holds it).
+  const at = !version ? " at the latest version" : /^v\d+$/.test(version) ? ` in release ${version}` : " in an earlier version";
   if (!data.valid) {
     replace(root, notice(`The tests file has mistakes, so no case was run${at}. Fix them in tests.csv (or download the workbook, fix its tests sheet and upload it):`, "error"),
       h("ul", {}, data.problems.map((p) => h("li", {}, p.line ? `Line ${p.line}: ` : "", p.message))));

@@ -1,6 +1,6 @@
 // The vocabulary (features) and the outcome / policy settings of a rule set: read by everyone who reads rules,
 // changed by authors (with a why). A change that would break rules is refused with the list of those rules.
-import { ApiError, pages, paths, request } from "../api.js";
+import { ApiError, get, pages, paths, request } from "../api.js";
 import { askWhy } from "../dialogs.js";
 import { can, h, loading, notice, pageData, replace, uid } from "../dom.js";
 import { fillTitle } from "../rulesets-common.js";
@@ -165,8 +165,9 @@ function refused(message, error, prefix) {
     const broken = [...new Set(error.problems.filter((p) => p.file && p.file.startsWith("rules/")).map((p) => p.file.slice(6).replace(/\.rule$/, "")))];
     replace(message, h("div", { class: "notice error", role: "alert" },
       h("p", {}, h("strong", {}, "Not saved. "), error.message),
-      h("ul", {}, broken.map((id) => h("li", {}, h("a", { href: pages.rule(ruleset, id) }, id),
+      h("ul", {}, broken.map((id) => h("li", {}, h("a", { href: pages.rule(ruleset, id), dataset: { rule: id } }, id),
         ": ", [...new Set(error.problems.filter((p) => p.file === `rules/${id}.rule`).map((p) => p.message))].join(" "))))));
+    nameRules(message);
     return;
   }
   replace(message, h("div", { class: "notice error", role: "alert" }, h("p", {}, h("strong", {}, "Not saved. "), error.message),
@@ -269,3 +270,17 @@ async function start() {
 }
 
 start();
+
+// The rules a refusal lists, by their names (their ids, file names, move to the tooltip) once the names are read.
+async function nameRules(root) {
+  try {
+    const names = new Map((await get(paths.rules(ruleset))).rules.map((r) => [r.id, r.name]));
+    for (const link of root.querySelectorAll("a[data-rule]")) {
+      const name = names.get(link.dataset.rule);
+      if (name) {
+        link.textContent = name;
+        link.title = `rule id: ${link.dataset.rule}`;
+      }
+    }
+  } catch { /* the ids stay */ }
+}
