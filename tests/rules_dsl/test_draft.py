@@ -109,7 +109,7 @@ def test_readable_range(low, high, expected):
     assert readable_range(low, high) == expected
 
 
-finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
+finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
 @settings(max_examples=300, deadline=None)
@@ -163,3 +163,29 @@ def test_read_sample_refuses_what_is_not_a_table(data, code):
     with pytest.raises(CsvError) as caught:
         read_sample(data, 10)
     assert caught.value.code == code
+
+
+def test_the_language_guide_example_prints_what_it_says():
+    """docs/language.md's draft example: each expression followed by ``# value`` lines gives that value."""
+    import ast
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "language.md").read_text(encoding="utf-8")
+    code = re.search(r"<!-- example: draft -->\n```python\n(.*?)```", guide, flags=re.S).group(1)
+    lines = code.splitlines()
+    namespace: dict = {}
+    checked = 0
+    for node in ast.parse(code).body:
+        source = ast.get_source_segment(code, node)
+        after = []
+        for line in lines[node.end_lineno:]:
+            if not line.startswith("#"):
+                break
+            after.append(line[2:])
+        if after:
+            assert eval(source, namespace) == ast.literal_eval("\n".join(after))  # noqa: S307 (the guide's code)
+            checked += 1
+        else:
+            exec(source, namespace)  # noqa: S102 (the guide's own code)
+    assert checked == 2
