@@ -77,7 +77,7 @@ def draft_vocabulary(header: Sequence[str], rows: Iterable[Sequence[str]], outco
     """The vocabulary guessed from ``header`` and the first ``max_rows`` of ``rows`` (lists of cell strings; a
     short row counts its missing cells as missing). DataError when the header is unusable (no names, an empty
     or repeated name) or ``outcome_column`` is not one of the columns."""
-    header = [str(h).strip() for h in header]
+    header = [str(h) for h in header]   # kept as written: the data column is read by its exact name
     check_header(header)
     if outcome_column is not None and outcome_column not in header:
         raise DataError(f"There is no column '{outcome_column}' in the file; choose the outcome among: "
@@ -117,19 +117,18 @@ def draft_vocabulary(header: Sequence[str], rows: Iterable[Sequence[str]], outco
 def check_header(header: Sequence[str]) -> None:
     """Refuse a first line that does not name the columns: empty, a blank name, a name given twice, or numbers
     only (a file without its line of column names)."""
-    if not header or all(not h for h in header):
+    if not header or all(not h.strip() for h in header):
         raise DataError("The first line of the file must name the columns (for example: age,mean area,"
                         "diagnosis), but it is empty.")
     for i, name in enumerate(header, 1):
-        if not name:
+        if not name.strip():
             raise DataError(f"Column {i} has no name on the first line. Give every column a name.", f"column {i}")
     seen: dict[str, int] = {}
     for i, name in enumerate(header, 1):
-        key = category_key(name)
-        if key in seen:
-            raise DataError(f"Two columns are called '{name}' (columns {seen[key]} and {i}). Give each column its "
-                            "own name on the first line.", name)
-        seen[key] = i
+        if name in seen:
+            raise DataError(f"Two columns are called '{name.strip()}' (columns {seen[name]} and {i}). Give each "
+                            "column its own name on the first line.", name)
+        seen[name] = i
     if all(_number(h) is not None for h in header):
         raise DataError("The first line holds numbers, not column names. Add a first line that names the "
                         "columns (for example: age,mean area,diagnosis).")

@@ -23,7 +23,6 @@ def draft_from_csv(data: bytes, outcome: str | None = None) -> dict:
     if len(header) == 1 and any(sep in header[0] for sep in (";", "\t")):
         raise Invalid("The values in this file are separated by semicolons or tabs; Rulecraft reads values "
                       "separated by commas. Save the file as CSV with commas and choose it again.", field="file")
-    header = [h.strip() for h in header]
     try:
         check_header(header)
     except DataError as e:
