@@ -9,7 +9,7 @@ import { startShell } from "../shell.js";
 
 startShell();
 
-const TYPES = { number: "a number", category: "one of a list of values", boolean: "yes or no", text: "free text" };
+const TYPES = { number: "a number", category: "one of a list", boolean: "yes or no", text: "free text" };
 const POLICIES = {
   "first match": ["First match", "Rules are tried from the highest priority down; the first one that fires gives the answer."],
   "weighted vote": ["Weighted vote", "Every rule that fires votes for its answer with its confidence; the answer with the most weight wins."],
@@ -295,6 +295,14 @@ const form = document.getElementById("new-ruleset");
 const message = document.getElementById("create-message");
 const createButton = document.getElementById("create");
 
+// Leaving with something typed asks first (as the rule editor does); a created rule set leaves freely.
+let dirty = false;
+form.addEventListener("input", () => { dirty = true; });
+form.addEventListener("change", () => { dirty = true; });
+window.addEventListener("beforeunload", (event) => {
+  if (dirty) { event.preventDefault(); event.returnValue = ""; }
+});
+
 function placeProblem(p, sentNames) {
   const path = p.field || "";
   if (path.startsWith("features")) {
@@ -337,6 +345,7 @@ form.addEventListener("submit", async (event) => {
   createButton.disabled = true;
   try {
     const answer = await request("POST", paths.rulesets(), { body: payload });
+    dirty = false;
     window.location.assign(`${pages.ruleset(answer.data.id)}?created=1`);
   } catch (e) {
     createButton.disabled = false;
