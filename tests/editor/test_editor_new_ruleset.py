@@ -67,6 +67,10 @@ def test_an_author_starts_a_rule_set_from_a_csv_and_writes_its_first_rule(people
     page.get_by_label("Description of the feature from column mean_area").fill("Mean area of the nuclei, in pixels")
     page.get_by_role("button", name="Remove the feature from column patient_id").click()
     expect(table.locator("tbody tr[data-column]")).to_have_count(4)
+    page.get_by_role("button", name="+ Add a feature").click()
+    expect(page.get_by_label("Name of new feature 1")).to_be_focused()
+    page.get_by_label("Name of new feature 1").fill("biopsy done")
+    page.get_by_label("Kind of value of new feature 1").select_option("boolean")
     page.get_by_text("Weighted vote").click()
     page.get_by_label("When no rule fires").select_option("benign")
     page.get_by_label("Why are you starting this rule set?").fill("Rules for the lesion clinic, from last year's cases")
@@ -77,7 +81,8 @@ def test_an_author_starts_a_rule_set_from_a_csv_and_writes_its_first_rule(people
     vocabulary = call_api(ana, "GET", f"/api/rulesets/lesions-{suffix}/vocabulary")
     assert vocabulary["features"][0] == {"name": "mean area", "type": "number", "column": "mean_area",
                                          "range": [0, 3000], "description": "Mean area of the nuclei, in pixels"}
-    assert [f["name"] for f in vocabulary["features"]] == ["mean area", "age", "sex", "smoker"]
+    assert [f["name"] for f in vocabulary["features"]] == ["mean area", "age", "sex", "smoker", "biopsy done"]
+    assert vocabulary["features"][-1] == {"name": "biopsy done", "type": "boolean", "column": "biopsy done"}
     settings = call_api(ana, "GET", f"/api/rulesets/lesions-{suffix}/settings")["settings"]
     assert (settings["policy"], settings["default"], settings["outcome"]["labels"]) == (
         "weighted vote", "benign", ["benign", "malignant"])

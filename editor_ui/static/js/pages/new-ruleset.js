@@ -108,9 +108,11 @@ const removed = new Set();    // columns whose feature the person removed (a new
 const body = h("tbody", {});
 const featuresRoot = document.getElementById("features");
 
-function featureRow(f, seen) {
-  const column = f.column || f.name;
-  const label = (what) => `${what} of the feature from column ${column}`;
+// One feature's row. `f.column` is its data column; a feature added by hand has none yet (`added`: its number), and
+// reads the column of its name.
+function featureRow(f, seen, added = 0) {
+  const column = added ? "" : f.column || f.name;
+  const label = (what) => (added ? `${what} of new feature ${added}` : `${what} of the feature from column ${column}`);
   const name = h("input", { type: "text", autocomplete: "off", "aria-label": label("Name"), value: f.name });
   const type = h("select", { "aria-label": label("Kind of value") },
     Object.entries(TYPES).map(([v, w]) => h("option", { value: v }, w)));
@@ -121,7 +123,7 @@ function featureRow(f, seen) {
   const values = h("textarea", { rows: 2, "aria-label": label("Allowed values, one per line") });
   values.value = (f.values || []).join("\n");
   const about = h("input", { type: "text", autocomplete: "off", "aria-label": label("Description"), value: f.description || "" });
-  const remove = h("button", { type: "button", class: "small danger-link", "aria-label": `Remove the feature from column ${column}` }, "Remove");
+  const remove = h("button", { type: "button", class: "small danger-link", "aria-label": added ? `Remove new feature ${added}` : `Remove the feature from column ${column}` }, "Remove");
   const rangeBox = h("span", { class: "range" }, low, h("span", { "aria-hidden": "true" }, " to "), high);
   const show = () => {
     unit.hidden = type.value !== "number";
@@ -134,7 +136,8 @@ function featureRow(f, seen) {
   const seenText = seen ? `${seen.filled} of ${seen.filled + seen.missing} filled${seen.examples.length ? `; e.g. ${seen.examples.slice(0, 3).join(", ")}` : ""}` : "";
   const tr = h("tr", { dataset: { column } },
     h("td", {}, name), h("td", {}, type), h("td", {}, unit), h("td", {}, rangeBox, values), h("td", {}, about),
-    h("td", { class: "column-cell" }, h("code", {}, column), seenText ? h("span", { class: "hint" }, seenText) : null),
+    h("td", { class: "column-cell" }, added ? h("span", { class: "hint" }, "Its name") : h("code", {}, column),
+      seenText ? h("span", { class: "hint" }, seenText) : null),
     h("td", {}, remove));
   const problemRow = h("tr", { class: "row-problem", hidden: true }, problem);
   const row = {
@@ -175,9 +178,10 @@ function featureRow(f, seen) {
 
 const count = h("p", { class: "hint", "aria-live": "polite" });
 const addButton = h("button", { type: "button" }, "+ Add a feature");
+let addedCount = 0;
 addButton.addEventListener("click", () => {
-  const row = featureRow({ name: "", type: "number", column: `feature ${rows.length + 1}` }, null);
-  row.column = "";
+  addedCount += 1;
+  const row = featureRow({ name: "", type: "number" }, null, addedCount);
   rows.push(row);
   body.append(row.tr, row.problemRow);
   row.controls.name.focus();
