@@ -159,3 +159,11 @@ for _path, _endpoint, _permission in RULESET_PAGES:
 def _units() -> dict[str, list[str]]:
     """Every spelling of a unit -> [its symbol, its kind], so the form offers units of the feature's kind."""
     return {spelling: [unit.symbol, unit.kind] for spelling, unit in UNITS.items()}
+
+
+@bp.get("/new-ruleset")
+@page("rules.write")
+def new_ruleset():
+    """A new rule set: title, outcome, policy, a vocabulary drafted from a CSV file (authors and admins). Not under
+    /rulesets/ so that no rule set id ("new") can hide it."""
+    return render_template("new_ruleset.html")

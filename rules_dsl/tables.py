@@ -148,3 +148,35 @@ def _parser_problem(message: str) -> CsvError:
                         "a closing \".", "quote", line)
     return CsvError("The file cannot be read as a CSV table: check that every line has one value per column.",
                     "unreadable")
+
+
+def read_sample(data: bytes, max_rows: int) -> tuple[list[str], list[list[str]]]:
+    """The first line (the column names) and up to ``max_rows`` cases of a CSV file, as the text of each cell,
+    for a guess at what each column holds (rules_dsl/draft.py). Reads no further than those rows; the same
+    refusals as ``read_csv`` for an empty, binary, too wide or ragged file, and for text that is not UTF-8."""
+    check_head(data[:HEAD_BYTES])
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    try:
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                continue
+            if header is None:
+                header = record
+                continue
+            if len(record) > len(header):
+                raise CsvError(_ragged(reader.line_num, len(record), len(header)), "ragged", reader.line_num)
+            rows.append(record)
+            if len(rows) >= max_rows:
+                break
+    except UnicodeDecodeError:
+        raise CsvError("The file is not plain text in UTF-8. In the spreadsheet program, save it as \u201cCSV "
+                       "UTF-8\u201d and use that file.", "encoding") from None
+    except csv.Error:
+        raise CsvError(f"Line {reader.line_num + 1} cannot be read: a quotation mark that is never closed, or a "
+                       "value that is too long.", "unreadable", reader.line_num + 1) from None
+    if header is None:
+        raise CsvError("The file is empty.", "empty")
+    return header, rows

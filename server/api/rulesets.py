@@ -5,11 +5,12 @@ texts when someone saved the same thing first.
 """
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from ..auth import current_user, requires
 from ..services import rules as editing
-from ..services.errors import NotFound
+from ..services.drafting import draft_from_csv
+from ..services.errors import Malformed, NotFound, TooLarge
 from .common import if_match, json_body, session, with_etag, workspace
 from .serializers import change_json, rule_json, ruleset_json, vocabulary_json
 from .spec import IF_MATCH, NULL_S, RS, RULE, VERSION_Q, WHY, B, I, S, arr, body, obj, op, ref
@@ -40,12 +41,28 @@ def list_rulesets():
 @bp.post("/rulesets")
 @requires("rules.write")
 def create_ruleset():
-    """Create a rule set: {"settings": {...}, "vocabulary": {...}, "why": "..."}. 422 on invalid settings."""
+    """Create a rule set: {"settings": {...}, "vocabulary": {...}, "why": "...", "id"?}. 422 on invalid settings,
+    a taken title or id (code "duplicate-name")."""
     body = json_body()
     ruleset_id, saved = editing.create_ruleset(workspace(), session(), current_user(), body.get("settings"),
-                                               body.get("vocabulary"), body.get("why"))
+                                               body.get("vocabulary"), body.get("why"), ruleset_id=body.get("id"))
     return with_etag(ruleset_summary(ruleset_id, saved.version.id), saved.version.id, 201,
                      url_for(".get_ruleset", ruleset=ruleset_id))
+
+
+@bp.post("/rulesets/draft")
+@requires("rules.write")
+def draft_ruleset():
+    """A vocabulary drafted from a CSV file (the request body, Content-Type: text/csv; ?outcome= the column that
+    holds the outcome). Nothing is saved. 400 if not sent as CSV; 413 if too large; 422 (field "file" or
+    "outcome") for a file that is not a table of cases with named columns."""
+    if request.mimetype != "text/csv":
+        raise Malformed("Send the file as CSV (Content-Type: text/csv).")
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if (request.content_length or 0) > limit:   # said before get_data refuses it in general words
+        raise TooLarge(f"The file is larger than {limit // (1 << 20)} MB. The draft reads only the first rows: "
+                       "save the column names and a few hundred cases as a smaller file.")
+    return jsonify(draft_from_csv(request.get_data(), request.args.get("outcome")))
 
 
 @bp.get("/rulesets/<ruleset>")
@@ -188,13 +205,23 @@ LAST_CHANGE = {"type": ["object", "null"], "properties": {"version": NULL_S, "by
 RULE_SCHEMA = obj({"id": S, "name": S, "text": S, "structured": ref("StructuredRule"), "enabled": B, "priority": I,
                    "conclusion": {"type": ["object", "null"]}, "because": NULL_S, "warnings": arr(ref("Problem")),
                    "version": S, "last_change": LAST_CHANGE}, ["id", "name", "text", "structured", "version"])
-SCHEMAS = {"Rule": RULE_SCHEMA, "RuleSet": RULESET_SCHEMA}
+DRAFT_SCHEMA = obj({"features": arr({"type": "object"}), "rows": I,
+                    "columns": arr(obj({"column": S, "feature": NULL_S, "filled": I, "missing": I,
+                                        "examples": arr(S)})),
+                    "outcome": obj({"column": NULL_S, "labels": arr(S)}), "suggested_outcome": NULL_S,
+                    "notes": arr(S)}, ["features", "columns", "rows", "outcome"])
+SCHEMAS = {"Rule": RULE_SCHEMA, "RuleSet": RULESET_SCHEMA, "VocabularyDraft": DRAFT_SCHEMA}
 RULE_IN = obj({"text": S, "rule": ref("StructuredRule"), "why": S})
 PATHS = {
     "/api/rulesets": {
         "get": op("List rule sets", obj({"rulesets": arr(ref("RuleSet")), "version": NULL_S})),
         "post": op("Create a rule set", ref("RuleSet"), status="201", codes=("400", "422", "503"),
-                   request=body(obj({"settings": {"type": "object"}, "vocabulary": {"type": "object"}, **WHY})))},
+                   request=body(obj({"settings": {"type": "object"}, "vocabulary": {"type": "object"}, "id": S,
+                                     **WHY})))},
+    "/api/rulesets/draft": {
+        "post": op("Draft a vocabulary from a CSV file (nothing is saved)", ref("VocabularyDraft"),
+                   codes=("400", "413", "422"), params=[{"name": "outcome", "in": "query", "schema": S}],
+                   request=body(S, "text/csv"))},
     "/api/rulesets/{ruleset}": {"get": op("A rule set at a version", ref("RuleSet"), codes=("404", "422"),
                                           params=RS + [VERSION_Q])},
     "/api/rulesets/{ruleset}/rules": {

@@ -39,7 +39,7 @@ from ..models import User
 from ..store import ANY_HEAD, Change, ConflictError, HeadMoved, InvalidInput, InvalidPath
 from .errors import BUSY, Busy, Conflict, Invalid, Malformed, NotFound, invalid_rule
 from .saving import Saved, check_why, commit, refused, stale
-from .workspace import Workspace, file_path, rule_path
+from .workspace import RULESET_ID, Workspace, file_path, rule_path
 
 RETRIES = 8
 
@@ -301,8 +301,15 @@ def _update_yaml(ws, db, user, ruleset, name, action, why, base, build) -> Saved
 
 
 def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabulary_data, why: str,
-                   examples_csv: bytes | None = None) -> tuple[str, Saved]:
+                   examples_csv: bytes | None = None, ruleset_id: str | None = None) -> tuple[str, Saved]:
+    """A new rule set with its settings and vocabulary and no rules. Its id is ``ruleset_id`` when given (the
+    editor lets people edit the one derived from the title), else derived from the title. Refused (422, code
+    "duplicate-name") when a rule set has that title or that id."""
     why = check_why(why)
+    if ruleset_id is not None and (not isinstance(ruleset_id, str) or not RULESET_ID.fullmatch(ruleset_id)):
+        raise Invalid("The id is what appears in addresses: lower-case letters, digits and hyphens, starting and "
+                      "ending with a letter or digit, at most 64 characters (for example: breast-mass-triage).",
+                      field="id")
     try:
         settings = Settings.from_dict(settings_data)
         vocabulary = Vocabulary.from_dict(vocabulary_data or {"features": {}})
@@ -319,7 +326,10 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
         if any(name_key(ws.ruleset(r, head).title) == name_key(settings.title) for r in taken):
             raise Invalid(f"There is already a rule set called '{settings.title}'.", field="title",
                           code="duplicate-name")
-        ruleset = slugify(settings.title, taken=taken, fallback="ruleset")
+        if ruleset_id in taken:
+            raise Invalid(f"There is already a rule set with the id '{ruleset_id}'. Choose another id.",
+                          field="id", code="duplicate-name")
+        ruleset = ruleset_id or slugify(settings.title, taken=taken, fallback="ruleset")
         changes = [Change(file_path(ruleset, n), c) for n, c in files.items()]
         saved = _commit(ws, db, user, "ruleset.create", ruleset, None, changes, why, expect_head=head)
         return ruleset, saved

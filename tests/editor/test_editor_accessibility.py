@@ -57,7 +57,7 @@ PAGES = {
     "Ana Author": ["/", "/rulesets/{rs}", "/rulesets/{rs}/rules/new", "/rulesets/{rs}/rules/{rule}",
                    "/rulesets/{rs}/rules/{rule}/history", "/rulesets/{rs}/vocabulary", "/rulesets/{rs}/history",
                    "/rulesets/{rs}/reference-cases", "/rulesets/{rs}/table", "/rulesets/{rs}/suggestions",
-                   "/rulesets/{rs}/findings", "/rulesets/{rs}/tests", "/password"],
+                   "/rulesets/{rs}/findings", "/rulesets/{rs}/tests", "/password", "/new-ruleset"],
     "Rui Reviewer": ["/rulesets/{rs}/releases", "/rulesets/{rs}/analysis", "/rulesets/{rs}/compare"],
     "Alex Auditor": ["/audit", "/rulesets/{rs}/rules/{rule}/blame", "/rulesets/{rs}/history"],
     "Mia ML Engineer": ["/rulesets/{rs}/releases", "/"],

@@ -1,5 +1,5 @@
 import { get, pages, paths } from "../api.js";
-import { h, loading, notice, pageData, plural, replace, when } from "../dom.js";
+import { can, h, loading, notice, pageData, plural, replace, when } from "../dom.js";
 import { fillTitle, ruleBody, versionBanner } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
 
@@ -35,7 +35,10 @@ async function show() {
     return;
   }
   if (!data.rules.length) {
-    replace(root, notice("This rule set has no rules yet."));
+    const created = new URLSearchParams(window.location.search).has("created");
+    replace(root, created ? notice("The rule set is created.", "ok") : null,
+      h("p", { class: "notice info", role: "status" }, "This rule set has no rules yet.",
+        can("rules.write") && !version ? [" ", h("a", { href: pages.newRule(ruleset) }, "Write the first rule")] : null));
     return;
   }
   const sorted = [...data.rules].sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
