@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -240,10 +240,14 @@ class _Reader:
 
 
 def rules_from_rows(rows: Sequence[Sequence], vocabulary: Vocabulary, settings: Settings,
-                    sheet: str = "Rules") -> list[CompiledRule]:
+                    sheet: str = "Rules", used: Container[str] = ()) -> list[CompiledRule]:
     """Compile the rules of a table: ``rows[0]`` is the header, each further row one rule (blank rows skipped).
 
-    Raises RuleError listing every problem, each at its cell (``Problem.file`` is ``"Rules!C7"``)."""
+    A row with an empty id is a new rule: its id comes from its name, unique in the table and not among ``used``
+    (the server gives the ids some rule of the rule set ever had, so a new rule named like a deleted one gets a
+    history of its own). An id written in the row is kept: that row is the rule of that id (a rule restored from
+    an older workbook keeps its history). Raises RuleError listing every problem, each at its cell
+    (``Problem.file`` is ``"Rules!C7"``)."""
     reader = _Reader(sheet, vocabulary, settings)
     if not rows or not any(cell_value_text(v) for v in rows[0]):
         reader.fail(1, None, f"The first row must name the columns: {', '.join(header(['<feature>', '...']))}. "
@@ -256,7 +260,7 @@ def rules_from_rows(rows: Sequence[Sequence], vocabulary: Vocabulary, settings: 
         texts = [cell_value_text(v) for v in values]
         if not any(texts):
             continue
-        rule = _read_row(reader, number, values, texts, columns, taken)
+        rule = _read_row(reader, number, values, texts, columns, taken, used)
         if rule is not None:
             rules.append(rule)
     seen: set[str] = set()
@@ -297,7 +301,7 @@ def _read_header(reader: _Reader, names: list[str]) -> dict:
 
 
 def _read_row(reader: _Reader, number: int, values: Sequence, texts: list[str], columns: dict,
-              taken: set[str]) -> CompiledRule | None:
+              taken: set[str], used: Container[str] = ()) -> CompiledRule | None:
     def text(key: str) -> str:
         index = columns.get(key)
         return texts[index] if index is not None and index < len(texts) else ""
@@ -374,7 +378,7 @@ def _read_row(reader: _Reader, number: int, values: Sequence, texts: list[str], 
         return None
     syntax = Rule(name=name, condition=condition, conclusion=conclusion, because=exact(BECAUSE) or None,
                   priority=priority, enabled=in_use)
-    rule_id = text(ID) or slugify(name, taken)
+    rule_id = text(ID) or _new_id(name, taken, used)
     taken.add(rule_id)
     try:
         return compile_rule(format_syntax(syntax), reader.vocabulary, reader.settings, rule_id)
@@ -382,6 +386,14 @@ def _read_row(reader: _Reader, number: int, values: Sequence, texts: list[str], 
         for p in e.errors:
             reader.fail(number, _column_of(p, columns, origins, at), p.message, p.code)
         return None
+
+
+def _new_id(name: str, taken: set[str], used: Container[str]) -> str:
+    """An id for a new row: from its name, not in the table (``taken``) and not one some rule ever had."""
+    tried = set(taken)
+    while (rule_id := slugify(name, tried)) in used:
+        tried.add(rule_id)
+    return rule_id
 
 
 def _unchanged(reader: _Reader, rule_id: str, rule_text: str, columns: dict, exact, text, raw) -> CompiledRule | None:

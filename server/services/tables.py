@@ -22,7 +22,7 @@ from ..models import User
 from .errors import Invalid, Malformed
 from .rules import _recheck
 from .saving import Saved, check_why
-from .workbooks import _changes, save_files
+from .workbooks import _changes, save_files, used_ids
 from .workspace import Workspace
 
 SHEET = "Table"  # what a problem's cell is called: "Table!C3"
@@ -86,7 +86,7 @@ def _files(ws: Workspace, ruleset: str, base: str, body) -> tuple[dict[str, byte
     texts = {rule.id: rule.text for rule in pinned.rules}
     try:
         rules = decision_table.rules_from_rows(_with_texts(columns, rows, texts), pinned.vocabulary,
-                                               pinned.settings, SHEET)
+                                               pinned.settings, SHEET, used_ids(ws, ruleset))
     except RuleError as e:
         return None, [_problem(p, columns) for p in e.problems]
     files = {name: content for name, content in ws.files(ruleset, base).items() if rule_stem(name) is None}
