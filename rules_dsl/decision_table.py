@@ -20,6 +20,8 @@ Layer rule: the standard library and this package only (the workbook module adds
 """
 from __future__ import annotations
 
+import csv
+import io
 import math
 import re
 from collections.abc import Container, Sequence
@@ -471,3 +473,40 @@ def _confidence(reader: _Reader, row: int, column: int | None, value) -> Decimal
     except (InvalidOperation, ValueError):
         reader.fail(row, column, f"The confidence is a number between 0 and 1 such as 0.8, not '{value}'.")
         return None
+
+
+# ---- CSV: the rules table alone (rulecraft export --format csv / import rules.csv) --------------------------------
+# A CSV file holds the table only, not the vocabulary or the settings: it is read back into a rule set that has
+# them. Rows are counted as a spreadsheet shows the file (the header is row 1; a cell with line breaks, such as
+# "text", is still one row), so "rules.csv!C7" is the cell a person sees when opening the file.
+
+def to_csv(ruleset: RuleSet) -> str:
+    """The rules table as CSV text: the header, then one line per rule (its "text" cell may span lines)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(table(ruleset).as_rows())
+    return out.getvalue()
+
+
+def rows_from_csv(data: bytes | str, name: str = "rules.csv") -> list[list[str]]:
+    """The rows of a CSV file's bytes (UTF-8, with or without the BOM spreadsheets write); RuleError at ``name``
+    when it is not UTF-8 text or not CSV."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise RuleError([Problem("csv", f"The file is not UTF-8 text (a byte that is not, at position {e.start})."
+                                     " Save it from the spreadsheet as 'CSV UTF-8'.", file=name)]) from None
+    reader = csv.reader(io.StringIO(data, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as e:
+        raise RuleError([Problem("csv", f"Row {reader.line_num} cannot be read as CSV ({e}). Save the file from the "
+                                 "spreadsheet as 'CSV UTF-8'.", file=f"{name}!{reader.line_num}:{reader.line_num}")]
+                        ) from None
+
+
+def rules_from_csv(data: bytes | str, vocabulary: Vocabulary, settings: Settings, name: str = "rules.csv",
+                   used: Container[str] = ()) -> list[CompiledRule]:
+    """The rules of a CSV rules table (``to_csv``'s, perhaps edited), compiled against a rule set's vocabulary and
+    settings; RuleError listing every problem at its cell, ``rules.csv!C7`` (``rules_from_rows``)."""
+    return rules_from_rows(rows_from_csv(data, name), vocabulary, settings, name, used)
