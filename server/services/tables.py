@@ -96,7 +96,8 @@ def _files(ws: Workspace, ruleset: str, base: str, body) -> tuple[dict[str, byte
     texts = {rule.id: rule.text for rule in pinned.rules}
     try:
         rules = decision_table.rules_from_rows(_with_texts(columns, rows, texts), pinned.vocabulary,
-                                               pinned.settings, SHEET, used_ids(ws, ruleset))
+                                               pinned.settings, SHEET, used_ids(ws, ruleset),
+                                               {rule.id: rule for rule in pinned.rules})
     except RuleError as e:
         return None, [_problem(p, columns) for p in e.problems]
     try:

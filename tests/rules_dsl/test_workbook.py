@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from decimal import Decimal
 from pathlib import Path
@@ -348,3 +349,16 @@ def test_a_file_that_is_not_utf8_csv_says_how_to_save_it():
     with pytest.raises(RuleError) as caught:
         dt.rules_from_csv("id;rule\n".encode("utf-16"), rs.vocabulary, rs.settings)
     assert "CSV UTF-8" in caught.value.message
+
+
+def test_rules_already_compiled_are_reused_only_for_their_own_text():
+    rs = rules_dsl.load(demo_path())
+    rows = dt.table(rs).as_rows()
+    known = {r.id: r for r in rs.rules}
+    back = dt.rules_from_rows(rows, rs.vocabulary, rs.settings, known=known)
+    assert all(rule is known[rule.id] for rule in back)  # nothing parsed again
+    first, second = rs.rules[0], rs.rules[1]
+    stale = {second.id: dataclasses.replace(first, id=second.id)}  # another text under that id: not taken
+    back = dt.rules_from_rows(rows, rs.vocabulary, rs.settings, known=stale)
+    assert next(r for r in back if r.id == second.id).text == second.text
+    same_rules_any_order(rs, back)
