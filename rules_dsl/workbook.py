@@ -25,7 +25,7 @@ import csv
 import io
 import math
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from pathlib import Path
 
 import openpyxl
@@ -264,9 +264,10 @@ def load(path: str | Path) -> RuleSet:
     return ruleset
 
 
-def read_files(data: bytes) -> tuple[dict[str, bytes], dict[str, str]]:
+def read_files(data: bytes, used: Container[str] = ()) -> tuple[dict[str, bytes], dict[str, str]]:
     """The rule-set folder's files from a workbook's bytes, and what it says it was exported from
-    ({"rule set", "version", "release"}). Every rule is checked here, so problems name their cells."""
+    ({"rule set", "version", "release"}). Every rule is checked here, so problems name their cells. A row without
+    an id gets one not among ``used`` (decision_table.rules_from_rows)."""
     book = _open(data)
     problems: list[Problem] = []
     for name in REQUIRED:
@@ -280,7 +281,7 @@ def read_files(data: bytes) -> tuple[dict[str, bytes], dict[str, str]]:
     if problems:
         raise WorkbookError(problems)
     try:
-        rules = dt.rules_from_rows(_rows(book[RULES]), vocabulary, settings, RULES)
+        rules = dt.rules_from_rows(_rows(book[RULES]), vocabulary, settings, RULES, used)
     except RuleError as e:
         raise WorkbookError(e.problems) from None
     files: dict[str, bytes] = {}

@@ -707,13 +707,21 @@ def export_command(data_dir: Path, database_url: str | None, ruleset: str, revis
 @click.option("--why", required=True, help="Why this rule set is imported (kept with the version).")
 @click.option("--name", default=None,
               help="The new rule set's name (default: the folder's name, or the title). A name in use is refused.")
+@click.option("--into", "into", default=None,
+              help="For a rules table (.csv, as `export --format csv` writes it): the rule set it goes back into, "
+                   "saved as one new version.")
+@click.option("--dry-run", is_flag=True, help="With --into: show what would change, rule by rule; save nothing.")
 def import_command(data_dir: Path, database_url: str | None, source: Path, as_user: str, why: str,
-                   name: str | None) -> None:
-    """Add a rule set from a bundle file, a rule-set folder or a workbook (.xlsx), as a new rule set."""
+                   name: str | None, into: str | None = None, dry_run: bool = False) -> None:
+    """Add a rule set from a bundle file, a rule-set folder or a workbook (.xlsx), as a new rule set; or put a
+    rules table (.csv) back into a rule set (--into)."""
     from server import auth
     from server.services.errors import ServiceError
     from server.services.rules import import_ruleset
 
+    if into is not None or source.suffix.lower() == ".csv":
+        _import_table_csv(data_dir, database_url, source, into, as_user, why, name, dry_run)
+        return
     other_files = None
     try:
         if source.suffix.lower() == ".xlsx":
@@ -1155,18 +1163,14 @@ def _export_table(ruleset, files: dict, file_format: str, out_path: Path | None)
         workbook.save(ruleset, out_path, files)
         click.echo(f"Wrote {ruleset.id} at {ruleset.release or ruleset.version[:12]} to {out_path}")
         return
-    import csv
-    import io
-
     from rules_dsl import decision_table
 
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(decision_table.table(ruleset).as_rows())
+    text = decision_table.to_csv(ruleset)
     if out_path:
-        out_path.write_text(out.getvalue(), encoding="utf-8")
+        out_path.write_text(text, encoding="utf-8")
         click.echo(f"Wrote the rules table of {ruleset.id} to {out_path}")
     else:
-        click.echo(out.getvalue(), nl=False)
+        click.echo(text, nl=False)
 
 
 def _load_workbook(path: Path):
@@ -1273,4 +1277,78 @@ def _evaluate_on_spark(ruleset, data_path: Path, out_path: Path, keep: tuple[str
             writer.csv(str(out_path), header=True)
     finally:
         spark.stop()
+
+
+# ---- rulecraft import rules.csv --into RULESET (issue 19) ----------------------------------------------------------
+
+def _import_table_csv(data_dir: Path, database_url: str | None, source: Path, into: str | None, as_user: str,
+                      why: str, name: str | None, dry_run: bool) -> None:
+    """``rulecraft import rules.csv --into RULESET``: the rules table saved as one version of the rule set (rows
+    are rules; a rule not in the table is deleted), each problem at its cell with its row and column."""
+    from server import auth
+    from server.services import tables
+    from server.services.errors import ServiceError
+
+    if source.suffix.lower() != ".csv" or not source.is_file():
+        click.echo(f"{source}: --into takes a rules table, a .csv file as `rulecraft export --format csv` writes it.",
+                   err=True)
+        sys.exit(2)
+    if into is None:
+        click.echo(f"{source}: a CSV file holds the rules table only, not the vocabulary: say which rule set it goes "
+                   "back into, e.g. --into sepsis-triage (or import a workbook, .xlsx, as a new rule set).", err=True)
+        sys.exit(2)
+    if name is not None:
+        click.echo("--name names a new rule set; a table goes into an existing one (--into).", err=True)
+        sys.exit(2)
+    data = source.read_bytes()
+    runtime = _runtime(data_dir, database_url)
+    with runtime.sessions() as db:
+        person = auth.find_user(db, as_user)
+        if person is None:
+            click.echo(f"There is no one called '{as_user}'.", err=True)
+            sys.exit(1)
+        try:
+            saved, changes = tables.import_csv(runtime.workspace, db, person, into, data, source.name, why, dry_run)
+        except ServiceError as e:
+            problems = e.details.get("problems") if e.code == "invalid-table" else None
+            if not problems:
+                _refuse(e)
+            header = _csv_header(data)
+            for problem in problems:
+                click.echo(f"{problem.get('file') or source.name}{_cell_words(problem.get('file'), header)}: "
+                           f"{problem['message']}", err=True)
+            click.echo(f"{source}: not imported; {len(problems)} problem(s) to fix.", err=True)
+            sys.exit(1)
+    for change in changes:
+        what = f"rule '{change['rule']}'" if change.get("rule") else change["file"]
+        click.echo(f"  {change['change']}: {what}")
+    counts = ", ".join(f"{sum(c['change'] == k for c in changes)} {k}" for k in ("added", "changed", "deleted"))
+    if saved is None:
+        click.echo(f"Would change {into} ({counts}); nothing saved (--dry-run).")
+    else:
+        click.echo(f"Saved {into} as version {saved.version.id} ({counts})")
+
+
+def _csv_header(data: bytes) -> list[str]:
+    from rules_dsl import decision_table
+
+    try:
+        rows = decision_table.rows_from_csv(data)
+    except RuleError:
+        return []
+    return rows[0] if rows else []
+
+
+def _cell_words(cell: str | None, header: list[str]) -> str:
+    """" (row 7, column 'priority')" for a cell such as "rules.csv!I7", as a spreadsheet shows the file."""
+    import re
+
+    m = re.fullmatch(r".*!([A-Z]+)(\d+)", cell or "")
+    if not m:
+        return ""
+    index = 0
+    for letter in m[1]:
+        index = index * 26 + ord(letter) - 64
+    column = f", column '{header[index - 1]}'" if 0 < index <= len(header) and header[index - 1] else ""
+    return f" (row {m[2]}{column})"
 

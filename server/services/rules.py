@@ -85,18 +85,29 @@ def _check_unique_name(ruleset: RuleSet, name: str, rule_id: str | None) -> None
                           field="name", code="duplicate-name")
 
 
+class UsedRuleIds:
+    """The ids some rule of a rule set ever had up to ``version`` (its history), asked one at a time:
+    ``rule_id in used`` costs one ``git rev-list --count`` (cached by the store); a new rule asks once or twice."""
+
+    def __init__(self, ws: Workspace, ruleset: str, version: str):
+        self.ws, self.ruleset, self.version = ws, ruleset, version
+
+    def __contains__(self, rule_id) -> bool:
+        if not isinstance(rule_id, str):
+            return False
+        try:
+            return self.ws.store.count(rule_path(self.ruleset, rule_id), version=self.version) > 0
+        except InvalidPath:
+            return False  # a name the store refuses (e.g. CON): the save says so, in plain words
+
+
 def _new_rule_id(ws: Workspace, ruleset: str, version: str, name: str, taken: list[str]) -> str:
     """An id no rule of this rule set ever had: a new rule named like a deleted one is a new rule, with a history
     and blame of its own (reusing the id showed the old rule's creation and deletion as the new one's)."""
-    taken = list(taken)
-    while True:
-        rule_id = slugify(name, taken=taken)
-        try:
-            if ws.store.count(rule_path(ruleset, rule_id), version=version) == 0:
-                return rule_id
-        except InvalidPath:
-            return rule_id  # a name the store refuses (e.g. CON): the save says so, in plain words
+    used, taken = UsedRuleIds(ws, ruleset, version), list(taken)
+    while (rule_id := slugify(name, taken=taken)) in used:
         taken.append(rule_id)
+    return rule_id
 
 
 def _retrying(action):

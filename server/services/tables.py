@@ -22,7 +22,7 @@ from ..models import User
 from .errors import Invalid, Malformed
 from .rules import _recheck
 from .saving import Saved, check_why
-from .workbooks import _changes, save_files
+from .workbooks import _changes, save_files, used_ids
 from .workspace import Workspace
 
 SHEET = "Table"  # what a problem's cell is called: "Table!C3"
@@ -79,6 +79,16 @@ def _problem(problem, columns: list[str]) -> dict:
     return out
 
 
+def _with_rules(ws: Workspace, ruleset: str, base: str, rules) -> dict[str, bytes]:
+    """The rule set's files at ``base`` with its rules replaced by ``rules`` (a rule not among them is deleted),
+    checked as a whole (Invalid when, e.g., two rules share a name)."""
+    files = {name: content for name, content in ws.files(ruleset, base).items() if rule_stem(name) is None}
+    for rule in rules:
+        files[rule_file(rule.id)] = (rule.text + "\n").encode()
+    _recheck(files, ruleset, ws.compiled_memo)  # unchanged rules: compiled when the base was read
+    return files
+
+
 def _files(ws: Workspace, ruleset: str, base: str, body) -> tuple[dict[str, bytes] | None, list[dict]]:
     """The rule set's files as the edited table says they should be, or None and the problems, each at its cell."""
     columns, rows = _table_rows(body)
@@ -86,14 +96,12 @@ def _files(ws: Workspace, ruleset: str, base: str, body) -> tuple[dict[str, byte
     texts = {rule.id: rule.text for rule in pinned.rules}
     try:
         rules = decision_table.rules_from_rows(_with_texts(columns, rows, texts), pinned.vocabulary,
-                                               pinned.settings, SHEET)
+                                               pinned.settings, SHEET, used_ids(ws, ruleset),
+                                               {rule.id: rule for rule in pinned.rules})
     except RuleError as e:
         return None, [_problem(p, columns) for p in e.problems]
-    files = {name: content for name, content in ws.files(ruleset, base).items() if rule_stem(name) is None}
-    for rule in rules:
-        files[rule_file(rule.id)] = (rule.text + "\n").encode()
     try:
-        _recheck(files, ruleset, ws.compiled_memo)  # unchanged rules: compiled when the base was read
+        files = _with_rules(ws, ruleset, base, rules)
     except Invalid as e:
         return None, [{"message": p.get("message", e.message), "code": p.get("code", e.code), "cell": None,
                        "row": None, "column": None} for p in (e.details.get("problems") or [{}])]
@@ -123,3 +131,26 @@ def save(ws: Workspace, db: Session, user: User, ruleset: str, body, why: str, b
                       f"{first['message']}", code="invalid-table", problems=problems)
     return save_files(ws, db, user, ruleset, files, why, base, "ruleset.table",
                       "The table is the same as the saved version; nothing to save.")
+
+
+def import_csv(ws: Workspace, db: Session, user: User, ruleset: str, data: bytes, name: str, why: str,
+               dry_run: bool = False) -> tuple[Saved | None, list[dict]]:
+    """A rules table as CSV (``rulecraft export --format csv``, perhaps edited in a spreadsheet) saved as ONE
+    version of ``ruleset`` on its latest version, and what changed rule by rule; with ``dry_run`` only what would
+    change. The table says what the rules should be: a rule of the rule set that is not in it is deleted; the
+    vocabulary, settings and other files stay as they are. Invalid (code "invalid-table") with every problem at
+    its cell (``rules.csv!C7``, ``name`` being the file's name); Invalid "no-change" when nothing differs."""
+    why = check_why(why)
+    base = ws.resolve(ws.check_id(ruleset), None)
+    pinned = ws.ruleset(ruleset, base)
+    try:
+        rules = decision_table.rules_from_csv(data, pinned.vocabulary, pinned.settings, name, used_ids(ws, ruleset))
+    except RuleError as e:
+        raise Invalid(f"The table cannot be imported: {len(e.problems)} problem(s) to fix, the first is {e.first}",
+                      code="invalid-table", problems=[p.to_dict() for p in e.problems]) from None
+    files = _with_rules(ws, ruleset, base, rules)
+    if dry_run:
+        return None, _changes(ws.files(ruleset, base), files)
+    saved, answer = save_files(ws, db, user, ruleset, files, why, base, "ruleset.table",
+                               "The table is the same as the latest version; nothing to save.")
+    return saved, answer["changes"]

@@ -19,7 +19,7 @@ from rules_dsl.layout import rule_stem
 from ..models import User
 from ..store import Change
 from .errors import Invalid, Malformed, invalid_rule
-from .rules import _commit, _recheck, _retrying
+from .rules import UsedRuleIds, _commit, _recheck, _retrying
 from .saving import Saved, check_why
 from .workspace import Workspace, file_path
 
@@ -61,13 +61,20 @@ def decode(data) -> bytes:
         raise Malformed("'workbook' is not base64 text.") from None
 
 
-def _read(data: bytes, ruleset: str) -> dict[str, bytes]:
+def _read(ws: Workspace, data: bytes, ruleset: str) -> dict[str, bytes]:
     try:
-        files, _ = workbook.read_files(data)
+        files, _ = workbook.read_files(data, used_ids(ws, ruleset))
     except RuleError as e:
         raise invalid_rule(e, f"The workbook cannot be used: {e.first}") from None
     _recheck(files, ruleset)
     return files
+
+
+def used_ids(ws: Workspace, ruleset: str) -> UsedRuleIds:
+    """Ids a new row (one without an id) must not get, in a workbook or on the Table page: every id some rule of the
+    rule set had, up to its latest version (saves since the table was opened included). A row keeps an id written
+    in it: it is the rule of that id (edited, or restored from an older workbook with its history)."""
+    return UsedRuleIds(ws, ruleset, ws.resolve(ruleset, None))
 
 
 def _changes(now: dict[str, bytes], new: dict[str, bytes]) -> list[dict]:
@@ -91,7 +98,7 @@ def _changes(now: dict[str, bytes], new: dict[str, bytes]) -> list[dict]:
 def preview(ws: Workspace, ruleset: str, data: bytes, base: str | None = None) -> dict:
     """What saving the workbook would change, against ``base`` (default: the latest version); nothing is saved."""
     base = ws.resolve(ws.check_id(ruleset), base)
-    new = _read(data, ruleset)
+    new = _read(ws, data, ruleset)
     changes = _changes(ws.files(ruleset, base), new)
     return {"ruleset": ruleset, "base": base, "changes": changes,
             "summary": {kind: sum(c["change"] == kind for c in changes) for kind in ("added", "changed", "deleted")}}
@@ -101,7 +108,7 @@ def save(ws: Workspace, db: Session, user: User, ruleset: str, data: bytes, why:
     """Save the workbook as one version based on ``base``; 409 when the rule set changed since."""
     why = check_why(why)
     base = ws.resolve(ws.check_id(ruleset), base)
-    return save_files(ws, db, user, ruleset, _read(data, ruleset), why, base, "ruleset.workbook",
+    return save_files(ws, db, user, ruleset, _read(ws, data, ruleset), why, base, "ruleset.workbook",
                       "The workbook holds no change to this version; nothing to save.")
 
 

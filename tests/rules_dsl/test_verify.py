@@ -305,3 +305,20 @@ def test_verify_rule_is_a_subset_of_verify_on_generated_sets(policy):
             assert r.id in f.rules
             if f.kind in ("conflict", "redundant", "never", "always"):
                 assert (f.kind, f.rules) in whole or (f.kind, tuple(reversed(f.rules))) in whole
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(rule_strategy(max_leaves=5), min_size=1, max_size=8))
+def test_the_batched_quick_test_agrees_with_running_each_case(syntaxes):
+    """quick_decides runs every sample through the vectorized backend at once; one case at a time through the
+    per-row function must say the same of every rule (numbers, categories, yes/no and text, missing values)."""
+    syntaxes = [dataclasses.replace(s, name=f"Rule {i}") for i, s in enumerate(syntaxes)]
+    rs = ruleset(*syntaxes, policy="first match")
+    assume(rs.active_rules)
+    verifier = V._Verifier(rs)
+    verifier.whole = True
+    concluding = [r for r in verifier.rules.values() if r.label is not None and verifier.rail(r, "T")]
+    batched = verifier.quick_decides(concluding)
+    assert batched is not None, "the batch could not be run"
+    one_by_one = {r.id for r in concluding if any(not verifier.earlier_fires(r, c) for c in verifier.samples(r))}
+    assert batched == one_by_one

@@ -1,6 +1,9 @@
 """Decision tables and workbooks: lossless both ways, and every refusal at its sheet and cell."""
 from __future__ import annotations
 
+import csv
+import dataclasses
+import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -301,3 +304,61 @@ def test_every_column_counts_although_the_hidden_text_is_unchanged(tmp_path, tit
     book["Rules"][f"{column_of(book, title)}{row}"] = value
     book.save(path)
     assert expected in workbook.load(path).rule("small-regular-nuclei").text
+
+
+# ---- the rules table as CSV (rulecraft export --format csv / import rules.csv --into) ----------------------------
+
+def same_rules_any_order(rs: RuleSet, rules) -> None:
+    back = RuleSet(rs.settings, rs.vocabulary, sorted(rules, key=lambda r: [x.id for x in rs.rules].index(r.id)),
+                   id=rs.id)
+    same_rules(rs, back)
+
+
+def test_the_demo_comes_back_from_csv():
+    rs = rules_dsl.load(demo_path())
+    text = dt.to_csv(rs)
+    same_rules_any_order(rs, dt.rules_from_csv(text.encode(), rs.vocabulary, rs.settings))
+    same_rules_any_order(rs, dt.rules_from_csv(b"\xef\xbb\xbf" + text.encode(), rs.vocabulary, rs.settings))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(rules(checked=True, max_leaves=6), min_size=0, max_size=6).map(unique_names))
+def test_generated_rule_sets_survive_csv(syntaxes):
+    rs = build_ruleset(syntaxes)
+    same_rules_any_order(rs, dt.rules_from_csv(dt.to_csv(rs), rs.vocabulary, rs.settings))
+
+
+def test_a_csv_mistake_names_its_cell():
+    rs = rules_dsl.load(demo_path())
+    rows = dt.rows_from_csv(dt.to_csv(rs))
+    column = rows[0].index("worst radius")
+    row = next(i for i, r in enumerate(rows) if r[column])
+    rows[row][column] = "abvoe 17"
+    rows[1][rows[0].index("priority")] = "high"
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    with pytest.raises(RuleError) as caught:
+        dt.rules_from_csv(out.getvalue().encode(), rs.vocabulary, rs.settings, "edited.csv")
+    cells = [p.file for p in caught.value.problems]
+    assert f"edited.csv!{dt.column_letter(column + 1)}{row + 1}" in cells
+    assert f"edited.csv!{dt.column_letter(rows[0].index('priority') + 1)}2" in cells
+
+
+def test_a_file_that_is_not_utf8_csv_says_how_to_save_it():
+    rs = rules_dsl.load(demo_path())
+    with pytest.raises(RuleError) as caught:
+        dt.rules_from_csv("id;rule\n".encode("utf-16"), rs.vocabulary, rs.settings)
+    assert "CSV UTF-8" in caught.value.message
+
+
+def test_rules_already_compiled_are_reused_only_for_their_own_text():
+    rs = rules_dsl.load(demo_path())
+    rows = dt.table(rs).as_rows()
+    known = {r.id: r for r in rs.rules}
+    back = dt.rules_from_rows(rows, rs.vocabulary, rs.settings, known=known)
+    assert all(rule is known[rule.id] for rule in back)  # nothing parsed again
+    first, second = rs.rules[0], rs.rules[1]
+    stale = {second.id: dataclasses.replace(first, id=second.id)}  # another text under that id: not taken
+    back = dt.rules_from_rows(rows, rs.vocabulary, rs.settings, known=stale)
+    assert next(r for r in back if r.id == second.id).text == second.text
+    same_rules_any_order(rs, back)

@@ -98,3 +98,36 @@ def test_a_new_row_named_like_another_rule_is_refused_plainly(ws):
     assert not body["ok"] and body["problems"]
     assert all(p["message"] for p in body["problems"]), body["problems"]
     assert any(copy[columns.index("rule")] in p["message"] for p in body["problems"]), body["problems"]
+
+
+def _save_table(api, version, columns, rows, why):
+    saved = api.put(TABLE, json={"columns": columns, "rows": rows, "why": why}, headers={"If-Match": f'"{version}"'})
+    assert saved.status_code == 200, saved.get_json()
+    return opened(api)
+
+
+def _new_row(columns, name):
+    row = [None] * len(columns)
+    row[columns.index("rule")] = name
+    row[columns.index("age")] = "above 80"
+    row[columns.index("conclusion")] = "high"
+    return row
+
+
+def test_a_new_row_never_gets_the_id_of_a_deleted_rule(ws):
+    """A new rule named like a rule deleted earlier is a new rule: reusing the old id would show the old rule's
+    history and blame as the new one's (the single-rule form already gives a fresh id)."""
+    api = ws.as_("Ana")
+    version, columns, rows = opened(api)
+    version, columns, rows = _save_table(api, version, columns, rows + [_new_row(columns, "Very old")], "add")
+    assert api.get("/api/rulesets/sepsis-triage/rules/very-old").status_code == 200
+    rows = [r for r in rows if r[columns.index("id")] != "very-old"]
+    version, columns, rows = _save_table(api, version, columns, rows, "remove")
+    again = rows + [_new_row(columns, "Very old")]
+    check = api.post(f"{TABLE}/check", json={"columns": columns, "rows": again}).get_json()
+    assert check["ok"], check["problems"]
+    (added,) = check["changes"]
+    assert added["change"] == "added" and added["rule"] != "very-old", added
+    version, columns, rows = _save_table(api, version, columns, again, "add again")
+    assert api.get("/api/rulesets/sepsis-triage/rules/very-old").status_code == 404
+    assert api.get(f"/api/rulesets/sepsis-triage/rules/{added['rule']}").status_code == 200

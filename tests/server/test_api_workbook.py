@@ -85,3 +85,31 @@ def test_a_reader_may_download_but_not_save(ws):
     upload = base64.b64encode(got.data).decode()
     assert ws.as_("Alex").put(BOOK, json={"workbook": upload, "why": "x"},
                               headers={"If-Match": got.headers["ETag"]}).status_code == 403
+
+
+def test_a_new_row_in_an_upload_never_gets_the_id_of_a_deleted_rule(ws):
+    """As on the Table page: a row without an id is a new rule, with an id no rule of the rule set ever had."""
+    api = ws.as_("Ana")
+    got = api.get(BOOK)
+
+    def add_row(sheet):
+        row = sheet.max_row + 1
+        sheet[f"{column(sheet, 'rule')}{row}"] = "Very old"
+        sheet[f"{column(sheet, 'age')}{row}"] = "above 80"
+        sheet[f"{column(sheet, 'conclusion')}{row}"] = "high"
+    saved = api.put(BOOK, json={"workbook": edited(got.data, add_row), "why": "add"},
+                    headers={"If-Match": f'"{etag_of(got)}"'})
+    assert saved.status_code == 200, saved.get_json()
+    assert api.get("/api/rulesets/sepsis-triage/rules/very-old").status_code == 200
+    got = api.get(BOOK)
+    saved = api.put(BOOK, json={"workbook": edited(got.data, lambda s: s.delete_rows(row_of(s, "very-old"))),
+                                "why": "remove"}, headers={"If-Match": f'"{etag_of(got)}"'})
+    assert saved.status_code == 200, saved.get_json()
+    got = api.get(BOOK)
+    upload = edited(got.data, add_row)
+    preview = api.post(f"{BOOK}/preview", json={"workbook": upload}, headers={"If-Match": f'"{etag_of(got)}"'})
+    (added,) = preview.get_json()["changes"]
+    assert added["change"] == "added" and added["rule"] != "very-old", added
+    saved = api.put(BOOK, json={"workbook": upload, "why": "add again"}, headers={"If-Match": f'"{etag_of(got)}"'})
+    assert saved.status_code == 200, saved.get_json()
+    assert api.get("/api/rulesets/sepsis-triage/rules/very-old").status_code == 404

@@ -76,3 +76,47 @@ def test_a_bad_workbook_is_refused_at_its_cell_and_nothing_is_saved(data, tmp_pa
 def test_a_workbook_needs_a_file_to_go_to(data):
     refused = rulecraft("export", "sepsis-triage", "--format", "xlsx", data_dir=data, check=False)
     assert refused.returncode == 2 and "--out" in refused.stderr
+
+
+def read_rows(path):
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_a_csv_table_goes_back_into_its_rule_set(data, tmp_path):
+    out = tmp_path / "rules.csv"
+    rulecraft("export", "sepsis-triage", "--format", "csv", "--out", str(out), data_dir=data)
+    same = rulecraft("import", str(out), "--into", "sepsis-triage", "--as", "Ana", "--why", "Same", data_dir=data,
+                     check=False)
+    assert same.returncode == 1 and "nothing to save" in same.stderr  # lossless: the table is the rule set
+    rows = read_rows(out)
+    sirs = next(r for r in rows if r[0] == "sirs")
+    sirs[rows[0].index("priority")] = "7"
+    with out.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    preview = rulecraft("import", str(out), "--into", "sepsis-triage", "--as", "Ana", "--why", "SIRS first",
+                        "--dry-run", data_dir=data)
+    assert "changed: rule 'sirs'" in preview.stdout and "nothing saved" in preview.stdout
+    saved = rulecraft("import", str(out), "--into", "sepsis-triage", "--as", "Ana", "--why", "SIRS first",
+                      data_dir=data)
+    assert "Saved sepsis-triage as version" in saved.stdout and "1 changed" in saved.stdout
+    again = tmp_path / "again.csv"
+    rulecraft("export", "sepsis-triage", "--format", "csv", "--out", str(again), data_dir=data)
+    back = {row[0]: row for row in read_rows(again)}  # every cell as edited; the canonical text follows
+    assert {k: r[:-1] for k, r in back.items()} == {r[0]: r[:-1] for r in rows} and "priority 7" in back["sirs"][-1]
+
+
+def test_a_bad_csv_cell_is_named_by_row_and_column_and_nothing_is_saved(data, tmp_path):
+    out = tmp_path / "rules.csv"
+    rulecraft("export", "sepsis-triage", "--format", "csv", "--out", str(out), data_dir=data)
+    rows = read_rows(out)
+    rows[1][rows[0].index("in use")] = "perhaps"
+    with out.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    refused = rulecraft("import", str(out), "--into", "sepsis-triage", "--as", "Ana", "--why", "Bad", data_dir=data,
+                        check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    letter = chr(ord("A") + rows[0].index("in use"))
+    assert f"rules.csv!{letter}2 (row 2, column 'in use'): 'in use' is yes or no" in refused.stderr
+    no_target = rulecraft("import", str(out), "--as", "Ana", "--why", "Bad", data_dir=data, check=False)
+    assert no_target.returncode == 2 and "--into" in no_target.stderr
