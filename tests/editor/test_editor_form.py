@@ -1,6 +1,8 @@
 """The rule form keeps what a person typed and says kindly what is still needed (issue 15, items 1 and 5)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from browser_support import signed_in
 from playwright.sync_api import expect
@@ -127,4 +129,59 @@ def test_a_unit_on_a_feature_without_one_can_be_removed_in_the_form(people):
     unit.select_option(label="no unit")
     expect(page.locator("#check-state")).to_have_text("No mistakes found.")
     expect(page.locator("#sentence")).to_contain_text("when heart rate is above 100\n")
+    bea.discard_changes()
+
+
+def test_a_blank_field_does_not_hide_the_other_mistakes(people):
+    """Issue 15, item 2: while one field was blank, every other problem (confidence 1.5, a "cm" unit) vanished from
+    the form, and the sentence panel kept the old text."""
+    bea = signed_in(people, "Bea Author")
+    page = bea.go(f"/rulesets/{RULESET}/rules/new")
+    page.get_by_role("button", name="Text").click()
+    page.get_by_label("The rule as text").fill('rule "Fast and hot"\nwhen heart rate is above 100 cm\n'
+                                               '  and temperature is above 39\nthen sepsis risk is "high"')
+    expect(page.locator("#problems-summary")).to_contain_text("without 'cm'")
+    page.get_by_role("button", name="Form").click()
+    page.get_by_label("with confidence").fill("1.5")
+    page.get_by_label("Value", exact=True).nth(1).fill("")  # temperature: blank
+    beside = page.locator(".field-problem")
+    blank = beside.filter(has_text="Enter a number.")
+    confidence = beside.filter(has_text="Confidence is a number above 0 and at most 1")
+    unit = beside.filter(has_text="'heart rate' has no unit in the vocabulary, so write the number without 'cm'.")
+    for message in (blank, confidence, unit):
+        expect(message).to_be_visible()
+    summary = page.locator("#problems-summary")
+    expect(summary).to_contain_text("3 mistakes to fix")
+    expect(page.locator("#check-state")).to_have_text("3 mistakes to fix before saving.")
+    # The sentence shows what the form holds, the blank as "…".
+    expect(page.locator("#sentence")).to_have_text('rule "Fast and hot"\nwhen heart rate is above 100 cm\n'
+                                                   '  and temperature is above …\n'
+                                                   'then sepsis risk is "high" with confidence 1.5')
+    expect(page.locator("#sentence")).not_to_have_class(re.compile("stale"))
+    bea.screenshot("form-blank-among-other-mistakes")
+    # Filling the blank in: it goes, the two others stay.
+    page.get_by_label("Value", exact=True).nth(1).fill("39")
+    expect(blank).to_have_count(0)
+    expect(confidence).to_be_visible()
+    expect(unit).to_be_visible()
+    expect(page.locator("#sentence")).to_contain_text("and temperature is above 39\n")
+    bea.discard_changes()
+
+
+def test_mistakes_show_while_untouched_fields_are_still_to_fill_in(people):
+    """Issue 15, items 2 and 5: on a new rule, a mistake shows at once beside its field, and the fields not visited
+    yet stay a kind list of what to fill in, next to it."""
+    bea = signed_in(people, "Bea Author")
+    page = bea.go(f"/rulesets/{RULESET}/rules/new")
+    page.get_by_label("Name of the rule").fill("Fast pulse")
+    page.get_by_label("Feature").select_option("heart rate")
+    page.get_by_label("with confidence").fill("1.5")
+    expect(page.locator(".field-problem").filter(has_text="Confidence is a number above 0")).to_be_visible()
+    summary = page.locator("#problems-summary")
+    expect(summary).to_contain_text("1 mistake to fix")
+    expect(summary.locator(".still-needed")).to_contain_text("Enter a number.")
+    expect(summary.locator(".still-needed")).to_contain_text("Choose what the rule concludes about sepsis risk.")
+    expect(page.locator("#sentence")).to_have_text('rule "Fast pulse"\nwhen heart rate is above …\n'
+                                                   "then sepsis risk is … with confidence 1.5")
+    bea.screenshot("form-mistake-and-still-to-fill-in")
     bea.discard_changes()

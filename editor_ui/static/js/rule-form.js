@@ -146,7 +146,10 @@ export class RuleForm {
     if (blank) entry.blank = blank;
     this.fields.set(path, entry);
     if (input) {
+      // Typing in a field counts as having been in it: a value typed and then cleared is said at once, beside
+      // the field, with the other problems (not only once the person leaves the field).
       const touch = () => { this.touched.add(path); };
+      input.addEventListener("input", touch);
       input.addEventListener("change", touch);
       input.addEventListener("blur", touch);
     }
