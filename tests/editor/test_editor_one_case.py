@@ -120,6 +120,15 @@ def test_the_forms_feature_is_found_by_typing_past_the_first_space(people):
     expect(options.first).to_contain_text("also called “largest concave points”")
     feature.press("Enter")
     expect(feature).to_have_value("worst concave points")
+    # Tab takes the highlighted match on the way out, as Enter does.
+    feature.fill("")
+    feature.press_sequentially("mean radi")
+    feature.press("Tab")
+    expect(feature).to_have_value("mean radius")
+    expect(page.get_by_label("Comparison")).to_be_focused()
+    feature.fill("")
+    feature.press_sequentially("worst concave points")
+    feature.press("Enter")
     # A name typed that is not in the vocabulary is kept as typed, and the check offers the fix beside it.
     feature.fill("worst concave pionts")
     page.get_by_label("Value", exact=True).focus()

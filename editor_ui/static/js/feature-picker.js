@@ -112,6 +112,9 @@ export function featureCombobox({ features, label, placeholder = "Type a name, s
       highlight((active + step + shown.length) % shown.length);
     } else if (event.key === "Enter") {
       if (!list.hidden && active >= 0 && shown[active]) { event.preventDefault(); choose(shown[active]); }
+    } else if (event.key === "Tab" && onCommit) {
+      // The highlighted match is taken on the way out (list autocomplete with automatic selection).
+      if (!list.hidden && active >= 0 && shown[active] && input.value.trim()) choose(shown[active]);
     } else if (event.key === "Escape") {
       if (!list.hidden) { event.preventDefault(); close(); } else if (onCancel) { event.preventDefault(); onCancel(); } else input.value = onCommit ? committed : "";
     }
