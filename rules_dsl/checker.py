@@ -3,6 +3,9 @@
 The checker resolves every name (synonyms and letter case to the vocabulary's spelling), converts units, and
 returns three things: the rule in canonical words (what the store saves), the checked logic the backends compile,
 and the problems found, errors and warnings, each with its position in the text and its field in the form.
+
+A draft from the form (``structured.draft_from_json``) may hold ``Blank`` parts: the checker passes over them
+silently (the reader has reported them) and checks everything else; such a rule never gets logic.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from decimal import Decimal
 from . import logic as L
 from .errors import ERROR, WARNING, Problem, RuleError, normalize_name, quote_list
 from .formatter import format_comparison, format_number
-from .syntax import AllOf, AtLeast, Comparison, Conclusion, Flag, Not, Quantity, Rule, Span, Text
+from .syntax import AllOf, AtLeast, Blank, Comparison, Conclusion, Flag, Not, Quantity, Rule, Span, Text
 from .units import UnitProblem, convert
 from .vocabulary import Feature, Outcome, Vocabulary
 
@@ -49,7 +52,7 @@ class Checked:
 
 def check(rule: Rule, vocabulary: Vocabulary, outcome: Outcome | None = None) -> Checked:
     checker = _Checker(vocabulary)
-    if len(rule.name) > MAX_NAME_LENGTH:
+    if isinstance(rule.name, str) and len(rule.name) > MAX_NAME_LENGTH:
         checker.problem(rule.name_span, "name-too-long", f"The rule's name is too long ({len(rule.name)} "
                         f"characters); keep it under {MAX_NAME_LENGTH}.", "name")
     condition, logic = checker.condition(rule.condition, "when")
@@ -57,7 +60,7 @@ def check(rule: Rule, vocabulary: Vocabulary, outcome: Outcome | None = None) ->
     if conclusion is not None:
         conclusion = checker.conclusion(conclusion, outcome)
     resolved = replace(rule, condition=condition, conclusion=conclusion)
-    has_errors = any(p.is_error for p in checker.problems)
+    has_errors = any(p.is_error for p in checker.problems) or checker.incomplete or isinstance(rule.name, Blank)
     return Checked(resolved, None if has_errors else logic, checker.problems)
 
 
@@ -65,6 +68,7 @@ class _Checker:
     def __init__(self, vocabulary: Vocabulary):
         self.vocabulary = vocabulary
         self.problems: list[Problem] = []
+        self.incomplete = False  # a draft's Blank was met: no logic, whatever else is found
 
     def problem(self, span: Span | None, code: str, message: str, path: str, severity: str = ERROR,
                 suggestion: str | None = None) -> None:
@@ -72,6 +76,9 @@ class _Checker:
 
     # -- conditions ---------------------------------------------------------------------------------------------
     def condition(self, node, path: str):
+        if isinstance(node, Blank):
+            self.incomplete = True
+            return node, None
         if isinstance(node, Comparison):
             return self.comparison(node, path)
         if isinstance(node, Not):
@@ -82,7 +89,9 @@ class _Checker:
         items = tuple(p[0] for p in pairs)
         logics = tuple(p[1] for p in pairs)
         if isinstance(node, AtLeast):
-            if node.count > len(items):
+            if isinstance(node.count, Blank):
+                self.incomplete = True
+            elif node.count > len(items):
                 self.problem(node.span, "never-true", f"'at least {node.count} of' a list of {len(items)} can "
                              "never be true; lower the number or add conditions.", f"{path}.at_least", WARNING)
             elif node.count == 0:
@@ -95,6 +104,9 @@ class _Checker:
         return replace(node, items=items), L.Any_(logics)
 
     def comparison(self, c: Comparison, path: str):
+        if isinstance(c.feature, Blank):
+            self.incomplete = True
+            return c, None
         feature = self.vocabulary.lookup(c.feature)
         if feature is None:
             suggestion = self.vocabulary.suggest(c.feature)
@@ -125,7 +137,11 @@ class _Checker:
         return resolved, _test(feature, c.op, converted)
 
     def value(self, feature: Feature, op: str, value, path: str):
-        """(value in canonical spelling, value for the backends), or None after reporting a problem."""
+        """(value in canonical spelling, value for the backends), or None after reporting a problem (or for a
+        draft's Blank, reported by the reader)."""
+        if isinstance(value, Blank):
+            self.incomplete = True
+            return None
         kind = feature.type
         if kind == "number":
             if not isinstance(value, Quantity):
@@ -177,7 +193,8 @@ class _Checker:
         bounds: dict[str, tuple[float, bool, float, bool, Comparison]] = {}
         equal: dict[str, tuple[str, Comparison]] = {}
         for index, item in enumerate(items):
-            if not isinstance(item, Comparison):
+            if not isinstance(item, Comparison) or isinstance(item.feature, Blank) \
+                    or any(isinstance(v, Blank) for v in item.values):
                 continue
             feature = self.vocabulary.lookup(item.feature)
             if feature is None or not item.values:
@@ -220,14 +237,20 @@ class _Checker:
         if c.confidence is not None and not (0 < c.confidence <= 1):
             self.problem(c.confidence_span or c.span, "bad-confidence", "Confidence is a number above 0 and at "
                          "most 1 (or a percentage), for example: with confidence 0.8", "then.confidence")
+        if isinstance(c.outcome, Blank) or isinstance(c.label, Blank):
+            self.incomplete = True
         if outcome is None:
             return c
-        if normalize_name(c.outcome) != normalize_name(outcome.name):
+        if isinstance(c.outcome, Blank):
+            pass
+        elif normalize_name(c.outcome) != normalize_name(outcome.name):
             self.problem(c.outcome_span or c.span, "unknown-outcome", f"This rule set decides '{outcome.name}', so "
                          f"the conclusion reads: then {outcome.name} is \"{outcome.labels[0]}\"", "then.outcome",
                          suggestion=outcome.name)
         else:
             c = replace(c, outcome=outcome.name)
+        if isinstance(c.label, Blank):
+            return c
         label = outcome.label(c.label)
         if label is None:
             from .errors import did_you_mean

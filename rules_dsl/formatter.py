@@ -5,12 +5,27 @@ that a diff between two versions shows a change of meaning and nothing else. ``p
 formatting is idempotent (tests/rules_dsl/test_formatter.py holds both, including for generated rules).
 
 Layout: the top-level conditions go one per line ("  and ..."), anything nested stays on its line in parentheses.
+A draft's blank parts (``syntax.Blank``, from the form) are written "…", so the draft reads as the form holds it.
 """
 from __future__ import annotations
 
 from decimal import Decimal
 
-from .syntax import AllOf, AnyOf, AtLeast, Comparison, Conclusion, Condition, Flag, Not, Quantity, Rule, Text
+from .syntax import (
+    BLANK_TEXT,
+    AllOf,
+    AnyOf,
+    AtLeast,
+    Blank,
+    Comparison,
+    Conclusion,
+    Condition,
+    Flag,
+    Not,
+    Quantity,
+    Rule,
+    Text,
+)
 
 _OP_WORDS = {
     "is": "is", "is not": "is not", "above": "is above", "below": "is below", "at least": "is at least",
@@ -30,7 +45,13 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _blank_or(part) -> str:
+    return BLANK_TEXT if isinstance(part, Blank) else str(part)
+
+
 def format_value(value) -> str:
+    if isinstance(value, Blank):
+        return BLANK_TEXT
     if isinstance(value, Quantity):
         number = format_number(value.number)
         if value.unit is None:
@@ -44,7 +65,7 @@ def format_value(value) -> str:
 
 
 def format_comparison(c: Comparison) -> str:
-    words = f"{c.feature} {_OP_WORDS[c.op]}"
+    words = f"{_blank_or(c.feature)} {_OP_WORDS[c.op]}"
     if c.op == "between":
         return f"{words} {format_value(c.values[0])} and {format_value(c.values[1])}"
     if c.values:
@@ -54,13 +75,15 @@ def format_comparison(c: Comparison) -> str:
 
 def format_condition(condition: Condition, nested: bool = False) -> str:
     """One line; groups inside other conditions are wrapped in parentheses."""
+    if isinstance(condition, Blank):
+        return BLANK_TEXT
     if isinstance(condition, Comparison):
         return format_comparison(condition)
     if isinstance(condition, Not):
         return f"not ({format_condition(condition.item)})"
     if isinstance(condition, AtLeast):
         items = ", ".join(format_condition(i, nested=True) for i in condition.items)
-        return f"at least {condition.count} of ({items})"
+        return f"at least {_blank_or(condition.count)} of ({items})"
     joiner = " and " if isinstance(condition, AllOf) else " or "
     text = joiner.join(format_condition(i, nested=True) for i in condition.items)
     return f"({text})" if nested else text
@@ -74,12 +97,14 @@ def _format_when(condition: Condition) -> list[str]:
                 + [f"  {joiner} {format_condition(item, nested=True)}" for item in rest])
     if isinstance(condition, AtLeast):
         items = [f"    {format_condition(item, nested=True)}" for item in condition.items]
-        return [f"when at least {condition.count} of ("] + [line + "," for line in items[:-1]] + items[-1:] + ["  )"]
+        head = f"when at least {_blank_or(condition.count)} of ("
+        return [head] + [line + "," for line in items[:-1]] + items[-1:] + ["  )"]
     return [f"when {format_condition(condition)}"]
 
 
 def format_conclusion(conclusion: Conclusion) -> str:
-    text = f"then {conclusion.outcome} is {quote(conclusion.label)}"
+    label = BLANK_TEXT if isinstance(conclusion.label, Blank) else quote(conclusion.label)
+    text = f"then {_blank_or(conclusion.outcome)} is {label}"
     if conclusion.confidence is not None:
         text += f" with confidence {format_number(conclusion.confidence)}"
     return text
@@ -87,7 +112,7 @@ def format_conclusion(conclusion: Conclusion) -> str:
 
 def format_syntax(rule: Rule) -> str:
     """The canonical text of a parsed rule (no trailing newline)."""
-    lines = [f"rule {quote(rule.name)}"]
+    lines = [f"rule {quote(_blank_or(rule.name))}"]
     if rule.priority:
         lines.append(f"priority {rule.priority}")
     if not rule.enabled:

@@ -12,6 +12,11 @@ A value is a JSON number, a {"number": n, "unit": "mm"} object, a string (text) 
 The form is lossless: JSON -> syntax tree -> JSON and JSON -> text -> JSON give back the same document for any
 document this module produces. It only accepts what the text form can also say (a number after "above", a
 name the grammar reads as one name), so the two forms never disagree. A group of one condition is the condition.
+
+A form being filled in is a *draft*: ``draft_from_json`` reads all it can and puts a ``Blank`` where a field is
+blank or cannot be read, so that the checker still finds every other problem (a wrong unit, a confidence of 1.5) and
+the formatter writes the draft with "…" for the blanks. A blank field is reported as code "blank" (still to fill
+in); ``rule_from_json`` refuses any document with a problem, drafts included.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ from .syntax import (
     AllOf,
     AnyOf,
     AtLeast,
+    Blank,
     Comparison,
     Conclusion,
     Condition,
@@ -111,11 +117,17 @@ class _Reader:
     def text(self, data: Any, path: str, what: str, *, required: bool = True, one_line: bool = True) -> str | None:
         if data is None and not required:
             return None
+        if data is None:
+            self.fail(path, f"{what} is required.", "blank")
+            return None
         if not isinstance(data, str):
-            self.fail(path, f"{what} is required." if data is None else f"{what} must be text.")
+            self.fail(path, f"{what} must be text.")
             return None
         if not data.strip():
-            self.fail(path, f"{what} is required." if required else f"{what} is empty: write it, or leave it out.")
+            if required:
+                self.fail(path, f"{what} is required.", "blank")
+            else:
+                self.fail(path, f"{what} is empty: write it, or leave it out.")
             return None
         if one_line and ("\n" in data or "\r" in data):
             self.fail(path, f"{what} must fit on one line.")
@@ -188,7 +200,8 @@ class _Reader:
                 return None
             value = Text(data)
         else:
-            self.fail(path, "Expected a number, a text, or yes/no (true/false).")
+            self.fail(path, "Expected a number, a text, or yes/no (true/false).",
+                      "blank" if data is None else "bad-field")
             return None
         if op in _NUMERIC_OPS and not isinstance(value, Quantity):
             self.fail(path, f"'{op}' compares numbers: give a number here.")
@@ -201,66 +214,65 @@ class _Reader:
             return None
         return value
 
-    def condition(self, data: Any, path: str, depth: int = 1) -> Condition | None:
+    def condition(self, data: Any, path: str, depth: int = 1) -> Condition | Blank:
+        """The condition; a Blank (after reporting the problem) for one that cannot be read."""
         if depth > MAX_DEPTH:
             self.fail(path, f"The conditions are nested too deeply (more than {MAX_DEPTH} levels).", "too-deep")
-            return None
+            return Blank()
         if not isinstance(data, dict):
             self.fail(path, "Expected a condition.")
-            return None
+            return Blank()
         kinds = [k for k in ("feature", "all", "any", "at_least", "not") if k in data]
         if len(kinds) != 1:
             self.fail(path, "A condition is either a comparison (feature, op, values) or a group "
                             "(all, any, at_least + of, not).")
-            return None
+            return Blank()
         kind = kinds[0]
         self.unexpected(data, _CONDITION_KEYS[kind], path, "a condition")
         if kind == "feature":
             return self.comparison(data, path)
         if kind == "not":
-            item = self.condition(data["not"], f"{path}.not", depth + 1)
-            return None if item is None else Not(item)
+            return Not(self.condition(data["not"], f"{path}.not", depth + 1))
         key = "of" if kind == "at_least" else kind
         items = data.get(key)
         if not isinstance(items, list) or not items:
-            self.fail(f"{path}.{key}", "A group needs at least one condition.")
-            return None
+            self.fail(f"{path}.{key}", "A group needs at least one condition.", "blank" if items == [] else "bad-field")
+            return Blank()
         conditions = [self.condition(item, f"{path}.{key}[{i}]", depth + 1) for i, item in enumerate(items)]
-        if any(c is None for c in conditions):
-            return None
         if kind == "at_least":
             count = data["at_least"]
             if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 10 ** MAX_SIGNIFICANT_DIGITS:
                 # (the text form holds numbers of at most 15 digits)
-                self.fail(f"{path}.at_least", "'at least' needs a whole number, such as 2.")
-                return None
+                self.fail(f"{path}.at_least", "'at least' needs a whole number, such as 2.",
+                          "blank" if count is None else "bad-field")
+                count = Blank()
             return AtLeast(count, tuple(conditions))
         if len(conditions) == 1:
             return conditions[0]
         return (AllOf if kind == "all" else AnyOf)(tuple(conditions))
 
-    def comparison(self, data: dict, path: str) -> Comparison | None:
-        feature = self.name(data.get("feature"), f"{path}.feature", "The feature")
+    def comparison(self, data: dict, path: str) -> Comparison | Blank:
+        feature = self.name(data.get("feature"), f"{path}.feature", "The feature") or Blank()
         op = data.get("op")
         if op not in OPERATORS:
             self.fail(f"{path}.op", "Choose a comparison: " + ", ".join(OPERATORS) + ".")
-            return None
+            return Blank()
         values = data.get("values", [])
+        wanted = 0 if op in NO_VALUE_OPS else 2 if op in TWO_VALUE_OPS else None if op in LIST_OPS else 1
+        blanks = (Blank(),) * (1 if wanted is None else wanted)  # for values that cannot be read at all
         if not isinstance(values, list):
             self.fail(f"{path}.values", "Expected a list of values.")
-            return None
-        wanted = 0 if op in NO_VALUE_OPS else 2 if op in TWO_VALUE_OPS else None if op in LIST_OPS else 1
+            return Comparison(feature, op, blanks)
         if wanted is not None and len(values) != wanted:
             need = {0: "no value", 1: "one value", 2: "two values (the lower and the upper limit)"}[wanted]
             self.fail(f"{path}.values", f"'{op}' takes {need}.")
-            return None
+            return Comparison(feature, op, blanks)
         if wanted is None and not values:
-            self.fail(f"{path}.values", f"'{op}' needs at least one value.")
-            return None
-        parsed = [self.value(v, f"{path}.values[{i}]", op) for i, v in enumerate(values)]
-        if feature is None or any(v is None for v in parsed):
-            return None
-        if op == "between" and parsed[0].unit is None and parsed[1].unit is not None:
+            self.fail(f"{path}.values", f"'{op}' needs at least one value.", "blank")
+            return Comparison(feature, op, blanks)
+        parsed = [self.value(v, f"{path}.values[{i}]", op) or Blank() for i, v in enumerate(values)]
+        if op == "between" and all(isinstance(v, Quantity) for v in parsed) and parsed[0].unit is None \
+                and parsed[1].unit is not None:
             parsed[0] = Quantity(parsed[0].number, parsed[1].unit)  # as in the text: "between 2 and 5 mm"
         return Comparison(feature, op, tuple(parsed))
 
@@ -269,37 +281,50 @@ class _Reader:
             self.fail(path, 'The conclusion is written {"outcome": "risk", "label": "high"}.')
             return None
         self.unexpected(data, {"outcome", "label", "confidence"}, path, "the conclusion")
-        outcome = self.name(data.get("outcome"), f"{path}.outcome", "The outcome")
-        label = self.text(data.get("label"), f"{path}.label", "The label")
+        outcome = self.name(data.get("outcome"), f"{path}.outcome", "The outcome") or Blank()
+        label = self.text(data.get("label"), f"{path}.label", "The label") or Blank()
         confidence = None
         if data.get("confidence") is not None:
             confidence = self.number(data["confidence"], f"{path}.confidence")
-            if confidence is None:
-                return None
-        if outcome is None or label is None:
-            return None
         return Conclusion(outcome, label, confidence)
+
+
+def draft_from_json(data: Any) -> tuple[Rule | None, list[Problem]]:
+    """Read the structured form as far as it goes: the rule, with a ``Blank`` for each part that is blank or cannot
+    be read, and every problem found (each with its field; a blank one has code "blank"). The rule is None only
+    when the document is not a rule at all (not an object, too large). A draft with problems is not a rule:
+    check it to find the other problems, format it to show it, never save or compile it."""
+    reader = _Reader()
+    if not isinstance(data, dict):
+        return None, [Problem("bad-field", "A rule is a JSON object with name, when, then and because.")]
+    reader.unexpected(data, _RULE_KEYS, "", "a rule")
+    name = reader.text(data.get("name"), "name", "The rule's name") or Blank()
+    priority = data.get("priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 1_000_000:
+        reader.fail("priority", "The priority must be a whole number, such as 0 or 2.")
+        priority = 0
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        reader.fail("enabled", "'enabled' is true or false.")
+        enabled = True
+    if "when" in data:
+        when = reader.condition(data.get("when"), "when")
+    else:
+        reader.fail("when", "The rule needs at least one condition.", "blank")
+        when = Blank()
+    then = reader.conclusion(data["then"], "then") if data.get("then") is not None else None
+    because = reader.text(data.get("because"), "because", "The reason", required=False)
+    try:
+        check_limits(when)
+    except RuleError as e:
+        return None, reader.problems + e.problems
+    rule = Rule(name=name, condition=when, conclusion=then, because=because, priority=priority, enabled=enabled)
+    return rule, reader.problems
 
 
 def rule_from_json(data: Any) -> Rule:
     """Build a syntax tree from the structured form; every problem found is reported at once, with its field."""
-    reader = _Reader()
-    if not isinstance(data, dict):
-        raise RuleError(Problem("bad-field", "A rule is a JSON object with name, when, then and because."))
-    reader.unexpected(data, _RULE_KEYS, "", "a rule")
-    name = reader.text(data.get("name"), "name", "The rule's name")
-    priority = data.get("priority", 0)
-    if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 1_000_000:
-        reader.fail("priority", "The priority must be a whole number, such as 0 or 2.")
-    enabled = data.get("enabled", True)
-    if not isinstance(enabled, bool):
-        reader.fail("enabled", "'enabled' is true or false.")
-    when = reader.condition(data.get("when"), "when") if "when" in data else None
-    if "when" not in data:
-        reader.fail("when", "The rule needs at least one condition.")
-    then = reader.conclusion(data["then"], "then") if data.get("then") is not None else None
-    because = reader.text(data.get("because"), "because", "The reason", required=False)
-    if reader.problems:
-        raise RuleError(reader.problems)
-    check_limits(when)
-    return Rule(name=name, condition=when, conclusion=then, because=because, priority=priority, enabled=enabled)
+    rule, problems = draft_from_json(data)
+    if problems:
+        raise RuleError(problems)
+    return rule

@@ -56,6 +56,17 @@ class Flag:
     span: Span | None = _span()
 
 
+@dataclass(frozen=True)
+class Blank:
+    """A part of a draft rule that is not filled in yet (or could not be read), in a rule read from the form with
+    ``structured.draft_from_json``: the checker passes over it and the formatter writes it as "…". It never reaches
+    a saved rule, a compiled rule or the parser's output."""
+
+    span: Span | None = _span()
+
+
+BLANK_TEXT = "…"
+
 Value = Quantity | Text | Flag
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from rules_dsl import parse_rule, rule_from_json
+from rules_dsl import parse_rule
 
 from ..auth import requires
 from ..services import datasets, preview
@@ -30,6 +30,14 @@ def _draft_request(body: dict, purpose: str):
     return ruleset_id, version, ruleset
 
 
+def _read(body: dict, ruleset):
+    """The draft's syntax tree, or (None, the answer of a failed check): text as parsed; the form's structured rule
+    with every problem at once, blanks among them (preview.read_form)."""
+    if "text" in body:
+        return preview.parse_or_problems(lambda: parse_rule(body["text"]))
+    return preview.read_form(ruleset, body["rule"])
+
+
 @bp.post("/check")
 @requires("rules.read")
 def check():
@@ -38,8 +46,7 @@ def check():
     Answers 200 even when the rule has errors (that is the answer); 404 for an unknown rule set."""
     body = json_body()
     ruleset_id, version, ruleset = _draft_request(body, "check against")
-    syntax, failed = preview.parse_or_problems(
-        lambda: parse_rule(body["text"]) if "text" in body else rule_from_json(body["rule"]))
+    syntax, failed = _read(body, ruleset)
     if failed is not None:
         return jsonify({**failed, "version": version, "examples": None, "reference": None})
     result = preview.check_rule(ruleset, syntax)
@@ -74,8 +81,7 @@ def check_case():
     rule_id = body.get("id")
     if rule_id is not None and (not isinstance(rule_id, str) or rule_id not in {r.id for r in ruleset.rules}):
         raise Invalid("\"id\" must be the id of a rule in this rule set (leave it out for a new rule).", field="id")
-    syntax, failed = preview.parse_or_problems(
-        lambda: parse_rule(body["text"]) if "text" in body else rule_from_json(body["rule"]))
+    syntax, failed = _read(body, ruleset)
     if failed is None:
         result = preview.check_rule(ruleset, syntax)
         checked = result.pop("checked")
@@ -90,6 +96,9 @@ TRY = {"type": ["object", "null"], "properties": {"total": I, "matched": {"type"
                                                   "matches": arr({"type": "object"}),
                                                   "near_misses": arr({"type": "object"})}}
 SCHEMAS = {"Check": obj({"valid": B, "errors": arr(ref("Problem")), "warnings": arr(ref("Problem")), "text": NULL_S,
+                         "sentence": {"type": ["string", "null"],
+                                      "description": "the rule in words as the form holds it, \"…\" for each blank "
+                                                     "(the text once complete; null for text that cannot be read)"},
                          "structured": {"anyOf": [ref("StructuredRule"), {"type": "null"}]}, "version": S,
                          "examples": TRY, "reference": TRY,
                          "findings": {"type": ["array", "null"], "items": ref("Finding"),

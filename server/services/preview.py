@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from rules_dsl import logic as L
 from rules_dsl.backends.row import compile_rules
 from rules_dsl.backends.vectorized import VectorizedRules, check_columns
 from rules_dsl.formatter import format_condition
+from rules_dsl.structured import draft_from_json
 from rules_dsl.syntax import AllOf
 from rules_dsl.verify import verify_rule
 
@@ -29,11 +31,13 @@ log = logging.getLogger(__name__)
 def check_rule(ruleset: RuleSet, syntax) -> dict:
     """Errors, warnings, the canonical text and the structured form of a rule against a rule set."""
     checked = check(syntax, ruleset.vocabulary, ruleset.outcome)
+    text = format_syntax(checked.rule)
     return {
         "valid": not checked.errors,
         "errors": [p.to_dict() for p in checked.errors],
         "warnings": [p.to_dict() for p in checked.warnings],
-        "text": format_syntax(checked.rule),
+        "text": text,
+        "sentence": text,
         "structured": rule_to_json(checked.rule),
         "checked": checked,
     }
@@ -53,6 +57,39 @@ def draft_findings(ruleset: RuleSet, checked, rule_id: str | None) -> list[dict]
         log.warning("findings for a draft rule failed: %r", e)
         return []
     return [f.to_dict() for f in found]
+
+
+def read_form(ruleset: RuleSet, data):
+    """The form's structured rule -> (syntax, None) when it is complete and readable; otherwise (None, the answer
+    of a failed check) with *every* problem: the blank fields (code "blank": still to fill in) among the checker's
+    findings on all the rest (a wrong unit, a confidence of 1.5, an unknown feature, a value out of range), in the
+    order of the form, and the draft's sentence with "…" for the blanks (issue 15, item 2: a blank field hid the
+    other problems and left the sentence stale)."""
+    draft, problems = draft_from_json(data)
+    if not problems:
+        return draft, None
+    sentence = None
+    if draft is not None:
+        checked = check(draft, ruleset.vocabulary, ruleset.outcome)
+        problems = problems + checked.problems
+        sentence = format_syntax(checked.rule)
+    problems = sorted(problems, key=lambda p: _form_order(p.field))
+    return None, {"valid": False, "errors": [p.to_dict() for p in problems if p.is_error],
+                  "warnings": [p.to_dict() for p in problems if not p.is_error], "text": None,
+                  "sentence": sentence, "structured": None}
+
+
+_SECTIONS = {"name": 0, "when": 1, "then": 2, "priority": 3, "enabled": 4, "because": 5}
+
+
+def _form_order(field: str | None) -> tuple:
+    """A problem's place in the form: name, conditions (in order, at any depth), conclusion, priority, because."""
+    parts = re.findall(r"\[(\d+)\]|([^.[\]]+)", field or "")
+    if not parts:
+        return (len(_SECTIONS), ())
+    first = parts[0][1]
+    return (_SECTIONS.get(first, len(_SECTIONS)),
+            tuple((0, int(index), "") if index else (1, 0, word) for index, word in parts[1:]))
 
 
 def try_on(checked, frame: pd.DataFrame, label_column: str | None, id_column: str | None = None) -> dict:
@@ -115,7 +152,7 @@ def parse_or_problems(parse):
     except RuleError as e:
         return None, {"valid": False, "errors": [p.to_dict() for p in e.errors],
                       "warnings": [p.to_dict() for p in e.problems if not p.is_error], "text": None,
-                      "structured": None}
+                      "sentence": None, "structured": None}
 
 
 def try_case(ruleset: RuleSet, checked, rule_id: str | None, case) -> dict:

@@ -3,6 +3,7 @@ install it, or fail when RULECRAFT_REQUIRE_BROWSER=1 (CI sets it, so CI never pa
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -68,3 +69,16 @@ def call_api(visitor, method: str, path: str, body: dict | None = None, version:
     response = visitor.page.request.fetch(visitor.server.url + path, method=method, headers=headers, data=body)
     assert response.status in expect, f"{method} {path}: {response.status} {response.text()[:300]}"
     return response.json()
+
+
+def pick_feature(scope, name: str, nth: int = 0):
+    """Choose a condition's feature as a person does (issue 15, item 13): type in its Feature field (a combobox over
+    the vocabulary's names, synonyms and descriptions), then click the name in the list. ``scope`` is the page or a
+    part of it; ``nth`` counts the Feature fields in it. Returns the field."""
+    field = scope.get_by_role("combobox", name="Feature", exact=True).nth(nth)
+    field.fill(name)
+    page = getattr(scope, "page", scope)
+    listbox = page.locator(f"#{field.get_attribute('aria-controls')}")
+    listbox.get_by_role("option").filter(
+        has=page.locator(".option-name", has_text=re.compile(rf"^{re.escape(name)}( \(.*\))?$"))).first.click()
+    return field

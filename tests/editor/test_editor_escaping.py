@@ -8,7 +8,7 @@ out if they are there; the readers' test puts them in if not), so they pass in a
 from __future__ import annotations
 
 import pytest
-from browser_support import call_api, signed_in
+from browser_support import call_api, pick_feature, signed_in
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -53,7 +53,7 @@ def test_payloads_typed_into_the_editor_are_shown_as_text(people):
     page = bea.page
     bea.go("/rulesets/sepsis-triage/rules/new")
     page.get_by_label("Name of the rule").fill(PAYLOAD)
-    page.get_by_label("Feature").select_option("notes")
+    pick_feature(page, "notes")
     page.get_by_label("Comparison").select_option("contains")
     page.get_by_label("Value", exact=True).fill(PAYLOAD)
     page.get_by_label("then sepsis risk is").select_option("high")

@@ -1,8 +1,10 @@
 """The rule form keeps what a person typed and says kindly what is still needed (issue 15, items 1 and 5)."""
 from __future__ import annotations
 
+import re
+
 import pytest
-from browser_support import signed_in
+from browser_support import pick_feature, signed_in
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -20,7 +22,7 @@ def test_an_empty_new_rule_lists_what_to_fill_in_not_mistakes(people):
     assert "mistakes to fix" not in page.locator("main").inner_text()
     bea.screenshot("form-new-rule-still-to-fill-in")
     # Once a field is filled in, it leaves the list.
-    page.get_by_label("Feature").select_option("temperature")
+    pick_feature(page, "temperature")
     expect(needed).not_to_contain_text("Choose what this condition tests.")
     bea.discard_changes()
 
@@ -30,16 +32,16 @@ def test_choosing_another_feature_keeps_the_value_or_says_it_was_cleared(people)
     page = bea.go(f"/rulesets/{RULESET}/rules/new")
     page.get_by_label("Name of the rule").fill("Fever")
     page.get_by_label("then sepsis risk is").select_option("high")
-    page.get_by_label("Feature").select_option("temperature")
+    pick_feature(page, "temperature")
     page.get_by_label("Value", exact=True).fill("39")
     expect(page.locator("#sentence")).to_contain_text("temperature is above 39")
     # Another number: the value stays.
-    page.get_by_label("Feature").select_option("heart rate")
+    pick_feature(page, "heart rate")
     expect(page.get_by_label("Value", exact=True)).to_have_value("39")
     expect(page.locator(".cleared")).to_have_count(0)
     expect(page.locator("#sentence")).to_contain_text("heart rate is above 39")
     # A category cannot hold 39: cleared, and the row says so.
-    page.get_by_label("Feature").select_option("location")
+    pick_feature(page, "location")
     expect(page.locator(".cleared")).to_have_text("39 was cleared: “location” takes margin, border, centre.")
     bea.screenshot("form-value-cleared")
     bea.discard_changes()
@@ -97,14 +99,17 @@ def test_feature_names_are_not_cut_off_in_nested_groups_on_a_phone(people):
     page = ana.go("/rulesets/breast-mass-triage/rules/new")
     page.get_by_role("button", name="+ Add a group").click()
     page.locator("fieldset.group fieldset.group").first.get_by_role("button", name="+ Add a group").click()
-    features = page.locator("select.feature")
+    features = page.locator("input.feature")
     for i in range(features.count()):
-        features.nth(i).select_option("worst concave points")
-    # Each list is wide enough for the chosen name (measured in its own font) and its arrow.
-    cut = features.evaluate_all("""selects => selects.filter((s) => {
+        pick_feature(page, "worst concave points", nth=i)
+    expect(features).to_have_count(5)  # one, a group of two, and a group of two in it
+    # Each field is wide enough for the chosen name (measured in its own font) and its padding.
+    cut = features.evaluate_all("""inputs => inputs.filter((s) => {
         const context = document.createElement("canvas").getContext("2d");
-        context.font = getComputedStyle(s).font;
-        return context.measureText(s.selectedOptions[0].text).width + 28 > s.clientWidth;
+        const style = getComputedStyle(s);
+        context.font = style.font;
+        const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+        return !s.value || context.measureText(s.value).width + padding > s.clientWidth;
     }).length""")
     assert cut == 0, f"{cut} feature names cut off"
     assert page.evaluate("document.documentElement.scrollWidth <= 390")  # no sideways scrolling
@@ -127,4 +132,59 @@ def test_a_unit_on_a_feature_without_one_can_be_removed_in_the_form(people):
     unit.select_option(label="no unit")
     expect(page.locator("#check-state")).to_have_text("No mistakes found.")
     expect(page.locator("#sentence")).to_contain_text("when heart rate is above 100\n")
+    bea.discard_changes()
+
+
+def test_a_blank_field_does_not_hide_the_other_mistakes(people):
+    """Issue 15, item 2: while one field was blank, every other problem (confidence 1.5, a "cm" unit) vanished from
+    the form, and the sentence panel kept the old text."""
+    bea = signed_in(people, "Bea Author")
+    page = bea.go(f"/rulesets/{RULESET}/rules/new")
+    page.get_by_role("button", name="Text").click()
+    page.get_by_label("The rule as text").fill('rule "Fast and hot"\nwhen heart rate is above 100 cm\n'
+                                               '  and temperature is above 39\nthen sepsis risk is "high"')
+    expect(page.locator("#problems-summary")).to_contain_text("without 'cm'")
+    page.get_by_role("button", name="Form").click()
+    page.get_by_label("with confidence").fill("1.5")
+    page.get_by_label("Value", exact=True).nth(1).fill("")  # temperature: blank
+    beside = page.locator(".field-problem")
+    blank = beside.filter(has_text="Enter a number.")
+    confidence = beside.filter(has_text="Confidence is a number above 0 and at most 1")
+    unit = beside.filter(has_text="'heart rate' has no unit in the vocabulary, so write the number without 'cm'.")
+    for message in (blank, confidence, unit):
+        expect(message).to_be_visible()
+    summary = page.locator("#problems-summary")
+    expect(summary).to_contain_text("3 mistakes to fix")
+    expect(page.locator("#check-state")).to_have_text("3 mistakes to fix before saving.")
+    # The sentence shows what the form holds, the blank as "…".
+    expect(page.locator("#sentence")).to_have_text('rule "Fast and hot"\nwhen heart rate is above 100 cm\n'
+                                                   '  and temperature is above …\n'
+                                                   'then sepsis risk is "high" with confidence 1.5')
+    expect(page.locator("#sentence")).not_to_have_class(re.compile("stale"))
+    bea.screenshot("form-blank-among-other-mistakes")
+    # Filling the blank in: it goes, the two others stay.
+    page.get_by_label("Value", exact=True).nth(1).fill("39")
+    expect(blank).to_have_count(0)
+    expect(confidence).to_be_visible()
+    expect(unit).to_be_visible()
+    expect(page.locator("#sentence")).to_contain_text("and temperature is above 39\n")
+    bea.discard_changes()
+
+
+def test_mistakes_show_while_untouched_fields_are_still_to_fill_in(people):
+    """Issue 15, items 2 and 5: on a new rule, a mistake shows at once beside its field, and the fields not visited
+    yet stay a kind list of what to fill in, next to it."""
+    bea = signed_in(people, "Bea Author")
+    page = bea.go(f"/rulesets/{RULESET}/rules/new")
+    page.get_by_label("Name of the rule").fill("Fast pulse")
+    pick_feature(page, "heart rate")
+    page.get_by_label("with confidence").fill("1.5")
+    expect(page.locator(".field-problem").filter(has_text="Confidence is a number above 0")).to_be_visible()
+    summary = page.locator("#problems-summary")
+    expect(summary).to_contain_text("1 mistake to fix")
+    expect(summary.locator(".still-needed")).to_contain_text("Enter a number.")
+    expect(summary.locator(".still-needed")).to_contain_text("Choose what the rule concludes about sepsis risk.")
+    expect(page.locator("#sentence")).to_have_text('rule "Fast pulse"\nwhen heart rate is above …\n'
+                                                   "then sepsis risk is … with confidence 1.5")
+    bea.screenshot("form-mistake-and-still-to-fill-in")
     bea.discard_changes()

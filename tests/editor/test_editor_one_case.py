@@ -81,28 +81,61 @@ def test_the_open_feature_list_has_no_serious_accessibility_violation(people):
 
 
 def test_the_forms_feature_is_found_by_typing_past_the_first_space(people):
-    """Issue 15, item 13: the list's own type-ahead stops at the first space; typing words finds the feature."""
+    """Issue 15, item 13: the list's own type-ahead stops at the first space and a plain list of 300 names does not
+    serve: the Feature field itself is the search (names, synonyms, descriptions; arrow keys, Enter)."""
     ana = signed_in(people, "Ana Author")
     page = ana.go("/rulesets/breast-mass-triage/rules/new")
-    page.get_by_role("button", name="find by typing: search the vocabulary, condition 1").click()
-    find = page.get_by_role("combobox", name="Search the vocabulary by name, synonym or description")
-    expect(find).to_be_focused()
-    find.press_sequentially("concave worst")  # words in any order
+    feature = page.get_by_role("combobox", name="Feature", exact=True)
+    expect(feature).to_have_count(1)
+    expect(page.locator("#rule-form select.feature")).to_have_count(0)  # no plain list of names any more
+    feature.press_sequentially("concave worst")  # words in any order
+    expect(feature).to_have_attribute("aria-expanded", "true")
     options = page.locator("#rule-form [role=listbox] [role=option]")
     expect(options.first).to_contain_text("worst concave points")
     ana.screenshot("form-feature-combobox")
-    find.press("Enter")
-    # The list shows the choice, the focus is back on it, and the rule reads it.
-    feature = page.get_by_label("Feature")
+    feature.press("Enter")
+    # The field shows the choice and keeps the focus, and the rule reads it.
     expect(feature).to_have_value("worst concave points")
     expect(feature).to_be_focused()
+    expect(feature).to_have_attribute("aria-expanded", "false")
     page.get_by_label("Value", exact=True).fill("0.2")
     page.get_by_label("Name of the rule").fill("Concave")
     page.get_by_label("then diagnosis is").select_option("malignant")
     expect(page.locator("#sentence")).to_contain_text("worst concave points is above 0.2")
-    # Escape puts the search away and goes back to the list.
-    page.get_by_role("button", name="find by typing: search the vocabulary, condition 1").click()
-    find.press("Escape")
-    expect(find).to_have_count(0)
-    expect(feature).to_be_focused()
+    # A synonym and words of a description find features too; arrow keys move through the matches.
+    feature.fill("")
+    feature.press_sequentially("indented portions")  # only in the descriptions of the concave points features
+    expect(options.first).to_contain_text("concave points")
+    expect(options.first).to_have_attribute("aria-selected", "true")
+    feature.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(feature).to_have_attribute("aria-activedescendant", options.nth(1).get_attribute("id"))
+    # Escape closes the list; a second Escape puts the chosen name back.
+    feature.press("Escape")
+    expect(feature).to_have_attribute("aria-expanded", "false")
+    feature.press("Escape")
+    expect(feature).to_have_value("worst concave points")
+    feature.fill("")
+    feature.press_sequentially("largest concave")  # the synonym of worst concave points
+    expect(options.first).to_contain_text("also called “largest concave points”")
+    feature.press("Enter")
+    expect(feature).to_have_value("worst concave points")
+    # Tab takes the highlighted match on the way out, as Enter does.
+    feature.fill("")
+    feature.press_sequentially("mean radi")
+    feature.press("Tab")
+    expect(feature).to_have_value("mean radius")
+    expect(page.get_by_label("Comparison")).to_be_focused()
+    feature.fill("")
+    feature.press_sequentially("worst concave points")
+    feature.press("Enter")
+    # A name typed that is not in the vocabulary is kept as typed, and the check offers the fix beside it.
+    feature.fill("worst concave pionts")
+    page.get_by_label("Value", exact=True).focus()
+    beside = page.locator(".field-problem").filter(has_text="There is no feature called 'worst concave pionts'")
+    expect(beside).to_be_visible()
+    beside.get_by_role("button", name="Use “worst concave points”").click()
+    expect(feature).to_have_value("worst concave points")
+    expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    expect(page.get_by_label("Value", exact=True)).to_have_value("0.2")  # the value stayed
     ana.discard_changes()

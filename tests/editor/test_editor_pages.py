@@ -198,16 +198,19 @@ def test_a_rule_is_written_and_saved_with_the_keyboard_alone(people):
     page = bea.go("/rulesets/sepsis-triage/rules/new")
     keys = page.keyboard
     keys.type("Fever and a fast pulse")                       # the name field has focus on a new rule
-    for _ in range(4):
-        keys.press("Tab")                                     # group kind, "not", "find by typing", the feature list
-    keys.type("temperature")                                  # type-ahead in the list
+    for _ in range(3):
+        keys.press("Tab")                                     # group kind, "not", the feature field
+    keys.type("temper")                                       # found by typing (issue 15, item 13)
+    keys.press("Enter")                                       # the first match, highlighted: temperature
     keys.press("Tab")                                         # comparison: "is above" for a number
     keys.press("Tab")
     keys.type("38")
     keys.press("Tab")                                         # remove
     keys.press("Tab")                                         # + Add a condition
-    keys.press("Enter")                                       # the new row's feature list gets focus
-    keys.type("heart rate")
+    keys.press("Enter")                                       # the new row's feature field gets focus
+    keys.type("pulse")                                        # a synonym finds heart rate
+    keys.press("ArrowDown")                                   # arrow keys move in the list (one match: stays)
+    keys.press("Enter")
     keys.press("Tab")
     keys.press("Tab")
     keys.type("90")

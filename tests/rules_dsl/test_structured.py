@@ -238,3 +238,27 @@ def test_floats_that_json_cannot_hold_are_refused_before_any_text_is_made():
                                             {"feature": "y", "op": "is known"}]}))
     assert isinstance(rule_from_json(ok()).condition, Comparison)
     assert not isinstance(rule_from_json(ok()).condition, AllOf)
+
+
+def test_a_draft_keeps_what_can_be_read_and_marks_the_blanks():
+    """Issue 15, item 2: the reader went on past a blank field, so the checker can see the rest."""
+    from rules_dsl.structured import draft_from_json
+    from rules_dsl.syntax import Blank
+
+    document = {"name": " ", "when": {"all": [{"feature": "x", "op": "above", "values": [None]},
+                                              {"feature": None, "op": "is", "values": [1]},
+                                              {"feature": "y", "op": "is", "values": [[1]]}]},
+                "then": {"outcome": "risk", "label": "", "confidence": 2}}
+    rule, problems = draft_from_json(document)
+    codes = {p.field: p.code for p in problems}
+    assert codes == {"name": "blank", "when.all[0].values[0]": "blank", "when.all[1].feature": "blank",
+                     "when.all[2].values[0]": "bad-field", "then.label": "blank"}
+    first, second, third = rule.condition.items
+    assert isinstance(first.values[0], Blank) and isinstance(second.feature, Blank)
+    assert isinstance(third.values[0], Blank)
+    assert isinstance(rule.conclusion.label, Blank) and rule.conclusion.confidence == 2
+    assert format_syntax(rule) == ('rule "…"\nwhen x is above …\n  and … is 1\n  and y is …\n'
+                                   "then risk is … with confidence 2")
+    with pytest.raises(RuleError) as info:
+        rule_from_json(document)  # a draft is never a rule
+    assert {p.field for p in info.value.problems} == set(codes)

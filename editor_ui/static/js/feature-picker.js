@@ -32,13 +32,20 @@ export function matchFeatures(features, query) {
   return found.sort((a, b) => a.rank - b.rank || a.feature.name.localeCompare(b.feature.name));
 }
 
-// A combobox element; `onChoose(feature)` is called when a feature is chosen. `label` names the field.
-// `onCancel`, when given, is called on Escape with the list closed (the picker can then be put away).
-export function featureCombobox({ features, label, placeholder = "Type a name, synonym or description", onChoose, onCancel = null, exclude = () => false }) {
-  const inputId = uid("feature-find");
+// A combobox element; `onChoose(feature)` is called when a feature is chosen. `label` names the field (null: the
+// caller labels the input, whose id is `id`). `onCancel`, when given, is called on Escape with the list closed (the
+// picker can then be put away).
+//
+// As a field that holds a feature (the rule form's "Feature"), give `value` (the name shown) and `onCommit(text)`:
+// the input keeps the chosen name, and what was typed is committed when the person leaves the field (after the
+// focus has moved, so the form can redraw) or when a script sets it ("Use 'temperature'"); Escape with the list
+// closed puts the name back.
+export function featureCombobox({ features, label, placeholder = "Type a name, synonym or description", onChoose, onCancel = null,
+  exclude = () => false, id = null, value = null, onCommit = null, inputClass = "", dataset = {} }) {
+  const inputId = id || uid("feature-find");
   const listId = uid("feature-list");
-  const input = h("input", { id: inputId, type: "text", role: "combobox", autocomplete: "off", class: "feature-find",
-    "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": listId, placeholder });
+  const input = h("input", { id: inputId, type: "text", role: "combobox", autocomplete: "off", class: `feature-find ${inputClass}`.trim(),
+    "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": listId, placeholder, value: value || "", dataset });
   const list = h("ul", { id: listId, role: "listbox", class: "feature-options", "aria-label": "Matching names", hidden: true });
   const status = h("span", { class: "visually-hidden", role: "status" });
   let shown = [];
@@ -58,10 +65,17 @@ export function featureCombobox({ features, label, placeholder = "Type a name, s
       list.children[i].scrollIntoView({ block: "nearest" });
     } else input.removeAttribute("aria-activedescendant");
   };
+  let committed = value || "";
   const choose = (feature) => {
-    input.value = "";
+    input.value = onCommit ? feature.name : "";
+    committed = input.value;
     close();
     onChoose(feature);
+  };
+  const commit = () => {
+    if (input.value === committed) return;
+    committed = input.value;
+    onCommit(input.value);
   };
   const open = () => {
     const matches = matchFeatures(features.filter((f) => !exclude(f)), input.value);
@@ -81,9 +95,14 @@ export function featureCombobox({ features, label, placeholder = "Type a name, s
     highlight(matches.length && input.value.trim() ? 0 : -1);
   };
 
-  input.addEventListener("input", open);
-  input.addEventListener("focus", () => { if (input.value) open(); });
-  input.addEventListener("blur", close);
+  input.addEventListener("input", (event) => { if (event.isTrusted || !onCommit) open(); });
+  input.addEventListener("focus", () => { if (input.value && !onCommit) open(); });
+  input.addEventListener("click", () => { if (onCommit && list.hidden) open(); });
+  input.addEventListener("blur", () => {
+    close();
+    if (onCommit) setTimeout(commit, 0);  // once the focus is where the person went
+  });
+  if (onCommit) input.addEventListener("change", (event) => { if (!event.isTrusted) commit(); });
   input.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
@@ -93,11 +112,14 @@ export function featureCombobox({ features, label, placeholder = "Type a name, s
       highlight((active + step + shown.length) % shown.length);
     } else if (event.key === "Enter") {
       if (!list.hidden && active >= 0 && shown[active]) { event.preventDefault(); choose(shown[active]); }
+    } else if (event.key === "Tab" && onCommit) {
+      // The highlighted match is taken on the way out (list autocomplete with automatic selection).
+      if (!list.hidden && active >= 0 && shown[active] && input.value.trim()) choose(shown[active]);
     } else if (event.key === "Escape") {
-      if (!list.hidden) { event.preventDefault(); close(); } else if (onCancel) { event.preventDefault(); onCancel(); } else input.value = "";
+      if (!list.hidden) { event.preventDefault(); close(); } else if (onCancel) { event.preventDefault(); onCancel(); } else input.value = onCommit ? committed : "";
     }
   });
-  const wrap = h("div", { class: "feature-combobox" }, h("label", { for: inputId, class: "small-label" }, label), input, list, status);
+  const wrap = h("div", { class: "feature-combobox" }, label ? h("label", { for: inputId, class: "small-label" }, label) : null, input, list, status);
   wrap.input = input;
   return wrap;
 }

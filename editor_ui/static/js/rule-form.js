@@ -146,7 +146,10 @@ export class RuleForm {
     if (blank) entry.blank = blank;
     this.fields.set(path, entry);
     if (input) {
+      // Typing in a field counts as having been in it: a value typed and then cleared is said at once, beside
+      // the field, with the other problems (not only once the person leaves the field).
       const touch = () => { this.touched.add(path); };
+      input.addEventListener("input", touch);
       input.addEventListener("change", touch);
       input.addEventListener("blur", touch);
     }
@@ -404,7 +407,7 @@ export class RuleForm {
     if (group.focusFirst) {
       delete group.focusFirst;
       // Once the group is on the page: its first field takes the focus.
-      queueMicrotask(() => { const first = items.querySelector("select.feature"); if (first) first.focus(); });
+      queueMicrotask(() => { const first = items.querySelector("input.feature"); if (first) first.focus(); });
     }
     return h("fieldset", { class: `group depth-${Math.min(depth, 3)}${group.not ? " negated" : ""}` },
       legend, slot, items,
@@ -427,30 +430,22 @@ export class RuleForm {
     const featureId = uid("feature");
     const featureSlot = this.slot(`${inner}.feature`);
     const hintId = uid("feature-hint");
-    const select = h("select", { id: featureId, class: "feature", "aria-describedby": hintId, dataset: { key: `${path}:feature` } },
-      h("option", { value: "" }, "Choose what to test…"),
-      this.features.map((f) => h("option", { value: f.name, title: f.description || "" }, f.unit ? `${f.name} (${f.unit})` : f.name)),
-      node.feature && !feature ? h("option", { value: node.feature }, `${node.feature} (not in the vocabulary)`) : null);
-    select.value = feature ? feature.name : node.feature;
-    select.addEventListener("change", () => {
-      const before = this.feature(node.feature);
-      const after = this.feature(select.value);
-      const typed = (node.values || []).filter((v) => v !== null && v !== undefined && v !== "");
-      node.feature = select.value;
-      if (!after || !before || before.type !== after.type) node.op = after ? DEFAULT_OP[after.type] : node.op;
-      if (after && !OPS_BY_TYPE[after.type].includes(node.op)) node.op = DEFAULT_OP[after.type];
-      // What was typed stays when the new feature can hold it (same type; for a category, the values it has);
-      // otherwise it is cleared, and the row says so: nothing a person typed disappears without a word.
-      const fits = (v) => after && (before ? before.type === after.type : holds(after, v))
-        && (after.type !== "category" || (after.values || []).includes(v));
-      node.values = fitValues(node.op, node.values.map((v) => (fits(v) ? v : null)), after);
-      const lost = typed.filter((v) => !node.values.includes(v));
-      node.cleared = lost.length && after
-        ? `${lost.join(", ")} was cleared: “${after.name}” ${after.type === "category"
-          ? `takes ${(after.values || []).join(", ")}` : `takes ${TYPE_WORDS[after.type] || after.type}`}.`
-        : "";
-      this.changed(true);
+    // The feature is found by typing (names, synonyms, descriptions; feature-picker.js): an ARIA combobox that
+    // shows the chosen feature's name. A plain list of 300 names does not serve, and its type-ahead stops at the
+    // first space. What is typed and not chosen from the list is kept as typed, so the check can say "no feature
+    // called ..., did you mean ..." beside it.
+    const picker = featureCombobox({
+      features: this.features, label: null, id: featureId, value: feature ? feature.name : node.feature,
+      placeholder: "Type to find a feature…", inputClass: "feature", dataset: { key: `${path}:feature` },
+      onChoose: (f) => this.setFeature(node, f.name),
+      onCommit: (typed) => {
+        const found = this.feature(typed);
+        this.setFeature(node, found ? found.name : typed.trim());
+      },
     });
+    const select = picker.input;
+    select.setAttribute("aria-describedby", hintId);
+    if (this.readOnly) select.readOnly = true;
     this.field(`${inner}.feature`, featureSlot, select, () => (node.feature ? null : "Choose what this condition tests."));
 
     // comparison
@@ -479,36 +474,42 @@ export class RuleForm {
     });
 
     const hint = h("p", { class: "hint feature-hint", id: hintId }, featureHint(feature));
-    // Finding the feature by typing (names, synonyms, descriptions; feature-picker.js), for long vocabularies and
-    // multi-word names where the list's own type-ahead stops at the first space. Choosing sets the list above.
-    const findRow = h("div", { class: "find-feature-row", hidden: true });
-    const find = this.readOnly ? null : h("button", { type: "button", class: "link-button find-feature", "aria-expanded": "false",
-      "aria-label": `find by typing: search the vocabulary, condition ${index + 1}`, dataset: { key: `${path}:find` } }, "find by typing");
-    if (find) find.addEventListener("click", () => {
-      if (!findRow.hidden) { findRow.hidden = true; replace(findRow); find.setAttribute("aria-expanded", "false"); return; }
-      const picker = featureCombobox({ features: this.features, label: "Search the vocabulary by name, synonym or description",
-        onCancel: () => { findRow.hidden = true; replace(findRow); find.setAttribute("aria-expanded", "false"); select.focus(); },
-        onChoose: (f) => {
-          select.value = f.name;
-          select.dispatchEvent(new Event("change"));
-          const again = this.whenRoot.querySelector(`[data-key="${CSS.escape(`${path}:feature`)}"]`);
-          if (again) again.focus();
-        } });
-      replace(findRow, picker);
-      findRow.hidden = false;
-      find.setAttribute("aria-expanded", "true");
-      picker.input.focus();
-    });
     const cleared = node.cleared ? h("p", { class: "notice warning cleared", role: "status" }, node.cleared) : null;
     node.cleared = "";  // said once, at the change
     return h("div", { class: `condition${node.not ? " negated" : ""}` },
       h("div", { class: "condition-row" },
         h("span", { class: "not-toggle" }, notBox, h("label", { for: notId, title: "Turn this condition around" }, "not")),
-        h("div", { class: "cell feature-cell" }, h("span", { class: "cell-head" }, h("label", { for: featureId, class: "small-label" }, "Feature"), find), select, featureSlot),
+        h("div", { class: "cell feature-cell" }, h("label", { for: featureId, class: "small-label" }, "Feature"), picker, featureSlot),
         h("div", { class: "cell op-cell" }, h("label", { for: opId, class: "small-label" }, "Comparison"), opSelect, opSlot),
         h("div", { class: "cell value-cell" }, values, valueSlot),
         remove),
-      findRow, cleared, hint, rowSlot);
+      cleared, hint, rowSlot);
+  }
+
+  // A condition's feature chosen (or typed): the comparison follows the type, and what was typed stays when the
+  // new feature can hold it (same type; for a category, the values it has); otherwise it is cleared, and the row
+  // says so: nothing a person typed disappears without a word.
+  setFeature(node, name) {
+    if (name === node.feature) {
+      this.changed(true);
+      return;
+    }
+    const before = this.feature(node.feature);
+    const after = this.feature(name);
+    const typed = (node.values || []).filter((v) => v !== null && v !== undefined && v !== "");
+    node.feature = name;
+    if (!after || !before || before.type !== after.type) node.op = after ? DEFAULT_OP[after.type] : node.op;
+    if (after && !OPS_BY_TYPE[after.type].includes(node.op)) node.op = DEFAULT_OP[after.type];
+    // A name not in the vocabulary (a typo, to be fixed with "Use ...") keeps everything as it is.
+    const fits = (v) => !after || ((before ? before.type === after.type : holds(after, v))
+      && (after.type !== "category" || (after.values || []).includes(v)));
+    node.values = fitValues(node.op, node.values.map((v) => (fits(v) ? v : null)), after);
+    const lost = typed.filter((v) => !node.values.includes(v));
+    node.cleared = lost.length && after
+      ? `${lost.join(", ")} was cleared: “${after.name}” ${after.type === "category"
+        ? `takes ${(after.values || []).join(", ")}` : `takes ${TYPE_WORDS[after.type] || after.type}`}.`
+      : "";
+    this.changed(true);
   }
 
   renderValues(node, path, feature, slot) {

@@ -88,8 +88,11 @@ function show(result) {
   replace($("signed-out"));
   const problems = [...result.errors, ...result.warnings];
   const sentence = $("sentence");
-  if (result.text) {
-    sentence.textContent = result.text;
+  // What the form holds, always: the server's sentence ("…" for each blank; the canonical text once complete), or
+  // the same written here from the form when the server could not read it (issue 15, item 2).
+  const words = result.text || result.sentence || (mode === "form" && form ? formatRule(form.toJSON()) : null);
+  if (words) {
+    sentence.textContent = words;
     sentence.classList.remove("stale");
   } else if (!sentence.textContent) {
     sentence.textContent = "(The rule appears here in words as you fill it in.)";
@@ -111,7 +114,7 @@ function show(result) {
   const needed = (placed.needed || []).length;
   $("check-state").textContent = result.valid
     ? (result.warnings.length ? "No mistakes; see the points to check." : "No mistakes found.")
-    : mistakes ? `${plural(mistakes, "mistake")} to fix before saving.`
+    : mistakes ? `${plural(mistakes, "mistake")} to fix before saving${needed ? "; a few fields are still to fill in" : ""}.`
       : needed ? "A few fields are still to fill in." : `${plural(result.errors.length, "mistake")} to fix before saving.`;
   renderTry($("try"), result, outcome.name, { onKeep: can("rules.write") ? keepCase : null });
   renderTryCounts($("try-counts"), result);
@@ -152,11 +155,13 @@ function renderFindings(root, findings) {
 
 function summary(placed, result) {
   const root = $("problems-summary");
+  // Blank fields not visited yet: what is still to fill in, listed kindly, beside (never instead of) the mistakes.
+  const neededMessages = [...new Set((placed.needed || []).map((p) => p.message))];
+  const stillNeeded = neededMessages.length ? h("div", { class: "problems still-needed" },
+    h("h2", {}, "Still to fill in"),
+    h("ul", {}, neededMessages.map((message) => h("li", {}, message)))) : null;
   if (!placed.length) {
-    const needed = [...new Set((placed.needed || []).map((p) => p.message))];
-    replace(root, needed.length ? h("div", { class: "problems still-needed" },
-      h("h2", {}, "Still to fill in"),
-      h("ul", {}, needed.map((message) => h("li", {}, message)))) : null);
+    replace(root, stillNeeded);
     return;
   }
   const errors = placed.filter((p) => p.problem.severity !== "warning");
@@ -182,7 +187,8 @@ function summary(placed, result) {
     h("h2", {}, errors.length ? `${plural(errors.length, "mistake")} to fix` : `${plural(warnings.length, "point")} to check`,
       errors.length && warnings.length ? `, ${plural(warnings.length, "point")} to check` : ""),
     h("ul", { "aria-describedby": "rule-text" }, [...errors, ...warnings].map(item)),
-    result.valid ? null : h("p", { class: "hint" }, mode === "form" ? "Each one is also shown beside its field." : "Each one is marked in the text.")));
+    result.valid ? null : h("p", { class: "hint" }, mode === "form" ? "Each one is also shown beside its field." : "Each one is marked in the text.")),
+  stillNeeded);
 }
 
 // ---- switching between form and text ----------------------------------------------------------------------------
