@@ -45,10 +45,11 @@ def check():
     result = preview.check_rule(ruleset, syntax)
     checked = result.pop("checked")
     label = ruleset.outcome.name
+    features = list(ruleset.vocabulary.by_column())  # a case's other values, kept with it as a test
     examples = None
     if ruleset.examples is not None:
         id_column = "case" if "case" in ruleset.examples.columns else None
-        examples = preview.try_on(checked, ruleset.examples, label, id_column)
+        examples = preview.try_on(checked, ruleset.examples, label, id_column, features)
     reference = None
     db = session()
     chosen = body.get("dataset")
@@ -56,7 +57,7 @@ def check():
     if dataset is not None:
         frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)
         reference = {"dataset": {"id": dataset.id, "name": dataset.name},
-                     **preview.try_on(checked, frame, dataset.label_column)}
+                     **preview.try_on(checked, frame, dataset.label_column, carry=features)}
     from .findings import draft_findings
 
     found = draft_findings(ruleset, checked, body.get("id"))

@@ -108,6 +108,9 @@ def test_improve_this_rule_lists_changes_and_use_this_fills_the_form(people):
     changes = page.locator("li.improve-change")
     expect(changes.first).to_contain_text("The rule would fire on")
     expect(page.locator("#improve-list")).to_contain_text("the most promising first, scored on the 569 cases")
+    # The rule as written, to compare with: as "Try it on cases" counts it on the same reference cases.
+    expect(page.locator(".improve-now")).to_contain_text(re.compile(r"As written, the rule fires on 154 cases of "
+                                                                    r"“.*”, right \(“malignant”\) in 99% of them\."))
     words = changes.all_inner_texts()
     assert any(w.startswith("Drop the condition") for w in words), words
     assert any(w.startswith("Move a threshold") for w in words), words

@@ -33,6 +33,12 @@ export function gainLossWords(change, label) {
   return "It fires on the same cases.";
 }
 
+// The rule as written, worked back from one change: the cases it fires on, and how many of them have its label.
+export function asWritten(change) {
+  const right = Math.round((change.precision || 0) * change.support);
+  return { support: change.support - change.gained + change.lost, right: right - change.gained_right + change.lost_right };
+}
+
 export class ImproveRule {
   // dataset: the rule set's default reference data set ({name, label_column}) or null; draft(): the rule as
   // written ({rule} or {text}) and its structured form, or null while it has mistakes; onUse(change, why).
@@ -90,7 +96,10 @@ export class ImproveRule {
       replace(this.list, notice(`No change of one condition does better on “${name}”.`, "info"));
       return;
     }
-    replace(this.list, h("p", {}, `${plural(answer.changes.length, "change")}, the most promising first, scored on `
+    const now = asWritten(answer.changes[0]);
+    replace(this.list, h("p", { class: "improve-now" }, `As written, the rule fires on ${plural(now.support, "case")} of `
+      + `“${name}”` + (now.support ? `, right (“${label}”) in ${percent(now.right / now.support)} of them.` : ".")),
+    h("p", {}, `${plural(answer.changes.length, "change")}, the most promising first, scored on `
       + `the ${answer.dataset.rows} cases of “${name}”:`),
     h("ol", { class: "improve-changes" }, answer.changes.map((change, i) => {
       const words = changeWords(change);

@@ -125,9 +125,10 @@ function show(result) {
 }
 
 // "Keep this case as a test": the person chooses the answer (the recorded one is offered first); saved with a why.
+// The whole case is kept: the columns shown and the row's other known values ("case").
 async function keepCase(row) {
   const recorded = row.values[outcome.name];
-  const answer = await keepAsTest({ ruleset: rulesetId, values: row.values, vocabulary, outcome,
+  const answer = await keepAsTest({ ruleset: rulesetId, values: { ...row.values, ...(row.case || {}) }, vocabulary, outcome,
     suggested: recorded === null || recorded === undefined ? null : String(recorded) });
   kept(answer);
 }
