@@ -89,9 +89,10 @@ def check_case():
 
 
 # ---- OpenAPI (assembled by openapi.py)
+ROW = {"type": "object", "description": "row (its position), values (the columns shown), case (the row's other "
+                                      "known feature values), missed (near misses: the condition that failed)"}
 TRY = {"type": ["object", "null"], "properties": {"total": I, "matched": {"type": ["integer", "null"]},
-                                                  "matches": arr({"type": "object"}),
-                                                  "near_misses": arr({"type": "object"})}}
+                                                  "matches": arr(ROW), "near_misses": arr(ROW)}}
 SCHEMAS = {"Check": obj({"valid": B, "errors": arr(ref("Problem")), "warnings": arr(ref("Problem")), "text": NULL_S,
                          "structured": {"anyOf": [ref("StructuredRule"), {"type": "null"}]}, "version": S,
                          "examples": TRY, "reference": TRY,
