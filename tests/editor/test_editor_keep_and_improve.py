@@ -92,6 +92,17 @@ def test_keep_one_typed_case_as_a_test_with_the_answer_the_person_chooses(people
     assert lines[0] == "case,temperature,expect,shivering"
     assert lines[1:] == ["Normal temperature,37.2,low,", "Shivering at 38.2,38.2,low,yes"]
 
+    # A save says which tests fail now from its own answer (no second request): above 39, both pass.
+    asked = []
+    page.on("request", lambda r: asked.append(f"{r.method} {r.url}"))
+    page.get_by_label("Value", exact=True).first.fill("39")
+    page.get_by_role("button", name="Save…").click()
+    page.get_by_label("Why are you making this change?").fill("Shivering at 38.2 °C is not a fever")
+    page.locator("dialog.why-dialog").get_by_role("button", name="Save").click()
+    expect(page.locator("#saved-state")).to_contain_text("Saved by you")
+    expect(page.locator("#tests-state")).to_have_text("All 2 tests pass.")
+    assert not [a for a in asked if a.startswith("GET") and a.endswith("/tests")], asked
+
     # No reference cases here: "Improve this rule" says why it is not offered.
     expect(page.locator("#improve-unavailable")).to_contain_text(
         "Not offered: this rule set has no reference data set with the true outcome")

@@ -127,13 +127,18 @@ export function failureItem(f) {
 }
 
 // After a save: which tests now fail (never a reason not to save). Null when every test passes or there are none.
-export async function failingAfterSave(ruleset) {
-  let tests;
-  try {
-    tests = (await request("GET", paths.tests(ruleset))).data;
-  } catch {
-    return null;
+// ``fromSave``: the save's own answer about the tests ("tests": null without a tests file); asked for when absent
+// (a save answered "already saved" or "being recorded" carries none).
+export async function failingAfterSave(ruleset, fromSave) {
+  let tests = fromSave;
+  if (tests === undefined) {
+    try {
+      tests = (await request("GET", paths.tests(ruleset))).data;
+    } catch {
+      return null;
+    }
   }
+  if (tests === null) return null;
   if (!tests.valid) {
     return h("div", { class: "notice warning tests-after-save" }, "The tests file has mistakes, so the tests were not run. ",
       h("a", { href: pages.tests(ruleset) }, "See the tests"));

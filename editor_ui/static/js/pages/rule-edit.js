@@ -308,7 +308,7 @@ function saved(answer, version) {
   if (answer.id) replace($("saved-state"), "Saved by you ", timeEl(new Date().toISOString()), ". ", back);
   else replace($("saved-state"), answer.message, " ", back);
   // Which tests now fail: said, never a reason not to save (authors work step by step).
-  failingAfterSave(rulesetId).then((note) => replace($("tests-state"), note));
+  failingAfterSave(rulesetId, answer.id ? answer.tests : undefined).then((note) => replace($("tests-state"), note));
   if (created) {
     window.history.replaceState(null, "", pages.rule(rulesetId, ruleId));
     $("link-history").href = pages.ruleHistory(rulesetId, ruleId);
