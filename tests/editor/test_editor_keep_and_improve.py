@@ -67,6 +67,7 @@ def test_keep_one_typed_case_as_a_test_with_the_answer_the_person_chooses(people
     dialog.get_by_role("button", name="Cancel").click()
     keep(page, "Normal temperature", "A normal temperature is low risk")
     expect(page.locator("#tests-state")).to_contain_text("Kept as a test: the rule set now has 1 test, all passing.")
+    expect(panel.locator(".one-case-keep")).to_contain_text("Kept: the rule set now has 1 test.")
 
     # A case the person answers otherwise than the rules: 38.2 °C with shivering (a feature added by typing) is
     # high for the rules; she keeps it as "low", and it fails.

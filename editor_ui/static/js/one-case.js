@@ -4,7 +4,7 @@
 // case as a test (onKeep: "Keep this case as a test…", with the answer the person chooses and a why).
 import { request } from "./api.js";
 import { featureCombobox } from "./feature-picker.js";
-import { h, replace, uid } from "./dom.js";
+import { h, plural, replace, uid } from "./dom.js";
 
 const RESULT_WORDS = { true: "holds", false: "does not hold", unknown: "unknown" };
 
@@ -195,7 +195,12 @@ export class OneCase {
     const values = this.typedByColumn();
     if (!Object.keys(values).length) return null;
     const button = h("button", { type: "button", class: "small" }, "Keep this case as a test…");
-    button.addEventListener("click", () => this.onKeep({ values, answer: decision.abstained ? null : decision.label }));
-    return button;
+    const said = h("span", { class: "muted", role: "status" });
+    button.addEventListener("click", async () => {
+      const kept = await this.onKeep({ values, answer: decision.abstained ? null : decision.label });
+      // Said here too: the page's notice is at its top, far from this panel.
+      said.textContent = kept ? ` Kept: the rule set now has ${plural(kept.cases, "test")}.` : "";
+    });
+    return [button, said];
   }
 }

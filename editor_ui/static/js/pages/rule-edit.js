@@ -143,10 +143,12 @@ function kept(answer) {
 // "Keep this case as a test" from "Try it on one case": the typed values become a row of tests.csv; the answer the
 // rule set gives now (with the rule as written) is offered first, and the person chooses.
 async function keepTypedCase({ values, answer }) {
-  kept(await keepAsTest({ ruleset: rulesetId, values, vocabulary, outcome,
+  const answered = await keepAsTest({ ruleset: rulesetId, values, vocabulary, outcome,
     suggested: answer === null ? "no answer" : answer,
     said: `With the rule as written, the rule set answers ${answer === null ? "nothing (no answer)" : `“${answer}”`} `
-      + "for this case; that is offered first. Choose the answer the rules must give." }));
+      + "for this case; that is offered first. Choose the answer the rules must give." });
+  kept(answered);
+  return answered;
 }
 
 // What the logic check finds about this rule among the others (rules_dsl/verify.py), beside the form.
