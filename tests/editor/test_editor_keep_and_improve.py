@@ -137,6 +137,8 @@ def test_improve_this_rule_lists_changes_and_use_this_fills_the_form(people):
     chosen.get_by_role("button", name=re.compile("^Use this: Move a threshold")).click()
     expect(sentence).to_have_text(candidate)
     expect(page.locator("#saved-state")).to_contain_text("The editor holds the changed rule")
+    expect(page.locator("#improve-list")).to_contain_text("In the form now: Move a threshold")
+    expect(page.get_by_label("Name of the rule")).to_be_focused()
     # The person saves with a why: prefilled with where the change came from (cancelled here: nothing is saved).
     page.get_by_role("button", name="Save…").click()
     why = page.get_by_label("Why are you making this change?")

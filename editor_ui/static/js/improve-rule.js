@@ -104,9 +104,13 @@ export class ImproveRule {
     h("ol", { class: "improve-changes" }, answer.changes.map((change, i) => {
       const words = changeWords(change);
       const use = h("button", { type: "button", class: "small", "aria-label": `Use this: ${words}` }, "Use this");
-      use.addEventListener("click", () => this.onUse(change, `Improved with “Improve this rule” on the reference `
-        + `cases “${name}”: ${words.charAt(0).toLowerCase()}${words.slice(1)} (then right in ${percent(change.precision)} `
-        + `of the ${change.support} cases it fires on).`));
+      use.addEventListener("click", async () => {
+        await this.onUse(change, `Improved with “Improve this rule” on the reference cases “${name}”: `
+          + `${words.charAt(0).toLowerCase()}${words.slice(1)} (then right in ${percent(change.precision)} of the `
+          + `${change.support} cases it fires on).`);
+        // The list was about the rule before the change: ask again for changes to the rule as it is now.
+        replace(this.list, notice(`In the form now: ${words}. Ask again for changes one step from this rule.`, "info"));
+      });
       return h("li", { class: `improve-change improve-${change.kind}`, "data-index": i },
         h("p", {}, h("strong", {}, words), "."),
         h("p", {}, `The rule would fire on ${plural(change.support, "case")}, right (“${label}”) in `

@@ -469,7 +469,10 @@ async function useImprovement(change, why) {
   scheduleCheck();
   replace($("saved-state"), "The editor holds the changed rule. Look at it, try it, then save it with your reason: "
     + "nothing is saved until then.");
-  $("saved-state").scrollIntoView({ block: "center" });
+  // The person's attention goes to the rule now in the editor (the list that held "Use this" is replaced).
+  $("saved-state").scrollIntoView({ block: "start" });
+  if (mode === "text") text.focus();
+  else document.querySelector("#rule-form input").focus({ preventScroll: true });
 }
 
 // A new rule opened by "Start from this" on the suggestions page: the suggested rule, and its why to prefill.
