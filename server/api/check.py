@@ -52,10 +52,11 @@ def check():
     result = preview.check_rule(ruleset, syntax)
     checked = result.pop("checked")
     label = ruleset.outcome.name
+    features = list(ruleset.vocabulary.by_column())  # a case's other values, kept with it as a test
     examples = None
     if ruleset.examples is not None:
         id_column = "case" if "case" in ruleset.examples.columns else None
-        examples = preview.try_on(checked, ruleset.examples, label, id_column)
+        examples = preview.try_on(checked, ruleset.examples, label, id_column, features)
     reference = None
     db = session()
     chosen = body.get("dataset")
@@ -63,7 +64,7 @@ def check():
     if dataset is not None:
         frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)
         reference = {"dataset": {"id": dataset.id, "name": dataset.name},
-                     **preview.try_on(checked, frame, dataset.label_column)}
+                     **preview.try_on(checked, frame, dataset.label_column, carry=features)}
     found = preview.draft_findings(ruleset, checked, body.get("id"))
     return jsonify({**result, "version": version, "examples": examples, "reference": reference, "findings": found})
 
@@ -92,9 +93,10 @@ def check_case():
 
 
 # ---- OpenAPI (assembled by openapi.py)
+ROW = {"type": "object", "description": "row (its position), values (the columns shown), case (the row's other "
+                                      "known feature values), missed (near misses: the condition that failed)"}
 TRY = {"type": ["object", "null"], "properties": {"total": I, "matched": {"type": ["integer", "null"]},
-                                                  "matches": arr({"type": "object"}),
-                                                  "near_misses": arr({"type": "object"})}}
+                                                  "matches": arr(ROW), "near_misses": arr(ROW)}}
 SCHEMAS = {"Check": obj({"valid": B, "errors": arr(ref("Problem")), "warnings": arr(ref("Problem")), "text": NULL_S,
                          "sentence": {"type": ["string", "null"],
                                       "description": "the rule in words as the form holds it, \"…\" for each blank "

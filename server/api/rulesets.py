@@ -99,7 +99,8 @@ def create_rule(ruleset):
     ws = workspace()
     body = json_body()
     result = editing.create_rule(ws, session(), current_user(), ws.check_id(ruleset), body, body.get("why"))
-    return with_etag(rule_json(result.rule, result.saved.version.id), result.saved.version.id, 201,
+    return with_etag({**rule_json(result.rule, result.saved.version.id), "tests": result.tests},
+                     result.saved.version.id, 201,
                      url_for(".get_rule", ruleset=ruleset, rule=result.rule.id))
 
 
@@ -127,7 +128,8 @@ def update_rule(ruleset, rule):
     body = json_body()
     result = editing.update_rule(ws, session(), current_user(), ws.check_id(ruleset), rule, body, body.get("why"),
                                  base)
-    return with_etag(rule_json(result.rule, result.saved.version.id), result.saved.version.id)
+    return with_etag({**rule_json(result.rule, result.saved.version.id), "tests": result.tests},
+                     result.saved.version.id)
 
 
 @bp.delete("/rulesets/<ruleset>/rules/<rule>")
@@ -204,7 +206,12 @@ LAST_CHANGE = {"type": ["object", "null"], "properties": {"version": NULL_S, "by
                                                           "action": S}}
 RULE_SCHEMA = obj({"id": S, "name": S, "text": S, "structured": ref("StructuredRule"), "enabled": B, "priority": I,
                    "conclusion": {"type": ["object", "null"]}, "because": NULL_S, "warnings": arr(ref("Problem")),
-                   "version": S, "last_change": LAST_CHANGE}, ["id", "name", "text", "structured", "version"])
+                   "version": S, "last_change": LAST_CHANGE,
+                   "tests": {"type": ["object", "null"],
+                             "description": "only in the answer to a save: the rule set's tests at the saved version "
+                                            "(valid, cases, failed, the first failures as GET .../tests gives them); "
+                                            "null without a tests file"}},
+                  ["id", "name", "text", "structured", "version"])
 DRAFT_SCHEMA = obj({"features": arr({"type": "object"}), "rows": I,
                     "columns": arr(obj({"column": S, "feature": NULL_S, "filled": I, "missing": I,
                                         "examples": arr(S)})),

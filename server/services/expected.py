@@ -8,6 +8,7 @@ fail is saved: authors work step by step.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -22,6 +23,8 @@ from .errors import Invalid
 from .rules import _commit, _retrying
 from .saving import Saved, check_why
 from .workspace import Workspace, file_path
+
+log = logging.getLogger(__name__)
 
 MAX_TESTS_BYTES = 1 << 20  # 1 MB: thousands of hand-written cases; larger sets belong in a reference data set
 
@@ -51,6 +54,24 @@ def run(ws: Workspace, ruleset: str, version: str, data: bytes) -> TestsAt:
     if any(p.is_error for p in problems):
         return TestsAt(version, text, problems, None)
     return TestsAt(version, text, problems, TestReport([run_case(c, rules) for c in cases], problems))
+
+
+def after_save(ws: Workspace, ruleset: str, version: str, most: int = 5) -> dict | None:
+    """What the tests say at a version just saved, for the save's answer: the counts and the first ``most``
+    failures (a failing test never stops a save). None when the rule set has no tests file, or when running them
+    fails unexpectedly: the save is made and acknowledged all the same, and GET .../tests says the rest."""
+    try:
+        data = ws.files(ruleset, version).get(TESTS_FILE)
+        if data is None:
+            return None
+        report = run(ws, ruleset, version, data).report
+    except Exception:  # noqa: BLE001 -- the save is committed: never turn its answer into an error
+        log.exception("The tests of %s could not be run after the save of %s", ruleset, version)
+        return None
+    if report is None:
+        return {"valid": False, "cases": None, "failed": None, "failures": []}
+    return {"valid": True, "cases": len(report.results), "failed": report.failed,
+            "failures": [r.to_dict() for r in report.failures[:most]]}
 
 
 def update_tests(ws: Workspace, db: Session, user: User, ruleset: str, text, why: str, base: str) -> Saved:

@@ -48,6 +48,7 @@ RETRIES = 8
 class RuleSaved:
     rule: CompiledRule
     saved: Saved
+    tests: dict | None = None  # the tests at the saved version (expected.after_save): which fail now
 
 
 def syntax_from_payload(payload: dict):
@@ -151,7 +152,16 @@ def create_rule(ws: Workspace, db: Session, user: User, ruleset: str, payload: d
                         recheck=still_holds, details={"rule_name": compiled.name})
         return RuleSaved(compiled, saved)
 
-    return _retrying(attempt)
+    return _with_tests(ws, ruleset, _retrying(attempt))
+
+
+def _with_tests(ws: Workspace, ruleset: str, result: RuleSaved) -> RuleSaved:
+    """The saved rule with what the rule set's tests say at the new version (issue 17: every save shows which
+    tests now fail), outside the store's lock."""
+    from .expected import after_save  # expected.py imports this module
+
+    result.tests = after_save(ws, ruleset, result.saved.version.id)
+    return result
 
 
 def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: str, payload: dict, why: str,
@@ -193,7 +203,7 @@ def update_rule(ws: Workspace, db: Session, user: User, ruleset: str, rule_id: s
             raise _with_merge(conflict, syntax) from None
         return RuleSaved(compiled, saved)
 
-    return _retrying(attempt)
+    return _with_tests(ws, ruleset, _retrying(attempt))
 
 
 def _with_merge(conflict: Conflict, mine) -> Conflict:

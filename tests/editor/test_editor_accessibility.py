@@ -58,7 +58,10 @@ PAGES = {
                    "/rulesets/{rs}/rules/{rule}/history", "/rulesets/{rs}/vocabulary", "/rulesets/{rs}/history",
                    "/rulesets/{rs}/reference-cases", "/rulesets/{rs}/table", "/rulesets/{rs}/suggestions",
                    "/rulesets/{rs}/findings", "/rulesets/{rs}/tests", "/password", "/new-ruleset"],
-    "Rui Reviewer": ["/rulesets/{rs}/releases", "/rulesets/{rs}/analysis", "/rulesets/{rs}/compare"],
+    # A reviewer on a rule's page: read only, with "Improve this rule" and the explorer (the list it opens and the
+    # dialog of "Keep this case as a test" are checked in test_editor_keep_and_improve.py).
+    "Rui Reviewer": ["/rulesets/{rs}/releases", "/rulesets/{rs}/analysis", "/rulesets/{rs}/compare",
+                     "/rulesets/{rs}/rules/{rule}"],
     "Alex Auditor": ["/audit", "/rulesets/{rs}/rules/{rule}/blame", "/rulesets/{rs}/history"],
     "Mia ML Engineer": ["/rulesets/{rs}/releases", "/"],
     "Ada Admin": ["/", "/audit", "/people"],

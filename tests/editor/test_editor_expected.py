@@ -69,7 +69,7 @@ def test_keep_a_case_as_a_test_see_it_fail_and_the_gate_in_the_review(people):
     expect(page.locator("#tests-state")).to_contain_text("Kept as a test: the rule set now has 1 test, all passing.")
     page.get_by_role("button", name="Keep as a test… (row 2)").first.click()
     dialog = page.locator("dialog.why-dialog")
-    expect(dialog).to_contain_text("temperature: 38.6")
+    expect(dialog).to_contain_text("temperature: 38.6; heart rate: 80")  # the whole case, not only what is shown
     accessible(page)
     dialog.get_by_label("A name for the case").fill(CASE)
     expect(dialog.get_by_label(re.compile("The answer the rules must give"))).to_have_value("high")
@@ -82,6 +82,7 @@ def test_keep_a_case_as_a_test_see_it_fail_and_the_gate_in_the_review(people):
     assert (passing["cases"], passing["failed"]) == (2, 0)
     assert [(r["case"], r["expected"], r["note"]) for r in passing["results"]] == [
         ("High fever", "high", ""), (CASE, "high", NOTE)]
+    assert passing["csv"].splitlines()[0] == "case,temperature,heart rate,expect,note"
 
     # An edit that breaks the test, on the same page (the test's save does not stand in the rule's way): the save
     # goes through, and the editor says which test now fails.

@@ -71,6 +71,32 @@ def test_the_results_follow_the_rules_at_each_version(ws):
     assert api.get(URL, query_string={"version": saved["version"]}).get_json()["failed"] == 0
 
 
+def test_the_answer_to_a_rule_save_says_which_tests_now_fail(ws):
+    """Issue 17: every save shows which tests now fail; the save's own answer carries it (a failing test never
+    stops the save), null when the rule set has no tests."""
+    api = ws.as_("Ana")
+    rule = api.get("/api/rulesets/sepsis-triage/rules/sirs")
+    high = rule.get_json()["text"]
+    made = api.post("/api/rulesets/sepsis-triage/rules",
+                    json={"text": 'rule "Very hot" when temperature is above 41 then sepsis risk is "high"',
+                          "why": "Before any test"})
+    assert made.status_code == 201 and made.get_json()["tests"] is None
+    put(api, PASSING)
+    rule = api.get("/api/rulesets/sepsis-triage/rules/sirs")
+    changed = api.put("/api/rulesets/sepsis-triage/rules/sirs", json={"text": high.replace('"high"', '"low"'),
+                                                                     "why": "Try low"},
+                      headers={"If-Match": etag_of(rule)})
+    assert changed.status_code == 200, changed.get_json()
+    tests = changed.get_json()["tests"]
+    assert (tests["valid"], tests["cases"], tests["failed"]) == (True, 2, 1)
+    assert tests["failures"][0]["case"] == "fever and fast pulse"
+    assert tests["failures"][0]["message"].startswith("Case 'fever and fast pulse' (tests.csv line 2): expected")
+    assert api.get("/api/rulesets/sepsis-triage/rules/sirs").get_json().get("tests") is None  # only a save's
+    back = api.put("/api/rulesets/sepsis-triage/rules/sirs", json={"text": high, "why": "Back to high"},
+                   headers={"If-Match": etag_of(changed)}).get_json()
+    assert (back["tests"]["failed"], back["tests"]["failures"]) == (0, [])
+
+
 def test_a_file_with_errors_is_refused_with_its_lines(ws):
     api = ws.as_("Ana")
     response = put(api, "case,temperature,expect\na,hot,high\nb,39,hihg\n")

@@ -2,6 +2,8 @@
 answer with the deciding rule."""
 from __future__ import annotations
 
+from tests.server.test_api_analysis import demo  # noqa: F401  (the fixture)
+
 TEXT = 'rule "Hot and fast" when temperature is above 39 and pulse is above 100 then sepsis risk is "high"'
 
 
@@ -101,3 +103,20 @@ def test_a_rule_switched_off_can_be_tried_and_keeps_its_id(ws):
     new = api.post("/api/check/case", json={"ruleset": "sepsis-triage", "rule": {**structured, "enabled": True},
                                             "case": case}).get_json()
     assert new["rule"]["id"] != "dot", new["rule"]
+
+
+def test_try_it_rows_carry_the_whole_case_to_keep_as_a_test(ws, demo):  # noqa: F811
+    """A row of "Try it on cases" shows the columns the rule reads; under "case" it carries the row's other known
+    feature values, so a case kept as a test is the whole case (issue 17, item 4)."""
+    from rules_dsl.demo import reference_data
+
+    body = ws.as_("Ana").post("/api/check", json={
+        "ruleset": demo, "text": 'rule "Big" when worst radius is above 17 then diagnosis is "malignant"'}).get_json()
+    reference = body["reference"]
+    assert reference["columns"] == ["worst radius", "diagnosis"]
+    data = reference_data()
+    features = [c for c in data.columns if c != "diagnosis"]
+    for row in reference["matches"] + reference["near_misses"]:
+        assert set(row["values"]) == {"worst radius", "diagnosis"}
+        whole = {**row["case"], "worst radius": row["values"]["worst radius"]}
+        assert whole == {c: float(data[c].iat[row["row"]]) for c in features}

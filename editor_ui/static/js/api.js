@@ -182,6 +182,7 @@ export const paths = {
   check: () => "/api/check",
   suggestions: (rs) => `/api/rulesets/${e(rs)}/suggestions`,
   explore: (rs) => `/api/rulesets/${e(rs)}/explore`,
+  improve: (rs) => `/api/rulesets/${e(rs)}/improve`,
   audit: (page, size, filters = {}) => {
     const q = new URLSearchParams({ page, per_page: size });
     for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);

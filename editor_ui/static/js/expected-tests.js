@@ -73,8 +73,9 @@ function answerWords(label) {
 }
 
 // "Keep this case as a test": the person names the case and chooses the answer the rules must give; saved with
-// a why. Resolves to the new tests answer (counts), or null when cancelled.
-export async function keepAsTest({ ruleset, values, vocabulary, outcome, suggested }) {
+// a why. ``suggested`` is offered first (a label, or "no answer"); ``said`` tells where it comes from ("The rules
+// answer … now"). Resolves to the new tests answer (counts), or null when cancelled.
+export async function keepAsTest({ ruleset, values, vocabulary, outcome, suggested, said = null }) {
   const nameId = uid("case");
   const expectId = uid("expect");
   const noteId = uid("note");
@@ -83,7 +84,7 @@ export async function keepAsTest({ ruleset, values, vocabulary, outcome, suggest
   const expect = h("select", { id: expectId },
     outcome.labels.map((label) => h("option", { value: label }, label)),
     h("option", { value: NO_ANSWER }, "no answer (the rules must not conclude)"));
-  if (suggested && outcome.labels.includes(suggested)) expect.value = suggested;
+  if (suggested && (outcome.labels.includes(suggested) || suggested === NO_ANSWER)) expect.value = suggested;
   const note = h("input", { id: noteId, type: "text", class: "wide" });
   const kept = caseValues(values, vocabulary);
   const shown = Object.entries(kept).map(([k, v]) => `${k}: ${v === null || v === undefined || v === "" ? "missing" : v}`).join("; ");
@@ -93,7 +94,8 @@ export async function keepAsTest({ ruleset, values, vocabulary, outcome, suggest
     intro: h("div", {},
       h("p", {}, "The case: ", shown || "(no values)"),
       h("div", { class: "field" }, h("label", { for: nameId }, "A name for the case"), name),
-      h("div", { class: "field" }, h("label", { for: expectId }, `The answer the rules must give (${outcome.name})`), expect),
+      h("div", { class: "field" }, h("label", { for: expectId }, `The answer the rules must give (${outcome.name})`), expect,
+        said ? h("p", { class: "hint" }, said) : null),
       h("div", { class: "field" }, h("label", { for: noteId }, "Note for whoever reads a failure (optional)"), note)),
     confirm: "Keep as a test",
     run: async (why) => {
@@ -125,13 +127,18 @@ export function failureItem(f) {
 }
 
 // After a save: which tests now fail (never a reason not to save). Null when every test passes or there are none.
-export async function failingAfterSave(ruleset) {
-  let tests;
-  try {
-    tests = (await request("GET", paths.tests(ruleset))).data;
-  } catch {
-    return null;
+// ``fromSave``: the save's own answer about the tests ("tests": null without a tests file); asked for when absent
+// (a save answered "already saved" or "being recorded" carries none).
+export async function failingAfterSave(ruleset, fromSave) {
+  let tests = fromSave;
+  if (tests === undefined) {
+    try {
+      tests = (await request("GET", paths.tests(ruleset))).data;
+    } catch {
+      return null;
+    }
   }
+  if (tests === null) return null;
   if (!tests.valid) {
     return h("div", { class: "notice warning tests-after-save" }, "The tests file has mistakes, so the tests were not run. ",
       h("a", { href: pages.tests(ruleset) }, "See the tests"));

@@ -1,9 +1,10 @@
 // "Try it on one case": the author types one patient's values (the rule's features listed, any other feature
 // added by typing its name) and sees each condition hold, fail or stay unknown, and what the whole rule set would
-// answer with the deciding rule (POST /api/check/case). Nothing typed here is saved.
+// answer with the deciding rule (POST /api/check/case). Nothing typed here is saved, unless an author keeps the
+// case as a test (onKeep: "Keep this case as a test…", with the answer the person chooses and a why).
 import { request } from "./api.js";
 import { featureCombobox } from "./feature-picker.js";
-import { h, replace, uid } from "./dom.js";
+import { h, plural, replace, uid } from "./dom.js";
 
 const RESULT_WORDS = { true: "holds", false: "does not hold", unknown: "unknown" };
 
@@ -22,8 +23,9 @@ export function ruleFeatures(structured) {
 }
 
 export class OneCase {
-  constructor(root, { vocabulary, payload }) {
+  constructor(root, { vocabulary, payload, onKeep = null }) {
     this.root = root;
+    this.onKeep = onKeep;             // ({values by data column, answer}) => kept as a test; null: not offered
     this.features = vocabulary.features;
     this.payload = payload;           // () => the body of POST /api/check (ruleset, text | rule, id)
     this.values = new Map();          // feature name -> typed value (string, "" = unknown)
@@ -170,6 +172,35 @@ export class OneCase {
     parts.push(h("p", { class: "muted" }, d.reason));
     if (data.note) parts.push(h("p", { class: "hint" }, data.note));
     for (const w of data.warnings || []) parts.push(h("p", { class: "notice warning" }, w.message));
+    const keep = this.keepButton(d);
+    if (keep) parts.push(h("p", { class: "one-case-keep" }, keep));
     replace(this.result, parts);
+  }
+
+  // The typed values by the feature's data column (as tests.csv names its columns), as typed: "yes"/"no" for
+  // yes/no features, numbers as written with a point.
+  typedByColumn() {
+    const out = {};
+    for (const name of this.shownNames()) {
+      const f = this.feature(name);
+      const raw = (this.values.get(name) ?? "").trim();
+      if (raw !== "") out[f.column || f.name] = f.type === "number" ? raw.replace(",", ".") : raw;
+    }
+    return out;
+  }
+
+  // "Keep this case as a test…": offered once a value is typed; the rule set's answer now is offered first.
+  keepButton(decision) {
+    if (!this.onKeep) return null;
+    const values = this.typedByColumn();
+    if (!Object.keys(values).length) return null;
+    const button = h("button", { type: "button", class: "small" }, "Keep this case as a test…");
+    const said = h("span", { class: "muted", role: "status" });
+    button.addEventListener("click", async () => {
+      const kept = await this.onKeep({ values, answer: decision.abstained ? null : decision.label });
+      // Said here too: the page's notice is at its top, far from this panel.
+      said.textContent = kept ? ` Kept: the rule set now has ${plural(kept.cases, "test")}.` : "";
+    });
+    return [button, said];
   }
 }

@@ -11,6 +11,7 @@ import { RuleText } from "../rule-text.js";
 import { fillTitle, START_FROM_KEY } from "../rulesets-common.js";
 import { startShell } from "../shell.js";
 import { ThresholdExplorer } from "../threshold-explorer.js";
+import { ImproveRule } from "../improve-rule.js";
 import { failingAfterSave, keepAsTest } from "../expected-tests.js";
 import { renderTry, renderTryCounts } from "../try-it.js";
 import { combine, wordDiff, wordsBlock } from "../worddiff.js";
@@ -127,15 +128,30 @@ function show(result) {
 }
 
 // "Keep this case as a test": the person chooses the answer (the recorded one is offered first); saved with a why.
+// The whole case is kept: the columns shown and the row's other known values ("case").
 async function keepCase(row) {
   const recorded = row.values[outcome.name];
-  const answer = await keepAsTest({ ruleset: rulesetId, values: row.values, vocabulary, outcome,
+  const answer = await keepAsTest({ ruleset: rulesetId, values: { ...row.values, ...(row.case || {}) }, vocabulary, outcome,
     suggested: recorded === null || recorded === undefined ? null : String(recorded) });
-  if (answer) {
-    replace($("tests-state"), notice(`Kept as a test: the rule set now has ${plural(answer.cases, "test")}`
-      + (answer.failed ? `, ${answer.failed} failing.` : ", all passing."), answer.failed ? "warning" : "ok"),
-      h("p", {}, h("a", { href: pages.tests(rulesetId) }, "See the tests")));
-  }
+  kept(answer);
+}
+
+function kept(answer) {
+  if (!answer) return;
+  replace($("tests-state"), notice(`Kept as a test: the rule set now has ${plural(answer.cases, "test")}`
+    + (answer.failed ? `, ${answer.failed} failing.` : ", all passing."), answer.failed ? "warning" : "ok"),
+    h("p", {}, h("a", { href: pages.tests(rulesetId) }, "See the tests")));
+}
+
+// "Keep this case as a test" from "Try it on one case": the typed values become a row of tests.csv; the answer the
+// rule set gives now (with the rule as written) is offered first, and the person chooses.
+async function keepTypedCase({ values, answer }) {
+  const answered = await keepAsTest({ ruleset: rulesetId, values, vocabulary, outcome,
+    suggested: answer === null ? "no answer" : answer,
+    said: `With the rule as written, the rule set answers ${answer === null ? "nothing (no answer)" : `“${answer}”`} `
+      + "for this case; that is offered first. Choose the answer the rules must give." });
+  kept(answered);
+  return answered;
 }
 
 // What the logic check finds about this rule among the others (rules_dsl/verify.py), beside the form.
@@ -257,7 +273,7 @@ async function save() {
     title: ruleId ? "Save this change" : "Save the new rule",
     intro: h("div", {}, h("p", {}, "The rule will read:"), h("pre", { class: "rule-text small" }, checked.result.text)),
     confirm: "Save",
-    initial: typedWhy || (ruleId ? "" : prefilledWhy),
+    initial: typedWhy || prefilledWhy,
     run: async (why) => {
       typedWhy = why;
       try {
@@ -292,6 +308,7 @@ function saved(answer, version) {
   baseVersion = version;
   dirty = false;
   typedWhy = "";
+  prefilledWhy = "";
   replace($("conflict"));
   $("rule-title").textContent = rule.name;
   document.title = `${rule.name} · Rulecraft`;
@@ -299,7 +316,7 @@ function saved(answer, version) {
   if (answer.id) replace($("saved-state"), "Saved by you ", timeEl(new Date().toISOString()), ". ", back);
   else replace($("saved-state"), answer.message, " ", back);
   // Which tests now fail: said, never a reason not to save (authors work step by step).
-  failingAfterSave(rulesetId).then((note) => replace($("tests-state"), note));
+  failingAfterSave(rulesetId, answer.id ? answer.tests : undefined).then((note) => replace($("tests-state"), note));
   if (created) {
     window.history.replaceState(null, "", pages.rule(rulesetId, ruleId));
     $("link-history").href = pages.ruleHistory(rulesetId, ruleId);
@@ -425,13 +442,43 @@ async function deleteRule() {
 
 // ---- start ------------------------------------------------------------------------------------------------------
 
-// The explorer needs reference cases with their true outcome (it scores on the first, the default set): asking
-// without them would only be refused (404 without cases, 422 without the outcome column).
-async function hasReferenceCases() {
+// The explorer and "Improve this rule" need reference cases with their true outcome (they score on the first, the
+// default set): asking without them would only be refused (404 without cases, 422 without the outcome column).
+async function defaultDataset() {
   try {
     const found = await get(paths.datasets(rulesetId));
-    return found.datasets.length > 0 && Boolean(found.datasets[0].label_column);
-  } catch { return false; }
+    return found.datasets[0] || null;
+  } catch { return null; }
+}
+
+// The rule as written, for "Improve this rule": what to send, and its structured form; null while it has mistakes.
+async function improveDraft() {
+  const checked = await runCheck();
+  if (!checked || !checked.result.valid || !checked.result.text) return null;
+  return { body: { text: checked.result.text }, structured: checked.result.structured };
+}
+
+// "Use this" on a candidate of "Improve this rule": the candidate in the form (or the text), the why prefilled
+// with where it came from; saved only when the person saves it.
+async function useImprovement(change, why) {
+  let structured = null;
+  try {
+    ({ data: { structured } } = await request("POST", paths.check(), { body: { ruleset: rulesetId, text: change.text } }));
+  } catch { structured = null; }
+  if (mode === "form" && structured) form.load(structured);
+  else {
+    text.value = change.text;
+    if (mode === "form") setMode("text");
+  }
+  prefilledWhy = why;
+  lastCheck = null;
+  scheduleCheck();
+  replace($("saved-state"), "The editor holds the changed rule. Look at it, try it, then save it with your reason: "
+    + "nothing is saved until then.");
+  // The person's attention goes to the rule now in the editor (the list that held "Use this" is replaced).
+  $("saved-state").scrollIntoView({ block: "start" });
+  if (mode === "text") text.focus();
+  else document.querySelector("#rule-form input").focus({ preventScroll: true });
 }
 
 // A new rule opened by "Start from this" on the suggestions page: the suggested rule, and its why to prefill.
@@ -466,8 +513,14 @@ async function start() {
   form = new RuleForm($("rule-form"), { vocabulary: ruleset.vocabulary, outcome, units, onChange: scheduleCheck });
   text = new RuleText($("rule-text-mode"), { onChange: scheduleCheck, describedBy: "problems-summary" });
   form.load(rule ? rule.structured : startedFrom());
-  oneCase = new OneCase($("one-case"), { vocabulary: ruleset.vocabulary, payload });
-  if (can("rules.suggest") && await hasReferenceCases()) {
+  oneCase = new OneCase($("one-case"), { vocabulary: ruleset.vocabulary, payload,
+    onKeep: can("rules.write") ? keepTypedCase : null });
+  const dataset = can("rules.suggest") ? await defaultDataset() : null;
+  if (can("rules.suggest")) {
+    $("improve-panel").hidden = false;
+    new ImproveRule($("improve"), { rulesetId, dataset, draft: improveDraft, onUse: useImprovement });
+  }
+  if (dataset && dataset.label_column) {
     explorer = new ThresholdExplorer($("explorer"), { rulesetId, onPick: (structured) => {
       form.load(structured);
       scheduleCheck();
