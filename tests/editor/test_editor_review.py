@@ -34,18 +34,30 @@ def edit_rule(visitor, ruleset: str, rule: str, old: str, new: str, why: str) ->
              version=current.headers["etag"].strip('"'))
 
 
-@pytest.fixture(scope="module")
-def undone(people):
+def _undone(people, title: str):
     """Ana makes the rule set and a change, asks for its release; Bea then undoes the change. Answers (rule set id,
     rule id, the requested version)."""
     ana, bea = signed_in(people, "Ana Author"), signed_in(people, "Bea Author")
-    ruleset = call_api(ana, "POST", "/api/rulesets", {"settings": SETTINGS, "vocabulary": VOCABULARY,
+    ruleset = call_api(ana, "POST", "/api/rulesets", {"settings": {**SETTINGS, "title": title},
+                                                      "vocabulary": VOCABULARY,
                                                       "why": "Start the review watch rules"})["id"]
     rule = call_api(ana, "POST", f"/api/rulesets/{ruleset}/rules", {"text": RULE, "why": "Fever above 38 °C"})["id"]
     edit_rule(ana, ruleset, rule, "above 38", "above 38.5", STRICTER)
     asked = call_api(ana, "POST", f"/api/rulesets/{ruleset}/releases", {})
     edit_rule(bea, ruleset, rule, "above 38.5", "above 38", UNDO)
     return ruleset, rule, asked["version"]
+
+
+@pytest.fixture(scope="module")
+def undone(people):
+    """A request still waiting, its change undone since (the tests using it only look)."""
+    return _undone(people, TITLE)
+
+
+@pytest.fixture(scope="module")
+def to_approve(people):
+    """The same story on a rule set of its own, for the test that approves the request (any order of tests)."""
+    return _undone(people, f"{TITLE} approved")
 
 
 def test_the_reviewer_sees_the_undo_before_approving_and_compares(people, undone):
@@ -115,8 +127,8 @@ def test_history_and_the_audit_log_name_the_rule(people, undone):
     alex.screenshot("review-audit-names")
 
 
-def test_a_release_shows_when_it_was_asked_for_and_when_approved(people, undone):
-    ruleset, _, _ = undone
+def test_a_release_shows_when_it_was_asked_for_and_when_approved(people, to_approve):
+    ruleset, _, _ = to_approve
     rui = signed_in(people, "Rui Reviewer")
     page = rui.go(f"/rulesets/{ruleset}/releases")
     request = page.locator("section.release").filter(has_text="waiting for a reviewer")
