@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,121 @@ def test_what_the_database_records_and_the_repository_lacks_is_reported(ws):
     assert f"Save {event.save_id} (rule.create, sepsis-triage) is recorded as version ffffffffffff, which is not " \
            "in the repository" in report, report
     assert f"Release {tag.replace('/', ' ')} is approved but its tag is missing" in report, report
+
+
+# ---- a release in 'approving': recovery resets only an approval whose approver is gone
+
+APPROVER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from server.lifecycle import open_runtime
+    from server import auth
+    from server.services import releases
+    folder, url, release_id, held, go = sys.argv[1:6]
+    real = releases.fault_point
+
+    def hold(step):  # a barrier: the row is 'approving', the tag not yet written; wait for the test's word
+        if step == "release.approving":
+            Path(held).write_text("held")
+            deadline = time.monotonic() + 120
+            while not Path(go).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        real(step)
+
+    releases.fault_point = hold
+    runtime = open_runtime({"DATA_DIR": folder, "DATABASE_URL": url}, upgrade=False)
+    with runtime.sessions() as db:
+        release = releases.approve(runtime.workspace, db, auth.find_user(db, "Rui"), "sepsis-triage", release_id,
+                                   "checked")
+        print("approved", release.name)
+""")
+
+
+@pytest.fixture
+def requested(tmp_path, database_url):
+    """A workspace (on each database) with the sepsis rule set and Ana's request for its release, waiting for Rui:
+    (data folder, database URL, release id)."""
+    import rules_dsl
+    from server import auth
+    from server.services.releases import request_release
+    from server.services.rules import import_ruleset
+
+    folder = tmp_path / "data"
+    runtime = open_runtime({"DATA_DIR": folder, "DATABASE_URL": database_url})
+    try:
+        with runtime.sessions() as db:
+            ana = auth.create_user(db, "Ana", "author", "a long password")
+            auth.create_user(db, "Rui", "reviewer", "a long password")
+            db.commit()
+            import_ruleset(runtime.workspace, db, ana, rules_dsl.load(ROOT / "tests/fixtures/sepsis-triage"), "Start")
+            release_id = request_release(runtime.workspace, db, ana, "sepsis-triage", None, "first").id
+    finally:
+        runtime.store.close()
+        runtime.sessions.kw["bind"].dispose()
+    return folder, database_url, release_id
+
+
+def _recover_folder(folder: Path, url: str):
+    """Recovery as a starting server runs it, in this process; then the release rows and the tags."""
+    runtime = open_runtime({"DATA_DIR": folder, "DATABASE_URL": url}, upgrade=False)
+    try:
+        report = str(start(runtime))
+        with runtime.sessions() as db:
+            rows = [(r.id, r.status, r.name) for r in db.scalars(select(Release).order_by(Release.id))]
+            approvals = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "release.approve")))
+        return report, rows, [t.name for t in runtime.store.tags()], approvals
+    finally:
+        runtime.store.close()
+        runtime.sessions.kw["bind"].dispose()
+
+
+def _approve_in_child(folder: Path, url: str, release_id: int, held: Path, go: Path, fault: str | None = None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("RULECRAFT_FAULT", None)
+    if fault:
+        env["RULECRAFT_FAULT"] = fault
+    return subprocess.Popen([sys.executable, "-c", APPROVER, str(folder), url, str(release_id), str(held), str(go)],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_recovery_leaves_an_approval_in_progress_in_another_process_alone(requested, tmp_path):
+    """Regression: recovery reset every release left 'approving' to 'requested', also one whose approver was alive
+    and about to write the tag: a restart elsewhere undid an approval in progress (the approver then wrote its tag
+    for a row that no longer said so). Now the row names its approver's process, and a live one is left alone."""
+    folder, url, release_id = requested
+    held, go = tmp_path / "held", tmp_path / "go"
+    child = _approve_in_child(folder, url, release_id, held, go)
+    try:
+        deadline = time.monotonic() + 120
+        while not held.exists():
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the approval never reached its fault point"
+            time.sleep(0.05)
+        report, rows, tags, _ = _recover_folder(folder, url)
+        assert rows == [(release_id, "approving", "v1")], report
+        assert f"Release sepsis-triage v1 is being approved by process {child.pid}" in report, report
+        assert tags == []
+    finally:
+        go.write_text("go")
+        out, err = child.communicate(timeout=120)
+    assert child.returncode == 0 and "approved v1" in out, err
+    report, rows, tags, approvals = _recover_folder(folder, url)
+    assert rows == [(release_id, "approved", "v1")] and tags == ["sepsis-triage/v1"], report
+    assert len(approvals) == 1 and "recovered" not in approvals[0].details
+    assert "Nothing to repair" in report, report
+
+
+def test_recovery_resets_an_approval_whose_approver_died(requested, tmp_path):
+    """The dead-approver case is still repaired: the approving process was killed before its tag, so the request
+    goes back to 'requested' and can be approved again."""
+    folder, url, release_id = requested
+    child = _approve_in_child(folder, url, release_id, tmp_path / "held", tmp_path / "go", fault="release.approving")
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 99, err
+    report, rows, tags, _ = _recover_folder(folder, url)
+    assert f"Release request {release_id} of sepsis-triage was not tagged: back to requested" in report, report
+    assert rows == [(release_id, "requested", None)] and tags == []
+    (tmp_path / "go").write_text("go")
+    again = _approve_in_child(folder, url, release_id, tmp_path / "held", tmp_path / "go")
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0 and "approved v1" in out, err
