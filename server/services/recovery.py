@@ -29,7 +29,7 @@ from ..db import begin_write
 from ..limits import RELEASE_NAME
 from ..models import AuditEvent, Release, User, utcnow
 from ..store import GitStore, StoreError
-from .saving import process_alive
+from .saving import process_alive, same_process_alive, this_host
 
 INTERRUPTED = "interrupted before the commit"
 # pg_advisory_xact_lock key held while recovery judges: "rcrecovr" in ASCII. One owner, shared by every recovery.
@@ -205,10 +205,32 @@ def _commits_without_rows(db: Session, store: GitStore, report: Report) -> None:
         report.add(f"Version {version.id[:12]} had no audit row: rebuilt from the commit")
 
 
-def _releases(db: Session, store: GitStore, report: Report) -> None:
-    tags = {t.name: t for t in store.tags()}
-    users = {u.id for u in db.scalars(select(User))}
-    for release in db.scalars(select(Release).where(Release.status == "approving")):
+def _approver_alive(release: Release) -> bool:
+    """Whether the process that marked ``release`` 'approving' may still be writing its tag. On this host: that
+    very process lives (its id and its start: a later process with the same id is another one). On another host,
+    whose processes cannot be seen from here: until its lease runs out. A row naming no approver (written before
+    they were recorded) and this process's own rows (it approves nothing while it recovers) are judged at once."""
+    if release.approving_process is None:
+        return False
+    if release.approving_host == this_host():
+        return release.approving_process != os.getpid() and same_process_alive(release.approving_process,
+                                                                               release.approving_started)
+    return release.approving_until is not None and utcnow() < release.approving_until
+
+
+def _approvals(db: Session, store: GitStore, report: Report, process_id: int | None = None) -> None:
+    """Releases left 'approving' whose approver is gone: approved if the tag was written, else back to requested.
+    ``process_id``: only those of that process of this host (a server worker that has ended)."""
+    approving = select(Release).where(Release.status == "approving")
+    if process_id is not None:
+        approving = approving.where(Release.approving_process == process_id, Release.approving_host == this_host())
+    tags = {t.name for t in store.tags()}
+    for release in db.scalars(approving.order_by(Release.id)):
+        if _approver_alive(release):
+            where = "" if release.approving_host == this_host() else f" on {release.approving_host}"
+            report.add(f"Release {release.ruleset} {release.name} is being approved by process "
+                       f"{release.approving_process}{where}: left alone")
+            continue
         if f"{release.ruleset}/{release.name}" in tags:
             release.status = "approved"
             report.add(f"Release {release.ruleset} {release.name} was tagged: marked approved")
@@ -216,7 +238,15 @@ def _releases(db: Session, store: GitStore, report: Report) -> None:
             release.status, release.name, release.decided_by, release.decided_at = "requested", None, None, None
             release.bundle_hash = None
             report.add(f"Release request {release.id} of {release.ruleset} was not tagged: back to requested")
+        release.approving_host = release.approving_process = None
+        release.approving_started = release.approving_until = None
     db.flush()
+
+
+def _releases(db: Session, store: GitStore, report: Report) -> None:
+    _approvals(db, store, report)
+    tags = {t.name: t for t in store.tags()}
+    users = {u.id for u in db.scalars(select(User))}
     approved = {(r.ruleset, r.name) for r in db.scalars(select(Release).where(Release.status == "approved"))}
     for name, tag in tags.items():
         ruleset, _, release_name = name.rpartition("/")

@@ -396,13 +396,13 @@ def test_recovery_resets_an_approval_whose_approver_died(requested, tmp_path):
     """The dead-approver case is still repaired: the approving process was killed before its tag, so the request
     goes back to 'requested' and can be approved again."""
     folder, url, release_id = requested
+    (tmp_path / "go").write_text("go")  # no hold: straight to the fault point, which kills the approver
     child = _approve_in_child(folder, url, release_id, tmp_path / "held", tmp_path / "go", fault="release.approving")
     out, err = child.communicate(timeout=120)
     assert child.returncode == 99, err
     report, rows, tags, _ = _recover_folder(folder, url)
     assert f"Release request {release_id} of sepsis-triage was not tagged: back to requested" in report, report
     assert rows == [(release_id, "requested", None)] and tags == []
-    (tmp_path / "go").write_text("go")
     again = _approve_in_child(folder, url, release_id, tmp_path / "held", tmp_path / "go")
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0 and "approved v1" in out, err
