@@ -406,3 +406,114 @@ def test_recovery_resets_an_approval_whose_approver_died(requested, tmp_path):
     again = _approve_in_child(folder, url, release_id, tmp_path / "held", tmp_path / "go")
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0 and "approved v1" in out, err
+
+
+def _approving(ws, **approver) -> int:
+    """Ana's request put in the state an approval leaves while it writes the tag (no tag written), naming
+    ``approver``; returns the release id."""
+    from sqlalchemy import update
+
+    asked = ws.as_("Ana").post("/api/rulesets/sepsis-triage/releases", json={"notes": "first"})
+    assert asked.status_code == 201, asked.get_json()
+    release_id = asked.get_json()["id"]
+    with ws.sessions() as db:
+        db.execute(update(Release).where(Release.id == release_id).values(
+            status="approving", name="v1", decided_by=ws.people["Rui"].id, **approver))
+        db.commit()
+    return release_id
+
+
+def _status(ws, release_id: int):
+    with ws.sessions() as db:
+        release = db.get(Release, release_id)
+        return release.status, release.name, release.approving_process
+
+
+def test_an_approver_id_taken_by_a_later_process_counts_as_gone(ws):
+    """A live process whose id the row names, but which started at another moment, is not the approver (a
+    restarted server, in a container, often gets the same process id): the approval is reset."""
+    from server.services.saving import process_start, this_host
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = process_start(other.pid)
+        assert started is not None
+        later = _approving(ws, approving_host=this_host(), approving_process=other.pid,
+                           approving_started=started + "0")
+        report = _recover(ws)
+        assert f"Release request {later} of sepsis-triage was not tagged: back to requested" in report, report
+        assert _status(ws, later) == ("requested", None, None)
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_an_approver_on_another_host_is_waited_for_until_its_lease_ends(ws):
+    """Recovery cannot see another host's processes: it leaves the approval alone while the lease runs, and
+    resets it after."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from server.models import utcnow
+
+    release_id = _approving(ws, approving_host="elsewhere.example.org", approving_process=4242,
+                            approving_started="boot:1", approving_until=utcnow() + timedelta(minutes=5))
+    report = _recover(ws)
+    assert "Release sepsis-triage v1 is being approved by process 4242 on elsewhere.example.org: left alone" \
+        in report, report
+    assert _status(ws, release_id) == ("approving", "v1", 4242)
+    with ws.sessions() as db:
+        db.execute(update(Release).values(approving_until=utcnow() - timedelta(seconds=1)))
+        db.commit()
+    assert "was not tagged: back to requested" in _recover(ws)
+    assert _status(ws, release_id) == ("requested", None, None)
+    approved = ws.as_("Rui").post(f"/api/rulesets/sepsis-triage/releases/{release_id}/approve",
+                                  json={"comment": "checked"})
+    assert approved.status_code == 200 and approved.get_json()["name"] == "v1", approved.get_json()
+
+
+def test_an_approving_row_naming_no_approver_is_judged_at_once(ws):
+    """A row from before the approver was recorded (migration 0005) is judged as before: no tag, back to
+    requested."""
+    release_id = _approving(ws)
+    assert "was not tagged: back to requested" in _recover(ws)
+    assert _status(ws, release_id) == ("requested", None, None)
+
+
+def test_migration_0005_adds_the_approver_columns_and_keeps_releases(database_url):
+    import sqlalchemy as sa
+
+    from server import migrate
+
+    columns = {"approving_host", "approving_process", "approving_started", "approving_until"}
+    migrate.upgrade(database_url, "0004")
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as c:
+            c.execute(sa.text("INSERT INTO users (id, name, name_key, email, role, password_hash, "
+                              "must_change_password, active, created_at) VALUES (1, 'Ana', 'ana', 'a@b.org', "
+                              "'author', 'x', false, true, CURRENT_TIMESTAMP)"))
+            for id_, name, status in [(1, "v1", "approved"), (2, "v2", "approving")]:
+                c.execute(sa.text("INSERT INTO releases (id, ruleset, name, version, status, notes, requested_by, "
+                                  "requested_at, comment, bundle_hash) VALUES (:id, 'r', :name, :v, :status, '', 1, "
+                                  "CURRENT_TIMESTAMP, '', 'h')"), {"id": id_, "name": name, "status": status,
+                                                                    "v": str(id_) * 40})
+        migrate.upgrade(database_url)
+        assert columns <= {c["name"] for c in sa.inspect(engine).get_columns("releases")}
+        with engine.begin() as c:
+            assert c.execute(sa.text("SELECT id, status, approving_host, approving_process, approving_started, "
+                                     "approving_until FROM releases ORDER BY id")).all() == \
+                [(1, "approved", None, None, None, None), (2, "approving", None, None, None, None)]
+            c.execute(sa.text("UPDATE releases SET approving_host = 'h', approving_process = 7, "
+                              "approving_started = 'b:1', approving_until = CURRENT_TIMESTAMP WHERE id = 2"))
+        migrate.downgrade(database_url, "0004")
+        engine.dispose()
+        assert not columns & {c["name"] for c in sa.inspect(engine).get_columns("releases")}
+        with engine.connect() as c:
+            assert c.execute(sa.text("SELECT id, name, status, bundle_hash FROM releases ORDER BY id")).all() == \
+                [(1, "v1", "approved", "h"), (2, "v2", "approving", "h")]
+        migrate.upgrade(database_url)
+        assert migrate.current(engine) == migrate.head(database_url)
+    finally:
+        engine.dispose()
