@@ -6,7 +6,10 @@
   it, or the next recovery). A row once marked failed whose commit is found after all becomes 'done': recovery never
   contradicts a commit that exists (the save id is in the commit's trailer, searched over the whole history);
 - a commit with no audit row gets one, built from its trailers (who, what, which rule set and rule, why);
-- a release stuck in 'approving' becomes 'approved' if its tag exists, else goes back to 'requested';
+- a release stuck in 'approving' whose approver is gone becomes 'approved' if its tag exists, else goes back to
+  'requested'. The row names its approver (host, process id, the process's start, a lease): on this host, an
+  approval whose process still lives is left alone (the process id alone is not enough: a later process may have
+  it); one of another host, whose processes cannot be seen from here, is left alone until its lease runs out;
 - a release tag with no approved row (a crash after the tag was written) gets its row back;
 - an approved release without its 'release.approve' audit row (the crash came before the row was written) gets
   one, so the audit log shows who approved every release;
@@ -84,17 +87,22 @@ def _writer_alive(process_id: int | None) -> bool:
 
 
 def settle_process(db: Session, store: GitStore, process_id: int) -> Report:
-    """The pending saves of one server worker that has died, settled at once (not at the next start) and only
-    those: other workers' saves in flight are left alone. Decided holding the store's writer lock, so that Git
-    processes the worker left running have finished."""
+    """The pending saves and the approvals of one server worker that has died, settled at once (not at the next
+    start) and only those: other workers' saves and approvals in flight are left alone. Decided holding the store's
+    writer lock, so that Git processes the worker left running have finished."""
     report = Report()
     mine = select(AuditEvent.id).where(AuditEvent.status == "pending", AuditEvent.process_id == process_id)
-    if db.scalar(mine.limit(1)) is None:
+    approving = select(Release.id).where(Release.status == "approving", Release.approving_process == process_id,
+                                         Release.approving_host == this_host())
+    if db.scalar(mine.limit(1)) is None and db.scalar(approving.limit(1)) is None:
         db.rollback()
         return report
     with store.writers_done():
         _begin_judging(db)
         _pending_saves(db, store, report, process_id)
+        _approvals(db, store, report, process_id)
+        if report.actions:
+            _release_decisions(db, report)
         db.commit()
     return report
 

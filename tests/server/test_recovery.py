@@ -517,3 +517,36 @@ def test_migration_0005_adds_the_approver_columns_and_keeps_releases(database_ur
         assert migrate.current(engine) == migrate.head(database_url)
     finally:
         engine.dispose()
+
+
+def test_the_approval_of_an_ended_worker_is_settled_without_a_restart(ws):
+    """When a server worker ends (settle_process, run by the server's master), its approval left 'approving' is
+    judged at once; another live process's approval is not touched."""
+    from server.services.recovery import settle_process
+    from server.services.saving import process_start, this_host
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    ended = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = process_start(ended.pid)
+        ended.kill()
+        ended.wait()
+        theirs = _approving(ws, approving_host=this_host(), approving_process=ended.pid, approving_started=started)
+        store = ws.app.extensions["rulecraft.store"]
+        with ws.sessions() as db:
+            other = Release(ruleset="sepsis-triage", version=db.get(Release, theirs).version, status="approving",
+                            name="v2", requested_by=ws.people["Ana"].id, approving_host=this_host(),
+                            approving_process=live.pid, approving_started=process_start(live.pid))
+            db.add(other)
+            db.commit()
+            other_id = other.id
+        with ws.app.app_context(), ws.sessions() as db:
+            report = str(settle_process(db, store, ended.pid))
+        assert report == f"Release request {theirs} of sepsis-triage was not tagged: back to requested", report
+        assert _status(ws, theirs) == ("requested", None, None)
+        assert _status(ws, other_id) == ("approving", "v2", live.pid)
+        with ws.app.app_context(), ws.sessions() as db:
+            assert not settle_process(db, store, ended.pid).actions
+    finally:
+        live.kill()
+        live.wait()
