@@ -132,6 +132,14 @@ class Release(Base):
     # reason in gate_override (also in the audit log).
     gate: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     gate_override: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # While 'approving': who is writing the tag (services/releases.py), so that recovery resets only an approval
+    # whose approver is gone (services/recovery.py): the host, the process id, the process's start (boot id and
+    # start time: a process id alone may name a later process) and a lease, after which a process of another host
+    # is taken for gone. None in every other state.
+    approving_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    approving_process: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approving_started: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    approving_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     requester: Mapped[User] = relationship(foreign_keys=[requested_by])
     decider: Mapped[User | None] = relationship(foreign_keys=[decided_by])

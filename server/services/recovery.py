@@ -6,7 +6,10 @@
   it, or the next recovery). A row once marked failed whose commit is found after all becomes 'done': recovery never
   contradicts a commit that exists (the save id is in the commit's trailer, searched over the whole history);
 - a commit with no audit row gets one, built from its trailers (who, what, which rule set and rule, why);
-- a release stuck in 'approving' becomes 'approved' if its tag exists, else goes back to 'requested';
+- a release stuck in 'approving' whose approver is gone becomes 'approved' if its tag exists, else goes back to
+  'requested'. The row names its approver (host, process id, the process's start, a lease): on this host, an
+  approval whose process still lives is left alone (the process id alone is not enough: a later process may have
+  it); one of another host, whose processes cannot be seen from here, is left alone until its lease runs out;
 - a release tag with no approved row (a crash after the tag was written) gets its row back;
 - an approved release without its 'release.approve' audit row (the crash came before the row was written) gets
   one, so the audit log shows who approved every release;
@@ -29,7 +32,7 @@ from ..db import begin_write
 from ..limits import RELEASE_NAME
 from ..models import AuditEvent, Release, User, utcnow
 from ..store import GitStore, StoreError
-from .saving import process_alive
+from .saving import process_alive, same_process_alive, this_host
 
 INTERRUPTED = "interrupted before the commit"
 # pg_advisory_xact_lock key held while recovery judges: "rcrecovr" in ASCII. One owner, shared by every recovery.
@@ -84,17 +87,22 @@ def _writer_alive(process_id: int | None) -> bool:
 
 
 def settle_process(db: Session, store: GitStore, process_id: int) -> Report:
-    """The pending saves of one server worker that has died, settled at once (not at the next start) and only
-    those: other workers' saves in flight are left alone. Decided holding the store's writer lock, so that Git
-    processes the worker left running have finished."""
+    """The pending saves and the approvals of one server worker that has died, settled at once (not at the next
+    start) and only those: other workers' saves and approvals in flight are left alone. Decided holding the store's
+    writer lock, so that Git processes the worker left running have finished."""
     report = Report()
     mine = select(AuditEvent.id).where(AuditEvent.status == "pending", AuditEvent.process_id == process_id)
-    if db.scalar(mine.limit(1)) is None:
+    approving = select(Release.id).where(Release.status == "approving", Release.approving_process == process_id,
+                                         Release.approving_host == this_host())
+    if db.scalar(mine.limit(1)) is None and db.scalar(approving.limit(1)) is None:
         db.rollback()
         return report
     with store.writers_done():
         _begin_judging(db)
         _pending_saves(db, store, report, process_id)
+        _approvals(db, store, report, process_id)
+        if report.actions:
+            _release_decisions(db, report)
         db.commit()
     return report
 
@@ -205,10 +213,32 @@ def _commits_without_rows(db: Session, store: GitStore, report: Report) -> None:
         report.add(f"Version {version.id[:12]} had no audit row: rebuilt from the commit")
 
 
-def _releases(db: Session, store: GitStore, report: Report) -> None:
-    tags = {t.name: t for t in store.tags()}
-    users = {u.id for u in db.scalars(select(User))}
-    for release in db.scalars(select(Release).where(Release.status == "approving")):
+def _approver_alive(release: Release) -> bool:
+    """Whether the process that marked ``release`` 'approving' may still be writing its tag. On this host: that
+    very process lives (its id and its start: a later process with the same id is another one). On another host,
+    whose processes cannot be seen from here: until its lease runs out. A row naming no approver (written before
+    they were recorded) and this process's own rows (it approves nothing while it recovers) are judged at once."""
+    if release.approving_process is None:
+        return False
+    if release.approving_host == this_host():
+        return release.approving_process != os.getpid() and same_process_alive(release.approving_process,
+                                                                               release.approving_started)
+    return release.approving_until is not None and utcnow() < release.approving_until
+
+
+def _approvals(db: Session, store: GitStore, report: Report, process_id: int | None = None) -> None:
+    """Releases left 'approving' whose approver is gone: approved if the tag was written, else back to requested.
+    ``process_id``: only those of that process of this host (a server worker that has ended)."""
+    approving = select(Release).where(Release.status == "approving")
+    if process_id is not None:
+        approving = approving.where(Release.approving_process == process_id, Release.approving_host == this_host())
+    tags = {t.name for t in store.tags()}
+    for release in db.scalars(approving.order_by(Release.id)):
+        if _approver_alive(release):
+            where = "" if release.approving_host == this_host() else f" on {release.approving_host}"
+            report.add(f"Release {release.ruleset} {release.name} is being approved by process "
+                       f"{release.approving_process}{where}: left alone")
+            continue
         if f"{release.ruleset}/{release.name}" in tags:
             release.status = "approved"
             report.add(f"Release {release.ruleset} {release.name} was tagged: marked approved")
@@ -216,7 +246,15 @@ def _releases(db: Session, store: GitStore, report: Report) -> None:
             release.status, release.name, release.decided_by, release.decided_at = "requested", None, None, None
             release.bundle_hash = None
             report.add(f"Release request {release.id} of {release.ruleset} was not tagged: back to requested")
+        release.approving_host = release.approving_process = None
+        release.approving_started = release.approving_until = None
     db.flush()
+
+
+def _releases(db: Session, store: GitStore, report: Report) -> None:
+    _approvals(db, store, report)
+    tags = {t.name: t for t in store.tags()}
+    users = {u.id for u in db.scalars(select(User))}
     approved = {(r.ruleset, r.name) for r in db.scalars(select(Release).where(Release.status == "approved"))}
     for name, tag in tags.items():
         ruleset, _, release_name = name.rpartition("/")

@@ -2,13 +2,16 @@
 release holding their own changes) or rejects it with a comment. An approved release is an annotated Git tag
 ``<rule set>/vN`` plus its database row; neither is ever changed afterwards.
 
-Approval is crash-safe: the row is marked 'approving' with its name, then the tag is written, then the row becomes
-'approved'. Recovery finishes or rolls back an 'approving' row by looking for the tag (services/recovery.py).
+Approval is crash-safe: the row is marked 'approving' with its name and its approver (this host, process id and
+process start, and a lease), then the tag is written, then the row becomes 'approved'. Recovery finishes or rolls
+back an 'approving' row by looking for the tag, but only once its approver is gone (services/recovery.py).
 """
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import bindparam, func, select
@@ -25,7 +28,7 @@ from ..models import Release, User, utcnow
 from ..store import ReleaseExists, StoreError, Version, fault_point
 from . import gate
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .saving import identity, record, refused
+from .saving import identity, process_start, record, refused, this_host
 from .workspace import Workspace
 
 
@@ -129,6 +132,22 @@ def authors_since_last_release(ws: Workspace, ruleset: str, version: str) -> set
     return authors
 
 
+# How long recovery on another host waits before it takes an approval in progress for one whose approver is gone
+# (it cannot see that host's processes). An approval holds the row 'approving' while it writes one tag: seconds, at
+# most the store's lock timeout; on this host recovery asks the process itself and never waits for the lease.
+APPROVAL_LEASE = timedelta(minutes=10)
+
+
+def _mark_approver(release: Release, approving: bool) -> None:
+    """Name this process in a row about to be 'approving' (approving=True), or clear the name (False)."""
+    if approving:
+        release.approving_host, release.approving_process = this_host(), os.getpid()
+        release.approving_started, release.approving_until = process_start(os.getpid()), utcnow() + APPROVAL_LEASE
+    else:
+        release.approving_host = release.approving_process = None
+        release.approving_started = release.approving_until = None
+
+
 def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, comment, override=None,
             datasets_dir: Path | None = None) -> Release:
     """``override``: the reviewer's reason for approving although the release gate fails (required then, kept in
@@ -164,9 +183,12 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
         raise Conflict("This version is already released.")
     number = 1 + (db.scalar(select(func.count()).select_from(Release).where(
         Release.ruleset == ruleset, Release.status.in_(("approved", "approving")))) or 0)
-    release.version, release.name, release.status = own, f"v{number}", "approving"
-    release.decided_by, release.decided_at, release.comment = user.id, utcnow(), comment
-    release.bundle_hash = bundle_document(ws, ruleset, own, release.name)["hash"]
+    name, decided_at = f"v{number}", utcnow()
+    bundle_hash = bundle_document(ws, ruleset, own, name)["hash"]
+    release.version, release.name, release.status = own, name, "approving"
+    release.decided_by, release.decided_at, release.comment = user.id, decided_at, comment
+    release.bundle_hash = bundle_hash
+    _mark_approver(release, approving=True)
     try:
         db.commit()
     except IntegrityError:  # another release of this rule set took the same number at the same moment
@@ -174,11 +196,13 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
         raise Conflict("Another release of this rule set was approved at the same moment; please try again.") \
             from None
     fault_point("release.approving")
-    message = (f"Release {release.name} of {ruleset}\n\n{release.notes}\n\n"
+    # From here on the decision is in local names, not read back from the row: what the tag and the final row
+    # say is this approval's, whatever the row says meanwhile.
+    message = (f"Release {name} of {ruleset}\n\n{release.notes}\n\n"
                f"Rulecraft-Release: {release.id}\nRulecraft-Requested-By: {release.requested_by}\n"
-               f"Rulecraft-Approved-By: {user.id}\nRulecraft-Bundle-Hash: {release.bundle_hash}")
+               f"Rulecraft-Approved-By: {user.id}\nRulecraft-Bundle-Hash: {bundle_hash}")
     try:
-        ws.store.create_tag(f"{ruleset}/{release.name}", release.version, message=message, tagger=identity(user))
+        ws.store.create_tag(f"{ruleset}/{name}", own, message=message, tagger=identity(user))
     except ReleaseExists:
         pass  # written before a crash; recovery of the row below makes it consistent
     except StoreError as e:
@@ -186,11 +210,15 @@ def approve(ws: Workspace, db: Session, user: User, ruleset: str, release_id, co
         begin_write(db)
         release.name, release.status, release.decided_by, release.decided_at = None, "requested", None, None
         release.bundle_hash = None
+        _mark_approver(release, approving=False)
         db.commit()
         raise Invalid(e.message) from None
     fault_point("release.tagged")
     begin_write(db)
-    release.status = "approved"
+    release.version, release.name, release.status = own, name, "approved"
+    release.decided_by, release.decided_at, release.comment = user.id, decided_at, comment
+    release.bundle_hash = bundle_hash
+    _mark_approver(release, approving=False)
     details = {"release": release.id, "name": release.name, "bundle_hash": release.bundle_hash}
     if measured is not None:
         details["gate_passed"] = measured.passed

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import threading
 import time
 import uuid
@@ -180,6 +181,31 @@ def process_alive(process_id: int | None) -> bool:
     except OSError:
         return True
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def process_start(process_id: int) -> str | None:
+    """When a process of this host started: "<boot id>:<clock ticks from boot to its start>" (None where the system
+    does not say, e.g. without /proc). With the process id it names one process for good; a process id alone may
+    be taken by a later process (a restarted server in a container often gets the same one)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        fields = Path(f"/proc/{process_id}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return f"{boot}:{fields[19]}" if len(fields) > 19 else None  # field 22 of stat, the 20th after the name
+
+
+def this_host() -> str:
+    return socket.gethostname()[:255]
+
+
+def same_process_alive(process_id: int | None, started: str | None) -> bool:
+    """Whether the process of this host that recorded ``process_id`` and ``started`` (process_start) still lives:
+    a live process with that id that started at another moment is a later one."""
+    if not process_alive(process_id):
+        return False
+    now = process_start(process_id)
+    return started is None or now is None or now == started
 
 
 def _record_later(sessions, save_id: str, version: Version) -> threading.Thread:

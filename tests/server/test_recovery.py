@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,265 @@ def test_what_the_database_records_and_the_repository_lacks_is_reported(ws):
     assert f"Save {event.save_id} (rule.create, sepsis-triage) is recorded as version ffffffffffff, which is not " \
            "in the repository" in report, report
     assert f"Release {tag.replace('/', ' ')} is approved but its tag is missing" in report, report
+
+
+# ---- a release in 'approving': recovery resets only an approval whose approver is gone
+
+APPROVER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from server.lifecycle import open_runtime
+    from server import auth
+    from server.services import releases
+    folder, url, release_id, held, go = sys.argv[1:6]
+    real = releases.fault_point
+
+    def hold(step):  # a barrier: the row is 'approving', the tag not yet written; wait for the test's word
+        if step == "release.approving":
+            Path(held).write_text("held")
+            deadline = time.monotonic() + 120
+            while not Path(go).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        real(step)
+
+    releases.fault_point = hold
+    runtime = open_runtime({"DATA_DIR": folder, "DATABASE_URL": url}, upgrade=False)
+    with runtime.sessions() as db:
+        release = releases.approve(runtime.workspace, db, auth.find_user(db, "Rui"), "sepsis-triage", release_id,
+                                   "checked")
+        print("approved", release.name)
+""")
+
+
+@pytest.fixture
+def requested(tmp_path, database_url):
+    """A workspace (on each database) with the sepsis rule set and Ana's request for its release, waiting for Rui:
+    (data folder, database URL, release id)."""
+    import rules_dsl
+    from server import auth
+    from server.services.releases import request_release
+    from server.services.rules import import_ruleset
+
+    folder = tmp_path / "data"
+    runtime = open_runtime({"DATA_DIR": folder, "DATABASE_URL": database_url})
+    try:
+        with runtime.sessions() as db:
+            ana = auth.create_user(db, "Ana", "author", "a long password")
+            auth.create_user(db, "Rui", "reviewer", "a long password")
+            db.commit()
+            import_ruleset(runtime.workspace, db, ana, rules_dsl.load(ROOT / "tests/fixtures/sepsis-triage"), "Start")
+            release_id = request_release(runtime.workspace, db, ana, "sepsis-triage", None, "first").id
+    finally:
+        runtime.store.close()
+        runtime.sessions.kw["bind"].dispose()
+    return folder, database_url, release_id
+
+
+def _recover_folder(folder: Path, url: str):
+    """Recovery as a starting server runs it, in this process; then the release rows and the tags."""
+    runtime = open_runtime({"DATA_DIR": folder, "DATABASE_URL": url}, upgrade=False)
+    try:
+        report = str(start(runtime))
+        with runtime.sessions() as db:
+            rows = [(r.id, r.status, r.name) for r in db.scalars(select(Release).order_by(Release.id))]
+            approvals = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "release.approve")))
+        return report, rows, [t.name for t in runtime.store.tags()], approvals
+    finally:
+        runtime.store.close()
+        runtime.sessions.kw["bind"].dispose()
+
+
+def _approve_in_child(folder: Path, url: str, release_id: int, held: Path, go: Path, fault: str | None = None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("RULECRAFT_FAULT", None)
+    if fault:
+        env["RULECRAFT_FAULT"] = fault
+    return subprocess.Popen([sys.executable, "-c", APPROVER, str(folder), url, str(release_id), str(held), str(go)],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_recovery_leaves_an_approval_in_progress_in_another_process_alone(requested, tmp_path):
+    """Regression: recovery reset every release left 'approving' to 'requested', also one whose approver was alive
+    and about to write the tag: a restart elsewhere undid an approval in progress (the approver then wrote its tag
+    for a row that no longer said so). Now the row names its approver's process, and a live one is left alone."""
+    folder, url, release_id = requested
+    held, go = tmp_path / "held", tmp_path / "go"
+    child = _approve_in_child(folder, url, release_id, held, go)
+    try:
+        deadline = time.monotonic() + 120
+        while not held.exists():
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the approval never reached its fault point"
+            time.sleep(0.05)
+        report, rows, tags, _ = _recover_folder(folder, url)
+        assert rows == [(release_id, "approving", "v1")], report
+        assert f"Release sepsis-triage v1 is being approved by process {child.pid}" in report, report
+        assert tags == []
+    finally:
+        go.write_text("go")
+        out, err = child.communicate(timeout=120)
+    assert child.returncode == 0 and "approved v1" in out, err
+    report, rows, tags, approvals = _recover_folder(folder, url)
+    assert rows == [(release_id, "approved", "v1")] and tags == ["sepsis-triage/v1"], report
+    assert len(approvals) == 1 and "recovered" not in approvals[0].details
+    assert "Nothing to repair" in report, report
+
+
+def test_recovery_resets_an_approval_whose_approver_died(requested, tmp_path):
+    """The dead-approver case is still repaired: the approving process was killed before its tag, so the request
+    goes back to 'requested' and can be approved again."""
+    folder, url, release_id = requested
+    (tmp_path / "go").write_text("go")  # no hold: straight to the fault point, which kills the approver
+    child = _approve_in_child(folder, url, release_id, tmp_path / "held", tmp_path / "go", fault="release.approving")
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 99, err
+    report, rows, tags, _ = _recover_folder(folder, url)
+    assert f"Release request {release_id} of sepsis-triage was not tagged: back to requested" in report, report
+    assert rows == [(release_id, "requested", None)] and tags == []
+    again = _approve_in_child(folder, url, release_id, tmp_path / "held", tmp_path / "go")
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0 and "approved v1" in out, err
+
+
+def _approving(ws, **approver) -> int:
+    """Ana's request put in the state an approval leaves while it writes the tag (no tag written), naming
+    ``approver``; returns the release id."""
+    from sqlalchemy import update
+
+    asked = ws.as_("Ana").post("/api/rulesets/sepsis-triage/releases", json={"notes": "first"})
+    assert asked.status_code == 201, asked.get_json()
+    release_id = asked.get_json()["id"]
+    with ws.sessions() as db:
+        db.execute(update(Release).where(Release.id == release_id).values(
+            status="approving", name="v1", decided_by=ws.people["Rui"].id, **approver))
+        db.commit()
+    return release_id
+
+
+def _status(ws, release_id: int):
+    with ws.sessions() as db:
+        release = db.get(Release, release_id)
+        return release.status, release.name, release.approving_process
+
+
+def test_an_approver_id_taken_by_a_later_process_counts_as_gone(ws):
+    """A live process whose id the row names, but which started at another moment, is not the approver (a
+    restarted server, in a container, often gets the same process id): the approval is reset."""
+    from server.services.saving import process_start, this_host
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = process_start(other.pid)
+        assert started is not None
+        later = _approving(ws, approving_host=this_host(), approving_process=other.pid,
+                           approving_started=started + "0")
+        report = _recover(ws)
+        assert f"Release request {later} of sepsis-triage was not tagged: back to requested" in report, report
+        assert _status(ws, later) == ("requested", None, None)
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_an_approver_on_another_host_is_waited_for_until_its_lease_ends(ws):
+    """Recovery cannot see another host's processes: it leaves the approval alone while the lease runs, and
+    resets it after."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from server.models import utcnow
+
+    release_id = _approving(ws, approving_host="elsewhere.example.org", approving_process=4242,
+                            approving_started="boot:1", approving_until=utcnow() + timedelta(minutes=5))
+    report = _recover(ws)
+    assert "Release sepsis-triage v1 is being approved by process 4242 on elsewhere.example.org: left alone" \
+        in report, report
+    assert _status(ws, release_id) == ("approving", "v1", 4242)
+    with ws.sessions() as db:
+        db.execute(update(Release).values(approving_until=utcnow() - timedelta(seconds=1)))
+        db.commit()
+    assert "was not tagged: back to requested" in _recover(ws)
+    assert _status(ws, release_id) == ("requested", None, None)
+    approved = ws.as_("Rui").post(f"/api/rulesets/sepsis-triage/releases/{release_id}/approve",
+                                  json={"comment": "checked"})
+    assert approved.status_code == 200 and approved.get_json()["name"] == "v1", approved.get_json()
+
+
+def test_an_approving_row_naming_no_approver_is_judged_at_once(ws):
+    """A row from before the approver was recorded (migration 0005) is judged as before: no tag, back to
+    requested."""
+    release_id = _approving(ws)
+    assert "was not tagged: back to requested" in _recover(ws)
+    assert _status(ws, release_id) == ("requested", None, None)
+
+
+def test_migration_0005_adds_the_approver_columns_and_keeps_releases(database_url):
+    import sqlalchemy as sa
+
+    from server import migrate
+
+    columns = {"approving_host", "approving_process", "approving_started", "approving_until"}
+    migrate.upgrade(database_url, "0004")
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as c:
+            c.execute(sa.text("INSERT INTO users (id, name, name_key, email, role, password_hash, "
+                              "must_change_password, active, created_at) VALUES (1, 'Ana', 'ana', 'a@b.org', "
+                              "'author', 'x', false, true, CURRENT_TIMESTAMP)"))
+            for id_, name, status in [(1, "v1", "approved"), (2, "v2", "approving")]:
+                c.execute(sa.text("INSERT INTO releases (id, ruleset, name, version, status, notes, requested_by, "
+                                  "requested_at, comment, bundle_hash) VALUES (:id, 'r', :name, :v, :status, '', 1, "
+                                  "CURRENT_TIMESTAMP, '', 'h')"), {"id": id_, "name": name, "status": status,
+                                                                    "v": str(id_) * 40})
+        migrate.upgrade(database_url)
+        assert columns <= {c["name"] for c in sa.inspect(engine).get_columns("releases")}
+        with engine.begin() as c:
+            assert c.execute(sa.text("SELECT id, status, approving_host, approving_process, approving_started, "
+                                     "approving_until FROM releases ORDER BY id")).all() == \
+                [(1, "approved", None, None, None, None), (2, "approving", None, None, None, None)]
+            c.execute(sa.text("UPDATE releases SET approving_host = 'h', approving_process = 7, "
+                              "approving_started = 'b:1', approving_until = CURRENT_TIMESTAMP WHERE id = 2"))
+        migrate.downgrade(database_url, "0004")
+        engine.dispose()
+        assert not columns & {c["name"] for c in sa.inspect(engine).get_columns("releases")}
+        with engine.connect() as c:
+            assert c.execute(sa.text("SELECT id, name, status, bundle_hash FROM releases ORDER BY id")).all() == \
+                [(1, "v1", "approved", "h"), (2, "v2", "approving", "h")]
+        migrate.upgrade(database_url)
+        assert migrate.current(engine) == migrate.head(database_url)
+    finally:
+        engine.dispose()
+
+
+def test_the_approval_of_an_ended_worker_is_settled_without_a_restart(ws):
+    """When a server worker ends (settle_process, run by the server's master), its approval left 'approving' is
+    judged at once; another live process's approval is not touched."""
+    from server.services.recovery import settle_process
+    from server.services.saving import process_start, this_host
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    ended = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = process_start(ended.pid)
+        ended.kill()
+        ended.wait()
+        theirs = _approving(ws, approving_host=this_host(), approving_process=ended.pid, approving_started=started)
+        store = ws.app.extensions["rulecraft.store"]
+        with ws.sessions() as db:
+            other = Release(ruleset="sepsis-triage", version=db.get(Release, theirs).version, status="approving",
+                            name="v2", requested_by=ws.people["Ana"].id, approving_host=this_host(),
+                            approving_process=live.pid, approving_started=process_start(live.pid))
+            db.add(other)
+            db.commit()
+            other_id = other.id
+        with ws.app.app_context(), ws.sessions() as db:
+            report = str(settle_process(db, store, ended.pid))
+        assert report == f"Release request {theirs} of sepsis-triage was not tagged: back to requested", report
+        assert _status(ws, theirs) == ("requested", None, None)
+        assert _status(ws, other_id) == ("approving", "v2", live.pid)
+        with ws.app.app_context(), ws.sessions() as db:
+            assert not settle_process(db, store, ended.pid).actions
+    finally:
+        live.kill()
+        live.wait()
