@@ -133,9 +133,9 @@ def create_with_cases(ws: Workspace, db: Session, folder: Path, user: User, may_
         log.warning("the cases of new rule set %s were not kept: %r", ruleset, e)
         reason = e.message if isinstance(e, ServiceError) else "the server could not store the file."
         return ruleset, saved, KeptCases(
-            None, 0, f"The rule set was created, but its cases were not kept: {reason} Add the file again as a "
-                     "reference data set of the rule set (POST /api/rulesets/{id}/datasets).".replace("{id}", ruleset))
+            None, 0, f"The rule set was created, but its cases were not kept: {reason} Add the file again on the "
+                     f"rule set's “Reference cases” page (or POST /api/rulesets/{ruleset}/datasets).")
     return ruleset, saved, KeptCases(
-        "dataset", len(frame), f"The {len(frame)} cases of the file are the rule set's reference data set "
-                               f"“{dataset.name}”, with their outcome from the column “{outcome}”: “Try it” shows "
-                               "which of them a rule matches and whether it answers right.", dataset)
+        "dataset", len(frame), f"The {len(frame)} cases of the file are the rule set's reference cases "
+                               f"“{dataset.name}”, each with its true answer from the column “{outcome}”: “Try it” "
+                               "shows which of them a rule matches and whether it answers right.", dataset)
