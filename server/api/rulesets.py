@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from ..auth import current_user, requires
+from ..auth import current_user, has, requires
 from ..services import rules as editing
+from ..services import starting
 from ..services.drafting import draft_from_csv
 from ..services.errors import Malformed, NotFound, TooLarge
 from .common import if_match, json_body, session, with_etag, workspace
-from .serializers import change_json, rule_json, ruleset_json, vocabulary_json
+from .serializers import change_json, dataset_json, rule_json, ruleset_json, vocabulary_json
 from .spec import IF_MATCH, NULL_S, RS, RULE, VERSION_Q, WHY, B, I, S, arr, body, obj, op, ref
 
 bp = Blueprint("api_rulesets", __name__, url_prefix="/api")
@@ -41,13 +42,24 @@ def list_rulesets():
 @bp.post("/rulesets")
 @requires("rules.write")
 def create_ruleset():
-    """Create a rule set: {"settings": {...}, "vocabulary": {...}, "why": "...", "id"?}. 422 on invalid settings,
-    a taken title or id (code "duplicate-name")."""
+    """Create a rule set: {"settings": {...}, "vocabulary": {...}, "why": "...", "id"?, "cases"?}. 422 on invalid
+    settings, a taken title or id (code "duplicate-name"), or cases that cannot be kept (field "cases.…"); 403 for
+    cases with an outcome column without the permission to register data sets. With "cases" (the CSV file the
+    vocabulary was drafted from), the answer's "cases" says what was kept (services/starting.py)."""
     body = json_body()
-    ruleset_id, saved = editing.create_ruleset(workspace(), session(), current_user(), body.get("settings"),
-                                               body.get("vocabulary"), body.get("why"), ruleset_id=body.get("id"))
-    return with_etag(ruleset_summary(ruleset_id, saved.version.id), saved.version.id, 201,
-                     url_for(".get_ruleset", ruleset=ruleset_id))
+    if body.get("cases") is None:
+        ruleset_id, saved = editing.create_ruleset(workspace(), session(), current_user(), body.get("settings"),
+                                                   body.get("vocabulary"), body.get("why"), ruleset_id=body.get("id"))
+        kept = None
+    else:
+        ruleset_id, saved, kept = starting.create_with_cases(
+            workspace(), session(), current_app.config["DATASETS_DIR"], current_user(), has("datasets.write"),
+            body.get("settings"), body.get("vocabulary"), body.get("why"), body["cases"], ruleset_id=body.get("id"))
+    answer = ruleset_summary(ruleset_id, saved.version.id)
+    if kept is not None:
+        answer["cases"] = {"kept": kept.kept, "rows": kept.rows, "message": kept.message,
+                           "dataset": dataset_json(kept.dataset) if kept.dataset is not None else None}
+    return with_etag(answer, saved.version.id, 201, url_for(".get_ruleset", ruleset=ruleset_id))
 
 
 @bp.post("/rulesets/draft")
@@ -200,7 +212,11 @@ def restore(ruleset):
 RULESET_SCHEMA = obj({"id": S, "title": S, "description": S, "outcome": obj({"name": S, "labels": arr(S)}),
                       "policy": S, "default": NULL_S, "rules": {"type": ["integer", "array"]}, "enabled_rules": I,
                       "version": S, "latest_release": {"type": ["object", "null"],
-                                                       "properties": {"name": S, "version": S, "time": S}}},
+                                                       "properties": {"name": S, "version": S, "time": S}},
+                      # only in the answer to a creation that sent "cases": what became of them
+                      "cases": obj({"kept": {"type": ["string", "null"], "enum": ["dataset", "examples", None]},
+                                    "rows": I, "message": S,
+                                    "dataset": {"oneOf": [ref("Dataset"), {"type": "null"}]}})},
                      ["id", "title", "outcome", "policy", "version"])
 LAST_CHANGE = {"type": ["object", "null"], "properties": {"version": NULL_S, "by": NULL_S, "at": S, "why": S,
                                                           "action": S}}
@@ -222,8 +238,10 @@ RULE_IN = obj({"text": S, "rule": ref("StructuredRule"), "why": S})
 PATHS = {
     "/api/rulesets": {
         "get": op("List rule sets", obj({"rulesets": arr(ref("RuleSet")), "version": NULL_S})),
-        "post": op("Create a rule set", ref("RuleSet"), status="201", codes=("400", "422", "503"),
+        "post": op("Create a rule set (optionally keeping the cases of the CSV file it was drafted from)",
+                   ref("RuleSet"), status="201", codes=("400", "403", "422", "503"),
                    request=body(obj({"settings": {"type": "object"}, "vocabulary": {"type": "object"}, "id": S,
+                                     "cases": obj({"csv": S, "outcome_column": NULL_S, "name": S}, ["csv"]),
                                      **WHY})))},
     "/api/rulesets/draft": {
         "post": op("Draft a vocabulary from a CSV file (nothing is saved)", ref("VocabularyDraft"),

@@ -32,6 +32,26 @@ _cache = LRUCache(8)  # loaded data frames by content hash
 
 def register(db: Session, folder: Path, user: User, ruleset: str, name: str, data: bytes,
              label_column: str | None = None, group_columns: list[str] | None = None) -> ReferenceDataset:
+    name, frame = check_cases(db, ruleset, name, data, label_column, group_columns)
+    dataset = ReferenceDataset(ruleset=ruleset, name=name, label_column=label_column or None,
+                               group_columns=list(group_columns or []), rows=len(frame),
+                               columns=[str(c) for c in frame.columns], sha256=hashlib.sha256(data).hexdigest(),
+                               registered_by=user.id)
+    db.add(dataset)
+    db.flush()
+    private_folder(folder)
+    path = folder / f"{dataset.id}.csv"
+    temporary = path.with_suffix(".tmp")
+    write_private(temporary, data)  # reference cases may be patient data: owner-only (server/config.py)
+    temporary.replace(path)
+    return dataset
+
+
+def check_cases(db: Session, ruleset: str, name: str, data: bytes, label_column: str | None = None,
+                group_columns: list[str] | None = None) -> tuple[str, pd.DataFrame]:
+    """Everything ``register`` refuses, checked without writing anything: the name (tidied) and the cases as a
+    table, or Invalid (field "name", "file", "label_column" or "group_columns"). A new rule set checks its cases
+    with this before it is created (services/starting.py), so that a bad file refuses both."""
     name = " ".join(str(name or "").split())
     if not name or len(name) > 100 or not name.isprintable():
         raise Invalid("Give the data set a short name (at most 100 characters).", field="name")
@@ -53,18 +73,7 @@ def register(db: Session, folder: Path, user: User, ruleset: str, name: str, dat
     for column in group_columns or []:
         if column not in frame.columns:
             raise Invalid(f"The data has no column '{column}' to group by.", field="group_columns")
-    dataset = ReferenceDataset(ruleset=ruleset, name=name, label_column=label_column or None,
-                               group_columns=list(group_columns or []), rows=len(frame),
-                               columns=[str(c) for c in frame.columns], sha256=hashlib.sha256(data).hexdigest(),
-                               registered_by=user.id)
-    db.add(dataset)
-    db.flush()
-    private_folder(folder)
-    path = folder / f"{dataset.id}.csv"
-    temporary = path.with_suffix(".tmp")
-    write_private(temporary, data)  # reference cases may be patient data: owner-only (server/config.py)
-    temporary.replace(path)
-    return dataset
+    return name, frame
 
 
 def add(db: Session, folder: Path, user: User, ruleset: str, name: str, data: bytes,

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.browser
 CSV = ("patient_id,mean_area,Age (years),sex,smoker,diagnosis\n"
        "p1,143.5,45,F,yes,benign\np2,2501,61,M,no,malignant\np3,NA,33,f,,benign\np4,600,,M,yes,benign\n"
        "p5,1800,70,F,no,malignant\np6,420,52,M,no,benign\n")
+KEEP = "Keep the cases of this file, so that “Try it” shows which of them your first rule matches"
 
 
 def axe_problems(page) -> list[str]:
@@ -57,6 +58,12 @@ def test_an_author_starts_a_rule_set_from_a_csv_and_writes_its_first_rule(people
     expect(page.get_by_label("Kind of value of the feature from column sex")).to_have_value("category")
     expect(page.get_by_label("Allowed values, one per line of the feature from column sex")).to_have_value("F\nM")
     expect(page.get_by_label("Kind of value of the feature from column smoker")).to_have_value("boolean")
+    # The cases are kept by default (one box, in plain words): with the outcome column, as the reference cases.
+    keep = page.get_by_label(KEEP)
+    expect(keep).to_be_checked()
+    expect(page.locator(".keep-cases")).to_contain_text(
+        "All the cases of the file are kept on the server as the rule set's reference cases, each with its true "
+        "answer from the column “diagnosis”.")
     assert page.evaluate(UNLABELLED) == []
     assert axe_problems(page) == []
     ana.screenshot("new-ruleset-1-drafted")
@@ -78,6 +85,10 @@ def test_an_author_starts_a_rule_set_from_a_csv_and_writes_its_first_rule(people
 
     expect(page).to_have_url(re.compile(f"/rulesets/lesions-{suffix}\\?created=1$"))
     expect(page.locator("#rules")).to_contain_text("The rule set is created.")
+    expect(page.locator("#rules")).to_contain_text(
+        "The 6 cases of the file are the rule set's reference cases “Cases from cases.csv”")
+    datasets = call_api(ana, "GET", f"/api/rulesets/lesions-{suffix}/datasets")["datasets"]
+    assert [(d["name"], d["rows"], d["label_column"]) for d in datasets] == [("Cases from cases.csv", 6, "diagnosis")]
     vocabulary = call_api(ana, "GET", f"/api/rulesets/lesions-{suffix}/vocabulary")
     assert vocabulary["features"][0] == {"name": "mean area", "type": "number", "column": "mean_area",
                                          "range": [0, 3000], "description": "Mean area of the nuclei, in pixels"}
@@ -94,6 +105,11 @@ def test_an_author_starts_a_rule_set_from_a_csv_and_writes_its_first_rule(people
     page.get_by_label("The rule as text").fill(
         'rule "Large nuclei"\nwhen mean area is above 1500\nthen diagnosis is "malignant" with confidence 0.8')
     expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+    # "Try it" shows at once which of the kept cases the first rule matches (2501 and 1800: both malignant).
+    try_panel = page.locator("#try")
+    expect(try_panel).to_contain_text("Reference cases: Cases from cases.csv")
+    expect(try_panel).to_contain_text("Matches 2 of 6 cases; 100% of those were really “malignant”")
+    expect(try_panel.locator("table.cases").first.locator("tbody tr")).to_have_count(2)
     page.get_by_role("button", name="Save…").click()
     page.get_by_label("Why are you making this change?").fill("Large nuclei are the first sign we look for")
     page.get_by_role("dialog").get_by_role("button", name="Save").click()
@@ -158,3 +174,94 @@ def test_the_new_rule_set_button_is_only_for_people_who_may_create(people):
         expect(page.get_by_role("heading", name="This page is not for your role")).to_be_visible()
     finally:
         rui.allowed_status = set()
+
+
+def test_on_a_phone_the_features_are_cards_and_cases_without_an_outcome_become_examples(people):
+    """At 390 px the drafted features are one card per feature (nothing scrolls sideways), axe-clean; with no
+    outcome column the first cases become the rule set's examples, which "Try it" uses."""
+    ana = signed_in(people, "Ana Author", width=390, height=844)
+    try:
+        page = ana.go("/new-ruleset")
+        suffix = uuid.uuid4().hex[:6]
+        page.get_by_label("Title").fill(f"Lesions on a phone {suffix}")
+        choose_file(page, "Draft the features from a CSV file", "phone.csv", CSV.encode())
+        expect(page.get_by_label("Column with the outcome")).to_have_value("diagnosis")
+        table = page.locator(".draft-table")
+        expect(table.locator("tbody tr[data-column]")).to_have_count(5)
+        expect(table.locator("thead")).to_be_hidden()
+        wide = page.evaluate("""() => {
+            const wrap = document.querySelector('#features .table-wrap');
+            const right = Math.max(...[...document.querySelectorAll('.draft-table tbody tr:not([hidden]) *')]
+                .filter((el) => el.getClientRects().length).map((el) => el.getBoundingClientRect().right));
+            return {page: document.documentElement.scrollWidth, wrap: wrap.scrollWidth - wrap.clientWidth, right};
+        }""")
+        assert wide["page"] <= 390 and wide["wrap"] <= 0 and wide["right"] <= 390, wide
+        # Each card says what each field is; a unit is not offered for a category.
+        sex = table.locator('tr[data-column="sex"]')
+        said = sex.evaluate("""(tr) => [...tr.children].filter((td) => td.getClientRects().length)
+            .map((td) => getComputedStyle(td, '::before').content)""")
+        assert said == ['"Name in the rules"', '"Kind of value"', '"Allowed values"', '"Description"',
+                        '"Column in the data"', "none"], said
+        expect(sex.locator('td[data-label="Unit"]')).to_be_hidden()
+        assert page.evaluate(UNLABELLED) == []
+        assert axe_problems(page) == []
+        ana.screenshot("new-ruleset-6-phone")
+
+        # No outcome column: the first cases are kept as examples, said plainly before creating.
+        page.get_by_label("Column with the outcome").select_option("")
+        expect(page.locator(".keep-cases")).to_contain_text("only the first 20 cases are kept")
+        expect(table.locator("tbody tr[data-column]")).to_have_count(6)
+        page.get_by_role("button", name="Remove the feature from column diagnosis").click()
+        page.get_by_role("button", name="Remove the feature from column patient_id").click()
+        page.get_by_label("What the rule set decides (the outcome)").fill("diagnosis")
+        page.get_by_label("Possible answers, one per line").fill("benign\nmalignant")
+        page.get_by_label("Why are you starting this rule set?").fill("Trying it on a phone")
+        page.get_by_role("button", name="Create the rule set").click()
+        expect(page.locator("#rules")).to_contain_text("The first 6 cases of the file are the rule set's examples")
+        ruleset = page.url.split("/rulesets/")[1].split("?")[0]
+        assert call_api(ana, "GET", f"/api/rulesets/{ruleset}/datasets")["datasets"] == []
+        ana.screenshot("new-ruleset-7-phone-created")
+        page.get_by_role("link", name="Write the first rule").click()
+        page.get_by_role("button", name="Text").click()
+        page.get_by_label("The rule as text").fill(
+            'rule "Large nuclei"\nwhen mean area is above 1500\nthen diagnosis is "malignant"')
+        expect(page.locator("#check-state")).to_have_text("No mistakes found.")
+        try_panel = page.locator("#try")
+        expect(try_panel).to_contain_text("Example cases of this rule set")
+        expect(try_panel).to_contain_text("Matches 2 of 6 cases")
+        ana.screenshot("new-ruleset-8-phone-try-it")
+    finally:
+        ana.discard_changes()
+
+
+def test_cases_that_cannot_be_kept_are_said_at_the_box_and_nothing_is_made(people):
+    ana = signed_in(people, "Ana Author")
+    ana.allowed_status = {422}
+    try:
+        page = ana.go("/new-ruleset")
+        suffix = uuid.uuid4().hex[:6]
+        page.get_by_label("Title").fill(f"Lesions with a gap {suffix}")
+        choose_file(page, "Draft the features from a CSV file", "gap.csv",
+                    CSV.replace("p3,NA,33,f,,benign", "p3,NA,33,f,,").encode())
+        expect(page.get_by_label("Column with the outcome")).to_have_value("diagnosis")
+        page.get_by_label("Why are you starting this rule set?").fill("Cases with a gap")
+        page.get_by_role("button", name="Create the rule set").click()
+        keep = page.get_by_label(KEEP)
+        expect(keep).to_have_attribute("aria-invalid", "true")
+        expect(keep).to_be_focused()
+        expect(page.locator(".keep-cases")).to_contain_text("The outcome column 'diagnosis' is empty in 1 of 6 rows")
+        expect(page.locator("#create-message")).to_contain_text("The rule set was not created.")
+        assert page.url.endswith("/new-ruleset")
+        rulesets = call_api(ana, "GET", "/api/rulesets")["rulesets"]
+        assert not [r for r in rulesets if r["id"] == f"lesions-with-a-gap-{suffix}"]
+        assert axe_problems(page) == []
+        ana.screenshot("new-ruleset-9-cases-refused")
+        # Without the cases, it is made.
+        keep.uncheck()
+        page.get_by_role("button", name="Create the rule set").click()
+        expect(page).to_have_url(re.compile(f"/rulesets/lesions-with-a-gap-{suffix}\\?created=1$"))
+        expect(page.locator("#rules")).to_contain_text("The rule set is created.")
+        expect(page.locator("#rules")).not_to_contain_text("cases of the file")
+    finally:
+        ana.allowed_status = set()
+        ana.discard_changes()

@@ -101,3 +101,99 @@ def test_a_file_over_the_limit_is_413(ws):
                                             ("Mia", 403), (None, 401)])
 def test_only_people_who_may_create_rule_sets_draft_one(ws, person, status):
     assert draft(ws.as_(person)).status_code == status
+
+
+# ---- keeping the file's cases (issue 15, item 14: "Try it" shows matches on the first rule at once) -------------
+FIRST_RULE = 'rule "Large" when mean area is above 1000 then diagnosis is "malignant"'
+
+
+def create_keeping(api, outcome="diagnosis", data=CSV, ruleset_id="lesions", name="Cases from lesions.csv"):
+    features = draft(api, data, outcome=outcome or "").get_json()["features"]
+    cases = {"csv": data.decode(), "outcome_column": outcome, "name": name}
+    return api.post("/api/rulesets", json={"id": ruleset_id, "settings": SETTINGS, "vocabulary": {"features": features},
+                                           "why": "From the cases", "cases": cases})
+
+
+def test_cases_with_their_outcome_become_the_reference_data_set_and_try_it_uses_them(ws):
+    api = ws.as_("Ana")
+    created = create_keeping(api)
+    assert created.status_code == 201, created.get_json()
+    cases = created.get_json()["cases"]
+    assert cases["kept"] == "dataset" and cases["rows"] == 4
+    assert cases["dataset"]["label_column"] == "diagnosis" and cases["dataset"]["name"] == "Cases from lesions.csv"
+    assert "4 cases" in cases["message"]
+    listed = api.get("/api/rulesets/lesions/datasets").get_json()["datasets"]
+    assert [(d["name"], d["rows"], d["label_column"]) for d in listed] == [("Cases from lesions.csv", 4, "diagnosis")]
+    files = api.get("/api/rulesets/lesions").get_json()
+    assert files["id"] == "lesions"
+    tried = api.post("/api/check", json={"ruleset": "lesions", "text": FIRST_RULE}).get_json()
+    assert tried["examples"] is None                       # nothing copied into the versioned files
+    assert tried["reference"]["dataset"]["name"] == "Cases from lesions.csv"
+    assert tried["reference"]["total"] == 4 and tried["reference"]["matched"] == 1
+    audit = ws.as_("Ada").get("/api/audit?ruleset=lesions").get_json()
+    actions = [e["action"] for e in audit.get("events", audit.get("items", []))]
+    assert "ruleset.create" in actions and "dataset.register" in actions
+
+
+def test_cases_without_an_outcome_column_become_a_few_examples_in_the_first_version(ws):
+    api = ws.as_("Ana")
+    rows = b"".join(b"%d,%d,F,yes,benign\n" % (100 + 100 * i, 30 + i) for i in range(30))
+    data = b"mean_area,Age (years),sex,smoker,diagnosis\n" + rows
+    created = create_keeping(api, outcome=None, data=data)
+    assert created.status_code == 201, created.get_json()
+    cases = created.get_json()["cases"]
+    assert (cases["kept"], cases["rows"], cases["dataset"]) == ("examples", 20, None)
+    assert api.get("/api/rulesets/lesions/datasets").get_json()["datasets"] == []
+    tried = api.post("/api/check", json={"ruleset": "lesions", "text": FIRST_RULE.replace("1000", "1500")}).get_json()
+    assert tried["examples"]["total"] == 20 and tried["examples"]["matched"] == 5   # 1600 .. 2000
+    assert tried["reference"] is None
+
+
+@pytest.mark.parametrize("data, outcome, field, words", [
+    (CSV.replace(b"yes,benign\n2501", b"yes,\n2501"), "diagnosis", "cases.outcome_column",
+     "empty in 1 of 4 rows"),
+    (CSV, "risk", "cases.outcome_column", "no column 'risk'"),
+    (b"age;sex\n1;F\n", "diagnosis", "cases.file", "separated by semicolons"),
+])
+def test_cases_that_cannot_be_kept_refuse_the_whole_rule_set(ws, data, outcome, field, words):
+    api = ws.as_("Ana")
+    features = draft(api, outcome="diagnosis").get_json()["features"]
+    before = api.get("/api/rulesets").get_json()
+    refused = api.post("/api/rulesets", json={"id": "lesions", "settings": SETTINGS, "why": "From the cases",
+                                              "vocabulary": {"features": features},
+                                              "cases": {"csv": data.decode(), "outcome_column": outcome}})
+    assert refused.status_code == 422, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["field"] == field and words in error["message"]
+    assert "was not created" in error["message"] and "Keep the cases of this file" in error["message"]
+    assert api.get("/api/rulesets").get_json() == before
+    assert api.get("/api/rulesets/lesions").status_code == 404
+
+
+def test_a_malformed_cases_field_is_400(ws):
+    response = ws.as_("Ana").post("/api/rulesets", json={"settings": SETTINGS, "why": "x", "cases": {"csv": 3}})
+    assert response.status_code == 400 and response.get_json()["error"]["field"] == "cases"
+
+
+def test_cases_with_an_outcome_need_the_permission_to_register_data_sets(ws, monkeypatch):
+    import server.api.rulesets as view
+    monkeypatch.setattr(view, "has", lambda permission: permission != "datasets.write")
+    refused = create_keeping(ws.as_("Ana"))
+    assert refused.status_code == 403 and "register data sets" in refused.get_json()["error"]["message"]
+    assert ws.as_("Ana").get("/api/rulesets/lesions").status_code == 404
+
+
+def test_a_data_set_that_fails_after_the_rule_set_was_made_is_said_plainly(ws, monkeypatch):
+    from server.services import datasets
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(datasets, "add", full_disk)
+    created = create_keeping(ws.as_("Ana"))
+    assert created.status_code == 201, created.get_json()
+    cases = created.get_json()["cases"]
+    assert cases["kept"] is None and cases["dataset"] is None
+    assert "The rule set was created, but its cases were not kept" in cases["message"]
+    assert "/api/rulesets/lesions/datasets" in cases["message"]
+    assert ws.as_("Ana").get("/api/rulesets/lesions").status_code == 200
+    assert ws.as_("Ana").get("/api/rulesets/lesions/datasets").get_json()["datasets"] == []

@@ -2,13 +2,16 @@
 // how rules combine, the answer when none fires), the features, drafted from a CSV file of cases by the server
 // (POST /api/rulesets/draft: nothing saved) and editable one by one, and a why. "Create" sends it all to
 // POST /api/rulesets; a refusal is shown beside the field it concerns. Then the new rule set opens, ready for its
-// first rule.
+// first rule. A box (ticked once a file is drafted) keeps the file's cases with the new rule set, in the same
+// request (server/services/starting.py): with the outcome column, the whole file becomes its reference cases;
+// without one, its first 20 cases become its examples. So "Try it" shows matches as soon as the first rule is typed.
 import { ApiError, pages, paths, request, upload } from "../api.js";
 import { h, notice, replace, uid } from "../dom.js";
 import { startShell } from "../shell.js";
 
 startShell();
 
+const HEADINGS = ["Name in the rules", "Kind of value", "Unit", "Usual range or allowed values", "Description", "Column in the data", ""];
 const TYPES = { number: "a number", category: "one of a list", boolean: "yes or no", text: "free text" };
 const POLICIES = {
   "first match": ["First match", "Rules are tried from the highest priority down; the first one that fires gives the answer."],
@@ -130,15 +133,22 @@ function featureRow(f, seen, added = 0) {
     rangeBox.hidden = type.value !== "number";
     values.hidden = type.value !== "category";
   };
-  type.addEventListener("change", show);
+  type.addEventListener("change", () => {
+    show();
+    tr.querySelector(".values-cell").dataset.label = type.value === "category" ? "Allowed values" : "Usual range";
+  });
   show();
   const problem = h("td", { colspan: 7, class: "field-error" });
   const seenText = seen ? `${seen.filled} of ${seen.filled + seen.missing} filled${seen.examples.length ? `; e.g. ${seen.examples.slice(0, 3).join(", ")}` : ""}` : "";
+  // data-label: what each cell is, said above it on a phone where the table is one card per feature (app.css)
   const tr = h("tr", { dataset: { column } },
-    h("td", {}, name), h("td", {}, type), h("td", {}, unit), h("td", {}, rangeBox, values), h("td", {}, about),
-    h("td", { class: "column-cell" }, added ? h("span", { class: "hint" }, "Its name") : h("code", {}, column),
+    h("td", { dataset: { label: HEADINGS[0] } }, name), h("td", { dataset: { label: HEADINGS[1] } }, type),
+    h("td", { dataset: { label: HEADINGS[2] } }, unit),
+    h("td", { dataset: { label: type.value === "category" ? "Allowed values" : "Usual range" }, class: "values-cell" }, rangeBox, values),
+    h("td", { dataset: { label: HEADINGS[4] } }, about),
+    h("td", { class: "column-cell", dataset: { label: HEADINGS[5] } }, added ? h("span", { class: "hint" }, "Its name") : h("code", {}, column),
       seenText ? h("span", { class: "hint" }, seenText) : null),
-    h("td", {}, remove));
+    h("td", { class: "remove-cell" }, remove));
   const problemRow = h("tr", { class: "row-problem", hidden: true }, problem);
   const row = {
     column, tr, problemRow,
@@ -199,7 +209,7 @@ function showFeatures() {
 
 replace(featuresRoot, h("div", { class: "table-wrap" }, h("table", { class: "draft-table" },
   h("caption", {}, "Features"),
-  h("thead", {}, h("tr", {}, ["Name in the rules", "Kind of value", "Unit", "Usual range or allowed values", "Description", "Column in the data", ""].map((t) => h("th", { scope: "col" }, t)))),
+  h("thead", {}, h("tr", {}, HEADINGS.map((t) => h("th", { scope: "col" }, t)))),
   body)), count, h("div", { class: "actions" }, addButton));
 showCount();
 
@@ -208,6 +218,24 @@ const file = h("input", { type: "file", accept: ".csv,text/csv" });
 const outcomeColumn = h("select", {}, h("option", { value: "" }, "Choose a file first"));
 outcomeColumn.disabled = true;
 const draftMessage = h("div", { "aria-live": "polite" });
+const EXAMPLE_ROWS = 20;   // server/services/starting.py
+const keepCases = h("input", { type: "checkbox", id: uid("keep"), checked: true });
+const keepHint = h("p", { class: "hint", id: uid("hint") });
+const keepProblem = h("p", { class: "field-error", id: uid("problem"), hidden: true });
+keepCases.setAttribute("aria-describedby", `${keepHint.id} ${keepProblem.id}`);
+slots.set("cases", { control: keepCases, problem: keepProblem });
+const keepBox = h("div", { class: "field checkbox-field keep-cases", hidden: true }, keepCases,
+  h("label", { for: keepCases.id }, "Keep the cases of this file, so that “Try it” shows which of them your first rule matches"),
+  keepHint, keepProblem);
+let drafted = null;   // the file the features were last drafted from
+
+// What keeping the cases means, in plain words, for the outcome column chosen (or none).
+function explainKeeping() {
+  const chosen = outcomeColumn.value;
+  keepHint.textContent = chosen
+    ? `All the cases of the file are kept on the server as the rule set's reference cases, each with its true answer from the column “${chosen}”. Only people who may read this rule set see them.`
+    : `No outcome column is chosen, so only the first ${EXAMPLE_ROWS} cases are kept, in the columns the features read, as the rule set's example cases. They are saved with its first version: everyone who may read the rule set sees them, in every version.`;
+}
 
 async function draft(outcome) {
   const chosen = file.files && file.files[0];
@@ -224,6 +252,8 @@ async function draft(outcome) {
     answer = await upload(draftPath(outcome), chosen, "text/csv");
   } catch (e) {
     replace(draftMessage);
+    drafted = null;
+    keepBox.hidden = true;
     if (!say(e.field === "outcome" ? "outcome" : "file", e.message)) replace(draftMessage, notice(e.message, "error"));
     return;
   }
@@ -235,6 +265,9 @@ async function draft(outcome) {
     return;
   }
   fillOutcomeColumns(columns, outcome);
+  drafted = chosen;
+  keepBox.hidden = false;
+  explainKeeping();
   const seen = new Map(answer.columns.map((c) => [c.column, c]));
   const kept = new Map(rows.filter((r) => r.column).map((r) => [r.column, r]));
   const added = rows.filter((r) => !r.column);
@@ -287,9 +320,9 @@ outcomeColumn.addEventListener("change", () => {
 });
 
 replace(document.getElementById("draft"), h("div", { class: "grid-2" },
-  field("file", "Draft the features from a CSV file", file, "A table saved as CSV (comma-separated, UTF-8), the column names on the first line. Only its first 1,000 cases are read, and nothing is kept."),
+  field("file", "Draft the features from a CSV file", file, "A table saved as CSV (comma-separated, UTF-8), the column names on the first line. Its first 1,000 cases are read to guess the features; the cases are kept only if you say so below."),
   field("outcome", "Column with the outcome", outcomeColumn, "It is not a feature: its values become the possible answers.")),
-draftMessage);
+draftMessage, keepBox);
 
 // ---- why and create -----------------------------------------------------------------------------------------------
 const why = h("textarea", { rows: 2 });
@@ -339,6 +372,18 @@ form.addEventListener("submit", async (event) => {
     why: why.value.trim(),
   };
   if (rulesetId.value.trim()) payload.id = rulesetId.value.trim();
+  if (drafted && keepCases.checked) {
+    let text;
+    try {
+      text = await drafted.text();
+    } catch {
+      say("cases", "The file cannot be read again (was it moved or changed?). Choose it again, or clear this box.");
+      replace(message, notice("Not created yet: the cases could not be read.", "error"));
+      keepCases.focus();
+      return;
+    }
+    payload.cases = { csv: text, outcome_column: outcomeColumn.value || null, name: `Cases from ${drafted.name}`.slice(0, 100) };
+  }
   const unnamed = rows.filter((r) => !r.read().name);
   if (unnamed.length) {
     for (const r of unnamed) r.say("name", "Give this feature a name, or remove it.");
@@ -350,6 +395,10 @@ form.addEventListener("submit", async (event) => {
   try {
     const answer = await request("POST", paths.rulesets(), { body: payload });
     dirty = false;
+    // What became of the cases is said on the rule set's page (a failure to keep them too: the rule set is made).
+    if (answer.data.cases) {
+      try { sessionStorage.setItem(`rulecraft.created-cases.${answer.data.id}`, JSON.stringify(answer.data.cases)); } catch { /* not said */ }
+    }
     window.location.assign(`${pages.ruleset(answer.data.id)}?created=1`);
   } catch (e) {
     createButton.disabled = false;

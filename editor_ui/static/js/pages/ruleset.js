@@ -21,6 +21,19 @@ function filter() {
   count.textContent = words.length ? `${shown} of ${plural(rows.length, "rule")}` : plural(rows.length, "rule");
 }
 
+// What became of the cases of the file a new rule set was started from (new-ruleset.js keeps the server's word
+// for this page): kept as reference cases or examples, or not kept, and why.
+function keptCases(id) {
+  const key = `rulecraft.created-cases.${id}`;
+  let cases = null;
+  try {
+    cases = JSON.parse(sessionStorage.getItem(key) || "null");
+    sessionStorage.removeItem(key);
+  } catch { cases = null; }
+  if (!cases || !cases.message) return null;
+  return notice(cases.message, cases.kept ? "ok" : "warning");
+}
+
 async function show() {
   replace(root, loading("Loading the rules…"));
   fillTitle(ruleset).then((rs) => {
@@ -36,7 +49,7 @@ async function show() {
   }
   if (!data.rules.length) {
     const created = new URLSearchParams(window.location.search).has("created");
-    replace(root, created ? notice("The rule set is created.", "ok") : null,
+    replace(root, created ? notice("The rule set is created.", "ok") : null, created ? keptCases(ruleset) : null,
       h("p", { class: "notice info", role: "status" }, "This rule set has no rules yet.",
         can("rules.write") && !version ? [" ", h("a", { href: pages.newRule(ruleset) }, "Write the first rule")] : null));
     return;
