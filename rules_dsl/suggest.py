@@ -376,7 +376,7 @@ def suggest_rules(ruleset: RuleSet, frame: pd.DataFrame, label: str, *, target: 
     """Candidate rules concluding ``target`` (default: each of the outcome's labels) from the labelled cases in
     ``frame`` (true outcome in column ``label``), best first. See the module docstring for how; DataError when the
     data do not fit (no label column, an unknown target, values of the wrong type)."""
-    from .ml.rule_learner import candidate_paths  # scikit-learn only when suggestions are asked for
+    from .ml.rule_learner import fit_trees, paths_of  # scikit-learn only when suggestions are asked for
 
     if not 1 <= max_conditions <= 5:
         raise ValueError("max_conditions must be 1 to 5: a rule of more conditions is not one a person reads.")
@@ -402,14 +402,23 @@ def suggest_rules(ruleset: RuleSet, frame: pd.DataFrame, label: str, *, target: 
     existing = _existing(ruleset, frame)
 
     found: list[tuple[float, str, tuple[_Cond, ...], np.ndarray]] = []
+    learn_matrix = matrix[learn_rows]
+    fitted: list[tuple[np.ndarray, list]] = []  # (y the trees were fitted on, trees)
     for wanted in targets:
         y = truth[search] == wanted
         positives = int(y.sum())
         base = positives / n if n else 0.0
         seen: set[tuple] = set()
-        paths = candidate_paths(matrix[learn_rows], y[learn_rows], max_conditions=max_conditions,
-                                min_cases=max(1, min_cases * len(learn_rows) // max(n, 1)),
-                                random_state=random_state)
+        y_learn = y[learn_rows]
+        # Two labels: the other label's trees are these trees read the other way round (rule_learner.fit_trees).
+        flipped = next((trees for fitted_y, trees in fitted if np.array_equal(fitted_y, ~y_learn)), None)
+        if flipped is not None:
+            paths = paths_of(flipped, y_learn, flipped=True)
+        else:
+            trees = fit_trees(learn_matrix, y_learn, max_conditions=max_conditions,
+                              min_cases=max(1, min_cases * len(learn_rows) // max(n, 1)), random_state=random_state)
+            fitted.append((y_learn, trees))
+            paths = paths_of(trees, y_learn)
         for path in paths:
             conds = _conditions(path, meaning, search_cols)
             if not conds:
