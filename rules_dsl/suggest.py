@@ -245,7 +245,8 @@ def _on_grid(value: float, digits: int) -> tuple[float, ...]:
     if value == 0 or not math.isfinite(value):
         return (nearest,)
     step = 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
-    down, up = (float(round(f(value / step) * step, 15)) for f in (math.floor, math.ceil))
+    # to `digits` significant digits, not to decimals: 48 * 0.1 is 4.800000000000001, which no rule may say
+    down, up = (round_threshold(f(value / step) * step, digits) for f in (math.floor, math.ceil))
     return tuple(dict.fromkeys((nearest, down, up)))
 
 

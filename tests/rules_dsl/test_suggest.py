@@ -180,3 +180,26 @@ def test_a_two_label_outcome_reads_the_second_label_from_the_first_labels_trees(
     y = (X[:, 0] > 0.3) & ~(X[:, 2] < -1) ^ (rng.random(6000) < 0.05)
     options = {"max_conditions": 3, "min_cases": 60, "random_state": 0}
     assert paths_of(fit_trees(X, y, **options), ~y, flipped=True) == paths_of(fit_trees(X, ~y, **options), ~y)
+
+
+def test_thresholds_rounded_down_or_up_keep_their_few_digits():
+    from rules_dsl.suggest import _on_grid
+
+    assert 4.8 * 10 / 10 != 48 * 0.1  # the float noise a rounding to decimals kept (4.800000000000001)
+    for value, digits in ((4.85, 2), (0.0123456, 3), (115.3, 2), (9.96, 2), (-4.85, 2)):
+        for rounded in _on_grid(value, digits):
+            assert len(repr(abs(rounded)).replace(".", "").strip("0")) <= digits, (value, rounded)
+
+
+def test_diabetes_low_suggestions_compile():
+    """It once failed: 'The number 4.800000000000001 has too many digits' (a threshold rounded down to decimals)."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import train_test_split
+
+    data = load_diabetes(as_frame=True, scaled=False)
+    frame = data.data.copy()
+    frame["outcome"] = np.where(data.target > np.median(data.target), "high", "low")
+    train, _ = train_test_split(frame, test_size=0.3, stratify=frame["outcome"], random_state=0)
+    rs = build({c: {"type": "number"} for c in data.data.columns}, {}, {"name": "outcome", "labels": ["high", "low"]})
+    found = suggest_rules(rs, train, "outcome", target="low")
+    assert found and all(s.text.endswith('then outcome is "low"') for s in found)
