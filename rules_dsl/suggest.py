@@ -17,8 +17,13 @@ How a suggestion is made:
 4. The rules are ranked (the harmonic mean of the lower end of the precision's 95% interval and the share of the
    label's cases caught) and thinned: none that an existing rule with the same conclusion already covers
    (``COVERED`` of its cases), none that mostly repeats a better suggestion, none firing on too few cases.
-5. Every figure reported is computed from the final rule text, compiled like any rule, so the figures are those of
-   the rule a person reads.
+5. Every figure reported is computed from the final rule text, compiled like any rule, on all the cases, so the
+   figures are those of the rule a person reads.
+
+On large data the search uses samples (so that it fits in an HTTP request): the trees learn from at most
+MAX_LEARN_CASES search cases (each forest tree from a bootstrap of at most rule_learner.FOREST_SAMPLE), and
+candidates are rounded, judged and thinned on at most MAX_SEARCH_CASES; the answer (``Suggestions``) says how many
+cases were searched. A two-label outcome fits its trees once (rule_learner.fit_trees).
 
 Nothing here saves anything: a suggestion is text and figures. rules_dsl/explore.py (precision and coverage as one
 threshold moves; add, drop or move one condition) helps the person change one.
