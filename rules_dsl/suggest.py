@@ -17,8 +17,13 @@ How a suggestion is made:
 4. The rules are ranked (the harmonic mean of the lower end of the precision's 95% interval and the share of the
    label's cases caught) and thinned: none that an existing rule with the same conclusion already covers
    (``COVERED`` of its cases), none that mostly repeats a better suggestion, none firing on too few cases.
-5. Every figure reported is computed from the final rule text, compiled like any rule, so the figures are those of
-   the rule a person reads.
+5. Every figure reported is computed from the final rule text, compiled like any rule, on all the cases, so the
+   figures are those of the rule a person reads.
+
+On large data the search uses samples (so that it fits in an HTTP request): the trees learn from at most
+MAX_LEARN_CASES search cases (each forest tree from a bootstrap of at most rule_learner.FOREST_SAMPLE), and
+candidates are rounded, judged and thinned on at most MAX_SEARCH_CASES; the answer (``Suggestions``) says how many
+cases were searched. A two-label outcome fits its trees once (rule_learner.fit_trees).
 
 Nothing here saves anything: a suggestion is text and figures. rules_dsl/explore.py (precision and coverage as one
 threshold moves; add, drop or move one condition) helps the person change one.
@@ -36,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from . import logic as L
-from .analysis import _groups, _json, _truth, wilson_interval
+from .analysis import _groups, _json, _label_text, _truth, wilson_interval
 from .backends.values import category_key, number_value
 from .backends.vectorized import VectorizedRules
 from .errors import DataError
@@ -46,7 +51,7 @@ from .structured import rule_to_json
 from .syntax import AllOf, Comparison, Conclusion, Flag, Quantity, Rule, Text
 from .vocabulary import Feature
 
-__all__ = ["suggest_rules", "Suggestion", "round_threshold", "HELD_OUT", "COVERED", "SAME_CASES"]
+__all__ = ["suggest_rules", "Suggestion", "Suggestions", "round_threshold", "HELD_OUT", "COVERED", "SAME_CASES"]
 
 HELD_OUT = 0.3          # share of the cases kept out of the search
 COVERED = 0.95          # an existing rule firing on this share of a suggestion's cases already covers it
@@ -54,6 +59,9 @@ SAME_CASES = 0.9        # two suggestions whose cases overlap this much (Jaccard
 PRECISION_POINT = 0.01  # rounding may move the precision on the search cases by less than this
 MIN_CASES = 5           # a suggestion fires on at least this many search cases (and 1% of them)
 MAX_LEARN_CASES = 20_000  # the trees see at most this many cases (a sample); figures use all of them
+MAX_SEARCH_CASES = 200_000  # candidates are rounded, judged and thinned on at most this many cases (a sample);
+#                             the figures of the suggestions returned use all of them. 1,000,000 cases took ~15 s.
+MASK_CACHE_BYTES = 64 << 20  # where each distinct condition fires, kept while searching (one byte per case)
 MAX_DIGITS = 6
 
 
@@ -83,16 +91,35 @@ def _test(cond: _Cond, columns: dict[str, np.ndarray]) -> np.ndarray:
     return ~np.isnan(x) & ~np.isin(x, list(cond.value))
 
 
-def _fires(conds: tuple[_Cond, ...], columns: dict[str, np.ndarray], n: int) -> np.ndarray:
-    mask = np.ones(n, dtype=bool)
-    for cond in conds:
-        mask &= _test(cond, columns)
+def _fires(conds: tuple[_Cond, ...], columns: dict[str, np.ndarray], n: int, cache: dict | None = None) -> np.ndarray:
+    """Where all the conditions are true; ``cache`` (a dict) keeps each distinct condition's mask for the next call:
+    rounding tries many thresholds of one condition against the same others."""
+    if not conds:
+        return np.ones(n, dtype=bool)
+    masks = [_cached_test(cond, columns, n, cache) for cond in conds]
+    if len(masks) == 1:
+        return masks[0].copy()
+    mask = masks[0] & masks[1]
+    for other in masks[2:]:
+        mask &= other
     return mask
 
 
+def _cached_test(cond: _Cond, columns: dict[str, np.ndarray], n: int, cache: dict | None) -> np.ndarray:
+    if cache is None:
+        return _test(cond, columns)
+    key = (cond.feature.column, cond.op, cond.value)
+    found = cache.get(key)
+    if found is None:
+        found = _test(cond, columns)
+        if (len(cache) + 1) * max(n, 1) <= MASK_CACHE_BYTES:
+            cache[key] = found
+    return found
+
+
 def _precision(mask: np.ndarray, y: np.ndarray) -> float:
-    fired = int(mask.sum())
-    return float((mask & y).sum()) / fired if fired else 0.0
+    fired = np.count_nonzero(mask)  # several times faster than .sum() on booleans
+    return float(np.count_nonzero(mask & y)) / fired if fired else 0.0
 
 
 def round_threshold(value: float, digits: int) -> float:
@@ -128,7 +155,8 @@ def _columns(ruleset: RuleSet, frame: pd.DataFrame, skip: set[str]) -> tuple[lis
         if f.type == "number":
             columns[f.column] = _number_column(series, f.column)
         elif f.type == "boolean":
-            columns[f.column] = np.array([np.nan if pd.isna(v) else float(bool(v)) for v in series])
+            codes, uniques = pd.factorize(series)  # missing -> -1; equal values are equally true
+            columns[f.column] = np.array([float(bool(u)) for u in uniques] + [np.nan])[codes]
         else:
             codes, uniques = pd.factorize(series)  # missing -> -1
             index = {category_key(v): float(i) for i, v in enumerate(f.values)}
@@ -202,13 +230,13 @@ def _conditions(path, meaning, columns) -> tuple[_Cond, ...] | None:
     return tuple(out.values())
 
 
-def _without_idle(conds: tuple[_Cond, ...], columns, n: int) -> tuple[_Cond, ...]:
+def _without_idle(conds: tuple[_Cond, ...], columns, n: int, cache: dict | None = None) -> tuple[_Cond, ...]:
     """Drop conditions that remove no case from the rule (the others imply them on these data)."""
     conds = tuple(conds)
     i = 0
     while len(conds) > 1 and i < len(conds):
         rest = conds[:i] + conds[i + 1:]
-        if np.array_equal(_fires(rest, columns, n), _fires(conds, columns, n)):
+        if np.array_equal(_fires(rest, columns, n, cache), _fires(conds, columns, n, cache)):
             conds = rest
         else:
             i += 1
@@ -222,15 +250,16 @@ def _on_grid(value: float, digits: int) -> tuple[float, ...]:
     if value == 0 or not math.isfinite(value):
         return (nearest,)
     step = 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
-    down, up = (float(round(f(value / step) * step, 15)) for f in (math.floor, math.ceil))
+    # to `digits` significant digits, not to decimals: 48 * 0.1 is 4.800000000000001, which no rule may say
+    down, up = (round_threshold(f(value / step) * step, digits) for f in (math.floor, math.ceil))
     return tuple(dict.fromkeys((nearest, down, up)))
 
 
-def _rounded(conds: tuple[_Cond, ...], columns, y: np.ndarray, n: int) -> tuple[_Cond, ...]:
+def _rounded(conds: tuple[_Cond, ...], columns, y: np.ndarray, n: int, cache: dict | None = None) -> tuple[_Cond, ...]:
     """Each threshold with the fewest significant digits that move the precision by less than one point: the
     nearest value with that many digits, else the value below or above it with as many (2 digits: 115.3 -> 120,
     else 110), so a third digit is kept only when neither neighbour keeps the precision."""
-    reference = _precision(_fires(conds, columns, n), y)
+    reference = _precision(_fires(conds, columns, n, cache), y)
     conds = list(conds)
     for i, cond in enumerate(conds):
         if cond.feature.type != "number":
@@ -244,7 +273,7 @@ def _rounded(conds: tuple[_Cond, ...], columns, y: np.ndarray, n: int) -> tuple[
             best = None
             for value in values:  # the nearest first: taken whenever it keeps the precision
                 trial = conds[:i] + [replace(cond, value=value)] + conds[i + 1:]
-                mask = _fires(tuple(trial), columns, n)
+                mask = _fires(tuple(trial), columns, n, cache)
                 if mask.any():
                     moved = abs(_precision(mask, y) - reference)
                     if best is None or moved < best[0]:
@@ -341,6 +370,20 @@ def _split(truth: np.ndarray, random_state: int) -> np.ndarray:
     return held
 
 
+def _canonical_truth(ruleset: RuleSet, frame: pd.DataFrame, label: str) -> np.ndarray:
+    """Each case's true label as the outcome's own spelling (None for a label it does not know), read once per
+    distinct value (a Python step per case took 2.5 s on 1,000,000 cases)."""
+    series = frame[label] if label in frame.columns else None
+    if series is not None:
+        codes, uniques = pd.factorize(series)
+        # factorize holds True and 1 equal; their texts differ, so mixed Python objects take the slow way
+        if (codes >= 0).all() and (series.dtype != object or all(isinstance(u, str) for u in uniques)):
+            return np.array([ruleset.outcome.label(_label_text(u)) for u in uniques], dtype=object)[codes]
+    texts = _truth(frame, label)  # refuses a missing column or empty labels in plain words
+    canonical = {v: ruleset.outcome.label(v) for v in pd.unique(texts)}
+    return np.array([canonical[v] for v in texts], dtype=object)
+
+
 def _targets(ruleset: RuleSet, target: str | None, label: str) -> list[str]:
     if target is None:
         return list(ruleset.outcome.labels)
@@ -376,14 +419,12 @@ def suggest_rules(ruleset: RuleSet, frame: pd.DataFrame, label: str, *, target: 
     """Candidate rules concluding ``target`` (default: each of the outcome's labels) from the labelled cases in
     ``frame`` (true outcome in column ``label``), best first. See the module docstring for how; DataError when the
     data do not fit (no label column, an unknown target, values of the wrong type)."""
-    from .ml.rule_learner import candidate_paths  # scikit-learn only when suggestions are asked for
+    from .ml.rule_learner import fit_trees, paths_of  # scikit-learn only when suggestions are asked for
 
     if not 1 <= max_conditions <= 5:
         raise ValueError("max_conditions must be 1 to 5: a rule of more conditions is not one a person reads.")
-    truth_text = _truth(frame, label)
+    truth = _canonical_truth(ruleset, frame, label)
     targets = _targets(ruleset, target, label)
-    canonical = {v: ruleset.outcome.label(v) for v in pd.unique(truth_text)}
-    truth = np.array([canonical[v] for v in truth_text], dtype=object)
     skip = {label} | ({group} if group else set())
     features, columns = _columns(ruleset, frame, skip)
     if not features:
@@ -392,36 +433,58 @@ def suggest_rules(ruleset: RuleSet, frame: pd.DataFrame, label: str, *, target: 
     groups = _groups(frame, group) if group else None
     held = _split(truth, random_state)
     search = ~held
-    n_all, n = len(frame), int(search.sum())
-    search_cols = {c: v[search] for c, v in columns.items()}
+    n_all = len(frame)
+    search_rows = np.flatnonzero(search)
+    thin_rows = None  # all the cases
+    if len(search_rows) > MAX_SEARCH_CASES:  # a sample, said in the answer (Suggestions.searched)
+        rng = np.random.default_rng(random_state)
+        search_rows = np.sort(rng.choice(search_rows, MAX_SEARCH_CASES, replace=False))
+        thin_rows = np.sort(rng.choice(n_all, MAX_SEARCH_CASES, replace=False))
+    n = len(search_rows)
+    search_truth = truth[search_rows]
+    search_cols = {c: v[search_rows] for c, v in columns.items()}
+    cache: dict = {}
     matrix, meaning = _learner_matrix(features, search_cols)
     learn_rows = np.arange(n)
     if n > MAX_LEARN_CASES:
         learn_rows = np.sort(np.random.default_rng(random_state).choice(n, MAX_LEARN_CASES, replace=False))
     min_cases = max(MIN_CASES, int(0.01 * n))
     existing = _existing(ruleset, frame)
+    thin_cols, n_thin, thin_existing = columns, n_all, existing
+    if thin_rows is not None:
+        thin_cols = {c: v[thin_rows] for c, v in columns.items()}
+        n_thin, thin_existing = len(thin_rows), [(r, fires[thin_rows]) for r, fires in existing]
 
     found: list[tuple[float, str, tuple[_Cond, ...], np.ndarray]] = []
+    learn_matrix = matrix[learn_rows]
+    fitted: list[tuple[np.ndarray, list]] = []  # (y the trees were fitted on, trees)
     for wanted in targets:
-        y = truth[search] == wanted
+        y = search_truth == wanted
         positives = int(y.sum())
         base = positives / n if n else 0.0
         seen: set[tuple] = set()
-        paths = candidate_paths(matrix[learn_rows], y[learn_rows], max_conditions=max_conditions,
-                                min_cases=max(1, min_cases * len(learn_rows) // max(n, 1)),
-                                random_state=random_state)
+        y_learn = y[learn_rows]
+        # Two labels: the other label's trees are these trees read the other way round (rule_learner.fit_trees).
+        flipped = next((trees for fitted_y, trees in fitted if np.array_equal(fitted_y, ~y_learn)), None)
+        if flipped is not None:
+            paths = paths_of(flipped, y_learn, flipped=True)
+        else:
+            trees = fit_trees(learn_matrix, y_learn, max_conditions=max_conditions,
+                              min_cases=max(1, min_cases * len(learn_rows) // max(n, 1)), random_state=random_state)
+            fitted.append((y_learn, trees))
+            paths = paths_of(trees, y_learn)
         for path in paths:
             conds = _conditions(path, meaning, search_cols)
             if not conds:
                 continue
-            conds = _rounded(_without_idle(conds, search_cols, n), search_cols, y, n)
-            conds = _without_idle(conds, search_cols, n)
+            conds = _rounded(_without_idle(conds, search_cols, n, cache), search_cols, y, n, cache)
+            conds = _without_idle(conds, search_cols, n, cache)
             key = tuple(sorted((c.feature.name, c.op, repr(c.value)) for c in conds))
             if key in seen or len(conds) > max_conditions:
                 continue
             seen.add(key)
-            mask = _fires(conds, search_cols, n)
-            support, hits = int(mask.sum()), int((mask & y).sum())
+            mask = _fires(conds, search_cols, n, cache)
+            support, hits = np.count_nonzero(mask), np.count_nonzero(mask & y)
             if support < min_cases or hits / support < 0.5 or _wilson_low(hits, support) <= base:
                 continue
             found.append((_score(hits, support, positives), wanted, conds, mask))
@@ -429,9 +492,9 @@ def suggest_rules(ruleset: RuleSet, frame: pd.DataFrame, label: str, *, target: 
 
     kept: list[tuple[str, tuple[_Cond, ...], np.ndarray, float]] = []
     for score, wanted, conds, _mask in found:
-        full = _fires(conds, columns, n_all)
+        full = _fires(conds, thin_cols, n_thin)
         if any(r.conclusion is not None and r.conclusion.label == wanted and _covered(full, fires)
-               for r, fires in existing):
+               for r, fires in thin_existing):
             continue
         if any(_jaccard(full, other) >= SAME_CASES
                or (w == wanted and (_covered(full, other) or _covered(other, full)))
@@ -442,7 +505,18 @@ def suggest_rules(ruleset: RuleSet, frame: pd.DataFrame, label: str, *, target: 
             break
     suggestions = [_suggestion(ruleset, frame, wanted, conds, score, truth, columns, search, held, existing, groups)
                    for wanted, conds, _, score in kept]
-    return _unique_names(suggestions)
+    return Suggestions(_unique_names(suggestions), searched=n, search_cases=int(search.sum()))
+
+
+class Suggestions(list):
+    """The suggestions, best first (a list), and how many cases the search looked at: ``searched`` of the
+    ``search_cases`` not held out; fewer when there were more than MAX_SEARCH_CASES (a random sample, reproducible).
+    The figures of each suggestion always use all the cases."""
+
+    def __init__(self, items=(), *, searched: int = 0, search_cases: int = 0):
+        super().__init__(items)
+        self.searched = searched
+        self.search_cases = search_cases
 
 
 def _unique_names(suggestions: list[Suggestion]) -> list[Suggestion]:
@@ -459,13 +533,13 @@ def _unique_names(suggestions: list[Suggestion]) -> list[Suggestion]:
 
 
 def _covered(mask: np.ndarray, by: np.ndarray) -> bool:
-    fired = int(mask.sum())
-    return fired > 0 and int((mask & by).sum()) >= COVERED * fired
+    fired = np.count_nonzero(mask)
+    return fired > 0 and np.count_nonzero(mask & by) >= COVERED * fired
 
 
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    union = int((a | b).sum())
-    return int((a & b).sum()) / union if union else 1.0
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 1.0
 
 
 def _suggestion(ruleset, frame, wanted, conds, score, truth, columns, search, held, existing,

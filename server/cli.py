@@ -1041,7 +1041,11 @@ def suggest(path: Path, data_path: Path, label_column: str, target: str | None, 
                    "existing rules already cover what the data show.")
         return
     click.echo(f"{len(suggestions)} suggestion{'s' * (len(suggestions) != 1)} from {len(data)} cases "
-               f"(figures on the 70% searched; 'held out' on the other 30%). Nothing is saved.\n")
+               f"(figures on the 70% searched; 'held out' on the other 30%). Nothing is saved.")
+    if suggestions.searched < suggestions.search_cases:
+        click.echo(f"The search looked at a sample of {suggestions.searched:,} of the {suggestions.search_cases:,} "
+                   "cases; the figures use them all.")
+    click.echo("")
     for number, s in enumerate(suggestions, 1):
         click.echo(f"{number}. {_suggestion_line(s)}")
         click.echo("\n".join("   " + line for line in s.text.splitlines()))

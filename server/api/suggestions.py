@@ -59,7 +59,8 @@ SCHEMAS = {
 PATHS = {
     "/api/rulesets/{ruleset}/suggestions": {
         "post": op("Rules suggested from a reference data set, with their figures (nothing is saved)",
-                   obj({"version": S, "dataset": {"type": "object"}, "held_out": N,
+                   obj({"version": S, "dataset": {"type": "object"}, "held_out": N, "searched": I,
+                        "search_cases": I,
                         "split": {"type": ["object", "null"]}, "suggestions": arr(ref("Suggestion"))},
                        ["suggestions"]),
                    codes=("400", "404", "422"), params=RS,

@@ -54,7 +54,8 @@ def _dataset_json(dataset) -> dict:
 
 def suggestions(ws: Workspace, db: Session, folder: Path, ruleset: str, options: dict) -> dict:
     """Suggested rules as JSON, best first: text, structured form (for the editor's form), figures, near misses,
-    overlaps with existing rules, subgroups with ``group``, and the why to prefill when one is saved."""
+    overlaps with existing rules, subgroups with ``group``, and the why to prefill when one is saved; how many
+    cases the search looked at ("searched", of "search_cases")."""
     version, rs, dataset, frame = _reference(ws, db, folder, ruleset, options)
     most = _number(options, "max", 10, 1, MAX_SUGGESTIONS, "how many suggestions at most")
     conditions = _number(options, "max_conditions", 3, 1, 5, "how many conditions a rule may have")
@@ -65,7 +66,10 @@ def suggestions(ws: Workspace, db: Session, folder: Path, ruleset: str, options:
                               max_conditions=conditions, max_suggestions=most)
     except DataError as e:
         raise Invalid(f"The data set does not fit: {e.message}", field=e.column) from None
+    # "searched": how many cases the search looked at, of the "search_cases" not held out (a sample above
+    # rules_dsl.suggest.MAX_SEARCH_CASES; the suggestions' figures use every case all the same)
     return {"version": version, "dataset": _dataset_json(dataset), "held_out": HELD_OUT,
+            "searched": found.searched, "search_cases": found.search_cases,
             "split": None if split is None else {"column": split.column, "bands": split.bands},
             "suggestions": [{**s.to_dict(), "why": _why(s, dataset)} for s in found]}
 

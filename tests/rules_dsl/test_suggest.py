@@ -152,3 +152,54 @@ def test_data_that_does_not_fit_is_refused_in_plain_words(kwargs, words):
     args = {"label": "risk", **kwargs}
     with pytest.raises(DataError, match=words):
         suggest_rules(ruleset(), planted(n=200), args.pop("label"), **args)
+
+
+def test_large_data_is_searched_on_a_sample_that_the_answer_states(monkeypatch):
+    import rules_dsl.suggest as suggest
+
+    frame, rs = planted(), ruleset()
+    whole = suggest_rules(rs, frame, "risk", target="high")
+    assert whole.searched == whole.search_cases == 2100  # 70% of 3,000: no sample
+    monkeypatch.setattr(suggest, "MAX_SEARCH_CASES", 1000)
+    sampled = suggest_rules(rs, frame, "risk", target="high")
+    assert (sampled.searched, sampled.search_cases) == (1000, 2100)
+    first = numbers(sampled[0])
+    assert set(first) == {"age", "systolic pressure"}
+    # the figures still use every case: support and held-out support add up to where the rule fires
+    fires = rs.with_rule(compile_rule(sampled[0].text, rs.vocabulary, rs.settings, rule_id="s")).matches(frame)["s"]
+    assert sampled[0].support + sampled[0].heldout_support == int(fires.sum())
+    assert sampled[0].coverage == pytest.approx(sampled[0].support / 2100)
+
+
+def test_a_two_label_outcome_reads_the_second_label_from_the_first_labels_trees():
+    from rules_dsl.ml.rule_learner import fit_trees, paths_of
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(6000, 4))  # above FOREST_SAMPLE: the forest's trees draw a smaller bootstrap
+    X[rng.random(X.shape) < 0.05] = np.nan
+    y = (X[:, 0] > 0.3) & ~(X[:, 2] < -1) ^ (rng.random(6000) < 0.05)
+    options = {"max_conditions": 3, "min_cases": 60, "random_state": 0}
+    assert paths_of(fit_trees(X, y, **options), ~y, flipped=True) == paths_of(fit_trees(X, ~y, **options), ~y)
+
+
+def test_thresholds_rounded_down_or_up_keep_their_few_digits():
+    from rules_dsl.suggest import _on_grid
+
+    assert 4.8 * 10 / 10 != 48 * 0.1  # the float noise a rounding to decimals kept (4.800000000000001)
+    for value, digits in ((4.85, 2), (0.0123456, 3), (115.3, 2), (9.96, 2), (-4.85, 2)):
+        for rounded in _on_grid(value, digits):
+            assert len(repr(abs(rounded)).replace(".", "").strip("0")) <= digits, (value, rounded)
+
+
+def test_diabetes_low_suggestions_compile():
+    """It once failed: 'The number 4.800000000000001 has too many digits' (a threshold rounded down to decimals)."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import train_test_split
+
+    data = load_diabetes(as_frame=True, scaled=False)
+    frame = data.data.copy()
+    frame["outcome"] = np.where(data.target > np.median(data.target), "high", "low")
+    train, _ = train_test_split(frame, test_size=0.3, stratify=frame["outcome"], random_state=0)
+    rs = build({c: {"type": "number"} for c in data.data.columns}, {}, {"name": "outcome", "labels": ["high", "low"]})
+    found = suggest_rules(rs, train, "outcome", target="low")
+    assert found and all(s.text.endswith('then outcome is "low"') for s in found)

@@ -14,6 +14,7 @@ def test_an_author_gets_suggestions_that_save_as_they_are(ws, demo):  # noqa: F8
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["dataset"]["name"] == "Wisconsin" and len(body["suggestions"]) == 3
+    assert 0 < body["searched"] == body["search_cases"] < body["dataset"]["rows"]  # a sample only above 200,000
     first = body["suggestions"][0]
     assert first["label"] == "malignant" and first["text"].endswith('then diagnosis is "malignant"')
     assert first["heldout_support"] > 0 and first["overlaps"] and "Wisconsin" in first["why"]
