@@ -60,8 +60,12 @@ async function suggest(event) {
       replace(root, notice("No short rule does clearly better than chance on these cases, or the existing rules already cover what they show."));
       return;
     }
+    // Large data sets are searched on a sample (said, never silently); every figure still uses all the cases.
+    const sampled = data.searched && data.search_cases && data.searched < data.search_cases
+      ? h("p", { class: "muted sampled" }, `The search looked at a sample of ${data.searched.toLocaleString()} of `
+        + `${data.search_cases.toLocaleString()} cases; every figure below counts all of them.`) : null;
     replace(root, h("p", {}, `From the reference cases “${data.dataset.name}” (${plural(data.dataset.rows, "case")}):`),
-      h("ol", { class: "suggestions" }, data.suggestions.map(card)));
+      sampled, h("ol", { class: "suggestions" }, data.suggestions.map(card)));
   } catch (e) {
     replace(root, notice(e.message, "error"));
   }
