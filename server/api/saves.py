@@ -32,8 +32,10 @@ def before_write():
     saved = saving.already_made(session(), workspace(), auth.current_user(), save_id)
     if saved is not None:
         version = saved.version.id
-        response = jsonify({"saved": True, "already_saved": True, "version": version, "save_id": save_id,
-                            "rule": saved.event.rule,
+        made = {"ruleset": saved.event.ruleset, "rule": saved.event.rule}
+        if request.method == "POST" and request.path.rstrip("/") == "/api/rulesets":
+            made["id"] = saved.event.ruleset  # as the first answer to a new rule set named it
+        response = jsonify({"saved": True, "already_saved": True, "version": version, "save_id": save_id, **made,
                             "message": f"This change was already saved (version {version[:12]}); it was not saved "
                                        "twice."})
         response.headers["ETag"] = f'"{version}"'

@@ -162,6 +162,22 @@ def test_a_named_save_is_saved_under_its_name_and_a_bad_name_is_refused(ws):
     assert bad.status_code == 400
 
 
+def test_a_retried_create_of_a_rule_set_names_the_rule_set(ws):
+    """Regression: a new rule set sent again with the same Idempotency-Key (its first answer lost) was answered
+    "already saved" without saying which rule set was made, so a client could not go on to it."""
+    key = str(uuid.uuid4())
+    body = {"settings": {"title": "Retried start", "outcome": {"name": "risk", "labels": ["low", "high"]},
+                         "policy": "first match"},
+            "vocabulary": {"features": {"age": {"type": "number"}}}, "why": "A new rule set"}
+    created = ws.as_("Ana").post("/api/rulesets", json=body, headers={"Idempotency-Key": key})
+    assert created.status_code == 201, created.get_json()
+    again = ws.as_("Ana").post("/api/rulesets", json=body, headers={"Idempotency-Key": key})
+    assert again.status_code == 200, again.get_json()
+    answer = again.get_json()
+    assert answer["already_saved"] is True and answer["id"] == created.get_json()["id"] == answer["ruleset"]
+    assert ws.as_("Ana").get(f"/api/rulesets/{answer['id']}").status_code == 200
+
+
 def test_a_retried_save_waits_for_a_live_attempt_and_never_overwrites_a_recorded_one(ws):
     """Mutation testing, round 3: ``already_made``'s answers for a save id whose commit is not in the repository
     had no test: a pending attempt whose process lives is busy (503); one whose process is gone, or a failed one,
