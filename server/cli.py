@@ -715,7 +715,6 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
                    name: str | None, into: str | None = None, dry_run: bool = False) -> None:
     """Add a rule set from a bundle file, a rule-set folder or a workbook (.xlsx), as a new rule set; or put a
     rules table (.csv) back into a rule set (--into)."""
-    from server import auth
     from server.services.errors import ServiceError
     from server.services.rules import import_ruleset
 
@@ -741,10 +740,7 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
         other_files = {**(other_files or {}), "tests.csv": tests_csv}
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        person = auth.find_user(db, as_user)
-        if person is None:
-            click.echo(f"There is no one called '{as_user}'.", err=True)
-            sys.exit(1)
+        person = _person_or_exit(db, as_user)
         try:
             ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name, other_files)
         except ServiceError as e:
@@ -1289,7 +1285,6 @@ def _import_table_csv(data_dir: Path, database_url: str | None, source: Path, in
                       why: str, name: str | None, dry_run: bool) -> None:
     """``rulecraft import rules.csv --into RULESET``: the rules table saved as one version of the rule set (rows
     are rules; a rule not in the table is deleted), each problem at its cell with its row and column."""
-    from server import auth
     from server.services import tables
     from server.services.errors import ServiceError
 
@@ -1307,10 +1302,7 @@ def _import_table_csv(data_dir: Path, database_url: str | None, source: Path, in
     data = source.read_bytes()
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        person = auth.find_user(db, as_user)
-        if person is None:
-            click.echo(f"There is no one called '{as_user}'.", err=True)
-            sys.exit(1)
+        person = _person_or_exit(db, as_user)
         try:
             saved, changes = tables.import_csv(runtime.workspace, db, person, into, data, source.name, why, dry_run)
         except ServiceError as e:
