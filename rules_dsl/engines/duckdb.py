@@ -232,7 +232,12 @@ def decision_sql(plan, fired: dict[str, str]) -> tuple[str, str, str]:
 
 # ---- files (the `rulecraft evaluate --engine duckdb` command) ----------------------------------------------------
 
-def evaluate_file(ruleset, data, out, keep: list[str], decide: bool, memory_limit: str = "1GB") -> None:
+# DuckDB's cap on its buffers. The process adds Python, pandas and NumPy (~100-150 MB) on top: at a 1 GB cap a
+# 20 million-row Parquet file peaked at 1,062 MB (docs/benchmarks.md), so the cap leaves room for them under 1 GB.
+MEMORY_LIMIT = "700MB"
+
+
+def evaluate_file(ruleset, data, out, keep: list[str], decide: bool, memory_limit: str = MEMORY_LIMIT) -> None:
     """Rules over a Parquet or CSV file into a Parquet or CSV file inside DuckDB, which streams both (a file larger
     than memory is evaluated in bounded memory; ``memory_limit`` caps DuckDB's buffers). Output: the ``keep``
     columns, one 0/1 column per rule (named by id), and with ``decide`` the decision columns. File paths are
