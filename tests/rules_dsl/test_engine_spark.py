@@ -255,6 +255,20 @@ def test_the_plan_is_native_and_filters_reach_the_parquet_scan(spark, tmp_path):
     assert filtered.count() == fever.matches(pandas_frame(data))["r000"].sum() > 0
 
 
+def test_category_values_with_unicode_spaces_at_either_end_match_as_trimmed(spark):
+    # The Spark key trims " " cheaply and runs the full Unicode trim only where an end is another space: every
+    # mix of the two must still match, and a zero-width space (not a space in Unicode) must not be trimmed.
+    ruleset = build_ruleset(['rule "m" when location is "margin"', 'rule "b" when location is one of "border"'])
+    values = ["\u00a0margin", " \u3000Margin \t", "\u2003 margin\u00a0 ", "margin\u200b", "\tBORDER\u2029", " ",
+              "", "\u00a0", "mar gin", " border  ", "\u00a0 \u00a0border"]
+    data = {c: [None] * len(values) for c in COLUMNS}
+    data["location"] = values
+    assert_spark_agrees(spark, ruleset, data)
+    fired = collected(engine.with_matches(ruleset, spark_frame(spark, data)), ruleset.rule_ids)
+    assert [a or b for a, b in zip(*fired.values())] == [True, True, True, False, True, False, False, False, False,
+                                                         True, True]
+
+
 # ---- refusals --------------------------------------------------------------------------------------------------
 
 def test_a_name_collision_is_a_clear_error(spark):
