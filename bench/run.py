@@ -521,12 +521,13 @@ def run(mode: str = "full", suites=SUITES, only: set[str] | None = None, json_pa
     info = machine()
     forms = list(FORMS) if forms is None else forms
     skipped_forms = {}
-    if "arrow str" in forms:
+    arrow_forms = [f for f in forms if f in ("arrow str", "arrow dtype")]
+    if arrow_forms:
         try:
             import pyarrow  # noqa: F401
         except ImportError as e:
-            skipped_forms["arrow str"] = f"pyarrow not installed ({e})"
-            forms = [f for f in forms if f != "arrow str"]
+            skipped_forms.update({f: f"pyarrow not installed ({e})" for f in arrow_forms})
+            forms = [f for f in forms if f not in arrow_forms]
     report.data["machine"] = info
     report.data["mode"] = mode
     report.add(f"## Rulecraft benchmark ({mode}), {info['date']}\n\n"

@@ -278,6 +278,7 @@ FORMS = {
                   "strings, NaN for missing",
     "JSON objects": "object dtype, one string object per row (as json.loads makes them), None for missing",
     "category": "pandas category dtype, NaN for missing",
+    "arrow dtype": "pd.ArrowDtype(pa.string()) (what dtype_backend='pyarrow' reads): Arrow strings, <NA> for missing",
     "object (shared)": "object dtype built from one string object per distinct value, None for missing",
 }
 
@@ -310,6 +311,10 @@ def data_forms(frame: pd.DataFrame, forms=None) -> dict[str, pd.DataFrame]:
                                                      index=frame.index) for c in CATEGORIES})
         elif form == "category":
             out[form] = frame.astype({c: "category" for c in CATEGORIES})
+        elif form == "arrow dtype":
+            import pyarrow as pa
+
+            out[form] = frame.astype({c: pd.ArrowDtype(pa.string()) for c in CATEGORIES})
         else:
             out[form] = frame.copy()
     return out
