@@ -152,20 +152,32 @@ def bench_batch(rules, ruleset, engines: list[E.Engine], sizes: Sizes, report: R
         sample = base.iloc[:sizes.check_oracle_rows]
         oracle_bad = mismatches(reference[:, :len(sample)], oracle_matrix(rules, frame_to_rows(sample)))
         plans: dict[tuple[str, str], tuple[object, int]] = {}  # (form or "mappings", engine) -> (data, rows)
-
+        # an engine that cannot read a form at all (Snorkel's functions on pd.NA: "boolean value of NA is
+        # ambiguous") is reported, not timed there
+        unreadable: dict[str, str] = {}
         for form, frame in frames.items():
             for e in vectorized:
                 plans[(form, e.name)] = (frame, n_rows)
             for e in framewise:
-                plans[(form, e.name)] = _subsample(e, lambda k, f=frame: f.iloc[:k], n_rows, sizes)
+                try:
+                    plans[(form, e.name)] = _subsample(e, lambda k, f=frame: f.iloc[:k], n_rows, sizes)
+                except Exception as error:  # noqa: BLE001 - a peer's failure on a form is a finding
+                    unreadable[f"{e.name} on {form}"] = f"{type(error).__name__}: {error}"
         if size_index == 0 and mapping:
             source = frames.get("JSON objects", base)
             for e in mapping:
                 plans[("mappings", e.name)] = _subsample(e, lambda k, f=source: frame_to_rows(f.iloc[:k]), n_rows,
                                                          sizes)
         # correctness first, on exactly the rows that are timed (also a warm-up)
-        bad = {key: mismatches(by_name[key[1]].batch_matrix(by_name[key[1]].batch(data)), reference[:, :n])
-               for key, (data, n) in plans.items()}
+        bad = {}
+        for key, (data, n) in list(plans.items()):
+            try:
+                bad[key] = mismatches(by_name[key[1]].batch_matrix(by_name[key[1]].batch(data)), reference[:, :n])
+            except Exception as e:  # noqa: BLE001 - a peer's failure on a form is a finding of the benchmark
+                if by_name[key[1]].rulecraft or key[1] == E.NUMPY_BASELINE:
+                    raise
+                unreadable[f"{key[1]} on {key[0]}"] = f"{type(e).__name__}: {e}"
+                del plans[key]
         # timing: rounds; in each, every group (a form, or the mappings) and every engine once, orders rotated
         groups: dict[str, list[str]] = {}
         for group, name in plans:
@@ -200,8 +212,12 @@ def bench_batch(rules, ruleset, engines: list[E.Engine], sizes: Sizes, report: R
                 results["forms"][group]["engines"][name] = entry
             else:
                 results["mappings"][name] = entry
+        results["unreadable"] = unreadable
         report.data.setdefault("batch", {})[n_rows] = results
         report.add(_batch_tables(rules, n_rows, results, len(sample)))
+        if unreadable:
+            report.add("Engines that could not read a form (not timed there): "
+                       + "; ".join(f"**{k}**: {v}" for k, v in unreadable.items()) + ".\n")
         for form, r in results["forms"].items():
             baseline = r["engines"].get(E.NUMPY_BASELINE)
             if baseline:
@@ -226,11 +242,13 @@ def bench_batch(rules, ruleset, engines: list[E.Engine], sizes: Sizes, report: R
 
 def _batch_tables(rules, n_rows: int, results: dict, oracle_rows: int) -> str:
     forms = list(results["forms"])
-    names = list(next(iter(results["forms"].values()))["engines"]) if forms else []
+    names = list(dict.fromkeys(n for r in results["forms"].values() for n in r["engines"]))
     head = ["engine"] + forms
 
     def cell(name, form, what):
-        entry = results["forms"][form]["engines"][name]
+        entry = results["forms"][form]["engines"].get(name)
+        if entry is None:
+            return "cannot read it"
         if what == "rate":
             text = _fmt_spread(entry["rows_per_s"], _fmt_rate)
             return text + (" (subsample)" if entry["rows_timed"] != n_rows else "")

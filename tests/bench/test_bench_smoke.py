@@ -39,8 +39,13 @@ def test_every_engine_agrees_with_rulecraft_on_every_form_and_rulecraft_with_the
     for form, result in batch["forms"].items():
         assert {name: r["mismatches"] for name, r in result["engines"].items()} == \
             {name: 0 for name in result["engines"]}, form
+        cannot = {key.rsplit(" on ", 1)[0] for key in batch["unreadable"] if key.endswith(f" on {form}")}
         assert {"Rulecraft vectorized", engines.NUMPY_BASELINE, engines.NUMPY_STRINGS,
-                "pandas eval"} <= set(result["engines"]), form
+                "pandas eval"} - cannot <= set(result["engines"]), form
+        # only pd.ArrowDtype's <NA> is beyond some peers (pandas eval, Snorkel's functions: "boolean value of NA
+        # is ambiguous"); they are named in the report, never silently left out
+        assert not cannot or form == "arrow dtype", (form, cannot)
+        assert not cannot & {"Rulecraft vectorized", engines.NUMPY_BASELINE}, (form, cannot)
     assert {name: r["mismatches"] for name, r in batch["mappings"].items()} == {n: 0 for n in batch["mappings"]}
     assert {"Rulecraft per row", "hand-written Python function"} <= set(batch["mappings"])
     single = {name: r["mismatches"] for name, r in report.data["single"].items() if not name.startswith("(")}
