@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 
 from .errors import Problem, RuleError
 from .formatter import format_comparison, format_condition, format_number, format_syntax, quote
+from .layout import ID_WORDS, RULE_ID
 from .parser import parse_rule
 from .ruleset import CompiledRule, RuleSet, compile_rule, slugify
 from .syntax import AllOf, Comparison, Conclusion, Condition, Rule, Text
@@ -261,19 +262,19 @@ def rules_from_rows(rows: Sequence[Sequence], vocabulary: Vocabulary, settings: 
     columns = _read_header(reader, [cell_value_text(v) for v in rows[0]])
     rules: list[CompiledRule] = []
     taken = {cell_value_text(r[columns[ID]]) for r in rows[1:] if ID in columns and len(r) > columns[ID]}
+    seen: dict[str, int] = {}
     for number, values in enumerate(rows[1:], start=2):
         texts = [cell_value_text(v) for v in values]
         if not any(texts):
             continue
         rule = _read_row(reader, number, values, texts, columns, taken, used, known or {})
-        if rule is not None:
-            rules.append(rule)
-    seen: set[str] = set()
-    for rule in rules:
-        if rule.id in seen:
-            reader.fail(1, columns.get(ID, 0) + 1, f"The id '{rule.id}' is used by two rows; give each rule its own "
-                        "id (or leave it empty for a new rule).", "duplicate-id")
-        seen.add(rule.id)
+        if rule is None:
+            continue
+        if rule.id in seen:   # at the second row, where the person typed it (it was reported at the header)
+            reader.fail(number, columns.get(ID, 0) + 1, f"The id '{rule.id}' is also the id of row {seen[rule.id]}; "
+                        "give each rule its own id (or leave it empty for a new rule).", "duplicate-id")
+        seen.setdefault(rule.id, number)
+        rules.append(rule)
     if reader.problems:
         raise RuleError(reader.problems)
     return rules
@@ -324,6 +325,11 @@ def _read_row(reader: _Reader, number: int, values: Sequence, texts: list[str], 
     def at(key: str) -> int | None:
         return None if key not in columns else columns[key] + 1
 
+    if text(ID) and not RULE_ID.fullmatch(text(ID)):
+        # Found only when the store refused the file name: a vague refusal with no cell (red team, round 3).
+        reader.fail(number, at(ID), f"'{text(ID)[:70]}' cannot be a rule's id: an id is {ID_WORDS}. Correct it, "
+                    "or empty the cell for a new rule.", "bad-id")
+        return None
     if text(TEXT) and text(ID):
         unchanged = _unchanged(reader, text(ID), text(TEXT), columns, exact, text, raw, known)
         if unchanged is not None:

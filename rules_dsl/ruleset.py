@@ -26,6 +26,7 @@ from .formatter import format_syntax
 from .gc_pause import collector_paused
 from .layout import (
     EXAMPLES_FILE,
+    NOT_DERIVED,
     RULE_ID,
     RULE_SUFFIX,
     RULES_FOLDER,
@@ -47,12 +48,13 @@ MAX_RULES = 10_000
 
 
 def slugify(name: str, taken: Iterable[str] = (), fallback: str = "rule") -> str:
-    """A file-safe id from a name: lower-case ASCII letters, digits and hyphens; unique among ``taken``."""
+    """A file-safe id from a name: lower-case ASCII letters, digits and hyphens; unique among ``taken``; never
+    a name Windows keeps for a device nor an editor address ("Con" -> con-2, "New" -> new-2: layout.RULE_ID)."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:50].strip("-") or fallback
     taken = set(taken)
     candidate, n = slug, 2
-    while candidate in taken:
+    while candidate in taken or candidate in NOT_DERIVED or not RULE_ID.fullmatch(candidate):
         candidate, n = f"{slug}-{n}", n + 1
     return candidate
 

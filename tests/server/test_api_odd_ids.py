@@ -1,0 +1,64 @@
+"""Ids that look like routes or like devices, typed by a person or derived from a name (red team, round 3): each is
+refused at the field or cell with what to do, or stepped around; never the store's "That name cannot be used here."
+with no field."""
+from __future__ import annotations
+
+import pytest
+
+from tests.server.test_api_new_ruleset import SETTINGS
+from tests.server.test_api_table_edit import TABLE, opened
+
+RULE = 'rule "{name}" when temperature is above 38 then sepsis risk is "high"'
+
+
+@pytest.mark.parametrize("rule_set_id", ["con", "aux", "nul", "com1", "lpt9"])
+def test_a_device_name_as_rule_set_id_is_refused_at_the_id(ws, rule_set_id):
+    refused = ws.as_("Ana").post("/api/rulesets", json={"id": rule_set_id, "settings": SETTINGS, "why": "New"})
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["field"] == "id" and "Windows keeps for a device" in error["message"]
+
+
+def test_a_title_that_is_a_device_name_gets_an_id_that_is_not(ws):
+    created = ws.as_("Ana").post("/api/rulesets", json={"settings": {**SETTINGS, "title": "Aux"}, "why": "New"})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["id"] == "aux-2"
+
+
+@pytest.mark.parametrize(("name", "rule_id"), [("Con", "con-2"), ("COM1", "com1-2"), ("New", "new-2")])
+def test_a_rule_named_like_a_device_or_the_new_rule_page_gets_an_id_of_its_own(ws, name, rule_id):
+    """"New" as id: /rulesets/<id>/rules/new is the editor's page for a new rule, so the rule could not be opened."""
+    api = ws.as_("Ana")
+    created = api.post(f"/api/rulesets/{ws.ruleset}/rules", json={"text": RULE.format(name=name), "why": "Add"})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["id"] == rule_id
+    assert api.get(f"/api/rulesets/{ws.ruleset}/rules/{rule_id}").status_code == 200
+
+
+@pytest.mark.parametrize("rule_id", ["con", "../x", "A B"])
+def test_a_table_row_with_a_bad_id_is_refused_at_its_cell_by_check_and_save(ws, rule_id):
+    api = ws.as_("Ana")
+    version, columns, rows = opened(api)
+    new = [None] * len(columns)
+    new[columns.index("id")], new[columns.index("rule")] = rule_id, "Old age"
+    new[columns.index("age")], new[columns.index("conclusion")] = "above 80", "high"
+    rows.append(new)
+    checked = api.post(f"{TABLE}/check", json={"columns": columns, "rows": rows}).get_json()
+    assert not checked["ok"]
+    (problem,) = checked["problems"]
+    assert (problem["row"], problem["column"], problem["code"]) == (len(rows) - 1, "id", "bad-id")
+    saved = api.put(TABLE, json={"columns": columns, "rows": rows, "why": "Old age"},
+                    headers={"If-Match": f'"{version}"'})
+    assert saved.status_code == 422
+    assert saved.get_json()["error"]["problems"][0]["column"] == "id"
+    assert api.get(TABLE).headers["ETag"].strip('"') == version
+
+
+def test_a_table_row_repeating_an_id_is_reported_at_that_row(ws):
+    api = ws.as_("Ana")
+    _, columns, rows = opened(api)
+    rows.append(list(rows[0]))
+    rows[-1][columns.index("rule")] = "A copy"
+    checked = api.post(f"{TABLE}/check", json={"columns": columns, "rows": rows}).get_json()
+    (problem,) = checked["problems"]
+    assert (problem["row"], problem["column"], problem["code"]) == (len(rows) - 1, "id", "duplicate-id")
