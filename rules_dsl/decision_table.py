@@ -494,10 +494,29 @@ def _confidence(reader: _Reader, row: int, column: int | None, value) -> Decimal
 # them. Rows are counted as a spreadsheet shows the file (the header is row 1; a cell with line breaks, such as
 # "text", is still one row), so "rules.csv!C7" is the cell a person sees when opening the file.
 
+# A cell a spreadsheet would run as a formula when it opens the file ("CSV injection": a value, a name or a reason
+# drafted from someone's data such as =cmd|' /C calc'!A0 or =HYPERLINK(...)) is written after an apostrophe, which
+# spreadsheets take as "this is text", and read back without it. Cells that start with apostrophes and then such a
+# character get one more, so that every cell comes back as it was.
+_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _cell_out(value):
+    if isinstance(value, str) and _FORMULA_START.match(value) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _cell_in(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and _FORMULA_START.match(cell, 1) else cell
+
+
 def to_csv(ruleset: RuleSet) -> str:
-    """The rules table as CSV text: the header, then one line per rule (its "text" cell may span lines)."""
+    """The rules table as CSV text: the header, then one line per rule (its "text" cell may span lines); a cell
+    that a spreadsheet would take for a formula is written as text (``_cell_out``)."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(table(ruleset).as_rows())
+    csv.writer(out, lineterminator="\n").writerows([_cell_out(v) for v in row] for row in table(ruleset).as_rows())
     return out.getvalue()
 
 
@@ -512,7 +531,7 @@ def rows_from_csv(data: bytes | str, name: str = "rules.csv") -> list[list[str]]
                                      " Save it from the spreadsheet as 'CSV UTF-8'.", file=name)]) from None
     reader = csv.reader(io.StringIO(data, newline=""))
     try:
-        return list(reader)
+        return [[_cell_in(cell) for cell in row] for row in reader]
     except csv.Error as e:
         raise RuleError([Problem("csv", f"Row {reader.line_num} cannot be read as CSV ({e}). Save the file from the "
                                  "spreadsheet as 'CSV UTF-8'.", file=f"{name}!{reader.line_num}:{reader.line_num}")]
