@@ -715,7 +715,6 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
                    name: str | None, into: str | None = None, dry_run: bool = False) -> None:
     """Add a rule set from a bundle file, a rule-set folder or a workbook (.xlsx), as a new rule set; or put a
     rules table (.csv) back into a rule set (--into)."""
-    from server import auth
     from server.services.errors import ServiceError
     from server.services.rules import import_ruleset
 
@@ -741,10 +740,7 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
         other_files = {**(other_files or {}), "tests.csv": tests_csv}
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        person = auth.find_user(db, as_user)
-        if person is None:
-            click.echo(f"There is no one called '{as_user}'.", err=True)
-            sys.exit(1)
+        person = _saving_person(db, as_user)
         try:
             ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name, other_files)
         except ServiceError as e:
@@ -1285,7 +1281,6 @@ def _import_table_csv(data_dir: Path, database_url: str | None, source: Path, in
                       why: str, name: str | None, dry_run: bool) -> None:
     """``rulecraft import rules.csv --into RULESET``: the rules table saved as one version of the rule set (rows
     are rules; a rule not in the table is deleted), each problem at its cell with its row and column."""
-    from server import auth
     from server.services import tables
     from server.services.errors import ServiceError
 
@@ -1303,10 +1298,7 @@ def _import_table_csv(data_dir: Path, database_url: str | None, source: Path, in
     data = source.read_bytes()
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        person = auth.find_user(db, as_user)
-        if person is None:
-            click.echo(f"There is no one called '{as_user}'.", err=True)
-            sys.exit(1)
+        person = _saving_person(db, as_user)
         try:
             saved, changes = tables.import_csv(runtime.workspace, db, person, into, data, source.name, why, dry_run)
         except ServiceError as e:
@@ -1352,3 +1344,26 @@ def _cell_words(cell: str | None, header: list[str]) -> str:
     column = f", column '{header[index - 1]}'" if 0 < index <= len(header) and header[index - 1] else ""
     return f" (row {m[2]}{column})"
 
+
+
+# ---- rulecraft import --as NAME: who a version may be saved under (red team, round 3) ------------------------------
+
+def _saving_person(db, name: str):
+    """The person ``--as`` names, when they may save rules: someone disabled (who has left) or whose role does not
+    edit rules (a reviewer, an auditor, an ML engineer) was recorded as the author of the import all the same,
+    and a reviewer's name on a change would keep them from approving its release. Exits 1 otherwise."""
+    from server import auth
+
+    person = auth.find_user(db, name)
+    if person is None:
+        click.echo(f"There is no one called '{name}'.", err=True)
+        sys.exit(1)
+    if not person.active:
+        click.echo(f"{person.name} is disabled and cannot save rules; enable them first (rulecraft enable "
+                   f"\"{person.name}\") or import as someone else (--as).", err=True)
+        sys.exit(1)
+    if "rules.write" not in auth.ROLE_PERMISSIONS.get(person.role, ()):
+        click.echo(f"{person.name} is {'an' if person.role[0] in 'aeiou' else 'a'} {person.role}, a role that does "
+                   "not edit rules; import as an author or an admin (--as).", err=True)
+        sys.exit(1)
+    return person
