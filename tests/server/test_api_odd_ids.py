@@ -62,3 +62,13 @@ def test_a_table_row_repeating_an_id_is_reported_at_that_row(ws):
     checked = api.post(f"{TABLE}/check", json={"columns": columns, "rows": rows}).get_json()
     (problem,) = checked["problems"]
     assert (problem["row"], problem["column"], problem["code"]) == (len(rows) - 1, "id", "duplicate-id")
+
+
+@pytest.mark.parametrize("rule_id", [5, ["dot"], {"id": "dot"}, True])
+def test_check_refuses_an_id_that_is_no_text_as_check_case_does(ws, rule_id):
+    """It was taken for a new rule: the findings then set the draft against the very rule it replaces."""
+    body = {"ruleset": ws.ruleset, "text": RULE.format(name="Fever"), "id": rule_id}
+    for path in ("/api/check", "/api/check/case"):
+        refused = ws.as_("Ana").post(path, json={**body, "case": {}})
+        assert refused.status_code == 422, (path, refused.get_json())
+        assert refused.get_json()["error"]["field"] == "id"
