@@ -72,3 +72,16 @@ def test_check_refuses_an_id_that_is_no_text_as_check_case_does(ws, rule_id):
         refused = ws.as_("Ana").post(path, json={**body, "case": {}})
         assert refused.status_code == 422, (path, refused.get_json())
         assert refused.get_json()["error"]["field"] == "id"
+
+
+@pytest.mark.parametrize("sent", ["*", '"main"', '"HEAD~1"', '"abc", "def"', '"' + "f" * 41 + '"'])
+def test_an_if_match_that_is_no_version_is_refused_at_the_header(ws, sent):
+    """It was answered at field "version", saying twice over that it is no version."""
+    api = ws.as_("Ana")
+    text = api.get(f"/api/rulesets/{ws.ruleset}/rules/sirs").get_json()["text"].replace("38", "38.5")
+    refused = api.put(f"/api/rulesets/{ws.ruleset}/rules/sirs", json={"text": text, "why": "Warmer"},
+                      headers={"If-Match": sent})
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["field"] == "If-Match" and "Send back the ETag" in error["message"]
+    assert error["message"].count("not a version") == 1
