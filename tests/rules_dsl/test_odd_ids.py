@@ -57,3 +57,14 @@ def test_a_taken_id_is_reported_at_the_row_that_repeats_it():
     (problem,) = e.value.problems
     assert problem.code == "duplicate-id" and problem.file == f"Table!A{len(rows)}"
     assert "also the id of row 2" in problem.message
+
+
+@pytest.mark.parametrize("label", ["a\u200bb", "\u202ebenign", "x" * 201])
+def test_a_draft_refuses_an_outcome_label_the_rule_set_would_refuse(label):
+    """It was drafted, and creating the rule set from the draft then failed on a label the person never typed."""
+    from rules_dsl.draft import draft_vocabulary
+    from rules_dsl.errors import DataError
+
+    with pytest.raises(DataError) as e:
+        draft_vocabulary(["age", "dx"], [["1", label], ["2", "malignant"]], "dx")
+    assert "cannot be a label" in e.value.message and e.value.column == "dx"

@@ -85,3 +85,11 @@ def test_an_if_match_that_is_no_version_is_refused_at_the_header(ws, sent):
     error = refused.get_json()["error"]
     assert error["field"] == "If-Match" and "Send back the ETag" in error["message"]
     assert error["message"].count("not a version") == 1
+
+
+def test_a_draft_with_an_outcome_label_that_cannot_be_one_is_refused_at_the_outcome(ws):
+    data = "age,dx\n1,benign\u200b\n2,malignant\n".encode()
+    refused = ws.as_("Ana").post("/api/rulesets/draft?outcome=dx", data=data, headers={"Content-Type": "text/csv"})
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["field"] == "outcome" and "'benign\\u200b'" in error["message"] and "zero-width" in error["message"]
