@@ -26,6 +26,7 @@ from .formatter import format_syntax
 from .gc_pause import collector_paused
 from .layout import (
     EXAMPLES_FILE,
+    ID_WORDS,
     NOT_DERIVED,
     RULE_ID,
     RULE_SUFFIX,
@@ -372,8 +373,8 @@ def _compile_files(files: Mapping[str, bytes], settings, vocabulary, memo, conte
         if stem is None:
             continue
         if not RULE_ID.fullmatch(stem):
-            problems.append(Problem("bad-file-name", "A rule file is named with lower-case letters, digits and "
-                                    "hyphens, such as high-fever.rule.", file=name))
+            problems.append(Problem("bad-file-name", f"A rule file is named by the rule's id, such as "
+                                    f"high-fever.rule; an id is {ID_WORDS}.", file=name))
             continue
         try:
             key = ("rule", context, name, _digest(files[name]))

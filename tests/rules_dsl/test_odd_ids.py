@@ -68,3 +68,13 @@ def test_a_draft_refuses_an_outcome_label_the_rule_set_would_refuse(label):
     with pytest.raises(DataError) as e:
         draft_vocabulary(["age", "dx"], [["1", label], ["2", "malignant"]], "dx")
     assert "cannot be a label" in e.value.message and e.value.column == "dx"
+
+
+def test_a_folder_with_a_rule_file_named_like_a_device_says_why_it_is_no_id(sepsis_copy):
+    """The store (and Windows) refuse rules/con.rule: the folder is refused where it is read, saying why."""
+    (sepsis_copy / "rules" / "con.rule").write_text('rule "Fever" when temperature is above 38\n', encoding="utf-8")
+    with pytest.raises(RuleError) as e:
+        rules_dsl.load(sepsis_copy)
+    (problem,) = e.value.problems
+    assert (problem.code, problem.file) == ("bad-file-name", "rules/con.rule")
+    assert "Windows keeps for a device" in problem.message
