@@ -69,6 +69,9 @@ def check():
     reference = None
     db = session()
     chosen = body.get("dataset")
+    if chosen is not None and (isinstance(chosen, bool) or not isinstance(chosen, int)):  # was a 404 "no such"
+        raise Invalid("\"dataset\" is the number of a reference data set, as GET /api/rulesets/{id}/datasets lists "
+                      "them (leave it out for the default one).", field="dataset")
     dataset = datasets.get(db, ruleset_id, chosen) if chosen is not None else datasets.default_dataset(db, ruleset_id)
     if dataset is not None:
         frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)

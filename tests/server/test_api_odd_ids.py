@@ -93,3 +93,15 @@ def test_a_draft_with_an_outcome_label_that_cannot_be_one_is_refused_at_the_outc
     assert refused.status_code == 422
     error = refused.get_json()["error"]
     assert error["field"] == "outcome" and "'benign\\u200b'" in error["message"] and "zero-width" in error["message"]
+
+
+@pytest.mark.parametrize("dataset", ["1", [1], True, 1.5])
+def test_check_refuses_a_dataset_that_is_no_number_at_the_field(ws, dataset):
+    """It was a 404 "There is no such data set", as if the number were unknown."""
+    refused = ws.as_("Ana").post("/api/check", json={"ruleset": ws.ruleset, "text": RULE.format(name="Fever"),
+                                                     "dataset": dataset})
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["field"] == "dataset"
+    unknown = ws.as_("Ana").post("/api/check", json={"ruleset": ws.ruleset, "text": RULE.format(name="Fever"),
+                                                     "dataset": 99999})
+    assert unknown.status_code == 404
