@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 
 from .errors import Problem, RuleError
 from .formatter import format_comparison, format_condition, format_number, format_syntax, quote
+from .layout import ID_WORDS, RULE_ID
 from .parser import parse_rule
 from .ruleset import CompiledRule, RuleSet, compile_rule, slugify
 from .syntax import AllOf, Comparison, Conclusion, Condition, Rule, Text
@@ -261,19 +262,19 @@ def rules_from_rows(rows: Sequence[Sequence], vocabulary: Vocabulary, settings: 
     columns = _read_header(reader, [cell_value_text(v) for v in rows[0]])
     rules: list[CompiledRule] = []
     taken = {cell_value_text(r[columns[ID]]) for r in rows[1:] if ID in columns and len(r) > columns[ID]}
+    seen: dict[str, int] = {}
     for number, values in enumerate(rows[1:], start=2):
         texts = [cell_value_text(v) for v in values]
         if not any(texts):
             continue
         rule = _read_row(reader, number, values, texts, columns, taken, used, known or {})
-        if rule is not None:
-            rules.append(rule)
-    seen: set[str] = set()
-    for rule in rules:
-        if rule.id in seen:
-            reader.fail(1, columns.get(ID, 0) + 1, f"The id '{rule.id}' is used by two rows; give each rule its own "
-                        "id (or leave it empty for a new rule).", "duplicate-id")
-        seen.add(rule.id)
+        if rule is None:
+            continue
+        if rule.id in seen:   # at the second row, where the person typed it (it was reported at the header)
+            reader.fail(number, columns.get(ID, 0) + 1, f"The id '{rule.id}' is also the id of row {seen[rule.id]}; "
+                        "give each rule its own id (or leave it empty for a new rule).", "duplicate-id")
+        seen.setdefault(rule.id, number)
+        rules.append(rule)
     if reader.problems:
         raise RuleError(reader.problems)
     return rules
@@ -324,6 +325,11 @@ def _read_row(reader: _Reader, number: int, values: Sequence, texts: list[str], 
     def at(key: str) -> int | None:
         return None if key not in columns else columns[key] + 1
 
+    if text(ID) and not RULE_ID.fullmatch(text(ID)):
+        # Found only when the store refused the file name: a vague refusal with no cell (red team, round 3).
+        reader.fail(number, at(ID), f"'{text(ID)[:70]}' cannot be a rule's id: an id is {ID_WORDS}. Correct it, "
+                    "or empty the cell for a new rule.", "bad-id")
+        return None
     if text(TEXT) and text(ID):
         unchanged = _unchanged(reader, text(ID), text(TEXT), columns, exact, text, raw, known)
         if unchanged is not None:
@@ -488,10 +494,29 @@ def _confidence(reader: _Reader, row: int, column: int | None, value) -> Decimal
 # them. Rows are counted as a spreadsheet shows the file (the header is row 1; a cell with line breaks, such as
 # "text", is still one row), so "rules.csv!C7" is the cell a person sees when opening the file.
 
+# A cell a spreadsheet would run as a formula when it opens the file ("CSV injection": a value, a name or a reason
+# drafted from someone's data such as =cmd|' /C calc'!A0 or =HYPERLINK(...)) is written after an apostrophe, which
+# spreadsheets take as "this is text", and read back without it. Cells that start with apostrophes and then such a
+# character get one more, so that every cell comes back as it was.
+_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _cell_out(value):
+    if isinstance(value, str) and _FORMULA_START.match(value) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _cell_in(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and _FORMULA_START.match(cell, 1) else cell
+
+
 def to_csv(ruleset: RuleSet) -> str:
-    """The rules table as CSV text: the header, then one line per rule (its "text" cell may span lines)."""
+    """The rules table as CSV text: the header, then one line per rule (its "text" cell may span lines); a cell
+    that a spreadsheet would take for a formula is written as text (``_cell_out``)."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(table(ruleset).as_rows())
+    csv.writer(out, lineterminator="\n").writerows([_cell_out(v) for v in row] for row in table(ruleset).as_rows())
     return out.getvalue()
 
 
@@ -506,7 +531,7 @@ def rows_from_csv(data: bytes | str, name: str = "rules.csv") -> list[list[str]]
                                      " Save it from the spreadsheet as 'CSV UTF-8'.", file=name)]) from None
     reader = csv.reader(io.StringIO(data, newline=""))
     try:
-        return list(reader)
+        return [[_cell_in(cell) for cell in row] for row in reader]
     except csv.Error as e:
         raise RuleError([Problem("csv", f"Row {reader.line_num} cannot be read as CSV ({e}). Save the file from the "
                                  "spreadsheet as 'CSV UTF-8'.", file=f"{name}!{reader.line_num}:{reader.line_num}")]

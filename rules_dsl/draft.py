@@ -32,7 +32,7 @@ from .backends.values import _BOOLEAN_WORDS as BOOLEAN_WORDS
 from .backends.values import MISSING_WORDS, category_key
 from .errors import DataError
 from .units import find_unit
-from .vocabulary import Feature, Vocabulary, is_rule_name
+from .vocabulary import MAX_LABEL, Feature, Vocabulary, is_rule_name, unusable_label
 
 MAX_CATEGORY_VALUES = 20   # more distinct values than this is text (a vocabulary of 300 features stays readable)
 MAX_SAMPLE_ROWS = 1_000    # the rows a draft looks at; the editor sends the first ones of the file
@@ -106,6 +106,12 @@ def draft_vocabulary(header: Sequence[str], rows: Iterable[Sequence[str]], outco
         taken.add(category_key(feature.name))
         features.append(feature)
         notes.append(ColumnNote(column, feature.name, len(values), count - len(values), examples))
+    unusable = next((label for label in labels if unusable_label(label)), None)
+    if unusable is not None:  # else the draft was answered, and creating the rule set from it refused
+        raise DataError(f"The outcome column '{outcome_column}' holds {ascii(unusable[:60])}, which cannot be a "
+                        f"label: a label is one line of visible text of at most {MAX_LABEL} characters, without "
+                        "invisible characters such as a zero-width space. Correct it in the file and choose the file "
+                        "again, or choose another outcome column.", outcome_column)
     messages = []
     if outcome_column is not None and not labels:
         messages.append(f"The outcome column '{outcome_column}' has no values in the first {count} rows; type its "

@@ -30,8 +30,18 @@ TESTS_FILE = "tests.csv"
 RULES_FOLDER = "rules"
 RULE_SUFFIX = ".rule"
 
+# Names Windows keeps for devices: a file or folder so named cannot be copied there (an operator may copy the
+# repository to a Windows share for a backup). The store refuses them as path components on its own, as its last
+# line of defence (server/store/checks.py, which imports nothing of rules_dsl); here they are refused as ids, so
+# that a person hears it at the id they typed, and ids derived from names step around them.
+DEVICE_NAME = re.compile(r"con|prn|aux|nul|com[0-9]|lpt[0-9]")
 # A rule's id, and a rule set's: it becomes a file or folder name, so only a slug (never a path).
-RULE_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+RULE_ID = re.compile(rf"(?!(?:{DEVICE_NAME.pattern})\Z)[a-z0-9](?:[a-z0-9-]{{0,62}}[a-z0-9])?")
+# Ids never derived from a name: /rulesets/<id>/rules/new is the editor's page for a new rule, so a rule called
+# "New" with the id "new" could not be opened there.
+NOT_DERIVED = frozenset({"new"})
+ID_WORDS = ("lower-case letters, digits and hyphens, starting and ending with a letter or digit, at most 64 "
+            "characters, and not a name Windows keeps for a device (con, prn, aux, nul, com1-com9, lpt1-lpt9)")
 
 
 def rule_file(rule_id: str) -> str:

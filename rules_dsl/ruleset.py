@@ -26,6 +26,8 @@ from .formatter import format_syntax
 from .gc_pause import collector_paused
 from .layout import (
     EXAMPLES_FILE,
+    ID_WORDS,
+    NOT_DERIVED,
     RULE_ID,
     RULE_SUFFIX,
     RULES_FOLDER,
@@ -47,12 +49,13 @@ MAX_RULES = 10_000
 
 
 def slugify(name: str, taken: Iterable[str] = (), fallback: str = "rule") -> str:
-    """A file-safe id from a name: lower-case ASCII letters, digits and hyphens; unique among ``taken``."""
+    """A file-safe id from a name: lower-case ASCII letters, digits and hyphens; unique among ``taken``; never
+    a name Windows keeps for a device nor an editor address ("Con" -> con-2, "New" -> new-2: layout.RULE_ID)."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:50].strip("-") or fallback
     taken = set(taken)
     candidate, n = slug, 2
-    while candidate in taken:
+    while candidate in taken or candidate in NOT_DERIVED or not RULE_ID.fullmatch(candidate):
         candidate, n = f"{slug}-{n}", n + 1
     return candidate
 
@@ -370,8 +373,8 @@ def _compile_files(files: Mapping[str, bytes], settings, vocabulary, memo, conte
         if stem is None:
             continue
         if not RULE_ID.fullmatch(stem):
-            problems.append(Problem("bad-file-name", "A rule file is named with lower-case letters, digits and "
-                                    "hyphens, such as high-fever.rule.", file=name))
+            problems.append(Problem("bad-file-name", f"A rule file is named by the rule's id, such as "
+                                    f"high-fever.rule; an id is {ID_WORDS}.", file=name))
             continue
         try:
             key = ("rule", context, name, _digest(files[name]))

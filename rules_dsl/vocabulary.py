@@ -188,6 +188,12 @@ class Vocabulary:
         return cls(tuple(features))
 
 
+def unusable_label(label) -> bool:
+    """Whether an outcome label breaks what a label is: one line of visible text of at most ``MAX_LABEL``
+    characters (Settings refuses it; a draft from a file says so before the person builds on it)."""
+    return invisible_character(str(label).strip()) is not None or len(str(label)) > MAX_LABEL
+
+
 def is_rule_name(name: str) -> bool:
     """Whether rules can write this name (the grammar reads it as one feature name)."""
     from .parser import lark_parser  # local: the vocabulary is usable without building the parser
@@ -352,7 +358,7 @@ class Settings:
                     isinstance(x, (str, int)) and str(x).strip() for x in labels):
                 fail("The outcome needs its labels, for example: labels: [benign, malignant]", "outcome.labels")
                 labels = None
-            elif any(invisible_character(str(x).strip()) is not None or len(str(x)) > MAX_LABEL for x in labels):
+            elif any(unusable_label(x) for x in labels):
                 fail(f"Each label is one line of visible text of at most {MAX_LABEL} characters (no line breaks, "
                      "NUL or other invisible characters).", "outcome.labels")
                 labels = None

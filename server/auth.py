@@ -40,7 +40,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from rules_dsl.errors import invisible_character, normalize_name
 
 from .db import begin_write, get_db, reads
-from .limits import MAX_EMAIL, MAX_PERSON_NAME
+from .limits import MAX_EMAIL, MAX_PERSON_NAME, MAX_TOKEN_NAME
 from .models import ROLES, SCOPES, ApiToken, AuditEvent, SignInSession, SignInThrottle, User, utcnow
 from .services.errors import (
     DATABASE_UNREACHABLE,
@@ -367,12 +367,16 @@ def create_token(db: Session, user: User, scope: str, name: str = "", days: int 
     name = "" if name is None else name
     if not isinstance(name, str) or invisible_character(name) is not None:  # NUL: a 500 from PostgreSQL (fuzzing)
         raise Invalid("A token's name is one line of text without control characters.", field="name")
-    days = days or _default_token_days()
-    if not isinstance(days, int) or not 1 <= days <= 3650:
-        raise Invalid("A token lasts between 1 and 3650 days.", field="days")
+    if len(name) > MAX_TOKEN_NAME:
+        raise Invalid(f"A token's name is at most {MAX_TOKEN_NAME} characters (this one has {len(name):,}); say "
+                      "in a few words what uses it, such as 'model server'.", field="name")
+    days = _default_token_days() if days is None else days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:  # true is no number of days
+        raise Invalid("A token lasts between 1 and 3650 days: send a whole number such as 90, or leave "
+                      "'days' out for the default.", field="days")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(token_hash=_digest(secret), prefix=secret[:10], user_id=user.id, scope=scope,
-                     name=name[:100], expires_at=utcnow() + timedelta(days=days))
+                     name=name, expires_at=utcnow() + timedelta(days=days))
     db.add(token)
     db.flush()
     return secret, token

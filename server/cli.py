@@ -740,7 +740,7 @@ def import_command(data_dir: Path, database_url: str | None, source: Path, as_us
         other_files = {**(other_files or {}), "tests.csv": tests_csv}
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        person = _person_or_exit(db, as_user)
+        person = _saving_person(db, as_user)
         try:
             ruleset_id, saved = import_ruleset(runtime.workspace, db, person, ruleset, why, name, other_files)
         except ServiceError as e:
@@ -1302,7 +1302,7 @@ def _import_table_csv(data_dir: Path, database_url: str | None, source: Path, in
     data = source.read_bytes()
     runtime = _runtime(data_dir, database_url)
     with runtime.sessions() as db:
-        person = _person_or_exit(db, as_user)
+        person = _saving_person(db, as_user)
         try:
             saved, changes = tables.import_csv(runtime.workspace, db, person, into, data, source.name, why, dry_run)
         except ServiceError as e:
@@ -1348,3 +1348,23 @@ def _cell_words(cell: str | None, header: list[str]) -> str:
     column = f", column '{header[index - 1]}'" if 0 < index <= len(header) and header[index - 1] else ""
     return f" (row {m[2]}{column})"
 
+
+
+# ---- rulecraft import --as NAME: who a version may be saved under (red team, round 3) ------------------------------
+
+def _saving_person(db, name: str):
+    """The person ``--as`` names, when they may save rules: someone disabled (who has left) or whose role does not
+    edit rules (a reviewer, an auditor, an ML engineer) was recorded as the author of the import all the same,
+    and a reviewer's name on a change would keep them from approving its release. Exits 1 otherwise."""
+    from server import auth
+
+    person = _person_or_exit(db, name)
+    if not person.active:
+        click.echo(f"{person.name} is disabled and cannot save rules; enable them first (rulecraft enable "
+                   f"\"{person.name}\") or import as someone else (--as).", err=True)
+        sys.exit(1)
+    if "rules.write" not in auth.ROLE_PERMISSIONS.get(person.role, ()):
+        click.echo(f"{person.name} is {'an' if person.role[0] in 'aeiou' else 'a'} {person.role}, a role that does "
+                   "not edit rules; import as an author or an admin (--as).", err=True)
+        sys.exit(1)
+    return person

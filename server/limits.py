@@ -21,6 +21,8 @@ MAX_WHY = 5_000
 # store allowed 200 and 254: the stricter, the one people were told, is kept.
 MAX_PERSON_NAME = 100
 MAX_EMAIL = 200
+# Characters in a key's name (the api_tokens column); a longer one was cut short without a word.
+MAX_TOKEN_NAME = 100
 
 # Characters of a value quoted inside an error message (an id, a revision, a path that was refused).
 SHOWN_CHARS = 60

@@ -30,6 +30,15 @@ def _draft_request(body: dict, purpose: str):
     return ruleset_id, version, ruleset
 
 
+def _rule_id(body: dict) -> str | None:
+    """The "id" of the rule a draft replaces, or None for a new rule; Invalid for an id that is no text (it was
+    taken for a new rule, and the findings then set the draft against the very rule it replaces)."""
+    rule_id = body.get("id")
+    if rule_id is not None and not isinstance(rule_id, str):
+        raise Invalid("\"id\" is the id of the rule being edited, as text (leave it out for a new rule).", field="id")
+    return rule_id
+
+
 def _read(body: dict, ruleset):
     """The draft's syntax tree, or (None, the answer of a failed check): text as parsed; the form's structured rule
     with every problem at once, blanks among them (preview.read_form)."""
@@ -60,12 +69,15 @@ def check():
     reference = None
     db = session()
     chosen = body.get("dataset")
+    if chosen is not None and (isinstance(chosen, bool) or not isinstance(chosen, int)):  # was a 404 "no such"
+        raise Invalid("\"dataset\" is the number of a reference data set, as GET /api/rulesets/{id}/datasets lists "
+                      "them (leave it out for the default one).", field="dataset")
     dataset = datasets.get(db, ruleset_id, chosen) if chosen is not None else datasets.default_dataset(db, ruleset_id)
     if dataset is not None:
         frame = datasets.frame(current_app.config["DATASETS_DIR"], dataset)
         reference = {"dataset": {"id": dataset.id, "name": dataset.name},
                      **preview.try_on(checked, frame, dataset.label_column, carry=features)}
-    found = preview.draft_findings(ruleset, checked, body.get("id"))
+    found = preview.draft_findings(ruleset, checked, _rule_id(body))
     return jsonify({**result, "version": version, "examples": examples, "reference": reference, "findings": found})
 
 

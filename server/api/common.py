@@ -6,8 +6,9 @@ import json
 from flask import Response, current_app, jsonify, request
 
 from ..db import get_db
+from ..limits import shown
 from ..services.errors import Invalid, Malformed, TooLarge, VersionRequired
-from ..services.workspace import Workspace
+from ..services.workspace import Workspace, is_version_name
 
 
 def workspace() -> Workspace:
@@ -108,7 +109,12 @@ def if_match() -> str:
     value = value.strip()
     if value.startswith("W/"):
         value = value[2:]
-    return value.strip('"')
+    value = value.strip('"')
+    if not is_version_name(value):  # "*", a list, a branch name: refused at the header, not at a "version" field
+        raise Invalid(f"The If-Match header holds '{shown(value)}', which is not a version. Send back the ETag the "
+                      "GET of what you edit answered, as it was (a version id of 40 characters, in quotes).",
+                      field="If-Match")
+    return value
 
 
 def etag(version: str) -> str:

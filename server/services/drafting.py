@@ -33,4 +33,7 @@ def draft_from_csv(data: bytes, outcome: str | None = None) -> dict:
     if not rows:
         raise Invalid("The file has column names but no cases below them. The types are guessed from the cases: "
                       "use a file with some cases.", field="file")
-    return draft_vocabulary(header, rows, outcome or None).to_dict()
+    try:
+        return draft_vocabulary(header, rows, outcome or None).to_dict()
+    except DataError as e:  # the header was checked above: what is left is the outcome column's values
+        raise Invalid(e.message, field="outcome") from None

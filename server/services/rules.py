@@ -26,6 +26,7 @@ from rules_dsl import (
 from rules_dsl.errors import name_key, normalize_name
 from rules_dsl.layout import (
     EXAMPLES_FILE,
+    ID_WORDS,
     SETTINGS_FILE,
     VOCABULARY_FILE,
     dump_yaml,
@@ -328,8 +329,7 @@ def create_ruleset(ws: Workspace, db: Session, user: User, settings_data, vocabu
     "duplicate-name") when a rule set has that title or that id."""
     why = check_why(why)
     if ruleset_id is not None and (not isinstance(ruleset_id, str) or not RULESET_ID.fullmatch(ruleset_id)):
-        raise Invalid("The id is what appears in addresses: lower-case letters, digits and hyphens, starting and "
-                      "ending with a letter or digit, at most 64 characters (for example: breast-mass-triage).",
+        raise Invalid(f"The id is what appears in addresses: {ID_WORDS} (for example: breast-mass-triage).",
                       field="id")
     try:
         settings = Settings.from_dict(settings_data)

@@ -16,11 +16,17 @@ from rules_dsl.ruleset import ruleset_from_files
 
 from ..caches import LRUCache
 from ..limits import RELEASE_NAME, shown
-from ..store import BlameLine, GitStore, RevisionError, StoreError, Tag, Version
+from ..store import FULL_ID, BlameLine, GitStore, RevisionError, StoreError, Tag, Version
 from ..store import NotFound as StoreNotFound
 from .errors import Invalid, NotFound
 
 RULESET_ID = RULE_ID
+
+
+def is_version_name(text: str) -> bool:
+    """Whether ``text`` is written as a version is named (a full version id or a release name such as v3); says
+    nothing of whether that version exists."""
+    return bool(FULL_ID.fullmatch(text) or RELEASE_NAME.fullmatch(text))
 
 
 def rules_folder(ruleset: str) -> str:

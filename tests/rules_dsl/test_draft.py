@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rules_dsl.backends.values import MISSING_WORDS
 from rules_dsl.draft import MAX_CATEGORY_VALUES, check_header, draft_vocabulary, readable_name, readable_range
 from rules_dsl.errors import DataError
 from rules_dsl.tables import CsvError, read_sample
@@ -149,7 +150,7 @@ def test_any_draft_is_a_vocabulary_that_loads_and_keeps_every_column(header, dat
     assert all(is_rule_name(f.name) for f in loaded.features)
     for feature, column in zip(loaded.features, draft.columns):
         values = [r[header.index(column.column)].strip() for r in rows]
-        numbers = [float(v) for v in values if feature.type == "number" and v not in ("", "NA")]
+        numbers = [float(v) for v in values if feature.type == "number" and v not in MISSING_WORDS]
         if numbers:
             assert feature.range[0] <= min(numbers) and max(numbers) <= feature.range[1]
 

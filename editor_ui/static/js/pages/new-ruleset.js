@@ -59,10 +59,13 @@ const rulesetId = h("input", { type: "text", autocomplete: "off", maxlength: 64,
 const description = h("textarea", { rows: 2 });
 let idTyped = false;
 
-// The id the server would derive from the title (rules_dsl.ruleset.slugify): lower-case letters, digits, hyphens.
+// The id the server would derive from the title (rules_dsl.ruleset.slugify): lower-case letters, digits, hyphens;
+// never a name Windows keeps for a device, nor "new" (rules_dsl/layout.py: the server refuses "aux", makes "aux-2").
+const NOT_AN_ID = /^(con|prn|aux|nul|com[0-9]|lpt[0-9]|new)$/;
 function slug(text) {
   const ascii = text.normalize("NFKD").replace(/[^\x00-\x7f]/g, "").toLowerCase();
-  return ascii.replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 50).replace(/-+$/, "");
+  const id = ascii.replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 50).replace(/-+$/, "");
+  return NOT_AN_ID.test(id) ? `${id}-2` : id;
 }
 title.addEventListener("input", () => { if (!idTyped) rulesetId.value = slug(title.value); });
 rulesetId.addEventListener("input", () => { idTyped = rulesetId.value !== ""; });
