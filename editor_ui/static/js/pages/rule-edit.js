@@ -138,8 +138,11 @@ async function keepCase(row) {
 
 function kept(answer) {
   if (!answer) return;
+  // The tests run on the rules as saved: a failure may only mean that this rule is not saved yet.
+  const unsaved = answer.failed && (dirty || !ruleId)
+    ? " The tests run on the saved rules: save this rule to see whether it makes them pass." : "";
   replace($("tests-state"), notice(`Kept as a test: the rule set now has ${plural(answer.cases, "test")}`
-    + (answer.failed ? `, ${answer.failed} failing.` : ", all passing."), answer.failed ? "warning" : "ok"),
+    + (answer.failed ? `, ${answer.failed} failing.` : ", all passing.") + unsaved, answer.failed ? "warning" : "ok"),
     h("p", {}, h("a", { href: pages.tests(rulesetId) }, "See the tests")));
 }
 
