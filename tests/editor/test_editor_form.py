@@ -117,6 +117,17 @@ def test_feature_names_are_not_cut_off_in_nested_groups_on_a_phone(people):
     ana.discard_changes()
 
 
+def test_a_checkbox_keeps_its_label_beside_it_on_a_phone(people):
+    """At 390 px, "The rule concludes something about …" wrapped below its box, which stood alone on a line."""
+    ana = signed_in(people, "Ana Author", width=390, height=844)
+    page = ana.go("/rulesets/breast-mass-triage/rules/new")
+    for label in ("The rule concludes something about diagnosis", "In use (the rule takes part in decisions)"):
+        box = page.get_by_label(label).bounding_box()
+        text = page.locator("label", has_text=label).bounding_box()
+        assert text["x"] > box["x"] + box["width"] and text["y"] < box["y"] + box["height"], (label, box, text)
+    ana.discard_changes()
+
+
 def test_a_unit_on_a_feature_without_one_can_be_removed_in_the_form(people):
     """Issue 15, item 3: "2 cm" typed in text mode became a fixed label in the form, while the message said to remove
     the unit."""
