@@ -167,6 +167,10 @@ def test_a_blank_field_does_not_hide_the_other_mistakes(people):
     summary = page.locator("#problems-summary")
     expect(summary).to_contain_text("3 mistakes to fix")
     expect(page.locator("#check-state")).to_have_text("3 mistakes to fix before saving.")
+    # Each "show" is named with its own mistake, so a screen reader tells them apart.
+    expect(summary.get_by_role("button", name=re.compile(r"^show\W+Confidence is a number above 0"))).to_have_count(1)
+    summary.get_by_role("button", name=re.compile(r"^show\W+Enter a number\.")).click()
+    expect(page.get_by_label("Value", exact=True).nth(1)).to_be_focused()
     # The sentence shows what the form holds, the blank as "…".
     expect(page.locator("#sentence")).to_have_text('rule "Fast and hot"\nwhen heart rate is above 100 cm\n'
                                                    '  and temperature is above …\n'
