@@ -212,5 +212,7 @@ def try_case(ruleset: RuleSet, checked, rule_id: str | None, case) -> dict:
     decision = decision_json(deciding_set, row, missing, ignored)
     names = {r.id: r.name for r in deciding_set.rules}
     decision["deciding_rules"] = [{"id": i, "name": names[i]} for i in decision["deciding"]]
+    for i in decision["deciding"]:  # an author knows a rule by its name, not by the id in its address
+        decision["reason"] = decision["reason"].replace(f"'{i}'", f"“{names[i]}”")
     return {"rule": whole, "conditions": conditions, "decision": decision, "note": note,
             "warnings": data_warnings(deciding_set, [row], absent=False)}

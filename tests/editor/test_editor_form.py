@@ -117,6 +117,17 @@ def test_feature_names_are_not_cut_off_in_nested_groups_on_a_phone(people):
     ana.discard_changes()
 
 
+def test_a_checkbox_keeps_its_label_beside_it_on_a_phone(people):
+    """At 390 px, "The rule concludes something about …" wrapped below its box, which stood alone on a line."""
+    ana = signed_in(people, "Ana Author", width=390, height=844)
+    page = ana.go("/rulesets/breast-mass-triage/rules/new")
+    for label in ("The rule concludes something about diagnosis", "In use (the rule takes part in decisions)"):
+        box = page.get_by_label(label).bounding_box()
+        text = page.locator("label", has_text=label).bounding_box()
+        assert text["x"] > box["x"] + box["width"] and text["y"] < box["y"] + box["height"], (label, box, text)
+    ana.discard_changes()
+
+
 def test_a_unit_on_a_feature_without_one_can_be_removed_in_the_form(people):
     """Issue 15, item 3: "2 cm" typed in text mode became a fixed label in the form, while the message said to remove
     the unit."""
@@ -156,6 +167,10 @@ def test_a_blank_field_does_not_hide_the_other_mistakes(people):
     summary = page.locator("#problems-summary")
     expect(summary).to_contain_text("3 mistakes to fix")
     expect(page.locator("#check-state")).to_have_text("3 mistakes to fix before saving.")
+    # Each "show" is named with its own mistake, so a screen reader tells them apart.
+    expect(summary.get_by_role("button", name=re.compile(r"^show\W+Confidence is a number above 0"))).to_have_count(1)
+    summary.get_by_role("button", name=re.compile(r"^show\W+Enter a number\.")).click()
+    expect(page.get_by_label("Value", exact=True).nth(1)).to_be_focused()
     # The sentence shows what the form holds, the blank as "…".
     expect(page.locator("#sentence")).to_have_text('rule "Fast and hot"\nwhen heart rate is above 100 cm\n'
                                                    '  and temperature is above …\n'

@@ -100,6 +100,8 @@ def test_an_author_starts_a_rule_set_from_a_csv_and_writes_its_first_rule(people
     assert (settings["policy"], settings["default"], settings["outcome"]["labels"]) == (
         "weighted vote", "benign", ["benign", "malignant"])
     ana.screenshot("new-ruleset-2-created")
+    # No rules yet: no search box that looks as if it could find one.
+    expect(page.get_by_label("Search the rules")).to_be_hidden()
 
     # The first rule, written in text mode and saved.
     page.get_by_role("link", name="Write the first rule").click()

@@ -202,3 +202,13 @@ def test_people_fits_a_phone(people):
     assert right <= 390, right
     ada.screenshot("15-people-phone")
     no_serious_violations(page)
+
+    # A person's keys opened on the phone: their table scrolls inside its box; the page itself never sideways
+    # (its visually hidden header once widened the page to 748 px).
+    mia = signed_in(people, "Mia ML Engineer")
+    call_api(mia, "POST", "/api/tokens", {"scope": "predict", "name": "Notebook checked on a phone"})
+    page = ada.go("/people")
+    row_of(page, "Mia ML Engineer").get_by_role("button", name="Keys for scripts: Mia ML Engineer").click()
+    expect(page.get_by_role("cell", name="Notebook checked on a phone", exact=True)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    ada.screenshot("15-people-keys-phone")

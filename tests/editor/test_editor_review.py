@@ -152,3 +152,22 @@ def test_a_release_shows_when_it_was_asked_for_and_when_approved(people, to_appr
     page = rui.go(f"/rulesets/{ruleset}/compare")
     option = page.locator("#from optgroup[label=Releases] option").first
     expect(option).to_have_text(re.compile(r"^Release v1 \(asked for .+, approved .+\)$"))
+
+
+def test_a_threshold_moved_without_effect_says_so_and_compare_fits_a_phone(people):
+    from test_editor_keep_and_improve import make_lesion_rule_set
+
+    ana = signed_in(people, "Ana Author")
+    ruleset, rule = make_lesion_rule_set(ana)
+    edit_rule(ana, ruleset, rule, "above 1500", "above 1700",
+              "Threshold of the new guideline agreed at the regional tumour board")
+    rui = signed_in(people, "Rui Reviewer", width=390, height=800)
+    page = rui.go(f"/rulesets/{ruleset}/compare")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#diff")).to_contain_text("1 rule changed")
+    # The same reference cases fire before and after: said in those words, not as "0 cases, but …".
+    expect(page.locator("section.diff-rule .rule-impact")).to_have_text(
+        "On the reference cases: fires on the same cases as before, so no answer changes because of it.")
+    # Long version names are cut inside their boxes: nothing is wider than the phone's screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    rui.screenshot("review-compare-phone")

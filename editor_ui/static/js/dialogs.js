@@ -4,7 +4,7 @@ import { ApiError } from "./api.js";
 import { h, uid } from "./dom.js";
 
 export function askWhy({ title, intro = null, label = "Why are you making this change?", hint = "Kept with the version, so reviewers and auditors know why.",
-  confirm = "Save", initial = "", required = true, run }) {
+  confirm = "Save", initial = "", required = true, first = null, run }) {
   return new Promise((resolve) => {
     const fieldId = uid("why");
     const errorId = `${fieldId}-error`;
@@ -66,6 +66,6 @@ export function askWhy({ title, intro = null, label = "Why are you making this c
       }
     });
     dialog.showModal();
-    area.focus();
+    (first || area).focus(); // ``first``: a field of the intro that is to be filled before the why
   });
 }

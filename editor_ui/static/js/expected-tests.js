@@ -87,7 +87,9 @@ export async function keepAsTest({ ruleset, values, vocabulary, outcome, suggest
   if (suggested && (outcome.labels.includes(suggested) || suggested === NO_ANSWER)) expect.value = suggested;
   const note = h("input", { id: noteId, type: "text", class: "wide" });
   const kept = caseValues(values, vocabulary);
-  const shown = Object.entries(kept).map(([k, v]) => `${k}: ${v === null || v === undefined || v === "" ? "missing" : v}`).join("; ");
+  // Said with the features' names, as the author wrote the rule, not the data file's column names.
+  const nameOf = new Map(vocabulary.features.map((f) => [f.column || f.name, f.name]));
+  const shown = Object.entries(kept).map(([k, v]) => `${nameOf.get(k) || k}: ${v === null || v === undefined || v === "" ? "missing" : v}`).join("; ");
   let answer = null;
   await askWhy({
     title: "Keep this case as a test",
@@ -98,6 +100,7 @@ export async function keepAsTest({ ruleset, values, vocabulary, outcome, suggest
         said ? h("p", { class: "hint" }, said) : null),
       h("div", { class: "field" }, h("label", { for: noteId }, "Note for whoever reads a failure (optional)"), note)),
     confirm: "Keep as a test",
+    first: name.value ? null : name, // the case's name is asked first, so the typing starts there
     run: async (why) => {
       if (!name.value.trim()) {
         name.focus();

@@ -192,6 +192,11 @@ function annotateDiff(diffRoot, data) {
   for (const change of data.rule_changes) {
     const section = [...diffRoot.querySelectorAll("section.diff-rule")].find((s) => s.dataset.rule === change.id);
     if (!section) continue;
+    if (!change.firing_differs) {
+      section.append(h("p", { class: "rule-impact" }, "On the reference cases: ",
+        h("strong", {}, "fires on the same cases as before"), ", so no answer changes because of it."));
+      continue;
+    }
     section.append(h("p", { class: "rule-impact" }, "On the reference cases: ",
       h("strong", {}, `fires differently on ${count(change.firing_differs)}`),
       change.predictions_changed ? `; ${plural(change.predictions_changed, "answer")} change with it` : "",

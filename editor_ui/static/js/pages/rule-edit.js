@@ -138,8 +138,11 @@ async function keepCase(row) {
 
 function kept(answer) {
   if (!answer) return;
+  // The tests run on the rules as saved: a failure may only mean that this rule is not saved yet.
+  const unsaved = answer.failed && (dirty || !ruleId)
+    ? " The tests run on the saved rules: save this rule to see whether it makes them pass." : "";
   replace($("tests-state"), notice(`Kept as a test: the rule set now has ${plural(answer.cases, "test")}`
-    + (answer.failed ? `, ${answer.failed} failing.` : ", all passing."), answer.failed ? "warning" : "ok"),
+    + (answer.failed ? `, ${answer.failed} failing.` : ", all passing.") + unsaved, answer.failed ? "warning" : "ok"),
     h("p", {}, h("a", { href: pages.tests(rulesetId) }, "See the tests")));
 }
 
@@ -186,7 +189,10 @@ function summary(placed, result) {
     const marked = mode === "text" && problem.line ? text.marked(problem) : "";
     const where = mode === "text" && problem.line
       ? `Line ${problem.line}, ${marked ? `at “${marked}”` : "at the end of the line"}: ` : "";
-    const go = h("button", { type: "button", class: "link-button" }, "show");
+    // Named with its mistake: a list of buttons all called "show" says nothing to a screen reader.
+    // (in its content, not aria-label, so that it is no label of the form's fields either).
+    const go = h("button", { type: "button", class: "link-button" }, "show",
+      h("span", { class: "visually-hidden" }, `: ${where}${message}`));
     go.addEventListener("click", () => (mode === "form" ? form.focusField(path || problem.field || "") : text.select(problem)));
     let use = null;
     if (mode === "text" && problem.suggestion && problem.line && problem.end_line) {

@@ -47,6 +47,8 @@ async function show() {
     replace(root, notice(e.message, "error"));
     return;
   }
+  // No rules: nothing to search, so no search box that looks as if it could find something.
+  document.getElementById("search-row").hidden = !data.rules.length;
   if (!data.rules.length) {
     const created = new URLSearchParams(window.location.search).has("created");
     replace(root, created ? notice("The rule set is created.", "ok") : null, created ? keptCases(ruleset) : null,
