@@ -3,7 +3,7 @@
     python bench/suggest_speed.py                       # 100,000 cases, both labels
     python bench/suggest_speed.py --rows 1000000        # a million
     python bench/suggest_speed.py --dump out.json       # the suggestions too, to compare two versions
-    python bench/suggest_speed.py --against /work/main --rounds 3   # old/new, rounds interleaved
+    python bench/suggest_speed.py --against ../rulecraft-main --rounds 3   # old/new, rounds interleaved
 
 The data are the planted-rule cases of tests/rules_dsl/test_suggest.py (six features: four numbers, yes/no, a
 category; "age above 60 and systolic pressure at most 100" decides the label, 2% of the labels flipped), scaled to
@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--wide", action="store_true", help="breast cancer's 30 columns instead of the planted data")
     parser.add_argument("--dump", help="write the suggestions (text and figures) as JSON to this file")
-    parser.add_argument("--against", help="another checkout to time the same way (e.g. /work/main)")
+    parser.add_argument("--against", help="another checkout to time the same way (e.g. ../rulecraft-main)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one result line, for --against
     args = parser.parse_args()
