@@ -135,6 +135,8 @@ def revoke_token(db: Session, actor: User | None, token_id: int, *, anyones: boo
 def audit_events(db: Session, page: int, size: int, ruleset: str | None = None,
                  action: str | None = None) -> tuple[int, list[AuditEvent]]:
     """(how many events match, the page of them, newest first)."""
+    if "\x00" in (ruleset or "") + (action or ""):  # no id holds NUL, and PostgreSQL refuses it in a query (a 500)
+        return 0, []
     query = select(AuditEvent)
     if ruleset:
         query = query.where(AuditEvent.ruleset == ruleset)

@@ -411,3 +411,12 @@ def test_revoking_a_persons_tokens_keeps_when_each_was_already_revoked(ws):
         db.commit()
         when = {t.name: t.revoked_at for t in db.scalars(select(ApiToken).where(ApiToken.user_id == ana.id))}
     assert when["old"].replace(tzinfo=None) == long_ago.replace(tzinfo=None) and when["live"] is not None
+
+
+def test_the_audit_log_filtered_by_a_name_holding_nul_is_empty_not_a_500(ws):
+    """Regression (schemathesis on PostgreSQL): GET /api/audit?ruleset=<NUL...> was a 500, PostgreSQL refusing NUL
+    in a query; no rule set or action is called so, so nothing matches."""
+    for name in ("ruleset", "action"):
+        answer = ws.as_("Ada").get("/api/audit", query_string={name: "\x00sepsis"})
+        assert answer.status_code == 200, answer.get_json()
+        assert answer.get_json()["total"] == 0 and answer.get_json()["events"] == []
