@@ -61,26 +61,38 @@ class _Text:
         if category:  # compared by key: once per distinct value (a category column is always factorized)
             self.uniques = [None if u is None else category_key(u) for u in self.uniques]
 
-    def lookup(self, accept) -> np.ndarray:
-        """Rows whose value satisfies ``accept`` (missing values never do)."""
-        return self._rows([u is not None and accept(u) for u in self.uniques] + [False])
+    def lookup(self, accept, out: np.ndarray) -> np.ndarray:
+        """Rows whose value satisfies ``accept`` (missing values never do), written into ``out``."""
+        return self._rows([u is not None and accept(u) for u in self.uniques] + [False], out)
 
-    def _rows(self, hits: list[bool]) -> np.ndarray:
-        """Rows whose code is a hit (the last entry stands for code -1)."""
+    def _rows(self, hits: list[bool], out: np.ndarray) -> np.ndarray:
+        """Rows whose code is a hit (the last entry stands for code -1), written into ``out``."""
         positions = [p if p < len(self.uniques) else -1 for p in np.flatnonzero(hits)]
         if not positions:
-            return np.zeros(len(self.codes), dtype=bool)
-        if len(positions) <= 3:  # a few comparisons of 1-byte codes beat a gather
-            out = self.codes == positions[0]
-            for p in positions[1:]:
-                out |= self.codes == p
+            out.fill(False)
             return out
-        return np.asarray(hits)[self.codes]
+        if len(positions) == len(hits):
+            out.fill(True)
+            return out
+        if len(positions) <= 3:  # a few comparisons of 1-byte codes beat a gather
+            np.equal(self.codes, positions[0], out=out)
+            for p in positions[1:]:
+                np.logical_or(out, self.codes == p, out=out)
+            return out
+        misses = len(hits) - len(positions)
+        if misses <= 2:  # every code but one or two: the same, negated
+            others = [p if p < len(self.uniques) else -1 for p in np.flatnonzero(np.logical_not(hits))]
+            np.not_equal(self.codes, others[0], out=out)
+            for p in others[1:]:
+                np.logical_and(out, self.codes != p, out=out)
+            return out
+        return np.take(np.asarray(hits), self.codes, out=out, mode="wrap")  # code -1: the last entry
 
-    def missing(self) -> np.ndarray:
+    def missing(self, out: np.ndarray) -> np.ndarray:
+        """Rows whose value is missing, written into ``out``."""
         if self.raw is not None:
-            return ~self.known
-        return self._rows([u is None for u in self.uniques] + [True])
+            return np.logical_not(self.known, out=out)
+        return self._rows([u is None for u in self.uniques] + [True], out)
 
 
 def _small(codes: np.ndarray) -> np.ndarray:
@@ -149,6 +161,7 @@ class VectorizedRules:
         for column, values in values_per_column.items():
             if len(values) > 2:  # factorizing pays for itself from about three distinct values on
                 self.needs_codes.add(column)
+        self._uses: dict[tuple[L.Test, bool], int] | None = None  # counted at the first evaluation
 
     # ---- columns ---------------------------------------------------------------------------------------------
     def _prepare(self, frame: pd.DataFrame) -> dict[str, object]:
@@ -164,46 +177,101 @@ class VectorizedRules:
         return prepared
 
     # ---- evaluation ------------------------------------------------------------------------------------------
+    def _count_uses(self) -> dict[tuple[L.Test, bool], int]:
+        """How often each (test, rail) is read while evaluating every rule: a test read once is computed straight
+        into the row of the result or into a recycled buffer, one read more than once is kept until its last read.
+        Walks the conditions exactly as ``evaluate`` does (without recursion: conditions may be deep)."""
+        uses: dict[tuple[L.Test, bool], int] = {}
+        stack = [(logic, True) for _, logic in self.rules]
+        while stack:
+            node, want = stack.pop()
+            if isinstance(node, L.Test):
+                uses[(node, want)] = uses.get((node, want), 0) + 1
+            elif isinstance(node, L.Not):
+                stack.append((node.item, not want))
+            else:
+                stack.extend((item, want) for item in node.items)
+        return uses
+
     def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
-        """A (rules x rows) boolean array: True where the rule fires."""
+        """A (rules x rows) boolean array: True where the rule fires.
+
+        Every intermediate result lives in a buffer of n booleans taken from a small free list and given back once
+        read, so a call touches a few megabytes again and again instead of fresh memory for each of hundreds of
+        masks (fresh memory costs a page fault per 4 kB)."""
         n = len(frame)
         columns = self._prepare(frame)
+        if self._uses is None:
+            self._uses = self._count_uses()
+        left = dict(self._uses)  # reads still to come, per (test, rail)
         cache: dict[tuple[L.Test, bool], np.ndarray] = {}
+        free: list[np.ndarray] = []
         block = np.empty((len(self.rules), n), dtype=bool)
 
-        def test(t: L.Test, want: bool) -> np.ndarray:
-            key = (t, want)
-            if key not in cache:
-                cache[key] = _test(columns[t.column], t, want)
-            return cache[key]
+        def take() -> np.ndarray:
+            return free.pop() if free else np.empty(n, dtype=bool)
 
-        def rail(node: L.Logic, want: bool, out: np.ndarray | None) -> np.ndarray:
-            if isinstance(node, L.Test):
-                result = test(node, want)
-                if out is not None:
-                    np.copyto(out, result)
-                    return out
-                return result
+        def operand(node: L.Logic, want: bool) -> tuple[np.ndarray, object]:
+            """The node's rail, and what to hand to ``done`` once it has been read."""
             if isinstance(node, L.Not):
-                return rail(node.item, not want, out)
+                return operand(node.item, not want)
+            if isinstance(node, L.Test) and self._uses[(node, want)] > 1:
+                key = (node, want)
+                if key not in cache:
+                    cache[key] = _test(columns[node.column], node, want, take())
+                return cache[key], key
+            buffer = take()
+            into(node, want, buffer)
+            return buffer, buffer
+
+        def done(token) -> None:
+            if isinstance(token, np.ndarray):
+                free.append(token)
+                return
+            left[token] -= 1
+            if not left[token]:
+                free.append(cache.pop(token))
+
+        def into(node: L.Logic, want: bool, out: np.ndarray) -> None:
+            """Write the node's rail (surely true if ``want``, surely false if not) into ``out``."""
+            while isinstance(node, L.Not):
+                node, want = node.item, not want
+            if isinstance(node, L.Test):
+                if self._uses[(node, want)] > 1:
+                    result, token = operand(node, want)
+                    np.copyto(out, result)
+                    done(token)
+                else:
+                    _test(columns[node.column], node, want, out)
+                return
             if isinstance(node, L.AtLeast):
                 counts = np.zeros(n, dtype=np.int16)
                 for item in node.items:
-                    np.add(counts, rail(item, want, None), out=counts)
+                    result, token = operand(item, want)
+                    np.add(counts, result, out=counts)
+                    done(token)
                 if want:
-                    return np.greater_equal(counts, node.count, out=out)
-                return np.greater(counts, len(node.items) - node.count, out=out)
+                    np.greater_equal(counts, node.count, out=out)
+                else:
+                    np.greater(counts, len(node.items) - node.count, out=out)
+                return
             combine = np.logical_and if isinstance(node, L.All) == want else np.logical_or
             items = node.items
             if len(items) == 1:
-                return rail(items[0], want, out)
-            acc = combine(rail(items[0], want, None), rail(items[1], want, None), out=out)
+                into(items[0], want, out)
+                return
+            first, first_token = operand(items[0], want)
+            second, second_token = operand(items[1], want)
+            combine(first, second, out=out)
+            done(first_token)
+            done(second_token)
             for item in items[2:]:
-                combine(acc, rail(item, want, None), out=acc)
-            return acc
+                result, token = operand(item, want)
+                combine(out, result, out=out)
+                done(token)
 
         for j, (_, logic) in enumerate(self.rules):
-            rail(logic, True, block[j])
+            into(logic, True, block[j])
         return block
 
     def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -289,34 +357,43 @@ _FLIP = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt"}
 _NUMPY = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less, "le": np.less_equal}
 
 
-def _test(column, t: L.Test, want: bool) -> np.ndarray:
+def _test(column, t: L.Test, want: bool, out: np.ndarray) -> np.ndarray:
+    """The test's rail (surely true if ``want``, surely false if not) written into ``out``, which is returned."""
     op, v = t.op, t.value
     if t.kind in ("number", "boolean"):
         x = column
         if t.kind == "boolean" and op == "eq":  # eq True / eq False on 1.0 / 0.0
             v = float(v)
         if op in ("missing", "known"):
-            nan = np.isnan(x)
-            return nan if (op == "missing") == want else ~nan
+            np.isnan(x, out=out)
+            return out if (op == "missing") == want else np.logical_not(out, out=out)
         if op in ("eq", "ne"):
             if (op == "eq") == want:
-                return x == v
-            return (x < v) | (x > v)
+                return np.equal(x, v, out=out)
+            np.less(x, v, out=out)
+            return np.logical_or(out, x > v, out=out)
         if op in ("in", "not_in"):
             inside = np.isin(x, np.asarray(v, dtype=np.float64))
-            return inside if (op == "in") == want else ~inside & ~np.isnan(x)
-        return _NUMPY[op if want else _FLIP[op]](x, v)
+            if (op == "in") == want:
+                np.copyto(out, inside)
+                return out
+            np.logical_not(inside, out=inside)
+            return np.logical_and(inside, x == x, out=out)  # x == x: known (NaN is not equal to itself)
+        return _NUMPY[op if want else _FLIP[op]](x, v, out=out)
     text: _Text = column
     if op in ("missing", "known"):
-        missing = text.missing()
-        return missing if (op == "missing") == want else ~missing
+        text.missing(out)
+        return out if (op == "missing") == want else np.logical_not(out, out=out)
     if text.raw is not None:  # compared directly (one or two distinct values on this column)
         values = v if isinstance(v, tuple) else (v,)
-        hit = text.raw == values[0]
+        np.equal(text.raw, values[0], out=out)
         for other in values[1:]:
-            hit |= text.raw == other
+            np.logical_or(out, text.raw == other, out=out)
         positive = op in ("eq", "in")
-        return hit if positive == want else ~hit & text.known
+        if positive == want:
+            return out
+        np.logical_not(out, out=out)
+        return np.logical_and(out, text.known, out=out)
     if t.kind == "category":  # uniques hold keys (see _Text)
         v = tuple(category_key(item) for item in v) if isinstance(v, tuple) else category_key(v)
     if op in ("eq", "ne"):
@@ -327,4 +404,4 @@ def _test(column, t: L.Test, want: bool) -> np.ndarray:
     else:
         needle = v.lower()
         accept = (lambda u: needle in u.lower()) if (op == "contains") == want else (lambda u: needle not in u.lower())
-    return text.lookup(accept)
+    return text.lookup(accept, out)
