@@ -67,7 +67,8 @@ class _Text:
 
     def _rows(self, hits: list[bool], out: np.ndarray) -> np.ndarray:
         """Rows whose code is a hit (the last entry stands for code -1), written into ``out``."""
-        positions = [p if p < len(self.uniques) else -1 for p in np.flatnonzero(hits)]
+        # Python ints: a NumPy int64 scalar would make NumPy 2 widen the 1-byte codes to 8 bytes for each comparison
+        positions = [int(p) if p < len(self.uniques) else -1 for p in np.flatnonzero(hits)]
         if not positions:
             out.fill(False)
             return out
@@ -81,7 +82,7 @@ class _Text:
             return out
         misses = len(hits) - len(positions)
         if misses <= 2:  # every code but one or two: the same, negated
-            others = [p if p < len(self.uniques) else -1 for p in np.flatnonzero(np.logical_not(hits))]
+            others = [int(p) if p < len(self.uniques) else -1 for p in np.flatnonzero(np.logical_not(hits))]
             np.not_equal(self.codes, others[0], out=out)
             for p in others[1:]:
                 np.logical_and(out, self.codes != p, out=out)
