@@ -35,12 +35,17 @@ class _Text:
             self.uniques = [text_value(u, column) for u in series.cat.categories]
             self.raw = None
         elif _arrow_backed(series.dtype):
-            # Arrow text (pandas' str dtype with pyarrow installed, pd.ArrowDtype): pandas factorizes it with
-            # Arrow's dictionary encoding, never making a Python object per row (turning 1 M rows into objects
-            # cost 3x the factorizing; docs/benchmarks.md). Comparing the raw objects never pays here.
-            codes, uniques = pd.factorize(series, use_na_sentinel=True)
-            self.codes = _small(np.asarray(codes))
-            self.uniques = [text_value(u, column) for u in uniques.tolist()]
+            # Arrow text (pandas' str dtype with pyarrow installed, pd.ArrowDtype): codes straight from Arrow's
+            # buffers (_arrow_codes), never a Python object per row (turning 1 M rows into objects cost 3x the
+            # factorizing; docs/benchmarks.md). Comparing the raw objects never pays here.
+            found = _arrow_codes(series)
+            if found is None:  # not plain Arrow strings (a dictionary or a number type, say): pandas factorizes
+                codes, uniques = pd.factorize(series, use_na_sentinel=True)
+                codes, uniques = np.asarray(codes), uniques.tolist()
+            else:
+                codes, uniques = found
+            self.codes = _small(codes)
+            self.uniques = [text_value(u, column) for u in uniques]
             self.raw = None
         elif factorize or not _is_plain_text(series):
             values = series.to_numpy(dtype=object)
@@ -129,6 +134,86 @@ def _codes_by_identity(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     else:  # codes are numbered in order of first appearance: k first appears where the running maximum reaches k
         first = np.searchsorted(np.maximum.accumulate(codes), np.arange(len(uniques)))
     return codes, first
+
+
+def _arrow_codes(series: pd.Series) -> tuple[np.ndarray, list] | None:
+    """Codes and distinct values of a column of Arrow strings (None for anything else); code -1 is missing.
+
+    Short text (at most 7 bytes in every row: codes, yes/no, most category labels) is read as one 64-bit integer
+    per row, its bytes and its length, taken from the Arrow buffers with NumPy; factorizing those integers costs
+    about half of hashing the strings (Arrow's dictionary encoding, what pd.factorize does on Arrow). Longer text
+    is dictionary-encoded by Arrow, its indices read as a NumPy view. Either way no row becomes a Python object.
+    """
+    import pyarrow as pa
+
+    data = series.array.__arrow_array__() if hasattr(series.array, "__arrow_array__") else None
+    if not isinstance(data, pa.ChunkedArray) or not (pa.types.is_string(data.type)
+                                                     or pa.types.is_large_string(data.type)):
+        return None
+    n = len(data)
+    if n == 0:
+        return np.zeros(0, dtype=np.int8), []
+    if data.null_count == n:
+        return np.full(n, -1, dtype=np.int8), []
+    keys = _short_keys(data, np.int64 if pa.types.is_large_string(data.type) else np.int32)
+    if keys is not None:
+        codes, found = pd.factorize(keys)
+        return codes, [_key_text(key) for key in found.tolist()]
+    encoded = data.dictionary_encode().combine_chunks()  # one dictionary for every chunk
+    indices = encoded.indices
+    codes = np.frombuffer(indices.buffers()[1], dtype=np.int32, count=n, offset=indices.offset * 4).copy()
+    if indices.null_count:
+        np.putmask(codes, _nulls(indices), -1)  # the index under a null is unspecified
+    return codes, encoded.dictionary.to_pylist()
+
+
+_KEY_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)], dtype=np.uint64)  # the first k bytes of a word
+_NULL_KEY = 0xFF << 56  # a length of 255: no text of at most 7 bytes has this key
+
+
+def _short_keys(data, offset_type) -> np.ndarray | None:
+    """One integer per row of an Arrow string array (chunked): the text's bytes (at most 7, little-endian) with
+    its length in the top byte, _NULL_KEY for missing; None when a row holds more than 7 bytes. Equal keys are
+    equal texts (the length tells "a" from "a" followed by a NUL byte)."""
+    keys = np.empty(len(data), dtype="<u8")
+    at = 0
+    width = np.dtype(offset_type).itemsize
+    for chunk in data.chunks:
+        m = len(chunk)
+        if m == 0:
+            continue
+        validity, offsets, values = chunk.buffers()
+        offsets = np.frombuffer(offsets, dtype=offset_type, count=m + 1, offset=chunk.offset * width)
+        lengths = np.diff(offsets)
+        if lengths.max() > 7 or lengths.min() < 0:
+            return None
+        first, end = int(offsets[0]), int(offsets[-1])
+        text = np.zeros(end - first + 8, dtype=np.uint8)  # 8 zero bytes after the last text: every read fits
+        if end > first:
+            text[:end - first] = np.frombuffer(values, dtype=np.uint8, count=end - first, offset=first)
+        # the 8 bytes starting at every byte position, as an integer (an unaligned view: nothing is copied)
+        words = np.ndarray((end - first + 1,), dtype="<u8", buffer=text, strides=(1,))
+        out = keys[at:at + m]
+        np.take(words, offsets[:-1] - first if first else offsets[:-1], out=out)
+        np.bitwise_and(out, _KEY_MASKS.take(lengths), out=out)
+        np.bitwise_or(out, lengths.astype(np.uint64) << 56, out=out)
+        if chunk.null_count:
+            np.putmask(out, _nulls(chunk), _NULL_KEY)
+        at += m
+    return keys
+
+
+def _key_text(key: int) -> str | None:
+    length = key >> 56
+    if length == 0xFF:
+        return None
+    return (key & ((1 << 56) - 1)).to_bytes(7, "little")[:length].decode("utf-8")
+
+
+def _nulls(array) -> np.ndarray:
+    """Booleans, True where an Arrow array (not chunked) is null, from its validity bitmap."""
+    bits = np.frombuffer(array.buffers()[0], dtype=np.uint8)
+    return np.unpackbits(~bits, count=array.offset + len(array), bitorder="little")[array.offset:].view(bool)
 
 
 def _arrow_backed(dtype) -> bool:
