@@ -174,8 +174,12 @@ _NULL_KEY = 0xFF << 56  # a length of 255: no text of at most 7 bytes has this k
 def _short_keys(data, offset_type) -> np.ndarray | None:
     """One integer per row of an Arrow string array (chunked): the text's bytes (at most 7, little-endian) with
     its length in the top byte, _NULL_KEY for missing; None when a row holds more than 7 bytes. Equal keys are
-    equal texts (the length tells "a" from "a" followed by a NUL byte)."""
+    equal texts (the length tells "a" from "a" followed by a NUL byte).
+
+    Read in blocks of _BLOCK rows, so that a block's offsets, text and keys stay in the processor's cache (a
+    chunk of a million rows read at once took 1.3-1.5 times as long as in blocks)."""
     keys = np.empty(len(data), dtype="<u8")
+    text = np.empty(7 * _BLOCK + 8, dtype=np.uint8)  # a block's text and 8 zero bytes after it: every read fits
     at = 0
     width = np.dtype(offset_type).itemsize
     for chunk in data.chunks:
@@ -184,23 +188,30 @@ def _short_keys(data, offset_type) -> np.ndarray | None:
             continue
         validity, offsets, values = chunk.buffers()
         offsets = np.frombuffer(offsets, dtype=offset_type, count=m + 1, offset=chunk.offset * width)
-        lengths = np.diff(offsets)
-        if lengths.max() > 7 or lengths.min() < 0:
-            return None
-        first, end = int(offsets[0]), int(offsets[-1])
-        text = np.zeros(end - first + 8, dtype=np.uint8)  # 8 zero bytes after the last text: every read fits
-        if end > first:
-            text[:end - first] = np.frombuffer(values, dtype=np.uint8, count=end - first, offset=first)
-        # the 8 bytes starting at every byte position, as an integer (an unaligned view: nothing is copied)
-        words = np.ndarray((end - first + 1,), dtype="<u8", buffer=text, strides=(1,))
-        out = keys[at:at + m]
-        np.take(words, offsets[:-1] - first if first else offsets[:-1], out=out)
-        np.bitwise_and(out, _KEY_MASKS.take(lengths), out=out)
-        np.bitwise_or(out, lengths.astype(np.uint64) << 56, out=out)
-        if chunk.null_count:
-            np.putmask(out, _nulls(chunk), _NULL_KEY)
+        nulls = _nulls(chunk) if chunk.null_count else None
+        for i in range(0, m, _BLOCK):
+            j = min(i + _BLOCK, m)
+            bounds = offsets[i:j + 1]
+            lengths = np.diff(bounds)
+            if lengths.max() > 7 or lengths.min() < 0:
+                return None
+            first, size = int(bounds[0]), int(bounds[-1] - bounds[0])
+            if size:
+                text[:size] = np.frombuffer(values, dtype=np.uint8, count=size, offset=first)
+            text[size:size + 8] = 0
+            # the 8 bytes starting at every byte position, as an integer (an unaligned view: nothing is copied)
+            words = np.ndarray((size + 1,), dtype="<u8", buffer=text, strides=(1,))
+            out = keys[at + i:at + j]
+            np.take(words, bounds[:-1] - first, out=out)
+            np.bitwise_and(out, _KEY_MASKS.take(lengths), out=out)
+            np.bitwise_or(out, lengths.astype(np.uint64) << 56, out=out)
+            if nulls is not None:
+                np.putmask(out, nulls[i:j], _NULL_KEY)
         at += m
     return keys
+
+
+_BLOCK = 1 << 14
 
 
 def _key_text(key: int) -> str | None:

@@ -58,9 +58,12 @@ def decoded(s: pd.Series) -> list:
     return [uniques[c] if c >= 0 else None for c in codes.tolist()]
 
 
+@pytest.mark.parametrize("block", [None, 7])
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("pool", ["short", "long"])
-def test_codes_give_back_every_value_over_several_chunks(form, pool):
+def test_codes_give_back_every_value_over_several_chunks(form, pool, block, monkeypatch):
+    if block:  # short text is read in blocks of rows: here many blocks per chunk, most ending mid-chunk
+        monkeypatch.setattr(vectorized, "_BLOCK", block)
     values = [(SHORT if pool == "short" else LONG)[i] for i in np.random.default_rng(3).integers(0, 8, 5000)]
     values[:9] = SHORT if pool == "short" else LONG + [None]
     s = series(values, form)
