@@ -24,12 +24,14 @@ from .values import boolean_value, category_key, infinite_message, number_value,
 class _Text:
     """A text column as small integer codes into its distinct values, or as the raw objects.
 
-    ``uniques`` may hold None (missing) and the same text twice (two objects that spell it); code -1 is missing.
-    Codes are int8 when there are few distinct values, so that every test on them reads 1 byte per row, not 8.
+    ``uniques`` may hold None (missing) and the same text twice (two objects that spell it); code -1 is missing
+    (``sentinel``: False when no code is -1, missing being one of ``uniques``). Codes are int8 when there are few
+    distinct values, so that every test on them reads 1 byte per row, not 8.
     """
 
     def __init__(self, series: pd.Series, column: str, factorize: bool, category: bool = False):
         self.column = column
+        self.sentinel = True
         if isinstance(series.dtype, pd.CategoricalDtype):
             self.codes = _small(series.cat.codes.to_numpy())
             self.uniques = [text_value(u, column) for u in series.cat.categories]
@@ -43,7 +45,7 @@ class _Text:
                 codes, uniques = pd.factorize(series, use_na_sentinel=True)
                 codes, uniques = np.asarray(codes), uniques.tolist()
             else:
-                codes, uniques = found
+                codes, uniques, self.sentinel = found
             self.codes = _small(codes)
             self.uniques = [text_value(u, column) for u in uniques]
             self.raw = None
@@ -73,23 +75,20 @@ class _Text:
     def _rows(self, hits: list[bool], out: np.ndarray) -> np.ndarray:
         """Rows whose code is a hit (the last entry stands for code -1), written into ``out``."""
         # Python ints: a NumPy int64 scalar would make NumPy 2 widen the 1-byte codes to 8 bytes for each comparison
-        positions = [int(p) if p < len(self.uniques) else -1 for p in np.flatnonzero(hits)]
-        if not positions:
-            out.fill(False)
+        slots = range(len(hits)) if self.sentinel else range(len(hits) - 1)  # -1 only where some code is -1
+        yes = [p if p < len(self.uniques) else -1 for p in slots if hits[p]]
+        no = [p if p < len(self.uniques) else -1 for p in slots if not hits[p]]
+        if not yes or not no:
+            out.fill(bool(yes))
             return out
-        if len(positions) == len(hits):
-            out.fill(True)
-            return out
-        if len(positions) <= 3:  # a few comparisons of 1-byte codes beat a gather
-            np.equal(self.codes, positions[0], out=out)
-            for p in positions[1:]:
+        if len(yes) <= min(len(no), 4):  # a few comparisons of 1-byte codes beat a gather
+            np.equal(self.codes, yes[0], out=out)
+            for p in yes[1:]:
                 np.logical_or(out, self.codes == p, out=out)
             return out
-        misses = len(hits) - len(positions)
-        if misses <= 2:  # every code but one or two: the same, negated
-            others = [int(p) if p < len(self.uniques) else -1 for p in np.flatnonzero(np.logical_not(hits))]
-            np.not_equal(self.codes, others[0], out=out)
-            for p in others[1:]:
+        if len(no) <= 4:  # every code but a few: the same, negated
+            np.not_equal(self.codes, no[0], out=out)
+            for p in no[1:]:
                 np.logical_and(out, self.codes != p, out=out)
             return out
         return np.take(np.asarray(hits), self.codes, out=out, mode="wrap")  # code -1: the last entry
@@ -136,8 +135,9 @@ def _codes_by_identity(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     return codes, first
 
 
-def _arrow_codes(series: pd.Series) -> tuple[np.ndarray, list] | None:
-    """Codes and distinct values of a column of Arrow strings (None for anything else); code -1 is missing.
+def _arrow_codes(series: pd.Series) -> tuple[np.ndarray, list, bool] | None:
+    """Codes and distinct values of a column of Arrow strings (None for anything else), and whether code -1
+    (missing) may occur: for short text missing is one of the values (None) instead.
 
     Short text (at most 7 bytes in every row: codes, yes/no, most category labels) is read as one 64-bit integer
     per row, its bytes and its length, taken from the Arrow buffers with NumPy; factorizing those integers costs
@@ -152,19 +152,19 @@ def _arrow_codes(series: pd.Series) -> tuple[np.ndarray, list] | None:
         return None
     n = len(data)
     if n == 0:
-        return np.zeros(0, dtype=np.int8), []
+        return np.zeros(0, dtype=np.int8), [], False
     if data.null_count == n:
-        return np.full(n, -1, dtype=np.int8), []
+        return np.full(n, -1, dtype=np.int8), [], True
     keys = _short_keys(data, np.int64 if pa.types.is_large_string(data.type) else np.int32)
     if keys is not None:
         codes, found = pd.factorize(keys)
-        return codes, [_key_text(key) for key in found.tolist()]
+        return codes, [_key_text(key) for key in found.tolist()], False
     encoded = data.dictionary_encode().combine_chunks()  # one dictionary for every chunk
     indices = encoded.indices
     codes = np.frombuffer(indices.buffers()[1], dtype=np.int32, count=n, offset=indices.offset * 4).copy()
     if indices.null_count:
         np.putmask(codes, _nulls(indices), -1)  # the index under a null is unspecified
-    return codes, encoded.dictionary.to_pylist()
+    return codes, encoded.dictionary.to_pylist(), indices.null_count > 0
 
 
 _KEY_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)], dtype=np.uint64)  # the first k bytes of a word
@@ -469,6 +469,16 @@ def _test(column, t: L.Test, want: bool, out: np.ndarray) -> np.ndarray:
                 return np.equal(x, v, out=out)
             np.less(x, v, out=out)
             return np.logical_or(out, x > v, out=out)
+        if op in ("in", "not_in") and len(v) <= 8:  # a few comparisons, straight into out (np.isin copies)
+            if (op == "in") == want:
+                np.equal(x, v[0], out=out)
+                for other in v[1:]:
+                    np.logical_or(out, x == other, out=out)
+                return out
+            np.equal(x, x, out=out)  # known (NaN is not equal to itself)
+            for other in v:
+                np.logical_and(out, x != other, out=out)
+            return out
         if op in ("in", "not_in"):
             inside = np.isin(x, np.asarray(v, dtype=np.float64))
             if (op == "in") == want:
