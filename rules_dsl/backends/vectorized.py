@@ -5,8 +5,10 @@ Why it is fast (see docs/benchmarks.md for the figures):
 - numbers are float64 with NaN for missing, so ``x > 38`` is already False for missing values on both rails;
 - a text column is factorized once (each distinct string hashed once) and tests become lookups on small integer
   codes; a column tested against one or two values only is compared directly, which is cheaper than factorizing;
-- rules are combined in place into one preallocated (rules x rows) boolean block that becomes the result
-  DataFrame without a copy.
+  Arrow text is read from Arrow's own buffers, short text as one integer per row (``_arrow_codes``);
+- each rule is written straight into its row of one preallocated (rules x rows) boolean block that becomes the
+  result DataFrame without a copy; a test read by several rules is kept until its last read, and every
+  intermediate mask lives in a recycled buffer (no fresh memory per mask).
 """
 from __future__ import annotations
 
@@ -258,7 +260,7 @@ class VectorizedRules:
         for column, values in values_per_column.items():
             if len(values) > 2:  # factorizing pays for itself from about three distinct values on
                 self.needs_codes.add(column)
-        self._uses: dict[tuple[L.Test, bool], int] | None = None  # counted at the first evaluation
+        self._uses = self._count_uses()
 
     # ---- columns ---------------------------------------------------------------------------------------------
     def _prepare(self, frame: pd.DataFrame) -> dict[str, object]:
@@ -298,8 +300,6 @@ class VectorizedRules:
         masks (fresh memory costs a page fault per 4 kB)."""
         n = len(frame)
         columns = self._prepare(frame)
-        if self._uses is None:
-            self._uses = self._count_uses()
         left = dict(self._uses)  # reads still to come, per (test, rail)
         cache: dict[tuple[L.Test, bool], np.ndarray] = {}
         free: list[np.ndarray] = []
