@@ -310,8 +310,8 @@ class VectorizedRules:
 
         def operand(node: L.Logic, want: bool) -> tuple[np.ndarray, object]:
             """The node's rail, and what to hand to ``done`` once it has been read."""
-            if isinstance(node, L.Not):
-                return operand(node.item, not want)
+            while isinstance(node, L.Not):
+                node, want = node.item, not want
             if isinstance(node, L.Test) and self._uses[(node, want)] > 1:
                 key = (node, want)
                 if key not in cache:
