@@ -469,7 +469,7 @@ def _test(column, t: L.Test, want: bool, out: np.ndarray) -> np.ndarray:
                 return np.equal(x, v, out=out)
             np.less(x, v, out=out)
             return np.logical_or(out, x > v, out=out)
-        if op in ("in", "not_in") and len(v) <= 8:  # a few comparisons, straight into out (np.isin copies)
+        if op in ("in", "not_in") and 0 < len(v) <= 8:  # a few comparisons, straight into out (np.isin copies)
             if (op == "in") == want:
                 np.equal(x, v[0], out=out)
                 for other in v[1:]:
