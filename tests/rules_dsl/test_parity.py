@@ -161,6 +161,14 @@ def cases() -> st.SearchStrategy[dict[str, list]]:
 
 
 # How a column may arrive in a data frame: the dtypes people and CSV readers produce.
+try:
+    import pyarrow  # noqa: F401 - pd.ArrowDtype text needs it
+
+    _HAS_PYARROW = True
+except ImportError:
+    _HAS_PYARROW = False
+
+
 def _as_series(kind: str, values: list, style: str) -> pd.Series:
     if style == "object":
         return pd.Series(values, dtype=object)
@@ -176,6 +184,10 @@ def _as_series(kind: str, values: list, style: str) -> pd.Series:
         return pd.Series([int(v) if v is not None and v.isdigit() else v for v in values], dtype=object)
     if style == "Int64":
         return pd.Series([pd.NA if v is None else int(v) for v in values], dtype="Int64")
+    if style == "ArrowDtype":  # what dtype_backend="pyarrow" reads: Arrow strings, <NA> for missing
+        import pyarrow as pa
+
+        return pd.Series(values, dtype=pd.ArrowDtype(pa.string()))
     return pd.Series(values, dtype=style)  # category, string, str
 
 
@@ -185,7 +197,7 @@ def _styles(kind: str, values: list) -> list[str]:
         return ["float64", "object", "Float64"] + (["Int64"] if all(float(v).is_integer() for v in known) else [])
     if kind == "boolean":
         return ["object", "boolean", "float64", "Int64"]
-    styles = ["object", "string", "str"]
+    styles = ["object", "string", "str"] + (["ArrowDtype"] if _HAS_PYARROW else [])
     if kind == "category":
         styles.append("category")
         if all(v.isdigit() for v in known):
