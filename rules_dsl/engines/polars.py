@@ -16,7 +16,7 @@ column tested by 50 rules is normalised once; Polars' common-subexpression elimi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 
 import polars as pl
@@ -87,10 +87,11 @@ class _Builder:
     """Condition -> Polars expression (null = unknown), reading each column through ``source(column)``."""
 
     def __init__(self, source, enums: dict[str, list[str]] | None = None,
-                 masks: dict[str, dict[str, pl.Expr]] | None = None):
+                 masks: dict[str, list[tuple[str, pl.Expr]]] | None = None):
         self.source = source
         self.enums = enums or {}  # column -> categories of an Enum column (read as it is, keyed here)
-        self.masks = masks or {}  # column -> {spelling: x == spelling} of a column holding only those spellings
+        # column -> [(the key of a spelling, x == spelling)] for every spelling the column holds
+        self.masks = masks or {}
 
     def condition(self, node: L.Logic) -> pl.Expr:
         if isinstance(node, L.Test):
@@ -114,11 +115,10 @@ class _Builder:
             return x.is_null()
         if op == "known":
             return x.is_not_null()
-        if t.kind == "category" and t.column in self.masks:
-            wanted = {category_key(item) for item in (v if isinstance(v, tuple) else (v,))}
-            spelt = self.masks[t.column]
-            hits = [mask for spelling, mask in spelt.items() if category_key(spelling) in wanted]
-            some = next(iter(spelt.values()))
+        if t.kind == "category" and t.column in self.masks:  # the keys the lookup below would compare with
+            wanted = {s for item in (v if isinstance(v, tuple) else (v,)) for s in key_spellings(item)}
+            hits = [mask for key, mask in self.masks[t.column] if key in wanted]
+            some = self.masks[t.column][0][1]
             inside = reduce(lambda a, b: a | b, hits) if hits else some != some  # none: false, null if null
             return inside if op in ("eq", "in") else ~inside
         if t.kind == "category" and t.column in self.enums:
@@ -228,7 +228,7 @@ def _fired(ruleset, frame, names: list[str], elementwise: bool = False) -> tuple
     check_columns(list(schema.names()), ruleset._pairs)
     kinds = _kinds(ruleset._pairs)
     enums = _enums(kinds, schema)
-    spelt = Spelt({}, {}) if elementwise or not isinstance(frame, pl.DataFrame) else _spelt(ruleset, frame, kinds,
+    spelt = Spelt({}, {}, {}) if elementwise or not isinstance(frame, pl.DataFrame) else _spelt(ruleset, frame, kinds,
                                                                                            schema)
     enums.update({column: list(series.dtype.categories) for column, series in spelt.enums.items()})
     temp = {column: f"{_TEMP}{i}" for i, column in enumerate(kinds)}
@@ -248,7 +248,8 @@ def _fired(ruleset, frame, names: list[str], elementwise: bool = False) -> tuple
             read += [pl.lit(mask).alias(mask_names[column][s]) for s, mask in spelt.masks[column].items()]
         else:
             read.append(_read(column, kind, schema[column], elementwise).alias(temp[column]))
-    masks = {column: {s: pl.col(n) for s, n in names_.items()} for column, names_ in mask_names.items()}
+    masks = {column: [(spelt.keys[column][s], pl.col(n)) for s, n in names_.items()]
+             for column, names_ in mask_names.items()}
     builder = _Rails(lambda column: pl.col(temp[column]), enums, masks)
     rules = [builder.rail(logic, True).alias(name) for name, (_, logic) in zip(names, ruleset._pairs)]
     lazy = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
@@ -263,12 +264,15 @@ EQUALITIES = 12
 
 @dataclass(frozen=True)
 class Spelt:
-    """The String category columns of an eager frame that hold only expected spellings, read without keying each
-    row. ``masks``: column -> {spelling: column == spelling} (few spellings); ``enums``: column -> the column cast
-    to an Enum of its spellings (many)."""
+    """The String category columns of an eager frame read without keying each row. ``masks``: column ->
+    {spelling: column == spelling} for every spelling it holds (few), ``keys``: their keys (``_key``), ``found``:
+    the spellings among them that the rules did not expect (found in the data); ``enums``: column -> the column
+    cast to an Enum of the expected spellings (many, and nothing else)."""
 
     masks: dict[str, dict[str, pl.Series]]
     enums: dict[str, pl.Series]
+    keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    found: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _spellings(ruleset, kinds: dict[str, str], schema) -> dict[str, list[str]]:
@@ -305,23 +309,33 @@ def _spelt(ruleset, frame: pl.DataFrame, kinds: dict[str, str], schema) -> Spelt
     few = {c: s for c, s in spellings.items() if len(s) <= EQUALITIES}
     many = {c: s for c, s in spellings.items() if len(s) > EQUALITIES}
     masks: dict[str, dict[str, pl.Series]] = {}
+    keys: dict[str, dict[str, str]] = {}
+    found: dict[str, list[str]] = {}
     if few:
         names = {c: [f"{i}_{j}" for j in range(len(s))] for i, (c, s) in enumerate(few.items())}
         computed = frame.select([(pl.col(c) == s).alias(name) for c, spelt in few.items()
                                  for s, name in zip(spelt, names[c])])
         for c, spelt in few.items():
-            columns = [computed.get_column(name) for name in names[c]]
+            columns = {s: computed.get_column(name).alias(c) for s, name in zip(spelt, names[c])}
             # null where the value is missing, false where it is none of the spellings
-            known = frame.height - frame.get_column(c).null_count()
-            if reduce(lambda a, b: a | b, columns).sum() == known:
-                masks[c] = {s: column.alias(c) for s, column in zip(spelt, columns)}
+            expected = reduce(lambda a, b: a | b, columns.values())
+            if expected.sum() < frame.height - frame.get_column(c).null_count():
+                others = frame.get_column(c).filter(~expected).unique(maintain_order=True).to_list()
+                if len(columns) + len(others) > EQUALITIES:
+                    continue  # many other spellings: the key lookup
+                extra = frame.select([(pl.col(c) == o).alias(str(j)) for j, o in enumerate(others)])
+                columns.update({o: extra.get_column(str(j)).alias(c) for j, o in enumerate(others)})
+                found[c] = others
+            masks[c] = columns
+            spellings_ = pl.Series(c, list(columns), dtype=pl.String)
+            keys[c] = dict(zip(columns, pl.select(_key(pl.lit(spellings_))).to_series().to_list()))
     enums = {}
     if many:
         cast = frame.select([pl.col(c).cast(pl.Enum(s), strict=False) for c, s in many.items()])
         # a value outside the Enum became null: then the column is not spelt as expected
         enums = {c: cast.get_column(c) for c in many
                  if cast.get_column(c).null_count() == frame.get_column(c).null_count()}
-    return Spelt(masks, enums)
+    return Spelt(masks, enums, keys, found)
 
 
 def _same_kind(frame, lazy: pl.LazyFrame):

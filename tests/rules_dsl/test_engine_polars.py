@@ -41,8 +41,8 @@ def _route(pl, frame):
     from rules_dsl.engines.polars import _kinds, _spelt
 
     spelt = _spelt(RULESET, frame, _kinds(RULESET._pairs), frame.schema)
-    return {c: "masks" if c in spelt.masks else "enum" if c in spelt.enums else "key lookup"
-            for c in ("location", "grade")}
+    return {c: ("masks, found " + ", ".join(map(repr, sorted(spelt.found[c]))) if c in spelt.found else "masks")
+            if c in spelt.masks else "enum" if c in spelt.enums else "key lookup" for c in ("location", "grade")}
 
 
 def _same_as_numpy(pl, data):
@@ -74,16 +74,33 @@ def test_a_column_spelt_as_expected_takes_a_fast_route_with_the_numpy_engines_an
     assert _route(pl, frame) == {"location": route, "grade": route}
 
 
-@pytest.mark.parametrize("equalities", [12, 0])
-@pytest.mark.parametrize("odd", [" Margin", "MARGIN", "margin\t", "elsewhere", ""])
-def test_a_column_with_another_spelling_or_an_unknown_value_keeps_the_key_lookup(monkeypatch, equalities, odd):
+@pytest.mark.parametrize("odd", [" Margin", "MARGIN", "margin\t", "elsewhere", "", "Straße", "e\u0301"])
+def test_a_few_other_spellings_or_unknown_values_found_in_the_data_are_compared_like_the_expected_ones(odd):
+    # The other spellings are found in the data (filter, unique) and keyed like the lookup keys them, once each.
+    pl = engine_or_skip("polars")
+    location, grade = EXPECTED
+    frame = _same_as_numpy(pl, _data(location + [odd, "BORDER "], grade))
+    found = ", ".join(map(repr, sorted([odd, "BORDER "])))
+    assert _route(pl, frame) == {"location": f"masks, found {found}", "grade": "masks"}
+
+
+@pytest.mark.parametrize("odd", [" Margin", "elsewhere"])
+def test_with_an_enum_for_many_spellings_another_spelling_keeps_the_key_lookup(monkeypatch, odd):
     pl = engine_or_skip("polars")
     from rules_dsl.engines import polars as engine
 
-    monkeypatch.setattr(engine, "EQUALITIES", equalities)
+    monkeypatch.setattr(engine, "EQUALITIES", 0)
     location, grade = EXPECTED
     frame = _same_as_numpy(pl, _data(location + [odd], grade))
-    assert _route(pl, frame) == {"location": "key lookup", "grade": "masks" if equalities else "enum"}
+    assert _route(pl, frame) == {"location": "key lookup", "grade": "enum"}
+
+
+def test_more_spellings_than_equalities_keep_the_key_lookup():
+    pl = engine_or_skip("polars")
+    location, grade = EXPECTED
+    many = [f"{v}{' ' * i}" for v in ("margin", "Border") for i in range(1, 7)]  # 12 others + 3 expected > 12
+    frame = _same_as_numpy(pl, _data(location + many, grade + [" 2", "3 "]))
+    assert _route(pl, frame) == {"location": "key lookup", "grade": "masks, found ' 2', '3 '"}
 
 
 def test_columns_with_only_nulls_or_only_one_value_give_the_numpy_engines_answers():
