@@ -296,15 +296,18 @@ def _spellings(ruleset, kinds: dict[str, str], schema) -> dict[str, list[str]]:
 
 
 def _spelt(ruleset, frame: pl.DataFrame, kinds: dict[str, str], schema) -> Spelt:
-    """Which String category columns of an eager frame hold only the spellings the rules expect, read the fast way.
+    """The String category columns of an eager frame that can be read without keying each row, and how.
 
     Keying each row (its category key per distinct value, looked up per row) hashes every string: ~0.18 s per
-    column of 2 million strings here, more than the 50 rules take on Enum columns. A column whose every value is
-    an expected spelling needs no key: a test is true where the value is one of the spellings with the tested key.
-    A column of at most ``EQUALITIES`` spellings is compared to each of them (one pass of view comparisons each;
-    their "or" counts the values that are expected), a larger one is cast to an Enum of them (a value outside the
-    Enum becomes null) and the rules compare codes. A column holding any other spelling (" Oak", an unknown value)
-    keeps the key lookup: the answers are the same either way, only the time differs."""
+    column of 2 million strings here, more than the 50 rules take on Enum columns. A column holding few distinct
+    spellings needs no key per row: a test is true where the value is one of the spellings whose key (``_key``,
+    as the lookup computes it) is a tested one. A column of at most ``EQUALITIES`` expected spellings is compared
+    to each of them (one pass of view comparisons each; their "or" counts the values that are expected); the
+    other spellings it holds (" Oak", an unknown value) are found by filtering the rows that are none of them,
+    and compared the same way while there are at most ``EQUALITIES`` spellings in all. A column of more expected
+    spellings is cast to an Enum of them (a value outside the Enum becomes null) and the rules compare codes, if
+    it holds nothing else. Any other column keeps the key lookup: the answers are the same on every route, only
+    the time differs."""
     spellings = _spellings(ruleset, kinds, schema)
     few = {c: s for c, s in spellings.items() if len(s) <= EQUALITIES}
     many = {c: s for c, s in spellings.items() if len(s) > EQUALITIES}
