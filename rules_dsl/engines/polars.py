@@ -16,6 +16,7 @@ column tested by 50 rules is normalised once; Polars' common-subexpression elimi
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import reduce
 
 import polars as pl
@@ -85,9 +86,12 @@ def _read(column: str, kind: str, dtype, elementwise: bool = False) -> pl.Expr:
 class _Builder:
     """Condition -> Polars expression (null = unknown), reading each column through ``source(column)``."""
 
-    def __init__(self, source, enums: dict[str, list[str]] | None = None):
+    def __init__(self, source, enums: dict[str, list[str]] | None = None,
+                 masks: dict[str, list[tuple[str, pl.Expr]]] | None = None):
         self.source = source
         self.enums = enums or {}  # column -> categories of an Enum column (read as it is, keyed here)
+        # column -> [(the key of a spelling, x == spelling)] for every spelling the column holds
+        self.masks = masks or {}
 
     def condition(self, node: L.Logic) -> pl.Expr:
         if isinstance(node, L.Test):
@@ -111,6 +115,12 @@ class _Builder:
             return x.is_null()
         if op == "known":
             return x.is_not_null()
+        if t.kind == "category" and t.column in self.masks:  # the keys the lookup below would compare with
+            wanted = {s for item in (v if isinstance(v, tuple) else (v,)) for s in key_spellings(item)}
+            hits = [mask for key, mask in self.masks[t.column] if key in wanted]
+            some = self.masks[t.column][0][1]
+            inside = reduce(lambda a, b: a | b, hits) if hits else some != some  # none: false, null if null
+            return inside if op in ("eq", "in") else ~inside
         if t.kind == "category" and t.column in self.enums:
             wanted = {category_key(item) for item in (v if isinstance(v, tuple) else (v,))}
             codes = [code for code, c in enumerate(self.enums[t.column]) if category_key(c) in wanted]
@@ -146,15 +156,32 @@ class _Rails(_Builder):
             return (result if want else ~result).fill_null(False)
         if isinstance(node, L.Not):
             return self.rail(node.item, not want)
-        if isinstance(node, L.AtLeast):
-            if not node.items:
-                return pl.lit(node.count <= 0 if want else node.count > 0)
-            counts = reduce(lambda a, b: a + b, [self.rail(item, want).cast(pl.UInt16) for item in node.items])
-            return counts >= node.count if want else counts > len(node.items) - node.count
+        if isinstance(node, L.AtLeast):  # F(at least n of k) = at least k - n + 1 of the F rails
+            parts = [self.rail(item, want) for item in node.items]
+            return _at_least(node.count if want else len(parts) - node.count + 1, parts)
         parts = [self.rail(item, want) for item in node.items]
         if isinstance(node, L.All) == want:
             return reduce(lambda a, b: a & b, parts)
         return reduce(lambda a, b: a | b, parts)
+
+
+def _at_least(n: int, parts: list[pl.Expr]) -> pl.Expr:
+    """At least n of the null-free booleans are true. Few parts: "at least j of the first i" as bitmaps (and, or),
+    ~2.5x faster than summing the parts as integers (a byte or more per row each); the expression holds about
+    C(k, n) paths, so many parts are summed instead."""
+    if n <= 0:
+        return pl.lit(True)
+    if n > len(parts):
+        return pl.lit(False)
+    if len(parts) <= 6:
+        at_least: list = [None] * (n + 1)  # at_least[j]: at least j of the parts so far (None: not yet possible)
+        for i, part in enumerate(parts):
+            for j in range(min(i + 1, n), 0, -1):
+                one_more = part if j == 1 else at_least[j - 1] & part
+                at_least[j] = one_more if at_least[j] is None else at_least[j] | one_more
+        return at_least[n]
+    count_type = pl.UInt8 if len(parts) < 256 else pl.UInt32
+    return reduce(lambda a, b: a + b, [part.cast(count_type) for part in parts]) >= n
 
 
 def _one_of(x: pl.Expr, values: list) -> pl.Expr:
@@ -200,31 +227,59 @@ def _fired(ruleset, frame, names: list[str], elementwise: bool = False) -> tuple
     schema = _schema(frame)
     check_columns(list(schema.names()), ruleset._pairs)
     kinds = _kinds(ruleset._pairs)
-    temp = {column: f"{_TEMP}{i}" for i, column in enumerate(kinds)}
-    taken = set(schema.names())
-    while taken & set(temp.values()):  # a data column named like a temporary one: make ours longer
-        temp = {column: "_" + name for column, name in temp.items()}
     enums = _enums(kinds, schema)
-    spelt = {} if elementwise or not isinstance(frame, pl.DataFrame) else _as_enums(ruleset, frame, kinds, schema)
-    enums.update({column: list(series.dtype.categories) for column, series in spelt.items()})
-    read = [pl.lit(spelt[column]).alias(temp[column]) if column in spelt
-            else _read(column, kind, schema[column], elementwise).alias(temp[column]) for column, kind in kinds.items()]
-    builder = _Rails(lambda column: pl.col(temp[column]), enums)
+    spelt = Spelt({}, {}, {}) if elementwise or not isinstance(frame, pl.DataFrame) else _spelt(ruleset, frame, kinds,
+                                                                                           schema)
+    enums.update({column: list(series.dtype.categories) for column, series in spelt.enums.items()})
+    temp = {column: f"{_TEMP}{i}" for i, column in enumerate(kinds)}
+    mask_names = {column: {spelling: f"{temp[column]}_{j}" for j, spelling in enumerate(masks)}
+                  for column, masks in spelt.masks.items()}
+    taken = set(schema.names())
+    # a data column named like a temporary one: make ours longer
+    while taken & {*temp.values(), *(n for names_ in mask_names.values() for n in names_.values())}:
+        temp = {column: "_" + name for column, name in temp.items()}
+        mask_names = {column: {s: "_" + n for s, n in names_.items()} for column, names_ in mask_names.items()}
+    read = []
+    for column, kind in kinds.items():
+        if column in spelt.enums:
+            read.append(pl.lit(spelt.enums[column]).alias(temp[column]))
+        elif column in spelt.masks:  # the tests read the masks; the column itself only for "is missing"
+            read.append(pl.col(column).alias(temp[column]))
+            read += [pl.lit(mask).alias(mask_names[column][s]) for s, mask in spelt.masks[column].items()]
+        else:
+            read.append(_read(column, kind, schema[column], elementwise).alias(temp[column]))
+    masks = {column: [(spelt.keys[column][s], pl.col(n)) for s, n in names_.items()]
+             for column, names_ in mask_names.items()}
+    builder = _Rails(lambda column: pl.col(temp[column]), enums, masks)
     rules = [builder.rail(logic, True).alias(name) for name, (_, logic) in zip(names, ruleset._pairs)]
     lazy = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-    return lazy.with_columns(read).with_columns(rules), list(temp.values())
+    dropped = [*temp.values(), *(n for names_ in mask_names.values() for n in names_.values())]
+    return lazy.with_columns(read).with_columns(rules), dropped
 
 
-def _as_enums(ruleset, frame: pl.DataFrame, kinds: dict[str, str], schema) -> dict[str, pl.Series]:
-    """Each String category column of an eager frame whose every value is spelt as an allowed value is (the
-    vocabulary's, or its key), as an Enum Series; the rules then compare small integer codes, as on an Enum column.
+# At most this many expected spellings in a column: it is compared as text, one equality per spelling (~1 ns a row
+# each here: a short string's view holds it inline); more: cast to an Enum (~15-20 ns a row, hashing each string).
+EQUALITIES = 12
 
-    A category's key per distinct value and a lookup of it per row cost ~0.18 s per column of 2 million strings
-    here (hashing every row), more than the 50 rules on Enum columns; a cast to an Enum of the expected spellings
-    ~0.05 s. A column holding any other spelling (" Oak", an unknown value) keeps the key lookup: the answers are
-    the same either way, only the time differs."""
+
+@dataclass(frozen=True)
+class Spelt:
+    """The String category columns of an eager frame read without keying each row. ``masks``: column ->
+    {spelling: column == spelling} for every spelling it holds (few), ``keys``: their keys (``_key``), ``found``:
+    the spellings among them that the rules did not expect (found in the data); ``enums``: column -> the column
+    cast to an Enum of the expected spellings (many, and nothing else)."""
+
+    masks: dict[str, dict[str, pl.Series]]
+    enums: dict[str, pl.Series]
+    keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    found: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _spellings(ruleset, kinds: dict[str, str], schema) -> dict[str, list[str]]:
+    """Each String category column -> the spellings the rules expect in it: the vocabulary's values, the tested
+    values, and every key such a value has on an engine (values.category_key, key_spellings)."""
     features = ruleset.vocabulary.by_column()
-    wanted: dict[str, pl.Enum] = {}
+    out = {}
     for column, kind in kinds.items():
         if kind != "category" or schema[column] != pl.String:
             continue
@@ -233,15 +288,57 @@ def _as_enums(ruleset, frame: pl.DataFrame, kinds: dict[str, str], schema) -> di
             for t in L.tests(logic):
                 if t.column == column and t.kind == "category" and t.op not in ("missing", "known"):
                     allowed += list(t.value if isinstance(t.value, tuple) else (t.value,))
-        spellings = dict.fromkeys(s for value in allowed for s in (value, category_key(value), *key_spellings(value)))
+        spellings = list(dict.fromkeys(s for value in allowed
+                                       for s in (value, category_key(value), *key_spellings(value))))
         if spellings:
-            wanted[column] = pl.Enum(list(spellings))
-    if not wanted:
-        return {}
-    cast = frame.select([pl.col(c).cast(dtype, strict=False) for c, dtype in wanted.items()])
-    # a value outside the Enum became null: then the column is not spelt as expected
-    return {c: cast.get_column(c) for c in wanted
-            if cast.get_column(c).null_count() == frame.get_column(c).null_count()}
+            out[column] = spellings
+    return out
+
+
+def _spelt(ruleset, frame: pl.DataFrame, kinds: dict[str, str], schema) -> Spelt:
+    """The String category columns of an eager frame that can be read without keying each row, and how.
+
+    Keying each row (its category key per distinct value, looked up per row) hashes every string: ~0.18 s per
+    column of 2 million strings here, more than the 50 rules take on Enum columns. A column holding few distinct
+    spellings needs no key per row: a test is true where the value is one of the spellings whose key (``_key``,
+    as the lookup computes it) is a tested one. A column of at most ``EQUALITIES`` expected spellings is compared
+    to each of them (one pass of view comparisons each; their "or" counts the values that are expected); the
+    other spellings it holds (" Oak", an unknown value) are found by filtering the rows that are none of them,
+    and compared the same way while there are at most ``EQUALITIES`` spellings in all. A column of more expected
+    spellings is cast to an Enum of them (a value outside the Enum becomes null) and the rules compare codes, if
+    it holds nothing else. Any other column keeps the key lookup: the answers are the same on every route, only
+    the time differs."""
+    spellings = _spellings(ruleset, kinds, schema)
+    few = {c: s for c, s in spellings.items() if len(s) <= EQUALITIES}
+    many = {c: s for c, s in spellings.items() if len(s) > EQUALITIES}
+    masks: dict[str, dict[str, pl.Series]] = {}
+    keys: dict[str, dict[str, str]] = {}
+    found: dict[str, list[str]] = {}
+    if few:
+        names = {c: [f"{i}_{j}" for j in range(len(s))] for i, (c, s) in enumerate(few.items())}
+        computed = frame.select([(pl.col(c) == s).alias(name) for c, spelt in few.items()
+                                 for s, name in zip(spelt, names[c])])
+        for c, spelt in few.items():
+            columns = {s: computed.get_column(name).alias(c) for s, name in zip(spelt, names[c])}
+            # null where the value is missing, false where it is none of the spellings
+            expected = reduce(lambda a, b: a | b, columns.values())
+            if expected.sum() < frame.height - frame.get_column(c).null_count():
+                others = frame.get_column(c).filter(~expected).unique(maintain_order=True).to_list()
+                if len(columns) + len(others) > EQUALITIES:
+                    continue  # many other spellings: the key lookup
+                extra = frame.select([(pl.col(c) == o).alias(str(j)) for j, o in enumerate(others)])
+                columns.update({o: extra.get_column(str(j)).alias(c) for j, o in enumerate(others)})
+                found[c] = others
+            masks[c] = columns
+            spellings_ = pl.Series(c, list(columns), dtype=pl.String)
+            keys[c] = dict(zip(columns, pl.select(_key(pl.lit(spellings_))).to_series().to_list()))
+    enums = {}
+    if many:
+        cast = frame.select([pl.col(c).cast(pl.Enum(s), strict=False) for c, s in many.items()])
+        # a value outside the Enum became null: then the column is not spelt as expected
+        enums = {c: cast.get_column(c) for c in many
+                 if cast.get_column(c).null_count() == frame.get_column(c).null_count()}
+    return Spelt(masks, enums, keys, found)
 
 
 def _same_kind(frame, lazy: pl.LazyFrame):

@@ -285,12 +285,13 @@ def test_every_construct_and_truth_value_gives_the_reference_answer_on_every_eng
 
 
 def test_polars_text_columns_spelt_as_allowed_values_are_compared_by_code_with_the_same_answers():
-    # An eager frame's String category column that holds only allowed spellings is cast to an Enum once and the
-    # rules compare codes (the fast path); a column with any other spelling (" BORDER", "Margin", an unknown value)
-    # keeps the key lookup. Both give the reference answers.
+    # An eager frame's String category column that holds only allowed spellings is read without keying each row
+    # (compared to each spelling, or cast to an Enum once and compared by code: the fast path); a column with any
+    # other spelling (" BORDER", "Margin", an unknown value) has them found in the data and keyed once each (or,
+    # with many, keeps the key lookup). Every route gives the reference answers.
     pl = engine_or_skip("polars")
     from rules_dsl.backends.values import category_key
-    from rules_dsl.engines.polars import _as_enums, _kinds
+    from rules_dsl.engines.polars import _kinds, _spelt
 
     categories = [c for c in _kinds(RULESET._pairs) if FEATURES[c].type == "category"]
     assert "location" in categories
@@ -300,7 +301,9 @@ def test_polars_text_columns_spelt_as_allowed_values_are_compared_by_code_with_t
     mixed = {**spelt, "location": DATA["location"]}
     for data, fast in ((spelt, set(categories)), (mixed, set(categories) - {"location"})):
         frame = polars_frame(data)
-        assert set(_as_enums(RULESET, frame, _kinds(RULESET._pairs), frame.schema)) == fast
+        route = _spelt(RULESET, frame, _kinds(RULESET._pairs), frame.schema)
+        assert (set(route.masks) - set(route.found)) | set(route.enums) == fast
+        assert set(route.found) == set(categories) - fast  # a few other spellings: found in the data, keyed once
         cells = differing_cells(RULESET, data, run_engine("polars eager", RULESET, data, None))
         assert cells == [], "\n".join(cells[:20])
         assert frame.schema == ruleset_out_schema(RULESET.with_matches(frame), frame), "input columns keep their type"
