@@ -17,6 +17,17 @@ A category value is compared as the SQL backend does it, ``lower(trim(x, <spaces
 spelling of the allowed values (Spark's lower() folds every letter, as Java does); Spark has no Unicode
 normalisation, so category data must be NFC (text from keyboards and most files is). An integer column read where
 a category is expected (grade codes read as numbers) is compared as its decimal spelling.
+
+Two forms of the same logic, chosen from the session's settings (``jit_compiles_stages``): HotSpot does not
+JIT-compile a method above 8,000 bytes of bytecode, and Spark's whole-stage code for a few dozen rules passes it.
+- By default (``spark.sql.codegen.hugeMethodLimit`` 65,535) that code runs in the JVM's interpreter, where its
+  size is what costs: the *compact* form, Spark's own three-valued logic over one projection that reads each column
+  once (NaN as NULL, a category as its key).
+- When the code is compiled (the limit at 8,000 as Spark's documentation advises for HotSpot, whole-stage code off,
+  or the JVM told ``-XX:-DontCompileHugeMethods``), the work per row is what costs: the *rails* form, each test
+  guarded on the raw column and the two rails of logic.py written out (what a careful person writes in SQL), and
+  a category value spelt as an allowed value's key compared as it is, with no per-row trim or lower-casing.
+  docs/benchmarks.md ("Spark local[2]") has the figures.
 This is the only module of rules_dsl that imports PySpark.
 """
 from __future__ import annotations
@@ -144,6 +155,100 @@ class _Builder:
         return self.kleene(node)
 
 
+class _Rails(_Builder):
+    """The rails form: each test guarded on the raw column (``x IS NOT NULL AND NOT isnan(x) AND x > 38``), the
+    rails of logic.py written out (T(not a) = F(a), T(all) = and of T, F(all) = or of F, T(at least n) =
+    count(T) >= n, F(at least n) = count(F) > items - n), so no part is ever NULL and no column is prepared
+    apart. ``own_keys``: per category column, the spellings of its values that are their own key (ASCII,
+    lower-case, nothing to trim): data spelt so is compared as it is."""
+
+    def __init__(self, schema: Mapping[str, T.DataType], own_keys: Mapping[str, list[str]]):
+        super().__init__(schema)
+        self.own_keys = own_keys
+
+    def surely(self, node: L.Logic) -> Column:
+        return self.rail(node, True)
+
+    def rail(self, node: L.Logic, want: bool) -> Column:
+        if isinstance(node, L.Test):
+            known = self.known(node)
+            if node.op in ("missing", "known"):
+                return known if (node.op == "known") == want else ~known
+            hit = self.hit(node)
+            positive = node.op not in ("ne", "not_in", "not_contains")
+            return known & (hit if positive == want else ~hit)
+        if isinstance(node, L.Not):
+            return self.rail(node.item, not want)
+        if isinstance(node, L.AtLeast):
+            counted = _count([self.rail(item, want) for item in node.items])
+            return counted >= node.count if want else counted > len(node.items) - node.count
+        parts = [self.rail(item, want) for item in node.items]
+        return _all(parts) if isinstance(node, L.All) == want else _any(parts)
+
+    def known(self, t: L.Test) -> Column:
+        dtype, raw = self.schema.get(t.column), F.col(_quoted(t.column))
+        return raw.isNotNull() & ~F.isnan(raw) if isinstance(dtype, (T.DoubleType, T.FloatType)) else raw.isNotNull()
+
+    def hit(self, t: L.Test) -> Column:
+        """The test's positive form (``x = v`` for ``is not``) on the raw column: never NULL where it is known."""
+        dtype, raw, op, v = self.schema.get(t.column), F.col(_quoted(t.column)), t.op, t.value
+        if t.kind == "number" or (t.kind == "boolean" and isinstance(dtype, T.NumericType)):
+            x = raw if isinstance(dtype, T.DoubleType) else raw.cast("double")
+            if op in _COMPARE:
+                return _COMPARE[op](x, F.lit(float(v)))
+            return x.isin([F.lit(float(i)) for i in v]) if op in ("in", "not_in") else x == F.lit(float(v))
+        if t.kind == "boolean":
+            return raw == F.lit(bool(v))
+        if isinstance(dtype, T.IntegralType):  # category codes read as numbers: 2, not "2"
+            raw = raw.cast("string")
+        if op in ("contains", "not_contains"):
+            return F.lower(raw).contains(F.lit(v.lower()))
+        if t.kind != "category":
+            return raw.isin(list(v)) if op in ("in", "not_in") else raw == F.lit(v)
+        spellings = sorted({s for item in (v if isinstance(v, tuple) else (v,)) for s in spark_spellings(item)})
+        keyed = F.lower(F.trim(raw, F.lit(SPACES))).isin(spellings)
+        own = [] if isinstance(dtype, T.IntegralType) else self.own_keys.get(t.column, [])
+        if not own:
+            return keyed
+        # CASE, not OR: Spark computes a subexpression repeated across rules (the key) for every row before the
+        # rules, unless it sits in a later branch of a CASE; data spelt as a key never reaches the trim.
+        wanted = [s for s in spellings if s in own]
+        first = F.when(raw.isin(wanted), F.lit(True)).when if wanted else F.when
+        return first(raw.isin(own), F.lit(False)).otherwise(keyed)
+
+
+def _own_keys(ruleset, kinds: Mapping[str, str]) -> dict[str, list[str]]:
+    """Per category column, the spellings of its allowed and tested values that Spark's ``lower(trim(x))`` leaves
+    as they are (ASCII, lower-case, no space at either end: Java and Python agree on those)."""
+    features = ruleset.vocabulary.by_column()
+    values: dict[str, set[str]] = {c: set(features[c].values) if c in features else set()
+                                   for c, kind in kinds.items() if kind == "category"}
+    for _, logic in ruleset._pairs:
+        for t in L.tests(logic):
+            if t.kind == "category" and t.op not in ("missing", "known"):
+                values[t.column].update(t.value if isinstance(t.value, tuple) else (t.value,))
+    return {column: sorted({s for value in found for s in spark_spellings(value)
+                            if s.isascii() and s == s.lower() and s == s.strip()})
+            for column, found in values.items()}
+
+
+def jit_compiles_stages(session) -> bool:
+    """Whether the JVM will compile the code of a stage of many rules (see the module's docstring): whole-stage
+    code off, ``spark.sql.codegen.hugeMethodLimit`` at most 8,000, or HotSpot told to compile huge methods."""
+    def setting(key: str, default: str) -> str:
+        return str(session.conf.get(key, default) or default)
+
+    if setting("spark.sql.codegen.wholeStage", "true").strip().lower() == "false":
+        return True
+    try:
+        if int(setting("spark.sql.codegen.hugeMethodLimit", "65535").strip()) <= 8000:
+            return True
+    except ValueError:
+        pass
+    options = " ".join(setting(f"spark.{side}.extraJavaOptions", "") for side in ("driver", "executor"))
+    return "-XX:-DontCompileHugeMethods" in options
+
+
 def _count(parts: list[Column]) -> Column:
     total = None
     for part in parts:
@@ -200,10 +305,14 @@ def _refuse_collisions(frame: DataFrame, names: list[str]) -> None:
 def _fired(ruleset, frame: DataFrame, names: Mapping[str, str]) -> DataFrame:
     """``frame`` with each active rule's column (true only where it surely fires, never NULL) named ``names[id]``.
 
-    Two projections: the first gives each number column with NaN as NULL and each category column as its key
-    (computed once per row, not once per test: Catalyst keeps a projection whose non-trivial columns are read
-    more than once), the second the rules in Spark's own three-valued logic; the helper columns are dropped."""
+    The rails form is one projection. The compact form is two: the first gives each number column with NaN as
+    NULL and each category column as its key (computed once per row, not once per test: Catalyst keeps a
+    projection whose non-trivial columns are read more than once), the second the rules in Spark's own
+    three-valued logic; the helper columns are dropped."""
     schema = _schema(ruleset, frame)
+    if jit_compiles_stages(frame.sparkSession):
+        rails = _Rails(schema, _own_keys(ruleset, _kinds(ruleset)))
+        return frame.withColumns({names[rule_id]: rails.surely(logic) for rule_id, logic in ruleset._pairs})
     plain = _Builder(schema)
     taken = set(frame.columns) | set(names.values())
     helpers, prepared = {}, {}

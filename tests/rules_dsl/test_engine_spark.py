@@ -20,7 +20,7 @@ from rules_dsl import DataError, load_folder
 from rules_dsl import logic as L
 from rules_dsl.demo import demo_path, reference_data
 from rules_dsl.vocabulary import Policy
-from tests.conftest import engine_or_skip
+from tests.conftest import SPARK_FORMS, engine_or_skip, spark_settings
 
 from .test_parity import COLUMNS, FEATURES, KLEENE, TRUTH, A, B, C, reference_test
 from .vocab import CATEGORY_DATA, NOTES, NUMBERS, OTHER_NUMBERS, build_ruleset
@@ -35,6 +35,16 @@ SPARK_TYPES = {"number": T.DoubleType(), "category": T.StringType(), "text": T.S
                "boolean": T.BooleanType()}
 SCHEMA = T.StructType([T.StructField("row_id", T.LongType())]
                       + [T.StructField(c, SPARK_TYPES[FEATURES[c].type]) for c in COLUMNS])
+
+
+
+@pytest.fixture(params=list(SPARK_FORMS))
+def spark(spark, request):
+    """Every test here runs on both forms of the engine's expressions (compact and rails)."""
+    with spark_settings(spark, SPARK_FORMS[request.param]) as session:
+        assert engine.jit_compiles_stages(session) == (request.param == "rails")
+        yield session
+
 
 # One rule per operator and construct, over every feature type (categories spelt in other cases, with spaces).
 OPERATORS = [
@@ -253,6 +263,36 @@ def test_the_plan_is_native_and_filters_reach_the_parquet_scan(spark, tmp_path):
     scan = filtered._jdf.queryExecution().executedPlan().toString()
     assert re.search(r"PushedFilters: \[[^\]]*GreaterThan\(temperature,38\.0\)", scan), scan
     assert filtered.count() == fever.matches(pandas_frame(data))["r000"].sum() > 0
+
+
+def test_the_form_follows_the_settings_that_let_the_jvm_compile_a_stage(spark):
+    plain = {"spark.sql.codegen.hugeMethodLimit": "65535", "spark.sql.codegen.wholeStage": "true"}
+    for settings, compiled in (({}, False), ({"spark.sql.codegen.hugeMethodLimit": "8000"}, True),
+                               ({"spark.sql.codegen.hugeMethodLimit": "7999"}, True),
+                               ({"spark.sql.codegen.hugeMethodLimit": "8001"}, False),
+                               ({"spark.sql.codegen.wholeStage": "false"}, True)):
+        with spark_settings(spark, {**plain, **settings}):
+            assert engine.jit_compiles_stages(spark) is compiled, settings
+            ruleset = build_ruleset(['rule "m" when location is "margin" and temperature is above 38'])
+            plan = engine.with_matches(ruleset, spark_frame(spark, {c: [None] for c in COLUMNS})) \
+                ._jdf.queryExecution().optimizedPlan().toString()
+            # rails: the raw value spelt as the key is compared as it is (no per-row trim); compact: the key first
+            assert bool(re.search(r"CASE WHEN \(location#\d+ = margin\) THEN true", plan)) is compiled, plan
+
+
+def test_category_data_spelt_as_keys_or_not_gives_the_same_answers(spark):
+    # The rails form compares data spelt as an allowed value's key (ASCII, lower-case, no spaces) as it is and
+    # computes the key of anything else; every other spelling, an unknown value and NULL still give the reference.
+    ruleset = build_ruleset(['rule "m" when location is "margin"', 'rule "n" when location is not "margin"',
+                             'rule "o" when location is one of "border", "centre"',
+                             'rule "p" when location is not one of "border", "centre"',
+                             'rule "q" when not (location is "margin") and location is known',
+                             'rule "r" when at least 1 of (location is "centre", location is not "border")'])
+    values = ["margin", "border", "centre", "Margin", " margin", "MARGIN ", "elsewhere", "", None, "Border",
+              "centre\u00a0"]
+    data = {c: [None] * len(values) for c in COLUMNS}
+    data["location"] = values
+    assert_spark_agrees(spark, ruleset, data)
 
 
 def test_category_values_with_unicode_spaces_at_either_end_match_as_trimmed(spark):
