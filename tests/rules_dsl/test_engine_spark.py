@@ -27,7 +27,8 @@ from .vocab import CATEGORY_DATA, NOTES, NUMBERS, OTHER_NUMBERS, build_ruleset
 
 engine_or_skip("pyspark")
 
-from pyspark.sql import types as T  # noqa: E402  (after the skip: PySpark is optional)
+from pyspark.sql import functions as F  # noqa: E402, N812  (after the skip: PySpark is optional)
+from pyspark.sql import types as T  # noqa: E402, N812
 
 from rules_dsl.engines import spark as engine  # noqa: E402
 
@@ -278,6 +279,18 @@ def test_the_form_follows_the_settings_that_let_the_jvm_compile_a_stage(spark):
                 ._jdf.queryExecution().optimizedPlan().toString()
             # rails: the raw value spelt as the key is compared as it is (no per-row trim); compact: the key first
             assert bool(re.search(r"CASE WHEN \(location#\d+ = margin\) THEN true", plan)) is compiled, plan
+
+
+def test_values_reach_spark_sql_exactly_as_written(spark):
+    # Rules are handed to Spark as SQL text: every value must come back from Spark as the same string or number.
+    texts = ["it's", "back\\slash", "\\'", "new\nline", "tab\t", "\u00a0nbsp\u3000", "emoji \U0001f600", "é\u0301",
+             "\x00nul", '"double"', "`tick`", "--", "/* c */", "${x}", "\\u0041"]
+    numbers = [0.1, -5.0, 1e-07, 1.7976931348623157e308, 5e-324, 38.0]
+    row = spark.range(1).select(*[F.expr(engine._text(t)).alias(f"t{i}") for i, t in enumerate(texts)],
+                                *[F.expr(engine._number(n)).alias(f"n{i}") for i, n in enumerate(numbers)]).first()
+    assert [row[f"t{i}"] for i in range(len(texts))] == texts
+    assert [row[f"n{i}"] for i in range(len(numbers))] == numbers
+    assert engine._quoted("a`b.c d") == "`a``b.c d`"
 
 
 def test_category_data_spelt_as_keys_or_not_gives_the_same_answers(spark):
