@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rules", type=int, default=50)
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds after a warm-up; the median counts")
     p.add_argument("--check-rows", type=int, default=100_000)
+    p.add_argument("--settings", default=",".join(SETTINGS), help=f"which of {', '.join(SETTINGS)} to run")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                    help="a Spark setting for the whole session, e.g. "
                         "spark.driver.extraJavaOptions=-XX:-DontCompileHugeMethods (see docs/scale.md)")
@@ -173,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         check = frame.where(f"row_id < {args.check_rows}")
         sample = data.iloc[:args.check_rows]
         expected = ruleset.matches(sample.drop(columns="row_id")).to_numpy()
-        pairs = [(setting, name) for setting in SETTINGS for name in runs]
+        chosen = [setting for setting in SETTINGS if setting in args.settings.split(",")]
+        pairs = [(setting, name) for setting in chosen for name in runs]
         for setting, name in pairs:
             with settings(spark, SETTINGS[setting]):
                 got = runs[name](check).orderBy("row_id").toPandas()
@@ -191,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 if round_:
                     seconds[setting, name].append(took)
         print(f"  load after: {os.getloadavg()[0]:.1f}")
-        for setting in SETTINGS:
+        for setting in chosen:
             median = {name: statistics.median(seconds[setting, name]) for name in runs}
             for name in runs:
                 times = ", ".join(f"{t:.2f}" for t in seconds[setting, name])

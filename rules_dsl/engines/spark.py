@@ -255,11 +255,12 @@ class _Rails(_Builder):
         own = [] if isinstance(dtype, T.IntegralType) else self.own_keys.get(t.column, [])
         if not own:
             return keyed
-        # CASE, not OR: Spark computes a subexpression repeated across rules (the key) for every row before the
-        # rules, unless it sits in a later branch of a CASE; data spelt as a key never reaches the trim.
+        # Spark computes a subexpression repeated across rules once per row, before the rules: "is the value spelt
+        # as a key" is shared by every test of the column, and the key itself sits in a later branch of a CASE,
+        # which Spark never computes ahead, so data spelt as a key never reaches the trim.
         wanted = [_text(s) for s in spellings if s in own]
-        first = f"WHEN {_one_of(raw, wanted)} THEN true " if wanted else ""
-        return f"(CASE {first}WHEN {_one_of(raw, [_text(s) for s in own])} THEN false ELSE {keyed} END)"
+        spelt = _one_of(raw, [_text(s) for s in own])
+        return f"(CASE WHEN NOT {spelt} THEN {keyed} ELSE {_one_of(raw, wanted) if wanted else 'false'} END)"
 
 
 def _own_keys(ruleset, kinds: Mapping[str, str]) -> dict[str, list[str]]:
