@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+import warnings
 from collections.abc import Mapping
 
 from pyspark.sql import Column, DataFrame
@@ -278,6 +279,15 @@ def _own_keys(ruleset, kinds: Mapping[str, str]) -> dict[str, list[str]]:
             for column, found in values.items()}
 
 
+# From about this many rules, one stage's generated method passes HotSpot's 8,000 bytes (measured: 1 rule 1.6 s,
+# 10 rules 2.6 s, 50 rules 23-26 s on the same rows; docs/benchmarks.md).
+SLOW_STAGE_RULES = 20
+
+
+class SlowSparkStage(UserWarning):
+    """Spark's settings leave a stage of many rules to the JVM's interpreter (see ``jit_compiles_stages``)."""
+
+
 def jit_compiles_stages(session) -> bool:
     """Whether the JVM will compile the code of a stage of many rules (see the module's docstring): whole-stage
     code off, ``spark.sql.codegen.hugeMethodLimit`` at most 8,000, or HotSpot told to compile huge methods."""
@@ -343,6 +353,11 @@ def _fired(ruleset, frame: DataFrame, names: Mapping[str, str]) -> DataFrame:
     projection whose non-trivial columns are read more than once), the second the rules in Spark's own
     three-valued logic; the helper columns are dropped."""
     schema = _schema(ruleset, frame)
+    if len(ruleset._pairs) >= SLOW_STAGE_RULES and not jit_compiles_stages(frame.sparkSession):
+        warnings.warn(f"Spark will run the code of these {len(ruleset._pairs)} rules in the JVM's interpreter, "
+                      "several times slower than compiled: set spark.sql.codegen.hugeMethodLimit to 8000 (Spark's "
+                      "advice for HotSpot JVMs), e.g. spark.conf.set('spark.sql.codegen.hugeMethodLimit', '8000'). "
+                      "See Rulecraft's docs/scale.md, 'What it costs'.", SlowSparkStage, stacklevel=3)
     if jit_compiles_stages(frame.sparkSession):
         rails = _Rails(schema, _own_keys(ruleset, _kinds(ruleset)))
         return frame.withColumns({names[rule_id]: F.expr(rails.surely(logic)) for rule_id, logic in ruleset._pairs})

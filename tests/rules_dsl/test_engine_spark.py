@@ -281,6 +281,24 @@ def test_the_form_follows_the_settings_that_let_the_jvm_compile_a_stage(spark):
             assert bool(re.search(r"CASE WHEN NOT location#\d+ IN \(", plan)) is compiled, plan
 
 
+def test_many_rules_under_settings_that_leave_them_to_the_interpreter_warn_how_to_fix_it(spark):
+    import warnings
+
+    many = build_ruleset([f'rule "r {i}" when temperature is above {i}' for i in range(engine.SLOW_STAGE_RULES)])
+    few = build_ruleset([f'rule "r {i}" when temperature is above {i}' for i in range(engine.SLOW_STAGE_RULES - 1)])
+    frame = spark_frame(spark, {c: [None] for c in COLUMNS})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        engine.with_matches(many, frame)
+        engine.with_matches(few, frame)
+    slow = [w for w in caught if issubclass(w.category, engine.SlowSparkStage)]
+    if engine.jit_compiles_stages(spark):
+        assert slow == []
+    else:
+        assert len(slow) == 1 and "spark.sql.codegen.hugeMethodLimit" in str(slow[0].message)
+        assert "20 rules" in str(slow[0].message) and slow[0].filename == __file__
+
+
 def test_values_reach_spark_sql_exactly_as_written(spark):
     # Rules are handed to Spark as SQL text: every value must come back from Spark as the same string or number.
     texts = ["it's", "back\\slash", "\\'", "new\nline", "tab\t", "\u00a0nbsp\u3000", "emoji \U0001f600", "é\u0301",
