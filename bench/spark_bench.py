@@ -1,14 +1,15 @@
 """Spark benchmark (issue 16): Rulecraft's Column expressions against hand-written Spark SQL and against the NumPy
 engine applied through mapInPandas, on Spark local[2].
 
-    python -m bench.spark_bench                      # 2,000,000 rows x 50 rules; a few minutes on 2 cores
-    python -m bench.spark_bench --rows 200000 --repeats 1
-    python -m bench.spark_bench --conf spark.sql.codegen.hugeMethodLimit=8000
+    python -m bench.spark_bench                      # 2,000,000 rows x 50 rules; several minutes on 2 cores
+    python -m bench.spark_bench --rows 200000 --rounds 1
+    python -m bench.spark_bench --conf spark.driver.extraJavaOptions=-XX:-DontCompileHugeMethods
 
 The workload is the batch suite's (bench/workload.py: 50 rules over 14 number and 6 category columns, ~2% of the
 numbers and ~1% of the categories missing), written once as Parquet, read by Spark into 4 partitions and cached,
 so every contender reads the same in-memory rows. Each contender computes the 50 rule columns of every row and
-hands them to Spark's ``noop`` sink (everything is computed, nothing is written); the best of ``--repeats`` runs
+hands them to Spark's ``noop`` sink (everything is computed, nothing is written), under Spark's default settings
+and with ``spark.sql.codegen.hugeMethodLimit=8000`` (``SETTINGS``), all interleaved; the median of ``--rounds``
 counts. Contenders:
 - Rulecraft: ``rules_dsl.engines.spark.with_matches`` (native Columns, categories matched by key);
 - hand-written Spark SQL: the same rules as a careful person writes them in SQL text, with the same guards
@@ -21,7 +22,9 @@ checked cell by cell on the first ``--check-rows`` rows: all three against the p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -128,25 +131,30 @@ def contenders(rules, ruleset, frame):
     }
 
 
-def best_time(make, frame, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        make(frame).write.format("noop").mode("overwrite").save()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def one_run(make, frame) -> float:
+    start = time.perf_counter()
+    make(frame).write.format("noop").mode("overwrite").save()
+    return time.perf_counter() - start
+
+
+# Runtime settings compared in one run (the session's own settings apply to both): Spark's defaults, and the limit
+# Spark's documentation advises for HotSpot (generated methods small enough for the JIT compiler).
+SETTINGS = {"default": {}, "hugeMethodLimit=8000": {"spark.sql.codegen.hugeMethodLimit": "8000"}}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=2_000_000)
     p.add_argument("--rules", type=int, default=50)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds after a warm-up; the median counts")
     p.add_argument("--check-rows", type=int, default=100_000)
+    p.add_argument("--settings", default=",".join(SETTINGS), help=f"which of {', '.join(SETTINGS)} to run")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
-                   help="a Spark setting, e.g. spark.sql.codegen.hugeMethodLimit=8000 (see docs/scale.md)")
+                   help="a Spark setting for the whole session, e.g. "
+                        "spark.driver.extraJavaOptions=-XX:-DontCompileHugeMethods (see docs/scale.md)")
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")  # PySpark 4.x, pandas 3
+    from rules_dsl.engines.spark import jit_compiles_stages
 
     rules = generate_rules(args.rules)
     ruleset = compile_ruleset(rules)
@@ -160,29 +168,61 @@ def main(argv: list[str] | None = None) -> int:
         frame = spark.read.parquet(path).repartition(4).cache()
         frame.count()
         print(f"{args.rows:,} rows x {len(rules)} rules ({len(CATEGORIES)} category columns), Spark "
-              f"{spark.version} local[2], best of {args.repeats}; load {os.getloadavg()[0]:.1f}; "
-              f"settings {args.conf or 'default'}")
+              f"{spark.version} local[2], median of {args.rounds} interleaved rounds; load "
+              f"{os.getloadavg()[0]:.1f}; session settings {args.conf or 'default'}")
         runs = contenders(rules, ruleset, frame)
         check = frame.where(f"row_id < {args.check_rows}")
         sample = data.iloc[:args.check_rows]
         expected = ruleset.matches(sample.drop(columns="row_id")).to_numpy()
-        for name, make in runs.items():
-            got = make(check).orderBy("row_id").toPandas()
+        chosen = [setting for setting in SETTINGS if setting in args.settings.split(",")]
+        pairs = [(setting, name) for setting in chosen for name in runs]
+        for setting, name in pairs:
+            with settings(spark, SETTINGS[setting]):
+                got = runs[name](check).orderBy("row_id").toPandas()
+                if name.startswith("Rulecraft"):
+                    form = "rails" if jit_compiles_stages(spark) else "compact"
             differ = int((got[[r.id for r in rules]].to_numpy(dtype=bool) != expected).sum())
-            print(f"  answers on {len(sample):,} rows, {name}: {differ} cells differ from the pandas engine")
+            print(f"  answers on {len(sample):,} rows, {setting}, {name}: {differ} cells differ from the pandas "
+                  f"engine" + (f" ({form} form)" if name.startswith("Rulecraft") else ""))
             assert differ == 0, name
-        seconds = {name: best_time(make, frame, args.repeats) for name, make in runs.items()}
-        for name, s in seconds.items():
-            print(f"  {name:32s} {s:7.2f} s  {args.rows / s / 1e6:6.2f} M rows/s")
-        ours, sql = seconds["Rulecraft Spark Columns"], seconds["hand-written Spark SQL"]
-        udf = seconds["NumPy engine via mapInPandas"]
-        print(f"  Rulecraft / hand-written SQL time: {ours / sql:.2f}x (target <= 1.25x: "
-              f"{'met' if ours <= 1.25 * sql else 'NOT met'})")
-        print(f"  mapInPandas / Rulecraft time: {udf / ours:.1f}x (target >= 5x: "
-              f"{'met' if udf >= 5 * ours else 'NOT met'})")
+        seconds = {pair: [] for pair in pairs}
+        for round_ in range(args.rounds + 1):  # round 0 warms up (code generated and compiled), not counted
+            for setting, name in pairs if round_ % 2 else pairs[::-1]:
+                with settings(spark, SETTINGS[setting]):
+                    took = one_run(runs[name], frame)
+                if round_:
+                    seconds[setting, name].append(took)
+        print(f"  load after: {os.getloadavg()[0]:.1f}")
+        for setting in chosen:
+            median = {name: statistics.median(seconds[setting, name]) for name in runs}
+            for name in runs:
+                times = ", ".join(f"{t:.2f}" for t in seconds[setting, name])
+                print(f"  {setting:22s} {name:30s} {median[name]:7.2f} s ({times})  "
+                      f"{args.rows / median[name] / 1e6:6.2f} M rows/s")
+            ours, sql = median["Rulecraft Spark Columns"], median["hand-written Spark SQL"]
+            udf = median["NumPy engine via mapInPandas"]
+            print(f"  {setting}: Rulecraft / hand-written SQL time {ours / sql:.2f}x (target <= 1.25x: "
+                  f"{'met' if ours <= 1.25 * sql else 'NOT met'}); mapInPandas / Rulecraft time {udf / ours:.1f}x "
+                  f"(target >= 5x: {'met' if udf >= 5 * ours else 'NOT met'}); mapInPandas / hand-written SQL "
+                  f"{udf / sql:.1f}x")
         frame.unpersist()
     spark.stop()
     return 0
+
+
+@contextlib.contextmanager
+def settings(spark, values: dict[str, str]):
+    before = {key: spark.conf.get(key, None) for key in values}
+    for key, value in values.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ this matters there most). CI runs the editor tests reversed once (.ci/run).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 
@@ -62,3 +63,24 @@ def spark():
     session = _spark_session()
     yield session
     session.stop()
+
+
+@contextlib.contextmanager
+def spark_settings(session, settings: dict[str, str]):
+    """Runtime settings of a Spark session for the block, then as they were."""
+    before = {key: session.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        session.conf.set(key, value)
+    try:
+        yield session
+    finally:
+        for key, value in before.items():
+            if value is None:
+                session.conf.unset(key)
+            else:
+                session.conf.set(key, value)
+
+
+# The Spark engine writes rules in one of two forms, from the session's settings (rules_dsl/engines/spark.py):
+# the compact one by default, the rails one when Spark is told to keep generated methods small enough for the JIT.
+SPARK_FORMS = {"compact": {}, "rails": {"spark.sql.codegen.hugeMethodLimit": "8000"}}

@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not (args.output or args.table):
         p.error("give --output (a Parquet folder) or --table (a table name)")
-    spark = SparkSession.builder.appName("rulecraft-score").getOrCreate()
+    # Spark's advice for HotSpot JVMs: a stage whose generated method is too large for the JIT compiler (a few dozen
+    # rules) falls back to code the JVM compiles, instead of running in its interpreter (docs/scale.md).
+    spark = (SparkSession.builder.appName("rulecraft-score")
+             .config("spark.sql.codegen.hugeMethodLimit", "8000").getOrCreate())
     ruleset = score(spark, args.bundle, args.key, args.input, args.output, args.table)
     print(f"scored with {ruleset.id} {ruleset.release or ruleset.version} (bundle {ruleset.bundle_hash}, "
           f"signed by {ruleset.signed_by})")

@@ -1,4 +1,4 @@
-"""Spark engine: every rule as a native PySpark Column expression, so Catalyst optimizes it where the data lives.
+"""Spark engine: every rule as a native Spark SQL expression, so Catalyst optimizes it where the data lives.
 
 No Python UDF anywhere: a UDF is opaque to the optimizer (no filter push-down, no code generation) and moving rows
 to Python and back cost about 7x on 2 cores here (docs/benchmarks.md). Expressions are built from the checked logic
@@ -17,12 +17,24 @@ A category value is compared as the SQL backend does it, ``lower(trim(x, <spaces
 spelling of the allowed values (Spark's lower() folds every letter, as Java does); Spark has no Unicode
 normalisation, so category data must be NFC (text from keyboards and most files is). An integer column read where
 a category is expected (grade codes read as numbers) is compared as its decimal spelling.
+
+Two forms of the same logic, chosen from the session's settings (``jit_compiles_stages``): HotSpot does not
+JIT-compile a method above 8,000 bytes of bytecode, and Spark's whole-stage code for a few dozen rules passes it.
+- By default (``spark.sql.codegen.hugeMethodLimit`` 65,535) that code runs in the JVM's interpreter, where its
+  size is what costs: the *compact* form, Spark's own three-valued logic over one projection that reads each column
+  once (NaN as NULL, a category as its key).
+- When the code is compiled (the limit at 8,000 as Spark's documentation advises for HotSpot, whole-stage code off,
+  or the JVM told ``-XX:-DontCompileHugeMethods``), the work per row is what costs: the *rails* form, each test
+  guarded on the raw column and the two rails of logic.py written out (what a careful person writes in SQL), and
+  a category value spelt as an allowed value's key compared as it is, with no per-row trim or lower-casing.
+  docs/benchmarks.md ("Spark local[2]") has the figures.
 This is the only module of rules_dsl that imports PySpark.
 """
 from __future__ import annotations
 
 import functools
 import unicodedata
+import warnings
 from collections.abc import Mapping
 
 from pyspark.sql import Column, DataFrame
@@ -38,7 +50,55 @@ from ..policy import order_voters
 # Column names of with_decisions, after the prefix: the same on every engine.
 from . import CONFIDENCE, DECIDING_RULE, DECISION
 
-_COMPARE = {"gt": Column.__gt__, "ge": Column.__ge__, "lt": Column.__lt__, "le": Column.__le__}
+_COMPARE = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+# ---- Spark SQL text ----------------------------------------------------------------------------------------------
+# Rules are written as SQL text and handed to Spark once per rule (F.expr): built from PySpark Column objects
+# instead, each node is a round trip to the JVM, and 50 rules took 1.7-2.5 s to build before Spark ran a row
+# (hand-written SQL text: 0.3-0.5 s), more than evaluating a million rows with the rails form.
+
+def _quoted(name: str) -> str:
+    """A column reference that takes the name literally (dots and spaces are not struct fields or syntax)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _text(value: str) -> str:
+    """A Spark SQL string literal of ``value`` (Spark unescapes backslash sequences in literals by default; any
+    character but printable ASCII is written as a \\u escape, so spaces of every kind and quotes survive)."""
+    out = []
+    for ch in value:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif " " <= ch <= "~" and ch != "$":  # "${x}" would be replaced by a variable's value
+            out.append(ch)
+        else:
+            units = ch.encode("utf-16-be")
+            out.extend(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+    return "'" + "".join(out) + "'"
+
+
+def _number(value) -> str:
+    return f"{float(value)!r}D"  # a DOUBLE literal (38.0 alone is a DECIMAL in Spark SQL)
+
+
+def _one_of(x: str, literals: list[str]) -> str:
+    return f"({x} = {literals[0]})" if len(literals) == 1 else f"({x} IN ({', '.join(literals)}))"
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+
+
+def _or(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def _count(parts: list[str]) -> str:
+    return "(" + " + ".join(f"CAST({part} AS INT)" for part in parts) + ")" if parts else "0"
+
+
+_KEY = "lower(trim(BOTH " + _text(SPACES) + " FROM {}))"  # a category value's key, as the SQL backend makes it
 
 
 def spark_spellings(value: str) -> list[str]:
@@ -48,7 +108,7 @@ def spark_spellings(value: str) -> list[str]:
 
 
 class _Builder:
-    """Conditions as Spark Columns; ``schema`` (column -> DataType) adapts them to the data's types."""
+    """Conditions as Spark SQL text; ``schema`` (column -> DataType) adapts them to the data's types."""
 
     def __init__(self, schema: Mapping[str, T.DataType] | None = None, prepared: Mapping[str, str] | None = None):
         self.schema = dict(schema or {})
@@ -59,21 +119,21 @@ class _Builder:
     # value is its key, a rule is written with no guard at all (much smaller than the two rails). That matters beyond
     # taste: the JVM does not JIT-compile a method of more than 8,000 bytes of bytecode, and whole-stage code for
     # 50 rules passes it (several times slower; docs/benchmarks.md, "Spark local[2]").
-    def kleene(self, node: L.Logic) -> Column:
+    def kleene(self, node: L.Logic) -> str:
         """True, False, or NULL for unknown."""
         if isinstance(node, L.Test):
             return self.kleene_test(node)
         if isinstance(node, L.Not):
-            return ~self.kleene(node.item)
+            return f"(NOT {self.kleene(node.item)})"
         if isinstance(node, L.AtLeast):
             items = [self.kleene(i) for i in node.items]
-            surely = _count([F.coalesce(i, F.lit(False)) for i in items])
-            possibly = _count([F.coalesce(i, F.lit(True)) for i in items])
-            return F.when(surely >= node.count, F.lit(True)).when(possibly < node.count, F.lit(False))
+            surely = _count([f"coalesce({i}, false)" for i in items])
+            possibly = _count([f"coalesce({i}, true)" for i in items])
+            return f"CASE WHEN {surely} >= {node.count} THEN true WHEN {possibly} < {node.count} THEN false END"
         parts = [self.kleene(i) for i in node.items]
-        return _all(parts) if isinstance(node, L.All) else _any(parts)
+        return _and(parts) if isinstance(node, L.All) else _or(parts)
 
-    def surely(self, node: L.Logic) -> Column:
+    def surely(self, node: L.Logic) -> str:
         """True where the condition is surely true, else false (never NULL).
 
         The top level's tests (the rule's own test, or each test of a top-level ``and``) are written on the raw
@@ -82,79 +142,167 @@ class _Builder:
         if isinstance(node, L.Test):
             return self.guarded(node)
         if isinstance(node, L.All):
-            return _all([self.surely(item) for item in node.items])
-        return F.coalesce(self.kleene(node), F.lit(False))
+            return _and([self.surely(item) for item in node.items])
+        return f"coalesce({self.kleene(node)}, false)"
 
-    def guarded(self, t: L.Test) -> Column:
-        dtype = self.schema.get(t.column)
-        raw = F.col(_quoted(t.column))
-        known = raw.isNotNull()
+    def known(self, t: L.Test) -> str:
+        dtype, raw = self.schema.get(t.column), _quoted(t.column)
         if isinstance(dtype, (T.DoubleType, T.FloatType)) or (dtype is None and t.kind == "number"):
-            known = known & ~F.isnan(raw)
-        if t.op in ("missing", "known"):
-            return ~known if t.op == "missing" else known
-        if t.kind == "number" and t.op in ("gt", "ge", "lt", "le"):
-            return known & _COMPARE[t.op](raw if dtype is None else raw.cast("double"), F.lit(float(t.value)))
-        return known & F.coalesce(self.kleene_test(t), F.lit(False))
+            return f"({raw} IS NOT NULL AND NOT isnan({raw}))"
+        return f"({raw} IS NOT NULL)"
 
-    def value(self, t: L.Test) -> Column:
+    def guarded(self, t: L.Test) -> str:
+        dtype, raw, known = self.schema.get(t.column), _quoted(t.column), self.known(t)
+        if t.op in ("missing", "known"):
+            return f"(NOT {known})" if t.op == "missing" else known
+        if t.kind == "number" and t.op in _COMPARE:
+            x = raw if dtype is None else f"CAST({raw} AS DOUBLE)"
+            return f"({known} AND {x} {_COMPARE[t.op]} {_number(t.value)})"
+        return f"({known} AND coalesce({self.kleene_test(t)}, false))"
+
+    def value(self, t: L.Test) -> str:
         """The column as tests read it: numbers with NaN as NULL, categories as their key (see ``prepared``)."""
         if t.column in self.prepared:
-            return F.col(_quoted(self.prepared[t.column]))
+            return _quoted(self.prepared[t.column])
         return self.normalised(t.column, t.kind)
 
-    def normalised(self, column: str, kind: str) -> Column:
-        dtype = self.schema.get(column)
-        x = F.col(_quoted(column))
+    def normalised(self, column: str, kind: str) -> str:
+        dtype, x = self.schema.get(column), _quoted(column)
         if kind == "number" or (kind == "boolean" and isinstance(dtype, T.NumericType)):
-            if dtype is None or isinstance(dtype, (T.DoubleType, T.FloatType)):
-                return F.when(~F.isnan(x), x.cast("double") if dtype is not None else x)
-            return x.cast("double")  # integers and decimals hold no NaN
+            if dtype is None:
+                return f"CASE WHEN NOT isnan({x}) THEN {x} END"
+            if isinstance(dtype, (T.DoubleType, T.FloatType)):
+                return f"CASE WHEN NOT isnan({x}) THEN CAST({x} AS DOUBLE) END"
+            return f"CAST({x} AS DOUBLE)"  # integers and decimals hold no NaN
         if isinstance(dtype, T.IntegralType):  # category codes read as numbers: 2, not "2"
-            x = x.cast("string")
-        if kind == "category":
-            return F.lower(F.trim(x, F.lit(SPACES)))
-        return x
+            x = f"CAST({x} AS STRING)"
+        return _KEY.format(x) if kind == "category" else x
 
-    def kleene_test(self, t: L.Test) -> Column:
+    def kleene_test(self, t: L.Test) -> str:
         x, op, v = self.value(t), t.op, t.value
         if op in ("missing", "known"):
-            return x.isNull() if op == "missing" else x.isNotNull()
-        dtype = self.schema.get(t.column)
+            return f"({x} IS NULL)" if op == "missing" else f"({x} IS NOT NULL)"
         if t.kind == "boolean":
-            numeric = isinstance(dtype, T.NumericType)
-            return x == (F.lit(float(v)) if numeric else F.lit(bool(v)))
-        if op in ("contains", "not_contains"):
-            hit = F.lower(x).contains(F.lit(v.lower()))
-        elif t.kind == "category":
-            values = v if isinstance(v, tuple) else (v,)
-            spellings = sorted({s for item in values for s in spark_spellings(item)})
-            hit = x.isin([F.lit(s) for s in spellings]) if len(spellings) > 1 else x == F.lit(spellings[0])
-        elif op in ("in", "not_in"):
-            items = [float(i) for i in v] if t.kind == "number" else list(v)
-            hit = x.isin([F.lit(i) for i in items])
-        elif op in ("eq", "ne"):
-            hit = x == F.lit(float(v) if t.kind == "number" else v)
-        else:
-            return _COMPARE[op](x, F.lit(float(v)))
-        return hit if op in ("eq", "in", "contains") else ~hit
+            numeric = isinstance(self.schema.get(t.column), T.NumericType)
+            return f"({x} = {_number(v) if numeric else str(bool(v)).lower()})"
+        if op in _COMPARE:
+            return f"({x} {_COMPARE[op]} {_number(v)})"
+        hit = self.hit_on(x, t)
+        return hit if op in ("eq", "in", "contains") else f"(NOT {hit})"
 
-    def three_valued(self, node: L.Logic) -> Column:
+    @staticmethod
+    def hit_on(x: str, t: L.Test) -> str:
+        """``x = v`` (or one of, or contains) of an equality test on ``x``, its category key or its number."""
+        v = t.value
+        if t.op in ("contains", "not_contains"):
+            return f"contains(lower({x}), {_text(v.lower())})"
+        if t.kind == "category":
+            values = v if isinstance(v, tuple) else (v,)
+            return _one_of(x, [_text(s) for s in sorted({s for item in values for s in spark_spellings(item)})])
+        items = v if t.op in ("in", "not_in") else (v,)
+        return _one_of(x, [_number(i) if t.kind == "number" else _text(i) for i in items])
+
+    def three_valued(self, node: L.Logic) -> str:
         """True, False, or NULL for unknown."""
         return self.kleene(node)
 
 
-def _count(parts: list[Column]) -> Column:
-    total = None
-    for part in parts:
-        one = part.cast("int")
-        total = one if total is None else total + one
-    return total if total is not None else F.lit(0)
+class _Rails(_Builder):
+    """The rails form: each test guarded on the raw column (``x IS NOT NULL AND NOT isnan(x) AND x > 38``), the
+    rails of logic.py written out (T(not a) = F(a), T(all) = and of T, F(all) = or of F, T(at least n) =
+    count(T) >= n, F(at least n) = count(F) > items - n), so no part is ever NULL and no column is prepared
+    apart. ``own_keys``: per category column, the spellings of its values that are their own key (ASCII,
+    lower-case, nothing to trim): data spelt so is compared as it is."""
+
+    def __init__(self, schema: Mapping[str, T.DataType], own_keys: Mapping[str, list[str]]):
+        super().__init__(schema)
+        self.own_keys = own_keys
+
+    def surely(self, node: L.Logic) -> str:
+        return self.rail(node, True)
+
+    def rail(self, node: L.Logic, want: bool) -> str:
+        if isinstance(node, L.Test):
+            known = self.known(node)
+            if node.op in ("missing", "known"):
+                return known if (node.op == "known") == want else f"(NOT {known})"
+            hit = self.hit(node)
+            positive = node.op not in ("ne", "not_in", "not_contains")
+            return f"({known} AND {hit if positive == want else f'(NOT {hit})'})"
+        if isinstance(node, L.Not):
+            return self.rail(node.item, not want)
+        if isinstance(node, L.AtLeast):
+            counted = _count([self.rail(item, want) for item in node.items])
+            return f"({counted} >= {node.count})" if want else f"({counted} > {len(node.items) - node.count})"
+        parts = [self.rail(item, want) for item in node.items]
+        return _and(parts) if isinstance(node, L.All) == want else _or(parts)
+
+    def hit(self, t: L.Test) -> str:
+        """The test's positive form (``x = v`` for ``is not``) on the raw column: never NULL where it is known."""
+        dtype, raw, op, v = self.schema.get(t.column), _quoted(t.column), t.op, t.value
+        if t.kind == "number" or (t.kind == "boolean" and isinstance(dtype, T.NumericType)):
+            x = raw if isinstance(dtype, T.DoubleType) else f"CAST({raw} AS DOUBLE)"
+            if op in _COMPARE:
+                return f"({x} {_COMPARE[op]} {_number(v)})"
+            return f"({x} = {_number(v)})" if t.kind == "boolean" else self.hit_on(x, t)
+        if t.kind == "boolean":
+            return f"({raw} = {str(bool(v)).lower()})"
+        if isinstance(dtype, T.IntegralType):  # category codes read as numbers: 2, not "2"
+            raw = f"CAST({raw} AS STRING)"
+        if t.kind != "category" or op in ("contains", "not_contains"):
+            return self.hit_on(raw, t)
+        spellings = sorted({s for item in (v if isinstance(v, tuple) else (v,)) for s in spark_spellings(item)})
+        keyed = _one_of(_KEY.format(raw), [_text(s) for s in spellings])
+        own = [] if isinstance(dtype, T.IntegralType) else self.own_keys.get(t.column, [])
+        if not own:
+            return keyed
+        # Spark computes a subexpression repeated across rules once per row, before the rules: "is the value spelt
+        # as a key" is shared by every test of the column, and the key itself sits in a later branch of a CASE,
+        # which Spark never computes ahead, so data spelt as a key never reaches the trim.
+        wanted = [_text(s) for s in spellings if s in own]
+        spelt = _one_of(raw, [_text(s) for s in own])
+        return f"(CASE WHEN NOT {spelt} THEN {keyed} ELSE {_one_of(raw, wanted) if wanted else 'false'} END)"
 
 
-def _quoted(name: str) -> str:
-    """A column reference that takes the name literally (dots and spaces are not struct fields or syntax)."""
-    return "`" + name.replace("`", "``") + "`"
+def _own_keys(ruleset, kinds: Mapping[str, str]) -> dict[str, list[str]]:
+    """Per category column, the spellings of its allowed and tested values that Spark's ``lower(trim(x))`` leaves
+    as they are (ASCII, lower-case, no space at either end: Java and Python agree on those)."""
+    features = ruleset.vocabulary.by_column()
+    values: dict[str, set[str]] = {c: set(features[c].values) if c in features else set()
+                                   for c, kind in kinds.items() if kind == "category"}
+    for _, logic in ruleset._pairs:
+        for t in L.tests(logic):
+            if t.kind == "category" and t.op not in ("missing", "known"):
+                values[t.column].update(t.value if isinstance(t.value, tuple) else (t.value,))
+    return {column: sorted({s for value in found for s in spark_spellings(value)
+                            if s.isascii() and s == s.lower() and s == s.strip()})
+            for column, found in values.items()}
+
+
+# From about this many rules, one stage's generated method passes HotSpot's 8,000 bytes (measured: 1 rule 1.6 s,
+# 10 rules 2.6 s, 50 rules 23-26 s on the same rows; docs/benchmarks.md).
+SLOW_STAGE_RULES = 20
+
+
+class SlowSparkStage(UserWarning):
+    """Spark's settings leave a stage of many rules to the JVM's interpreter (see ``jit_compiles_stages``)."""
+
+
+def jit_compiles_stages(session) -> bool:
+    """Whether the JVM will compile the code of a stage of many rules (see the module's docstring): whole-stage
+    code off, ``spark.sql.codegen.hugeMethodLimit`` at most 8,000, or HotSpot told to compile huge methods."""
+    def setting(key: str, default: str) -> str:
+        return str(session.conf.get(key, default) or default)
+
+    if setting("spark.sql.codegen.wholeStage", "true").strip().lower() == "false":
+        return True
+    try:
+        if int(setting("spark.sql.codegen.hugeMethodLimit", "65535").strip()) <= 8000:
+            return True
+    except ValueError:
+        pass
+    options = " ".join(setting(f"spark.{side}.extraJavaOptions", "") for side in ("driver", "executor"))
+    return "-XX:-DontCompileHugeMethods" in options
 
 
 def spark_columns(ruleset, schema: Mapping[str, T.DataType] | None = None) -> dict[str, Column]:
@@ -165,7 +313,7 @@ def spark_columns(ruleset, schema: Mapping[str, T.DataType] | None = None) -> di
     it numbers are read as double, yes/no as boolean and categories as text.
     """
     builder = _Builder(schema)
-    return {rule_id: builder.three_valued(logic) for rule_id, logic in ruleset._pairs}
+    return {rule_id: F.expr(builder.three_valued(logic)) for rule_id, logic in ruleset._pairs}
 
 
 def _schema(ruleset, frame: DataFrame) -> dict[str, T.DataType]:
@@ -200,10 +348,19 @@ def _refuse_collisions(frame: DataFrame, names: list[str]) -> None:
 def _fired(ruleset, frame: DataFrame, names: Mapping[str, str]) -> DataFrame:
     """``frame`` with each active rule's column (true only where it surely fires, never NULL) named ``names[id]``.
 
-    Two projections: the first gives each number column with NaN as NULL and each category column as its key
-    (computed once per row, not once per test: Catalyst keeps a projection whose non-trivial columns are read
-    more than once), the second the rules in Spark's own three-valued logic; the helper columns are dropped."""
+    The rails form is one projection. The compact form is two: the first gives each number column with NaN as
+    NULL and each category column as its key (computed once per row, not once per test: Catalyst keeps a
+    projection whose non-trivial columns are read more than once), the second the rules in Spark's own
+    three-valued logic; the helper columns are dropped."""
     schema = _schema(ruleset, frame)
+    if len(ruleset._pairs) >= SLOW_STAGE_RULES and not jit_compiles_stages(frame.sparkSession):
+        warnings.warn(f"Spark will run the code of these {len(ruleset._pairs)} rules in the JVM's interpreter, "
+                      "several times slower than compiled: set spark.sql.codegen.hugeMethodLimit to 8000 (Spark's "
+                      "advice for HotSpot JVMs), e.g. spark.conf.set('spark.sql.codegen.hugeMethodLimit', '8000'). "
+                      "See Rulecraft's docs/scale.md, 'What it costs'.", SlowSparkStage, stacklevel=3)
+    if jit_compiles_stages(frame.sparkSession):
+        rails = _Rails(schema, _own_keys(ruleset, _kinds(ruleset)))
+        return frame.withColumns({names[rule_id]: F.expr(rails.surely(logic)) for rule_id, logic in ruleset._pairs})
     plain = _Builder(schema)
     taken = set(frame.columns) | set(names.values())
     helpers, prepared = {}, {}
@@ -211,9 +368,9 @@ def _fired(ruleset, frame: DataFrame, names: Mapping[str, str]) -> DataFrame:
         numeric = kind == "number" or (kind == "boolean" and isinstance(schema[column], T.NumericType))
         if numeric or kind == "category":
             name = _unused(f"__rulecraft_{len(helpers)}", taken)
-            helpers[name], prepared[column] = plain.normalised(column, kind), name
+            helpers[name], prepared[column] = F.expr(plain.normalised(column, kind)), name
     builder = _Builder(schema, prepared)
-    rules = {names[rule_id]: builder.surely(logic) for rule_id, logic in ruleset._pairs}
+    rules = {names[rule_id]: F.expr(builder.surely(logic)) for rule_id, logic in ruleset._pairs}
     staged = frame.withColumns(helpers) if helpers else frame
     return staged.withColumns(rules).drop(*helpers)
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from rules_dsl import logic as L
 from rules_dsl.engines import CONFIDENCE, DECIDING_RULE, DECISION, engine_name
-from tests.conftest import engine_or_skip
+from tests.conftest import SPARK_FORMS, engine_or_skip, spark_settings
 from tests.server.conftest import fresh_postgres_database
 
 from .strategies import rules
@@ -248,19 +248,16 @@ def run_engine(name: str, ruleset, data: dict[str, list], request) -> dict[str, 
         assert engine_name(out) == "dask"
         computed = out.compute()
         return {i: _bools(computed["m_" + i]) for i in ids}
-    if name == "spark":
+    if name.startswith("spark"):  # "spark": the compact form; "spark rails": the form for compiled stages
         spark = request.getfixturevalue("spark")
-        try:
-            import rules_dsl.engines.spark  # noqa: F401 (written in the spark engine's branch)
-        except ImportError:
-            pytest.skip("rules_dsl/engines/spark.py is not in this branch yet")
-        rows = spark_rows(ruleset.with_matches(spark_frame(spark, data), prefix="m_"))
+        with spark_settings(spark, SPARK_FORMS["rails" if name == "spark rails" else "compact"]):
+            rows = spark_rows(ruleset.with_matches(spark_frame(spark, data), prefix="m_"))
         return {i: _bools(row["m_" + i] for row in rows) for i in ids}
     raise AssertionError(name)
 
 
 ENGINES = ["pandas", "per row", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "duckdb",
-           "polars eager", "polars lazy", "polars streamed", "polars enum", "dask", "spark"]
+           "polars eager", "polars lazy", "polars streamed", "polars enum", "dask", "spark", "spark rails"]
 
 
 def differing_cells(ruleset, data, got: dict[str, list[bool]], kinds=None) -> list[str]:
@@ -370,11 +367,8 @@ def run_decisions(name: str, ruleset, data, request) -> list[tuple]:
         out = ruleset.with_decisions(dd.from_pandas(pandas_frame(data), npartitions=2), prefix="d_").compute()
     else:
         spark = request.getfixturevalue("spark")
-        try:
-            import rules_dsl.engines.spark  # noqa: F401
-        except ImportError:
-            pytest.skip("rules_dsl/engines/spark.py is not in this branch yet")
-        out = pd.DataFrame(spark_rows(ruleset.with_decisions(spark_frame(spark, data), prefix="d_")))
+        with spark_settings(spark, SPARK_FORMS["rails" if name == "spark rails" else "compact"]):
+            out = pd.DataFrame(spark_rows(ruleset.with_decisions(spark_frame(spark, data), prefix="d_")))
     names = ["d_" + DECISION, "d_" + DECIDING_RULE, "d_" + CONFIDENCE]
     return [tuple(None if (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v for v in row)
             for row in out[names].itertuples(index=False)]
@@ -382,7 +376,8 @@ def run_decisions(name: str, ruleset, data, request) -> list[tuple]:
 
 @pytest.mark.parametrize("policy, default", [("first match", None), ("first match", "low"),
                                              ("weighted vote", None), ("weighted vote", "low")])
-@pytest.mark.parametrize("engine", ["pandas", "duckdb", "polars eager", "polars lazy", "dask", "spark"])
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "polars eager", "polars lazy", "dask", "spark",
+                                    "spark rails"])
 def test_decisions_are_decide_row_on_every_engine(engine, policy, default, request):
     ruleset = _decision_ruleset(policy, default)
     data = _decision_data()

@@ -20,14 +20,15 @@ from rules_dsl import DataError, load_folder
 from rules_dsl import logic as L
 from rules_dsl.demo import demo_path, reference_data
 from rules_dsl.vocabulary import Policy
-from tests.conftest import engine_or_skip
+from tests.conftest import SPARK_FORMS, engine_or_skip, spark_settings
 
 from .test_parity import COLUMNS, FEATURES, KLEENE, TRUTH, A, B, C, reference_test
 from .vocab import CATEGORY_DATA, NOTES, NUMBERS, OTHER_NUMBERS, build_ruleset
 
 engine_or_skip("pyspark")
 
-from pyspark.sql import types as T  # noqa: E402  (after the skip: PySpark is optional)
+from pyspark.sql import functions as F  # noqa: E402, N812  (after the skip: PySpark is optional)
+from pyspark.sql import types as T  # noqa: E402, N812
 
 from rules_dsl.engines import spark as engine  # noqa: E402
 
@@ -35,6 +36,16 @@ SPARK_TYPES = {"number": T.DoubleType(), "category": T.StringType(), "text": T.S
                "boolean": T.BooleanType()}
 SCHEMA = T.StructType([T.StructField("row_id", T.LongType())]
                       + [T.StructField(c, SPARK_TYPES[FEATURES[c].type]) for c in COLUMNS])
+
+
+
+@pytest.fixture(params=list(SPARK_FORMS))
+def spark(spark, request):
+    """Every test here runs on both forms of the engine's expressions (compact and rails)."""
+    with spark_settings(spark, SPARK_FORMS[request.param]) as session:
+        assert engine.jit_compiles_stages(session) == (request.param == "rails")
+        yield session
+
 
 # One rule per operator and construct, over every feature type (categories spelt in other cases, with spaces).
 OPERATORS = [
@@ -253,6 +264,66 @@ def test_the_plan_is_native_and_filters_reach_the_parquet_scan(spark, tmp_path):
     scan = filtered._jdf.queryExecution().executedPlan().toString()
     assert re.search(r"PushedFilters: \[[^\]]*GreaterThan\(temperature,38\.0\)", scan), scan
     assert filtered.count() == fever.matches(pandas_frame(data))["r000"].sum() > 0
+
+
+def test_the_form_follows_the_settings_that_let_the_jvm_compile_a_stage(spark):
+    plain = {"spark.sql.codegen.hugeMethodLimit": "65535", "spark.sql.codegen.wholeStage": "true"}
+    for settings, compiled in (({}, False), ({"spark.sql.codegen.hugeMethodLimit": "8000"}, True),
+                               ({"spark.sql.codegen.hugeMethodLimit": "7999"}, True),
+                               ({"spark.sql.codegen.hugeMethodLimit": "8001"}, False),
+                               ({"spark.sql.codegen.wholeStage": "false"}, True)):
+        with spark_settings(spark, {**plain, **settings}):
+            assert engine.jit_compiles_stages(spark) is compiled, settings
+            ruleset = build_ruleset(['rule "m" when location is "margin" and temperature is above 38'])
+            plan = engine.with_matches(ruleset, spark_frame(spark, {c: [None] for c in COLUMNS})) \
+                ._jdf.queryExecution().optimizedPlan().toString()
+            # rails: the raw value spelt as the key is compared as it is (no per-row trim); compact: the key first
+            assert bool(re.search(r"CASE WHEN NOT location#\d+ IN \(", plan)) is compiled, plan
+
+
+def test_many_rules_under_settings_that_leave_them_to_the_interpreter_warn_how_to_fix_it(spark):
+    import warnings
+
+    many = build_ruleset([f'rule "r {i}" when temperature is above {i}' for i in range(engine.SLOW_STAGE_RULES)])
+    few = build_ruleset([f'rule "r {i}" when temperature is above {i}' for i in range(engine.SLOW_STAGE_RULES - 1)])
+    frame = spark_frame(spark, {c: [None] for c in COLUMNS})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        engine.with_matches(many, frame)
+        engine.with_matches(few, frame)
+    slow = [w for w in caught if issubclass(w.category, engine.SlowSparkStage)]
+    if engine.jit_compiles_stages(spark):
+        assert slow == []
+    else:
+        assert len(slow) == 1 and "spark.sql.codegen.hugeMethodLimit" in str(slow[0].message)
+        assert "20 rules" in str(slow[0].message) and slow[0].filename == __file__
+
+
+def test_values_reach_spark_sql_exactly_as_written(spark):
+    # Rules are handed to Spark as SQL text: every value must come back from Spark as the same string or number.
+    texts = ["it's", "back\\slash", "\\'", "new\nline", "tab\t", "\u00a0nbsp\u3000", "emoji \U0001f600", "é\u0301",
+             "\x00nul", '"double"', "`tick`", "--", "/* c */", "${x}", "\\u0041"]
+    numbers = [0.1, -5.0, 1e-07, 1.7976931348623157e308, 5e-324, 38.0]
+    row = spark.range(1).select(*[F.expr(engine._text(t)).alias(f"t{i}") for i, t in enumerate(texts)],
+                                *[F.expr(engine._number(n)).alias(f"n{i}") for i, n in enumerate(numbers)]).first()
+    assert [row[f"t{i}"] for i in range(len(texts))] == texts
+    assert [row[f"n{i}"] for i in range(len(numbers))] == numbers
+    assert engine._quoted("a`b.c d") == "`a``b.c d`"
+
+
+def test_category_data_spelt_as_keys_or_not_gives_the_same_answers(spark):
+    # The rails form compares data spelt as an allowed value's key (ASCII, lower-case, no spaces) as it is and
+    # computes the key of anything else; every other spelling, an unknown value and NULL still give the reference.
+    ruleset = build_ruleset(['rule "m" when location is "margin"', 'rule "n" when location is not "margin"',
+                             'rule "o" when location is one of "border", "centre"',
+                             'rule "p" when location is not one of "border", "centre"',
+                             'rule "q" when not (location is "margin") and location is known',
+                             'rule "r" when at least 1 of (location is "centre", location is not "border")'])
+    values = ["margin", "border", "centre", "Margin", " margin", "MARGIN ", "elsewhere", "", None, "Border",
+              "centre\u00a0"]
+    data = {c: [None] * len(values) for c in COLUMNS}
+    data["location"] = values
+    assert_spark_agrees(spark, ruleset, data)
 
 
 def test_category_values_with_unicode_spaces_at_either_end_match_as_trimmed(spark):
