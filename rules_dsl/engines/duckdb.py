@@ -7,9 +7,9 @@ counts items that are surely true (``COALESCE(item, FALSE)``) and not surely fal
 
 Missing is missing: DuckDB orders NaN above every number and NaN = NaN is true there, so a number column is read
 as ``NULLIF(CAST(x AS DOUBLE), 'NaN')``. A category value is compared by its key, ``nfc_normalize(lower(
-nfc_normalize(trim(x, <spaces>))))`` (DuckDB's lower() is Unicode-aware), against every form such a key can take
-(engines.key_spellings). The SQL is built from the checked rules only: identifiers are double-quoted, text values
-single-quoted with quotes doubled, numbers printed by Python as floating-point literals.
+nfc_normalize(<x without surrounding spaces>)))`` (DuckDB's lower() is Unicode-aware), against every form such a
+key can take (engines.key_spellings). The SQL is built from the checked rules only: identifiers are double-quoted,
+text values single-quoted with quotes doubled, numbers printed by Python as floating-point literals.
 
 Each column is read once into a temporary column of an inner projection; the rules read those.
 """
@@ -83,8 +83,16 @@ def _read(column: str, kind: str, type_name: str) -> str:
     else:
         raise DataError(f"{where} must be text, but the column's type is {type_name}.", column)
     if kind == "category":
-        return f"nfc_normalize(lower(nfc_normalize(trim({text}, {text_literal(SPACES)}))))"
+        return f"nfc_normalize(lower(nfc_normalize({_trimmed(text)})))"
     return text
+
+
+def _trimmed(text: str) -> str:
+    """``text`` without surrounding SPACES (what str.strip() removes). Not trim(x, characters): it reads its list of
+    characters again for every row, and with SPACES' 29 it took 2.5 s of CPU for 6 category columns of 5 million
+    values here (the whole category key: 0.6 s with this regular expression; `$` is the end of the text in RE2)."""
+    spaces = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACES) + "]"
+    return f"regexp_replace({text}, '^{spaces}+|{spaces}+$', '', 'g')"
 
 
 class _Builder:
