@@ -338,11 +338,12 @@ def _slices(connection, data) -> list[tuple[int, int]]:
 def _write_slices(connection, ruleset, data, slices, out, keep: list[str], decide: bool) -> None:
     """Evaluate ``slices`` of the Parquet file WORKERS at a time (one DuckDB thread each) and write their batches
     to ``out`` in the input's order. Memory: at most WORKERS slices in flight, each QUEUE_BATCHES batches ahead."""
+    import itertools
     import queue
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    import pyarrow.parquet as pq
+    import pyarrow as pa
 
     done = object()
     stop = threading.Event()
@@ -377,20 +378,29 @@ def _write_slices(connection, ruleset, data, slices, out, keep: list[str], decid
         finally:
             cursor.close()
 
-    writer = None
-    try:
-        with ThreadPoolExecutor(WORKERS, thread_name_prefix="rulecraft-duckdb") as pool:
+    def in_order():
+        for k in range(len(slices)):
+            while (item := queues[k].get()) is not done:
+                if isinstance(item, BaseException):
+                    failure.append(item)
+                    raise item
+                yield item
+
+    failure: list[BaseException] = []
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="rulecraft-duckdb") as pool:
+        try:
+            for k in range(len(slices)):
+                pool.submit(work, k)
+            batches = in_order()
+            first = next(batches)
+            # DuckDB's own writer, on this connection's one thread, reads the batches in order (cheaper than
+            # pyarrow's: 1 s against 3 s of CPU for 5 million rows x 50 rule columns here)
+            reader = pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
             try:
-                for k in range(len(slices)):
-                    pool.submit(work, k)
-                for k in range(len(slices)):
-                    while (item := queues[k].get()) is not done:
-                        if isinstance(item, BaseException):
-                            raise item
-                        writer = writer or pq.ParquetWriter(str(out), item.schema)
-                        writer.write_batch(item)
-            finally:
-                stop.set()  # workers still running give up at their next batch
-    finally:
-        if writer is not None:
-            writer.close()
+                connection.from_arrow(reader).write_parquet(str(out))
+            except duckdb.Error:
+                if failure:  # a slice failed: its own error, not DuckDB's report of the reader's
+                    raise failure[0] from None
+                raise
+        finally:
+            stop.set()  # workers still running give up at their next batch
