@@ -247,12 +247,13 @@ MEMORY_LIMIT = "700MB"
 # process on a 5 million-row Parquet file here: 742 MB with 2 threads, 1,046 MB at 20 million rows, at a 700 MB or a
 # 1 GB cap alike; 235 MB with 1). The second core comes from slices instead: a Parquet file is cut into runs of
 # whole row groups (SLICE_ROWS rows or more), WORKERS slices are evaluated at once, each by its own one-thread query
-# streamed into a bounded queue (BATCH_ROWS rows a batch, QUEUE_BATCHES batches), and the batches are written in
-# order with pyarrow. A CSV file (no row groups) or a Parquet file of one row group runs as one query on one thread.
+# streamed into a bounded queue (BATCH_ROWS rows a batch, QUEUE_BATCHES batches), and DuckDB's writer, on one
+# thread, reads the batches in order as an Arrow stream. Peak at 20 million rows: 473 MB (docs/benchmarks.md). A CSV
+# file (no row groups) or a Parquet file of one row group runs as one query on one thread.
 THREADS = 1
 WORKERS = 2
 SLICE_ROWS = 500_000
-BATCH_ROWS = 122_880      # DuckDB's row group size: each batch becomes one row group of the output
+BATCH_ROWS = 122_880      # DuckDB's row group size
 QUEUE_BATCHES = 8         # a worker waits once it is this many batches (~1 M rows) ahead of the writer
 _ROW_NUMBER = "file_row_number"
 
@@ -283,12 +284,10 @@ def evaluate_file(ruleset, data, out, keep: list[str], decide: bool, memory_limi
             raise DataError(f"--keep: the data has no column '{absent[0]}'.", absent[0])
         result = _file_result(ruleset, source, keep, decide)  # checks the columns before anything runs
         slices = _slices(connection, data) if parquet and _ROW_NUMBER not in names else []
-        if str(out).lower().endswith(".parquet") and len(slices) > 1:
-            _write_slices(connection, ruleset, data, slices, out, keep, decide)
-        elif str(out).lower().endswith(".parquet"):
-            result.write_parquet(str(out))
+        if len(slices) > 1:
+            _write_slices(connection, ruleset, data, slices, out, keep, decide, result.types)
         else:
-            result.write_csv(str(out), header=True)
+            _write(result, out)
     except duckdb.Error as e:
         # DuckDB's first lines say where and what (line, the line's text, the column and value); the rest is advice
         # about DuckDB's own options
@@ -319,6 +318,13 @@ def _file_result(ruleset, source, keep: list[str], decide: bool):
     return fired.project(", ".join(columns))
 
 
+def _write(relation, out) -> None:
+    if str(out).lower().endswith(".parquet"):
+        relation.write_parquet(str(out))
+    else:
+        relation.write_csv(str(out), header=True)
+
+
 def _slices(connection, data) -> list[tuple[int, int]]:
     """[start, stop) row ranges of the Parquet file, each a run of whole row groups of SLICE_ROWS rows or more (the
     last may be shorter), so a slice's query reads only its own row groups."""
@@ -335,7 +341,7 @@ def _slices(connection, data) -> list[tuple[int, int]]:
     return slices
 
 
-def _write_slices(connection, ruleset, data, slices, out, keep: list[str], decide: bool) -> None:
+def _write_slices(connection, ruleset, data, slices, out, keep: list[str], decide: bool, types) -> None:
     """Evaluate ``slices`` of the Parquet file WORKERS at a time (one DuckDB thread each) and write their batches
     to ``out`` in the input's order. Memory: at most WORKERS slices in flight, each QUEUE_BATCHES batches ahead."""
     import itertools
@@ -396,8 +402,12 @@ def _write_slices(connection, ruleset, data, slices, out, keep: list[str], decid
             # DuckDB's own writer, on this connection's one thread, reads the batches in order (cheaper than
             # pyarrow's: 1 s against 3 s of CPU for 5 million rows x 50 rule columns here)
             reader = pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
+            streamed = connection.from_arrow(reader)
+            if streamed.types != types:  # a type Arrow holds as another (UUID as text, say): back to DuckDB's
+                streamed = streamed.project(", ".join(f"CAST({identifier(c)} AS {t}) AS {identifier(c)}"
+                                                      for c, t in zip(streamed.columns, types)))
             try:
-                connection.from_arrow(reader).write_parquet(str(out))
+                _write(streamed, out)
             except duckdb.Error:
                 if failure:  # a slice failed: its own error, not DuckDB's report of the reader's
                     raise failure[0] from None

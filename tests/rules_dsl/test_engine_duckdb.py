@@ -1,7 +1,7 @@
 """``evaluate_file`` on DuckDB (``rulecraft evaluate --engine duckdb``): a Parquet file of several row groups is
 evaluated in slices, two at a time, and comes out in the input's order with the same columns, types and answers as
-one query over the whole file; a failure in a slice is a DataError, not a hang. (Answers per operator: the
-conformance matrix, tests/rules_dsl/test_engine_conformance.py.)"""
+one query over the whole file (into Parquet or CSV); a failure in a slice is a DataError, not a hang. (Answers per
+operator: the conformance matrix, tests/rules_dsl/test_engine_conformance.py.)"""
 from __future__ import annotations
 
 import io
@@ -44,9 +44,11 @@ def cases(tmp_path) -> tuple[pd.DataFrame, object]:
     return frame, path
 
 
-def test_a_parquet_file_of_many_row_groups_comes_out_in_order_on_two_workers(sepsis, cases, tmp_path, monkeypatch):
+@pytest.mark.parametrize("out", ["parquet", "csv"])
+def test_a_parquet_file_of_many_row_groups_comes_out_in_order_on_two_workers(sepsis, cases, tmp_path, monkeypatch,
+                                                                              out):
     frame, data = cases
-    one_query = tmp_path / "one.parquet"
+    one_query = tmp_path / f"one.{out}"
     duckdb_engine.evaluate_file(sepsis, data, one_query, ["case", "notes"], True)  # one slice: one query
     monkeypatch.setattr(duckdb_engine, "SLICE_ROWS", GROUP)
     monkeypatch.setattr(duckdb_engine, "BATCH_ROWS", 30)  # several batches a slice, a queue that fills
@@ -59,15 +61,19 @@ def test_a_parquet_file_of_many_row_groups_comes_out_in_order_on_two_workers(sep
         return original(*args)
 
     monkeypatch.setattr(duckdb_engine, "_file_result", watched)
-    sliced = tmp_path / "sliced.parquet"
+    sliced = tmp_path / f"sliced.{out}"
     duckdb_engine.evaluate_file(sepsis, data, sliced, ["case", "notes"], True)
 
     assert len(workers - {threading.current_thread().name}) == 2  # two workers evaluated the ten slices
-    got, expected = pd.read_parquet(sliced), pd.read_parquet(one_query)
+    if out == "csv":
+        assert sliced.read_bytes() == one_query.read_bytes()
+        got = pd.read_csv(sliced)
+    else:
+        got = pd.read_parquet(sliced)
+        assert pq.read_schema(sliced).remove_metadata() == pq.read_schema(one_query).remove_metadata()
+        assert [str(t) for t in pq.read_schema(sliced).types[2:4]] == ["int8", "int8"]  # 0/1 TINYINT per rule
+        pd.testing.assert_frame_equal(got, pd.read_parquet(one_query))
     assert got["case"].tolist() == list(range(ROWS))
-    assert pq.read_schema(sliced).remove_metadata() == pq.read_schema(one_query).remove_metadata()
-    assert [str(t) for t in pq.read_schema(sliced).types[2:4]] == ["int8", "int8"]  # 0/1 TINYINT per rule
-    pd.testing.assert_frame_equal(got, expected)
     fired = sepsis.matches(frame)
     assert got["dot"].tolist() == fired["dot"].astype(int).tolist()
     assert got["sirs"].tolist() == fired["sirs"].astype(int).tolist()
