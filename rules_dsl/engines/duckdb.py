@@ -327,11 +327,14 @@ def _write(relation, out) -> None:
 
 def _slices(connection, data) -> list[tuple[int, int]]:
     """[start, stop) row ranges of the Parquet file, each a run of whole row groups of SLICE_ROWS rows or more (the
-    last may be shorter), so a slice's query reads only its own row groups."""
-    groups = connection.execute("SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(?) "
-                                "GROUP BY row_group_id ORDER BY row_group_id", [str(data)]).fetchall()
+    last may be shorter), so a slice's query reads only its own row groups. No slices for several files (a pattern):
+    file_row_number starts again in each."""
+    groups = connection.execute("SELECT file_name, row_group_id, any_value(row_group_num_rows) "
+                                "FROM parquet_metadata(?) GROUP BY ALL ORDER BY row_group_id", [str(data)]).fetchall()
+    if len({name for name, _, _ in groups}) > 1:
+        return []
     slices, start, stop = [], 0, 0
-    for _, rows in groups:
+    for _, _, rows in groups:
         stop += rows
         if stop - start >= SLICE_ROWS:
             slices.append((start, stop))
@@ -367,7 +370,7 @@ def _write_slices(connection, ruleset, data, slices, out, keep: list[str], decid
     def work(k: int) -> None:
         if stop.is_set():
             return
-        cursor = connection.cursor()
+        cursor = cursors[k]
         try:
             first, last = slices[k]
             source = cursor.read_parquet(str(data), file_row_number=True).filter(
@@ -395,6 +398,7 @@ def _write_slices(connection, ruleset, data, slices, out, keep: list[str], decid
     failure: list[BaseException] = []
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="rulecraft-duckdb") as pool:
         try:
+            cursors = [connection.cursor() for _ in slices]  # made here: a connection is not shared by threads
             for k in range(len(slices)):
                 pool.submit(work, k)
             batches = in_order()

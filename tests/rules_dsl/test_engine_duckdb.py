@@ -97,3 +97,14 @@ def test_a_failing_slice_is_a_data_error_and_nothing_hangs(sepsis, cases, tmp_pa
     monkeypatch.setattr(duckdb_engine, "_file_result", failing)
     with pytest.raises(DataError, match="the disk went away"):
         duckdb_engine.evaluate_file(sepsis, data, tmp_path / "o.parquet", ["case"], False)
+
+
+def test_several_files_named_by_a_pattern_run_as_one_query(sepsis, cases, tmp_path, monkeypatch):
+    frame, data = cases
+    (tmp_path / "more").mkdir()
+    for name in ("a.parquet", "b.parquet"):
+        (tmp_path / "more" / name).write_bytes(data.read_bytes())  # file_row_number starts again in each
+    monkeypatch.setattr(duckdb_engine, "SLICE_ROWS", GROUP)
+    out = tmp_path / "o.parquet"
+    duckdb_engine.evaluate_file(sepsis, tmp_path / "more" / "*.parquet", out, ["case"], False)
+    assert pd.read_parquet(out)["case"].tolist() == list(range(ROWS)) * 2
