@@ -7,9 +7,9 @@ counts items that are surely true (``COALESCE(item, FALSE)``) and not surely fal
 
 Missing is missing: DuckDB orders NaN above every number and NaN = NaN is true there, so a number column is read
 as ``NULLIF(CAST(x AS DOUBLE), 'NaN')``. A category value is compared by its key, ``nfc_normalize(lower(
-nfc_normalize(trim(x, <spaces>))))`` (DuckDB's lower() is Unicode-aware), against every form such a key can take
-(engines.key_spellings). The SQL is built from the checked rules only: identifiers are double-quoted, text values
-single-quoted with quotes doubled, numbers printed by Python as floating-point literals.
+nfc_normalize(<x without surrounding spaces>)))`` (DuckDB's lower() is Unicode-aware), against every form such a
+key can take (engines.key_spellings). The SQL is built from the checked rules only: identifiers are double-quoted,
+text values single-quoted with quotes doubled, numbers printed by Python as floating-point literals.
 
 Each column is read once into a temporary column of an inner projection; the rules read those.
 """
@@ -83,8 +83,16 @@ def _read(column: str, kind: str, type_name: str) -> str:
     else:
         raise DataError(f"{where} must be text, but the column's type is {type_name}.", column)
     if kind == "category":
-        return f"nfc_normalize(lower(nfc_normalize(trim({text}, {text_literal(SPACES)}))))"
+        return f"nfc_normalize(lower(nfc_normalize({_trimmed(text)})))"
     return text
+
+
+def _trimmed(text: str) -> str:
+    """``text`` without surrounding SPACES (what str.strip() removes). Not trim(x, characters): it reads its list of
+    characters again for every row, and with SPACES' 29 it took 2.5 s of CPU for 6 category columns of 5 million
+    values here (the whole category key: 0.6 s with this regular expression; `$` is the end of the text in RE2)."""
+    spaces = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACES) + "]"
+    return f"regexp_replace({text}, '^{spaces}+|{spaces}+$', '', 'g')"
 
 
 class _Builder:
@@ -234,26 +242,35 @@ def decision_sql(plan, fired: dict[str, str]) -> tuple[str, str, str]:
 
 # DuckDB's cap on its buffers; the process adds Python, pandas and NumPy (~100-150 MB) on top.
 MEMORY_LIMIT = "700MB"
-# One thread: with two, DuckDB buffers finished batches outside memory_limit to write them in the input's order
-# (rows must stay in order: the output lines up with the input row by row). Peak of the whole process on a 5
-# million-row Parquet file here: 742 MB with 2 threads (1,046 MB at 20 million rows, at a 700 MB or a 1 GB cap
-# alike), 235 MB with 1 (274 MB with 2 threads and preserve_insertion_order off, which we cannot use).
+# DuckDB runs on one thread per query: rows must stay in order (the output lines up with the input row by row), and
+# with two threads DuckDB buffers finished batches outside memory_limit to write them in order (peak of the whole
+# process on a 5 million-row Parquet file here: 742 MB with 2 threads, 1,046 MB at 20 million rows, at a 700 MB or a
+# 1 GB cap alike; 235 MB with 1). The second core comes from slices instead: a Parquet file is cut into runs of
+# whole row groups (SLICE_ROWS rows or more), WORKERS slices are evaluated at once, each by its own one-thread query
+# streamed into a bounded queue (BATCH_ROWS rows a batch, QUEUE_BATCHES batches), and DuckDB's writer, on one
+# thread, reads the batches in order as an Arrow stream. Peak at 20 million rows: 473 MB (docs/benchmarks.md). A CSV
+# file (no row groups) or a Parquet file of one row group runs as one query on one thread.
 THREADS = 1
+WORKERS = 2
+SLICE_ROWS = 500_000
+BATCH_ROWS = 122_880      # DuckDB's row group size
+QUEUE_BATCHES = 8         # a worker waits once it is this many batches (~1 M rows) ahead of the writer
+_ROW_NUMBER = "file_row_number"
 
 
 def evaluate_file(ruleset, data, out, keep: list[str], decide: bool, memory_limit: str = MEMORY_LIMIT) -> None:
     """Rules over a Parquet or CSV file into a Parquet or CSV file inside DuckDB, which streams both (a file larger
     than memory is evaluated in bounded memory; ``memory_limit`` caps DuckDB's buffers). Output: the ``keep``
-    columns, one 0/1 column per rule (named by id), and with ``decide`` the decision columns. File paths are
-    passed to DuckDB as arguments, never spliced into SQL."""
+    columns, one 0/1 column per rule (named by id), and with ``decide`` the decision columns, rows in the input's
+    order. File paths are passed to DuckDB as arguments, never spliced into SQL."""
     from ..backends.values import MISSING_WORDS
-    from . import DECISION_COLUMNS
 
     connection = duckdb.connect()
     try:
         connection.sql(f"SET memory_limit = {text_literal(memory_limit)}")
         connection.sql(f"SET threads = {THREADS}")
-        if str(data).lower().endswith(".parquet"):
+        parquet = str(data).lower().endswith(".parquet")
+        if parquet:
             source = connection.read_parquet(str(data))
         else:
             # number features read as numbers whatever the first rows hold (see the Polars engine)
@@ -265,24 +282,12 @@ def evaluate_file(ruleset, data, out, keep: list[str], decide: bool, memory_limi
         absent = [c for c in keep if c not in names]
         if absent:
             raise DataError(f"--keep: the data has no column '{absent[0]}'.", absent[0])
-        needed = list(dict.fromkeys([*keep, *(c for c in ruleset.columns if c in names)]))
-        source = source.project(", ".join(map(identifier, needed)))
-        if decide:
-            check_new_columns([*keep, *ruleset.rule_ids], DECISION_COLUMNS, "")
-        rule_names = [f"{_TEMP}rule {i}" for i in range(len(ruleset.rule_ids))]
-        inner, temp, rules = _fired(ruleset, source, rule_names)
-        fired = inner.project(", ".join([_exclude(temp), *rules]))
-        columns = [identifier(c) for c in keep]
-        columns += [f"CAST({identifier(name)} AS TINYINT) AS {identifier(rule_id)}"
-                    for name, rule_id in zip(rule_names, ruleset.rule_ids)]
-        if decide:
-            decided = decision_sql(decision_plan(ruleset), dict(zip(ruleset.rule_ids, map(identifier, rule_names))))
-            columns += [f"{sql} AS {identifier(name)}" for sql, name in zip(decided, DECISION_COLUMNS)]
-        result = fired.project(", ".join(columns))
-        if str(out).lower().endswith(".parquet"):
-            result.write_parquet(str(out))
+        result = _file_result(ruleset, source, keep, decide)  # checks the columns before anything runs
+        slices = _slices(connection, data) if parquet and _ROW_NUMBER not in names else []
+        if len(slices) > 1:
+            _write_slices(connection, ruleset, data, slices, out, keep, decide, result.types)
         else:
-            result.write_csv(str(out), header=True)
+            _write(result, out)
     except duckdb.Error as e:
         # DuckDB's first lines say where and what (line, the line's text, the column and value); the rest is advice
         # about DuckDB's own options
@@ -291,3 +296,125 @@ def evaluate_file(ruleset, data, out, keep: list[str], decide: bool, memory_limi
                         "numbers (empty cells for missing ones).") from None
     finally:
         connection.close()
+
+
+def _file_result(ruleset, source, keep: list[str], decide: bool):
+    """The relation ``evaluate_file`` writes: the keep columns, a 0/1 TINYINT per rule, the decision columns."""
+    from . import DECISION_COLUMNS
+
+    needed = list(dict.fromkeys([*keep, *(c for c in ruleset.columns if c in source.columns)]))
+    source = source.project(", ".join(map(identifier, needed)))
+    if decide:
+        check_new_columns([*keep, *ruleset.rule_ids], DECISION_COLUMNS, "")
+    rule_names = [f"{_TEMP}rule {i}" for i in range(len(ruleset.rule_ids))]
+    inner, temp, rules = _fired(ruleset, source, rule_names)
+    fired = inner.project(", ".join([_exclude(temp), *rules]))
+    columns = [identifier(c) for c in keep]
+    columns += [f"CAST({identifier(name)} AS TINYINT) AS {identifier(rule_id)}"
+                for name, rule_id in zip(rule_names, ruleset.rule_ids)]
+    if decide:
+        decided = decision_sql(decision_plan(ruleset), dict(zip(ruleset.rule_ids, map(identifier, rule_names))))
+        columns += [f"{sql} AS {identifier(name)}" for sql, name in zip(decided, DECISION_COLUMNS)]
+    return fired.project(", ".join(columns))
+
+
+def _write(relation, out) -> None:
+    if str(out).lower().endswith(".parquet"):
+        relation.write_parquet(str(out))
+    else:
+        relation.write_csv(str(out), header=True)
+
+
+def _slices(connection, data) -> list[tuple[int, int]]:
+    """[start, stop) row ranges of the Parquet file, each a run of whole row groups of SLICE_ROWS rows or more (the
+    last may be shorter), so a slice's query reads only its own row groups. No slices for several files (a pattern):
+    file_row_number starts again in each."""
+    groups = connection.execute("SELECT file_name, row_group_id, any_value(row_group_num_rows) "
+                                "FROM parquet_metadata(?) GROUP BY ALL ORDER BY row_group_id", [str(data)]).fetchall()
+    if len({name for name, _, _ in groups}) > 1:
+        return []
+    slices, start, stop = [], 0, 0
+    for _, _, rows in groups:
+        stop += rows
+        if stop - start >= SLICE_ROWS:
+            slices.append((start, stop))
+            start = stop
+    if stop > start:
+        slices.append((start, stop))
+    return slices
+
+
+def _write_slices(connection, ruleset, data, slices, out, keep: list[str], decide: bool, types) -> None:
+    """Evaluate ``slices`` of the Parquet file WORKERS at a time (one DuckDB thread each) and write their batches
+    to ``out`` in the input's order. Memory: at most WORKERS slices in flight, each QUEUE_BATCHES batches ahead."""
+    import itertools
+    import queue
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    done = object()
+    stop = threading.Event()
+    queues = [queue.Queue(maxsize=QUEUE_BATCHES) for _ in slices]
+
+    def put(k, item) -> bool:
+        while not stop.is_set():
+            try:
+                queues[k].put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def work(k: int) -> None:
+        if stop.is_set():
+            return
+        cursor = cursors[k]
+        try:
+            first, last = slices[k]
+            source = cursor.read_parquet(str(data), file_row_number=True).filter(
+                f"{_ROW_NUMBER} >= {first} AND {_ROW_NUMBER} < {last}")
+            result = _file_result(ruleset, source, keep, decide)
+            reader = result.to_arrow_reader(BATCH_ROWS) if hasattr(result, "to_arrow_reader") else \
+                result.fetch_record_batch(BATCH_ROWS)  # duckdb < 1.4
+            for batch in reader:
+                if not put(k, batch):
+                    return
+            put(k, done)
+        except BaseException as e:  # handed to the writer, which raises it
+            put(k, e)
+        finally:
+            cursor.close()
+
+    def in_order():
+        for k in range(len(slices)):
+            while (item := queues[k].get()) is not done:
+                if isinstance(item, BaseException):
+                    failure.append(item)
+                    raise item
+                yield item
+
+    failure: list[BaseException] = []
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="rulecraft-duckdb") as pool:
+        try:
+            cursors = [connection.cursor() for _ in slices]  # made here: a connection is not shared by threads
+            for k in range(len(slices)):
+                pool.submit(work, k)
+            batches = in_order()
+            first = next(batches)
+            # DuckDB's own writer, on this connection's one thread, reads the batches in order (cheaper than
+            # pyarrow's: 1 s against 3 s of CPU for 5 million rows x 50 rule columns here)
+            reader = pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
+            streamed = connection.from_arrow(reader)
+            if streamed.types != types:  # a type Arrow holds as another (UUID as text, say): back to DuckDB's
+                streamed = streamed.project(", ".join(f"CAST({identifier(c)} AS {t}) AS {identifier(c)}"
+                                                      for c, t in zip(streamed.columns, types)))
+            try:
+                _write(streamed, out)
+            except duckdb.Error:
+                if failure:  # a slice failed: its own error, not DuckDB's report of the reader's
+                    raise failure[0] from None
+                raise
+        finally:
+            stop.set()  # workers still running give up at their next batch
