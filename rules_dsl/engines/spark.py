@@ -1,7 +1,8 @@
 """Spark engine: every rule as a native Spark SQL expression, so Catalyst optimizes it where the data lives.
 
-No Python UDF anywhere: a UDF is opaque to the optimizer (no filter push-down, no code generation) and moving rows
-to Python and back cost about 7x on 2 cores here (docs/benchmarks.md). Expressions are built from the checked logic
+No Python UDF anywhere: a UDF is opaque to the optimizer (no filter push-down, no code generation) and every row
+goes to Python and back (the NumPy engine through mapInPandas: 2-3x the native rules' time here, with compiled
+stages; docs/benchmarks.md). Expressions are built from the checked logic
 (logic.py) in Spark's own three-valued logic (its AND, OR and NOT are Kleene's; NULL is unknown), and a rule's
 column is ``coalesce(condition, false)``: true only where the rule surely fires. ``at least N of`` counts the items
 surely true and those not surely false, as in every backend.
