@@ -354,12 +354,13 @@ def _fired(ruleset, frame: DataFrame, names: Mapping[str, str]) -> DataFrame:
     projection whose non-trivial columns are read more than once), the second the rules in Spark's own
     three-valued logic; the helper columns are dropped."""
     schema = _schema(ruleset, frame)
-    if len(ruleset._pairs) >= SLOW_STAGE_RULES and not jit_compiles_stages(frame.sparkSession):
+    compiled = jit_compiles_stages(frame.sparkSession)  # reads settings through the JVM: once per call
+    if len(ruleset._pairs) >= SLOW_STAGE_RULES and not compiled:
         warnings.warn(f"Spark will run the code of these {len(ruleset._pairs)} rules in the JVM's interpreter, "
                       "several times slower than compiled: set spark.sql.codegen.hugeMethodLimit to 8000 (Spark's "
                       "advice for HotSpot JVMs), e.g. spark.conf.set('spark.sql.codegen.hugeMethodLimit', '8000'). "
                       "See Rulecraft's docs/scale.md, 'What it costs'.", SlowSparkStage, stacklevel=3)
-    if jit_compiles_stages(frame.sparkSession):
+    if compiled:
         rails = _Rails(schema, _own_keys(ruleset, _kinds(ruleset)))
         return frame.withColumns({names[rule_id]: F.expr(rails.surely(logic)) for rule_id, logic in ruleset._pairs})
     plain = _Builder(schema)
